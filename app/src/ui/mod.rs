@@ -1,0 +1,35 @@
+//! Leptos components. `App` owns the router; each page lives in its own module.
+
+mod layout;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use layout::AppShell;
+use pages::{ContactsPage, JourneysPage, NotFoundPage, WebhooksPage};
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="wayfarer" href="/pkg/wayfarer.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Wayfarer".to_owned() } else { format!("{page} · Wayfarer") }
+        }/>
+        <Router>
+            <AppShell>
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/journeys") view=JourneysPage/>
+                    <Route path=path!("/webhooks") view=WebhooksPage/>
+                    <Route path=path!("/contacts") view=ContactsPage/>
+                </Routes>
+            </AppShell>
+        </Router>
+    }
+}

@@ -1,0 +1,60 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { defineConfig } from '@playwright/test';
+
+// The test script (.ci/test) chooses a free port, a throwaway data folder and the binary; run
+// alone, `npx playwright test` falls back to the debug build and a new temporary folder.
+// Values go through process.env so that worker processes, which load this file again, agree.
+process.env.WAYFARER_E2E_PORT ??= '3917';
+process.env.WAYFARER_E2E_DATA ??= fs.mkdtempSync(path.join(os.tmpdir(), 'wayfarer-e2e-'));
+process.env.WAYFARER_E2E_BIN ??= path.resolve(__dirname, '../target/debug/wayfarer');
+
+const port = process.env.WAYFARER_E2E_PORT;
+const baseURL = `http://127.0.0.1:${port}`;
+const database = `sqlite://${path.join(process.env.WAYFARER_E2E_DATA, 'e2e.db')}?mode=rwc`;
+const siteRoot = path.resolve(__dirname, '../target/site');
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './artifacts/test-results',
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [['list']],
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  use: {
+    baseURL,
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      // Playwright's own browser downloads cannot work here; Debian's Chromium is used instead.
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-quic',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: [
+      JSON.stringify(process.env.WAYFARER_E2E_BIN),
+      `--listen 127.0.0.1:${port}`,
+      `--database-url ${JSON.stringify(database)}`,
+      `--site-root ${JSON.stringify(siteRoot)}`,
+      '--log warn',
+    ].join(' '),
+    url: `${baseURL}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,77 @@
+//! Command-line and environment configuration, parsed once at start and passed on as a value.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "wayfarer",
+    version,
+    about = "Journey orchestration engine with a visual editor"
+)]
+pub struct Config {
+    /// Database to use: `sqlite://path/to/file.db?mode=rwc` (created if missing) or
+    /// `postgres://user:password@host:port/database`.
+    #[arg(
+        long,
+        env = "WAYFARER_DATABASE_URL",
+        default_value = "sqlite://wayfarer.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "WAYFARER_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Folder with the compiled browser bundle (`pkg/wayfarer.js`, `.wasm`, `.css`) that
+    /// `cargo leptos build` writes.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Which log lines to print, as `level` or `target=level` pairs (e.g. `info,sqlx=warn`).
+    #[arg(long, env = "WAYFARER_LOG", default_value = "info,sqlx=warn")]
+    pub log: String,
+
+    /// Log line format: human-readable text or one JSON object per line.
+    #[arg(long, env = "WAYFARER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// The configuration tests start from: an ephemeral loopback port and the given database.
+    pub fn for_tests(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            site_root: PathBuf::from("target/site"),
+            log: "warn".to_owned(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_locally_from_a_sqlite_file() {
+        let config = Config::try_parse_from(["wayfarer"]).expect("defaults parse");
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 3000)));
+        assert_eq!(config.database_url, "sqlite://wayfarer.db?mode=rwc");
+    }
+
+    #[test]
+    fn an_invalid_listen_address_is_rejected_with_the_flag_name() {
+        let error = Config::try_parse_from(["wayfarer", "--listen", "localhost"])
+            .expect_err("a host without a port is not a socket address");
+        assert!(error.to_string().contains("--listen"), "{error}");
+    }
+}

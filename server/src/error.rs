@@ -1,0 +1,69 @@
+//! Errors that stop the server from starting or running. Each message names what is wrong and
+//! what to do about it, because it is the one line an operator sees before the process exits.
+
+use std::{io, net::SocketAddr};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid --database-url {url}: {reason}. {hint}")]
+    DatabaseUrl {
+        url: String,
+        reason: String,
+        hint: &'static str,
+    },
+
+    #[error("cannot open database {url}: {reason}. {hint}")]
+    DatabaseOpen {
+        url: String,
+        reason: String,
+        hint: &'static str,
+    },
+
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migration(#[source] sqlx::migrate::MigrateError),
+
+    #[error("cannot listen on {addr}: {reason}. {hint}")]
+    Listen {
+        addr: SocketAddr,
+        reason: String,
+        hint: &'static str,
+    },
+
+    #[error("HTTP server stopped: {0}")]
+    Serve(#[source] io::Error),
+}
+
+impl Error {
+    pub(crate) fn listen(addr: SocketAddr, error: io::Error) -> Self {
+        let hint = match error.kind() {
+            io::ErrorKind::AddrInUse => {
+                "Another process uses this port: stop it, or pass another address with --listen \
+                 (or WAYFARER_LISTEN)"
+            }
+            io::ErrorKind::PermissionDenied => {
+                "Ports below 1024 need extra privileges: pick a port above 1024 with --listen"
+            }
+            io::ErrorKind::AddrNotAvailable => {
+                "This machine has no such address: use 127.0.0.1 or 0.0.0.0 in --listen"
+            }
+            _ => "Check the --listen address",
+        };
+        Self::Listen {
+            addr,
+            reason: describe_io_error(&error),
+            hint,
+        }
+    }
+}
+
+/// `io::Error`'s Display adds "(os error 98)"; the kind's own words read better in one line.
+pub(crate) fn describe_io_error(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::AddrInUse => "address already in use".to_owned(),
+        io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => error.to_string(),
+    }
+}

@@ -1,0 +1,45 @@
+//! HTTP: the versioned REST API under `/api/v1` and the server-rendered Leptos UI.
+
+mod error;
+mod health;
+
+use axum::{Router, extract::FromRef, response::Redirect, routing::get};
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+
+pub use self::error::ApiError;
+use crate::store::Store;
+
+/// What every handler can reach. Cloning is cheap: the store shares its pool.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let render_shell = {
+        let options = state.leptos.clone();
+        move || app::shell(options.clone())
+    };
+    Router::new()
+        // The journeys list is the home page; redirecting here keeps one URL per page.
+        .route("/", get(|| async { Redirect::temporary("/journeys") }))
+        .nest("/api/v1", api_v1())
+        .leptos_routes(&state, routes, render_shell)
+        .fallback(file_and_error_handler::<AppState, _>(app::shell))
+        .with_state(state)
+}
+
+fn api_v1() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .fallback(|| async { ApiError::not_found("no API endpoint at this path and method") })
+}

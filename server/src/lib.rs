@@ -1,0 +1,85 @@
+//! The Wayfarer server: configuration, storage and HTTP, assembled by [`Server`].
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod store;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+
+pub use crate::{
+    config::Config,
+    error::{Error, Result},
+};
+use crate::{http::AppState, store::Store};
+
+/// A server whose database is open and migrated and whose port is bound, ready to serve.
+/// Splitting start-up from serving lets callers learn the bound address (tests listen on
+/// port 0) and report configuration errors before anything runs.
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: axum::Router,
+    store: Store,
+}
+
+impl Server {
+    pub async fn start(config: &Config) -> Result<Self> {
+        let store = Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|error| Error::listen(config.listen, error))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|error| Error::listen(config.listen, error))?;
+        let state = AppState {
+            store: store.clone(),
+            leptos: leptos_options(config, local_addr),
+        };
+        Ok(Self {
+            listener,
+            local_addr,
+            router: http::router(state),
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the
+    /// database pool.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        tracing::info!(
+            address = %self.local_addr,
+            database = self.store.backend().name(),
+            "listening on http://{}",
+            self.local_addr
+        );
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Serve);
+        self.store.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+fn leptos_options(config: &Config, local_addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        // Must equal `name` in the workspace's [[workspace.metadata.leptos]]: it names the
+        // bundle files under pkg/.
+        .output_name(Arc::<str>::from("wayfarer"))
+        .site_root(Arc::<str>::from(
+            config.site_root.to_string_lossy().as_ref(),
+        ))
+        .site_pkg_dir(Arc::<str>::from("pkg"))
+        .site_addr(local_addr)
+        .build()
+}

@@ -1,0 +1,210 @@
+//! Persistence through one sqlx `Any` pool, so the same SQL runs on SQLite (the embedded
+//! default) and PostgreSQL. Where the backends need different SQL, both variants stay side by
+//! side behind one function in the module of that domain.
+
+mod url;
+
+use std::{future::Future, pin::Pin, time::Duration};
+
+use sqlx::{
+    AnyConnection, AnyPool, Connection, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+};
+
+pub use self::url::redact_url;
+use crate::error::{Error, Result, describe_io_error};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How long opening the first connection may take before start-up gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// WAL lets readers proceed while the single writer commits; `synchronous = FULL` keeps every
+/// acknowledged commit across a power cut (durable speed comes from batching, not from
+/// weakening this); the busy timeout makes concurrent writers queue instead of failing.
+const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA busy_timeout = 5000;
+PRAGMA foreign_keys = ON;";
+
+const URL_HINT: &str = "Use sqlite://path/to/file.db?mode=rwc (created if missing) or \
+                        postgres://user:password@host:port/database";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            _ => Err(Error::DatabaseUrl {
+                url: redact_url(url),
+                reason: format!("unsupported scheme `{scheme}`"),
+                hint: URL_HINT,
+            }),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATIONS,
+            Self::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// The handle every part of the server shares; cloning it shares the pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database and checks that it is usable, turning the usual mistakes (bad URL,
+    /// unwritable SQLite path, PostgreSQL down) into an [`Error`] that says how to fix them.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options: AnyConnectOptions =
+            url.parse()
+                .map_err(|error: sqlx::Error| Error::DatabaseUrl {
+                    url: redact_url(url),
+                    reason: error.to_string(),
+                    hint: URL_HINT,
+                })?;
+
+        // One direct connection first: the pool retries a refused connection until its acquire
+        // timeout and then reports only "timed out", hiding the cause.
+        probe(backend, &options)
+            .await
+            .map_err(|error| open_error(backend, url, error))?;
+
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // Writes serialise on SQLite's single writer; more connections only add contention.
+                Backend::Sqlite => 4,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .after_connect(move |connection, _| prepare_connection(backend, connection))
+            .connect_with(options)
+            .await
+            .map_err(|error| open_error(backend, url, error))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Brings the schema up to date. On PostgreSQL, sqlx holds an advisory lock meanwhile, so
+    /// several server processes starting together apply each migration once.
+    pub async fn migrate(&self) -> Result<()> {
+        self.backend
+            .migrator()
+            .run(&self.pool)
+            .await
+            .map_err(Error::Migration)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The newest migration this binary knows; the schema matches it after [`Store::migrate`].
+    pub fn expected_schema_version(&self) -> i64 {
+        self.backend
+            .migrator()
+            .iter()
+            .map(|migration| migration.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The newest migration applied to the database: a round trip that proves it answers.
+    pub async fn schema_version(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn probe(backend: Backend, options: &AnyConnectOptions) -> Result<(), sqlx::Error> {
+    let attempt = async {
+        let mut connection = AnyConnection::connect_with(options).await?;
+        prepare_connection(backend, &mut connection).await?;
+        connection.close().await
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, attempt)
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
+}
+
+/// Boxed with an explicit lifetime: as an `async fn` (or with `sqlx::raw_sql`), its future
+/// does not satisfy the higher-ranked bound of `after_connect`.
+fn prepare_connection<'c>(
+    backend: Backend,
+    connection: &'c mut AnyConnection,
+) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>> {
+    Box::pin(async move {
+        if backend == Backend::Sqlite {
+            connection.execute(SQLITE_CONNECTION_PRAGMAS).await?;
+        }
+        Ok(())
+    })
+}
+
+fn open_error(backend: Backend, url: &str, error: sqlx::Error) -> Error {
+    let url = redact_url(url);
+    let (reason, hint) = match (&error, backend) {
+        (sqlx::Error::Configuration(reason), _) => {
+            return Error::DatabaseUrl {
+                url,
+                reason: reason.to_string(),
+                hint: URL_HINT,
+            };
+        }
+        (sqlx::Error::Database(db), Backend::Sqlite) => (
+            db.message().to_owned(),
+            "Check that the folder exists and that this user may write to it and to the file \
+             (add ?mode=rwc to the URL to create a missing file)",
+        ),
+        (sqlx::Error::Database(db), Backend::Postgres) => {
+            let hint = match db.code().as_deref() {
+                Some("3D000") => {
+                    "Create the database first (createdb NAME) or fix its name in --database-url"
+                }
+                Some("28000" | "28P01") => "Check the user name and password in --database-url",
+                _ => "Check --database-url and the PostgreSQL server's log",
+            };
+            (db.message().to_owned(), hint)
+        }
+        (sqlx::Error::Io(io), Backend::Postgres) => (
+            describe_io_error(io),
+            "Check that PostgreSQL is running and reachable at the host and port in \
+             --database-url",
+        ),
+        (sqlx::Error::PoolTimedOut, _) => (
+            format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            "Check that the database server is running and reachable",
+        ),
+        _ => (error.to_string(), "Check --database-url"),
+    };
+    Error::DatabaseOpen { url, reason, hint }
+}

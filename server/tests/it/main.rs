@@ -1,0 +1,9 @@
+//! Integration tests: the real server over HTTP against real databases. Every test written with
+//! `backend_tests!` runs once on SQLite and once on PostgreSQL.
+
+#[macro_use]
+mod support;
+
+mod health;
+mod pages;
+mod startup;

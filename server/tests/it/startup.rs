@@ -1,0 +1,181 @@
+//! The `wayfarer` binary: bad configuration ends it with one actionable line, and signals stop
+//! it cleanly.
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::support::{Backend, TestDatabase};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_wayfarer");
+
+backend_tests!(sigterm_stops_the_server_gracefully);
+
+#[test]
+fn port_in_use_is_one_clear_line() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let folder = tempfile::tempdir().expect("temp dir");
+    let address = taken.local_addr().expect("address").to_string();
+
+    let output = run_to_exit(
+        wayfarer()
+            .args(["--listen", &address])
+            .arg("--database-url")
+            .arg(sqlite_url_in(folder.path())),
+    );
+
+    let line = single_error_line(&output);
+    assert!(line.contains(&address), "{line}");
+    assert!(line.contains("address already in use"), "{line}");
+    assert!(line.contains("--listen"), "{line}");
+}
+
+#[test]
+fn sqlite_file_in_a_missing_folder_is_one_clear_line() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let missing = folder.path().join("no-such-folder");
+
+    let output = run_to_exit(
+        wayfarer()
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--database-url")
+            .arg(sqlite_url_in(&missing)),
+    );
+
+    let line = single_error_line(&output);
+    assert!(line.contains("cannot open database"), "{line}");
+    assert!(line.contains("no-such-folder"), "{line}");
+    assert!(line.contains("folder exists"), "{line}");
+}
+
+#[test]
+fn unreachable_postgres_is_one_clear_line_without_the_password() {
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    let url = format!("postgres://wayfarer:hunter2@127.0.0.1:{closed_port}/wayfarer");
+
+    let output = run_to_exit(wayfarer().args(["--listen", "127.0.0.1:0", "--database-url", &url]));
+
+    let line = single_error_line(&output);
+    assert!(line.contains("connection refused"), "{line}");
+    assert!(line.contains("PostgreSQL is running"), "{line}");
+    assert!(
+        !line.contains("hunter2"),
+        "the password is not printed: {line}"
+    );
+}
+
+#[test]
+fn unsupported_database_scheme_is_one_clear_line() {
+    let output = run_to_exit(wayfarer().args([
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        "mysql://root@127.0.0.1/wayfarer",
+    ]));
+
+    let line = single_error_line(&output);
+    assert!(line.contains("unsupported scheme `mysql`"), "{line}");
+    assert!(line.contains("sqlite://"), "{line}");
+}
+
+async fn sigterm_stops_the_server_gracefully(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    let mut child = wayfarer()
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", database.url()])
+        .args(["--log", "info"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wayfarer");
+
+    let health = format!("http://127.0.0.1:{port}/api/v1/health");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = reqwest::get(&health).await
+            && response.status() == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "wayfarer answers within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
+    let output = child.wait_with_output().expect("collect output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert!(status.success(), "exit status {status}: {stderr}");
+    assert!(stderr.contains("shutdown requested"), "{stderr}");
+    assert!(stderr.contains("stopped"), "{stderr}");
+}
+
+fn wayfarer() -> Command {
+    let mut command = Command::new(BINARY);
+    // Only what the test passes configures the binary.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("WAYFARER_") || name.starts_with("LEPTOS_") {
+            command.env_remove(name);
+        }
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+fn sqlite_url_in(folder: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", folder.join("wayfarer.db").display())
+}
+
+fn run_to_exit(command: &mut Command) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wayfarer");
+    wait_with_deadline(&mut child, Duration::from_secs(30));
+    child.wait_with_output().expect("collect output")
+}
+
+/// Waits for the child to exit, killing it (and failing) if it outlives `limit`.
+fn wait_with_deadline(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("wayfarer did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The process failed and said why in exactly one line, without a panic.
+fn single_error_line(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "exit code; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].starts_with("wayfarer: "), "{stderr}");
+    lines[0].to_owned()
+}

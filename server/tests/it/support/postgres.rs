@@ -1,0 +1,137 @@
+//! A throwaway PostgreSQL cluster from Debian's server binaries: created in a temporary folder,
+//! listening on a free loopback port, stopped and deleted on drop.
+
+use std::{net::TcpListener, os::unix::fs::MetadataExt, path::PathBuf, process::Command};
+
+use tempfile::TempDir;
+
+pub struct PostgresCluster {
+    folder: TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_root: bool,
+}
+
+impl PostgresCluster {
+    pub fn start() -> Self {
+        let bin = server_binaries().expect(
+            "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin: install Debian's \
+             `postgresql` package (.ci/install-tools does) or set WAYFARER_TEST_POSTGRES_URL",
+        );
+        let folder = tempfile::Builder::new()
+            .prefix("wayfarer-pg-")
+            .tempdir()
+            .expect("create a folder for the cluster");
+        // PostgreSQL refuses to run as root, so as root the cluster belongs to `postgres`.
+        let as_root = std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0);
+        let cluster = Self {
+            folder,
+            bin,
+            port: free_port(),
+            as_root,
+        };
+        if as_root {
+            run(Command::new("chown")
+                .arg("postgres:")
+                .arg(cluster.folder.path()));
+        }
+        run(cluster
+            .command("initdb")
+            .args([
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--no-sync",
+            ])
+            .arg("--pgdata")
+            .arg(cluster.data_dir()));
+        cluster.resume();
+        cluster
+    }
+
+    /// Starts the server of a cluster that [`PostgresCluster::stop`] stopped.
+    pub fn resume(&self) {
+        let server_options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.folder.path().display()
+        );
+        run(self
+            .command("pg_ctl")
+            .arg("start")
+            .arg("--wait")
+            .arg("--pgdata")
+            .arg(self.data_dir())
+            .arg("--log")
+            .arg(self.folder.path().join("server.log"))
+            .arg("-o")
+            .arg(server_options));
+    }
+
+    /// The URL of `database` on this cluster, as the superuser `postgres`.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Stops the server at once (as a crash would) while keeping its files.
+    pub fn stop(&self) {
+        run(&mut self.pg_ctl_stop());
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.folder.path().join("data")
+    }
+
+    fn pg_ctl_stop(&self) -> Command {
+        let mut command = self.command("pg_ctl");
+        command
+            .args(["stop", "--mode=immediate", "--pgdata"])
+            .arg(self.data_dir());
+        command
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        if self.as_root {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        }
+    }
+}
+
+impl Drop for PostgresCluster {
+    fn drop(&mut self) {
+        // Already stopped is fine; the folder goes with `TempDir`.
+        let _ = self.pg_ctl_stop().output();
+    }
+}
+
+fn server_binaries() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
+        .filter(|bin| bin.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("run {command:?}: {error}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
