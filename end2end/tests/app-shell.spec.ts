@@ -1,10 +1,17 @@
 import { expect, test, type Page } from '@playwright/test';
 
-/** Console errors and uncaught exceptions of the page, collected from the first request on. */
-function problemsOf(page: Page): string[] {
+/**
+ * Console errors and uncaught exceptions of the page, collected from the first request on.
+ * Chromium reports every error status as a console error; `expectedErrorPaths` names the paths
+ * whose error status the test asked for.
+ */
+function problemsOf(page: Page, expectedErrorPaths: string[] = []): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    if (message.type() !== 'error') return;
+    const source = message.location().url;
+    const expected = expectedErrorPaths.some((path) => source && new URL(source).pathname === path);
+    if (!expected) problems.push(`console: ${message.text()} (${source})`);
   });
   page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
   return problems;
@@ -38,10 +45,11 @@ test('the app shell loads, hydrates and navigates in the browser', async ({ page
   expect(sameDocument, 'navigation happened inside the page, not by a reload').toBe(true);
 
   expect(problems).toEqual([]);
+  await page.screenshot({ path: 'artifacts/app-shell.png' });
 });
 
 test('an unknown page says so with a 404', async ({ page }) => {
-  const problems = problemsOf(page);
+  const problems = problemsOf(page, ['/no-such-page']);
 
   const response = await page.goto('/no-such-page');
 

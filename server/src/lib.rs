@@ -36,6 +36,7 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|error| Error::listen(config.listen, error))?;
+        warn_if_bundle_missing(config);
         let state = AppState {
             store: store.clone(),
             leptos: leptos_options(config, local_addr),
@@ -68,6 +69,19 @@ impl Server {
         self.store.close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// The API works without the browser bundle, but pages would render without styles or
+/// interactivity; say so instead of leaving the operator to find 404s in the browser.
+fn warn_if_bundle_missing(config: &Config) {
+    let script = config.site_root.join("pkg").join("wayfarer.js");
+    if !script.is_file() {
+        tracing::warn!(
+            missing = %script.display(),
+            "browser bundle not found: build it with `cargo leptos build` or point --site-root \
+             at the folder it wrote"
+        );
     }
 }
 
