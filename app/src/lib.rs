@@ -2,6 +2,7 @@
 //! placeholder templates and REST API types as they arrive.
 
 pub mod api;
+pub mod journey;
 pub mod ui;
 
 use leptos::prelude::*;

@@ -1,0 +1,24 @@
+//! The journey model shared by the editor (WASM) and the engine: node kinds and their settings,
+//! the graph of nodes and branch-labelled edges, its JSON document and its validation.
+//!
+//! A journey is stored and exchanged as a [`JourneyDocument`] (nodes with string ids and
+//! positions, edges `{from, branch, to}`); in memory it is a [`Journey`] backed by a petgraph
+//! `StableGraph`, which keeps node indices stable while the editor adds and removes nodes.
+
+mod graph;
+mod node;
+mod rule;
+mod validate;
+
+pub use graph::{Edge, EditError, Journey, JourneyDocument, StructureError};
+pub use node::{
+    Action, Activity, Branch, Channel, Combine, Condition, ConditionRule, Delay, KeyValue, Node,
+    NodeId, NodeKind, Position, Span, TimeUnit, Trigger, WaitForEvent, WaitTarget, WebhookNode,
+};
+pub use rule::{Facts, Operator, Rule};
+pub use validate::ValidationError;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;

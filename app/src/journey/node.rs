@@ -1,0 +1,359 @@
+//! Node kinds and the settings each one needs.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::rule::Rule;
+
+/// A node's id within its journey, chosen by the editor (e.g. `n1`); stable across versions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub String);
+
+impl NodeId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where the editor draws the node; the engine ignores it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: NodeId,
+    #[serde(default)]
+    pub position: Position,
+    #[serde(flatten)]
+    pub kind: NodeKind,
+}
+
+/// What a node does, with its settings: `{"kind": "delay", "settings": {...}}` in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "settings", rename_all = "snake_case")]
+pub enum NodeKind {
+    Trigger(Trigger),
+    Action(Action),
+    WaitForEvent(WaitForEvent),
+    Delay(Delay),
+    Condition(Condition),
+    Webhook(WebhookNode),
+    Exit,
+}
+
+impl NodeKind {
+    /// The word the editor and error messages use for this kind.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Trigger(_) => "trigger",
+            Self::Action(_) => "action",
+            Self::WaitForEvent(_) => "wait for event",
+            Self::Delay(_) => "delay",
+            Self::Condition(_) => "condition",
+            Self::Webhook(_) => "webhook",
+            Self::Exit => "exit",
+        }
+    }
+
+    /// The outgoing branches this kind must have, each connected to exactly one node.
+    pub fn branches(&self) -> &'static [Branch] {
+        match self {
+            Self::Trigger(_) | Self::Action(_) | Self::Delay(_) | Self::Webhook(_) => {
+                &[Branch::Next]
+            }
+            Self::WaitForEvent(_) => &[Branch::Event, Branch::Timeout],
+            Self::Condition(_) => &[Branch::Yes, Branch::No],
+            Self::Exit => &[],
+        }
+    }
+
+    /// Whether a contact may stay at this node for a while. A loop in the graph must pass
+    /// through such a node, or a contact would loop forever within one step.
+    pub fn waits(&self) -> bool {
+        matches!(self, Self::WaitForEvent(_) | Self::Delay(_))
+    }
+}
+
+/// The label of an outgoing connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Branch {
+    Next,
+    Event,
+    Timeout,
+    Yes,
+    No,
+}
+
+impl Branch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Event => "event",
+            Self::Timeout => "timeout",
+            Self::Yes => "yes",
+            Self::No => "no",
+        }
+    }
+}
+
+impl fmt::Display for Branch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Enrolls a contact when an event with this name arrives and the filter holds.
+/// A contact added to a list arrives as the event `list.add_contact` with `event.list_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub event: String,
+    /// Every rule must hold; rules may read `contact.<attribute>` and `event.<property>`.
+    #[serde(default)]
+    pub filter: Vec<Rule>,
+}
+
+/// Sends a message on a channel. The engine records the message so that later activity
+/// events (`opened`, `clicked`, …) can refer to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub channel: Channel,
+    /// The message template's name or id.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+    AppPush,
+    WebPush,
+    Whatsapp,
+    Rcs,
+}
+
+impl Channel {
+    pub const ALL: [Self; 6] = [
+        Self::Email,
+        Self::Sms,
+        Self::AppPush,
+        Self::WebPush,
+        Self::Whatsapp,
+        Self::Rcs,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::AppPush => "app_push",
+            Self::WebPush => "web_push",
+            Self::Whatsapp => "whatsapp",
+            Self::Rcs => "rcs",
+        }
+    }
+}
+
+/// Waits for an event until the timeout; continues on `event` if it came, `timeout` if not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitForEvent {
+    pub until: WaitTarget,
+    pub timeout: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WaitTarget {
+    /// Any event with this name for the contact.
+    Event { event: String },
+    /// An activity of the message that an upstream action node sent this contact.
+    MessageActivity { action: NodeId, activity: Activity },
+}
+
+/// What happened to a sent message, as reported by activity events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    Delivered,
+    Opened,
+    Clicked,
+    Bounced,
+    Failed,
+}
+
+impl Activity {
+    pub const ALL: [Self; 5] = [
+        Self::Delivered,
+        Self::Opened,
+        Self::Clicked,
+        Self::Bounced,
+        Self::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Opened => "opened",
+            Self::Clicked => "clicked",
+            Self::Bounced => "bounced",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delay {
+    pub duration: Span,
+}
+
+/// Continues on `yes` when the rules hold (all or any of them), `no` otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    #[serde(default)]
+    pub combine: Combine,
+    pub rules: Vec<ConditionRule>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    #[default]
+    All,
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConditionRule {
+    /// A rule on the contact's current attributes (`contact.<attribute>`).
+    Attribute(Rule),
+    /// Whether the contact had an event with this name since entering the journey, or within
+    /// the given span before the condition is evaluated.
+    EventHappened {
+        event: String,
+        #[serde(default)]
+        within: Option<Span>,
+    },
+}
+
+/// Sends the contact's data to a configured webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookNode {
+    /// The webhook asset to send; `None` until the marketer picks one.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Extra payload fields for this node; values may contain placeholders.
+    #[serde(default)]
+    pub custom_data: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// A duration as the marketer entered it, e.g. 15 minutes or 2 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub value: u32,
+    pub unit: TimeUnit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+    Weeks,
+}
+
+impl Span {
+    pub fn new(value: u32, unit: TimeUnit) -> Self {
+        Self { value, unit }
+    }
+
+    pub fn as_millis(self) -> i64 {
+        let unit_millis: i64 = match self.unit {
+            TimeUnit::Seconds => 1_000,
+            TimeUnit::Minutes => 60_000,
+            TimeUnit::Hours => 3_600_000,
+            TimeUnit::Days => 86_400_000,
+            TimeUnit::Weeks => 604_800_000,
+        };
+        i64::from(self.value) * unit_millis
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.unit {
+            TimeUnit::Seconds => "second",
+            TimeUnit::Minutes => "minute",
+            TimeUnit::Hours => "hour",
+            TimeUnit::Days => "day",
+            TimeUnit::Weeks => "week",
+        };
+        let plural = if self.value == 1 { "" } else { "s" };
+        write!(f, "{} {unit}{plural}", self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_convert_to_milliseconds() {
+        assert_eq!(Span::new(15, TimeUnit::Minutes).as_millis(), 900_000);
+        assert_eq!(Span::new(2, TimeUnit::Days).as_millis(), 172_800_000);
+        assert_eq!(
+            Span::new(u32::MAX, TimeUnit::Weeks).as_millis(),
+            2_597_596_220_016_000_000
+        );
+        assert_eq!(Span::new(1, TimeUnit::Hours).to_string(), "1 hour");
+        assert_eq!(Span::new(2, TimeUnit::Days).to_string(), "2 days");
+    }
+
+    #[test]
+    fn node_json_names_kind_and_settings() {
+        let node = Node {
+            id: NodeId::new("n2"),
+            position: Position { x: 10.0, y: 20.0 },
+            kind: NodeKind::Delay(Delay {
+                duration: Span::new(15, TimeUnit::Minutes),
+            }),
+        };
+        let json = serde_json::to_value(&node).expect("serialize");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "n2",
+                "position": {"x": 10.0, "y": 20.0},
+                "kind": "delay",
+                "settings": {"duration": {"value": 15, "unit": "minutes"}}
+            })
+        );
+        let exit: Node =
+            serde_json::from_value(serde_json::json!({"id": "end", "kind": "exit"})).expect("exit");
+        assert_eq!(exit.kind, NodeKind::Exit);
+    }
+}
