@@ -1,5 +1,6 @@
 //! The Wayfarer server: configuration, storage and HTTP, assembled by [`Server`].
 
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -10,11 +11,15 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
+use crate::{
+    clock::{SharedClock, SystemClock},
+    http::AppState,
+    store::Store,
+};
 pub use crate::{
     config::Config,
     error::{Error, Result},
 };
-use crate::{http::AppState, store::Store};
 
 /// A server whose database is open and migrated and whose port is bound, ready to serve.
 /// Splitting start-up from serving lets callers learn the bound address (tests listen on
@@ -28,6 +33,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: &Config) -> Result<Self> {
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Starts with the given clock; tests pass a [`clock::ManualClock`] to move time.
+    pub async fn start_with_clock(config: &Config, clock: SharedClock) -> Result<Self> {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let listener = TcpListener::bind(config.listen)
@@ -39,6 +49,7 @@ impl Server {
         warn_if_bundle_missing(config);
         let state = AppState {
             store: store.clone(),
+            clock,
             leptos: leptos_options(config, local_addr),
         };
         Ok(Self {

@@ -1,7 +1,12 @@
 //! Request and response types of the REST API (`/api/v1`), shared by the server, the UI and
-//! the tests so that all three agree on the wire format.
+//! the tests so that all three agree on the wire format. Inputs are `*In` / `*Patch`, outputs
+//! `*Out`.
+
+mod journeys;
 
 use serde::{Deserialize, Serialize};
+
+pub use journeys::*;
 
 /// `GET /api/v1/health`: answered with 200 when the database is usable, 503 otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

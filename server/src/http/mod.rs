@@ -1,19 +1,22 @@
 //! HTTP: the versioned REST API under `/api/v1` and the server-rendered Leptos UI.
 
 mod error;
+mod extract;
 mod health;
+mod journeys;
 
 use axum::{Router, extract::FromRef, response::Redirect, routing::get};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 
 pub use self::error::ApiError;
-use crate::store::Store;
+use crate::{clock::SharedClock, store::Store};
 
 /// What every handler can reach. Cloning is cheap: the store shares its pool.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub clock: SharedClock,
     pub leptos: LeptosOptions,
 }
 
@@ -41,5 +44,6 @@ pub fn router(state: AppState) -> Router {
 fn api_v1() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(journeys::router())
         .fallback(|| async { ApiError::not_found("no API endpoint at this path and method") })
 }

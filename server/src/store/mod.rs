@@ -2,6 +2,7 @@
 //! default) and PostgreSQL. Where the backends need different SQL, both variants stay side by
 //! side behind one function in the module of that domain.
 
+mod journeys;
 mod url;
 
 use std::{future::Future, pin::Pin, time::Duration};
@@ -12,7 +13,10 @@ use sqlx::{
     migrate::Migrator,
 };
 
-pub use self::url::redact_url;
+pub use self::{
+    journeys::{JourneyChanges, JourneyRow},
+    url::redact_url,
+};
 use crate::error::{Error, Result, describe_io_error};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");

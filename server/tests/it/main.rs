@@ -5,5 +5,6 @@
 mod support;
 
 mod health;
+mod journeys;
 mod pages;
 mod startup;

@@ -1,13 +1,18 @@
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
-use server::{Config, Server};
+use serde::Serialize;
+use server::{Config, Server, clock::ManualClock, store::Store};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 use super::{Backend, TestDatabase};
 
+/// 2026-01-01T00:00:00Z: tests start from a fixed time and move it themselves.
+const START_OF_TESTS: i64 = 1_767_225_600_000;
+
 /// The real server, started in this process on an ephemeral loopback port.
 pub struct TestServer {
     addr: SocketAddr,
+    clock: ManualClock,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<server::Result<()>>>,
@@ -22,7 +27,8 @@ impl TestServer {
 
     pub async fn start_on(database: TestDatabase) -> Self {
         let config = Config::for_tests(database.url());
-        let server = Server::start(&config)
+        let clock = ManualClock::starting_at(START_OF_TESTS);
+        let server = Server::start_with_clock(&config, Arc::new(clock.clone()))
             .await
             .unwrap_or_else(|error| panic!("start the server on {}: {error}", database.url()));
         let addr = server.local_addr();
@@ -36,6 +42,7 @@ impl TestServer {
             .expect("build an HTTP client");
         Self {
             addr,
+            clock,
             client,
             shutdown: Some(shutdown),
             serving: Some(serving),
@@ -51,12 +58,54 @@ impl TestServer {
         &self.database
     }
 
+    /// The server's clock, which moves only when the test moves it.
+    pub fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    /// A second connection to the server's database, to look at what the API does not show.
+    pub async fn store(&self) -> Store {
+        Store::connect(self.database.url())
+            .await
+            .expect("connect to the test database")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.send(self.client.post(self.url(path))).await
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.send(self.client.delete(self.url(path))).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &impl Serialize) -> reqwest::Response {
+        self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &impl Serialize) -> reqwest::Response {
+        self.send(self.client.patch(self.url(path)).json(body))
+            .await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Response {
+        let description = format!("{request:?}");
+        request
             .send()
             .await
-            .unwrap_or_else(|error| panic!("GET {path}: {error}"))
+            .unwrap_or_else(|error| panic!("{description}: {error}"))
     }
 
     /// Asks the server to stop, waits until it has, and returns what `serve` returned.

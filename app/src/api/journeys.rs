@@ -1,0 +1,129 @@
+//! `/api/v1/journeys`: drafts the editor saves, and the versions publishing freezes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::journey::{JourneyDocument, ValidationError};
+
+/// `POST /api/v1/journeys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyIn {
+    pub name: String,
+    #[serde(default)]
+    pub reentry: Reentry,
+    /// The graph to start from; an empty canvas when absent.
+    #[serde(default)]
+    pub draft: JourneyDocument,
+}
+
+/// `PATCH /api/v1/journeys/{id}`: only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JourneyPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reentry: Option<Reentry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<JourneyDocument>,
+}
+
+/// Whether a contact may enter a journey it has entered before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reentry {
+    /// Never again.
+    #[default]
+    Once,
+    /// Again once its previous run through the journey has ended.
+    AfterExit,
+    /// Every time the trigger matches, even while still in the journey.
+    Always,
+}
+
+impl Reentry {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Once => "once",
+            Self::AfterExit => "after_exit",
+            Self::Always => "always",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "once" => Some(Self::Once),
+            "after_exit" => Some(Self::AfterExit),
+            "always" => Some(Self::Always),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JourneyStatus {
+    /// Never published.
+    Draft,
+    /// A published version enrolls contacts.
+    Live,
+    /// Published, but enrolls no one and moves no one on until resumed.
+    Paused,
+}
+
+impl JourneyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Live => "live",
+            Self::Paused => "paused",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "draft" => Some(Self::Draft),
+            "live" => Some(Self::Live),
+            "paused" => Some(Self::Paused),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyOut {
+    pub id: i64,
+    pub name: String,
+    pub status: JourneyStatus,
+    pub reentry: Reentry,
+    /// The newest published version, if any.
+    pub live_version: Option<i64>,
+    pub draft: JourneyDocument,
+    /// Why the draft cannot be published yet; empty when it can.
+    pub validation_errors: Vec<ValidationError>,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One row of `GET /api/v1/journeys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneySummaryOut {
+    pub id: i64,
+    pub name: String,
+    pub status: JourneyStatus,
+    pub live_version: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// `POST /api/v1/journeys/{id}/publish`: the version just created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishOut {
+    pub version: i64,
+    pub published_at: i64,
+}
+
+/// The 422 answer to publishing an invalid draft: every problem, with its node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationErrorsOut {
+    pub error: super::ErrorBody,
+    pub validation_errors: Vec<ValidationError>,
+}

@@ -1,0 +1,232 @@
+//! `/api/v1/journeys`: create, list, read, edit and delete drafts; publish versions; pause and
+//! resume.
+
+use app::{
+    api::{
+        JourneyIn, JourneyOut, JourneyPatch, JourneyStatus, JourneySummaryOut, PublishOut, Reentry,
+    },
+    journey::{Journey, JourneyDocument},
+};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+};
+
+use super::{
+    AppState,
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ApiPath},
+};
+use crate::store::{JourneyChanges, JourneyRow};
+
+const MAX_NAME_CHARS: usize = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/journeys", get(list).post(create))
+        .route("/journeys/{id}", get(show).patch(update).delete(remove))
+        .route("/journeys/{id}/publish", post(publish))
+        .route("/journeys/{id}/pause", post(pause))
+        .route("/journeys/{id}/resume", post(resume))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<JourneyIn>,
+) -> ApiResult<(StatusCode, Json<JourneyOut>)> {
+    let name = checked_name(&input.name)?;
+    let draft = draft_json(input.draft)?;
+    let row = state
+        .store
+        .create_journey(name, input.reentry.as_str(), &draft, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(journey_out(row)?)))
+}
+
+async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JourneySummaryOut>>> {
+    let rows = state.store.journeys().await?;
+    let summaries = rows
+        .into_iter()
+        .map(|row| {
+            Ok(JourneySummaryOut {
+                status: status_of(&row)?,
+                id: row.id,
+                name: row.name,
+                live_version: row.live_version,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(Json(summaries))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<JourneyOut>> {
+    let row = existing(&state, id).await?;
+    Ok(Json(journey_out(row)?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(patch): ApiJson<JourneyPatch>,
+) -> ApiResult<Json<JourneyOut>> {
+    let name = patch.name.as_deref().map(checked_name).transpose()?;
+    let draft = patch.draft.map(draft_json).transpose()?;
+    let changes = JourneyChanges {
+        name,
+        reentry: patch.reentry.map(Reentry::as_str),
+        draft: draft.as_deref(),
+        status: None,
+    };
+    let row = state
+        .store
+        .update_journey(id, changes, state.clock.now())
+        .await?
+        .ok_or_else(|| no_journey(id))?;
+    Ok(Json(journey_out(row)?))
+}
+
+async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+    if state.store.delete_journey(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_journey(id))
+    }
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<(StatusCode, Json<PublishOut>)> {
+    let row = existing(&state, id).await?;
+    let journey = stored_journey(&row)?;
+    let errors = journey.validate();
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_journey(errors));
+    }
+    let published_at = state.clock.now();
+    let version = state
+        .store
+        .publish_journey(id, &row.draft, published_at)
+        .await?
+        .ok_or_else(|| no_journey(id))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PublishOut {
+            version,
+            published_at,
+        }),
+    ))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<JourneyOut>> {
+    set_status(&state, id, JourneyStatus::Paused).await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<JourneyOut>> {
+    set_status(&state, id, JourneyStatus::Live).await
+}
+
+/// Pausing and resuming apply to published journeys; repeating either changes nothing.
+async fn set_status(
+    state: &AppState,
+    id: i64,
+    status: JourneyStatus,
+) -> ApiResult<Json<JourneyOut>> {
+    let row = existing(state, id).await?;
+    if status_of(&row)? == JourneyStatus::Draft {
+        return Err(ApiError::conflict(format!(
+            "journey {id} has never been published; publish it before pausing or resuming it"
+        )));
+    }
+    let changes = JourneyChanges {
+        status: Some(status.as_str()),
+        ..JourneyChanges::default()
+    };
+    let row = state
+        .store
+        .update_journey(id, changes, state.clock.now())
+        .await?
+        .ok_or_else(|| no_journey(id))?;
+    Ok(Json(journey_out(row)?))
+}
+
+async fn existing(state: &AppState, id: i64) -> ApiResult<JourneyRow> {
+    state.store.journey(id).await?.ok_or_else(|| no_journey(id))
+}
+
+fn no_journey(id: i64) -> ApiError {
+    ApiError::not_found(format!("there is no journey {id}"))
+}
+
+fn checked_name(name: &str) -> ApiResult<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::unprocessable("a journey needs a name"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::unprocessable(format!(
+            "a journey name has at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name)
+}
+
+/// The draft as stored: any graph the editor can draw, even one that cannot run yet; but not
+/// one that is not a graph (duplicate ids, edges to nowhere).
+fn draft_json(document: JourneyDocument) -> ApiResult<String> {
+    let journey = Journey::from_document(document).map_err(|error| {
+        ApiError::unprocessable(format!("the journey graph is malformed: {error}"))
+    })?;
+    serde_json::to_string(&journey).map_err(ApiError::internal)
+}
+
+fn stored_journey(row: &JourneyRow) -> ApiResult<Journey> {
+    serde_json::from_str(&row.draft).map_err(|error| {
+        ApiError::internal(format_args!(
+            "journey {} has an unreadable draft: {error}",
+            row.id
+        ))
+    })
+}
+
+fn status_of(row: &JourneyRow) -> ApiResult<JourneyStatus> {
+    JourneyStatus::parse(&row.status).ok_or_else(|| {
+        ApiError::internal(format_args!(
+            "journey {} has unknown status {:?}",
+            row.id, row.status
+        ))
+    })
+}
+
+fn journey_out(row: JourneyRow) -> ApiResult<JourneyOut> {
+    let journey = stored_journey(&row)?;
+    let reentry = Reentry::parse(&row.reentry).ok_or_else(|| {
+        ApiError::internal(format_args!(
+            "journey {} has unknown re-entry {:?}",
+            row.id, row.reentry
+        ))
+    })?;
+    Ok(JourneyOut {
+        status: status_of(&row)?,
+        reentry,
+        validation_errors: journey.validate(),
+        draft: journey.to_document(),
+        id: row.id,
+        name: row.name,
+        live_version: row.live_version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
