@@ -2,10 +2,12 @@
 //! the tests so that all three agree on the wire format. Inputs are `*In` / `*Patch`, outputs
 //! `*Out`.
 
+mod contacts;
 mod journeys;
 
 use serde::{Deserialize, Serialize};
 
+pub use contacts::*;
 pub use journeys::*;
 
 /// `GET /api/v1/health`: answered with 200 when the database is usable, 503 otherwise.

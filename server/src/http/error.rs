@@ -59,6 +59,12 @@ impl ApiError {
         }
     }
 
+    /// The same error, its message starting with `prefix` (e.g. the position in a batch).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.message.insert_str(0, prefix);
+        self
+    }
+
     /// A fault of the server, not the client: logged in full, answered without details.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "request failed");

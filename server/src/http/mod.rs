@@ -1,5 +1,6 @@
 //! HTTP: the versioned REST API under `/api/v1` and the server-rendered Leptos UI.
 
+mod contacts;
 mod error;
 mod extract;
 mod health;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
 
 fn api_v1() -> Router<AppState> {
     Router::new()
+        .merge(contacts::router())
         .merge(health::router())
         .merge(journeys::router())
         .fallback(|| async { ApiError::not_found("no API endpoint at this path and method") })

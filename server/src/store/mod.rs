@@ -2,6 +2,7 @@
 //! default) and PostgreSQL. Where the backends need different SQL, both variants stay side by
 //! side behind one function in the module of that domain.
 
+mod contacts;
 mod journeys;
 mod url;
 
@@ -14,6 +15,7 @@ use sqlx::{
 };
 
 pub use self::{
+    contacts::ContactRow,
     journeys::{JourneyChanges, JourneyRow},
     url::redact_url,
 };

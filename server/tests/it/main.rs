@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod contacts;
 mod health;
 mod journeys;
 mod pages;

@@ -86,6 +86,10 @@ impl TestServer {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
 
+    pub async fn put_json(&self, path: &str, body: &impl Serialize) -> reqwest::Response {
+        self.send(self.client.put(self.url(path)).json(body)).await
+    }
+
     pub async fn patch_json(&self, path: &str, body: &impl Serialize) -> reqwest::Response {
         self.send(self.client.patch(self.url(path)).json(body))
             .await

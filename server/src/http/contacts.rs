@@ -1,0 +1,115 @@
+//! `/api/v1/contacts`: upsert one contact or a batch, and read one.
+
+use app::api::{ContactBatchIn, ContactBatchOut, ContactIn, ContactOut};
+use axum::{
+    Json, Router,
+    extract::State,
+    routing::{get, post},
+};
+use serde_json::{Map, Value};
+
+use super::{
+    AppState,
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ApiPath},
+};
+use crate::store::ContactRow;
+
+const MAX_EXTERNAL_ID_CHARS: usize = 255;
+const MAX_BATCH: usize = 1_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/contacts/batch", post(upsert_batch))
+        .route("/contacts/{external_id}", get(show).put(upsert))
+}
+
+async fn upsert(
+    State(state): State<AppState>,
+    ApiPath(external_id): ApiPath<String>,
+    ApiJson(input): ApiJson<ContactIn>,
+) -> ApiResult<Json<ContactOut>> {
+    checked_external_id(&external_id)?;
+    let attributes = attributes_json(&input.attributes)?;
+    let row = state
+        .store
+        .upsert_contact(&external_id, &attributes, state.clock.now())
+        .await?;
+    Ok(Json(contact_out(row)?))
+}
+
+async fn upsert_batch(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ContactBatchIn>,
+) -> ApiResult<Json<ContactBatchOut>> {
+    if input.contacts.len() > MAX_BATCH {
+        return Err(ApiError::unprocessable(format!(
+            "a batch has at most {MAX_BATCH} contacts; this one has {}",
+            input.contacts.len()
+        )));
+    }
+    let contacts = input
+        .contacts
+        .iter()
+        .enumerate()
+        .map(|(position, contact)| {
+            let in_batch = |error: ApiError| error.prefixed(&format!("contacts[{position}]: "));
+            checked_external_id(&contact.external_id).map_err(in_batch)?;
+            let attributes = attributes_json(&contact.attributes).map_err(in_batch)?;
+            Ok((contact.external_id.as_str(), attributes))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let upserted = state
+        .store
+        .upsert_contacts(&contacts, state.clock.now())
+        .await?;
+    Ok(Json(ContactBatchOut { upserted }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ApiPath(external_id): ApiPath<String>,
+) -> ApiResult<Json<ContactOut>> {
+    let row = state
+        .store
+        .contact(&external_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no contact \"{external_id}\"")))?;
+    Ok(Json(contact_out(row)?))
+}
+
+fn checked_external_id(external_id: &str) -> ApiResult<()> {
+    if external_id.trim().is_empty() {
+        return Err(ApiError::unprocessable(
+            "a contact needs a non-empty external_id",
+        ));
+    }
+    if external_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
+        return Err(ApiError::unprocessable(format!(
+            "an external_id has at most {MAX_EXTERNAL_ID_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn attributes_json(attributes: &Map<String, Value>) -> ApiResult<String> {
+    if attributes.keys().any(|key| key.trim().is_empty()) {
+        return Err(ApiError::unprocessable("attribute names must not be empty"));
+    }
+    serde_json::to_string(attributes).map_err(ApiError::internal)
+}
+
+fn contact_out(row: ContactRow) -> ApiResult<ContactOut> {
+    let attributes = serde_json::from_str(&row.attributes).map_err(|error| {
+        ApiError::internal(format_args!(
+            "contact {} has unreadable attributes: {error}",
+            row.id
+        ))
+    })?;
+    Ok(ContactOut {
+        external_id: row.external_id,
+        attributes,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
