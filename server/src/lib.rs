@@ -5,6 +5,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod intake;
 pub mod store;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -15,6 +16,7 @@ use tokio::net::TcpListener;
 use crate::{
     clock::{SharedClock, SystemClock},
     http::AppState,
+    intake::EventIntake,
     store::Store,
 };
 pub use crate::{
@@ -51,6 +53,7 @@ impl Server {
         let state = AppState {
             store: store.clone(),
             clock,
+            intake: EventIntake::start(store.clone()),
             leptos: leptos_options(config, local_addr),
         };
         Ok(Self {

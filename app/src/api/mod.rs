@@ -3,11 +3,13 @@
 //! `*Out`.
 
 mod contacts;
+mod events;
 mod journeys;
 
 use serde::{Deserialize, Serialize};
 
 pub use contacts::*;
+pub use events::*;
 pub use journeys::*;
 
 /// `GET /api/v1/health`: answered with 200 when the database is usable, 503 otherwise.

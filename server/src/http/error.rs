@@ -47,6 +47,11 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message)
     }
 
+    /// The server cannot take the request now, e.g. while shutting down; retrying later works.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
     /// A journey that cannot run; every problem is listed with its node.
     pub fn invalid_journey(errors: Vec<ValidationError>) -> Self {
         Self {

@@ -2,6 +2,7 @@
 
 mod contacts;
 mod error;
+mod events;
 mod extract;
 mod health;
 mod journeys;
@@ -11,13 +12,14 @@ use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 
 pub use self::error::ApiError;
-use crate::{clock::SharedClock, store::Store};
+use crate::{clock::SharedClock, intake::EventIntake, store::Store};
 
 /// What every handler can reach. Cloning is cheap: the store shares its pool.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub clock: SharedClock,
+    pub intake: EventIntake,
     pub leptos: LeptosOptions,
 }
 
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
 fn api_v1() -> Router<AppState> {
     Router::new()
         .merge(contacts::router())
+        .merge(events::router())
         .merge(health::router())
         .merge(journeys::router())
         .fallback(|| async { ApiError::not_found("no API endpoint at this path and method") })

@@ -3,6 +3,7 @@
 //! side behind one function in the module of that domain.
 
 mod contacts;
+mod events;
 mod journeys;
 mod url;
 
@@ -16,6 +17,7 @@ use sqlx::{
 
 pub use self::{
     contacts::ContactRow,
+    events::NewEvent,
     journeys::{JourneyChanges, JourneyRow},
     url::redact_url,
 };

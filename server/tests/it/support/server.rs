@@ -58,6 +58,11 @@ impl TestServer {
         &self.database
     }
 
+    /// The HTTP client the helpers use, for requests they do not cover.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The server's clock, which moves only when the test moves it.
     pub fn clock(&self) -> &ManualClock {
         &self.clock

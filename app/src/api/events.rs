@@ -1,0 +1,39 @@
+//! `/api/v1/events`: what happened to contacts, sent by the customer's systems.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One event. The 202 answer means it is durably stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventIn {
+    /// The contact's `external_id`; the contact must exist.
+    pub contact: String,
+    /// The event's name, e.g. `add_to_cart` or, for message activity, `opened`.
+    pub event: String,
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+    /// For activity events (`delivered`, `opened`, …): the message they are about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+    /// When it happened: epoch milliseconds or RFC 3339 text; when it arrived if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Timestamp {
+    Millis(i64),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventBatchIn {
+    pub events: Vec<EventIn>,
+}
+
+/// The ids the stored events got, in the order they were sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsAcceptedOut {
+    pub ids: Vec<i64>,
+}

@@ -1,0 +1,136 @@
+//! `/api/v1/events`: accept events once they are durably stored.
+
+use app::api::{EventBatchIn, EventIn, EventsAcceptedOut, Timestamp};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
+
+use super::{
+    AppState,
+    error::{ApiError, ApiResult},
+    extract::ApiJson,
+};
+use crate::{clock::Millis, intake::IntakeError, store::NewEvent};
+
+const MAX_BATCH: usize = 1_000;
+const MAX_NAME_CHARS: usize = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events", post(accept_one))
+        .route("/events/batch", post(accept_batch))
+}
+
+async fn accept_one(
+    State(state): State<AppState>,
+    ApiJson(event): ApiJson<EventIn>,
+) -> ApiResult<(StatusCode, Json<EventsAcceptedOut>)> {
+    accept(&state, vec![event]).await
+}
+
+async fn accept_batch(
+    State(state): State<AppState>,
+    ApiJson(batch): ApiJson<EventBatchIn>,
+) -> ApiResult<(StatusCode, Json<EventsAcceptedOut>)> {
+    if batch.events.len() > MAX_BATCH {
+        return Err(ApiError::unprocessable(format!(
+            "a batch has at most {MAX_BATCH} events; this one has {}",
+            batch.events.len()
+        )));
+    }
+    accept(&state, batch.events).await
+}
+
+async fn accept(
+    state: &AppState,
+    events: Vec<EventIn>,
+) -> ApiResult<(StatusCode, Json<EventsAcceptedOut>)> {
+    let received_at = state.clock.now();
+    for (position, event) in events.iter().enumerate() {
+        check_event(event).map_err(|error| error.prefixed(&prefix(position, &events)))?;
+    }
+    let external_ids: Vec<&str> = events.iter().map(|event| event.contact.as_str()).collect();
+    let contacts = state.store.contact_ids(&external_ids).await?;
+    let mut unknown: Vec<&str> = external_ids
+        .iter()
+        .copied()
+        .filter(|id| !contacts.contains_key(*id))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        unknown.dedup();
+        return Err(ApiError::not_found(format!(
+            "no contact with external_id {}; create contacts with PUT /api/v1/contacts/{{external_id}} first",
+            unknown
+                .iter()
+                .map(|id| format!("\"{id}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let new_events = events
+        .into_iter()
+        .map(|event| {
+            let occurred_at = match &event.occurred_at {
+                Some(timestamp) => millis(timestamp).unwrap_or(received_at),
+                None => received_at,
+            };
+            Ok(NewEvent {
+                contact_id: contacts[event.contact.as_str()],
+                properties: serde_json::to_string(&event.properties).map_err(ApiError::internal)?,
+                name: event.event,
+                message_id: event.message_id,
+                occurred_at,
+                received_at,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let ids = state
+        .intake
+        .append(new_events)
+        .await
+        .map_err(|error| match error {
+            IntakeError::Stopped => ApiError::unavailable(error.to_string()),
+            IntakeError::Database(_) => ApiError::internal(error),
+        })?;
+    Ok((StatusCode::ACCEPTED, Json(EventsAcceptedOut { ids })))
+}
+
+fn prefix(position: usize, events: &[EventIn]) -> String {
+    if events.len() == 1 {
+        String::new()
+    } else {
+        format!("events[{position}]: ")
+    }
+}
+
+fn check_event(event: &EventIn) -> ApiResult<()> {
+    if event.event.trim().is_empty() {
+        return Err(ApiError::unprocessable("an event needs a name (\"event\")"));
+    }
+    if event.event.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::unprocessable(format!(
+            "an event name has at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if event.contact.trim().is_empty() {
+        return Err(ApiError::unprocessable(
+            "an event needs the contact's external_id (\"contact\")",
+        ));
+    }
+    if let Some(timestamp) = &event.occurred_at
+        && millis(timestamp).is_none()
+    {
+        return Err(ApiError::unprocessable(
+            "occurred_at must be epoch milliseconds or RFC 3339 text such as 2026-11-23T16:35:00Z",
+        ));
+    }
+    Ok(())
+}
+
+fn millis(timestamp: &Timestamp) -> Option<Millis> {
+    match timestamp {
+        Timestamp::Millis(millis) => Some(*millis),
+        Timestamp::Text(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|time| time.timestamp_millis()),
+    }
+}

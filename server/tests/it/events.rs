@@ -1,0 +1,156 @@
+//! `/api/v1/events`: an accepted event is stored; bad events are refused whole.
+
+use app::api::{ErrorOut, EventsAcceptedOut};
+use serde_json::json;
+
+use crate::support::{Backend, TestServer};
+
+backend_tests!(
+    accepted_events_are_stored,
+    concurrent_requests_are_all_stored,
+    events_for_unknown_contacts_are_refused,
+    malformed_events_are_refused,
+);
+
+async fn contact(server: &TestServer, external_id: &str) -> i64 {
+    let response = server
+        .put_json(
+            &format!("/api/v1/contacts/{external_id}"),
+            &json!({"attributes": {}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    server
+        .store()
+        .await
+        .contact(external_id)
+        .await
+        .expect("query")
+        .expect("the contact exists")
+        .id
+}
+
+async fn accepted_events_are_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ana = contact(&server, "ana").await;
+
+    let response = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "ana", "event": "add_to_cart", "properties": {"sku": "A-1"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let single: EventsAcceptedOut = response.json().await.expect("ids");
+    assert_eq!(single.ids.len(), 1);
+
+    let response = server
+        .post_json(
+            "/api/v1/events/batch",
+            &json!({"events": [
+                {"contact": "ana", "event": "opened", "message_id": 7,
+                 "occurred_at": "2026-01-01T00:00:00Z"},
+                {"contact": "ana", "event": "add_to_cart", "occurred_at": 1767225600123i64}
+            ]}),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let batch: EventsAcceptedOut = response.json().await.expect("ids");
+    assert_eq!(batch.ids.len(), 2);
+    assert!(batch.ids[0] < batch.ids[1], "ids follow the order sent");
+
+    let store = server.store().await;
+    assert_eq!(store.count_events(ana, None).await.expect("count"), 3);
+    assert_eq!(
+        store
+            .count_events(ana, Some("add_to_cart"))
+            .await
+            .expect("count"),
+        2
+    );
+}
+
+async fn concurrent_requests_are_all_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ana = contact(&server, "ana").await;
+
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..50 {
+        let request = server
+            .client()
+            .post(server.url("/api/v1/events"))
+            .json(&json!({"contact": "ana", "event": "page_view", "properties": {"n": n}}));
+        requests.spawn(request.send());
+    }
+
+    let mut ids: Vec<i64> = Vec::new();
+    while let Some(sent) = requests.join_next().await {
+        let response = sent
+            .expect("the task ran")
+            .expect("the request was answered");
+        assert_eq!(response.status(), 202);
+        let accepted: EventsAcceptedOut = response.json().await.expect("ids");
+        ids.extend(accepted.ids);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "every request got its own id");
+    let stored = server
+        .store()
+        .await
+        .count_events(ana, Some("page_view"))
+        .await;
+    assert_eq!(stored.expect("count"), 50);
+}
+
+async fn events_for_unknown_contacts_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ana = contact(&server, "ana").await;
+
+    let response = server
+        .post_json(
+            "/api/v1/events/batch",
+            &json!({"events": [
+                {"contact": "ana", "event": "add_to_cart"},
+                {"contact": "ghost", "event": "add_to_cart"}
+            ]}),
+        )
+        .await;
+
+    assert_eq!(response.status(), 404);
+    let error: ErrorOut = response.json().await.expect("an error");
+    assert!(
+        error.error.message.contains("\"ghost\""),
+        "{}",
+        error.error.message
+    );
+    let stored = server.store().await.count_events(ana, None).await;
+    assert_eq!(
+        stored.expect("count"),
+        0,
+        "nothing of a refused batch is stored"
+    );
+}
+
+async fn malformed_events_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    contact(&server, "ana").await;
+
+    let cases = [
+        (json!({"contact": "ana", "event": ""}), 422),
+        (
+            json!({"contact": "ana", "event": "x", "occurred_at": "yesterday"}),
+            422,
+        ),
+        (json!({"contact": "ana"}), 400),
+        (
+            json!({"contact": "ana", "event": "x", "properties": [1, 2]}),
+            400,
+        ),
+    ];
+    for (body, status) in cases {
+        let response = server.post_json("/api/v1/events", &body).await;
+        assert_eq!(response.status(), status, "{body}");
+        let _: ErrorOut = response.json().await.expect("an error body");
+    }
+}
