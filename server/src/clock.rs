@@ -39,6 +39,10 @@ impl ManualClock {
     pub fn set(&self, now: Millis) {
         self.0.store(now, Ordering::SeqCst);
     }
+
+    pub fn now_millis(&self) -> Millis {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl Clock for ManualClock {

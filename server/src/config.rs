@@ -29,6 +29,16 @@ pub struct Config {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 
+    /// How often the engine looks for due work when idle, in milliseconds (new events wake it
+    /// at once).
+    #[arg(long, env = "WAYFARER_ENGINE_POLL_MS", default_value_t = 250)]
+    pub engine_poll_ms: u64,
+
+    /// How many events or contacts the engine handles in one transaction.
+    #[arg(long, env = "WAYFARER_ENGINE_BATCH", default_value_t = 500,
+          value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub engine_batch: i64,
+
     /// Which log lines to print, as `level` or `target=level` pairs (e.g. `info,sqlx=warn`).
     #[arg(long, env = "WAYFARER_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
@@ -51,6 +61,8 @@ impl Config {
             database_url: database_url.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             site_root: PathBuf::from("target/site"),
+            engine_poll_ms: 10,
+            engine_batch: 500,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
         }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::store::{NewEvent, Store};
 
@@ -38,10 +38,11 @@ pub struct EventIntake {
 }
 
 impl EventIntake {
-    /// Starts the writer task. It ends once every handle is dropped and the queue is drained.
-    pub fn start(store: Store) -> Self {
+    /// Starts the writer task, which wakes `stored` after each commit. It ends once every
+    /// handle is dropped and the queue is drained.
+    pub fn start(store: Store, stored: Arc<Notify>) -> Self {
         let (requests, queue) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(write_groups(store, queue));
+        tokio::spawn(write_groups(store, queue, stored));
         Self { requests }
     }
 
@@ -56,7 +57,7 @@ impl EventIntake {
     }
 }
 
-async fn write_groups(store: Store, mut queue: mpsc::Receiver<Request>) {
+async fn write_groups(store: Store, mut queue: mpsc::Receiver<Request>, stored: Arc<Notify>) {
     while let Some(first) = queue.recv().await {
         let mut count = first.events.len();
         let mut group = vec![first];
@@ -72,6 +73,7 @@ async fn write_groups(store: Store, mut queue: mpsc::Receiver<Request>) {
         let events: Vec<&NewEvent> = group.iter().flat_map(|request| &request.events).collect();
         match store.insert_events(&events).await {
             Ok(ids) => {
+                stored.notify_one();
                 let mut ids = ids.into_iter();
                 for request in group {
                     let own: Vec<i64> = ids.by_ref().take(request.events.len()).collect();

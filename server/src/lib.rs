@@ -8,13 +8,17 @@ pub mod http;
 pub mod intake;
 pub mod store;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use leptos::prelude::LeptosOptions;
-use tokio::net::TcpListener;
+use tokio::{
+    net::TcpListener,
+    sync::{Notify, watch},
+};
 
 use crate::{
     clock::{SharedClock, SystemClock},
+    engine::{Engine, EngineSettings},
     http::AppState,
     intake::EventIntake,
     store::Store,
@@ -32,6 +36,8 @@ pub struct Server {
     local_addr: SocketAddr,
     router: axum::Router,
     store: Store,
+    engine: Engine,
+    events_stored: Arc<Notify>,
 }
 
 impl Server {
@@ -50,10 +56,19 @@ impl Server {
             .local_addr()
             .map_err(|error| Error::listen(config.listen, error))?;
         warn_if_bundle_missing(config);
+        let events_stored = Arc::new(Notify::new());
+        let engine = Engine::new(
+            store.clone(),
+            clock.clone(),
+            EngineSettings {
+                poll_interval: Duration::from_millis(config.engine_poll_ms),
+                batch_size: config.engine_batch,
+            },
+        );
         let state = AppState {
             store: store.clone(),
             clock,
-            intake: EventIntake::start(store.clone()),
+            intake: EventIntake::start(store.clone(), events_stored.clone()),
             leptos: leptos_options(config, local_addr),
         };
         Ok(Self {
@@ -61,6 +76,8 @@ impl Server {
             local_addr,
             router: http::router(state),
             store,
+            engine,
+            events_stored,
         })
     }
 
@@ -68,8 +85,8 @@ impl Server {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the
-    /// database pool.
+    /// Serves and runs the engine until `shutdown` completes, then lets requests in flight
+    /// and the engine's current batch finish, and closes the database pool.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         tracing::info!(
             address = %self.local_addr,
@@ -77,10 +94,16 @@ impl Server {
             "listening on http://{}",
             self.local_addr
         );
+        let (stop_engine, engine_stopping) = watch::channel(false);
+        let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(Error::Serve);
+        let _ = stop_engine.send(true);
+        if let Err(error) = engine.await {
+            tracing::error!(%error, "the engine task ended abnormally");
+        }
         self.store.close().await;
         tracing::info!("stopped");
         served

@@ -127,3 +127,42 @@ pub struct ValidationErrorsOut {
     pub error: super::ErrorBody,
     pub validation_errors: Vec<ValidationError>,
 }
+
+/// `GET /api/v1/journeys/{id}/stats[?version=N]`: counts per node of one version (the live
+/// one unless asked otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyStatsOut {
+    pub journey_id: i64,
+    /// `None` for a journey never published (every count is then zero).
+    pub version: Option<i64>,
+    pub nodes: Vec<NodeStatsOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatsOut {
+    pub node_id: String,
+    /// Distinct contacts that reached the node.
+    pub reached: i64,
+    /// Contacts at the node now: waiting at a delay or wait, or about to move on.
+    pub waiting: i64,
+    /// Contacts whose run through the journey ended at this node.
+    pub exited: i64,
+    /// Contacts whose run failed at this node.
+    pub failed: i64,
+    /// For webhook nodes: the requests it queued, by state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<DeliveryCountsOut>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryCountsOut {
+    pub accepted: i64,
+    pub pending: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsQuery {
+    #[serde(default)]
+    pub version: Option<i64>,
+}

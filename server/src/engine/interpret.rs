@@ -67,7 +67,7 @@ pub enum Resume {
 }
 
 /// Past events of the contact, for conditions on whether an event happened.
-pub trait EventHistory {
+pub trait EventHistory: Sync {
     /// Whether the contact had an event named `name` at or after `since`.
     fn happened_since(&self, name: &str, since: Millis) -> bool;
 }

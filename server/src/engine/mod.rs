@@ -5,7 +5,9 @@
 //! enrollment's next state) in one transaction per batch.
 
 pub mod interpret;
+mod worker;
 
 pub use interpret::{
     Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, Resume, advance, resume,
 };
+pub use worker::{Engine, EngineError, EngineSettings};

@@ -1,11 +1,12 @@
 //! `/api/v1/journeys`: create, list, read, edit and delete drafts; publish versions; pause and
-//! resume.
+//! resume; statistics per node.
 
 use app::{
     api::{
-        JourneyIn, JourneyOut, JourneyPatch, JourneyStatus, JourneySummaryOut, PublishOut, Reentry,
+        DeliveryCountsOut, JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneyStatus,
+        JourneySummaryOut, NodeStatsOut, PublishOut, Reentry, StatsQuery,
     },
-    journey::{Journey, JourneyDocument},
+    journey::{Journey, JourneyDocument, NodeKind},
 };
 use axum::{
     Json, Router,
@@ -17,9 +18,9 @@ use axum::{
 use super::{
     AppState,
     error::{ApiError, ApiResult},
-    extract::{ApiJson, ApiPath},
+    extract::{ApiJson, ApiPath, ApiQuery},
 };
-use crate::store::{JourneyChanges, JourneyRow};
+use crate::store::{JourneyChanges, JourneyRow, VersionCounts};
 
 const MAX_NAME_CHARS: usize = 200;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/journeys/{id}/publish", post(publish))
         .route("/journeys/{id}/pause", post(pause))
         .route("/journeys/{id}/resume", post(resume))
+        .route("/journeys/{id}/stats", get(stats))
 }
 
 async fn create(
@@ -160,6 +162,59 @@ async fn set_status(
         .await?
         .ok_or_else(|| no_journey(id))?;
     Ok(Json(journey_out(row)?))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<JourneyStatsOut>> {
+    let row = existing(&state, id).await?;
+    let version = query.version.or(row.live_version);
+    let (journey, counts) = match version {
+        Some(version) => {
+            let document = state
+                .store
+                .journey_version(id, version)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("journey {id} has no version {version}"))
+                })?;
+            let journey: Journey = serde_json::from_str(&document).map_err(|error| {
+                ApiError::internal(format_args!("journey {id} version {version}: {error}"))
+            })?;
+            (journey, state.store.version_counts(id, version).await?)
+        }
+        None => (stored_journey(&row)?, VersionCounts::default()),
+    };
+    let count = |map: &std::collections::HashMap<(String, String), i64>, node: &str, key: &str| {
+        map.get(&(node.to_owned(), key.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
+    let nodes = journey
+        .nodes()
+        .map(|node| {
+            let id = node.id.as_str();
+            NodeStatsOut {
+                node_id: id.to_owned(),
+                reached: counts.reached.get(id).copied().unwrap_or(0),
+                waiting: count(&counts.states, id, "waiting") + count(&counts.states, id, "active"),
+                exited: count(&counts.states, id, "exited"),
+                failed: count(&counts.states, id, "failed"),
+                deliveries: matches!(node.kind, NodeKind::Webhook(_)).then(|| DeliveryCountsOut {
+                    accepted: count(&counts.deliveries, id, "accepted"),
+                    pending: count(&counts.deliveries, id, "pending"),
+                    failed: count(&counts.deliveries, id, "failed"),
+                }),
+            }
+        })
+        .collect();
+    Ok(Json(JourneyStatsOut {
+        journey_id: id,
+        version,
+        nodes,
+    }))
 }
 
 async fn existing(state: &AppState, id: i64) -> ApiResult<JourneyRow> {

@@ -93,13 +93,16 @@ impl Store {
         .await
     }
 
-    /// Deletes the journey and its versions; `false` if there was no such journey.
+    /// Deletes the journey, its versions, the contacts' runs through it and its statistics;
+    /// messages and webhook requests stay as history. `false` if there was no such journey.
     pub async fn delete_journey(&self, id: i64) -> sqlx::Result<bool> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("DELETE FROM journey_versions WHERE journey_id = $1")
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
+        for table in ["node_visits", "enrollments", "journey_versions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE journey_id = $1"))
+                .bind(id)
+                .execute(&mut *transaction)
+                .await?;
+        }
         let deleted = sqlx::query("DELETE FROM journeys WHERE id = $1")
             .bind(id)
             .execute(&mut *transaction)

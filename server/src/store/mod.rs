@@ -3,8 +3,10 @@
 //! side behind one function in the module of that domain.
 
 mod contacts;
+mod engine;
 mod events;
 mod journeys;
+mod stats;
 mod url;
 
 use std::{future::Future, pin::Pin, time::Duration};
@@ -17,8 +19,10 @@ use sqlx::{
 
 pub use self::{
     contacts::ContactRow,
+    engine::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState},
     events::NewEvent,
     journeys::{JourneyChanges, JourneyRow},
+    stats::VersionCounts,
     url::redact_url,
 };
 use crate::error::{Error, Result, describe_io_error};

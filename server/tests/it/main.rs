@@ -5,6 +5,7 @@
 mod support;
 
 mod contacts;
+mod engine;
 mod events;
 mod health;
 mod journeys;

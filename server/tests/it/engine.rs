@@ -1,0 +1,472 @@
+//! Contacts moving through published journeys: triggers, every node kind, timers driven by the
+//! test's clock, statistics, pause and versions.
+
+use std::{collections::HashMap, time::Duration};
+
+use app::api::{JourneyIn, JourneyOut, JourneyStatsOut, NodeStatsOut, PublishOut, Reentry};
+use serde_json::{Value, json};
+
+use crate::support::{Backend, TestServer};
+
+backend_tests!(
+    the_abandoned_cart_journey_runs_end_to_end,
+    trigger_filters_and_reentry_rules_decide_who_enters,
+    conditions_branch_and_delays_wait,
+    a_wait_for_a_named_event_resumes_only_before_its_timeout,
+    a_paused_journey_neither_enrolls_nor_moves_contacts,
+    contacts_in_flight_stay_on_their_version,
+);
+
+const MINUTE: i64 = 60_000;
+const DAY: i64 = 24 * 60 * MINUTE;
+
+async fn contact(server: &TestServer, external_id: &str, attributes: Value) -> i64 {
+    let response = server
+        .put_json(
+            &format!("/api/v1/contacts/{external_id}"),
+            &json!({ "attributes": attributes }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let row = server
+        .store()
+        .await
+        .contact(external_id)
+        .await
+        .expect("query");
+    row.expect("the contact exists").id
+}
+
+async fn event(server: &TestServer, body: Value) {
+    let response = server.post_json("/api/v1/events", &body).await;
+    assert_eq!(response.status(), 202, "{body}");
+}
+
+async fn publish(server: &TestServer, reentry: Reentry, draft: Value) -> i64 {
+    let response = server
+        .post_json(
+            "/api/v1/journeys",
+            &JourneyIn {
+                name: "test".to_owned(),
+                reentry,
+                draft: serde_json::from_value(draft).expect("a document"),
+            },
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let journey: JourneyOut = response.json().await.expect("a journey");
+    assert_eq!(
+        journey.validation_errors,
+        vec![],
+        "the test journey is valid"
+    );
+    let response = server
+        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        .await;
+    assert_eq!(response.status(), 201);
+    journey.id
+}
+
+async fn stats(
+    server: &TestServer,
+    journey: i64,
+    version: Option<i64>,
+) -> HashMap<String, NodeStatsOut> {
+    let path = match version {
+        Some(version) => format!("/api/v1/journeys/{journey}/stats?version={version}"),
+        None => format!("/api/v1/journeys/{journey}/stats"),
+    };
+    let stats: JourneyStatsOut = server.get(&path).await.json().await.expect("stats");
+    stats
+        .nodes
+        .into_iter()
+        .map(|node| (node.node_id.clone(), node))
+        .collect()
+}
+
+/// (reached, waiting, exited) per node, for compact assertions.
+fn counts(stats: &HashMap<String, NodeStatsOut>, node: &str) -> (i64, i64, i64) {
+    let node = &stats[node];
+    (node.reached, node.waiting, node.exited)
+}
+
+/// Polls the journey's statistics until `done` holds: the engine works in the background.
+async fn stats_when(
+    server: &TestServer,
+    journey: i64,
+    done: impl Fn(&HashMap<String, NodeStatsOut>) -> bool,
+) -> HashMap<String, NodeStatsOut> {
+    let mut last = HashMap::new();
+    for _ in 0..500 {
+        last = stats(server, journey, None).await;
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the journey did not reach the expected state; last statistics: {last:#?}");
+}
+
+/// Lets the engine run a few rounds, for asserting that something does *not* happen.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(150)).await;
+}
+
+fn abandoned_cart() -> Value {
+    json!({
+        "nodes": [
+            {"id": "start", "kind": "trigger", "settings": {"event": "add_to_cart"}},
+            {"id": "email", "kind": "action", "settings": {"channel": "email", "message": "cart-reminder"}},
+            {"id": "wait", "kind": "wait_for_event", "settings": {
+                "until": {"type": "message_activity", "action": "email", "activity": "opened"},
+                "timeout": {"value": 15, "unit": "minutes"}}},
+            {"id": "thanks", "kind": "exit"},
+            {"id": "hook", "kind": "webhook", "settings": {"webhook": "crm",
+                "custom_data": [{"key": "reason", "value": "cart not recovered"}]}},
+            {"id": "done", "kind": "exit"}
+        ],
+        "edges": [
+            {"from": "start", "branch": "next", "to": "email"},
+            {"from": "email", "branch": "next", "to": "wait"},
+            {"from": "wait", "branch": "event", "to": "thanks"},
+            {"from": "wait", "branch": "timeout", "to": "hook"},
+            {"from": "hook", "branch": "next", "to": "done"}
+        ]
+    })
+}
+
+async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let journey = publish(&server, Reentry::Once, abandoned_cart()).await;
+    let ana = contact(&server, "ana", json!({"email": "ana@example.com"})).await;
+    contact(&server, "bob", json!({"email": "bob@example.com"})).await;
+
+    event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
+    event(&server, json!({"contact": "bob", "event": "add_to_cart"})).await;
+    let at_wait = stats_when(&server, journey, |s| counts(s, "wait") == (2, 2, 0)).await;
+    assert_eq!(counts(&at_wait, "start"), (2, 0, 0));
+    assert_eq!(counts(&at_wait, "email"), (2, 0, 0));
+    assert_eq!(counts(&at_wait, "hook"), (0, 0, 0));
+
+    // Ana opens the email ten minutes later: she leaves by the event branch.
+    let messages = server
+        .store()
+        .await
+        .contact_messages(ana)
+        .await
+        .expect("query");
+    assert_eq!(messages.len(), 1);
+    let (message_id, node, channel) = &messages[0];
+    assert_eq!((node.as_str(), channel.as_str()), ("email", "email"));
+    server.clock().advance(10 * MINUTE);
+    event(
+        &server,
+        json!({"contact": "ana", "event": "opened", "message_id": message_id}),
+    )
+    .await;
+    let opened = stats_when(&server, journey, |s| counts(s, "thanks") == (1, 0, 1)).await;
+    assert_eq!(counts(&opened, "wait"), (2, 1, 0));
+
+    // Bob does not: 15 minutes after he started waiting, the timeout branch sends the webhook.
+    server.clock().advance(5 * MINUTE);
+    let timed_out = stats_when(&server, journey, |s| counts(s, "done") == (1, 0, 1)).await;
+    assert_eq!(counts(&timed_out, "wait"), (2, 0, 0));
+    assert_eq!(counts(&timed_out, "hook"), (1, 0, 0));
+    let deliveries = timed_out["hook"]
+        .deliveries
+        .expect("a webhook node counts deliveries");
+    assert_eq!(
+        (deliveries.pending, deliveries.accepted, deliveries.failed),
+        (1, 0, 0)
+    );
+    assert_eq!(timed_out["thanks"].deliveries, None);
+
+    // An "opened" arriving after the timeout changes nothing, and "once" keeps them out.
+    event(
+        &server,
+        json!({"contact": "bob", "event": "opened", "message_id": message_id}),
+    )
+    .await;
+    event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
+    settle().await;
+    assert_eq!(stats(&server, journey, None).await, timed_out);
+}
+
+async fn trigger_filters_and_reentry_rules_decide_who_enters(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let draft = |event: &str| {
+        json!({
+            "nodes": [
+                {"id": "start", "kind": "trigger", "settings": {"event": event, "filter": [
+                    {"field": "contact.country", "operator": "==", "value": "Canada"},
+                    {"field": "event.list_id", "operator": "==", "value": "newsletter"}
+                ]}},
+                {"id": "pause", "kind": "delay", "settings": {"duration": {"value": 1, "unit": "hours"}}},
+                {"id": "end", "kind": "exit"}
+            ],
+            "edges": [
+                {"from": "start", "branch": "next", "to": "pause"},
+                {"from": "pause", "branch": "next", "to": "end"}
+            ]
+        })
+    };
+    let once = publish(&server, Reentry::Once, draft("list.add_contact")).await;
+    let after_exit = publish(&server, Reentry::AfterExit, draft("list.add_contact")).await;
+    let always = publish(&server, Reentry::Always, draft("list.add_contact")).await;
+    contact(&server, "ana", json!({"country": "Canada"})).await;
+    contact(&server, "jean", json!({"country": "France"})).await;
+    let joined = json!({"contact": "ana", "event": "list.add_contact",
+                        "properties": {"list_id": "newsletter"}});
+
+    event(&server, joined.clone()).await;
+    event(
+        &server,
+        json!({"contact": "ana", "event": "list.add_contact",
+                          "properties": {"list_id": "other"}}),
+    )
+    .await;
+    event(
+        &server,
+        json!({"contact": "jean", "event": "list.add_contact",
+                          "properties": {"list_id": "newsletter"}}),
+    )
+    .await;
+    event(&server, joined.clone()).await;
+
+    let all_waiting = |s: &HashMap<String, NodeStatsOut>, n| counts(s, "pause").1 == n;
+    stats_when(&server, always, |s| all_waiting(s, 2)).await;
+    settle().await;
+    assert_eq!(counts(&stats(&server, once, None).await, "pause").1, 1);
+    assert_eq!(
+        counts(&stats(&server, after_exit, None).await, "pause").1,
+        1
+    );
+    assert_eq!(
+        counts(&stats(&server, always, None).await, "start"),
+        (1, 0, 0),
+        "one contact"
+    );
+
+    server.clock().advance(61 * MINUTE);
+    stats_when(&server, after_exit, |s| counts(s, "end").2 == 1).await;
+    event(&server, joined).await;
+    stats_when(&server, after_exit, |s| {
+        all_waiting(s, 1) && counts(s, "end").2 == 1
+    })
+    .await;
+    settle().await;
+    let once_stats = stats(&server, once, None).await;
+    assert_eq!(
+        (counts(&once_stats, "pause").1, counts(&once_stats, "end").2),
+        (0, 1)
+    );
+}
+
+async fn conditions_branch_and_delays_wait(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let journey = publish(
+        &server,
+        Reentry::Once,
+        json!({
+            "nodes": [
+                {"id": "start", "kind": "trigger", "settings": {"event": "form.submitted"}},
+                {"id": "adult", "kind": "condition", "settings": {"rules": [
+                    {"type": "attribute", "field": "contact.age", "operator": ">=", "value": 18}
+                ]}},
+                {"id": "pause", "kind": "delay", "settings": {"duration": {"value": 2, "unit": "days"}}},
+                {"id": "bought", "kind": "condition", "settings": {"rules": [
+                    {"type": "event_happened", "event": "purchase"}
+                ]}},
+                {"id": "sms", "kind": "action", "settings": {"channel": "sms", "message": "offer"}},
+                {"id": "customer", "kind": "exit"},
+                {"id": "minor", "kind": "exit"},
+                {"id": "prospect", "kind": "exit"}
+            ],
+            "edges": [
+                {"from": "start", "branch": "next", "to": "adult"},
+                {"from": "adult", "branch": "yes", "to": "pause"},
+                {"from": "adult", "branch": "no", "to": "minor"},
+                {"from": "pause", "branch": "next", "to": "bought"},
+                {"from": "bought", "branch": "yes", "to": "customer"},
+                {"from": "bought", "branch": "no", "to": "sms"},
+                {"from": "sms", "branch": "next", "to": "prospect"}
+            ]
+        }),
+    )
+    .await;
+    contact(&server, "teen", json!({"age": 16})).await;
+    contact(&server, "ana", json!({"age": 30})).await;
+    contact(&server, "bob", json!({"age": "45"})).await;
+    for who in ["teen", "ana", "bob"] {
+        event(&server, json!({"contact": who, "event": "form.submitted"})).await;
+    }
+    let waiting = stats_when(&server, journey, |s| counts(s, "pause").1 == 2).await;
+    assert_eq!(counts(&waiting, "minor"), (1, 0, 1));
+    assert_eq!(counts(&waiting, "adult"), (3, 0, 0));
+
+    server.clock().advance(DAY);
+    event(&server, json!({"contact": "ana", "event": "purchase"})).await;
+    settle().await;
+    assert_eq!(
+        counts(&stats(&server, journey, None).await, "pause").1,
+        2,
+        "still waiting"
+    );
+
+    server.clock().advance(DAY);
+    let done = stats_when(&server, journey, |s| {
+        counts(s, "customer").2 + counts(s, "prospect").2 == 2
+    })
+    .await;
+    assert_eq!(
+        counts(&done, "customer"),
+        (1, 0, 1),
+        "ana bought since entering"
+    );
+    assert_eq!(counts(&done, "sms"), (1, 0, 0));
+    assert_eq!(counts(&done, "prospect"), (1, 0, 1));
+}
+
+async fn a_wait_for_a_named_event_resumes_only_before_its_timeout(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let journey = publish(
+        &server,
+        Reentry::Once,
+        json!({
+            "nodes": [
+                {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
+                {"id": "wait", "kind": "wait_for_event", "settings": {
+                    "until": {"type": "event", "event": "purchase"},
+                    "timeout": {"value": 1, "unit": "hours"}}},
+                {"id": "bought", "kind": "exit"},
+                {"id": "gave_up", "kind": "exit"}
+            ],
+            "edges": [
+                {"from": "start", "branch": "next", "to": "wait"},
+                {"from": "wait", "branch": "event", "to": "bought"},
+                {"from": "wait", "branch": "timeout", "to": "gave_up"}
+            ]
+        }),
+    )
+    .await;
+    for who in ["ana", "bob", "cleo"] {
+        contact(&server, who, json!({})).await;
+        event(&server, json!({"contact": who, "event": "signup"})).await;
+    }
+    stats_when(&server, journey, |s| counts(s, "wait").1 == 3).await;
+    let entered = server.clock().now_millis();
+
+    server.clock().advance(30 * MINUTE);
+    event(&server, json!({"contact": "ana", "event": "purchase"})).await;
+    // Sent late, but it happened 90 minutes after the wait began: past its timeout.
+    event(
+        &server,
+        json!({"contact": "cleo", "event": "purchase", "occurred_at": entered + 90 * MINUTE}),
+    )
+    .await;
+    // Happened before the wait began: not what the wait is waiting for.
+    event(
+        &server,
+        json!({"contact": "bob", "event": "purchase", "occurred_at": entered - MINUTE}),
+    )
+    .await;
+    let after = stats_when(&server, journey, |s| counts(s, "bought").2 == 1).await;
+    assert_eq!(counts(&after, "wait").1, 2);
+
+    server.clock().advance(31 * MINUTE);
+    let done = stats_when(&server, journey, |s| counts(s, "gave_up").2 == 2).await;
+    assert_eq!(counts(&done, "bought"), (1, 0, 1));
+}
+
+async fn a_paused_journey_neither_enrolls_nor_moves_contacts(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let journey = publish(&server, Reentry::Always, abandoned_cart()).await;
+    contact(&server, "ana", json!({})).await;
+    event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
+    stats_when(&server, journey, |s| counts(s, "wait").1 == 1).await;
+
+    let response = server
+        .post(&format!("/api/v1/journeys/{journey}/pause"))
+        .await;
+    assert_eq!(response.status(), 200);
+    event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
+    server.clock().advance(20 * MINUTE);
+    settle().await;
+    let paused = stats(&server, journey, None).await;
+    assert_eq!(
+        counts(&paused, "start"),
+        (1, 0, 0),
+        "no one entered while paused"
+    );
+    assert_eq!(
+        counts(&paused, "wait"),
+        (1, 1, 0),
+        "no one moved while paused"
+    );
+
+    server
+        .post(&format!("/api/v1/journeys/{journey}/resume"))
+        .await;
+    let resumed = stats_when(&server, journey, |s| counts(s, "done").2 == 1).await;
+    assert_eq!(
+        counts(&resumed, "hook"),
+        (1, 0, 0),
+        "the overdue timeout fires on resume"
+    );
+}
+
+async fn contacts_in_flight_stay_on_their_version(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let journey = publish(&server, Reentry::Always, abandoned_cart()).await;
+    contact(&server, "ana", json!({})).await;
+    event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
+    stats_when(&server, journey, |s| counts(s, "wait").1 == 1).await;
+
+    // Version 2 skips the email and the wait.
+    let mut version_2 = abandoned_cart();
+    version_2["edges"] = json!([
+        {"from": "start", "branch": "next", "to": "hook"},
+        {"from": "hook", "branch": "next", "to": "done"}
+    ]);
+    version_2["nodes"] = json!([
+        version_2["nodes"][0].clone(),
+        version_2["nodes"][4].clone(),
+        version_2["nodes"][5].clone()
+    ]);
+    let response = server
+        .patch_json(
+            &format!("/api/v1/journeys/{journey}"),
+            &json!({"draft": version_2}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let published: PublishOut = server
+        .post(&format!("/api/v1/journeys/{journey}/publish"))
+        .await
+        .json()
+        .await
+        .expect("a version");
+    assert_eq!(published.version, 2);
+
+    contact(&server, "bob", json!({})).await;
+    event(&server, json!({"contact": "bob", "event": "add_to_cart"})).await;
+    let v2 = stats_when(&server, journey, |s| counts(s, "done").2 == 1).await;
+    assert!(!v2.contains_key("wait"), "version 2 has no wait node");
+
+    server.clock().advance(16 * MINUTE);
+    let mut v1 = HashMap::new();
+    for _ in 0..500 {
+        v1 = stats(&server, journey, Some(1)).await;
+        if counts(&v1, "done").2 == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(counts(&v1, "wait"), (1, 0, 0), "ana finished version 1");
+    assert_eq!(counts(&v1, "done"), (1, 0, 1));
+    assert_eq!(
+        counts(&v1, "start"),
+        (1, 0, 0),
+        "bob never entered version 1"
+    );
+}
