@@ -3,16 +3,16 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use app::journey::{ConditionRule, Facts, Journey, NodeId, NodeKind};
+use app::journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Trigger};
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, watch};
 
 use super::interpret::{
-    Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Resume, advance, resume,
+    Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, Resume, advance, resume,
 };
 use crate::{
     clock::{Millis, SharedClock},
-    store::{Batch, EnrollmentRow, EventRow, NextState, Store},
+    store::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords, Store},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -89,84 +89,22 @@ impl Engine {
         if events.is_empty() {
             return Ok(0);
         }
-        let mut triggers = Vec::new();
-        for live in batch.live_journeys().await? {
-            let journey = self.version(&mut batch, live.id, live.live_version).await?;
-            triggers.push((live, journey));
-        }
         for event in &events {
             if let Some(message_id) = event.message_id {
                 batch
                     .resume_waiting_for_activity(message_id, &event.name, event.occurred_at, now)
                     .await?;
             }
-            batch
-                .resume_waiting_for_event(event.contact_id, &event.name, event.occurred_at, now)
-                .await?;
-            self.enroll(&mut batch, &triggers, event, now).await?;
         }
+        batch.resume_waiting_for_events(&events, now).await?;
+        let mut triggers = Vec::new();
+        for live in batch.live_journeys().await? {
+            let journey = self.version(&mut batch, live.id, live.live_version).await?;
+            triggers.push((live, journey));
+        }
+        enroll(&mut batch, &triggers, &events, now).await?;
         batch.commit().await?;
         Ok(events.len())
-    }
-
-    async fn enroll(
-        &self,
-        batch: &mut Batch,
-        triggers: &[(crate::store::LiveJourney, Arc<Journey>)],
-        event: &EventRow,
-        now: Millis,
-    ) -> Result<(), EngineError> {
-        let mut facts: Option<(Map<String, Value>, Map<String, Value>)> = None;
-        for (live, journey) in triggers {
-            let Some((trigger_node, trigger)) = journey.nodes().find_map(|node| match &node.kind {
-                NodeKind::Trigger(trigger) => Some((node, trigger)),
-                _ => None,
-            }) else {
-                continue;
-            };
-            if trigger.event != event.name {
-                continue;
-            }
-            if facts.is_none() {
-                let contact = json_object(&batch.contact_attributes(event.contact_id).await?);
-                facts = Some((contact, json_object(&event.properties)));
-            }
-            let Some((contact, properties)) = &facts else {
-                continue;
-            };
-            let facts = Facts {
-                contact,
-                event: Some(properties),
-            };
-            if !trigger.filter.iter().all(|rule| rule.holds(facts)) {
-                continue;
-            }
-            let blocked = match live.reentry.as_str() {
-                "always" => false,
-                "after_exit" => {
-                    batch
-                        .has_enrollment(live.id, event.contact_id, true)
-                        .await?
-                }
-                _ => {
-                    batch
-                        .has_enrollment(live.id, event.contact_id, false)
-                        .await?
-                }
-            };
-            if !blocked {
-                batch
-                    .enroll(
-                        live.id,
-                        live.live_version,
-                        event.contact_id,
-                        trigger_node.id.as_str(),
-                        now,
-                    )
-                    .await?;
-            }
-        }
-        Ok(())
     }
 
     async fn step_due(&mut self) -> Result<usize, EngineError> {
@@ -176,12 +114,54 @@ impl Engine {
         if due.is_empty() {
             return Ok(0);
         }
+        let mut journeys = Vec::with_capacity(due.len());
         for enrollment in &due {
-            let journey = self
-                .version(&mut batch, enrollment.journey_id, enrollment.version)
-                .await?;
-            step(&mut batch, &journey, enrollment, now).await?;
+            journeys.push(
+                self.version(&mut batch, enrollment.journey_id, enrollment.version)
+                    .await?,
+            );
         }
+        let contact_ids: Vec<i64> = due.iter().map(|enrollment| enrollment.contact_id).collect();
+        let attributes = batch.contact_attributes(&contact_ids).await?;
+        let mut outcomes = Vec::with_capacity(due.len());
+        for (enrollment, journey) in due.iter().zip(&journeys) {
+            let names = event_rule_names(journey);
+            let history = LastOccurrences(if names.is_empty() {
+                HashMap::new()
+            } else {
+                batch
+                    .last_occurrences(enrollment.contact_id, &names)
+                    .await?
+            });
+            let contact = attributes
+                .get(&enrollment.contact_id)
+                .map(|text| json_object(text))
+                .unwrap_or_default();
+            outcomes.push(step(journey, enrollment, &contact, &history, now));
+        }
+        let mut records = StepRecords::default();
+        let mut errors = Vec::new();
+        for (enrollment, outcome) in due.iter().zip(&outcomes) {
+            match outcome {
+                Ok(outcome) => record(&mut records, enrollment, outcome),
+                Err(error) => {
+                    tracing::warn!(
+                        enrollment = enrollment.id,
+                        journey = enrollment.journey_id,
+                        version = enrollment.version,
+                        %error,
+                        "contact cannot continue in the journey"
+                    );
+                    errors.push((enrollment.id, error.to_string()));
+                }
+            }
+        }
+        // A version that cannot be interpreted (validation prevents it) fails only the
+        // contacts concerned, visibly, instead of blocking the batch.
+        for (id, error) in &errors {
+            records.settled.push((*id, NextState::Failed { error }));
+        }
+        batch.record_steps(&records, now).await?;
         batch.commit().await?;
         Ok(due.len())
     }
@@ -215,53 +195,115 @@ impl Engine {
     }
 }
 
-/// Moves one enrollment on and records what happened on the way.
-async fn step(
+/// Enrolls the events' contacts in every live journey whose trigger matches, as the
+/// journey's re-entry rule allows.
+async fn enroll(
     batch: &mut Batch,
-    journey: &Journey,
-    enrollment: &EnrollmentRow,
+    triggers: &[(LiveJourney, Arc<Journey>)],
+    events: &[EventRow],
     now: Millis,
 ) -> Result<(), EngineError> {
-    let contact = json_object(&batch.contact_attributes(enrollment.contact_id).await?);
-    let names = event_rule_names(journey);
-    let history = LastOccurrences(if names.is_empty() {
-        HashMap::new()
-    } else {
-        batch
-            .last_occurrences(enrollment.contact_id, &names)
-            .await?
-    });
+    let triggered: Vec<(&LiveJourney, &NodeId, &Trigger)> = triggers
+        .iter()
+        .filter_map(|(live, journey)| {
+            journey.nodes().find_map(|node| match &node.kind {
+                NodeKind::Trigger(trigger) => Some((live, &node.id, trigger)),
+                _ => None,
+            })
+        })
+        .collect();
+    let candidates: Vec<&EventRow> = events
+        .iter()
+        .filter(|event| {
+            triggered
+                .iter()
+                .any(|(_, _, trigger)| trigger.event == event.name)
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let contact_ids: Vec<i64> = candidates.iter().map(|event| event.contact_id).collect();
+    let attributes = batch.contact_attributes(&contact_ids).await?;
+    let journey_ids: Vec<i64> = triggered.iter().map(|(live, _, _)| live.id).collect();
+    // (journey, contact) → whether a run is unfinished; kept up to date within the batch.
+    let mut runs: HashMap<(i64, i64), bool> = HashMap::new();
+    for (journey, contact, unfinished) in batch.enrollments_of(&journey_ids, &contact_ids).await? {
+        *runs.entry((journey, contact)).or_default() |= unfinished;
+    }
+    let mut enrollments = Vec::new();
+    for event in candidates {
+        let contact = attributes
+            .get(&event.contact_id)
+            .map(|text| json_object(text))
+            .unwrap_or_default();
+        let properties = json_object(&event.properties);
+        let facts = Facts {
+            contact: &contact,
+            event: Some(&properties),
+        };
+        for (live, trigger_node, trigger) in &triggered {
+            if trigger.event != event.name || !trigger.filter.iter().all(|rule| rule.holds(facts)) {
+                continue;
+            }
+            let key = (live.id, event.contact_id);
+            let blocked = match (live.reentry.as_str(), runs.get(&key)) {
+                ("always", _) | (_, None) => false,
+                ("after_exit", Some(unfinished)) => *unfinished,
+                (_, Some(_)) => true,
+            };
+            if !blocked {
+                runs.insert(key, true);
+                enrollments.push((
+                    live.id,
+                    live.live_version,
+                    event.contact_id,
+                    trigger_node.as_str(),
+                ));
+            }
+        }
+    }
+    batch.enroll(&enrollments, now).await?;
+    Ok(())
+}
+
+/// Moves one enrollment on: where it goes and what happens on the way, without I/O.
+fn step(
+    journey: &Journey,
+    enrollment: &EnrollmentRow,
+    contact: &Map<String, Value>,
+    history: &LastOccurrences,
+    now: Millis,
+) -> Result<Outcome, InterpretError> {
     let context = Context {
         facts: Facts {
-            contact: &contact,
+            contact,
             event: None,
         },
-        history: &history,
+        history,
         entered_at: enrollment.entered_at,
         now,
     };
     let node = NodeId::new(enrollment.node_id.clone());
-    let outcome = match (enrollment.state.as_str(), enrollment.resumed.as_deref()) {
+    match (enrollment.state.as_str(), enrollment.resumed.as_deref()) {
         ("active", None) => advance(journey, &node, &context),
         ("active", Some("event")) => resume(journey, &node, Resume::Event, &context),
         _ => resume(journey, &node, Resume::Timer, &context),
-    };
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(error) => return fail(batch, enrollment, &error, now).await,
-    };
+    }
+}
+
+/// Adds a step's effects and the enrollment's new state to the batch's records.
+fn record<'a>(records: &mut StepRecords<'a>, enrollment: &'a EnrollmentRow, outcome: &'a Outcome) {
     for effect in &outcome.effects {
         match effect {
-            Effect::Visit { node } => batch.record_visit(enrollment, node.as_str(), now).await?,
+            Effect::Visit { node } => records.visits.push((enrollment, node.as_str())),
             Effect::SendMessage {
                 node,
                 channel,
                 message,
-            } => {
-                batch
-                    .record_message(enrollment, node.as_str(), channel, message, now)
-                    .await?;
-            }
+            } => records
+                .messages
+                .push((enrollment, node.as_str(), channel, message.as_str())),
             Effect::QueueDelivery {
                 node,
                 webhook,
@@ -271,10 +313,12 @@ async fn step(
                     .iter()
                     .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
                     .collect();
-                let custom_data = Value::Array(custom_data).to_string();
-                batch
-                    .queue_delivery(enrollment, node.as_str(), webhook, &custom_data, now)
-                    .await?;
+                records.deliveries.push((
+                    enrollment,
+                    node.as_str(),
+                    webhook.as_str(),
+                    Value::Array(custom_data).to_string(),
+                ));
             }
         }
     }
@@ -303,30 +347,7 @@ async fn step(
             node: node.as_str(),
         },
     };
-    batch.settle(enrollment.id, next, now).await?;
-    Ok(())
-}
-
-/// A version that cannot be interpreted (validation prevents it) fails only this contact's
-/// run, visibly, instead of blocking the batch.
-async fn fail(
-    batch: &mut Batch,
-    enrollment: &EnrollmentRow,
-    error: &InterpretError,
-    now: Millis,
-) -> Result<(), EngineError> {
-    tracing::warn!(
-        enrollment = enrollment.id,
-        journey = enrollment.journey_id,
-        version = enrollment.version,
-        %error,
-        "contact cannot continue in the journey"
-    );
-    let error = error.to_string();
-    batch
-        .settle(enrollment.id, NextState::Failed { error: &error }, now)
-        .await?;
-    Ok(())
+    records.settled.push((enrollment.id, next));
 }
 
 /// The event names the journey's conditions ask about.

@@ -128,82 +128,121 @@ impl Batch {
         .await
     }
 
-    /// The contact's attributes as JSON text.
-    pub async fn contact_attributes(&mut self, contact_id: i64) -> sqlx::Result<String> {
-        sqlx::query_scalar("SELECT attributes FROM contacts WHERE id = $1")
-            .bind(contact_id)
-            .fetch_one(&mut *self.transaction)
-            .await
-    }
-
-    /// Whether the contact has an enrollment in the journey: any at all, or (`only_unfinished`)
-    /// one still in it.
-    pub async fn has_enrollment(
+    /// The attributes (JSON text) of these contacts.
+    pub async fn contact_attributes(
         &mut self,
-        journey_id: i64,
-        contact_id: i64,
-        only_unfinished: bool,
-    ) -> sqlx::Result<bool> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM enrollments
-             WHERE journey_id = $1 AND contact_id = $2
-               AND ($3 = 0 OR state IN ('active', 'waiting'))",
-        )
-        .bind(journey_id)
-        .bind(contact_id)
-        .bind(i64::from(only_unfinished))
-        .fetch_one(&mut *self.transaction)
-        .await?;
-        Ok(count > 0)
+        contact_ids: &[i64],
+    ) -> sqlx::Result<HashMap<i64, String>> {
+        let mut found = HashMap::with_capacity(contact_ids.len());
+        for chunk in contact_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT id, attributes FROM contacts WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            found.extend(query.fetch_all(&mut *self.transaction).await?);
+        }
+        Ok(found)
     }
 
-    /// Enrolls the contact at the trigger node, due now.
+    /// The unfinished (`active`/`waiting`) and finished enrollments of these contacts in
+    /// these journeys, as (journey, contact, unfinished) triples.
+    pub async fn enrollments_of(
+        &mut self,
+        journey_ids: &[i64],
+        contact_ids: &[i64],
+    ) -> sqlx::Result<Vec<(i64, i64, bool)>> {
+        let mut found = Vec::new();
+        if journey_ids.is_empty() {
+            return Ok(found);
+        }
+        for chunk in contact_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT DISTINCT journey_id, contact_id,
+                        CASE WHEN state IN ('active', 'waiting') THEN 1 ELSE 0 END
+                 FROM enrollments
+                 WHERE journey_id IN ({}) AND contact_id IN ({})",
+                placeholders(1, journey_ids.len()),
+                placeholders(journey_ids.len() + 1, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
+            for id in journey_ids.iter().chain(chunk) {
+                query = query.bind(*id);
+            }
+            let rows = query.fetch_all(&mut *self.transaction).await?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(journey, contact, unfinished)| (journey, contact, unfinished == 1)),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Enrolls each (journey, version, contact, trigger node) at its trigger, due now.
     pub async fn enroll(
         &mut self,
-        journey_id: i64,
-        version: i64,
-        contact_id: i64,
-        trigger_node: &str,
+        enrollments: &[(i64, i64, i64, &str)],
         now: Millis,
-    ) -> sqlx::Result<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO enrollments
-                 (journey_id, version, contact_id, node_id, state, due_at, entered_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'active', $5, $5, $5)
-             RETURNING id",
+    ) -> sqlx::Result<()> {
+        let rows = enrollments.iter().map(|(journey, version, contact, node)| {
+            [
+                Param::Int(*journey),
+                Param::Int(*version),
+                Param::Int(*contact),
+                Param::Text(node),
+                Param::Text("active"),
+                Param::Int(now),
+                Param::Int(now),
+                Param::Int(now),
+            ]
+        });
+        insert_rows(
+            &mut self.transaction,
+            "enrollments (journey_id, version, contact_id, node_id, state, due_at, entered_at,
+                          updated_at)",
+            rows,
         )
-        .bind(journey_id)
-        .bind(version)
-        .bind(contact_id)
-        .bind(trigger_node)
-        .bind(now)
-        .fetch_one(&mut *self.transaction)
         .await
     }
 
-    /// Wakes the contact's enrollments waiting for an event of this name, if it happened
-    /// while they waited (after the wait began, before it timed out).
-    pub async fn resume_waiting_for_event(
+    /// Wakes the enrollments waiting for these events by name, where an event happened while
+    /// its enrollment waited (after the wait began, before it timed out).
+    pub async fn resume_waiting_for_events(
         &mut self,
-        contact_id: i64,
-        name: &str,
-        occurred_at: Millis,
+        events: &[EventRow],
         now: Millis,
     ) -> sqlx::Result<u64> {
-        let resumed = sqlx::query(
-            "UPDATE enrollments SET state = 'active', resumed = 'event', due_at = $4,
-                                    updated_at = $4
-             WHERE contact_id = $1 AND state = 'waiting' AND awaiting_event = $2
-               AND waiting_since <= $3 AND due_at > $3
-               AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')",
-        )
-        .bind(contact_id)
-        .bind(name)
-        .bind(occurred_at)
-        .bind(now)
-        .execute(&mut *self.transaction)
-        .await?;
-        Ok(resumed.rows_affected())
+        let mut resumed = 0;
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|row| format!("({})", placeholders(2 + row * 3, 3)))
+                .collect();
+            let sql = format!(
+                "WITH arrived (contact_id, name, occurred_at) AS (VALUES {})
+                 UPDATE enrollments SET state = 'active', resumed = 'event', due_at = $1,
+                                        updated_at = $1
+                 WHERE state = 'waiting' AND awaiting_event IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM arrived
+                               WHERE arrived.contact_id = enrollments.contact_id
+                                 AND arrived.name = enrollments.awaiting_event
+                                 AND arrived.occurred_at >= enrollments.waiting_since
+                                 AND arrived.occurred_at < enrollments.due_at)
+                   AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for event in chunk {
+                query = query
+                    .bind(event.contact_id)
+                    .bind(event.name.as_str())
+                    .bind(event.occurred_at);
+            }
+            resumed += query.execute(&mut *self.transaction).await?.rows_affected();
+        }
+        Ok(resumed)
     }
 
     /// Wakes the enrollment waiting for this activity of the message it sent.
@@ -275,123 +314,223 @@ impl Batch {
         Ok(last)
     }
 
-    pub async fn record_visit(
-        &mut self,
-        enrollment: &EnrollmentRow,
-        node: &str,
-        now: Millis,
-    ) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO node_visits (enrollment_id, journey_id, version, node_id, contact_id,
-                                      visited_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+    /// Records what a batch of steps did and where each left its enrollment.
+    pub async fn record_steps(&mut self, steps: &StepRecords<'_>, now: Millis) -> sqlx::Result<()> {
+        let visits = steps.visits.iter().map(|(enrollment, node)| {
+            [
+                Param::Int(enrollment.id),
+                Param::Int(enrollment.journey_id),
+                Param::Int(enrollment.version),
+                Param::Text(node),
+                Param::Int(enrollment.contact_id),
+                Param::Int(now),
+            ]
+        });
+        insert_rows(
+            &mut self.transaction,
+            "node_visits (enrollment_id, journey_id, version, node_id, contact_id, visited_at)",
+            visits,
         )
-        .bind(enrollment.id)
-        .bind(enrollment.journey_id)
-        .bind(enrollment.version)
-        .bind(node)
-        .bind(enrollment.contact_id)
-        .bind(now)
-        .execute(&mut *self.transaction)
         .await?;
+        let messages = steps
+            .messages
+            .iter()
+            .map(|(enrollment, node, channel, template)| {
+                [
+                    Param::Int(enrollment.id),
+                    Param::Int(enrollment.journey_id),
+                    Param::Int(enrollment.version),
+                    Param::Text(node),
+                    Param::Int(enrollment.contact_id),
+                    Param::Text(channel),
+                    Param::Text(template),
+                    Param::Int(now),
+                ]
+            });
+        insert_rows(
+            &mut self.transaction,
+            "messages (enrollment_id, journey_id, version, node_id, contact_id, channel, template,
+                       created_at)",
+            messages,
+        )
+        .await?;
+        let deliveries = steps
+            .deliveries
+            .iter()
+            .map(|(enrollment, node, webhook, data)| {
+                [
+                    Param::Int(enrollment.id),
+                    Param::Int(enrollment.journey_id),
+                    Param::Int(enrollment.version),
+                    Param::Text(node),
+                    Param::Int(enrollment.contact_id),
+                    Param::Text(webhook),
+                    Param::Text(data),
+                    Param::Int(now),
+                ]
+            });
+        insert_rows(
+            &mut self.transaction,
+            "deliveries (enrollment_id, journey_id, version, node_id, contact_id, webhook,
+                         custom_data, created_at)",
+            deliveries,
+        )
+        .await?;
+        self.settle(&steps.settled, now).await
+    }
+
+    /// Writes each enrollment's new state with one statement per chunk.
+    async fn settle(&mut self, settled: &[(i64, NextState<'_>)], now: Millis) -> sqlx::Result<()> {
+        for chunk in settled.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|row| format!("({})", placeholders(2 + row * 9, 9)))
+                .collect();
+            let sql = format!(
+                "WITH settled (id, state, node_id, due_at, awaiting_event, awaiting_node,
+                               awaiting_activity, waiting_since, error) AS (VALUES {})
+                 UPDATE enrollments SET
+                     state = settled.state,
+                     node_id = COALESCE(settled.node_id, enrollments.node_id),
+                     due_at = settled.due_at,
+                     resumed = NULL,
+                     awaiting_event = settled.awaiting_event,
+                     awaiting_node = settled.awaiting_node,
+                     awaiting_activity = settled.awaiting_activity,
+                     waiting_since = settled.waiting_since,
+                     error = settled.error,
+                     updated_at = $1
+                 FROM settled
+                 WHERE enrollments.id = settled.id",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for (id, next) in chunk {
+                let row: [Param<'_>; 9] = match next {
+                    NextState::Waiting {
+                        node,
+                        wake_at,
+                        awaiting_event,
+                        awaiting_node,
+                        awaiting_activity,
+                    } => [
+                        Param::Int(*id),
+                        Param::Text("waiting"),
+                        Param::OptText(Some(node)),
+                        Param::OptInt(Some(*wake_at)),
+                        Param::OptText(*awaiting_event),
+                        Param::OptText(*awaiting_node),
+                        Param::OptText(*awaiting_activity),
+                        Param::OptInt(Some(now)),
+                        Param::OptText(None),
+                    ],
+                    NextState::Exited { node } => [
+                        Param::Int(*id),
+                        Param::Text("exited"),
+                        Param::OptText(Some(node)),
+                        Param::OptInt(None),
+                        Param::OptText(None),
+                        Param::OptText(None),
+                        Param::OptText(None),
+                        Param::OptInt(None),
+                        Param::OptText(None),
+                    ],
+                    NextState::Failed { error } => [
+                        Param::Int(*id),
+                        Param::Text("failed"),
+                        Param::OptText(None),
+                        Param::OptInt(None),
+                        Param::OptText(None),
+                        Param::OptText(None),
+                        Param::OptText(None),
+                        Param::OptInt(None),
+                        Param::OptText(Some(error)),
+                    ],
+                };
+                for param in row {
+                    query = param.bind(query);
+                }
+            }
+            query.execute(&mut *self.transaction).await?;
+        }
         Ok(())
     }
+}
 
-    pub async fn record_message(
-        &mut self,
-        enrollment: &EnrollmentRow,
-        node: &str,
-        channel: &str,
-        template: &str,
-        now: Millis,
-    ) -> sqlx::Result<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO messages (enrollment_id, journey_id, version, node_id, contact_id,
-                                   channel, template, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             RETURNING id",
-        )
-        .bind(enrollment.id)
-        .bind(enrollment.journey_id)
-        .bind(enrollment.version)
-        .bind(node)
-        .bind(enrollment.contact_id)
-        .bind(channel)
-        .bind(template)
-        .bind(now)
-        .fetch_one(&mut *self.transaction)
-        .await
-    }
+/// What a batch of steps did, gathered so each table gets one statement per chunk of rows.
+#[derive(Debug, Default)]
+pub struct StepRecords<'a> {
+    /// (enrollment, node reached)
+    pub visits: Vec<(&'a EnrollmentRow, &'a str)>,
+    /// (enrollment, action node, channel, template)
+    pub messages: Vec<(&'a EnrollmentRow, &'a str, &'a str, &'a str)>,
+    /// (enrollment, webhook node, webhook, custom data as JSON)
+    pub deliveries: Vec<(&'a EnrollmentRow, &'a str, &'a str, String)>,
+    /// (enrollment id, its new state)
+    pub settled: Vec<(i64, NextState<'a>)>,
+}
 
-    pub async fn queue_delivery(
-        &mut self,
-        enrollment: &EnrollmentRow,
-        node: &str,
-        webhook: &str,
-        custom_data: &str,
-        now: Millis,
-    ) -> sqlx::Result<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO deliveries (enrollment_id, journey_id, version, node_id, contact_id,
-                                     webhook, custom_data, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             RETURNING id",
-        )
-        .bind(enrollment.id)
-        .bind(enrollment.journey_id)
-        .bind(enrollment.version)
-        .bind(node)
-        .bind(enrollment.contact_id)
-        .bind(webhook)
-        .bind(custom_data)
-        .bind(now)
-        .fetch_one(&mut *self.transaction)
-        .await
-    }
+/// Rows per multi-row statement: small enough for every backend's parameter limit.
+const ROWS_PER_STATEMENT: usize = 100;
+/// Ids per `IN (...)` list.
+const IN_LIST_CHUNK: usize = 500;
 
-    /// Records where the step left the enrollment.
-    pub async fn settle(&mut self, id: i64, next: NextState<'_>, now: Millis) -> sqlx::Result<()> {
-        let query = match next {
-            NextState::Waiting {
-                node,
-                wake_at,
-                awaiting_event,
-                awaiting_node,
-                awaiting_activity,
-            } => sqlx::query(
-                "UPDATE enrollments SET state = 'waiting', node_id = $2, due_at = $3,
-                        resumed = NULL, awaiting_event = $4, awaiting_node = $5,
-                        awaiting_activity = $6, waiting_since = $7, updated_at = $7
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(node)
-            .bind(wake_at)
-            .bind(awaiting_event)
-            .bind(awaiting_node)
-            .bind(awaiting_activity)
-            .bind(now),
-            NextState::Exited { node } => sqlx::query(
-                "UPDATE enrollments SET state = 'exited', node_id = $2, due_at = NULL,
-                        resumed = NULL, awaiting_event = NULL, awaiting_node = NULL,
-                        awaiting_activity = NULL, updated_at = $3
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(node)
-            .bind(now),
-            NextState::Failed { error } => sqlx::query(
-                "UPDATE enrollments SET state = 'failed', due_at = NULL, error = $2,
-                        updated_at = $3
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(error)
-            .bind(now),
-        };
-        query.execute(&mut *self.transaction).await?;
-        Ok(())
+/// `$first, $first+1, …` for `count` parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A bound value of a multi-row statement.
+#[derive(Debug, Clone, Copy)]
+enum Param<'a> {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(&'a str),
+    OptText(Option<&'a str>),
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+impl<'a> Param<'a> {
+    fn bind<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        'a: 'q,
+    {
+        match self {
+            Self::Int(value) => query.bind(value),
+            Self::OptInt(value) => query.bind(value),
+            Self::Text(value) => query.bind(value),
+            Self::OptText(value) => query.bind(value),
+        }
     }
+}
+
+/// Inserts the rows into `table_and_columns` with multi-row `VALUES`, a chunk per statement.
+async fn insert_rows<'a, const N: usize>(
+    transaction: &mut Transaction<'static, Any>,
+    table_and_columns: &str,
+    rows: impl Iterator<Item = [Param<'a>; N]>,
+) -> sqlx::Result<()> {
+    let rows: Vec<[Param<'a>; N]> = rows.collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| format!("({})", placeholders(1 + row * N, N)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table_and_columns} VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            for param in row {
+                query = param.bind(query);
+            }
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
 }
 
 impl Store {

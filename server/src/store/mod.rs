@@ -19,7 +19,7 @@ use sqlx::{
 
 pub use self::{
     contacts::ContactRow,
-    engine::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState},
+    engine::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords},
     events::NewEvent,
     journeys::{JourneyChanges, JourneyRow},
     stats::VersionCounts,

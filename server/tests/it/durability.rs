@@ -1,0 +1,212 @@
+//! A crash (kill -9) while contacts move through a journey loses no step and repeats none.
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use app::api::{JourneyOut, JourneyStatsOut};
+use serde_json::json;
+use sqlx::{AnyConnection, Connection};
+
+use crate::support::{Backend, TestDatabase};
+
+backend_tests!(a_killed_server_resumes_without_losing_or_repeating_steps);
+
+const CONTACTS: usize = 600;
+
+struct Wayfarer {
+    child: Child,
+    base: String,
+}
+
+impl Wayfarer {
+    /// Starts the binary with small engine batches, so a kill lands mid-run.
+    async fn start(database: &TestDatabase, port: u16) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database.url()])
+            .args([
+                "--engine-batch",
+                "20",
+                "--engine-poll-ms",
+                "10",
+                "--log",
+                "warn",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start wayfarer");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{base}/api/v1/health")).await.is_err() {
+            assert!(Instant::now() < deadline, "wayfarer answers within 30 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Self { child, base }
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    async fn stats(&self, journey: i64) -> JourneyStatsOut {
+        reqwest::get(format!("{}/api/v1/journeys/{journey}/stats", self.base))
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats JSON")
+    }
+}
+
+impl Drop for Wayfarer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn reached(stats: &JourneyStatsOut, node: &str) -> i64 {
+    stats
+        .nodes
+        .iter()
+        .find(|n| n.node_id == node)
+        .map_or(0, |n| n.reached)
+}
+
+async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    let mut server = Wayfarer::start(&database, port).await;
+    let client = reqwest::Client::new();
+
+    let journey: JourneyOut = client
+        .post(format!("{}/api/v1/journeys", server.base))
+        .json(&json!({"name": "crash", "draft": {
+        "nodes": [
+            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
+            {"id": "email", "kind": "action", "settings": {"channel": "email", "message": "hi"}},
+            {"id": "hook", "kind": "webhook", "settings": {"webhook": "crm"}},
+            {"id": "done", "kind": "exit"}
+        ],
+        "edges": [
+            {"from": "start", "branch": "next", "to": "email"},
+            {"from": "email", "branch": "next", "to": "hook"},
+            {"from": "hook", "branch": "next", "to": "done"}
+        ]}}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("a journey");
+    let published = client
+        .post(format!(
+            "{}/api/v1/journeys/{}/publish",
+            server.base, journey.id
+        ))
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(published.status(), 201);
+
+    let ids: Vec<String> = (0..CONTACTS).map(|n| format!("c{n}")).collect();
+    for chunk in ids.chunks(300) {
+        let contacts: Vec<_> = chunk.iter().map(|id| json!({"external_id": id})).collect();
+        let response = client
+            .post(format!("{}/api/v1/contacts/batch", server.base))
+            .json(&json!({ "contacts": contacts }))
+            .send()
+            .await
+            .expect("contacts");
+        assert_eq!(response.status(), 200);
+        let events: Vec<_> = chunk
+            .iter()
+            .map(|id| json!({"contact": id, "event": "signup"}))
+            .collect();
+        let response = client
+            .post(format!("{}/api/v1/events/batch", server.base))
+            .json(&json!({ "events": events }))
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(response.status(), 202);
+    }
+
+    // Kill it once contacts are on their way but not all through.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats = server.stats(journey.id).await;
+        if reached(&stats, "start") > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the engine starts within 60 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    sqlx::any::install_default_drivers();
+    let mut database_view = AnyConnection::connect(database.url())
+        .await
+        .expect("connect");
+    let done_at_kill: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM enrollments WHERE state = 'exited'")
+            .fetch_one(&mut database_view)
+            .await
+            .expect("count");
+    assert!(
+        done_at_kill < CONTACTS as i64,
+        "the kill came before the engine finished, or this test proves nothing"
+    );
+
+    let server = Wayfarer::start(&database, port).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let stats = server.stats(journey.id).await;
+        let exited = stats
+            .nodes
+            .iter()
+            .find(|n| n.node_id == "done")
+            .map_or(0, |n| n.exited);
+        if exited == CONTACTS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "every contact finishes after the restart: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    for (table, per_contact) in [
+        ("node_visits", 4),
+        ("messages", 1),
+        ("deliveries", 1),
+        ("enrollments", 1),
+    ] {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut database_view)
+            .await
+            .expect("count");
+        assert_eq!(
+            rows,
+            per_contact * CONTACTS as i64,
+            "{table}: every step recorded exactly once (killed with {done_at_kill} of {CONTACTS} done)"
+        );
+    }
+    let unmatched: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE processed_at IS NULL")
+            .fetch_one(&mut database_view)
+            .await
+            .expect("count");
+    assert_eq!(unmatched, 0);
+    database_view.close().await.ok();
+}
