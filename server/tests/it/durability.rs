@@ -1,7 +1,6 @@
 //! A crash (kill -9) while contacts move through a journey loses no step and repeats none.
 
 use std::{
-    net::TcpListener,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -10,7 +9,7 @@ use app::api::{JourneyOut, JourneyStatsOut};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
-use crate::support::{Backend, TestDatabase};
+use crate::support::{Backend, TestDatabase, free_port, wait_until_healthy};
 
 backend_tests!(a_killed_server_resumes_without_losing_or_repeating_steps);
 
@@ -40,13 +39,11 @@ impl Wayfarer {
             .stderr(Stdio::null())
             .spawn()
             .expect("start wayfarer");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("{base}/api/v1/health")).await.is_err() {
-            assert!(Instant::now() < deadline, "wayfarer answers within 30 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        wait_until_healthy(port).await;
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
         }
-        Self { child, base }
     }
 
     fn kill(&mut self) {
@@ -81,11 +78,7 @@ fn reached(stats: &JourneyStatsOut, node: &str) -> i64 {
 
 async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
+    let port = free_port();
     let mut server = Wayfarer::start(&database, port).await;
     let client = reqwest::Client::new();
 

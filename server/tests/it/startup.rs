@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::{Backend, TestDatabase};
+use crate::support::{Backend, TestDatabase, free_port, wait_until_healthy};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_wayfarer");
 
@@ -52,11 +52,7 @@ fn sqlite_file_in_a_missing_folder_is_one_clear_line() {
 
 #[test]
 fn unreachable_postgres_is_one_clear_line_without_the_password() {
-    let closed_port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
+    let closed_port = free_port();
     let url = format!("postgres://wayfarer:hunter2@127.0.0.1:{closed_port}/wayfarer");
 
     let output = run_to_exit(wayfarer().args(["--listen", "127.0.0.1:0", "--database-url", &url]));
@@ -86,11 +82,7 @@ fn unsupported_database_scheme_is_one_clear_line() {
 
 async fn sigterm_stops_the_server_gracefully(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
+    let port = free_port();
     let mut child = wayfarer()
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", database.url()])
@@ -99,17 +91,7 @@ async fn sigterm_stops_the_server_gracefully(backend: Backend) {
         .spawn()
         .expect("start wayfarer");
 
-    let health = format!("http://127.0.0.1:{port}/api/v1/health");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = reqwest::get(&health).await
-            && response.status() == 200
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "wayfarer answers within 30 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_healthy(port).await;
 
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -2,10 +2,12 @@
 
 mod database;
 mod postgres;
+mod process;
 mod server;
 
 pub use database::{Backend, TestDatabase};
 pub use postgres::PostgresCluster;
+pub use process::{free_port, wait_until_healthy};
 pub use server::TestServer;
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, `sqlite::name` and

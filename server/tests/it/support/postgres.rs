@@ -1,9 +1,11 @@
 //! A throwaway PostgreSQL cluster from Debian's server binaries: created in a temporary folder,
 //! listening on a free loopback port, stopped and deleted on drop.
 
-use std::{net::TcpListener, os::unix::fs::MetadataExt, path::PathBuf, process::Command};
+use std::{os::unix::fs::MetadataExt, path::PathBuf, process::Command};
 
 use tempfile::TempDir;
+
+use super::free_port;
 
 pub struct PostgresCluster {
     folder: TempDir,
@@ -117,11 +119,6 @@ fn server_binaries() -> Option<PathBuf> {
         .collect();
     versions.sort();
     versions.pop()
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn run(command: &mut Command) {
