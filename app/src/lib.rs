@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod journey;
+pub mod template;
 pub mod ui;
 
 use leptos::prelude::*;
