@@ -7,6 +7,7 @@ pub mod error;
 pub mod http;
 pub mod intake;
 pub mod store;
+pub mod webhook;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 

@@ -5,12 +5,14 @@
 mod contacts;
 mod events;
 mod journeys;
+mod webhooks;
 
 use serde::{Deserialize, Serialize};
 
 pub use contacts::*;
 pub use events::*;
 pub use journeys::*;
+pub use webhooks::*;
 
 /// `GET /api/v1/health`: answered with 200 when the database is usable, 503 otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

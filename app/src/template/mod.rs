@@ -158,6 +158,18 @@ impl Template {
         Rendered { text, missing }
     }
 
+    /// The text with each placeholder replaced by what `value_of` gives for it, e.g. a
+    /// sample value when checking that a URL is well formed whatever the contact.
+    pub fn fill(&self, value_of: impl Fn(&Placeholder) -> String) -> String {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(literal) => literal.clone(),
+                Part::Placeholder(placeholder) => value_of(placeholder),
+            })
+            .collect()
+    }
+
     pub fn render(&self, data: &TemplateData<'_>) -> Rendered {
         self.render_with(data, str::to_owned)
     }

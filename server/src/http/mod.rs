@@ -6,6 +6,7 @@ mod events;
 mod extract;
 mod health;
 mod journeys;
+mod webhooks;
 
 use axum::{Router, extract::FromRef, response::Redirect, routing::get};
 use leptos::prelude::LeptosOptions;
@@ -50,5 +51,6 @@ fn api_v1() -> Router<AppState> {
         .merge(events::router())
         .merge(health::router())
         .merge(journeys::router())
+        .merge(webhooks::router())
         .fallback(|| async { ApiError::not_found("no API endpoint at this path and method") })
 }

@@ -8,6 +8,7 @@ mod events;
 mod journeys;
 mod stats;
 mod url;
+mod webhooks;
 
 use std::{future::Future, pin::Pin, time::Duration};
 
@@ -24,6 +25,7 @@ pub use self::{
     journeys::{JourneyChanges, JourneyRow},
     stats::VersionCounts,
     url::redact_url,
+    webhooks::WebhookRow,
 };
 use crate::error::{Error, Result, describe_io_error};
 

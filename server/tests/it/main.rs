@@ -12,3 +12,4 @@ mod health;
 mod journeys;
 mod pages;
 mod startup;
+mod webhooks;

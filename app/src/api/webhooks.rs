@@ -1,0 +1,198 @@
+//! `/api/v1/webhooks`: where webhook nodes send contacts' data, and how.
+
+use serde::{Deserialize, Serialize};
+
+use crate::journey::KeyValue;
+
+/// `POST /api/v1/webhooks`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookIn {
+    pub name: String,
+    /// http(s) URL; may contain placeholders such as `{{contact.external_id}}`.
+    pub url: String,
+    /// Defaults to POST (GET for the `query` format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    #[serde(default)]
+    pub body_format: BodyFormat,
+    /// The contact attributes sent in `data.contact` (the external id always is).
+    #[serde(default)]
+    pub contact_fields: Vec<String>,
+    /// Sent in `data.custom_data`; values may contain placeholders.
+    #[serde(default)]
+    pub custom_data: Vec<KeyValue>,
+    /// Extra request headers; values may contain placeholders.
+    #[serde(default)]
+    pub headers: Vec<KeyValue>,
+    #[serde(default)]
+    pub auth: AuthIn,
+    /// How long a request that is not accepted is retried, from its first attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_window_hours: Option<u32>,
+}
+
+/// `PATCH /api/v1/webhooks/{id}`: only the fields present change. In `auth`, a secret left
+/// out keeps the one stored, so a form can be saved without re-entering passwords.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebhookPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_format: Option<BodyFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_fields: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<Vec<KeyValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<KeyValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthIn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_window_hours: Option<u32>,
+    /// Turn a webhook disabled by a `410 Gone` (or by hand) back on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "GET" => Some(Self::Get),
+            "POST" => Some(Self::Post),
+            "PUT" => Some(Self::Put),
+            "PATCH" => Some(Self::Patch),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyFormat {
+    /// `application/json` envelope `{id, event, event_category, event_time, data}`.
+    #[default]
+    Json,
+    /// `application/x-www-form-urlencoded` with one key, `data`, holding the JSON envelope.
+    Form,
+    /// Contact and event fields as URL query parameters; no body.
+    Query,
+}
+
+impl BodyFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Form => "form",
+            Self::Query => "query",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "json" => Some(Self::Json),
+            "form" => Some(Self::Form),
+            "query" => Some(Self::Query),
+            _ => None,
+        }
+    }
+}
+
+/// How the request authenticates. Secrets are write-only: answers only say whether one is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AuthIn {
+    #[default]
+    None,
+    Basic {
+        username: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
+    Bearer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    ApiKey {
+        /// The header that carries the key, e.g. `X-API-Key`.
+        header: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AuthOut {
+    None,
+    Basic {
+        username: String,
+        password_set: bool,
+    },
+    Bearer {
+        token_set: bool,
+    },
+    ApiKey {
+        header: String,
+        key_set: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookOut {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub method: HttpMethod,
+    pub body_format: BodyFormat,
+    pub contact_fields: Vec<String>,
+    pub custom_data: Vec<KeyValue>,
+    pub headers: Vec<KeyValue>,
+    pub auth: AuthOut,
+    pub retry_window_hours: u32,
+    pub enabled: bool,
+    /// Why the webhook was disabled, e.g. the receiver answered `410 Gone`.
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// `GET /api/v1/webhooks/{id}/signing-secret`: what a receiver needs to verify signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningSecretOut {
+    /// `whsec_` followed by the base64 key, as Standard Webhooks libraries take it.
+    pub secret: String,
+    /// During a rotation's overlap, the previous secret, which still signs too.
+    pub previous_secret: Option<String>,
+    pub previous_expires_at: Option<i64>,
+}
+
+/// `POST /api/v1/webhooks/{id}/rotate-secret`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateSecretIn {
+    /// How long requests are signed with the old secret too, so receivers can switch over.
+    /// Defaults to 24 hours.
+    #[serde(default)]
+    pub overlap_hours: Option<u32>,
+}

@@ -1,0 +1,148 @@
+//! `/api/v1/webhooks`: create, list, read, edit and delete webhook assets; read and rotate
+//! their signing secrets.
+
+use app::api::{RotateSecretIn, SigningSecretOut, WebhookIn, WebhookOut, WebhookPatch};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+};
+
+use super::{
+    AppState,
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ApiPath},
+};
+use crate::{
+    store::WebhookRow,
+    webhook::{self, InvalidWebhook, Settings},
+};
+
+const DEFAULT_OVERLAP_HOURS: u32 = 24;
+const MAX_OVERLAP_HOURS: u32 = 24 * 7;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list).post(create))
+        .route("/webhooks/{id}", get(show).patch(update).delete(remove))
+        .route("/webhooks/{id}/signing-secret", get(signing_secret))
+        .route("/webhooks/{id}/rotate-secret", post(rotate_secret))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<WebhookIn>,
+) -> ApiResult<(StatusCode, Json<WebhookOut>)> {
+    let settings = Settings::from_input(input).map_err(invalid)?;
+    let row = webhook::new_row(settings, state.clock.now()).map_err(ApiError::internal)?;
+    let row = state.store.create_webhook(&row).await?;
+    Ok((StatusCode::CREATED, Json(out(&row)?)))
+}
+
+async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<WebhookOut>>> {
+    let rows = state.store.webhooks().await?;
+    Ok(Json(rows.iter().map(out).collect::<ApiResult<_>>()?))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<WebhookOut>> {
+    Ok(Json(out(&existing(&state, id).await?)?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(patch): ApiJson<WebhookPatch>,
+) -> ApiResult<Json<WebhookOut>> {
+    let row = existing(&state, id).await?;
+    let enabled = patch.enabled;
+    let settings = Settings::from_row(&row)
+        .map_err(ApiError::internal)?
+        .patched(patch)
+        .map_err(invalid)?;
+    let mut row = settings.into_row(row);
+    if let Some(enabled) = enabled {
+        row.enabled = i64::from(enabled);
+        if enabled {
+            row.disabled_reason = None;
+        } else if row.disabled_reason.is_none() {
+            row.disabled_reason = Some("disabled by an operator".to_owned());
+        }
+    }
+    row.updated_at = state.clock.now();
+    let row = state
+        .store
+        .save_webhook(&row)
+        .await?
+        .ok_or_else(|| no_webhook(id))?;
+    Ok(Json(out(&row)?))
+}
+
+async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+    if state.store.delete_webhook(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_webhook(id))
+    }
+}
+
+async fn signing_secret(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<SigningSecretOut>> {
+    let row = existing(&state, id).await?;
+    Ok(Json(secret_out(&row, state.clock.now())))
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<RotateSecretIn>,
+) -> ApiResult<Json<SigningSecretOut>> {
+    let overlap_hours = input.overlap_hours.unwrap_or(DEFAULT_OVERLAP_HOURS);
+    if overlap_hours > MAX_OVERLAP_HOURS {
+        return Err(ApiError::unprocessable(format!(
+            "the overlap is at most {MAX_OVERLAP_HOURS} hours"
+        )));
+    }
+    let now = state.clock.now();
+    let row = existing(&state, id).await?;
+    let row = webhook::rotated(row, i64::from(overlap_hours) * 3_600_000, now)
+        .map_err(ApiError::internal)?;
+    let row = state
+        .store
+        .save_webhook(&row)
+        .await?
+        .ok_or_else(|| no_webhook(id))?;
+    Ok(Json(secret_out(&row, now)))
+}
+
+fn secret_out(row: &WebhookRow, now: i64) -> SigningSecretOut {
+    let overlapping = row
+        .previous_secret_expires_at
+        .is_some_and(|expires| expires > now);
+    SigningSecretOut {
+        secret: row.signing_secret.clone(),
+        previous_secret: row.previous_signing_secret.clone().filter(|_| overlapping),
+        previous_expires_at: row.previous_secret_expires_at.filter(|_| overlapping),
+    }
+}
+
+async fn existing(state: &AppState, id: i64) -> ApiResult<WebhookRow> {
+    state.store.webhook(id).await?.ok_or_else(|| no_webhook(id))
+}
+
+fn no_webhook(id: i64) -> ApiError {
+    ApiError::not_found(format!("there is no webhook {id}"))
+}
+
+fn invalid(error: InvalidWebhook) -> ApiError {
+    ApiError::unprocessable(error.to_string())
+}
+
+fn out(row: &WebhookRow) -> ApiResult<WebhookOut> {
+    webhook::webhook_out(row).map_err(ApiError::internal)
+}

@@ -1,0 +1,426 @@
+//! Webhook assets: what a marketer configures, checked when saved so that problems surface in
+//! the form rather than in a failed delivery hours later; and the secrets that go with them.
+
+use app::{
+    api::{AuthIn, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},
+    journey::KeyValue,
+    template::Template,
+};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+
+use crate::{clock::Millis, store::WebhookRow};
+
+const MAX_NAME_CHARS: usize = 200;
+const DEFAULT_RETRY_WINDOW_HOURS: u32 = 12;
+const MAX_RETRY_WINDOW_HOURS: u32 = 72;
+/// Headers Wayfarer sets itself on every request.
+const RESERVED_HEADERS: [&str; 6] = [
+    "content-type",
+    "content-length",
+    "host",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// Everything wrong with a webhook's settings, each a sentence saying what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.join(" "))]
+pub struct InvalidWebhook(pub Vec<String>);
+
+/// A stored row that this server cannot read back (edited by hand, or a bug).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("webhook {id} is stored unreadably: {reason}")]
+pub struct CorruptWebhook {
+    pub id: i64,
+    pub reason: String,
+}
+
+/// How requests authenticate, with their secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Basic { username: String, password: String },
+    Bearer { token: String },
+    ApiKey { header: String, key: String },
+}
+
+/// A webhook's settings, typed; what the row stores as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub name: String,
+    pub url: String,
+    pub method: HttpMethod,
+    pub body_format: BodyFormat,
+    pub contact_fields: Vec<String>,
+    pub custom_data: Vec<KeyValue>,
+    pub headers: Vec<KeyValue>,
+    pub auth: Auth,
+    pub retry_window_hours: u32,
+}
+
+impl Settings {
+    /// The settings of a new webhook; secrets the chosen authentication needs are required.
+    pub fn from_input(input: WebhookIn) -> Result<Self, InvalidWebhook> {
+        let mut problems = Vec::new();
+        let auth = auth_from_input(input.auth, &Auth::None, &mut problems);
+        let settings = Self {
+            method: input.method.unwrap_or(match input.body_format {
+                BodyFormat::Query => HttpMethod::Get,
+                BodyFormat::Json | BodyFormat::Form => HttpMethod::Post,
+            }),
+            name: input.name.trim().to_owned(),
+            url: input.url.trim().to_owned(),
+            body_format: input.body_format,
+            contact_fields: input.contact_fields,
+            custom_data: input.custom_data,
+            headers: input.headers,
+            auth,
+            retry_window_hours: input
+                .retry_window_hours
+                .unwrap_or(DEFAULT_RETRY_WINDOW_HOURS),
+        };
+        settings.checked(problems)
+    }
+
+    /// These settings with the patch applied; a secret the patch leaves out is kept when the
+    /// kind of authentication stays the same.
+    pub fn patched(self, patch: WebhookPatch) -> Result<Self, InvalidWebhook> {
+        let mut problems = Vec::new();
+        let auth = match patch.auth {
+            Some(auth) => auth_from_input(auth, &self.auth, &mut problems),
+            None => self.auth.clone(),
+        };
+        let body_format = patch.body_format.unwrap_or(self.body_format);
+        let settings = Self {
+            name: patch.name.map_or(self.name, |name| name.trim().to_owned()),
+            url: patch.url.map_or(self.url, |url| url.trim().to_owned()),
+            method: patch.method.unwrap_or(self.method),
+            body_format,
+            contact_fields: patch.contact_fields.unwrap_or(self.contact_fields),
+            custom_data: patch.custom_data.unwrap_or(self.custom_data),
+            headers: patch.headers.unwrap_or(self.headers),
+            auth,
+            retry_window_hours: patch.retry_window_hours.unwrap_or(self.retry_window_hours),
+        };
+        settings.checked(problems)
+    }
+
+    fn checked(self, mut problems: Vec<String>) -> Result<Self, InvalidWebhook> {
+        if self.name.is_empty() {
+            problems.push("A webhook needs a name.".to_owned());
+        } else if self.name.chars().count() > MAX_NAME_CHARS {
+            problems.push(format!(
+                "A webhook name has at most {MAX_NAME_CHARS} characters."
+            ));
+        }
+        check_url(&self.url, &mut problems);
+        match (self.body_format, self.method) {
+            (BodyFormat::Query, HttpMethod::Get | HttpMethod::Post) => {}
+            (BodyFormat::Query, method) => problems.push(format!(
+                "The query format sends no body, so it uses GET or POST, not {}.",
+                method.as_str()
+            )),
+            (format, HttpMethod::Get) => problems.push(format!(
+                "The {} format sends a body, which GET cannot carry: use POST, PUT or PATCH.",
+                format.as_str()
+            )),
+            _ => {}
+        }
+        check_contact_fields(&self.contact_fields, &mut problems);
+        check_pairs("custom data", &self.custom_data, &mut problems);
+        check_pairs("header", &self.headers, &mut problems);
+        check_headers(&self.headers, &self.auth, &mut problems);
+        if !(1..=MAX_RETRY_WINDOW_HOURS).contains(&self.retry_window_hours) {
+            problems.push(format!(
+                "The retry window is between 1 and {MAX_RETRY_WINDOW_HOURS} hours."
+            ));
+        }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(InvalidWebhook(problems))
+        }
+    }
+
+    /// The row for these settings; `base` supplies what settings do not cover (id, secrets
+    /// for signing, state, times).
+    pub fn into_row(self, base: WebhookRow) -> WebhookRow {
+        let (auth_type, auth_name, auth_secret) = match self.auth {
+            Auth::None => ("none", None, None),
+            Auth::Basic { username, password } => ("basic", Some(username), Some(password)),
+            Auth::Bearer { token } => ("bearer", None, Some(token)),
+            Auth::ApiKey { header, key } => ("api_key", Some(header), Some(key)),
+        };
+        WebhookRow {
+            name: self.name,
+            url: self.url,
+            method: self.method.as_str().to_owned(),
+            body_format: self.body_format.as_str().to_owned(),
+            contact_fields: json_text(&self.contact_fields),
+            custom_data: json_text(&self.custom_data),
+            headers: json_text(&self.headers),
+            auth_type: auth_type.to_owned(),
+            auth_name,
+            auth_secret,
+            retry_window_hours: i64::from(self.retry_window_hours),
+            ..base
+        }
+    }
+
+    pub fn from_row(row: &WebhookRow) -> Result<Self, CorruptWebhook> {
+        let corrupt = |reason: String| CorruptWebhook { id: row.id, reason };
+        let auth = match (
+            row.auth_type.as_str(),
+            row.auth_name.clone(),
+            row.auth_secret.clone(),
+        ) {
+            ("none", _, _) => Auth::None,
+            ("basic", Some(username), Some(password)) => Auth::Basic { username, password },
+            ("bearer", _, Some(token)) => Auth::Bearer { token },
+            ("api_key", Some(header), Some(key)) => Auth::ApiKey { header, key },
+            (kind, _, _) => return Err(corrupt(format!("incomplete {kind} authentication"))),
+        };
+        Ok(Self {
+            name: row.name.clone(),
+            url: row.url.clone(),
+            method: HttpMethod::parse(&row.method)
+                .ok_or_else(|| corrupt(format!("method {:?}", row.method)))?,
+            body_format: BodyFormat::parse(&row.body_format)
+                .ok_or_else(|| corrupt(format!("body format {:?}", row.body_format)))?,
+            contact_fields: serde_json::from_str(&row.contact_fields)
+                .map_err(|error| corrupt(format!("contact fields: {error}")))?,
+            custom_data: serde_json::from_str(&row.custom_data)
+                .map_err(|error| corrupt(format!("custom data: {error}")))?,
+            headers: serde_json::from_str(&row.headers)
+                .map_err(|error| corrupt(format!("headers: {error}")))?,
+            auth,
+            retry_window_hours: u32::try_from(row.retry_window_hours)
+                .map_err(|error| corrupt(format!("retry window: {error}")))?,
+        })
+    }
+}
+
+/// A new row for these settings, with a fresh signing secret.
+pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom::Error> {
+    let base = WebhookRow {
+        id: 0,
+        name: String::new(),
+        url: String::new(),
+        method: String::new(),
+        body_format: String::new(),
+        contact_fields: String::new(),
+        custom_data: String::new(),
+        headers: String::new(),
+        auth_type: String::new(),
+        auth_name: None,
+        auth_secret: None,
+        signing_secret: generate_signing_secret()?,
+        previous_signing_secret: None,
+        previous_secret_expires_at: None,
+        retry_window_hours: 0,
+        enabled: 1,
+        disabled_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(settings.into_row(base))
+}
+
+/// The webhook as the API shows it: every setting, no secret.
+pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
+    let settings = Settings::from_row(row)?;
+    let auth = match settings.auth {
+        Auth::None => AuthOut::None,
+        Auth::Basic { username, password } => AuthOut::Basic {
+            username,
+            password_set: !password.is_empty(),
+        },
+        Auth::Bearer { token } => AuthOut::Bearer {
+            token_set: !token.is_empty(),
+        },
+        Auth::ApiKey { header, key } => AuthOut::ApiKey {
+            header,
+            key_set: !key.is_empty(),
+        },
+    };
+    Ok(WebhookOut {
+        id: row.id,
+        name: settings.name,
+        url: settings.url,
+        method: settings.method,
+        body_format: settings.body_format,
+        contact_fields: settings.contact_fields,
+        custom_data: settings.custom_data,
+        headers: settings.headers,
+        auth,
+        retry_window_hours: settings.retry_window_hours,
+        enabled: row.enabled != 0,
+        disabled_reason: row.disabled_reason.clone(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// `whsec_` and 24 random bytes in base64, the Standard Webhooks secret format.
+pub fn generate_signing_secret() -> Result<String, getrandom::Error> {
+    let mut key = [0_u8; 24];
+    getrandom::fill(&mut key)?;
+    Ok(format!("whsec_{}", STANDARD.encode(key)))
+}
+
+/// The row with a new signing secret; the old one keeps signing until `now + overlap`.
+pub fn rotated(
+    row: WebhookRow,
+    overlap_millis: Millis,
+    now: Millis,
+) -> Result<WebhookRow, getrandom::Error> {
+    Ok(WebhookRow {
+        previous_signing_secret: Some(row.signing_secret.clone()),
+        previous_secret_expires_at: Some(now + overlap_millis),
+        signing_secret: generate_signing_secret()?,
+        updated_at: now,
+        ..row
+    })
+}
+
+fn auth_from_input(input: AuthIn, current: &Auth, problems: &mut Vec<String>) -> Auth {
+    let mut secret = |given: Option<String>, kept: Option<&String>, what: &str| -> String {
+        match given.or_else(|| kept.cloned()) {
+            Some(secret) if !secret.is_empty() => secret,
+            _ => {
+                problems.push(format!("This authentication needs a {what}."));
+                String::new()
+            }
+        }
+    };
+    match input {
+        AuthIn::None => Auth::None,
+        AuthIn::Basic { username, password } => {
+            let kept = match current {
+                Auth::Basic { password, .. } => Some(password),
+                _ => None,
+            };
+            let password = secret(password, kept, "password");
+            if username.trim().is_empty() {
+                problems.push("Basic authentication needs a user name.".to_owned());
+            }
+            Auth::Basic { username, password }
+        }
+        AuthIn::Bearer { token } => {
+            let kept = match current {
+                Auth::Bearer { token } => Some(token),
+                _ => None,
+            };
+            Auth::Bearer {
+                token: secret(token, kept, "token"),
+            }
+        }
+        AuthIn::ApiKey { header, key } => {
+            let kept = match current {
+                Auth::ApiKey { key, .. } => Some(key),
+                _ => None,
+            };
+            let key = secret(key, kept, "key");
+            if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                problems.push(format!(
+                    "\"{header}\" is not a header name; API keys go in a header such as X-API-Key."
+                ));
+            }
+            Auth::ApiKey { header, key }
+        }
+    }
+}
+
+fn check_url(url: &str, problems: &mut Vec<String>) {
+    let template = match Template::parse(url) {
+        Ok(template) => template,
+        Err(error) => {
+            problems.push(format!("The URL has a bad placeholder: {error}."));
+            return;
+        }
+    };
+    // Placeholders are filled per contact; a sample value shows whether the rest is a URL.
+    let sample = template.fill(|_| "sample".to_owned());
+    match url::Url::parse(&sample) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {}
+        Ok(parsed) => problems.push(format!(
+            "The URL must start with http:// or https:// and name a host, not {}:.",
+            parsed.scheme()
+        )),
+        Err(error) => problems.push(format!("The URL is not valid ({error}).")),
+    }
+}
+
+fn check_contact_fields(fields: &[String], problems: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    for field in fields {
+        if field.trim().is_empty() {
+            problems.push("A contact field to send has no name.".to_owned());
+        } else if !seen.insert(field) {
+            problems.push(format!("The contact field \"{field}\" is listed twice."));
+        }
+    }
+}
+
+fn check_pairs(what: &str, pairs: &[KeyValue], problems: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    for pair in pairs {
+        if pair.key.trim().is_empty() {
+            problems.push(format!("A {what} entry has no name."));
+        } else if !seen.insert(pair.key.to_ascii_lowercase()) {
+            problems.push(format!("The {what} \"{}\" is given twice.", pair.key));
+        }
+        if let Err(error) = Template::parse(&pair.value) {
+            problems.push(format!(
+                "The {what} \"{}\" has a bad placeholder: {error}.",
+                pair.key
+            ));
+        }
+    }
+}
+
+fn check_headers(headers: &[KeyValue], auth: &Auth, problems: &mut Vec<String>) {
+    for header in headers {
+        let name = header.key.trim().to_ascii_lowercase();
+        if name.is_empty() {
+            continue;
+        }
+        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            problems.push(format!("\"{}\" is not a valid header name.", header.key));
+        } else if RESERVED_HEADERS.contains(&name.as_str()) {
+            problems.push(format!(
+                "The header \"{}\" is set by Wayfarer itself.",
+                header.key
+            ));
+        } else if name == "authorization"
+            && matches!(auth, Auth::Basic { .. } | Auth::Bearer { .. })
+        {
+            problems.push(
+                "The Authorization header comes from the authentication settings; remove it \
+                 from the custom headers."
+                    .to_owned(),
+            );
+        } else if let Auth::ApiKey {
+            header: key_header, ..
+        } = auth
+            && key_header.eq_ignore_ascii_case(&name)
+        {
+            problems.push(format!(
+                "The header \"{}\" carries the API key; remove it from the custom headers.",
+                header.key
+            ));
+        }
+        if header.value.contains(['\r', '\n']) {
+            problems.push(format!(
+                "The header \"{}\" has a line break in its value.",
+                header.key
+            ));
+        }
+    }
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> String {
+    // Serialising strings and string pairs cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}

@@ -1,0 +1,267 @@
+//! `/api/v1/webhooks`: assets are validated when saved and never give their secrets back.
+
+use app::api::{AuthOut, BodyFormat, ErrorOut, HttpMethod, SigningSecretOut, WebhookOut};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
+
+use crate::support::{Backend, TestServer};
+
+backend_tests!(
+    a_webhook_is_created_and_shown_without_its_secrets,
+    secrets_survive_edits_that_leave_them_out,
+    invalid_settings_are_refused_with_every_problem,
+    signing_secrets_rotate_with_an_overlap,
+    webhooks_are_disabled_enabled_and_deleted,
+);
+
+fn crm_hook() -> Value {
+    json!({
+        "name": "CRM",
+        "url": "https://crm.example/hook/{{contact.external_id}}?list={{event.list_id}}",
+        "contact_fields": ["email", "first_name"],
+        "custom_data": [{"key": "source", "value": "journey {{journey.name}}"}],
+        "headers": [{"key": "X-Tenant", "value": "acme"}],
+        "auth": {"type": "basic", "username": "wayfarer", "password": "hunter2-secret"}
+    })
+}
+
+async fn create(server: &TestServer, body: &Value) -> WebhookOut {
+    let response = server.post_json("/api/v1/webhooks", body).await;
+    assert_eq!(response.status(), 201);
+    response.json().await.expect("a webhook")
+}
+
+async fn a_webhook_is_created_and_shown_without_its_secrets(backend: Backend) {
+    let server = TestServer::start(backend).await;
+
+    let response = server.post_json("/api/v1/webhooks", &crm_hook()).await;
+    assert_eq!(response.status(), 201);
+    let text = response.text().await.expect("a body");
+    assert!(
+        !text.contains("hunter2-secret"),
+        "the password is never returned: {text}"
+    );
+    assert!(
+        !text.contains("whsec_"),
+        "the signing secret has its own endpoint: {text}"
+    );
+    let created: WebhookOut = serde_json::from_str(&text).expect("a webhook");
+    assert_eq!(created.method, HttpMethod::Post);
+    assert_eq!(created.body_format, BodyFormat::Json);
+    assert_eq!(created.retry_window_hours, 12);
+    assert!(created.enabled);
+    assert_eq!(
+        created.auth,
+        AuthOut::Basic {
+            username: "wayfarer".to_owned(),
+            password_set: true
+        }
+    );
+
+    for path in [
+        format!("/api/v1/webhooks/{}", created.id),
+        "/api/v1/webhooks".to_owned(),
+    ] {
+        let text = server.get(&path).await.text().await.expect("a body");
+        assert!(!text.contains("hunter2-secret"), "{path}: {text}");
+    }
+    let shown: WebhookOut = server
+        .get(&format!("/api/v1/webhooks/{}", created.id))
+        .await
+        .json()
+        .await
+        .expect("a webhook");
+    assert_eq!(shown, created);
+
+    let query = create(
+        &server,
+        &json!({"name": "Query", "url": "http://example.com/collect", "body_format": "query"}),
+    )
+    .await;
+    assert_eq!(
+        query.method,
+        HttpMethod::Get,
+        "the query format defaults to GET"
+    );
+}
+
+async fn secrets_survive_edits_that_leave_them_out(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let created = create(&server, &crm_hook()).await;
+    let path = format!("/api/v1/webhooks/{}", created.id);
+
+    let response = server
+        .patch_json(
+            &path,
+            &json!({"name": "CRM (EU)", "auth": {"type": "basic", "username": "eu"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let edited: WebhookOut = response.json().await.expect("a webhook");
+    assert_eq!(edited.name, "CRM (EU)");
+    assert_eq!(
+        edited.auth,
+        AuthOut::Basic {
+            username: "eu".to_owned(),
+            password_set: true
+        }
+    );
+    let stored = server
+        .store()
+        .await
+        .webhook(created.id)
+        .await
+        .expect("query")
+        .expect("a row");
+    assert_eq!(stored.auth_secret.as_deref(), Some("hunter2-secret"));
+
+    let response = server
+        .patch_json(&path, &json!({"auth": {"type": "bearer"}}))
+        .await;
+    assert_eq!(
+        response.status(),
+        422,
+        "a new kind of authentication needs its secret"
+    );
+    let error: ErrorOut = response.json().await.expect("an error");
+    assert!(
+        error.error.message.contains("needs a token"),
+        "{}",
+        error.error.message
+    );
+
+    let response = server
+        .patch_json(
+            &path,
+            &json!({"auth": {"type": "bearer", "token": "t0ken"}}),
+        )
+        .await;
+    let edited: WebhookOut = response.json().await.expect("a webhook");
+    assert_eq!(edited.auth, AuthOut::Bearer { token_set: true });
+}
+
+async fn invalid_settings_are_refused_with_every_problem(backend: Backend) {
+    let server = TestServer::start(backend).await;
+
+    let response = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({
+                "name": " ",
+                "url": "ftp://files.example/{{contact.email}}",
+                "method": "GET",
+                "custom_data": [{"key": "a", "value": "{{user.id}}"}, {"key": "a", "value": "x"}],
+                "headers": [{"key": "Webhook-Signature", "value": "x"}, {"key": "bad header", "value": "x"}],
+                "auth": {"type": "api_key", "header": "X-API-Key"},
+                "retry_window_hours": 0
+            }),
+        )
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let error: ErrorOut = response.json().await.expect("an error");
+    for expected in [
+        "needs a key",
+        "needs a name",
+        "http:// or https://",
+        "GET cannot carry",
+        "\"a\" has a bad placeholder",
+        "\"a\" is given twice",
+        "set by Wayfarer itself",
+        "\"bad header\" is not a valid header name",
+        "retry window",
+    ] {
+        assert!(
+            error.error.message.contains(expected),
+            "{expected}: {}",
+            error.error.message
+        );
+    }
+
+    let bad_placeholder = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": "x", "url": "https://example.com/{{contact.email"}),
+        )
+        .await;
+    assert_eq!(bad_placeholder.status(), 422);
+    let missing = server.get("/api/v1/webhooks/4242").await;
+    assert_eq!(missing.status(), 404);
+}
+
+async fn signing_secrets_rotate_with_an_overlap(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let created = create(&server, &crm_hook()).await;
+    let secret_path = format!("/api/v1/webhooks/{}/signing-secret", created.id);
+
+    let first: SigningSecretOut = server
+        .get(&secret_path)
+        .await
+        .json()
+        .await
+        .expect("a secret");
+    let key = first
+        .secret
+        .strip_prefix("whsec_")
+        .expect("the Standard Webhooks prefix");
+    assert_eq!(STANDARD.decode(key).expect("base64").len(), 24);
+    assert_eq!(first.previous_secret, None);
+
+    let response = server
+        .post_json(
+            &format!("/api/v1/webhooks/{}/rotate-secret", created.id),
+            &json!({"overlap_hours": 2}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let rotated: SigningSecretOut = response.json().await.expect("a secret");
+    assert_ne!(rotated.secret, first.secret);
+    assert_eq!(
+        rotated.previous_secret.as_deref(),
+        Some(first.secret.as_str())
+    );
+    assert_eq!(
+        rotated.previous_expires_at,
+        Some(server.clock().now_millis() + 2 * 3_600_000)
+    );
+
+    server.clock().advance(2 * 3_600_000 + 1);
+    let after: SigningSecretOut = server
+        .get(&secret_path)
+        .await
+        .json()
+        .await
+        .expect("a secret");
+    assert_eq!(after.secret, rotated.secret);
+    assert_eq!(after.previous_secret, None, "the overlap is over");
+}
+
+async fn webhooks_are_disabled_enabled_and_deleted(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let created = create(&server, &crm_hook()).await;
+    let path = format!("/api/v1/webhooks/{}", created.id);
+
+    let disabled: WebhookOut = server
+        .patch_json(&path, &json!({"enabled": false}))
+        .await
+        .json()
+        .await
+        .expect("a webhook");
+    assert!(!disabled.enabled);
+    assert_eq!(
+        disabled.disabled_reason.as_deref(),
+        Some("disabled by an operator")
+    );
+    let enabled: WebhookOut = server
+        .patch_json(&path, &json!({"enabled": true}))
+        .await
+        .json()
+        .await
+        .expect("a webhook");
+    assert!(enabled.enabled);
+    assert_eq!(enabled.disabled_reason, None);
+
+    assert_eq!(server.delete(&path).await.status(), 204);
+    assert_eq!(server.get(&path).await.status(), 404);
+    assert_eq!(server.delete(&path).await.status(), 404);
+}
