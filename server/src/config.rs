@@ -39,6 +39,26 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub engine_batch: i64,
 
+    /// Lets webhooks reach loopback, private, link-local and other reserved addresses. Off by
+    /// default so that a webhook URL cannot be used to probe the server's own network.
+    #[arg(long, env = "WAYFARER_ALLOW_PRIVATE_TARGETS")]
+    pub allow_private_targets: bool,
+
+    /// Seconds a webhook receiver has to connect and answer.
+    #[arg(long, env = "WAYFARER_DELIVERY_TIMEOUT_SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub delivery_timeout_secs: u64,
+
+    /// Webhook requests one delivery batch takes at most.
+    #[arg(long, env = "WAYFARER_DELIVERY_BATCH", default_value_t = 256,
+          value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub delivery_batch: i64,
+
+    /// Requests in flight to one webhook at most.
+    #[arg(long, env = "WAYFARER_DELIVERY_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub delivery_concurrency: u32,
+
     /// Which log lines to print, as `level` or `target=level` pairs (e.g. `info,sqlx=warn`).
     #[arg(long, env = "WAYFARER_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
@@ -63,6 +83,11 @@ impl Config {
             site_root: PathBuf::from("target/site"),
             engine_poll_ms: 10,
             engine_batch: 500,
+            // Tests send to receivers on 127.0.0.1.
+            allow_private_targets: true,
+            delivery_timeout_secs: 15,
+            delivery_batch: 256,
+            delivery_concurrency: 16,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
         }

@@ -31,6 +31,9 @@ pub enum Error {
         hint: &'static str,
     },
 
+    #[error("cannot set up the HTTP client for webhooks: {0}")]
+    Http(String),
+
     #[error("HTTP server stopped: {0}")]
     Serve(#[source] io::Error),
 }

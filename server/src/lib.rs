@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod http;
@@ -19,6 +20,10 @@ use tokio::{
 
 use crate::{
     clock::{SharedClock, SystemClock},
+    delivery::{
+        DeliverySettings, DeliveryWorker,
+        send::{Sender, TargetGuard},
+    },
     engine::{Engine, EngineSettings},
     http::AppState,
     intake::EventIntake,
@@ -39,6 +44,7 @@ pub struct Server {
     store: Store,
     engine: Engine,
     events_stored: Arc<Notify>,
+    deliveries: DeliveryWorker,
 }
 
 impl Server {
@@ -66,9 +72,27 @@ impl Server {
                 batch_size: config.engine_batch,
             },
         );
+        let sender = Sender::new(
+            TargetGuard {
+                allow_private: config.allow_private_targets,
+            },
+            Duration::from_secs(config.delivery_timeout_secs),
+        )
+        .map_err(|error| Error::Http(error.to_string()))?;
+        let deliveries = DeliveryWorker::new(
+            store.clone(),
+            clock.clone(),
+            sender.clone(),
+            DeliverySettings {
+                poll_interval: Duration::from_millis(config.engine_poll_ms),
+                batch_size: config.delivery_batch,
+                per_webhook_concurrency: config.delivery_concurrency as usize,
+            },
+        );
         let state = AppState {
             store: store.clone(),
             clock,
+            sender,
             intake: EventIntake::start(store.clone(), events_stored.clone()),
             leptos: leptos_options(config, local_addr),
         };
@@ -79,6 +103,7 @@ impl Server {
             store,
             engine,
             events_stored,
+            deliveries,
         })
     }
 
@@ -96,14 +121,20 @@ impl Server {
             self.local_addr
         );
         let (stop_engine, engine_stopping) = watch::channel(false);
-        let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping));
+        let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping.clone()));
+        let deliveries = tokio::spawn(
+            self.deliveries
+                .run(Arc::new(Notify::new()), engine_stopping),
+        );
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(Error::Serve);
         let _ = stop_engine.send(true);
-        if let Err(error) = engine.await {
-            tracing::error!(%error, "the engine task ended abnormally");
+        for (task, name) in [(engine, "engine"), (deliveries, "delivery worker")] {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "the {name} task ended abnormally");
+            }
         }
         self.store.close().await;
         tracing::info!("stopped");

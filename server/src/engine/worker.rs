@@ -259,6 +259,7 @@ async fn enroll(
                     live.live_version,
                     event.contact_id,
                     trigger_node.as_str(),
+                    event.id,
                 ));
             }
         }

@@ -13,7 +13,7 @@ use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 
 pub use self::error::ApiError;
-use crate::{clock::SharedClock, intake::EventIntake, store::Store};
+use crate::{clock::SharedClock, delivery::send::Sender, intake::EventIntake, store::Store};
 
 /// What every handler can reach. Cloning is cheap: the store shares its pool.
 #[derive(Clone)]
@@ -21,6 +21,8 @@ pub struct AppState {
     pub store: Store,
     pub clock: SharedClock,
     pub intake: EventIntake,
+    /// The HTTP client for webhook requests (the test button uses it too).
+    pub sender: Sender,
     pub leptos: LeptosOptions,
 }
 

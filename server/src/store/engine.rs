@@ -181,28 +181,32 @@ impl Batch {
         Ok(found)
     }
 
-    /// Enrolls each (journey, version, contact, trigger node) at its trigger, due now.
+    /// Enrolls each (journey, version, contact, trigger node, triggering event) at its
+    /// trigger, due now.
     pub async fn enroll(
         &mut self,
-        enrollments: &[(i64, i64, i64, &str)],
+        enrollments: &[(i64, i64, i64, &str, i64)],
         now: Millis,
     ) -> sqlx::Result<()> {
-        let rows = enrollments.iter().map(|(journey, version, contact, node)| {
-            [
-                Param::Int(*journey),
-                Param::Int(*version),
-                Param::Int(*contact),
-                Param::Text(node),
-                Param::Text("active"),
-                Param::Int(now),
-                Param::Int(now),
-                Param::Int(now),
-            ]
-        });
+        let rows = enrollments
+            .iter()
+            .map(|(journey, version, contact, node, event)| {
+                [
+                    Param::Int(*journey),
+                    Param::Int(*version),
+                    Param::Int(*contact),
+                    Param::Text(node),
+                    Param::Text("active"),
+                    Param::Int(now),
+                    Param::Int(now),
+                    Param::Int(now),
+                    Param::Int(*event),
+                ]
+            });
         insert_rows(
             &mut self.transaction,
             "enrollments (journey_id, version, contact_id, node_id, state, due_at, entered_at,
-                          updated_at)",
+                          updated_at, trigger_event_id)",
             rows,
         )
         .await
@@ -367,12 +371,14 @@ impl Batch {
                     Param::Text(webhook),
                     Param::Text(data),
                     Param::Int(now),
+                    Param::Int(now),
+                    Param::Int(now),
                 ]
             });
         insert_rows(
             &mut self.transaction,
             "deliveries (enrollment_id, journey_id, version, node_id, contact_id, webhook,
-                         custom_data, created_at)",
+                         custom_data, created_at, next_attempt_at, updated_at)",
             deliveries,
         )
         .await?;

@@ -3,6 +3,7 @@
 //! side behind one function in the module of that domain.
 
 mod contacts;
+mod deliveries;
 mod engine;
 mod events;
 mod journeys;
@@ -20,6 +21,7 @@ use sqlx::{
 
 pub use self::{
     contacts::ContactRow,
+    deliveries::{AttemptRecord, DueDelivery},
     engine::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords},
     events::NewEvent,
     journeys::{JourneyChanges, JourneyRow},

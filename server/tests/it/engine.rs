@@ -3,10 +3,12 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use app::api::{JourneyIn, JourneyOut, JourneyStatsOut, NodeStatsOut, PublishOut, Reentry};
+use app::api::{
+    JourneyIn, JourneyOut, JourneyStatsOut, NodeStatsOut, PublishOut, Reentry, WebhookOut,
+};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestServer};
+use crate::support::{Backend, Receiver, TestServer};
 
 backend_tests!(
     the_abandoned_cart_journey_runs_end_to_end,
@@ -113,6 +115,11 @@ async fn settle() {
 }
 
 fn abandoned_cart() -> Value {
+    abandoned_cart_to("crm")
+}
+
+/// The reference journey, its webhook node sending to the webhook with this id.
+fn abandoned_cart_to(webhook: &str) -> Value {
     json!({
         "nodes": [
             {"id": "start", "kind": "trigger", "settings": {"event": "add_to_cart"}},
@@ -121,7 +128,7 @@ fn abandoned_cart() -> Value {
                 "until": {"type": "message_activity", "action": "email", "activity": "opened"},
                 "timeout": {"value": 15, "unit": "minutes"}}},
             {"id": "thanks", "kind": "exit"},
-            {"id": "hook", "kind": "webhook", "settings": {"webhook": "crm",
+            {"id": "hook", "kind": "webhook", "settings": {"webhook": webhook,
                 "custom_data": [{"key": "reason", "value": "cart not recovered"}]}},
             {"id": "done", "kind": "exit"}
         ],
@@ -137,7 +144,21 @@ fn abandoned_cart() -> Value {
 
 async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = publish(&server, Reentry::Once, abandoned_cart()).await;
+    let receiver = Receiver::start().await;
+    let response = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": "CRM", "url": receiver.url("/hook/{{contact.external_id}}")}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let webhook: WebhookOut = response.json().await.expect("a webhook");
+    let journey = publish(
+        &server,
+        Reentry::Once,
+        abandoned_cart_to(&webhook.id.to_string()),
+    )
+    .await;
     let ana = contact(&server, "ana", json!({"email": "ana@example.com"})).await;
     contact(&server, "bob", json!({"email": "bob@example.com"})).await;
 
@@ -169,7 +190,10 @@ async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
 
     // Bob does not: 15 minutes after he started waiting, the timeout branch sends the webhook.
     server.clock().advance(5 * MINUTE);
-    let timed_out = stats_when(&server, journey, |s| counts(s, "done") == (1, 0, 1)).await;
+    let timed_out = stats_when(&server, journey, |s| {
+        counts(s, "done") == (1, 0, 1) && s["hook"].deliveries.is_some_and(|d| d.accepted == 1)
+    })
+    .await;
     assert_eq!(counts(&timed_out, "wait"), (2, 0, 0));
     assert_eq!(counts(&timed_out, "hook"), (1, 0, 0));
     let deliveries = timed_out["hook"]
@@ -177,9 +201,12 @@ async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
         .expect("a webhook node counts deliveries");
     assert_eq!(
         (deliveries.pending, deliveries.accepted, deliveries.failed),
-        (1, 0, 0)
+        (0, 1, 0)
     );
     assert_eq!(timed_out["thanks"].deliveries, None);
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "only bob's timeout sent the webhook");
+    assert_eq!(received[0].uri.path(), "/hook/bob");
 
     // An "opened" arriving after the timeout changes nothing, and "once" keeps them out.
     event(

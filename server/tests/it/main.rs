@@ -5,6 +5,7 @@
 mod support;
 
 mod contacts;
+mod deliveries;
 mod durability;
 mod engine;
 mod events;

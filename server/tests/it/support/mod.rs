@@ -3,11 +3,13 @@
 mod database;
 mod postgres;
 mod process;
+mod receiver;
 mod server;
 
 pub use database::{Backend, TestDatabase};
 pub use postgres::PostgresCluster;
 pub use process::{free_port, wait_until_healthy};
+pub use receiver::{Answer, Receiver, resetting_port};
 pub use server::TestServer;
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, `sqlite::name` and

@@ -26,7 +26,17 @@ impl TestServer {
     }
 
     pub async fn start_on(database: TestDatabase) -> Self {
-        let config = Config::for_tests(database.url());
+        Self::start_configured(database, |_| {}).await
+    }
+
+    /// Starts with the test configuration changed by `adjust`.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_configured(TestDatabase::create(backend).await, adjust).await
+    }
+
+    async fn start_configured(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_tests(database.url());
+        adjust(&mut config);
         let clock = ManualClock::starting_at(START_OF_TESTS);
         let server = Server::start_with_clock(&config, Arc::new(clock.clone()))
             .await

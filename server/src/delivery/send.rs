@@ -1,0 +1,326 @@
+//! Sending a rendered request: one shared client (connection reuse), no redirects, a timeout,
+//! at most 64 KB of the answer read, and an SSRF guard applied to the addresses actually
+//! dialled (a resolver that drops private ones), not just to the URL's text.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use reqwest::dns::{Name, Resolve, Resolving};
+
+use super::render::OutgoingRequest;
+
+/// How much of an answer is read; the rest is dropped.
+const MAX_RESPONSE_READ: usize = 64 * 1024;
+/// How much of an answer is kept in the attempt log and shown by the test button.
+pub const MAX_RESPONSE_KEPT: usize = 4 * 1024;
+
+/// Which addresses requests may reach.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TargetGuard {
+    /// Lets requests reach loopback and private networks (tests, or receivers on the same
+    /// network). Off by default.
+    pub allow_private: bool,
+}
+
+impl TargetGuard {
+    pub fn permits(self, ip: IpAddr) -> bool {
+        self.allow_private || is_public(normalised(ip))
+    }
+}
+
+/// What happened when a request was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub status: Option<u16>,
+    pub latency: Duration,
+    /// Why there is no status, or a note such as a redirect that was not followed.
+    pub error: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// The start of the answer's body, as text.
+    pub body: String,
+    pub retry_after: Option<Duration>,
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    guard: TargetGuard,
+}
+
+impl Sender {
+    pub fn new(guard: TargetGuard, timeout: Duration) -> Result<Self, reqwest::Error> {
+        // Installing fails only when a provider is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .dns_resolver(Arc::new(GuardedResolver { guard }))
+            .no_proxy()
+            .build()?;
+        Ok(Self { client, guard })
+    }
+
+    pub async fn send(&self, request: &OutgoingRequest) -> Attempt {
+        let started = Instant::now();
+        let failed = |error: String| Attempt {
+            status: None,
+            latency: started.elapsed(),
+            error: Some(error),
+            headers: Vec::new(),
+            body: String::new(),
+            retry_after: None,
+        };
+        if let Err(refused) = self.check_literal_host(&request.url) {
+            return failed(refused);
+        }
+        let method = match reqwest::Method::from_bytes(request.method.as_str().as_bytes()) {
+            Ok(method) => method,
+            Err(error) => return failed(error.to_string()),
+        };
+        let mut builder = self.client.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let mut response = match builder.body(request.body.clone()).send().await {
+            Ok(response) => response,
+            Err(error) => return failed(describe(&error)),
+        };
+        let status = response.status();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let mut body = Vec::new();
+        let mut error = None;
+        while body.len() < MAX_RESPONSE_READ {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(read_error) => {
+                    error = Some(format!("the answer broke off: {}", describe(&read_error)));
+                    break;
+                }
+            }
+        }
+        if status.is_redirection() {
+            error =
+                Some("redirects are not followed; point the webhook at the final URL".to_owned());
+        }
+        body.truncate(MAX_RESPONSE_KEPT);
+        Attempt {
+            status: Some(status.as_u16()),
+            latency: started.elapsed(),
+            error,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            retry_after,
+        }
+    }
+
+    /// A URL naming an IP address is dialled without asking the resolver, so the guard looks
+    /// at it here.
+    fn check_literal_host(&self, url: &str) -> Result<(), String> {
+        let parsed = url::Url::parse(url).map_err(|error| format!("invalid URL: {error}"))?;
+        let ip = match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return Ok(()),
+        };
+        if self.guard.permits(ip) {
+            Ok(())
+        } else {
+            Err(refusal(&ip.to_string()))
+        }
+    }
+}
+
+struct GuardedResolver {
+    guard: TargetGuard,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let guard = self.guard;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let permitted: Vec<SocketAddr> = resolved
+                .filter(|address| guard.permits(address.ip()))
+                .collect();
+            if permitted.is_empty() {
+                return Err(refusal(&host).into());
+            }
+            Ok(Box::new(permitted.into_iter()) as Box<dyn Iterator<Item = SocketAddr> + Send>)
+        })
+    }
+}
+
+fn refusal(host: &str) -> String {
+    format!(
+        "refused to connect: {host} is a private, loopback or reserved address (start the \
+         server with --allow-private-targets to allow it)"
+    )
+}
+
+/// The words of an error and its causes, which reqwest keeps in its source chain.
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "no answer before the timeout".to_owned();
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `Retry-After: 120` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    let wait = at.timestamp_millis() - chrono::Utc::now().timestamp_millis();
+    Some(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) are judged as the IPv4 address they carry.
+fn normalised(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => is_public_v4(ip),
+        IpAddr::V6(ip) => is_public_v6(ip),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments 192.0.0.0/24
+        || (a == 198 && (18..20).contains(&b)) // benchmarking 198.18.0.0/15
+        || a >= 240) // reserved 240.0.0.0/4
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let segments = ip.segments();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || (segments[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+        || (segments[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation 2001:db8::/32
+        || (segments[0] == 0x0064 && segments[1] == 0xff9b) // NAT64 64:ff9b::/96
+        || segments[0] == 0x2002) // 6to4 embeds an IPv4 address of any kind
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_reserved_addresses_are_refused_by_default() {
+        let guard = TargetGuard::default();
+        for refused in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+        ] {
+            let ip: IpAddr = refused.parse().expect("an address");
+            assert!(!guard.permits(ip), "{refused} is refused");
+        }
+        for allowed in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "::ffff:93.184.216.34",
+        ] {
+            let ip: IpAddr = allowed.parse().expect("an address");
+            assert!(guard.permits(ip), "{allowed} is allowed");
+        }
+        let open = TargetGuard {
+            allow_private: true,
+        };
+        assert!(open.permits("127.0.0.1".parse().expect("an address")));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[tokio::test]
+    async fn literal_private_hosts_are_refused_before_connecting() {
+        let sender = Sender::new(TargetGuard::default(), Duration::from_secs(1)).expect("client");
+        let request = OutgoingRequest {
+            method: app::api::HttpMethod::Post,
+            url: "http://127.0.0.1:9/hook".to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            missing: Vec::new(),
+        };
+        let attempt = sender.send(&request).await;
+        assert_eq!(attempt.status, None);
+        assert!(
+            attempt
+                .error
+                .as_deref()
+                .is_some_and(|error| error.contains("refused to connect")),
+            "{attempt:?}"
+        );
+    }
+}

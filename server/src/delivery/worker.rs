@@ -1,0 +1,293 @@
+//! The delivery loop: claim due deliveries, render and sign each, send them concurrently (at
+//! most a few at a time per webhook, so one slow receiver cannot hold up the others), and
+//! record every attempt with the delivery's next state in one transaction per batch.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use app::journey::KeyValue;
+use serde_json::{Map, Value};
+use tokio::{
+    sync::{Notify, Semaphore, watch},
+    task::JoinSet,
+};
+
+use super::{
+    render::{self, OutgoingRequest, Payload},
+    schedule::{self, Verdict},
+    send::{Attempt, Sender},
+};
+use crate::{
+    clock::{Millis, SharedClock},
+    store::{AttemptRecord, DueDelivery, Store, WebhookRow},
+    webhook::Settings,
+};
+
+/// How long a claimed delivery stays with this process before another may take it over.
+const LEASE: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    pub poll_interval: Duration,
+    pub batch_size: i64,
+    /// Requests in flight to one webhook at most.
+    pub per_webhook_concurrency: usize,
+}
+
+pub struct DeliveryWorker {
+    store: Store,
+    clock: SharedClock,
+    sender: Sender,
+    settings: DeliverySettings,
+}
+
+/// A delivery that could not even be sent, and why.
+struct Unsendable {
+    delivery: i64,
+    window_started_at: Millis,
+    reason: String,
+}
+
+impl DeliveryWorker {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        sender: Sender,
+        settings: DeliverySettings,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            sender,
+            settings,
+        }
+    }
+
+    /// Runs until `stop` turns true; the batch in flight is finished and recorded first.
+    pub async fn run(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let worked = match self.tick().await {
+                Ok(sent) => sent > 0,
+                Err(error) => {
+                    tracing::error!(%error, "delivery batch failed; retrying");
+                    false
+                }
+            };
+            if worked {
+                continue;
+            }
+            tokio::select! {
+                _ = stop.changed() => {}
+                () = wake.notified() => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Sends one batch of due deliveries; returns how many it handled.
+    pub async fn tick(&self) -> sqlx::Result<usize> {
+        let now = self.clock.now();
+        let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let due = self
+            .store
+            .claim_due_deliveries(now, lease_until, self.settings.batch_size)
+            .await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut webhooks: HashMap<String, Option<WebhookRow>> = HashMap::new();
+        for delivery in &due {
+            if !webhooks.contains_key(&delivery.webhook) {
+                let row = match delivery.webhook.parse::<i64>() {
+                    Ok(id) => self.store.webhook(id).await?,
+                    Err(_) => None,
+                };
+                webhooks.insert(delivery.webhook.clone(), row);
+            }
+        }
+
+        let mut unsendable = Vec::new();
+        let mut in_flight = JoinSet::new();
+        let mut limits: HashMap<i64, Arc<Semaphore>> = HashMap::new();
+        for delivery in due.iter().cloned() {
+            let window_started_at = delivery.window_started_at.unwrap_or(now);
+            let prepared = webhooks
+                .get(&delivery.webhook)
+                .and_then(Option::as_ref)
+                .ok_or_else(|| format!("webhook {} does not exist", delivery.webhook))
+                .and_then(|row| prepare(row, &delivery, now));
+            let (row, request) = match prepared {
+                Ok(prepared) => prepared,
+                Err(reason) => {
+                    unsendable.push(Unsendable {
+                        delivery: delivery.id,
+                        window_started_at,
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            let limit = limits
+                .entry(row.id)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_webhook_concurrency)))
+                .clone();
+            let sender = self.sender.clone();
+            in_flight.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let attempt = sender.send(&request).await;
+                (delivery, row, window_started_at, attempt)
+            });
+        }
+
+        let finished = self.clock.now();
+        let mut records = Vec::with_capacity(due.len());
+        let mut gone = Vec::new();
+        for failure in unsendable {
+            records.push(AttemptRecord {
+                delivery_id: failure.delivery,
+                attempted_at: finished,
+                latency_ms: 0,
+                status_code: None,
+                error: Some(failure.reason),
+                response_body: None,
+                outcome: "failed",
+                status: "failed",
+                next_attempt_at: None,
+                window_started_at: failure.window_started_at,
+            });
+        }
+        while let Some(joined) = in_flight.join_next().await {
+            let (delivery, row, window_started_at, attempt) = match joined {
+                Ok(result) => result,
+                Err(error) => {
+                    // A panicking send leaves its delivery leased; it is retried after the lease.
+                    tracing::error!(%error, "a delivery task failed");
+                    continue;
+                }
+            };
+            let record = outcome(&delivery, &row, window_started_at, attempt, finished);
+            if record.outcome == "failed" && record.status_code == Some(410) {
+                gone.push(row.id);
+            }
+            records.push(record);
+        }
+        self.store.record_attempts(&records, finished).await?;
+        gone.sort_unstable();
+        gone.dedup();
+        for webhook in gone {
+            tracing::warn!(webhook, "receiver answered 410 Gone; webhook disabled");
+            self.store
+                .disable_webhook(webhook, "the receiver answered 410 Gone", finished)
+                .await?;
+        }
+        Ok(due.len())
+    }
+}
+
+/// The webhook's settings and the signed request for this delivery, or why it cannot be sent.
+fn prepare(
+    row: &WebhookRow,
+    delivery: &DueDelivery,
+    now: Millis,
+) -> Result<(WebhookRow, OutgoingRequest), String> {
+    if row.enabled == 0 {
+        let reason = row.disabled_reason.as_deref().unwrap_or("disabled");
+        return Err(format!("webhook {} is disabled ({reason})", row.id));
+    }
+    let settings = Settings::from_row(row).map_err(|error| error.to_string())?;
+    let contact = json_object(&delivery.contact_attributes);
+    let event = delivery
+        .event_properties
+        .as_deref()
+        .map(json_object)
+        .unwrap_or_default();
+    let node_custom_data: Vec<KeyValue> =
+        serde_json::from_str(&delivery.custom_data).unwrap_or_default();
+    let event_time = delivery
+        .event_occurred_at
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let message_id = message_id(delivery);
+    let payload = Payload {
+        message_id: &message_id,
+        contact_external_id: &delivery.contact_external_id,
+        contact: &contact,
+        event_name: delivery.event_name.as_deref().unwrap_or_default(),
+        event_time: &event_time,
+        event: &event,
+        journey_id: Some(delivery.journey_id),
+        journey_name: delivery.journey_name.as_deref(),
+        node_custom_data: &node_custom_data,
+    };
+    let secrets = signing_secrets(row, now);
+    let request = render::render(&settings, &payload, &secrets, now / 1_000)
+        .map_err(|error| error.to_string())?;
+    Ok((row.clone(), request))
+}
+
+/// The secrets that sign now: the current one, and the previous one during its overlap.
+pub fn signing_secrets(row: &WebhookRow, now: Millis) -> Vec<&str> {
+    let mut secrets = vec![row.signing_secret.as_str()];
+    if let (Some(previous), Some(expires)) =
+        (&row.previous_signing_secret, row.previous_secret_expires_at)
+        && expires > now
+    {
+        secrets.push(previous);
+    }
+    secrets
+}
+
+/// `webhook-id`: the same for every attempt of a delivery, so receivers can deduplicate.
+fn message_id(delivery: &DueDelivery) -> String {
+    format!("msg_{}_{}", delivery.created_at, delivery.id)
+}
+
+/// What an attempt means for its delivery, per the retry schedule.
+fn outcome(
+    delivery: &DueDelivery,
+    row: &WebhookRow,
+    window_started_at: Millis,
+    attempt: Attempt,
+    now: Millis,
+) -> AttemptRecord {
+    let attempts = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
+    let window = Duration::from_secs(u64::try_from(row.retry_window_hours).unwrap_or(12) * 3_600);
+    let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
+    let (outcome, status, next_attempt_at) =
+        match schedule::verdict(attempt.status, attempt.retry_after) {
+            Verdict::Accepted => ("accepted", "accepted", None),
+            Verdict::Gone => ("failed", "failed", None),
+            Verdict::Retry { retry_after } => {
+                match schedule::next_attempt(
+                    attempts,
+                    now,
+                    window_started_at,
+                    window,
+                    retry_after,
+                    jitter,
+                ) {
+                    Some(at) => ("retry", "pending", Some(at)),
+                    None => ("failed", "failed", None),
+                }
+            }
+        };
+    AttemptRecord {
+        delivery_id: delivery.id,
+        attempted_at: now,
+        latency_ms: i64::try_from(attempt.latency.as_millis()).unwrap_or(i64::MAX),
+        status_code: attempt.status.map(i64::from),
+        error: attempt.error,
+        response_body: Some(attempt.body).filter(|body| !body.is_empty()),
+        outcome,
+        status,
+        next_attempt_at,
+        window_started_at,
+    }
+}
+
+fn json_object(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,153 @@
+//! Webhook deliveries and their attempts.
+
+use sqlx::FromRow;
+
+use super::{Backend, Store};
+use crate::clock::Millis;
+
+/// A delivery claimed for sending, with what its request needs.
+#[derive(Debug, Clone, FromRow)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub journey_id: i64,
+    pub node_id: String,
+    pub webhook: String,
+    /// The node's custom data: JSON `[{"key", "value"}]`.
+    pub custom_data: String,
+    pub attempts: i64,
+    pub window_started_at: Option<Millis>,
+    pub created_at: Millis,
+    pub contact_external_id: String,
+    pub contact_attributes: String,
+    pub event_name: Option<String>,
+    pub event_properties: Option<String>,
+    pub event_occurred_at: Option<Millis>,
+    pub journey_name: Option<String>,
+}
+
+/// The result of one attempt and the delivery's state after it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub attempted_at: Millis,
+    pub latency_ms: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub response_body: Option<String>,
+    /// `accepted`, `retry` or `failed`.
+    pub outcome: &'static str,
+    /// The delivery's status afterwards: `accepted`, `pending` or `failed`.
+    pub status: &'static str,
+    pub next_attempt_at: Option<Millis>,
+    pub window_started_at: Millis,
+}
+
+impl Store {
+    /// Claims up to `limit` due deliveries by moving their next attempt to `lease_until`: if
+    /// this process dies while sending, they become due again then (at-least-once).
+    pub async fn claim_due_deliveries(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: i64,
+    ) -> sqlx::Result<Vec<DueDelivery>> {
+        let skip_locked = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        let mut transaction = self.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "UPDATE deliveries SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM deliveries
+                          WHERE status = 'pending' AND next_attempt_at <= $1
+                          ORDER BY next_attempt_at, id LIMIT $3 {skip_locked})
+             RETURNING id"
+        ))
+        .bind(now)
+        .bind(lease_until)
+        .bind(limit)
+        .fetch_all(&mut *transaction)
+        .await?;
+        if ids.is_empty() {
+            transaction.commit().await?;
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT d.id, d.journey_id, d.node_id, d.webhook, d.custom_data, d.attempts,
+                    d.window_started_at, d.created_at,
+                    c.external_id AS contact_external_id, c.attributes AS contact_attributes,
+                    e.name AS event_name, e.properties AS event_properties,
+                    e.occurred_at AS event_occurred_at, j.name AS journey_name
+             FROM deliveries d
+             JOIN contacts c ON c.id = d.contact_id
+             LEFT JOIN enrollments n ON n.id = d.enrollment_id
+             LEFT JOIN events e ON e.id = n.trigger_event_id
+             LEFT JOIN journeys j ON j.id = d.journey_id
+             WHERE d.id IN ({})
+             ORDER BY d.id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, DueDelivery>(&sql);
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        let due = query.fetch_all(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(due)
+    }
+
+    /// Logs the attempts and moves their deliveries on, all in one transaction.
+    pub async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        let mut transaction = self.pool.begin().await?;
+        for record in records {
+            sqlx::query(
+                "INSERT INTO delivery_attempts (delivery_id, attempted_at, latency_ms,
+                     status_code, error, response_body, outcome)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(record.delivery_id)
+            .bind(record.attempted_at)
+            .bind(record.latency_ms)
+            .bind(record.status_code)
+            .bind(record.error.as_deref())
+            .bind(record.response_body.as_deref())
+            .bind(record.outcome)
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "UPDATE deliveries SET status = $2, next_attempt_at = $3, attempts = attempts + 1,
+                     window_started_at = $4, last_status_code = $5, last_error = $6,
+                     updated_at = $7
+                 WHERE id = $1",
+            )
+            .bind(record.delivery_id)
+            .bind(record.status)
+            .bind(record.next_attempt_at)
+            .bind(record.window_started_at)
+            .bind(record.status_code)
+            .bind(record.error.as_deref())
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await
+    }
+
+    /// Stops sending to a webhook, e.g. after its receiver answered 410 Gone.
+    pub async fn disable_webhook(&self, id: i64, reason: &str, now: Millis) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

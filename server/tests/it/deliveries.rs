@@ -1,0 +1,423 @@
+//! Webhook delivery against a real receiver: signatures, every answer a receiver can give,
+//! the retry schedule and its 12-hour window (on the test's clock), and the node counts.
+
+use std::time::Duration;
+
+use app::api::{JourneyIn, JourneyOut, JourneyStatsOut, Reentry, SigningSecretOut, WebhookOut};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use sqlx::{AnyConnection, Connection};
+
+use crate::support::{Answer, Backend, Receiver, TestServer, resetting_port};
+
+backend_tests!(
+    an_accepted_request_is_signed_and_counted,
+    a_refused_request_is_retried_with_the_same_webhook_id,
+    gone_fails_the_delivery_and_disables_the_webhook,
+    retry_after_is_honoured,
+    the_window_closes_after_twelve_hours,
+    timeouts_resets_and_redirects_are_not_accepted,
+    private_targets_are_refused_unless_allowed,
+);
+
+const SECOND: i64 = 1_000;
+const HOUR: i64 = 3_600 * SECOND;
+
+/// A webhook to `url`, a journey signup → webhook → exit, and one contact that signed up.
+async fn deliver_once(server: &TestServer, url: &str) -> (WebhookOut, i64) {
+    let response = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": "CRM", "url": url, "contact_fields": ["email"],
+                    "custom_data": [{"key": "plan", "value": "{{contact.plan}}"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let webhook: WebhookOut = response.json().await.expect("a webhook");
+    let draft = json!({
+        "nodes": [
+            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
+            {"id": "hook", "kind": "webhook", "settings": {"webhook": webhook.id.to_string(),
+                "custom_data": [{"key": "step", "value": "welcome"}]}},
+            {"id": "done", "kind": "exit"}
+        ],
+        "edges": [
+            {"from": "start", "branch": "next", "to": "hook"},
+            {"from": "hook", "branch": "next", "to": "done"}
+        ]
+    });
+    let journey: JourneyOut = server
+        .post_json(
+            "/api/v1/journeys",
+            &JourneyIn {
+                name: "Welcome".to_owned(),
+                reentry: Reentry::Once,
+                draft: serde_json::from_value(draft).expect("a document"),
+            },
+        )
+        .await
+        .json()
+        .await
+        .expect("a journey");
+    let published = server
+        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        .await;
+    assert_eq!(published.status(), 201);
+    let contact = server
+        .put_json(
+            "/api/v1/contacts/ana",
+            &json!({"attributes": {"email": "ana@example.com", "plan": "pro"}}),
+        )
+        .await;
+    assert_eq!(contact.status(), 200);
+    let event = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "ana", "event": "signup", "properties": {"source": "ad"},
+                    "occurred_at": "2026-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(event.status(), 202);
+    (webhook, journey.id)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeliveryState {
+    status: String,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+}
+
+async fn delivery(server: &TestServer) -> Option<DeliveryState> {
+    sqlx::any::install_default_drivers();
+    let mut connection = AnyConnection::connect(server.database().url())
+        .await
+        .expect("connect");
+    type Row = (String, i64, Option<i64>, Option<i64>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT status, attempts, next_attempt_at, last_status_code, last_error FROM deliveries",
+    )
+    .fetch_optional(&mut connection)
+    .await
+    .expect("query");
+    connection.close().await.ok();
+    row.map(
+        |(status, attempts, next_attempt_at, last_status_code, last_error)| DeliveryState {
+            status,
+            attempts,
+            next_attempt_at,
+            last_status_code,
+            last_error,
+        },
+    )
+}
+
+/// Waits until the delivery has had `attempts` attempts.
+async fn after_attempts(server: &TestServer, attempts: i64) -> DeliveryState {
+    let mut last = None;
+    for _ in 0..1_000 {
+        last = delivery(server).await;
+        if last
+            .as_ref()
+            .is_some_and(|state| state.attempts >= attempts)
+        {
+            return last.expect("a delivery");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no {attempts} attempts; last state {last:?}");
+}
+
+async fn hook_counts(server: &TestServer, journey: i64) -> (i64, i64, i64) {
+    let stats: JourneyStatsOut = server
+        .get(&format!("/api/v1/journeys/{journey}/stats"))
+        .await
+        .json()
+        .await
+        .expect("stats");
+    let hook = stats
+        .nodes
+        .iter()
+        .find(|node| node.node_id == "hook")
+        .expect("the hook node");
+    let deliveries = hook.deliveries.expect("delivery counts");
+    (deliveries.accepted, deliveries.pending, deliveries.failed)
+}
+
+/// Verifies a Standard Webhooks signature from the specification, independently of the
+/// server's signing code.
+fn verify(secret: &str, id: &str, timestamp: &str, body: &[u8], header: &str) -> bool {
+    let Ok(key) = STANDARD.decode(secret.trim_start_matches("whsec_")) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return false;
+    };
+    let mut signed = format!("{id}.{timestamp}.").into_bytes();
+    signed.extend_from_slice(body);
+    mac.update(&signed);
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    header.split(' ').any(|candidate| candidate == expected)
+}
+
+async fn an_accepted_request_is_signed_and_counted(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let (webhook, journey) =
+        deliver_once(&server, &receiver.url("/hook/{{contact.external_id}}")).await;
+
+    let state = after_attempts(&server, 1).await;
+    assert_eq!(state.status, "accepted");
+    assert_eq!(hook_counts(&server, journey).await, (1, 0, 0));
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let request = &received[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.uri.path(), "/hook/ana");
+    assert_eq!(
+        request.header("content-type"),
+        "application/json;charset=UTF-8"
+    );
+    let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+    assert_eq!(body["event"], "signup");
+    assert_eq!(body["event_time"], "2026-01-01T00:00:00.000Z");
+    assert_eq!(body["id"], request.header("webhook-id"));
+    assert_eq!(
+        body["data"],
+        json!({
+            "contact": {"external_id": "ana", "email": "ana@example.com"},
+            "event_details": {"source": "ad"},
+            "custom_data": {"plan": "pro", "step": "welcome"},
+            "journey": {"id": journey, "name": "Welcome"}
+        })
+    );
+    let secret: SigningSecretOut = server
+        .get(&format!("/api/v1/webhooks/{}/signing-secret", webhook.id))
+        .await
+        .json()
+        .await
+        .expect("the secret");
+    let timestamp = request.header("webhook-timestamp");
+    assert_eq!(timestamp, (server.clock().now_millis() / 1_000).to_string());
+    let id = request.header("webhook-id");
+    let signature = request.header("webhook-signature");
+    assert!(verify(
+        &secret.secret,
+        id,
+        timestamp,
+        &request.body,
+        signature
+    ));
+    let mut tampered = request.body.to_vec();
+    tampered[0] = b' ';
+    assert!(
+        !verify(&secret.secret, id, timestamp, &tampered, signature),
+        "a changed body fails"
+    );
+}
+
+async fn a_refused_request_is_retried_with_the_same_webhook_id(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.queue([Answer::Status(500)]);
+    let (_, journey) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let first = after_attempts(&server, 1).await;
+    assert_eq!(first.status, "pending");
+    assert_eq!(first.last_status_code, Some(500));
+    let now = server.clock().now_millis();
+    let next = first.next_attempt_at.expect("a next attempt");
+    assert!(
+        (now + 5 * SECOND..=now + 5_500).contains(&next),
+        "5 s + up to 10 % jitter: {}",
+        next - now
+    );
+    assert_eq!(hook_counts(&server, journey).await, (0, 1, 0));
+
+    server.clock().advance(6 * SECOND);
+    let second = after_attempts(&server, 2).await;
+    assert_eq!(second.status, "accepted");
+    assert_eq!(hook_counts(&server, journey).await, (1, 0, 0));
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(
+        received[0].header("webhook-id"),
+        received[1].header("webhook-id")
+    );
+    assert_ne!(received[0].header("webhook-id"), "");
+}
+
+async fn gone_fails_the_delivery_and_disables_the_webhook(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Status(410));
+    let (webhook, journey) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let state = after_attempts(&server, 1).await;
+    assert_eq!(
+        (state.status.as_str(), state.next_attempt_at),
+        ("failed", None)
+    );
+    assert_eq!(hook_counts(&server, journey).await, (0, 0, 1));
+    let webhook: WebhookOut = server
+        .get(&format!("/api/v1/webhooks/{}", webhook.id))
+        .await
+        .json()
+        .await
+        .expect("a webhook");
+    assert!(!webhook.enabled);
+    assert_eq!(
+        webhook.disabled_reason.as_deref(),
+        Some("the receiver answered 410 Gone")
+    );
+}
+
+async fn retry_after_is_honoured(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.queue([Answer::WithHeaders(
+        429,
+        vec![("retry-after", "120".to_owned())],
+    )]);
+    let (_, _) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let first = after_attempts(&server, 1).await;
+    let now = server.clock().now_millis();
+    assert_eq!(first.next_attempt_at, Some(now + 120 * SECOND));
+
+    server.clock().advance(60 * SECOND);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "not before the time the receiver asked for"
+    );
+    server.clock().advance(61 * SECOND);
+    assert_eq!(after_attempts(&server, 2).await.status, "accepted");
+}
+
+async fn the_window_closes_after_twelve_hours(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Status(503));
+    let (_, journey) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let mut state = after_attempts(&server, 1).await;
+    let started = server.clock().now_millis();
+    while state.status == "pending" {
+        let next = state
+            .next_attempt_at
+            .expect("a pending delivery has a next attempt");
+        server.clock().set(next);
+        state = after_attempts(&server, state.attempts + 1).await;
+    }
+    assert_eq!(state.status, "failed");
+    assert_eq!(state.last_status_code, Some(503));
+    let elapsed = server.clock().now_millis() - started;
+    assert!(
+        elapsed <= 12 * HOUR,
+        "no attempt after the window: {elapsed}"
+    );
+    // It gave up because the next wait (4 h plus up to 10 % jitter) would end past 12 h.
+    assert!(
+        elapsed + 4 * HOUR + 4 * HOUR / 10 > 12 * HOUR,
+        "it gave up too early: {elapsed}"
+    );
+    // 5 s, 1 min, 5 min, 30 min, 1 h, 2 h and 4 h waits put the 8th attempt at 7.6 h (plus
+    // jitter); a 9th fits only if the jitter stays small.
+    assert!((8..=9).contains(&state.attempts), "{state:?}");
+    assert_eq!(receiver.received().len() as i64, state.attempts);
+    assert_eq!(hook_counts(&server, journey).await, (0, 0, 1));
+}
+
+async fn timeouts_resets_and_redirects_are_not_accepted(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| config.delivery_timeout_secs = 1).await;
+    let receiver = Receiver::start().await;
+    receiver.queue([
+        Answer::Hang(Duration::from_secs(3)),
+        Answer::Redirect("https://elsewhere.example/"),
+    ]);
+    let (webhook, _) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let timed_out = after_attempts(&server, 1).await;
+    assert_eq!(timed_out.status, "pending");
+    assert_eq!(timed_out.last_status_code, None);
+    assert!(
+        timed_out
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("timeout")),
+        "{timed_out:?}"
+    );
+
+    server.clock().advance(6 * SECOND);
+    let redirected = after_attempts(&server, 2).await;
+    assert_eq!(redirected.status, "pending");
+    assert_eq!(redirected.last_status_code, Some(302));
+    assert!(
+        redirected
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("redirects are not followed"))
+    );
+
+    let (port, _resetting) = resetting_port().await;
+    let response = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"url": format!("http://127.0.0.1:{port}/hook")}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    server.clock().advance(2 * 60 * SECOND);
+    let reset = after_attempts(&server, 3).await;
+    assert_eq!(reset.status, "pending");
+    assert_eq!(reset.last_status_code, None);
+    assert!(reset.last_error.is_some(), "{reset:?}");
+}
+
+async fn private_targets_are_refused_unless_allowed(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |config| config.allow_private_targets = false).await;
+    let receiver = Receiver::start().await;
+    let (webhook, _) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let state = after_attempts(&server, 1).await;
+    assert_eq!(state.status, "pending");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("refused to connect")),
+        "{state:?}"
+    );
+
+    // A name that resolves to loopback is refused at the resolver, where it is dialled.
+    let by_name = receiver.url("/hook").replace("127.0.0.1", "localhost");
+    let response = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"url": by_name}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    server.clock().advance(6 * SECOND);
+    let state = after_attempts(&server, 2).await;
+    assert_eq!(state.status, "pending");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("refused to connect")),
+        "{state:?}"
+    );
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
+}
