@@ -9,7 +9,7 @@ use app::api::{JourneyOut, JourneyStatsOut};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
-use crate::support::{Backend, TestDatabase, free_port, wait_until_healthy};
+use crate::support::{Backend, TestDatabase, free_port, http_client, wait_until_healthy};
 
 backend_tests!(a_killed_server_resumes_without_losing_or_repeating_steps);
 
@@ -52,7 +52,9 @@ impl Wayfarer {
     }
 
     async fn stats(&self, journey: i64) -> JourneyStatsOut {
-        reqwest::get(format!("{}/api/v1/journeys/{journey}/stats", self.base))
+        http_client()
+            .get(format!("{}/api/v1/journeys/{journey}/stats", self.base))
+            .send()
             .await
             .expect("stats")
             .json()
@@ -80,7 +82,7 @@ async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Back
     let database = TestDatabase::create(backend).await;
     let port = free_port();
     let mut server = Wayfarer::start(&database, port).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
 
     let journey: JourneyOut = client
         .post(format!("{}/api/v1/journeys", server.base))

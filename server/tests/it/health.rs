@@ -47,7 +47,7 @@ async fn stop_finishes_cleanly(backend: Backend) {
         .await
         .expect("serve returns Ok after shutdown");
 
-    let after_stop = reqwest::get(&url).await;
+    let after_stop = crate::support::http_client().get(&url).send().await;
     assert!(
         after_stop.is_err(),
         "the port is closed after stop: {after_stop:?}"

@@ -16,7 +16,7 @@ pub async fn wait_until_healthy(port: u16) {
     let health = format!("http://127.0.0.1:{port}/api/v1/health");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(response) = reqwest::get(&health).await
+        if let Ok(response) = super::http_client().get(&health).send().await
             && response.status() == 200
         {
             return;

@@ -46,10 +46,7 @@ impl TestServer {
         let serving = tokio::spawn(server.serve(async {
             let _ = shutdown_requested.await;
         }));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("build an HTTP client");
+        let client = super::http_client();
         Self {
             addr,
             clock,
