@@ -196,3 +196,47 @@ pub struct RotateSecretIn {
     #[serde(default)]
     pub overlap_hours: Option<u32>,
 }
+
+/// `POST /api/v1/webhooks/{id}/preview` and `/test`: what to fill the placeholders with. With
+/// no contact, sample values stand in for the contact's fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebhookTestIn {
+    /// A contact's `external_id`, to send its real data.
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// The event name the request is about; `sample.event` when absent.
+    #[serde(default)]
+    pub event: Option<String>,
+    #[serde(default)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderOut {
+    pub name: String,
+    pub value: String,
+}
+
+/// The exact request, with authentication secrets masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestPreviewOut {
+    pub method: HttpMethod,
+    pub url: String,
+    pub headers: Vec<HeaderOut>,
+    pub body: String,
+    /// Placeholders the data lacked; they rendered empty or as their default.
+    pub missing_placeholders: Vec<String>,
+}
+
+/// What the receiver answered to a test request. 2xx means the webhook works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookTestOut {
+    pub accepted: bool,
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    pub response_headers: Vec<HeaderOut>,
+    /// The first 4 KB of the answer.
+    pub response_body: String,
+    pub request: RequestPreviewOut,
+}

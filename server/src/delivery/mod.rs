@@ -8,4 +8,4 @@ pub mod send;
 pub mod sign;
 mod worker;
 
-pub use worker::{DeliverySettings, DeliveryWorker};
+pub use worker::{DeliverySettings, DeliveryWorker, signing_secrets};

@@ -1,7 +1,10 @@
 //! `/api/v1/webhooks`: create, list, read, edit and delete webhook assets; read and rotate
 //! their signing secrets.
 
-use app::api::{RotateSecretIn, SigningSecretOut, WebhookIn, WebhookOut, WebhookPatch};
+use app::api::{
+    HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut, WebhookIn, WebhookOut,
+    WebhookPatch, WebhookTestIn, WebhookTestOut,
+};
 use axum::{
     Json, Router,
     extract::State,
@@ -15,6 +18,10 @@ use super::{
     extract::{ApiJson, ApiPath},
 };
 use crate::{
+    delivery::{
+        render::{self, OutgoingRequest, Payload},
+        signing_secrets,
+    },
     store::WebhookRow,
     webhook::{self, InvalidWebhook, Settings},
 };
@@ -28,6 +35,112 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}", get(show).patch(update).delete(remove))
         .route("/webhooks/{id}/signing-secret", get(signing_secret))
         .route("/webhooks/{id}/rotate-secret", post(rotate_secret))
+        .route("/webhooks/{id}/preview", post(preview))
+        .route("/webhooks/{id}/test", post(test))
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<WebhookTestIn>,
+) -> ApiResult<Json<RequestPreviewOut>> {
+    let (settings, request) = sample_request(&state, id, input).await?;
+    Ok(Json(preview_out(render::masked(request, &settings))))
+}
+
+/// Sends the request now, whatever the webhook's state, and reports the answer.
+async fn test(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<WebhookTestIn>,
+) -> ApiResult<Json<WebhookTestOut>> {
+    let (settings, request) = sample_request(&state, id, input).await?;
+    let attempt = state.sender.send(&request).await;
+    Ok(Json(WebhookTestOut {
+        accepted: attempt
+            .status
+            .is_some_and(|status| (200..300).contains(&status)),
+        status_code: attempt.status,
+        latency_ms: u64::try_from(attempt.latency.as_millis()).unwrap_or(u64::MAX),
+        error: attempt.error,
+        response_headers: attempt
+            .headers
+            .into_iter()
+            .map(|(name, value)| HeaderOut { name, value })
+            .collect(),
+        response_body: attempt.body,
+        request: preview_out(render::masked(request, &settings)),
+    }))
+}
+
+/// The webhook's request for a chosen contact, or for sample data.
+async fn sample_request(
+    state: &AppState,
+    id: i64,
+    input: WebhookTestIn,
+) -> ApiResult<(Settings, OutgoingRequest)> {
+    let row = existing(state, id).await?;
+    let settings = Settings::from_row(&row).map_err(ApiError::internal)?;
+    let (external_id, contact) = match &input.contact {
+        Some(external_id) => {
+            let contact = state.store.contact(external_id).await?.ok_or_else(|| {
+                ApiError::not_found(format!("there is no contact \"{external_id}\""))
+            })?;
+            let attributes = match serde_json::from_str(&contact.attributes) {
+                Ok(serde_json::Value::Object(attributes)) => attributes,
+                _ => serde_json::Map::new(),
+            };
+            (contact.external_id, attributes)
+        }
+        None => {
+            let sample = settings
+                .contact_fields
+                .iter()
+                .map(|field| {
+                    (
+                        field.clone(),
+                        serde_json::Value::String(format!("sample {field}")),
+                    )
+                })
+                .collect();
+            ("sample-contact".to_owned(), sample)
+        }
+    };
+    let now = state.clock.now();
+    let event_time = chrono::DateTime::from_timestamp_millis(now)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let message_id = format!("msg_test_{now}");
+    let payload = Payload {
+        message_id: &message_id,
+        contact_external_id: &external_id,
+        contact: &contact,
+        event_name: input.event.as_deref().unwrap_or("sample.event"),
+        event_time: &event_time,
+        event: &input.properties,
+        journey_id: None,
+        journey_name: None,
+        node_custom_data: &[],
+    };
+    let secrets = signing_secrets(&row, now);
+    let request = render::render(&settings, &payload, &secrets, now / 1_000).map_err(|error| {
+        ApiError::unprocessable(format!("the request cannot be built: {error}"))
+    })?;
+    Ok((settings, request))
+}
+
+fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {
+    RequestPreviewOut {
+        method: request.method,
+        url: request.url,
+        headers: request
+            .headers
+            .into_iter()
+            .map(|(name, value)| HeaderOut { name, value })
+            .collect(),
+        body: String::from_utf8_lossy(&request.body).into_owned(),
+        missing_placeholders: request.missing,
+    }
 }
 
 async fn create(

@@ -1,10 +1,13 @@
 //! `/api/v1/webhooks`: assets are validated when saved and never give their secrets back.
 
-use app::api::{AuthOut, BodyFormat, ErrorOut, HttpMethod, SigningSecretOut, WebhookOut};
+use app::api::{
+    AuthOut, BodyFormat, ErrorOut, HttpMethod, RequestPreviewOut, SigningSecretOut, WebhookOut,
+    WebhookTestOut,
+};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestServer};
+use crate::support::{Answer, Backend, Receiver, TestServer};
 
 backend_tests!(
     a_webhook_is_created_and_shown_without_its_secrets,
@@ -12,6 +15,8 @@ backend_tests!(
     invalid_settings_are_refused_with_every_problem,
     signing_secrets_rotate_with_an_overlap,
     webhooks_are_disabled_enabled_and_deleted,
+    a_preview_shows_the_exact_request_with_secrets_masked,
+    the_test_button_sends_now_and_reports_the_answer,
 );
 
 fn crm_hook() -> Value {
@@ -264,4 +269,100 @@ async fn webhooks_are_disabled_enabled_and_deleted(backend: Backend) {
     assert_eq!(server.delete(&path).await.status(), 204);
     assert_eq!(server.get(&path).await.status(), 404);
     assert_eq!(server.delete(&path).await.status(), 404);
+}
+
+fn header<'h>(headers: &'h [app::api::HeaderOut], name: &str) -> &'h str {
+    headers
+        .iter()
+        .find(|header| header.name == name)
+        .map_or("", |header| header.value.as_str())
+}
+
+async fn a_preview_shows_the_exact_request_with_secrets_masked(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let created = create(&server, &crm_hook()).await;
+
+    let response = server
+        .post_json(
+            &format!("/api/v1/webhooks/{}/preview", created.id),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("a body");
+    assert!(!text.contains("hunter2-secret"), "{text}");
+    let preview: RequestPreviewOut = serde_json::from_str(&text).expect("a preview");
+    assert_eq!(preview.method, HttpMethod::Post);
+    assert_eq!(preview.url, "https://crm.example/hook/sample-contact?list=");
+    assert_eq!(header(&preview.headers, "authorization"), "Basic ***");
+    assert_eq!(header(&preview.headers, "x-tenant"), "acme");
+    assert_eq!(
+        header(&preview.headers, "content-type"),
+        "application/json;charset=UTF-8"
+    );
+    assert!(header(&preview.headers, "webhook-signature").starts_with("v1,"));
+    let body: Value = serde_json::from_str(&preview.body).expect("JSON");
+    assert_eq!(
+        body["data"]["contact"],
+        json!({"external_id": "sample-contact", "email": "sample email", "first_name": "sample first_name"})
+    );
+    assert_eq!(body["event"], "sample.event");
+    assert_eq!(
+        preview.missing_placeholders,
+        vec!["event.list_id", "journey.name"]
+    );
+}
+
+async fn the_test_button_sends_now_and_reports_the_answer(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let mut hook = crm_hook();
+    hook["url"] = json!(receiver.url("/hook/{{contact.external_id}}?list={{event.list_id}}"));
+    let created = create(&server, &hook).await;
+    server
+        .put_json(
+            "/api/v1/contacts/ana",
+            &json!({"attributes": {"email": "ana@example.com"}}),
+        )
+        .await;
+    let path = format!("/api/v1/webhooks/{}/test", created.id);
+
+    let response = server
+        .post_json(
+            &path,
+            &json!({"contact": "ana", "event": "list.add_contact",
+                                  "properties": {"list_id": "news"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let result: WebhookTestOut = response.json().await.expect("a test result");
+    assert!(result.accepted);
+    assert_eq!(result.status_code, Some(200));
+    assert_eq!(result.error, None);
+    assert_eq!(
+        header(&result.request.headers, "authorization"),
+        "Basic ***"
+    );
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].uri.to_string(), "/hook/ana?list=news");
+    assert_eq!(
+        received[0].header("authorization"),
+        "Basic d2F5ZmFyZXI6aHVudGVyMi1zZWNyZXQ="
+    );
+    let body: Value = serde_json::from_slice(&received[0].body).expect("JSON");
+    assert_eq!(body["data"]["contact"]["email"], "ana@example.com");
+
+    receiver.queue([Answer::Status(500)]);
+    let failed: WebhookTestOut = server
+        .post_json(&path, &json!({}))
+        .await
+        .json()
+        .await
+        .expect("a test result");
+    assert!(!failed.accepted);
+    assert_eq!(failed.status_code, Some(500));
+
+    let unknown = server.post_json(&path, &json!({"contact": "nobody"})).await;
+    assert_eq!(unknown.status(), 404);
 }
