@@ -3,6 +3,7 @@
 //! `*Out`.
 
 mod contacts;
+mod deliveries;
 mod events;
 mod journeys;
 mod webhooks;
@@ -10,6 +11,7 @@ mod webhooks;
 use serde::{Deserialize, Serialize};
 
 pub use contacts::*;
+pub use deliveries::*;
 pub use events::*;
 pub use journeys::*;
 pub use webhooks::*;

@@ -1,6 +1,7 @@
 //! HTTP: the versioned REST API under `/api/v1` and the server-rendered Leptos UI.
 
 mod contacts;
+mod deliveries;
 mod error;
 mod events;
 mod extract;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
 fn api_v1() -> Router<AppState> {
     Router::new()
         .merge(contacts::router())
+        .merge(deliveries::router())
         .merge(events::router())
         .merge(health::router())
         .merge(journeys::router())

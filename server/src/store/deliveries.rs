@@ -151,3 +151,115 @@ impl Store {
         Ok(())
     }
 }
+
+/// A delivery as the API lists it.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub webhook: String,
+    pub journey_id: i64,
+    pub version: i64,
+    pub node_id: String,
+    pub contact: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<Millis>,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AttemptRow {
+    pub attempted_at: Millis,
+    pub latency_ms: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub response_body: Option<String>,
+    pub outcome: String,
+}
+
+/// Optional filters, combined with "and".
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery<'a> {
+    pub id: Option<i64>,
+    pub webhook: Option<&'a str>,
+    pub journey: Option<i64>,
+    pub node: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub contact: Option<&'a str>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Deliveries matching the query, newest first.
+    pub async fn deliveries(&self, query: &DeliveryQuery<'_>) -> sqlx::Result<Vec<DeliveryRow>> {
+        sqlx::query_as(
+            "SELECT d.id, d.webhook, d.journey_id, d.version, d.node_id,
+                    c.external_id AS contact, d.status, d.attempts, d.next_attempt_at,
+                    d.last_status_code, d.last_error, d.created_at
+             FROM deliveries d JOIN contacts c ON c.id = d.contact_id
+             WHERE ($1 IS NULL OR d.id = $1)
+               AND ($2 IS NULL OR d.webhook = $2)
+               AND ($3 IS NULL OR d.journey_id = $3)
+               AND ($4 IS NULL OR d.node_id = $4)
+               AND ($5 IS NULL OR d.status = $5)
+               AND ($6 IS NULL OR c.external_id = $6)
+               AND ($7 IS NULL OR d.created_at >= $7)
+               AND ($8 IS NULL OR d.created_at < $8)
+             ORDER BY d.id DESC
+             LIMIT $9",
+        )
+        .bind(query.id)
+        .bind(query.webhook)
+        .bind(query.journey)
+        .bind(query.node)
+        .bind(query.status)
+        .bind(query.contact)
+        .bind(query.since)
+        .bind(query.until)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn delivery_attempts(&self, delivery_id: i64) -> sqlx::Result<Vec<AttemptRow>> {
+        sqlx::query_as(
+            "SELECT attempted_at, latency_ms, status_code, error, response_body, outcome
+             FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Starts a new attempt cycle (due now, a fresh retry window) for the matching
+    /// deliveries that are not pending; the `webhook-id` stays the same. Returns how many.
+    pub async fn resend_deliveries(
+        &self,
+        delivery: Option<i64>,
+        journey_node: Option<(i64, &str)>,
+        only_failed: bool,
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let resent = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
+                 window_started_at = NULL, updated_at = $1
+             WHERE status <> 'pending'
+               AND ($2 IS NULL OR id = $2)
+               AND ($3 IS NULL OR journey_id = $3)
+               AND ($4 IS NULL OR node_id = $4)
+               AND ($5 = 0 OR status = 'failed')",
+        )
+        .bind(now)
+        .bind(delivery)
+        .bind(journey_node.map(|(journey, _)| journey))
+        .bind(journey_node.map(|(_, node)| node))
+        .bind(i64::from(only_failed))
+        .execute(&self.pool)
+        .await?;
+        Ok(resent.rows_affected())
+    }
+}

@@ -21,7 +21,7 @@ use sqlx::{
 
 pub use self::{
     contacts::ContactRow,
-    deliveries::{AttemptRecord, DueDelivery},
+    deliveries::{AttemptRecord, AttemptRow, DeliveryQuery, DeliveryRow, DueDelivery},
     engine::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords},
     events::NewEvent,
     journeys::{JourneyChanges, JourneyRow},

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use app::api::{JourneyIn, JourneyOut, JourneyStatsOut, Reentry, SigningSecretOut, WebhookOut};
+use app::api::{
+    DeliveryDetailOut, DeliveryOut, JourneyIn, JourneyOut, JourneyStatsOut, Reentry, ResentOut,
+    SigningSecretOut, WebhookOut,
+};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -20,6 +23,7 @@ backend_tests!(
     the_window_closes_after_twelve_hours,
     timeouts_resets_and_redirects_are_not_accepted,
     private_targets_are_refused_unless_allowed,
+    the_delivery_log_filters_shows_attempts_and_resends,
 );
 
 const SECOND: i64 = 1_000;
@@ -420,4 +424,140 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
         receiver.received().is_empty(),
         "nothing reached the receiver"
     );
+}
+
+async fn the_delivery_log_filters_shows_attempts_and_resends(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.queue([Answer::Status(410)]);
+    let (webhook, journey) = deliver_once(&server, &receiver.url("/hook")).await;
+    after_attempts(&server, 1).await;
+    // Bob's request comes after the 410 disabled the webhook: it fails without being sent.
+    server
+        .put_json("/api/v1/contacts/bob", &json!({"attributes": {}}))
+        .await;
+    server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "bob", "event": "signup"}),
+        )
+        .await;
+    let mut failed: Vec<DeliveryOut> = Vec::new();
+    for _ in 0..500 {
+        failed = server
+            .get(&format!(
+                "/api/v1/deliveries?journey={journey}&status=failed"
+            ))
+            .await
+            .json()
+            .await
+            .expect("deliveries");
+        if failed.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(hook_counts(&server, journey).await, (0, 0, 2));
+    let ana = failed
+        .iter()
+        .find(|d| d.contact == "ana")
+        .expect("ana's delivery");
+    let bob = failed
+        .iter()
+        .find(|d| d.contact == "bob")
+        .expect("bob's delivery");
+    assert!(
+        bob.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("disabled")),
+        "{bob:?}"
+    );
+    let by_contact: Vec<DeliveryOut> = server
+        .get(&format!(
+            "/api/v1/deliveries?webhook={}&contact=bob",
+            webhook.id
+        ))
+        .await
+        .json()
+        .await
+        .expect("deliveries");
+    assert_eq!(
+        by_contact.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![bob.id]
+    );
+
+    let detail: DeliveryDetailOut = server
+        .get(&format!("/api/v1/deliveries/{}", ana.id))
+        .await
+        .json()
+        .await
+        .expect("a delivery");
+    assert_eq!(detail.attempts_log.len(), 1);
+    assert_eq!(detail.attempts_log[0].status_code, Some(410));
+    assert_eq!(detail.attempts_log[0].outcome, "failed");
+
+    server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"enabled": true}),
+        )
+        .await;
+    let resent: ResentOut = server
+        .post(&format!(
+            "/api/v1/journeys/{journey}/nodes/hook/resend-failed"
+        ))
+        .await
+        .json()
+        .await
+        .expect("a count");
+    assert_eq!(resent.resent, 2);
+    for _ in 0..500 {
+        if hook_counts(&server, journey).await == (2, 0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        hook_counts(&server, journey).await,
+        (2, 0, 0),
+        "counts follow the resend"
+    );
+
+    let again = server
+        .post(&format!("/api/v1/deliveries/{}/resend", ana.id))
+        .await;
+    assert_eq!(again.status(), 200);
+    let mut detail = detail;
+    for _ in 0..500 {
+        detail = server
+            .get(&format!("/api/v1/deliveries/{}", ana.id))
+            .await
+            .json()
+            .await
+            .expect("a delivery");
+        if detail.attempts_log.len() == 3 && detail.delivery.status == "accepted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(detail.attempts_log.len(), 3, "{detail:?}");
+    let ana_ids: Vec<String> = receiver
+        .received()
+        .iter()
+        .filter(|request| String::from_utf8_lossy(&request.body).contains("\"ana\""))
+        .map(|request| request.header("webhook-id").to_owned())
+        .collect();
+    assert_eq!(ana_ids.len(), 3);
+    assert!(
+        ana_ids.iter().all(|id| id == &ana_ids[0]),
+        "one webhook-id per delivery: {ana_ids:?}"
+    );
+
+    let pending_again = server
+        .post(&format!("/api/v1/deliveries/{}/resend", 999_999))
+        .await;
+    assert_eq!(pending_again.status(), 404);
+    let bad_status = server.get("/api/v1/deliveries?status=lost").await;
+    assert_eq!(bad_status.status(), 400);
 }

@@ -1,0 +1,72 @@
+//! `/api/v1/deliveries`: the webhook requests nodes queued, their attempts, and resending.
+
+use serde::{Deserialize, Serialize};
+
+/// Filters of `GET /api/v1/deliveries`; all optional, combined with "and".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journey: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// `pending`, `accepted` or `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A contact's `external_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Created at or after (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// Created before (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+    /// At most this many, newest first (default 100, at most 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryOut {
+    pub id: i64,
+    pub webhook: String,
+    pub journey_id: i64,
+    pub version: i64,
+    pub node_id: String,
+    pub contact: String,
+    /// `pending`, `accepted` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptOut {
+    pub attempted_at: i64,
+    pub latency_ms: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    /// The first 4 KB of the receiver's answer.
+    pub response_body: Option<String>,
+    /// `accepted`, `retry` or `failed`.
+    pub outcome: String,
+}
+
+/// `GET /api/v1/deliveries/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryDetailOut {
+    #[serde(flatten)]
+    pub delivery: DeliveryOut,
+    pub attempts_log: Vec<AttemptOut>,
+}
+
+/// `POST /api/v1/journeys/{id}/nodes/{node}/resend-failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResentOut {
+    pub resent: u64,
+}

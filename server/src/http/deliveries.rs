@@ -1,0 +1,150 @@
+//! `/api/v1/deliveries`: the delivery log (filterable), one delivery with its attempts, and
+//! resending.
+
+use app::api::{AttemptOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, ResentOut};
+use axum::{
+    Json, Router,
+    extract::State,
+    routing::{get, post},
+};
+
+use super::{
+    AppState,
+    error::{ApiError, ApiResult},
+    extract::{ApiPath, ApiQuery},
+};
+use crate::store::{DeliveryQuery, DeliveryRow};
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/deliveries", get(list))
+        .route("/deliveries/{id}", get(show))
+        .route("/deliveries/{id}/resend", post(resend))
+        .route(
+            "/journeys/{id}/nodes/{node}/resend-failed",
+            post(resend_failed_of_node),
+        )
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(filter): ApiQuery<DeliveryFilter>,
+) -> ApiResult<Json<Vec<DeliveryOut>>> {
+    if let Some(status) = filter.status.as_deref()
+        && !matches!(status, "pending" | "accepted" | "failed")
+    {
+        return Err(ApiError::bad_request(format!(
+            "status is pending, accepted or failed, not \"{status}\""
+        )));
+    }
+    let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit is between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let webhook = filter.webhook.map(|id| id.to_string());
+    let query = DeliveryQuery {
+        id: None,
+        webhook: webhook.as_deref(),
+        journey: filter.journey,
+        node: filter.node.as_deref(),
+        status: filter.status.as_deref(),
+        contact: filter.contact.as_deref(),
+        since: filter.since,
+        until: filter.until,
+        limit,
+    };
+    let rows = state.store.deliveries(&query).await?;
+    Ok(Json(rows.into_iter().map(delivery_out).collect()))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<DeliveryDetailOut>> {
+    let delivery = one(&state, id).await?;
+    let attempts = state.store.delivery_attempts(id).await?;
+    Ok(Json(DeliveryDetailOut {
+        delivery: delivery_out(delivery),
+        attempts_log: attempts
+            .into_iter()
+            .map(|attempt| AttemptOut {
+                attempted_at: attempt.attempted_at,
+                latency_ms: attempt.latency_ms,
+                status_code: attempt.status_code,
+                error: attempt.error,
+                response_body: attempt.response_body,
+                outcome: attempt.outcome,
+            })
+            .collect(),
+    }))
+}
+
+/// Starts a new attempt cycle with the same `webhook-id`; a pending delivery is left alone.
+async fn resend(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<DeliveryOut>> {
+    let delivery = one(&state, id).await?;
+    if delivery.status == "pending" {
+        return Err(ApiError::conflict(format!(
+            "delivery {id} is pending already; it is sent at its next attempt"
+        )));
+    }
+    state
+        .store
+        .resend_deliveries(Some(id), None, false, state.clock.now())
+        .await?;
+    Ok(Json(delivery_out(one(&state, id).await?)))
+}
+
+async fn resend_failed_of_node(
+    State(state): State<AppState>,
+    ApiPath((journey, node)): ApiPath<(i64, String)>,
+) -> ApiResult<Json<ResentOut>> {
+    if state.store.journey(journey).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "there is no journey {journey}"
+        )));
+    }
+    let resent = state
+        .store
+        .resend_deliveries(None, Some((journey, &node)), true, state.clock.now())
+        .await?;
+    Ok(Json(ResentOut { resent }))
+}
+
+async fn one(state: &AppState, id: i64) -> ApiResult<DeliveryRow> {
+    let query = DeliveryQuery {
+        id: Some(id),
+        limit: 1,
+        ..DeliveryQuery::default()
+    };
+    state
+        .store
+        .deliveries(&query)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("there is no delivery {id}")))
+}
+
+fn delivery_out(row: DeliveryRow) -> DeliveryOut {
+    DeliveryOut {
+        id: row.id,
+        webhook: row.webhook,
+        journey_id: row.journey_id,
+        version: row.version,
+        node_id: row.node_id,
+        contact: row.contact,
+        status: row.status,
+        attempts: row.attempts,
+        next_attempt_at: row.next_attempt_at,
+        last_status_code: row.last_status_code,
+        last_error: row.last_error,
+        created_at: row.created_at,
+    }
+}
