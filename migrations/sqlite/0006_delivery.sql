@@ -21,6 +21,8 @@ CREATE TABLE delivery_attempts (
     status_code   BIGINT,
     error         TEXT,
     response_body TEXT,
+    -- Placeholders the contact or event lacked; they were sent empty or as their default.
+    missing_placeholders TEXT,
     outcome       TEXT    NOT NULL CHECK (outcome IN ('accepted', 'retry', 'failed'))
 );
 

@@ -53,6 +53,8 @@ pub struct AttemptOut {
     pub error: Option<String>,
     /// The first 4 KB of the receiver's answer.
     pub response_body: Option<String>,
+    /// Placeholders the contact or event lacked; they were sent empty or as their default.
+    pub missing_placeholders: Vec<String>,
     /// `accepted`, `retry` or `failed`.
     pub outcome: String,
 }

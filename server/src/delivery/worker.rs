@@ -2,7 +2,11 @@
 //! most a few at a time per webhook, so one slow receiver cannot hold up the others), and
 //! record every attempt with the delivery's next state in one transaction per batch.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use app::journey::KeyValue;
 use serde_json::{Map, Value};
@@ -38,6 +42,8 @@ pub struct DeliveryWorker {
     clock: SharedClock,
     sender: Sender,
     settings: DeliverySettings,
+    /// One semaphore per webhook, shared by concurrent batches, caps its requests in flight.
+    limits: Mutex<HashMap<i64, Arc<Semaphore>>>,
 }
 
 /// A delivery that could not even be sent, and why.
@@ -59,11 +65,33 @@ impl DeliveryWorker {
             clock,
             sender,
             settings,
+            limits: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Runs until `stop` turns true; the batch in flight is finished and recorded first.
-    pub async fn run(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    fn limit_of(&self, webhook: i64) -> Arc<Semaphore> {
+        let mut limits = self
+            .limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        limits
+            .entry(webhook)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_webhook_concurrency)))
+            .clone()
+    }
+
+    /// Runs until `stop` turns true, with two batches under way at a time so that one is sent
+    /// while the other is claimed or recorded; batches in flight are finished first.
+    pub async fn run(self, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+        let worker = Arc::new(self);
+        let second = tokio::spawn(worker.clone().run_loop(wake.clone(), stop.clone()));
+        worker.run_loop(wake, stop).await;
+        if let Err(error) = second.await {
+            tracing::error!(%error, "a delivery loop ended abnormally");
+        }
+    }
+
+    async fn run_loop(self: Arc<Self>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             let worked = match self.tick().await {
                 Ok(sent) => sent > 0,
@@ -107,7 +135,6 @@ impl DeliveryWorker {
 
         let mut unsendable = Vec::new();
         let mut in_flight = JoinSet::new();
-        let mut limits: HashMap<i64, Arc<Semaphore>> = HashMap::new();
         for delivery in due.iter().cloned() {
             let window_started_at = delivery.window_started_at.unwrap_or(now);
             let prepared = webhooks
@@ -126,15 +153,12 @@ impl DeliveryWorker {
                     continue;
                 }
             };
-            let limit = limits
-                .entry(row.id)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_webhook_concurrency)))
-                .clone();
+            let limit = self.limit_of(row.id);
             let sender = self.sender.clone();
             in_flight.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let attempt = sender.send(&request).await;
-                (delivery, row, window_started_at, attempt)
+                (delivery, row, window_started_at, attempt, request.missing)
             });
         }
 
@@ -149,6 +173,7 @@ impl DeliveryWorker {
                 status_code: None,
                 error: Some(failure.reason),
                 response_body: None,
+                missing_placeholders: None,
                 outcome: "failed",
                 status: "failed",
                 next_attempt_at: None,
@@ -156,7 +181,7 @@ impl DeliveryWorker {
             });
         }
         while let Some(joined) = in_flight.join_next().await {
-            let (delivery, row, window_started_at, attempt) = match joined {
+            let (delivery, row, window_started_at, attempt, missing) = match joined {
                 Ok(result) => result,
                 Err(error) => {
                     // A panicking send leaves its delivery leased; it is retried after the lease.
@@ -164,7 +189,10 @@ impl DeliveryWorker {
                     continue;
                 }
             };
-            let record = outcome(&delivery, &row, window_started_at, attempt, finished);
+            let mut record = outcome(&delivery, &row, window_started_at, attempt, finished);
+            if !missing.is_empty() {
+                record.missing_placeholders = Some(missing.join(", "));
+            }
             if record.outcome == "failed" && record.status_code == Some(410) {
                 gone.push(row.id);
             }
@@ -278,6 +306,7 @@ fn outcome(
         status_code: attempt.status.map(i64::from),
         error: attempt.error,
         response_body: Some(attempt.body).filter(|body| !body.is_empty()),
+        missing_placeholders: None,
         outcome,
         status,
         next_attempt_at,

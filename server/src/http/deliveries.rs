@@ -78,6 +78,10 @@ async fn show(
                 status_code: attempt.status_code,
                 error: attempt.error,
                 response_body: attempt.response_body,
+                missing_placeholders: attempt
+                    .missing_placeholders
+                    .map(|missing| missing.split(", ").map(str::to_owned).collect())
+                    .unwrap_or_default(),
                 outcome: attempt.outcome,
             })
             .collect(),

@@ -2,7 +2,10 @@
 
 use sqlx::FromRow;
 
-use super::{Backend, Store};
+use super::{
+    Backend, Store,
+    sql::{Param, ROWS_PER_STATEMENT, insert_rows, placeholders},
+};
 use crate::clock::Millis;
 
 /// A delivery claimed for sending, with what its request needs.
@@ -34,6 +37,8 @@ pub struct AttemptRecord {
     pub status_code: Option<i64>,
     pub error: Option<String>,
     pub response_body: Option<String>,
+    /// Placeholders the data lacked, comma-separated.
+    pub missing_placeholders: Option<String>,
     /// `accepted`, `retry` or `failed`.
     pub outcome: &'static str,
     /// The delivery's status afterwards: `accepted`, `pending` or `failed`.
@@ -97,43 +102,66 @@ impl Store {
         Ok(due)
     }
 
-    /// Logs the attempts and moves their deliveries on, all in one transaction.
+    /// Logs the attempts and moves their deliveries on, all in one transaction with a few
+    /// multi-row statements.
     pub async fn record_attempts(
         &self,
         records: &[AttemptRecord],
         now: Millis,
     ) -> sqlx::Result<()> {
         let mut transaction = self.pool.begin().await?;
-        for record in records {
-            sqlx::query(
-                "INSERT INTO delivery_attempts (delivery_id, attempted_at, latency_ms,
-                     status_code, error, response_body, outcome)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(record.delivery_id)
-            .bind(record.attempted_at)
-            .bind(record.latency_ms)
-            .bind(record.status_code)
-            .bind(record.error.as_deref())
-            .bind(record.response_body.as_deref())
-            .bind(record.outcome)
-            .execute(&mut *transaction)
-            .await?;
-            sqlx::query(
-                "UPDATE deliveries SET status = $2, next_attempt_at = $3, attempts = attempts + 1,
-                     window_started_at = $4, last_status_code = $5, last_error = $6,
-                     updated_at = $7
-                 WHERE id = $1",
-            )
-            .bind(record.delivery_id)
-            .bind(record.status)
-            .bind(record.next_attempt_at)
-            .bind(record.window_started_at)
-            .bind(record.status_code)
-            .bind(record.error.as_deref())
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
+        let attempts = records.iter().map(|record| {
+            [
+                Param::Int(record.delivery_id),
+                Param::Int(record.attempted_at),
+                Param::Int(record.latency_ms),
+                Param::OptInt(record.status_code),
+                Param::OptText(record.error.as_deref()),
+                Param::OptText(record.response_body.as_deref()),
+                Param::OptText(record.missing_placeholders.as_deref()),
+                Param::Text(record.outcome),
+            ]
+        });
+        insert_rows(
+            &mut transaction,
+            "delivery_attempts (delivery_id, attempted_at, latency_ms, status_code, error,
+                                response_body, missing_placeholders, outcome)",
+            attempts,
+        )
+        .await?;
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|row| format!("({})", placeholders(2 + row * 6, 6)))
+                .collect();
+            let sql = format!(
+                "WITH settled (id, status, next_attempt_at, window_started_at, last_status_code,
+                               last_error) AS (VALUES {})
+                 UPDATE deliveries SET
+                     status = settled.status,
+                     next_attempt_at = settled.next_attempt_at,
+                     attempts = deliveries.attempts + 1,
+                     window_started_at = settled.window_started_at,
+                     last_status_code = settled.last_status_code,
+                     last_error = settled.last_error,
+                     updated_at = $1
+                 FROM settled
+                 WHERE deliveries.id = settled.id",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for record in chunk {
+                for param in [
+                    Param::Int(record.delivery_id),
+                    Param::Text(record.status),
+                    Param::OptInt(record.next_attempt_at),
+                    Param::Int(record.window_started_at),
+                    Param::OptInt(record.status_code),
+                    Param::OptText(record.error.as_deref()),
+                ] {
+                    query = param.bind(query);
+                }
+            }
+            query.execute(&mut *transaction).await?;
         }
         transaction.commit().await
     }
@@ -176,6 +204,7 @@ pub struct AttemptRow {
     pub status_code: Option<i64>,
     pub error: Option<String>,
     pub response_body: Option<String>,
+    pub missing_placeholders: Option<String>,
     pub outcome: String,
 }
 
@@ -227,7 +256,8 @@ impl Store {
 
     pub async fn delivery_attempts(&self, delivery_id: i64) -> sqlx::Result<Vec<AttemptRow>> {
         sqlx::query_as(
-            "SELECT attempted_at, latency_ms, status_code, error, response_body, outcome
+            "SELECT attempted_at, latency_ms, status_code, error, response_body,
+                    missing_placeholders, outcome
              FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id",
         )
         .bind(delivery_id)

@@ -11,7 +11,10 @@ use std::collections::HashMap;
 
 use sqlx::{Any, FromRow, Transaction};
 
-use super::{Backend, Store};
+use super::{
+    Backend, Store,
+    sql::{IN_LIST_CHUNK, Param, ROWS_PER_STATEMENT, insert_rows, placeholders},
+};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, FromRow)]
@@ -473,70 +476,6 @@ pub struct StepRecords<'a> {
     pub deliveries: Vec<(&'a EnrollmentRow, &'a str, &'a str, String)>,
     /// (enrollment id, its new state)
     pub settled: Vec<(i64, NextState<'a>)>,
-}
-
-/// Rows per multi-row statement: small enough for every backend's parameter limit.
-const ROWS_PER_STATEMENT: usize = 100;
-/// Ids per `IN (...)` list.
-const IN_LIST_CHUNK: usize = 500;
-
-/// `$first, $first+1, …` for `count` parameters.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A bound value of a multi-row statement.
-#[derive(Debug, Clone, Copy)]
-enum Param<'a> {
-    Int(i64),
-    OptInt(Option<i64>),
-    Text(&'a str),
-    OptText(Option<&'a str>),
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
-
-impl<'a> Param<'a> {
-    fn bind<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q>
-    where
-        'a: 'q,
-    {
-        match self {
-            Self::Int(value) => query.bind(value),
-            Self::OptInt(value) => query.bind(value),
-            Self::Text(value) => query.bind(value),
-            Self::OptText(value) => query.bind(value),
-        }
-    }
-}
-
-/// Inserts the rows into `table_and_columns` with multi-row `VALUES`, a chunk per statement.
-async fn insert_rows<'a, const N: usize>(
-    transaction: &mut Transaction<'static, Any>,
-    table_and_columns: &str,
-    rows: impl Iterator<Item = [Param<'a>; N]>,
-) -> sqlx::Result<()> {
-    let rows: Vec<[Param<'a>; N]> = rows.collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| format!("({})", placeholders(1 + row * N, N)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO {table_and_columns} VALUES {}",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for row in chunk {
-            for param in row {
-                query = param.bind(query);
-            }
-        }
-        query.execute(&mut **transaction).await?;
-    }
-    Ok(())
 }
 
 impl Store {

@@ -7,6 +7,7 @@ mod deliveries;
 mod engine;
 mod events;
 mod journeys;
+mod sql;
 mod stats;
 mod url;
 mod webhooks;

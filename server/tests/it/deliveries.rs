@@ -542,6 +542,28 @@ async fn the_delivery_log_filters_shows_attempts_and_resends(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(detail.attempts_log.len(), 3, "{detail:?}");
+    assert!(
+        detail
+            .attempts_log
+            .iter()
+            .all(|a| a.missing_placeholders.is_empty()),
+        "ana has a plan"
+    );
+    let bob_detail: DeliveryDetailOut = server
+        .get(&format!("/api/v1/deliveries/{}", bob.id))
+        .await
+        .json()
+        .await
+        .expect("a delivery");
+    let sent = bob_detail
+        .attempts_log
+        .last()
+        .expect("bob's resent attempt");
+    assert_eq!(
+        sent.missing_placeholders,
+        vec!["contact.plan"],
+        "{bob_detail:?}"
+    );
     let ana_ids: Vec<String> = receiver
         .received()
         .iter()

@@ -1,0 +1,180 @@
+//! Webhook delivery throughput against a local receiver that answers 200 at once, beside bare
+//! reqwest POSTs to the same receiver in the same run (both with 16 requests in flight, the
+//! per-webhook default).
+//!
+//!     cargo bench -p server --bench delivery [-- REQUESTS]
+//!
+//! A durable delivery is claimed from the database, rendered, signed, sent, and its attempt
+//! and new state committed (SQLite, `synchronous = FULL`).
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{Router, routing::post};
+use server::{
+    clock::SystemClock,
+    delivery::{
+        DeliverySettings, DeliveryWorker,
+        send::{Sender, TargetGuard},
+    },
+    engine::{Engine, EngineSettings},
+    store::{NewEvent, Store},
+    webhook::{self, Settings},
+};
+use tokio::task::JoinSet;
+
+const IN_FLIGHT: usize = 16;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let requests: usize = std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .map(|arg| arg.parse())
+        .transpose()?
+        .unwrap_or(20_000);
+
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", receiver.local_addr()?);
+    let app = Router::new().route("/hook", post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(receiver, app).await });
+
+    let bare = bare_posts(&url, requests).await?;
+    println!(
+        "bare reqwest POSTs: {requests} in {bare:.2} s = {:.0}/s",
+        requests as f64 / bare
+    );
+
+    let folder = tempfile::tempdir()?;
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        folder.path().join("bench.db").display()
+    );
+    let store = Store::connect(&database).await?;
+    store.migrate().await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let settings = Settings::from_input(serde_json::from_value(serde_json::json!({
+        "name": "bench", "url": url, "contact_fields": ["email"]
+    }))?)?;
+    let hook = store
+        .create_webhook(&webhook::new_row(settings, now)?)
+        .await?;
+    queue_deliveries(&store, hook.id, requests, now).await?;
+
+    let sender = Sender::new(
+        TargetGuard {
+            allow_private: true,
+        },
+        std::time::Duration::from_secs(15),
+    )?;
+    let worker = DeliveryWorker::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        sender,
+        DeliverySettings {
+            poll_interval: std::time::Duration::from_millis(10),
+            batch_size: 256,
+            per_webhook_concurrency: IN_FLIGHT,
+        },
+    );
+    // Two batches under way at a time, as the server's worker runs them.
+    let drain = || async {
+        while worker.tick().await? > 0 {}
+        Ok::<(), sqlx::Error>(())
+    };
+    let started = Instant::now();
+    let (first, second) = tokio::join!(drain(), drain());
+    first?;
+    second?;
+    let durable = started.elapsed().as_secs_f64();
+    let accepted = store
+        .deliveries(&server::store::DeliveryQuery {
+            status: Some("accepted"),
+            limit: i64::MAX,
+            ..Default::default()
+        })
+        .await?
+        .len();
+    assert_eq!(accepted, requests, "every delivery was accepted");
+    println!(
+        "durable deliveries: {requests} in {durable:.2} s = {:.0}/s ({:.0} % of bare POSTs)",
+        requests as f64 / durable,
+        100.0 * bare / durable
+    );
+    Ok(())
+}
+
+async fn bare_posts(url: &str, requests: usize) -> Result<f64, Box<dyn std::error::Error>> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let mut in_flight = JoinSet::new();
+    for _ in 0..requests {
+        if in_flight.len() >= IN_FLIGHT
+            && let Some(done) = in_flight.join_next().await
+        {
+            done??;
+        }
+        let request = client.post(url).body(r#"{"bench":true}"#).send();
+        in_flight.spawn(async move { request.await.map(|response| response.status()) });
+    }
+    while let Some(done) = in_flight.join_next().await {
+        done??;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Queues one delivery per contact through the engine: trigger → webhook → exit.
+async fn queue_deliveries(
+    store: &Store,
+    webhook: i64,
+    contacts: usize,
+    now: i64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let journey = format!(
+        r#"{{"nodes": [
+            {{"id": "start", "kind": "trigger", "settings": {{"event": "signup"}}}},
+            {{"id": "hook", "kind": "webhook", "settings": {{"webhook": "{webhook}"}}}},
+            {{"id": "done", "kind": "exit"}}],
+          "edges": [
+            {{"from": "start", "branch": "next", "to": "hook"}},
+            {{"from": "hook", "branch": "next", "to": "done"}}]}}"#
+    );
+    let created = store.create_journey("bench", "once", &journey, now).await?;
+    store.publish_journey(created.id, &journey, now).await?;
+    for start in (0..contacts).step_by(1_000) {
+        let ids: Vec<String> = (start..contacts.min(start + 1_000))
+            .map(|n| format!("c{n}"))
+            .collect();
+        let rows: Vec<(&str, String)> = ids
+            .iter()
+            .map(|id| (id.as_str(), format!(r#"{{"email": "{id}@example.com"}}"#)))
+            .collect();
+        store.upsert_contacts(&rows, now).await?;
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let contact_ids = store.contact_ids(&refs).await?;
+        let events: Vec<NewEvent> = refs
+            .iter()
+            .map(|id| NewEvent {
+                contact_id: contact_ids[*id],
+                name: "signup".to_owned(),
+                properties: "{}".to_owned(),
+                message_id: None,
+                occurred_at: now,
+                received_at: now,
+            })
+            .collect();
+        store
+            .insert_events(&events.iter().collect::<Vec<_>>())
+            .await?;
+    }
+    let mut engine = Engine::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        EngineSettings {
+            poll_interval: std::time::Duration::from_millis(10),
+            batch_size: 500,
+        },
+    );
+    while engine.tick().await? > 0 {}
+    Ok(())
+}
