@@ -17,21 +17,18 @@ use server::{
         send::{Sender, TargetGuard},
     },
     engine::{Engine, EngineSettings},
-    store::{NewEvent, Store},
+    store::Store,
     webhook::{self, Settings},
 };
 use tokio::task::JoinSet;
 
 const IN_FLIGHT: usize = 16;
 
+mod support;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let requests: usize = std::env::args()
-        .skip(1)
-        .find(|arg| !arg.starts_with('-'))
-        .map(|arg| arg.parse())
-        .transpose()?
-        .unwrap_or(20_000);
+async fn main() -> support::BenchResult {
+    let requests = support::count_argument(20_000)?;
 
     let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/hook", receiver.local_addr()?);
@@ -103,7 +100,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn bare_posts(url: &str, requests: usize) -> Result<f64, Box<dyn std::error::Error>> {
+async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let started = Instant::now();
@@ -129,7 +126,7 @@ async fn queue_deliveries(
     webhook: i64,
     contacts: usize,
     now: i64,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> support::BenchResult {
     let journey = format!(
         r#"{{"nodes": [
             {{"id": "start", "kind": "trigger", "settings": {{"event": "signup"}}}},
@@ -141,32 +138,14 @@ async fn queue_deliveries(
     );
     let created = store.create_journey("bench", "once", &journey, now).await?;
     store.publish_journey(created.id, &journey, now).await?;
-    for start in (0..contacts).step_by(1_000) {
-        let ids: Vec<String> = (start..contacts.min(start + 1_000))
-            .map(|n| format!("c{n}"))
-            .collect();
-        let rows: Vec<(&str, String)> = ids
-            .iter()
-            .map(|id| (id.as_str(), format!(r#"{{"email": "{id}@example.com"}}"#)))
-            .collect();
-        store.upsert_contacts(&rows, now).await?;
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let contact_ids = store.contact_ids(&refs).await?;
-        let events: Vec<NewEvent> = refs
-            .iter()
-            .map(|id| NewEvent {
-                contact_id: contact_ids[*id],
-                name: "signup".to_owned(),
-                properties: "{}".to_owned(),
-                message_id: None,
-                occurred_at: now,
-                received_at: now,
-            })
-            .collect();
-        store
-            .insert_events(&events.iter().collect::<Vec<_>>())
-            .await?;
-    }
+    support::contacts_with_an_event(
+        store,
+        contacts,
+        |n| format!(r#"{{"email": "c{n}@example.com"}}"#),
+        "signup",
+        now,
+    )
+    .await?;
     let mut engine = Engine::new(
         store.clone(),
         Arc::new(SystemClock),

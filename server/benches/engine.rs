@@ -11,7 +11,7 @@ use std::{sync::Arc, time::Instant};
 use server::{
     clock::SystemClock,
     engine::{Engine, EngineSettings},
-    store::{NewEvent, Store},
+    store::Store,
 };
 
 const JOURNEY: &str = r#"{
@@ -30,14 +30,11 @@ const JOURNEY: &str = r#"{
   ]
 }"#;
 
+mod support;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let contacts: usize = std::env::args()
-        .skip(1)
-        .find(|arg| !arg.starts_with('-'))
-        .map(|arg| arg.parse())
-        .transpose()?
-        .unwrap_or(100_000);
+async fn main() -> support::BenchResult {
+    let contacts = support::count_argument(100_000)?;
     let folder = tempfile::tempdir()?;
     let url = format!(
         "sqlite://{}?mode=rwc",
@@ -51,41 +48,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.publish_journey(journey.id, JOURNEY, now).await?;
 
     let setup = Instant::now();
-    for chunk_start in (0..contacts).step_by(1_000) {
-        let chunk: Vec<(String, String)> = (chunk_start..contacts.min(chunk_start + 1_000))
-            .map(|n| {
-                (
-                    format!("contact-{n}"),
-                    format!(r#"{{"age": {}}}"#, 10 + n % 60),
-                )
-            })
-            .collect();
-        let rows: Vec<(&str, String)> = chunk
-            .iter()
-            .map(|(id, attributes)| (id.as_str(), attributes.clone()))
-            .collect();
-        store.upsert_contacts(&rows, now).await?;
-        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
-        let contact_ids = store.contact_ids(&ids).await?;
-        let events: Vec<NewEvent> = ids
-            .iter()
-            .map(|id| NewEvent {
-                contact_id: contact_ids[*id],
-                name: "add_to_cart".to_owned(),
-                properties: "{}".to_owned(),
-                message_id: None,
-                occurred_at: now,
-                received_at: now,
-            })
-            .collect();
-        let events: Vec<&NewEvent> = events.iter().collect();
-        store.insert_events(&events).await?;
-    }
+    support::contacts_with_an_event(
+        &store,
+        contacts,
+        |n| format!(r#"{{"age": {}}}"#, 10 + n % 60),
+        "add_to_cart",
+        now,
+    )
+    .await?;
     println!(
         "setup: {contacts} contacts and events stored in {:.1} s",
         setup.elapsed().as_secs_f64()
     );
-
     let mut engine = Engine::new(
         store.clone(),
         Arc::new(SystemClock),

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod intake;
+mod pace;
 pub mod store;
 pub mod webhook;
 

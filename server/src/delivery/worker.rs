@@ -22,6 +22,7 @@ use super::{
 };
 use crate::{
     clock::{Millis, SharedClock},
+    pace::Pace,
     store::{AttemptRecord, DueDelivery, Store, WebhookRow},
     webhook::Settings,
 };
@@ -91,23 +92,11 @@ impl DeliveryWorker {
         }
     }
 
-    async fn run_loop(self: Arc<Self>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        while !*stop.borrow() {
-            let worked = match self.tick().await {
-                Ok(sent) => sent > 0,
-                Err(error) => {
-                    tracing::error!(%error, "delivery batch failed; retrying");
-                    false
-                }
-            };
-            if worked {
-                continue;
-            }
-            tokio::select! {
-                _ = stop.changed() => {}
-                () = wake.notified() => {}
-                () = tokio::time::sleep(self.settings.poll_interval) => {}
-            }
+    async fn run_loop(self: Arc<Self>, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+        let mut pace = Pace::new(wake, stop, self.settings.poll_interval);
+        while !pace.stopping() {
+            let round = self.tick().await;
+            pace.after(round, "delivery batch").await;
         }
     }
 

@@ -12,6 +12,7 @@ use super::interpret::{
 };
 use crate::{
     clock::{Millis, SharedClock},
+    pace::Pace,
     store::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords, Store},
 };
 
@@ -54,23 +55,11 @@ impl Engine {
     }
 
     /// Runs until `stop` turns true; the batch under way is finished first.
-    pub async fn run(mut self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        while !*stop.borrow() {
-            let worked = match self.tick().await {
-                Ok(work) => work > 0,
-                Err(error) => {
-                    tracing::error!(%error, "engine batch failed; retrying");
-                    false
-                }
-            };
-            if worked {
-                continue;
-            }
-            tokio::select! {
-                _ = stop.changed() => {}
-                () = wake.notified() => {}
-                () = tokio::time::sleep(self.settings.poll_interval) => {}
-            }
+    pub async fn run(mut self, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+        let mut pace = Pace::new(wake, stop, self.settings.poll_interval);
+        while !pace.stopping() {
+            let round = self.tick().await;
+            pace.after(round, "engine batch").await;
         }
     }
 

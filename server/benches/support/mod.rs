@@ -1,0 +1,53 @@
+//! What both benches need: a size from the command line and contacts with one event each.
+
+use server::store::{NewEvent, Store};
+
+pub type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// The first argument that is not a flag, as a count; `default` without one.
+pub fn count_argument(default: usize) -> BenchResult<usize> {
+    Ok(std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .map(|arg| arg.parse())
+        .transpose()?
+        .unwrap_or(default))
+}
+
+/// Stores contacts `c0…` (attributes from `attributes(n)`) and one event `event` for each,
+/// a thousand per transaction.
+pub async fn contacts_with_an_event(
+    store: &Store,
+    contacts: usize,
+    attributes: impl Fn(usize) -> String,
+    event: &str,
+    now: i64,
+) -> BenchResult {
+    for start in (0..contacts).step_by(1_000) {
+        let numbers = start..contacts.min(start + 1_000);
+        let rows: Vec<(String, String)> =
+            numbers.map(|n| (format!("c{n}"), attributes(n))).collect();
+        let upserts: Vec<(&str, String)> = rows
+            .iter()
+            .map(|(id, attributes)| (id.as_str(), attributes.clone()))
+            .collect();
+        store.upsert_contacts(&upserts, now).await?;
+        let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+        let contact_ids = store.contact_ids(&ids).await?;
+        let events: Vec<NewEvent> = ids
+            .iter()
+            .map(|id| NewEvent {
+                contact_id: contact_ids[*id],
+                name: event.to_owned(),
+                properties: "{}".to_owned(),
+                message_id: None,
+                occurred_at: now,
+                received_at: now,
+            })
+            .collect();
+        store
+            .insert_events(&events.iter().collect::<Vec<_>>())
+            .await?;
+    }
+    Ok(())
+}

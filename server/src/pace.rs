@@ -1,0 +1,42 @@
+//! The rhythm the background loops (engine, delivery) share: work while there is work; when a
+//! round found nothing, wait for a wake-up, the poll interval or the stop signal.
+
+use std::{fmt::Display, sync::Arc, time::Duration};
+
+use tokio::sync::{Notify, watch};
+
+pub struct Pace {
+    wake: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+    poll_interval: Duration,
+}
+
+impl Pace {
+    pub fn new(wake: Arc<Notify>, stop: watch::Receiver<bool>, poll_interval: Duration) -> Self {
+        Self {
+            wake,
+            stop,
+            poll_interval,
+        }
+    }
+
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Call after each round with what it returned (how much it handled). Returns once the
+    /// next round should start: at once after work, after a pause otherwise. A failed round
+    /// is logged and retried after the pause.
+    pub async fn after<E: Display>(&mut self, round: Result<usize, E>, what: &str) {
+        match round {
+            Ok(handled) if handled > 0 => return,
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "{what} failed; retrying"),
+        }
+        tokio::select! {
+            _ = self.stop.changed() => {}
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(self.poll_interval) => {}
+        }
+    }
+}
