@@ -111,14 +111,19 @@ impl DeliveryWorker {
         if due.is_empty() {
             return Ok(0);
         }
-        let mut webhooks: HashMap<String, Option<WebhookRow>> = HashMap::new();
+        // Each webhook of the batch is read and parsed once.
+        let mut webhooks: HashMap<String, Result<Arc<Target>, String>> = HashMap::new();
         for delivery in &due {
             if !webhooks.contains_key(&delivery.webhook) {
                 let row = match delivery.webhook.parse::<i64>() {
                     Ok(id) => self.store.webhook(id).await?,
                     Err(_) => None,
                 };
-                webhooks.insert(delivery.webhook.clone(), row);
+                let target = match row {
+                    Some(row) => Target::of(row, now).map(Arc::new),
+                    None => Err(format!("webhook {} does not exist", delivery.webhook)),
+                };
+                webhooks.insert(delivery.webhook.clone(), target);
             }
         }
 
@@ -126,12 +131,14 @@ impl DeliveryWorker {
         let mut in_flight = JoinSet::new();
         for delivery in due.iter().cloned() {
             let window_started_at = delivery.window_started_at.unwrap_or(now);
-            let prepared = webhooks
-                .get(&delivery.webhook)
-                .and_then(Option::as_ref)
-                .ok_or_else(|| format!("webhook {} does not exist", delivery.webhook))
-                .and_then(|row| prepare(row, &delivery, now));
-            let (row, request) = match prepared {
+            let prepared = match webhooks.get(&delivery.webhook) {
+                Some(Ok(target)) => {
+                    prepare(target, &delivery, now).map(|request| (target.clone(), request))
+                }
+                Some(Err(reason)) => Err(reason.clone()),
+                None => Err(format!("webhook {} does not exist", delivery.webhook)),
+            };
+            let (target, request) = match prepared {
                 Ok(prepared) => prepared,
                 Err(reason) => {
                     unsendable.push(Unsendable {
@@ -142,12 +149,18 @@ impl DeliveryWorker {
                     continue;
                 }
             };
-            let limit = self.limit_of(row.id);
+            let limit = self.limit_of(target.id);
             let sender = self.sender.clone();
             in_flight.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let attempt = sender.send(&request).await;
-                (delivery, row, window_started_at, attempt, request.missing)
+                (
+                    delivery,
+                    target,
+                    window_started_at,
+                    attempt,
+                    request.missing,
+                )
             });
         }
 
@@ -170,7 +183,7 @@ impl DeliveryWorker {
             });
         }
         while let Some(joined) = in_flight.join_next().await {
-            let (delivery, row, window_started_at, attempt, missing) = match joined {
+            let (delivery, target, window_started_at, attempt, missing) = match joined {
                 Ok(result) => result,
                 Err(error) => {
                     // A panicking send leaves its delivery leased; it is retried after the lease.
@@ -178,12 +191,18 @@ impl DeliveryWorker {
                     continue;
                 }
             };
-            let mut record = outcome(&delivery, &row, window_started_at, attempt, finished);
+            let mut record = outcome(
+                &delivery,
+                target.retry_window,
+                window_started_at,
+                attempt,
+                finished,
+            );
             if !missing.is_empty() {
                 record.missing_placeholders = Some(missing.join(", "));
             }
             if record.outcome == "failed" && record.status_code == Some(410) {
-                gone.push(row.id);
+                gone.push(target.id);
             }
             records.push(record);
         }
@@ -200,17 +219,41 @@ impl DeliveryWorker {
     }
 }
 
-/// The webhook's settings and the signed request for this delivery, or why it cannot be sent.
+/// A webhook as a batch sends to it: parsed once, with the secrets that sign now.
+struct Target {
+    id: i64,
+    settings: Settings,
+    secrets: Vec<String>,
+    retry_window: Duration,
+}
+
+impl Target {
+    /// The webhook ready to send to, or why nothing can be sent to it.
+    fn of(row: WebhookRow, now: Millis) -> Result<Self, String> {
+        if row.enabled == 0 {
+            let reason = row.disabled_reason.as_deref().unwrap_or("disabled");
+            return Err(format!("webhook {} is disabled ({reason})", row.id));
+        }
+        let settings = Settings::from_row(&row).map_err(|error| error.to_string())?;
+        let hours = u64::try_from(row.retry_window_hours).unwrap_or(12);
+        Ok(Self {
+            id: row.id,
+            secrets: signing_secrets(&row, now)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            settings,
+            retry_window: Duration::from_secs(hours * 3_600),
+        })
+    }
+}
+
+/// The signed request for this delivery.
 fn prepare(
-    row: &WebhookRow,
+    target: &Target,
     delivery: &DueDelivery,
     now: Millis,
-) -> Result<(WebhookRow, OutgoingRequest), String> {
-    if row.enabled == 0 {
-        let reason = row.disabled_reason.as_deref().unwrap_or("disabled");
-        return Err(format!("webhook {} is disabled ({reason})", row.id));
-    }
-    let settings = Settings::from_row(row).map_err(|error| error.to_string())?;
+) -> Result<OutgoingRequest, String> {
     let contact = json_object(&delivery.contact_attributes);
     let event = delivery
         .event_properties
@@ -236,10 +279,9 @@ fn prepare(
         journey_name: delivery.journey_name.as_deref(),
         node_custom_data: &node_custom_data,
     };
-    let secrets = signing_secrets(row, now);
-    let request = render::render(&settings, &payload, &secrets, now / 1_000)
-        .map_err(|error| error.to_string())?;
-    Ok((row.clone(), request))
+    let secrets: Vec<&str> = target.secrets.iter().map(String::as_str).collect();
+    render::render(&target.settings, &payload, &secrets, now / 1_000)
+        .map_err(|error| error.to_string())
 }
 
 /// The secrets that sign now: the current one, and the previous one during its overlap.
@@ -262,13 +304,12 @@ fn message_id(delivery: &DueDelivery) -> String {
 /// What an attempt means for its delivery, per the retry schedule.
 fn outcome(
     delivery: &DueDelivery,
-    row: &WebhookRow,
+    window: Duration,
     window_started_at: Millis,
     attempt: Attempt,
     now: Millis,
 ) -> AttemptRecord {
     let attempts = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
-    let window = Duration::from_secs(u64::try_from(row.retry_window_hours).unwrap_or(12) * 3_600);
     let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
     let (outcome, status, next_attempt_at) =
         match schedule::verdict(attempt.status, attempt.retry_after) {
