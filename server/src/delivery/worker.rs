@@ -27,6 +27,9 @@ use crate::{
     webhook::Settings,
 };
 
+/// Attempts recorded in one transaction at most.
+const RECORD_GROUP: usize = 256;
+
 /// How long a claimed delivery stays with this process before another may take it over.
 const LEASE: Duration = Duration::from_secs(5 * 60);
 
@@ -164,13 +167,12 @@ impl DeliveryWorker {
             });
         }
 
-        let finished = self.clock.now();
-        let mut records = Vec::with_capacity(due.len());
-        let mut gone = Vec::new();
-        for failure in unsendable {
-            records.push(AttemptRecord {
+        let now = self.clock.now();
+        let mut records: Vec<AttemptRecord> = unsendable
+            .into_iter()
+            .map(|failure| AttemptRecord {
                 delivery_id: failure.delivery,
-                attempted_at: finished,
+                attempted_at: now,
                 latency_ms: 0,
                 status_code: None,
                 error: Some(failure.reason),
@@ -180,33 +182,51 @@ impl DeliveryWorker {
                 status: "failed",
                 next_attempt_at: None,
                 window_started_at: failure.window_started_at,
-            });
-        }
-        while let Some(joined) = in_flight.join_next().await {
-            let (delivery, target, window_started_at, attempt, missing) = match joined {
-                Ok(result) => result,
-                Err(error) => {
-                    // A panicking send leaves its delivery leased; it is retried after the lease.
-                    tracing::error!(%error, "a delivery task failed");
-                    continue;
+            })
+            .collect();
+        let mut gone = Vec::new();
+        // Attempts are recorded as they finish, in groups of whatever finished meanwhile: a
+        // slow receiver delays only its own record, and recording overlaps sending.
+        while let Some(first) = in_flight.join_next().await {
+            let mut finished = vec![first];
+            while finished.len() < RECORD_GROUP
+                && let Some(more) = in_flight.try_join_next()
+            {
+                finished.push(more);
+            }
+            let now = self.clock.now();
+            for joined in finished {
+                let (delivery, target, window_started_at, attempt, missing) = match joined {
+                    Ok(result) => result,
+                    Err(error) => {
+                        // A panicking send leaves its delivery leased; it is retried after
+                        // the lease.
+                        tracing::error!(%error, "a delivery task failed");
+                        continue;
+                    }
+                };
+                let mut record = outcome(
+                    &delivery,
+                    target.retry_window,
+                    window_started_at,
+                    attempt,
+                    now,
+                );
+                if !missing.is_empty() {
+                    record.missing_placeholders = Some(missing.join(", "));
                 }
-            };
-            let mut record = outcome(
-                &delivery,
-                target.retry_window,
-                window_started_at,
-                attempt,
-                finished,
-            );
-            if !missing.is_empty() {
-                record.missing_placeholders = Some(missing.join(", "));
+                if record.outcome == "failed" && record.status_code == Some(410) {
+                    gone.push(target.id);
+                }
+                records.push(record);
             }
-            if record.outcome == "failed" && record.status_code == Some(410) {
-                gone.push(target.id);
-            }
-            records.push(record);
+            self.store.record_attempts(&records, now).await?;
+            records.clear();
         }
-        self.store.record_attempts(&records, finished).await?;
+        if !records.is_empty() {
+            self.store.record_attempts(&records, now).await?;
+        }
+        let finished = self.clock.now();
         gone.sort_unstable();
         gone.dedup();
         for webhook in gone {

@@ -24,6 +24,7 @@ backend_tests!(
     timeouts_resets_and_redirects_are_not_accepted,
     private_targets_are_refused_unless_allowed,
     the_delivery_log_filters_shows_attempts_and_resends,
+    a_slow_receiver_does_not_hold_back_the_others,
 );
 
 const SECOND: i64 = 1_000;
@@ -582,4 +583,86 @@ async fn the_delivery_log_filters_shows_attempts_and_resends(backend: Backend) {
     assert_eq!(pending_again.status(), 404);
     let bad_status = server.get("/api/v1/deliveries?status=lost").await;
     assert_eq!(bad_status.status(), 400);
+}
+
+async fn a_slow_receiver_does_not_hold_back_the_others(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let slow = Receiver::start().await;
+    slow.always(Answer::Hang(Duration::from_secs(3)));
+    let fast = Receiver::start().await;
+    let mut ids = Vec::new();
+    for (name, receiver) in [("slow", &slow), ("fast", &fast)] {
+        let webhook: WebhookOut = server
+            .post_json(
+                "/api/v1/webhooks",
+                &json!({"name": name, "url": receiver.url("/hook")}),
+            )
+            .await
+            .json()
+            .await
+            .expect("a webhook");
+        ids.push(webhook.id.to_string());
+    }
+    let draft = json!({
+        "nodes": [
+            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
+            {"id": "slow", "kind": "webhook", "settings": {"webhook": ids[0]}},
+            {"id": "fast", "kind": "webhook", "settings": {"webhook": ids[1]}},
+            {"id": "done", "kind": "exit"}
+        ],
+        "edges": [
+            {"from": "start", "branch": "next", "to": "slow"},
+            {"from": "slow", "branch": "next", "to": "fast"},
+            {"from": "fast", "branch": "next", "to": "done"}
+        ]
+    });
+    let journey: JourneyOut = server
+        .post_json("/api/v1/journeys", &json!({"name": "both", "draft": draft}))
+        .await
+        .json()
+        .await
+        .expect("a journey");
+    server
+        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        .await;
+    server
+        .put_json("/api/v1/contacts/ana", &json!({"attributes": {}}))
+        .await;
+    server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "ana", "event": "signup"}),
+        )
+        .await;
+
+    // Both requests leave in one batch; the fast one is recorded while the slow one hangs.
+    let mut statuses = Vec::new();
+    for _ in 0..200 {
+        let deliveries: Vec<DeliveryOut> = server
+            .get(&format!("/api/v1/deliveries?journey={}", journey.id))
+            .await
+            .json()
+            .await
+            .expect("deliveries");
+        statuses = deliveries
+            .iter()
+            .map(|d| (d.node_id.clone(), d.status.clone()))
+            .collect();
+        statuses.sort();
+        if statuses
+            .iter()
+            .any(|(node, status)| node == "fast" && status == "accepted")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        statuses,
+        vec![
+            ("fast".to_owned(), "accepted".to_owned()),
+            ("slow".to_owned(), "pending".to_owned())
+        ]
+    );
+    assert_eq!(slow.received().len(), 1, "the slow request is under way");
 }
