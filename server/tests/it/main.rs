@@ -12,5 +12,6 @@ mod events;
 mod health;
 mod journeys;
 mod pages;
+mod scale_out;
 mod startup;
 mod webhooks;

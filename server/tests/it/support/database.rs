@@ -34,9 +34,15 @@ pub struct TestDatabase {
 
 /// Where the database lives; dropping it removes what the test created.
 enum Storage {
-    Folder { _folder: TempDir },
+    Folder {
+        _folder: TempDir,
+    },
     SharedCluster,
-    PrivateCluster { cluster: PostgresCluster },
+    /// Another `TestDatabase` owns it.
+    Alias,
+    PrivateCluster {
+        cluster: PostgresCluster,
+    },
 }
 
 impl TestDatabase {
@@ -76,7 +82,15 @@ impl TestDatabase {
     pub fn private_cluster(&self) -> Option<&PostgresCluster> {
         match &self.storage {
             Storage::PrivateCluster { cluster } => Some(cluster),
-            Storage::Folder { .. } | Storage::SharedCluster => None,
+            Storage::Folder { .. } | Storage::SharedCluster | Storage::Alias => None,
+        }
+    }
+
+    /// The same database for a second server; it must not outlive this one.
+    pub fn alias(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            storage: Storage::Alias,
         }
     }
 
