@@ -2,6 +2,7 @@
 //! the tests so that all three agree on the wire format. Inputs are `*In` / `*Patch`, outputs
 //! `*Out`.
 
+pub mod client;
 mod contacts;
 mod deliveries;
 mod events;

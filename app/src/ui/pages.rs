@@ -3,16 +3,199 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::{
+    api::{JourneyIn, JourneySummaryOut, Reentry, client},
+    journey::JourneyDocument,
+};
+
+/// The journeys list: create, see status and version, delete (after confirmation).
 #[component]
 pub fn JourneysPage() -> impl IntoView {
+    let journeys = LocalResource::new(client::list_journeys);
+    let (name, set_name) = signal(String::new());
+    let create = Action::new_local(|name: &String| {
+        let input = JourneyIn {
+            name: name.clone(),
+            reentry: Reentry::default(),
+            draft: JourneyDocument::default(),
+        };
+        async move { client::create_journey(&input).await }
+    });
+    let delete = Action::new_local(|id: &i64| {
+        let id = *id;
+        async move { client::delete_journey(id).await }
+    });
+    // Whenever a create or delete finishes, the list is read again.
+    Effect::new(move |_| {
+        let created = create.version().get();
+        let deleted = delete.version().get();
+        if created + deleted > 0 {
+            if create
+                .value()
+                .get_untracked()
+                .is_some_and(|result| result.is_ok())
+            {
+                set_name.set(String::new());
+            }
+            journeys.refetch();
+        }
+    });
+
     view! {
         <Title text="Journeys"/>
         <PageHeader title="Journeys"/>
-        <EmptyState>
-            "Journeys you build on the canvas will be listed here with their status, version and \
-             the contacts in them."
-        </EmptyState>
+        <form
+            class="inline-form"
+            on:submit=move |event| {
+                event.prevent_default();
+                create.dispatch(name.get_untracked());
+            }
+        >
+            <label for="new-journey-name">"New journey"</label>
+            <input
+                id="new-journey-name"
+                type="text"
+                placeholder="Name, e.g. Abandoned cart"
+                prop:value=name
+                on:input=move |event| set_name.set(event_target_value(&event))
+            />
+            <button type="submit" disabled=move || create.pending().get()>
+                "Create journey"
+            </button>
+        </form>
+        {move || {
+            create
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })
+        }}
+        {move || {
+            delete
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })
+        }}
+        <Transition fallback=|| view! { <p class="loading">"Loading journeys…"</p> }>
+            {move || {
+                journeys
+                    .get()
+                    .map(|loaded| match loaded {
+                        Err(error) => {
+                            view! { <p class="form-error" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                        Ok(list) if list.is_empty() => {
+                            view! {
+                                <EmptyState>
+                                    "No journeys yet. Name one above to start building it."
+                                </EmptyState>
+                            }
+                                .into_any()
+                        }
+                        Ok(list) => view! { <JourneyTable journeys=list delete/> }.into_any(),
+                    })
+            }}
+        </Transition>
     }
+}
+
+#[component]
+fn JourneyTable(
+    journeys: Vec<JourneySummaryOut>,
+    delete: Action<i64, Result<(), client::ClientError>>,
+) -> impl IntoView {
+    let rows = journeys
+        .into_iter()
+        .map(|journey| {
+            let id = journey.id;
+            let name = journey.name.clone();
+            let status = journey.status.as_str();
+            let version = journey
+                .live_version
+                .map_or_else(|| "—".to_owned(), |version| format!("v{version}"));
+            view! {
+                <tr>
+                    <td class="journey-name">{journey.name}</td>
+                    <td>
+                        <span class=format!("status status-{status}")>{status}</span>
+                    </td>
+                    <td>{version}</td>
+                    <td>{utc_minutes(journey.updated_at)}</td>
+                    <td class="actions">
+                        <button
+                            type="button"
+                            class="danger"
+                            aria-label=format!("Delete {name}")
+                            on:click=move |_| {
+                                if confirm(&format!("Delete the journey \"{name}\"? This cannot be undone.")) {
+                                    delete.dispatch(id);
+                                }
+                            }
+                        >
+                            "Delete"
+                        </button>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Version"</th>
+                    <th scope="col">"Last edited (UTC)"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+/// Asks the person in the browser; never true on the server.
+fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|window| window.confirm_with_message(message).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        false
+    }
+}
+
+/// Epoch milliseconds as `2026-11-23 16:35` (UTC), without a date library in the bundle.
+fn utc_minutes(millis: i64) -> String {
+    let minutes = millis.div_euclid(60_000);
+    let (days, minute_of_day) = (minutes.div_euclid(1_440), minutes.rem_euclid(1_440));
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        minute_of_day / 60,
+        minute_of_day % 60
+    )
 }
 
 #[component]
@@ -62,4 +245,17 @@ fn PageHeader(title: &'static str) -> impl IntoView {
 #[component]
 fn EmptyState(children: Children) -> impl IntoView {
     view! { <p class="empty-state">{children()}</p> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_minutes;
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(utc_minutes(0), "1970-01-01 00:00");
+        assert_eq!(utc_minutes(1_767_225_600_000), "2026-01-01 00:00");
+        assert_eq!(utc_minutes(1_795_451_700_000), "2026-11-23 16:35");
+        assert_eq!(utc_minutes(951_782_400_000), "2000-02-29 00:00");
+    }
 }

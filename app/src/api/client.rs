@@ -1,0 +1,83 @@
+//! The browser's typed client for the REST API: the UI talks to the server through the same
+//! API customers use. On the server (SSR) the calls are never made; local resources wait for
+//! the browser.
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{JourneyIn, JourneyOut, JourneySummaryOut};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The API refused the request; the message says what to fix.
+    #[error("{0}")]
+    Api(String),
+    #[error("the server could not be reached ({0}); check your connection and try again")]
+    Network(String),
+}
+
+pub async fn list_journeys() -> Result<Vec<JourneySummaryOut>, ClientError> {
+    send::<(), _>("GET", "/api/v1/journeys", None).await
+}
+
+pub async fn create_journey(input: &JourneyIn) -> Result<JourneyOut, ClientError> {
+    send("POST", "/api/v1/journeys", Some(input)).await
+}
+
+pub async fn delete_journey(id: i64) -> Result<(), ClientError> {
+    send::<(), serde::de::IgnoredAny>("DELETE", &format!("/api/v1/journeys/{id}"), None)
+        .await
+        .map(|_| ())
+}
+
+#[cfg(feature = "hydrate")]
+async fn send<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, ClientError> {
+    use gloo_net::http::{Method, RequestBuilder};
+
+    use super::ErrorOut;
+
+    let network = |error: gloo_net::Error| ClientError::Network(error.to_string());
+    let method = match method {
+        "POST" => Method::POST,
+        "DELETE" => Method::DELETE,
+        "PATCH" => Method::PATCH,
+        "PUT" => Method::PUT,
+        _ => Method::GET,
+    };
+    let builder = RequestBuilder::new(path).method(method);
+    let request = match body {
+        Some(body) => builder.json(body).map_err(network)?,
+        None => builder.build().map_err(network)?,
+    };
+    let response = request.send().await.map_err(network)?;
+    if response.ok() {
+        if response.status() == 204 {
+            // No body: only `IgnoredAny`-like types are asked for here.
+            return serde_json::from_str("null")
+                .map_err(|error| ClientError::Api(error.to_string()));
+        }
+        return response.json::<T>().await.map_err(network);
+    }
+    match response.json::<ErrorOut>().await {
+        Ok(error) => Err(ClientError::Api(error.error.message)),
+        Err(_) => Err(ClientError::Api(format!(
+            "the server answered {} {}",
+            response.status(),
+            response.status_text()
+        ))),
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn send<B: Serialize, T: DeserializeOwned>(
+    _method: &str,
+    _path: &str,
+    _body: Option<&B>,
+) -> Result<T, ClientError> {
+    Err(ClientError::Network(
+        "the API client runs in the browser".to_owned(),
+    ))
+}
