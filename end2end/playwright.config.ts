@@ -50,6 +50,8 @@ export default defineConfig({
       `--database-url ${JSON.stringify(database)}`,
       `--site-root ${JSON.stringify(siteRoot)}`,
       '--log warn',
+      // The tests' webhook receivers listen on 127.0.0.1.
+      '--allow-private-targets',
     ].join(' '),
     url: `${baseURL}/api/v1/health`,
     reuseExistingServer: false,

@@ -4,7 +4,9 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{JourneyIn, JourneyOut, JourneySummaryOut};
+use super::{
+    JourneyIn, JourneyOut, JourneySummaryOut, WebhookIn, WebhookOut, WebhookTestIn, WebhookTestOut,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
@@ -27,6 +29,24 @@ pub async fn delete_journey(id: i64) -> Result<(), ClientError> {
     send::<(), serde::de::IgnoredAny>("DELETE", &format!("/api/v1/journeys/{id}"), None)
         .await
         .map(|_| ())
+}
+
+pub async fn list_webhooks() -> Result<Vec<WebhookOut>, ClientError> {
+    send::<(), _>("GET", "/api/v1/webhooks", None).await
+}
+
+pub async fn create_webhook(input: &WebhookIn) -> Result<WebhookOut, ClientError> {
+    send("POST", "/api/v1/webhooks", Some(input)).await
+}
+
+/// Sends the webhook's request with sample data now.
+pub async fn test_webhook(id: i64) -> Result<WebhookTestOut, ClientError> {
+    send(
+        "POST",
+        &format!("/api/v1/webhooks/{id}/test"),
+        Some(&WebhookTestIn::default()),
+    )
+    .await
 }
 
 #[cfg(feature = "hydrate")]
