@@ -11,6 +11,13 @@ async fn main() -> ExitCode {
         eprintln!("wayfarer: {message}");
         return ExitCode::FAILURE;
     }
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(message) => {
+            eprintln!("wayfarer: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let started = match Server::start(&config).await {
         Ok(server) => server,
         Err(error) => {
@@ -18,7 +25,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match started.serve(shutdown_signal()).await {
+    match started.serve(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("wayfarer: {error}");
@@ -47,28 +54,22 @@ fn init_logging(config: &Config) -> Result<(), String> {
         .map_err(|error| format!("cannot install the logger: {error}"))
 }
 
-/// Completes on Ctrl-C (SIGINT) or SIGTERM, the signals terminals and service managers send.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
+/// Listens for Ctrl-C (SIGINT) and SIGTERM, the signals terminals and service managers send.
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// signal arriving while the server starts must stop it gracefully, not kill it.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let listen = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|error| format!("cannot listen for {name}: {error}"))
     };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    let mut interrupt = listen(SignalKind::interrupt(), "SIGINT")?;
+    let mut terminate = listen(SignalKind::terminate(), "SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutdown requested; finishing requests in flight");
+        tracing::info!("shutdown requested; finishing requests in flight");
+    })
 }
