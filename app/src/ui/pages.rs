@@ -65,29 +65,14 @@ pub fn JourneysPage() -> impl IntoView {
                 "Create journey"
             </button>
         </form>
-        {move || {
-            create
-                .value()
-                .get()
-                .and_then(Result::err)
-                .map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })
-        }}
-        {move || {
-            delete
-                .value()
-                .get()
-                .and_then(Result::err)
-                .map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })
-        }}
+        {action_error(create)}
+        {action_error(delete)}
         <Transition fallback=|| view! { <p class="loading">"Loading journeys…"</p> }>
             {move || {
                 journeys
                     .get()
                     .map(|loaded| match loaded {
-                        Err(error) => {
-                            view! { <p class="form-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         Ok(list) if list.is_empty() => {
                             view! {
                                 <EmptyState>
@@ -156,6 +141,27 @@ fn JourneyTable(
             </thead>
             <tbody>{rows}</tbody>
         </table>
+    }
+}
+
+/// A refused or failed request, said where the person acted.
+#[component]
+fn ErrorNotice(error: client::ClientError) -> impl IntoView {
+    view! { <p class="form-error" role="alert">{error.to_string()}</p> }
+}
+
+/// The error of the action's last run, if it failed.
+fn action_error<I, O>(action: Action<I, Result<O, client::ClientError>>) -> impl IntoView
+where
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <ErrorNotice error/> })
     }
 }
 
@@ -278,22 +284,13 @@ pub fn WebhooksPage() -> impl IntoView {
                 "Add webhook"
             </button>
         </form>
-        {move || {
-            create
-                .value()
-                .get()
-                .and_then(Result::err)
-                .map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })
-        }}
+        {action_error(create)}
         <Transition fallback=|| view! { <p class="loading">"Loading webhooks…"</p> }>
             {move || {
                 webhooks
                     .get()
                     .map(|loaded| match loaded {
-                        Err(error) => {
-                            view! { <p class="form-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         Ok(list) if list.is_empty() => {
                             view! {
                                 <EmptyState>
