@@ -67,24 +67,12 @@ pub fn JourneysPage() -> impl IntoView {
         </form>
         {action_error(create)}
         {action_error(delete)}
-        <Transition fallback=|| view! { <p class="loading">"Loading journeys…"</p> }>
-            {move || {
-                journeys
-                    .get()
-                    .map(|loaded| match loaded {
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok(list) if list.is_empty() => {
-                            view! {
-                                <EmptyState>
-                                    "No journeys yet. Name one above to start building it."
-                                </EmptyState>
-                            }
-                                .into_any()
-                        }
-                        Ok(list) => view! { <JourneyTable journeys=list delete/> }.into_any(),
-                    })
-            }}
-        </Transition>
+        <LoadedList
+            list=journeys
+            loading="Loading journeys…"
+            empty="No journeys yet. Name one above to start building it."
+            show=move |list| view! { <JourneyTable journeys=list delete/> }
+        />
     }
 }
 
@@ -141,6 +129,39 @@ fn JourneyTable(
             </thead>
             <tbody>{rows}</tbody>
         </table>
+    }
+}
+
+/// A list read from the API: a loading line until it arrives, then the error, the empty
+/// state, or what `show` makes of the list.
+#[component]
+fn LoadedList<T, V, F>(
+    list: LocalResource<Result<Vec<T>, client::ClientError>>,
+    loading: &'static str,
+    empty: &'static str,
+    show: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+    F: Fn(Vec<T>) -> V + Clone + Send + Sync + 'static,
+{
+    view! {
+        <Transition fallback=move || view! { <p class="loading">{loading}</p> }>
+            {
+                let show = show.clone();
+                move || {
+                    list.get()
+                        .map(|loaded| match loaded {
+                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                            Ok(items) if items.is_empty() => {
+                                view! { <EmptyState>{empty}</EmptyState> }.into_any()
+                            }
+                            Ok(items) => show(items).into_any(),
+                        })
+                }
+            }
+        </Transition>
     }
 }
 
@@ -285,44 +306,34 @@ pub fn WebhooksPage() -> impl IntoView {
             </button>
         </form>
         {action_error(create)}
-        <Transition fallback=|| view! { <p class="loading">"Loading webhooks…"</p> }>
-            {move || {
-                webhooks
-                    .get()
-                    .map(|loaded| match loaded {
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok(list) if list.is_empty() => {
-                            view! {
-                                <EmptyState>
-                                    "No webhooks yet. Add one above, then test it with sample data."
-                                </EmptyState>
-                            }
-                                .into_any()
-                        }
-                        Ok(list) => {
-                            let rows = list
-                                .into_iter()
-                                .map(|webhook| view! { <WebhookRow webhook/> })
-                                .collect_view();
-                            view! {
-                                <table class="data-table">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Name"</th>
-                                            <th scope="col">"URL"</th>
-                                            <th scope="col">"Format"</th>
-                                            <th scope="col">"State"</th>
-                                            <th scope="col">"Test"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>{rows}</tbody>
-                                </table>
-                            }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
+        <LoadedList
+            list=webhooks
+            loading="Loading webhooks…"
+            empty="No webhooks yet. Add one above, then test it with sample data."
+            show=|list| view! { <WebhookTable webhooks=list/> }
+        />
+    }
+}
+
+#[component]
+fn WebhookTable(webhooks: Vec<WebhookOut>) -> impl IntoView {
+    let rows = webhooks
+        .into_iter()
+        .map(|webhook| view! { <WebhookRow webhook/> })
+        .collect_view();
+    view! {
+        <table class="data-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"URL"</th>
+                    <th scope="col">"Format"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Test"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }
 
