@@ -1,6 +1,6 @@
 //! Webhook assets.
 
-use sqlx::FromRow;
+use sqlx::{Any, FromRow, any::AnyArguments};
 
 use super::Store;
 use crate::clock::Millis;
@@ -36,18 +36,31 @@ const COLUMNS: &str = "id, name, url, method, body_format, contact_fields, custo
     previous_secret_expires_at, retry_window_hours, enabled, disabled_reason, created_at,
     updated_at";
 
-impl Store {
-    /// Inserts the row (its `id` is ignored) and returns it as stored.
-    pub async fn create_webhook(&self, row: &WebhookRow) -> sqlx::Result<WebhookRow> {
-        sqlx::query_as(&format!(
-            "INSERT INTO webhooks (name, url, method, body_format, contact_fields, custom_data,
-                 headers, auth_type, auth_name, auth_secret, signing_secret,
-                 previous_signing_secret, previous_secret_expires_at, retry_window_hours,
-                 enabled, disabled_reason, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18)
-             RETURNING {COLUMNS}"
-        ))
+/// The columns creating and saving both write, in the order [`bind_written`] binds them.
+const WRITTEN: [&str; 17] = [
+    "name",
+    "url",
+    "method",
+    "body_format",
+    "contact_fields",
+    "custom_data",
+    "headers",
+    "auth_type",
+    "auth_name",
+    "auth_secret",
+    "signing_secret",
+    "previous_signing_secret",
+    "previous_secret_expires_at",
+    "retry_window_hours",
+    "enabled",
+    "disabled_reason",
+    "updated_at",
+];
+
+type RowQuery<'q> = sqlx::query::QueryAs<'q, Any, WebhookRow, AnyArguments<'q>>;
+
+fn bind_written<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
+    query
         .bind(&row.name)
         .bind(&row.url)
         .bind(&row.method)
@@ -64,44 +77,40 @@ impl Store {
         .bind(row.retry_window_hours)
         .bind(row.enabled)
         .bind(&row.disabled_reason)
-        .bind(row.created_at)
         .bind(row.updated_at)
-        .fetch_one(&self.pool)
-        .await
+}
+
+impl Store {
+    /// Inserts the row (its `id` is ignored) and returns it as stored.
+    pub async fn create_webhook(&self, row: &WebhookRow) -> sqlx::Result<WebhookRow> {
+        let placeholders: Vec<String> = (1..=WRITTEN.len() + 1).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "INSERT INTO webhooks ({}, created_at) VALUES ({}) RETURNING {COLUMNS}",
+            WRITTEN.join(", "),
+            placeholders.join(", ")
+        );
+        bind_written(sqlx::query_as(&sql), row)
+            .bind(row.created_at)
+            .fetch_one(&self.pool)
+            .await
     }
 
     /// Writes every field of the row; `None` if there is no webhook with its id.
     pub async fn save_webhook(&self, row: &WebhookRow) -> sqlx::Result<Option<WebhookRow>> {
-        sqlx::query_as(&format!(
-            "UPDATE webhooks SET name = $2, url = $3, method = $4, body_format = $5,
-                 contact_fields = $6, custom_data = $7, headers = $8, auth_type = $9,
-                 auth_name = $10, auth_secret = $11, signing_secret = $12,
-                 previous_signing_secret = $13, previous_secret_expires_at = $14,
-                 retry_window_hours = $15, enabled = $16, disabled_reason = $17,
-                 updated_at = $18
-             WHERE id = $1
-             RETURNING {COLUMNS}"
-        ))
-        .bind(row.id)
-        .bind(&row.name)
-        .bind(&row.url)
-        .bind(&row.method)
-        .bind(&row.body_format)
-        .bind(&row.contact_fields)
-        .bind(&row.custom_data)
-        .bind(&row.headers)
-        .bind(&row.auth_type)
-        .bind(&row.auth_name)
-        .bind(&row.auth_secret)
-        .bind(&row.signing_secret)
-        .bind(&row.previous_signing_secret)
-        .bind(row.previous_secret_expires_at)
-        .bind(row.retry_window_hours)
-        .bind(row.enabled)
-        .bind(&row.disabled_reason)
-        .bind(row.updated_at)
-        .fetch_optional(&self.pool)
-        .await
+        let assignments: Vec<String> = WRITTEN
+            .iter()
+            .enumerate()
+            .map(|(index, column)| format!("{column} = ${}", index + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE webhooks SET {} WHERE id = ${} RETURNING {COLUMNS}",
+            assignments.join(", "),
+            WRITTEN.len() + 1
+        );
+        bind_written(sqlx::query_as(&sql), row)
+            .bind(row.id)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     pub async fn webhook(&self, id: i64) -> sqlx::Result<Option<WebhookRow>> {
