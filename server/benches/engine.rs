@@ -30,6 +30,10 @@ const JOURNEY: &str = r#"{
   ]
 }"#;
 
+// As in the server binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod support;
 
 #[tokio::main]

@@ -50,7 +50,7 @@ pub struct Config {
     pub delivery_timeout_secs: u64,
 
     /// Webhook requests one delivery batch takes at most.
-    #[arg(long, env = "WAYFARER_DELIVERY_BATCH", default_value_t = 256,
+    #[arg(long, env = "WAYFARER_DELIVERY_BATCH", default_value_t = 512,
           value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub delivery_batch: i64,
 
@@ -86,7 +86,7 @@ impl Config {
             // Tests send to receivers on 127.0.0.1.
             allow_private_targets: true,
             delivery_timeout_secs: 15,
-            delivery_batch: 256,
+            delivery_batch: 512,
             delivery_concurrency: 16,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,

@@ -48,6 +48,7 @@ pub struct Attempt {
 pub struct Sender {
     client: reqwest::Client,
     guard: TargetGuard,
+    timeout: Duration,
 }
 
 impl Sender {
@@ -61,7 +62,16 @@ impl Sender {
             .dns_resolver(Arc::new(GuardedResolver { guard }))
             .no_proxy()
             .build()?;
-        Ok(Self { client, guard })
+        Ok(Self {
+            client,
+            guard,
+            timeout,
+        })
+    }
+
+    /// How long one request may take, from connecting to the end of its answer.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     pub async fn send(&self, request: &OutgoingRequest) -> Attempt {
@@ -81,7 +91,7 @@ impl Sender {
             Ok(method) => method,
             Err(error) => return failed(error.to_string()),
         };
-        let mut builder = self.client.request(method, &request.url);
+        let mut builder = self.client.request(method, request.url.clone());
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
@@ -134,9 +144,8 @@ impl Sender {
 
     /// A URL naming an IP address is dialled without asking the resolver, so the guard looks
     /// at it here.
-    fn check_literal_host(&self, url: &str) -> Result<(), String> {
-        let parsed = url::Url::parse(url).map_err(|error| format!("invalid URL: {error}"))?;
-        let ip = match parsed.host() {
+    fn check_literal_host(&self, url: &url::Url) -> Result<(), String> {
+        let ip = match url.host() {
             Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
             _ => return Ok(()),
@@ -308,7 +317,7 @@ mod tests {
         let sender = Sender::new(TargetGuard::default(), Duration::from_secs(1)).expect("client");
         let request = OutgoingRequest {
             method: app::api::HttpMethod::Post,
-            url: "http://127.0.0.1:9/hook".to_owned(),
+            url: url::Url::parse("http://127.0.0.1:9/hook").expect("a valid URL"),
             headers: Vec::new(),
             body: Vec::new(),
             missing: Vec::new(),

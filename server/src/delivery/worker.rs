@@ -30,8 +30,14 @@ use crate::{
 /// Attempts recorded in one transaction at most.
 const RECORD_GROUP: usize = 256;
 
-/// How long a claimed delivery stays with this process before another may take it over.
-const LEASE: Duration = Duration::from_secs(5 * 60);
+/// How long the first finished attempt waits for others to share its commit.
+const RECORD_GATHER: Duration = Duration::from_millis(5);
+
+/// What a claim's lease adds to the longest a claimed delivery can wait and be sent.
+const LEASE_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// Batches under way at a time: one is sent while the other is claimed or recorded.
+const LOOPS: usize = 2;
 
 #[derive(Debug, Clone, Copy)]
 pub struct DeliverySettings {
@@ -84,14 +90,18 @@ impl DeliveryWorker {
             .clone()
     }
 
-    /// Runs until `stop` turns true, with two batches under way at a time so that one is sent
-    /// while the other is claimed or recorded; batches in flight are finished first.
+    /// Runs until `stop` turns true, with [`LOOPS`] batches under way at a time; batches in
+    /// flight are finished first.
     pub async fn run(self, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
-        let second = tokio::spawn(worker.clone().run_loop(wake.clone(), stop.clone()));
-        worker.run_loop(wake, stop).await;
-        if let Err(error) = second.await {
-            tracing::error!(%error, "a delivery loop ended abnormally");
+        let mut loops = JoinSet::new();
+        for _ in 0..LOOPS {
+            loops.spawn(worker.clone().run_loop(wake.clone(), stop.clone()));
+        }
+        while let Some(ended) = loops.join_next().await {
+            if let Err(error) = ended {
+                tracing::error!(%error, "a delivery loop ended abnormally");
+            }
         }
     }
 
@@ -106,7 +116,12 @@ impl DeliveryWorker {
     /// Sends one batch of due deliveries; returns how many it handled.
     pub async fn tick(&self) -> sqlx::Result<usize> {
         let now = self.clock.now();
-        let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let lease = lease(
+            self.settings.batch_size,
+            self.settings.per_webhook_concurrency,
+            self.sender.timeout(),
+        );
+        let lease_until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let due = self
             .store
             .claim_due_deliveries(now, lease_until, self.settings.batch_size)
@@ -189,8 +204,10 @@ impl DeliveryWorker {
         // slow receiver delays only its own record, and recording overlaps sending.
         while let Some(first) = in_flight.join_next().await {
             let mut finished = vec![first];
+            let gather_until = tokio::time::Instant::now() + RECORD_GATHER;
             while finished.len() < RECORD_GROUP
-                && let Some(more) = in_flight.try_join_next()
+                && let Ok(Some(more)) =
+                    tokio::time::timeout_at(gather_until, in_flight.join_next()).await
             {
                 finished.push(more);
             }
@@ -237,6 +254,16 @@ impl DeliveryWorker {
         }
         Ok(due.len())
     }
+}
+
+/// How long a claimed delivery stays with this process before another may take it over. It
+/// must outlast the worst wait: every loop's whole batch queued behind one webhook whose
+/// receiver never answers, sent a few at a time, each waiting out the timeout. A shorter
+/// lease would hand deliveries still queued here to another claim, and send them twice.
+fn lease(batch_size: i64, per_webhook_concurrency: usize, timeout: Duration) -> Duration {
+    let queued = usize::try_from(batch_size).unwrap_or(0).max(1) * LOOPS;
+    let rounds = queued.div_ceil(per_webhook_concurrency.max(1));
+    LEASE_MARGIN.saturating_add(timeout.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX)))
 }
 
 /// A webhook as a batch sends to it: parsed once, with the secrets that sign now.
@@ -368,5 +395,22 @@ fn json_object(text: &str) -> Map<String, Value> {
     match serde_json::from_str(text) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_outlasts_every_queued_request_timing_out() {
+        let timeout = Duration::from_secs(15);
+        // Two loops × 512 claimed, 16 at a time: 64 rounds of 15 s before the last is sent.
+        assert_eq!(
+            lease(512, 16, timeout),
+            LEASE_MARGIN + Duration::from_secs(64 * 15)
+        );
+        assert_eq!(lease(1, 16, timeout), LEASE_MARGIN + timeout);
+        assert_eq!(lease(10_000, 1, Duration::MAX), Duration::MAX);
     }
 }

@@ -132,7 +132,7 @@ async fn sample_request(
 fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {
     RequestPreviewOut {
         method: request.method,
-        url: request.url,
+        url: request.url.into(),
         headers: request
             .headers
             .into_iter()

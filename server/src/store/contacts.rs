@@ -63,7 +63,7 @@ impl Store {
         contacts: &[(&str, String)],
         now: Millis,
     ) -> sqlx::Result<usize> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         for (external_id, attributes) in contacts {
             sqlx::query(self.upsert_contact_sql())
                 .bind(*external_id)

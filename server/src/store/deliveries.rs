@@ -1,10 +1,12 @@
 //! Webhook deliveries and their attempts.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::{
     Backend, Store,
-    sql::{Param, ROWS_PER_STATEMENT, insert_rows, placeholders},
+    sql::{AnyQuery, IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
 };
 use crate::clock::Millis;
 
@@ -47,6 +49,41 @@ pub struct AttemptRecord {
     pub window_started_at: Millis,
 }
 
+/// A delivery's state after an attempt, as `record_attempts` writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SettledState<'a> {
+    status: &'a str,
+    next_attempt_at: Option<Millis>,
+    window_started_at: Millis,
+    last_status_code: Option<i64>,
+    last_error: Option<&'a str>,
+}
+
+impl<'a> SettledState<'a> {
+    fn of(record: &'a AttemptRecord) -> Self {
+        Self {
+            status: record.status,
+            next_attempt_at: record.next_attempt_at,
+            window_started_at: record.window_started_at,
+            last_status_code: record.status_code,
+            last_error: record.error.as_deref(),
+        }
+    }
+
+    /// Binds the five values in the order of the columns above.
+    fn bind<'q>(self, query: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        'a: 'q,
+    {
+        query
+            .bind(self.status)
+            .bind(self.next_attempt_at)
+            .bind(self.window_started_at)
+            .bind(self.last_status_code)
+            .bind(self.last_error)
+    }
+}
+
 impl Store {
     /// Claims up to `limit` due deliveries by moving their next attempt to `lease_until`: if
     /// this process dies while sending, they become due again then (at-least-once).
@@ -60,7 +97,7 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         };
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let ids: Vec<i64> = sqlx::query_scalar(&format!(
             "UPDATE deliveries SET next_attempt_at = $2
              WHERE id IN (SELECT id FROM deliveries
@@ -77,7 +114,6 @@ impl Store {
             transaction.commit().await?;
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT d.id, d.journey_id, d.node_id, d.webhook, d.custom_data, d.attempts,
                     d.window_started_at, d.created_at,
@@ -91,7 +127,7 @@ impl Store {
              LEFT JOIN journeys j ON j.id = d.journey_id
              WHERE d.id IN ({})
              ORDER BY d.id",
-            placeholders.join(", ")
+            Params::new(self.backend).list(ids.len())
         );
         let mut query = sqlx::query_as::<_, DueDelivery>(&sql);
         for id in &ids {
@@ -109,7 +145,7 @@ impl Store {
         records: &[AttemptRecord],
         now: Millis,
     ) -> sqlx::Result<()> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let attempts = records.iter().map(|record| {
             [
                 Param::Int(record.delivery_id),
@@ -124,18 +160,52 @@ impl Store {
         });
         insert_rows(
             &mut transaction,
+            self.backend,
             "delivery_attempts (delivery_id, attempted_at, latency_ms, status_code, error,
                                 response_body, missing_placeholders, outcome)",
             attempts,
         )
         .await?;
-        for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|row| format!("({})", placeholders(2 + row * 6, 6)))
-                .collect();
+        // Deliveries that end in the same state (a batch accepted at once, typically) are moved
+        // by one `WHERE id IN` per state, which binds a parameter per row instead of six; the
+        // rest (retries, whose next attempts differ by their jitter) by a `VALUES` list.
+        let mut by_state: HashMap<SettledState<'_>, Vec<i64>> = HashMap::new();
+        for record in records {
+            by_state
+                .entry(SettledState::of(record))
+                .or_default()
+                .push(record.delivery_id);
+        }
+        let mut singles = Vec::new();
+        for (state, ids) in by_state {
+            if let [id] = ids[..] {
+                singles.push((id, state));
+                continue;
+            }
+            for chunk in ids.chunks(IN_LIST_CHUNK) {
+                let mut params = Params::new(self.backend);
+                let settled = params.list(6);
+                let sql = format!(
+                    "UPDATE deliveries SET attempts = attempts + 1,
+                         (status, next_attempt_at, window_started_at, last_status_code, last_error,
+                          updated_at) = ({settled})
+                     WHERE id IN ({})",
+                    params.list(chunk.len())
+                );
+                let mut query = state.bind(sqlx::query(&sql)).bind(now);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *transaction).await?;
+            }
+        }
+        for chunk in singles.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 6);
+            let updated_at = params.one();
             let sql = format!(
                 "WITH settled (id, status, next_attempt_at, window_started_at, last_status_code,
-                               last_error) AS (VALUES {})
+                               last_error) AS (VALUES {values})
                  UPDATE deliveries SET
                      status = settled.status,
                      next_attempt_at = settled.next_attempt_at,
@@ -143,24 +213,15 @@ impl Store {
                      window_started_at = settled.window_started_at,
                      last_status_code = settled.last_status_code,
                      last_error = settled.last_error,
-                     updated_at = $1
+                     updated_at = {updated_at}
                  FROM settled
-                 WHERE deliveries.id = settled.id",
-                values.join(", ")
+                 WHERE deliveries.id = settled.id"
             );
-            let mut query = sqlx::query(&sql).bind(now);
-            for record in chunk {
-                for param in [
-                    Param::Int(record.delivery_id),
-                    Param::Text(record.status),
-                    Param::OptInt(record.next_attempt_at),
-                    Param::Int(record.window_started_at),
-                    Param::OptInt(record.status_code),
-                    Param::OptText(record.error.as_deref()),
-                ] {
-                    query = param.bind(query);
-                }
+            let mut query = sqlx::query(&sql);
+            for (id, state) in chunk {
+                query = state.bind(query.bind(*id));
             }
+            query = query.bind(now);
             query.execute(&mut *transaction).await?;
         }
         transaction.commit().await

@@ -9,11 +9,11 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::FromRow;
 
 use super::{
-    Backend, Store,
-    sql::{IN_LIST_CHUNK, Param, ROWS_PER_STATEMENT, insert_rows, placeholders},
+    Backend, Store, Write,
+    sql::{IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
 };
 use crate::clock::Millis;
 
@@ -65,14 +65,14 @@ pub enum NextState<'a> {
 }
 
 pub struct Batch {
-    transaction: Transaction<'static, Any>,
+    transaction: Write,
     backend: Backend,
 }
 
 impl Store {
     pub async fn begin_batch(&self) -> sqlx::Result<Batch> {
         Ok(Batch {
-            transaction: self.pool.begin().await?,
+            transaction: self.begin_write().await?,
             backend: self.backend,
         })
     }
@@ -140,7 +140,7 @@ impl Batch {
         for chunk in contact_ids.chunks(IN_LIST_CHUNK) {
             let sql = format!(
                 "SELECT id, attributes FROM contacts WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                Params::new(self.backend).list(chunk.len())
             );
             let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
             for id in chunk {
@@ -163,13 +163,14 @@ impl Batch {
             return Ok(found);
         }
         for chunk in contact_ids.chunks(IN_LIST_CHUNK) {
+            let mut params = Params::new(self.backend);
             let sql = format!(
                 "SELECT DISTINCT journey_id, contact_id,
                         CASE WHEN state IN ('active', 'waiting') THEN 1 ELSE 0 END
                  FROM enrollments
                  WHERE journey_id IN ({}) AND contact_id IN ({})",
-                placeholders(1, journey_ids.len()),
-                placeholders(journey_ids.len() + 1, chunk.len())
+                params.list(journey_ids.len()),
+                params.list(chunk.len())
             );
             let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
             for id in journey_ids.iter().chain(chunk) {
@@ -208,6 +209,7 @@ impl Batch {
             });
         insert_rows(
             &mut self.transaction,
+            self.backend,
             "enrollments (journey_id, version, contact_id, node_id, state, due_at, entered_at,
                           updated_at, trigger_event_id)",
             rows,
@@ -224,29 +226,29 @@ impl Batch {
     ) -> sqlx::Result<u64> {
         let mut resumed = 0;
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|row| format!("({})", placeholders(2 + row * 3, 3)))
-                .collect();
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 3);
+            let (due_at, updated_at) = (params.one(), params.one());
             let sql = format!(
-                "WITH arrived (contact_id, name, occurred_at) AS (VALUES {})
-                 UPDATE enrollments SET state = 'active', resumed = 'event', due_at = $1,
-                                        updated_at = $1
+                "WITH arrived (contact_id, name, occurred_at) AS (VALUES {values})
+                 UPDATE enrollments SET state = 'active', resumed = 'event', due_at = {due_at},
+                                        updated_at = {updated_at}
                  WHERE state = 'waiting' AND awaiting_event IS NOT NULL
                    AND EXISTS (SELECT 1 FROM arrived
                                WHERE arrived.contact_id = enrollments.contact_id
                                  AND arrived.name = enrollments.awaiting_event
                                  AND arrived.occurred_at >= enrollments.waiting_since
                                  AND arrived.occurred_at < enrollments.due_at)
-                   AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')",
-                values.join(", ")
+                   AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')"
             );
-            let mut query = sqlx::query(&sql).bind(now);
+            let mut query = sqlx::query(&sql);
             for event in chunk {
                 query = query
                     .bind(event.contact_id)
                     .bind(event.name.as_str())
                     .bind(event.occurred_at);
             }
+            query = query.bind(now).bind(now);
             resumed += query.execute(&mut *self.transaction).await?.rows_affected();
         }
         Ok(resumed)
@@ -335,6 +337,7 @@ impl Batch {
         });
         insert_rows(
             &mut self.transaction,
+            self.backend,
             "node_visits (enrollment_id, journey_id, version, node_id, contact_id, visited_at)",
             visits,
         )
@@ -356,6 +359,7 @@ impl Batch {
             });
         insert_rows(
             &mut self.transaction,
+            self.backend,
             "messages (enrollment_id, journey_id, version, node_id, contact_id, channel, template,
                        created_at)",
             messages,
@@ -380,6 +384,7 @@ impl Batch {
             });
         insert_rows(
             &mut self.transaction,
+            self.backend,
             "deliveries (enrollment_id, journey_id, version, node_id, contact_id, webhook,
                          custom_data, created_at, next_attempt_at, updated_at)",
             deliveries,
@@ -391,12 +396,12 @@ impl Batch {
     /// Writes each enrollment's new state with one statement per chunk.
     async fn settle(&mut self, settled: &[(i64, NextState<'_>)], now: Millis) -> sqlx::Result<()> {
         for chunk in settled.chunks(ROWS_PER_STATEMENT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|row| format!("({})", placeholders(2 + row * 9, 9)))
-                .collect();
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 9);
+            let updated_at = params.one();
             let sql = format!(
                 "WITH settled (id, state, node_id, due_at, awaiting_event, awaiting_node,
-                               awaiting_activity, waiting_since, error) AS (VALUES {})
+                               awaiting_activity, waiting_since, error) AS (VALUES {values})
                  UPDATE enrollments SET
                      state = settled.state,
                      node_id = COALESCE(settled.node_id, enrollments.node_id),
@@ -407,12 +412,11 @@ impl Batch {
                      awaiting_activity = settled.awaiting_activity,
                      waiting_since = settled.waiting_since,
                      error = settled.error,
-                     updated_at = $1
+                     updated_at = {updated_at}
                  FROM settled
-                 WHERE enrollments.id = settled.id",
-                values.join(", ")
+                 WHERE enrollments.id = settled.id"
             );
-            let mut query = sqlx::query(&sql).bind(now);
+            let mut query = sqlx::query(&sql);
             for (id, next) in chunk {
                 let row: [Param<'_>; 9] = match next {
                     NextState::Waiting {
@@ -459,6 +463,7 @@ impl Batch {
                     query = param.bind(query);
                 }
             }
+            query = query.bind(now);
             query.execute(&mut *self.transaction).await?;
         }
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::Store;
+use super::{Store, sql::Params};
 use crate::clock::Millis;
 
 /// An event ready to store: its contact resolved to the internal id.
@@ -20,7 +20,7 @@ pub struct NewEvent {
 impl Store {
     /// Stores the events in one transaction and returns their ids in the same order.
     pub async fn insert_events(&self, events: &[&NewEvent]) -> sqlx::Result<Vec<i64>> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let mut ids = Vec::with_capacity(events.len());
         for event in events {
             let id: i64 = sqlx::query_scalar(
@@ -48,10 +48,9 @@ impl Store {
         let mut found = HashMap::with_capacity(external_ids.len());
         // Bounded statements: SQLite allows 32,766 parameters, PostgreSQL 65,535.
         for chunk in external_ids.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
             let sql = format!(
                 "SELECT external_id, id FROM contacts WHERE external_id IN ({})",
-                placeholders.join(", ")
+                Params::new(self.backend).list(chunk.len())
             );
             let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
             for external_id in chunk {

@@ -96,7 +96,7 @@ impl Store {
     /// Deletes the journey, its versions, the contacts' runs through it and its statistics;
     /// messages and webhook requests stay as history. `false` if there was no such journey.
     pub async fn delete_journey(&self, id: i64) -> sqlx::Result<bool> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         for table in ["node_visits", "enrollments", "journey_versions"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE journey_id = $1"))
                 .bind(id)
@@ -121,7 +121,7 @@ impl Store {
         document: &str,
         now: Millis,
     ) -> sqlx::Result<Option<i64>> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         // Updating the row first takes its lock on PostgreSQL, so concurrent publishes of one
         // journey number their versions one after the other.
         let version: Option<i64> = sqlx::query_scalar(

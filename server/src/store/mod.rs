@@ -12,13 +12,20 @@ mod stats;
 mod url;
 mod webhooks;
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{
+    future::Future,
+    ops::{Deref, DerefMut},
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
 
 use sqlx::{
-    AnyConnection, AnyPool, Connection, Executor,
+    Any, AnyConnection, AnyPool, Connection, Executor, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::Migrator,
 };
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use self::{
     contacts::ContactRow,
@@ -90,6 +97,37 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: whose turn it is to write (see [`Write`]).
+    write_turn: Option<Arc<Mutex<()>>>,
+}
+
+/// A transaction that writes. On SQLite it also holds this process's write turn, so writers
+/// queue in order and the next one starts the moment the last commits: left to SQLite, a
+/// writer that finds the database locked sleeps 1, 2, 5, 10… ms between retries (measured:
+/// the delivery worker's claims took 3 to 15 ms instead of 2.6).
+pub(crate) struct Write {
+    transaction: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Write {
+    pub(crate) async fn commit(self) -> sqlx::Result<()> {
+        self.transaction.commit().await
+    }
+}
+
+impl Deref for Write {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.transaction
+    }
+}
+
+impl DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.transaction
+    }
 }
 
 impl Store {
@@ -123,7 +161,24 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|error| open_error(backend, url, error))?;
-        Ok(Self { pool, backend })
+        let write_turn = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            write_turn,
+        })
+    }
+
+    /// Begins a transaction that writes, after the writers ahead of it on SQLite.
+    pub(crate) async fn begin_write(&self) -> sqlx::Result<Write> {
+        let turn = match &self.write_turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
+            None => None,
+        };
+        Ok(Write {
+            transaction: self.pool.begin().await?,
+            _turn: turn,
+        })
     }
 
     /// Brings the schema up to date. On PostgreSQL, sqlx holds an advisory lock meanwhile, so

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::{AnyConnection, Connection};
 
-use crate::support::{Answer, Backend, Receiver, TestServer, resetting_port};
+use server::store::{AttemptRecord, Store};
+
+use crate::support::{Answer, Backend, Receiver, TestDatabase, TestServer, resetting_port};
 
 backend_tests!(
     an_accepted_request_is_signed_and_counted,
@@ -25,6 +27,7 @@ backend_tests!(
     private_targets_are_refused_unless_allowed,
     the_delivery_log_filters_shows_attempts_and_resends,
     a_slow_receiver_does_not_hold_back_the_others,
+    each_attempt_of_a_batch_is_recorded_with_its_own_outcome,
 );
 
 const SECOND: i64 = 1_000;
@@ -665,4 +668,121 @@ async fn a_slow_receiver_does_not_hold_back_the_others(backend: Backend) {
         ]
     );
     assert_eq!(slow.received().len(), 1, "the slow request is under way");
+}
+
+/// The store writes a batch's states grouped: deliveries that end alike share one statement,
+/// the others get a row each. Both kinds in one batch must each land on their own delivery.
+async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let store = Store::connect(database.url()).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    sqlx::any::install_default_drivers();
+    let mut connection = AnyConnection::connect(database.url())
+        .await
+        .expect("connect");
+    let contact: i64 = sqlx::query_scalar(
+        "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
+         VALUES ('ana', '{}', 0, 0) RETURNING id",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .expect("a contact");
+    let mut ids = Vec::new();
+    for enrollment in 1..=5_i64 {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO deliveries (enrollment_id, journey_id, version, node_id, contact_id,
+                                     webhook, custom_data, created_at, next_attempt_at)
+             VALUES ($1, 1, 1, 'hook', $2, '1', '[]', 0, 0) RETURNING id",
+        )
+        .bind(enrollment)
+        .bind(contact)
+        .fetch_one(&mut connection)
+        .await
+        .expect("a delivery");
+        ids.push(id);
+    }
+    let claimed = store
+        .claim_due_deliveries(10, 1_000_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 5);
+
+    let record = |n: usize, status: &'static str, code: i64, next: Option<i64>| AttemptRecord {
+        delivery_id: ids[n],
+        attempted_at: 20,
+        latency_ms: ids[n],
+        status_code: Some(code),
+        error: (code != 200).then(|| format!("answered {code}")),
+        response_body: Some(format!("body {}", ids[n])),
+        missing_placeholders: None,
+        outcome: if status == "accepted" {
+            "accepted"
+        } else {
+            "retry"
+        },
+        status,
+        next_attempt_at: next,
+        window_started_at: 10,
+    };
+    let records = [
+        record(0, "accepted", 200, None),
+        record(1, "pending", 500, Some(5_000)),
+        record(2, "accepted", 200, None),
+        record(3, "pending", 503, Some(6_000)),
+        record(4, "accepted", 200, None),
+    ];
+    store.record_attempts(&records, 30).await.expect("record");
+
+    type Row = (
+        i64,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, status, attempts, next_attempt_at, last_status_code, last_error, updated_at
+         FROM deliveries ORDER BY id",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .expect("deliveries");
+    let accepted = |n: usize| (ids[n], "accepted".to_owned(), 1, None, Some(200), None, 30);
+    let retried = |n: usize, code: i64, next| {
+        let error = Some(format!("answered {code}"));
+        (
+            ids[n],
+            "pending".to_owned(),
+            1,
+            Some(next),
+            Some(code),
+            error,
+            30,
+        )
+    };
+    assert_eq!(
+        rows,
+        vec![
+            accepted(0),
+            retried(1, 500, 5_000),
+            accepted(2),
+            retried(3, 503, 6_000),
+            accepted(4)
+        ]
+    );
+    let attempts: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT delivery_id, latency_ms, response_body FROM delivery_attempts ORDER BY delivery_id",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .expect("attempts");
+    let expected: Vec<(i64, i64, String)> = ids
+        .iter()
+        .map(|&id| (id, id, format!("body {id}")))
+        .collect();
+    assert_eq!(attempts, expected);
+    connection.close().await.ok();
+    store.close().await;
 }
