@@ -13,10 +13,7 @@ use std::{sync::Arc, time::Instant};
 use axum::{Router, routing::post};
 use server::{
     clock::SystemClock,
-    delivery::{
-        DeliverySettings, DeliveryWorker,
-        send::{Sender, TargetGuard},
-    },
+    delivery::{DeliverySettings, DeliveryWorker, guard::TargetGuard, send::Sender},
     engine::{Engine, EngineSettings},
     store::Store,
     webhook::{self, Settings},
@@ -60,6 +57,7 @@ async fn main() -> support::BenchResult {
     let sender = Sender::new(
         TargetGuard {
             allow_private: true,
+            ..TargetGuard::default()
         },
         std::time::Duration::from_secs(15),
     )?;

@@ -4,6 +4,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, ValueEnum};
 
+use crate::delivery::guard::Network;
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "wayfarer",
@@ -43,6 +45,16 @@ pub struct Config {
     /// default so that a webhook URL cannot be used to probe the server's own network.
     #[arg(long, env = "WAYFARER_ALLOW_PRIVATE_TARGETS")]
     pub allow_private_targets: bool,
+
+    /// A private or reserved network webhooks may reach all the same, in CIDR notation
+    /// (`10.20.0.0/16`, `fd00::/8`, or one address); repeat the flag or separate with commas.
+    #[arg(
+        long = "allow-target-network",
+        env = "WAYFARER_ALLOW_TARGET_NETWORKS",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub allowed_target_networks: Vec<Network>,
 
     /// Seconds a webhook receiver has to connect and answer.
     #[arg(long, env = "WAYFARER_DELIVERY_TIMEOUT_SECS", default_value_t = 15,
@@ -85,6 +97,7 @@ impl Config {
             engine_batch: 500,
             // Tests send to receivers on 127.0.0.1.
             allow_private_targets: true,
+            allowed_target_networks: Vec::new(),
             delivery_timeout_secs: 15,
             delivery_batch: 512,
             delivery_concurrency: 16,

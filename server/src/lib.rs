@@ -21,10 +21,7 @@ use tokio::{
 
 use crate::{
     clock::{SharedClock, SystemClock},
-    delivery::{
-        DeliverySettings, DeliveryWorker,
-        send::{Sender, TargetGuard},
-    },
+    delivery::{DeliverySettings, DeliveryWorker, guard::TargetGuard, send::Sender},
     engine::{Engine, EngineSettings},
     http::AppState,
     intake::EventIntake,
@@ -76,6 +73,7 @@ impl Server {
         let sender = Sender::new(
             TargetGuard {
                 allow_private: config.allow_private_targets,
+                allowed_networks: config.allowed_target_networks.clone().into(),
             },
             Duration::from_secs(config.delivery_timeout_secs),
         )

@@ -2,6 +2,7 @@
 //! Standard Webhooks way (sign), send it safely (send), and decide what happens when it is not
 //! accepted (schedule); the worker ties these to the deliveries table.
 
+pub mod guard;
 pub mod render;
 pub mod schedule;
 pub mod send;

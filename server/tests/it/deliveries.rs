@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use app::api::{
     DeliveryDetailOut, DeliveryOut, JourneyIn, JourneyOut, JourneyStatsOut, Reentry, ResentOut,
-    SigningSecretOut, WebhookOut,
+    SigningSecretOut, WebhookOut, WebhookTestOut,
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
@@ -25,6 +25,7 @@ backend_tests!(
     the_window_closes_after_twelve_hours,
     timeouts_resets_and_redirects_are_not_accepted,
     private_targets_are_refused_unless_allowed,
+    an_allowed_network_is_reached_though_private,
     the_delivery_log_filters_shows_attempts_and_resends,
     a_slow_receiver_does_not_hold_back_the_others,
     each_attempt_of_a_batch_is_recorded_with_its_own_outcome,
@@ -427,6 +428,47 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
     assert!(
         receiver.received().is_empty(),
         "nothing reached the receiver"
+    );
+}
+
+async fn an_allowed_network_is_reached_though_private(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.allow_private_targets = false;
+        config.allowed_target_networks = vec!["127.0.0.0/8".parse().expect("a network")];
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let (webhook, _) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let state = after_attempts(&server, 1).await;
+    assert_eq!(state.status, "accepted", "{state:?}");
+    assert_eq!(receiver.received().len(), 1);
+
+    // Another private network stays closed: ::1 is loopback but not in 127.0.0.0/8.
+    let outside = receiver.url("/hook").replace("127.0.0.1", "[::1]");
+    let response = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"url": outside}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let tested: WebhookTestOut = server
+        .post_json(&format!("/api/v1/webhooks/{}/test", webhook.id), &json!({}))
+        .await
+        .json()
+        .await
+        .expect("a test result");
+    assert!(!tested.accepted);
+    let error = tested.error.unwrap_or_default();
+    assert!(
+        error.contains("refused to connect: ::1 is a private"),
+        "{error}"
+    );
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "nothing more reached the receiver"
     );
 }
 

@@ -147,6 +147,26 @@ fn wait_with_deadline(child: &mut Child, limit: Duration) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+#[test]
+fn a_bad_target_network_is_refused_with_the_reason() {
+    let output = run_to_exit(wayfarer().args([
+        "--listen",
+        "127.0.0.1:0",
+        "--allow-target-network",
+        "10.0.0.0/8,10.0.0.0/33",
+    ]));
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "clap's usage error: {stderr}"
+    );
+    assert!(
+        stderr.contains("\"10.0.0.0/33\" is not a network: the prefix length must be 0 to 32"),
+        "{stderr}"
+    );
+}
 
 /// The process failed and said why in exactly one line, without a panic.
 fn single_error_line(output: &Output) -> String {
