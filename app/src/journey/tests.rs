@@ -540,3 +540,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn webhook_nodes_name_webhooks_that_exist() {
+    let journey = abandoned_cart();
+    assert!(journey.check_webhooks(|_| true).is_empty());
+    let errors = journey.check_webhooks(|_| false);
+    assert_eq!(
+        errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["node \"hook\": Webhook sends to webhook crm, which does not exist: pick another."]
+    );
+}

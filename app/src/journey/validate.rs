@@ -46,6 +46,25 @@ impl Journey {
         check_loops_wait(self, &mut errors);
         errors.0
     }
+
+    /// Problems with the webhooks the journey's webhook nodes name: `exists` says whether a
+    /// webhook id is known (the server asks its store, the editor its list of webhooks).
+    pub fn check_webhooks(&self, exists: impl Fn(&str) -> bool) -> Vec<ValidationError> {
+        let mut errors = Errors::default();
+        for node in self.nodes() {
+            if let NodeKind::Webhook(webhook) = &node.kind
+                && let Some(id) = webhook.webhook.as_deref().map(str::trim)
+                && !id.is_empty()
+                && !exists(id)
+            {
+                errors.node(
+                    node,
+                    format!("sends to webhook {id}, which does not exist: pick another."),
+                );
+            }
+        }
+        errors.0
+    }
 }
 
 #[derive(Default)]

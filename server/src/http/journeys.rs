@@ -1,12 +1,14 @@
 //! `/api/v1/journeys`: create, list, read, edit and delete drafts; publish versions; pause and
 //! resume; statistics per node.
 
+use std::collections::HashSet;
+
 use app::{
     api::{
         DeliveryCountsOut, JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneyStatus,
         JourneySummaryOut, NodeStatsOut, PublishOut, Reentry, StatsQuery,
     },
-    journey::{Journey, JourneyDocument, NodeKind},
+    journey::{Journey, JourneyDocument, NodeKind, ValidationError},
 };
 use axum::{
     Json, Router,
@@ -44,7 +46,7 @@ async fn create(
         .store
         .create_journey(name, input.reentry.as_str(), &draft, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(journey_out(row)?)))
+    Ok((StatusCode::CREATED, Json(journey_out(&state, row).await?)))
 }
 
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JourneySummaryOut>>> {
@@ -69,7 +71,7 @@ async fn show(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<JourneyOut>> {
     let row = existing(&state, id).await?;
-    Ok(Json(journey_out(row)?))
+    Ok(Json(journey_out(&state, row).await?))
 }
 
 async fn update(
@@ -90,7 +92,7 @@ async fn update(
         .update_journey(id, changes, state.clock.now())
         .await?
         .ok_or_else(|| no_journey(id))?;
-    Ok(Json(journey_out(row)?))
+    Ok(Json(journey_out(&state, row).await?))
 }
 
 async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
@@ -107,7 +109,7 @@ async fn publish(
 ) -> ApiResult<(StatusCode, Json<PublishOut>)> {
     let row = existing(&state, id).await?;
     let journey = stored_journey(&row)?;
-    let errors = journey.validate();
+    let errors = problems(&state, &journey).await?;
     if !errors.is_empty() {
         return Err(ApiError::invalid_journey(errors));
     }
@@ -161,7 +163,7 @@ async fn set_status(
         .update_journey(id, changes, state.clock.now())
         .await?
         .ok_or_else(|| no_journey(id))?;
-    Ok(Json(journey_out(row)?))
+    Ok(Json(journey_out(&state, row).await?))
 }
 
 async fn stats(
@@ -265,7 +267,22 @@ fn status_of(row: &JourneyRow) -> ApiResult<JourneyStatus> {
     })
 }
 
-fn journey_out(row: JourneyRow) -> ApiResult<JourneyOut> {
+/// Everything that keeps the journey from being published: its own problems, and webhook
+/// nodes naming webhooks that do not exist (deleted, or mistyped through the API).
+async fn problems(state: &AppState, journey: &Journey) -> ApiResult<Vec<ValidationError>> {
+    let mut errors = journey.validate();
+    let webhooks: HashSet<String> = state
+        .store
+        .webhook_ids()
+        .await?
+        .into_iter()
+        .map(|id| id.to_string())
+        .collect();
+    errors.extend(journey.check_webhooks(|id| webhooks.contains(id)));
+    Ok(errors)
+}
+
+async fn journey_out(state: &AppState, row: JourneyRow) -> ApiResult<JourneyOut> {
     let journey = stored_journey(&row)?;
     let reentry = Reentry::parse(&row.reentry).ok_or_else(|| {
         ApiError::internal(format_args!(
@@ -276,7 +293,7 @@ fn journey_out(row: JourneyRow) -> ApiResult<JourneyOut> {
     Ok(JourneyOut {
         status: status_of(&row)?,
         reentry,
-        validation_errors: journey.validate(),
+        validation_errors: problems(state, &journey).await?,
         draft: journey.to_document(),
         id: row.id,
         name: row.name,

@@ -126,6 +126,13 @@ impl Store {
             .await
     }
 
+    /// The ids of every webhook, for checking the journeys that name them.
+    pub async fn webhook_ids(&self) -> sqlx::Result<Vec<i64>> {
+        sqlx::query_scalar("SELECT id FROM webhooks")
+            .fetch_all(&self.pool)
+            .await
+    }
+
     pub async fn delete_webhook(&self, id: i64) -> sqlx::Result<bool> {
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)

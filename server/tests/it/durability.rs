@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::api::{JourneyOut, JourneyStatsOut};
+use app::api::{JourneyOut, JourneyStatsOut, WebhookOut};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
@@ -84,13 +84,22 @@ async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Back
     let mut server = Wayfarer::start(&database, port).await;
     let client = http_client();
 
+    let webhook: WebhookOut = client
+        .post(format!("{}/api/v1/webhooks", server.base))
+        .json(&json!({"name": "CRM", "url": "http://127.0.0.1:9/unreached"}))
+        .send()
+        .await
+        .expect("create a webhook")
+        .json()
+        .await
+        .expect("a webhook");
     let journey: JourneyOut = client
         .post(format!("{}/api/v1/journeys", server.base))
         .json(&json!({"name": "crash", "draft": {
         "nodes": [
             {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
             {"id": "email", "kind": "action", "settings": {"channel": "email", "message": "hi"}},
-            {"id": "hook", "kind": "webhook", "settings": {"webhook": "crm"}},
+            {"id": "hook", "kind": "webhook", "settings": {"webhook": webhook.id.to_string()}},
             {"id": "done", "kind": "exit"}
         ],
         "edges": [

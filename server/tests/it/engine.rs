@@ -114,8 +114,17 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(150)).await;
 }
 
-fn abandoned_cart() -> Value {
-    abandoned_cart_to("crm")
+/// The reference journey, sending to a new webhook whose receiver is never reached.
+async fn abandoned_cart(server: &TestServer) -> Value {
+    let response = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": "CRM", "url": "http://127.0.0.1:9/unreached"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let webhook: WebhookOut = response.json().await.expect("a webhook");
+    abandoned_cart_to(&webhook.id.to_string())
 }
 
 /// The reference journey, its webhook node sending to the webhook with this id.
@@ -407,7 +416,8 @@ async fn a_wait_for_a_named_event_resumes_only_before_its_timeout(backend: Backe
 
 async fn a_paused_journey_neither_enrolls_nor_moves_contacts(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = publish(&server, Reentry::Always, abandoned_cart()).await;
+    let draft = abandoned_cart(&server).await;
+    let journey = publish(&server, Reentry::Always, draft.clone()).await;
     contact(&server, "ana", json!({})).await;
     event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
     stats_when(&server, journey, |s| counts(s, "wait").1 == 1).await;
@@ -444,13 +454,14 @@ async fn a_paused_journey_neither_enrolls_nor_moves_contacts(backend: Backend) {
 
 async fn contacts_in_flight_stay_on_their_version(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = publish(&server, Reentry::Always, abandoned_cart()).await;
+    let draft = abandoned_cart(&server).await;
+    let journey = publish(&server, Reentry::Always, draft.clone()).await;
     contact(&server, "ana", json!({})).await;
     event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
     stats_when(&server, journey, |s| counts(s, "wait").1 == 1).await;
 
     // Version 2 skips the email and the wait.
-    let mut version_2 = abandoned_cart();
+    let mut version_2 = draft;
     version_2["edges"] = json!([
         {"from": "start", "branch": "next", "to": "hook"},
         {"from": "hook", "branch": "next", "to": "done"}

@@ -3,7 +3,7 @@
 use app::{
     api::{
         ErrorOut, JourneyIn, JourneyOut, JourneyPatch, JourneyStatus, JourneySummaryOut,
-        PublishOut, Reentry, ValidationErrorsOut,
+        PublishOut, Reentry, ValidationErrorsOut, WebhookOut,
     },
     journey::{JourneyDocument, NodeId},
 };
@@ -17,11 +17,25 @@ backend_tests!(
     publishing_freezes_numbered_versions,
     pause_and_resume_apply_to_published_journeys,
     deleting_a_journey_removes_it,
+    a_missing_webhook_blocks_publishing,
     bad_input_is_a_client_error,
 );
 
+/// A webhook for the journeys' webhook nodes to name; its id.
+async fn a_webhook(server: &TestServer) -> String {
+    let response = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": "CRM", "url": "https://crm.example/hook"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let webhook: WebhookOut = response.json().await.expect("a webhook");
+    webhook.id.to_string()
+}
+
 /// trigger add_to_cart → email → wait 15 min for opened → (opened) exit / (timeout) webhook → exit
-fn abandoned_cart() -> JourneyDocument {
+fn abandoned_cart(webhook: &str) -> JourneyDocument {
     serde_json::from_value(json!({
         "nodes": [
             {"id": "start", "position": {"x": 0, "y": 0}, "kind": "trigger",
@@ -32,7 +46,7 @@ fn abandoned_cart() -> JourneyDocument {
              "settings": {"until": {"type": "message_activity", "action": "email", "activity": "opened"},
                           "timeout": {"value": 15, "unit": "minutes"}}},
             {"id": "hook", "position": {"x": 200, "y": 360}, "kind": "webhook",
-             "settings": {"webhook": "crm"}},
+             "settings": {"webhook": webhook}},
             {"id": "done", "position": {"x": 0, "y": 480}, "kind": "exit"}
         ],
         "edges": [
@@ -63,12 +77,13 @@ async fn create(server: &TestServer, name: &str, draft: JourneyDocument) -> Jour
 
 async fn a_draft_is_created_read_listed_and_edited(backend: Backend) {
     let server = TestServer::start(backend).await;
+    let hook = a_webhook(&server).await;
 
-    let created = create(&server, "  Abandoned cart  ", abandoned_cart()).await;
+    let created = create(&server, "  Abandoned cart  ", abandoned_cart(&hook)).await;
     assert_eq!(created.name, "Abandoned cart");
     assert_eq!(created.status, JourneyStatus::Draft);
     assert_eq!(created.live_version, None);
-    assert_eq!(created.draft, abandoned_cart());
+    assert_eq!(created.draft, abandoned_cart(&hook));
     assert_eq!(created.validation_errors, vec![]);
 
     let read: JourneyOut = server
@@ -94,7 +109,7 @@ async fn a_draft_is_created_read_listed_and_edited(backend: Backend) {
     assert_eq!(edited.reentry, Reentry::AfterExit);
     assert_eq!(
         edited.draft,
-        abandoned_cart(),
+        abandoned_cart(&hook),
         "fields not sent stay as they were"
     );
     assert_eq!(edited.updated_at, created.updated_at + 60_000);
@@ -119,7 +134,8 @@ async fn a_draft_is_created_read_listed_and_edited(backend: Backend) {
 
 async fn an_invalid_draft_is_saved_but_not_published(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let mut draft = abandoned_cart();
+    let hook = a_webhook(&server).await;
+    let mut draft = abandoned_cart(&hook);
     draft
         .edges
         .retain(|edge| edge.from.as_str() != "wait" || edge.branch.as_str() != "timeout");
@@ -158,7 +174,8 @@ async fn an_invalid_draft_is_saved_but_not_published(backend: Backend) {
 
 async fn publishing_freezes_numbered_versions(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = create(&server, "Abandoned cart", abandoned_cart()).await;
+    let hook = a_webhook(&server).await;
+    let journey = create(&server, "Abandoned cart", abandoned_cart(&hook)).await;
     let publish = format!("/api/v1/journeys/{}/publish", journey.id);
 
     let response = server.post(&publish).await;
@@ -167,7 +184,7 @@ async fn publishing_freezes_numbered_versions(backend: Backend) {
     assert_eq!(first.version, 1);
 
     // Editing the draft afterwards leaves version 1 as published.
-    let mut edited = abandoned_cart();
+    let mut edited = abandoned_cart(&hook);
     edited.nodes[1].position.x = 500.0;
     server
         .patch_json(
@@ -197,12 +214,13 @@ async fn publishing_freezes_numbered_versions(backend: Backend) {
         .expect("query")
         .expect("version 1 exists");
     let version_1: JourneyDocument = serde_json::from_str(&version_1).expect("a document");
-    assert_eq!(version_1, abandoned_cart());
+    assert_eq!(version_1, abandoned_cart(&hook));
 }
 
 async fn pause_and_resume_apply_to_published_journeys(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = create(&server, "Abandoned cart", abandoned_cart()).await;
+    let hook = a_webhook(&server).await;
+    let journey = create(&server, "Abandoned cart", abandoned_cart(&hook)).await;
     let path = |action: &str| format!("/api/v1/journeys/{}/{action}", journey.id);
 
     let response = server.post(&path("pause")).await;
@@ -247,7 +265,8 @@ async fn pause_and_resume_apply_to_published_journeys(backend: Backend) {
 
 async fn deleting_a_journey_removes_it(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = create(&server, "Abandoned cart", abandoned_cart()).await;
+    let hook = a_webhook(&server).await;
+    let journey = create(&server, "Abandoned cart", abandoned_cart(&hook)).await;
     server
         .post(&format!("/api/v1/journeys/{}/publish", journey.id))
         .await;
@@ -265,6 +284,43 @@ async fn deleting_a_journey_removes_it(backend: Backend) {
         .delete(&format!("/api/v1/journeys/{}", journey.id))
         .await;
     assert_eq!(again.status(), 404);
+}
+
+async fn a_missing_webhook_blocks_publishing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let hook = a_webhook(&server).await;
+    let journey = create(&server, "Abandoned cart", abandoned_cart(&hook)).await;
+    assert_eq!(journey.validation_errors, vec![]);
+
+    let response = server.delete(&format!("/api/v1/webhooks/{hook}")).await;
+    assert_eq!(response.status(), 204);
+    let response = server
+        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: ValidationErrorsOut = response.json().await.expect("validation errors");
+    let problems: Vec<String> = body
+        .validation_errors
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        vec![format!(
+            "node \"hook\": Webhook sends to webhook {hook}, which does not exist: pick another."
+        )]
+    );
+    let read: JourneyOut = server
+        .get(&format!("/api/v1/journeys/{}", journey.id))
+        .await
+        .json()
+        .await
+        .expect("a journey");
+    assert_eq!(
+        read.validation_errors, body.validation_errors,
+        "shown on the draft too"
+    );
+    assert_eq!(read.status, JourneyStatus::Draft);
 }
 
 async fn bad_input_is_a_client_error(backend: Backend) {
