@@ -163,7 +163,7 @@ async fn set_status(
         .update_journey(id, changes, state.clock.now())
         .await?
         .ok_or_else(|| no_journey(id))?;
-    Ok(Json(journey_out(&state, row).await?))
+    Ok(Json(journey_out(state, row).await?))
 }
 
 async fn stats(
