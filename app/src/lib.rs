@@ -2,6 +2,7 @@
 //! placeholder templates and REST API types as they arrive.
 
 pub mod api;
+pub mod editor;
 pub mod journey;
 pub mod template;
 pub mod ui;
