@@ -5,7 +5,9 @@
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    JourneyIn, JourneyOut, JourneySummaryOut, WebhookIn, WebhookOut, WebhookTestIn, WebhookTestOut,
+    DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn, JourneyOut, JourneyPatch,
+    JourneyStatsOut, JourneySummaryOut, PublishOut, WebhookIn, WebhookOut, WebhookTestIn,
+    WebhookTestOut,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +25,70 @@ pub async fn list_journeys() -> Result<Vec<JourneySummaryOut>, ClientError> {
 
 pub async fn create_journey(input: &JourneyIn) -> Result<JourneyOut, ClientError> {
     send("POST", "/api/v1/journeys", Some(input)).await
+}
+
+pub async fn journey(id: i64) -> Result<JourneyOut, ClientError> {
+    send::<(), _>("GET", &format!("/api/v1/journeys/{id}"), None).await
+}
+
+pub async fn update_journey(id: i64, patch: &JourneyPatch) -> Result<JourneyOut, ClientError> {
+    send("PATCH", &format!("/api/v1/journeys/{id}"), Some(patch)).await
+}
+
+pub async fn publish_journey(id: i64) -> Result<PublishOut, ClientError> {
+    send::<(), _>("POST", &format!("/api/v1/journeys/{id}/publish"), None).await
+}
+
+pub async fn journey_stats(id: i64) -> Result<JourneyStatsOut, ClientError> {
+    send::<(), _>("GET", &format!("/api/v1/journeys/{id}/stats"), None).await
+}
+
+/// Newest first.
+pub async fn deliveries(filter: &DeliveryFilter) -> Result<Vec<DeliveryOut>, ClientError> {
+    let query = query_string(filter);
+    send::<(), _>("GET", &format!("/api/v1/deliveries?{query}"), None).await
+}
+
+pub async fn delivery(id: i64) -> Result<DeliveryDetailOut, ClientError> {
+    send::<(), _>("GET", &format!("/api/v1/deliveries/{id}"), None).await
+}
+
+/// Sends the delivery again: a new attempt cycle with the same `webhook-id`.
+pub async fn resend_delivery(id: i64) -> Result<(), ClientError> {
+    send::<(), serde::de::IgnoredAny>("POST", &format!("/api/v1/deliveries/{id}/resend"), None)
+        .await
+        .map(|_| ())
+}
+
+/// The filter as a query string; its values are ids, node ids and status words.
+fn query_string(filter: &DeliveryFilter) -> String {
+    let mut pairs = Vec::new();
+    let mut add = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            pairs.push(format!("{key}={}", encode_query_value(&value)));
+        }
+    };
+    add("webhook", filter.webhook.map(|id| id.to_string()));
+    add("journey", filter.journey.map(|id| id.to_string()));
+    add("node", filter.node.clone());
+    add("status", filter.status.clone());
+    add("contact", filter.contact.clone());
+    add("since", filter.since.map(|at| at.to_string()));
+    add("until", filter.until.map(|at| at.to_string()));
+    add("limit", filter.limit.map(|limit| limit.to_string()));
+    pairs.join("&")
+}
+
+fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }
 
 pub async fn delete_journey(id: i64) -> Result<(), ClientError> {
@@ -100,4 +166,25 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     Err(ClientError::Network(
         "the API client runs in the browser".to_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_filters_become_query_strings() {
+        let filter = DeliveryFilter {
+            journey: Some(3),
+            node: Some("n 7&x".to_owned()),
+            status: Some("failed".to_owned()),
+            limit: Some(50),
+            ..DeliveryFilter::default()
+        };
+        assert_eq!(
+            query_string(&filter),
+            "journey=3&node=n%207%26x&status=failed&limit=50"
+        );
+        assert_eq!(query_string(&DeliveryFilter::default()), "");
+    }
 }

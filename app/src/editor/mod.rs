@@ -5,7 +5,7 @@
 pub mod canvas;
 
 use crate::journey::{
-    Action, Branch, Channel, Combine, Condition, Delay, EditError, Edge, Journey, JourneyDocument,
+    Action, Branch, Channel, Combine, Condition, Delay, Edge, EditError, Journey, JourneyDocument,
     Node, NodeId, NodeKind, Position, Span, StructureError, TimeUnit, Trigger, ValidationError,
     WaitForEvent, WaitTarget, WebhookNode,
 };
@@ -59,7 +59,10 @@ pub fn new_node_kind(kind: &str) -> Option<NodeKind> {
 pub enum Change {
     AddNode(Node),
     /// The node as it was, with the connections into and out of it.
-    RemoveNode { node: Node, edges: Vec<Edge> },
+    RemoveNode {
+        node: Node,
+        edges: Vec<Edge>,
+    },
     MoveNode {
         id: NodeId,
         from: Position,
@@ -261,9 +264,7 @@ impl Editor {
     fn apply(&mut self, change: Change) -> Result<(), EditError> {
         let change = match change {
             Change::Connect { edge, .. } => {
-                let replaced = self
-                    .journey
-                    .connect(&edge.from, edge.branch, &edge.to)?;
+                let replaced = self.journey.connect(&edge.from, edge.branch, &edge.to)?;
                 Change::Connect { edge, replaced }
             }
             change => {

@@ -65,9 +65,7 @@ fn every_edit_is_undone_and_redone_in_order() {
     let (mut editor, [start, send, done]) = three_nodes();
     let mut states = vec![sorted(editor.document())];
 
-    editor
-        .move_node(&send, at(300.0, 120.0))
-        .expect("move");
+    editor.move_node(&send, at(300.0, 120.0)).expect("move");
     states.push(sorted(editor.document()));
     editor
         .configure(
@@ -279,9 +277,16 @@ fn fitting_shows_every_node() {
     for corner in [bounds.0, bounds.1] {
         let x = corner.x * view.zoom + view.x;
         let y = corner.y * view.zoom + view.y;
-        assert!((0.0..=1_000.0).contains(&x) && (0.0..=600.0).contains(&y), "{x} {y}");
+        assert!(
+            (0.0..=1_000.0).contains(&x) && (0.0..=600.0).contains(&y),
+            "{x} {y}"
+        );
     }
-    let small = Viewport::fitting(canvas::bounds([at(0.0, 0.0)]).expect("bounds"), 1_000.0, 600.0);
+    let small = Viewport::fitting(
+        canvas::bounds([at(0.0, 0.0)]).expect("bounds"),
+        1_000.0,
+        600.0,
+    );
     assert_eq!(small.zoom, 1.0, "never zoomed in past 100 %");
     assert_eq!(canvas::bounds([]), None);
 }

@@ -1,5 +1,6 @@
 //! Leptos components. `App` owns the router; each page lives in its own module.
 
+mod editor;
 mod layout;
 mod pages;
 
@@ -10,6 +11,7 @@ use leptos_router::{
     path,
 };
 
+use editor::EditorPage;
 use layout::AppShell;
 use pages::{ContactsPage, JourneysPage, NotFoundPage, WebhooksPage};
 
@@ -26,6 +28,7 @@ pub fn App() -> impl IntoView {
             <AppShell>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/journeys") view=JourneysPage/>
+                    <Route path=path!("/journeys/:id") view=EditorPage/>
                     <Route path=path!("/webhooks") view=WebhooksPage/>
                     <Route path=path!("/contacts") view=ContactsPage/>
                 </Routes>

@@ -2,10 +2,12 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 
 use crate::{
     api::{
-        AuthIn, BodyFormat, JourneyIn, JourneySummaryOut, Reentry, WebhookIn, WebhookOut, client,
+        AuthIn, BodyFormat, JourneyIn, JourneyOut, JourneySummaryOut, Reentry, WebhookIn,
+        WebhookOut, client,
     },
     journey::JourneyDocument,
 };
@@ -27,11 +29,25 @@ pub fn JourneysPage() -> impl IntoView {
         let id = *id;
         async move { client::delete_journey(id).await }
     });
+    // A copy of the draft, with the settings of every node, as a new draft.
+    let duplicate = Action::new_local(|id: &i64| {
+        let id = *id;
+        async move {
+            let original = client::journey(id).await?;
+            let copy = JourneyIn {
+                name: format!("Copy of {}", original.name),
+                reentry: original.reentry,
+                draft: original.draft,
+            };
+            client::create_journey(&copy).await
+        }
+    });
     // Whenever a create or delete finishes, the list is read again.
     Effect::new(move |_| {
         let created = create.version().get();
         let deleted = delete.version().get();
-        if created + deleted > 0 {
+        let duplicated = duplicate.version().get();
+        if created + deleted + duplicated > 0 {
             if create
                 .value()
                 .get_untracked()
@@ -67,11 +83,12 @@ pub fn JourneysPage() -> impl IntoView {
         </form>
         {action_error(create)}
         {action_error(delete)}
+        {action_error(duplicate)}
         <LoadedList
             list=journeys
             loading="Loading journeys…"
             empty="No journeys yet. Name one above to start building it."
-            show=move |list| view! { <JourneyTable journeys=list delete/> }
+            show=move |list| view! { <JourneyTable journeys=list delete duplicate/> }
         />
     }
 }
@@ -80,25 +97,40 @@ pub fn JourneysPage() -> impl IntoView {
 fn JourneyTable(
     journeys: Vec<JourneySummaryOut>,
     delete: Action<i64, Result<(), client::ClientError>>,
+    duplicate: Action<i64, Result<JourneyOut, client::ClientError>>,
 ) -> impl IntoView {
     let rows = journeys
         .into_iter()
         .map(|journey| {
             let id = journey.id;
             let name = journey.name.clone();
+            let duplicate_name = journey.name.clone();
             let status = journey.status.as_str();
             let version = journey
                 .live_version
                 .map_or_else(|| "—".to_owned(), |version| format!("v{version}"));
             view! {
                 <tr>
-                    <td class="journey-name">{journey.name}</td>
+                    <td class="journey-name">
+                        <A href=format!("/journeys/{id}")>{journey.name}</A>
+                    </td>
                     <td>
                         <span class=format!("status status-{status}")>{status}</span>
                     </td>
                     <td>{version}</td>
                     <td>{utc_minutes(journey.updated_at)}</td>
                     <td class="actions">
+                        <A href=format!("/journeys/{id}") attr:class="button">"Open"</A>
+                        <button
+                            type="button"
+                            class="secondary"
+                            aria-label=format!("Duplicate {}", duplicate_name)
+                            on:click=move |_| {
+                                duplicate.dispatch(id);
+                            }
+                        >
+                            "Duplicate"
+                        </button>
                         <button
                             type="button"
                             class="danger"
@@ -167,7 +199,7 @@ where
 
 /// A refused or failed request, said where the person acted.
 #[component]
-fn ErrorNotice(error: client::ClientError) -> impl IntoView {
+pub(super) fn ErrorNotice(error: client::ClientError) -> impl IntoView {
     view! { <p class="form-error" role="alert">{error.to_string()}</p> }
 }
 
@@ -202,7 +234,7 @@ fn confirm(message: &str) -> bool {
 }
 
 /// Epoch milliseconds as `2026-11-23 16:35` (UTC), without a date library in the bundle.
-fn utc_minutes(millis: i64) -> String {
+pub(super) fn utc_minutes(millis: i64) -> String {
     let minutes = millis.div_euclid(60_000);
     let (days, minute_of_day) = (minutes.div_euclid(1_440), minutes.rem_euclid(1_440));
     // Howard Hinnant's days-to-civil algorithm.

@@ -1,0 +1,236 @@
+//! The delivery log of a webhook node: its requests filtered by state, each with its attempts
+//! and a Resend button when it failed, and a small chart of accepted and failed over time.
+
+use leptos::prelude::*;
+
+use super::EditorState;
+use crate::{
+    api::{DeliveryFilter, DeliveryOut, client},
+    ui::pages::{ErrorNotice, utc_minutes},
+};
+
+/// Buckets of the chart.
+const BARS: usize = 12;
+
+#[component]
+pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    // Bumped to read the log again (after a resend, and every few seconds while open).
+    let reload = RwSignal::new(0_u32);
+    let deliveries = LocalResource::new(move || {
+        let node = state.log_node.get();
+        let status = status.get();
+        reload.track();
+        async move {
+            let Some(node) = node else {
+                return Ok(Vec::new());
+            };
+            let filter = DeliveryFilter {
+                journey: Some(state.journey_id),
+                node: Some(node.to_string()),
+                status: (!status.is_empty()).then_some(status),
+                limit: Some(200),
+                ..DeliveryFilter::default()
+            };
+            client::deliveries(&filter).await
+        }
+    });
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            if state.log_node.get_untracked().is_some() {
+                reload.update(|n| *n += 1);
+            }
+        },
+        std::time::Duration::from_secs(3),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    let resend = Action::new_local(move |id: &i64| {
+        let id = *id;
+        async move { client::resend_delivery(id).await }
+    });
+    Effect::new(move |_| {
+        if resend.version().get() > 0 {
+            reload.update(|n| *n += 1);
+        }
+    });
+
+    move || {
+        state.log_node.get().map(|node| {
+            view! {
+                <section class="delivery-log" aria-label="Delivery log">
+                    <h2>"Delivery log " <span class="node-id">{node.to_string()}</span></h2>
+                    <div class="log-controls">
+                        <label>
+                            "Show "
+                            <select
+                                name="delivery-status"
+                                on:change=move |event| status.set(event_target_value(&event))
+                            >
+                                <option value="">"all"</option>
+                                <option value="accepted">"accepted"</option>
+                                <option value="pending">"pending"</option>
+                                <option value="failed">"failed"</option>
+                            </select>
+                        </label>
+                        <button type="button" class="secondary" on:click=move |_| state.log_node.set(None)>
+                            "Close"
+                        </button>
+                    </div>
+                    {move || resend.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+                    <Transition fallback=|| view! { <p class="loading">"Loading deliveries…"</p> }>
+                        {move || {
+                            deliveries
+                                .get()
+                                .map(|loaded| match loaded {
+                                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                                    Ok(list) if list.is_empty() => {
+                                        view! { <p class="empty-state">"No requests yet."</p> }.into_any()
+                                    }
+                                    Ok(list) => {
+                                        view! {
+                                            <Chart deliveries=list.clone()/>
+                                            <ul class="deliveries">
+                                                {list
+                                                    .into_iter()
+                                                    .map(|delivery| view! { <DeliveryItem delivery resend/> })
+                                                    .collect_view()}
+                                            </ul>
+                                        }
+                                            .into_any()
+                                    }
+                                })
+                        }}
+                    </Transition>
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn DeliveryItem(
+    delivery: DeliveryOut,
+    resend: Action<i64, Result<(), client::ClientError>>,
+) -> impl IntoView {
+    let id = delivery.id;
+    let open = RwSignal::new(false);
+    let attempts = LocalResource::new(move || {
+        let open = open.get();
+        async move {
+            if open {
+                client::delivery(id).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    });
+    let outcome = match (&delivery.last_status_code, &delivery.last_error) {
+        (Some(code), _) => format!("last answer {code}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "not sent yet".to_owned(),
+    };
+    let failed = delivery.status == "failed";
+    view! {
+        <li class=format!("delivery status-{}", delivery.status)>
+            <div class="delivery-line">
+                <span class=format!("pill {}", delivery.status)>{delivery.status.clone()}</span>
+                <span class="contact">{delivery.contact.clone()}</span>
+                <span class="when">{utc_minutes(delivery.created_at)}</span>
+            </div>
+            <div class="delivery-line detail">
+                {format!("{} attempt(s), {outcome}", delivery.attempts)}
+            </div>
+            <div class="delivery-actions">
+                <button type="button" class="secondary" on:click=move |_| open.update(|open| *open = !*open)>
+                    {move || if open.get() { "Hide attempts" } else { "Attempts" }}
+                </button>
+                {failed.then(|| view! {
+                    <button type="button" on:click=move |_| { resend.dispatch(id); }>"Resend"</button>
+                })}
+            </div>
+            {move || {
+                attempts.get().and_then(|loaded| match loaded {
+                    Ok(Some(detail)) => Some(view! {
+                        <ol class="attempts">
+                            {detail.attempts_log.into_iter().map(|attempt| {
+                                let answer = attempt
+                                    .status_code
+                                    .map(|code| code.to_string())
+                                    .or(attempt.error.clone())
+                                    .unwrap_or_default();
+                                view! {
+                                    <li>
+                                        {format!(
+                                            "{} · {} · {} ms · {}",
+                                            utc_minutes(attempt.attempted_at),
+                                            attempt.outcome,
+                                            attempt.latency_ms,
+                                            answer,
+                                        )}
+                                        {attempt.response_body.map(|body| view! { <pre>{body}</pre> })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ol>
+                    }.into_any()),
+                    Ok(None) => None,
+                    Err(error) => Some(view! { <ErrorNotice error/> }.into_any()),
+                })
+            }}
+        </li>
+    }
+}
+
+/// Accepted (up) and failed (down) requests by when they were created, in equal time slices.
+#[component]
+fn Chart(deliveries: Vec<DeliveryOut>) -> impl IntoView {
+    let (first, last) = deliveries
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(low, high), delivery| {
+            (low.min(delivery.created_at), high.max(delivery.created_at))
+        });
+    let span = (last - first).max(1) + 1;
+    let mut accepted = [0_u32; BARS];
+    let mut failed = [0_u32; BARS];
+    for delivery in &deliveries {
+        let slot = usize::try_from((delivery.created_at - first) * BARS as i64 / span)
+            .unwrap_or(0)
+            .min(BARS - 1);
+        match delivery.status.as_str() {
+            "accepted" => accepted[slot] += 1,
+            "failed" => failed[slot] += 1,
+            _ => {}
+        }
+    }
+    let highest = accepted
+        .iter()
+        .chain(&failed)
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bars = (0..BARS)
+        .map(|slot| {
+            let x = slot as f64 * 20.0 + 2.0;
+            let up = f64::from(accepted[slot]) / f64::from(highest) * 36.0;
+            let down = f64::from(failed[slot]) / f64::from(highest) * 20.0;
+            view! {
+                <rect class="bar-accepted" x=x y=40.0 - up width="16" height=up></rect>
+                <rect class="bar-failed" x=x y="42" width="16" height=down></rect>
+            }
+        })
+        .collect_view();
+    let total_accepted: u32 = accepted.iter().sum();
+    let total_failed: u32 = failed.iter().sum();
+    view! {
+        <figure class="chart">
+            <svg viewBox="0 0 240 64" role="img"
+                aria-label=format!("{total_accepted} accepted and {total_failed} failed over time")>
+                {bars}
+                <line x1="0" y1="41" x2="240" y2="41" class="axis"></line>
+            </svg>
+            <figcaption>{format!("✓ {total_accepted} accepted · ✗ {total_failed} failed")}</figcaption>
+        </figure>
+    }
+}
