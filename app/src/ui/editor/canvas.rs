@@ -249,6 +249,7 @@ pub(super) fn Palette(state: EditorState) -> impl IntoView {
             }}
         </nav>
     }
+    .into_any()
 }
 
 fn element_rect(element: &web_sys_element::Element) -> (f64, f64, f64, f64) {
@@ -548,6 +549,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
             }}
         </div>
     }
+    .into_any()
 }
 
 /// Keeps the pointer's events with the canvas until it is released, also outside it.
@@ -722,6 +724,7 @@ where
             }}
         </g>
     }
+    .into_any()
 }
 
 #[component]
@@ -766,4 +769,5 @@ where
             <path class="edge-line" d=move || path.get() marker-end="url(#arrow)"></path>
         </g>
     }
+    .into_any()
 }

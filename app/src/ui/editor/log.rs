@@ -104,6 +104,7 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                     </Transition>
                 </section>
             }
+            .into_any()
         })
     }
 }

@@ -134,6 +134,7 @@ pub fn EditorPage() -> impl IntoView {
             }}
         </Transition>
     }
+    .into_any()
 }
 
 #[component]
@@ -254,6 +255,7 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// Saves the draft 600 ms after the last edit; says whether it is saved.
@@ -403,4 +405,5 @@ fn Problems(state: EditorState) -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }

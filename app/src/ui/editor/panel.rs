@@ -91,6 +91,7 @@ pub(super) fn SidePanel(state: EditorState) -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -360,6 +361,7 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
         <form class="settings-form" on:submit=|event| event.prevent_default()>{form}</form>
         <button type="button" class="danger" on:click=remove>"Delete node"</button>
     }
+    .into_any()
 }
 
 #[component]
@@ -422,6 +424,7 @@ where
             </select>
         </div>
     }
+    .into_any()
 }
 
 /// Rules as rows of field, operator and value, with add and remove.
@@ -510,6 +513,7 @@ fn RuleRows(
             <span class="field-hint">{hint}</span>
         </fieldset>
     }
+    .into_any()
 }
 
 #[component]
@@ -608,6 +612,7 @@ where
             >"+ Add event rule"</button>
         </fieldset>
     }
+    .into_any()
 }
 
 #[component]
@@ -698,4 +703,5 @@ where
             <span class="field-hint">"Values may use placeholders such as {{contact.first_name | default: \"there\"}}."</span>
         </fieldset>
     }
+    .into_any()
 }

@@ -1,0 +1,304 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { expect, type Locator, type Page, test } from '@playwright/test';
+
+import { problemsOf } from './support';
+
+test.use({ viewport: { width: 1440, height: 960 } });
+
+/** A local webhook receiver that accepts everything and counts the requests. */
+async function startReceiver(): Promise<{ url: string; received: () => number; close: () => void }> {
+  let received = 0;
+  const server = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      received += 1;
+      response.statusCode = 200;
+      response.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, received: () => received, close: () => server.close() };
+}
+
+async function centre(locator: Locator): Promise<{ x: number; y: number }> {
+  const box = await locator.boundingBox();
+  if (!box) throw new Error('not on screen');
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+/** Drags a kind from the palette and drops it at (x, y) of the canvas, with the mouse. */
+async function dropNode(page: Page, kind: string, x: number, y: number): Promise<void> {
+  const from = await centre(page.locator(`.palette-item[data-kind="${kind}"]`));
+  const canvas = await page.locator('svg.canvas').boundingBox();
+  if (!canvas) throw new Error('no canvas');
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(canvas.x + x, canvas.y + y, { steps: 8 });
+  await page.mouse.up();
+}
+
+function node(page: Page, id: string): Locator {
+  return page.locator(`g.node[data-node-id="${id}"]`);
+}
+
+/** Drags from a node's output port onto another node. */
+async function connect(page: Page, from: string, branch: string, to: string): Promise<void> {
+  const port = await centre(node(page, from).locator(`g.port-out[data-branch="${branch}"] circle`));
+  const target = await centre(node(page, to).locator('rect.node-box'));
+  await page.mouse.move(port.x, port.y);
+  await page.mouse.down();
+  await page.mouse.move(target.x, target.y, { steps: 8 });
+  await page.mouse.up();
+  await expect(page.locator(`g.edge[data-from="${from}"][data-branch="${branch}"][data-to="${to}"]`)).toHaveCount(1);
+}
+
+async function openNewJourney(page: Page, name: string): Promise<void> {
+  await page.goto('/journeys');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByLabel('New journey').fill(name);
+  await page.getByRole('button', { name: 'Create journey' }).click();
+  await page.getByRole('link', { name, exact: true }).click();
+  await expect(page.locator('svg.canvas')).toBeVisible();
+  await expect(page.getByText('Drag a Trigger from the left onto the canvas to start.')).toBeVisible();
+}
+
+test('a marketer builds the abandoned-cart journey with the mouse, publishes it and watches it run', async ({
+  page,
+  request,
+}) => {
+  const receiver = await startReceiver();
+  const problems = problemsOf(page);
+  const suffix = Date.now();
+  const webhookName = `CRM ${suffix}`;
+
+  // The webhook, tested from its page first.
+  await page.goto('/webhooks');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByLabel('Name').fill(webhookName);
+  await page.getByLabel('URL').fill(receiver.url);
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  const row = page.getByRole('row').filter({ hasText: webhookName });
+  await row.getByRole('button', { name: `Test ${webhookName}` }).click();
+  await expect(row.getByRole('status')).toHaveText(/^✓ 200 in \d+ ms$/);
+
+  await openNewJourney(page, `Abandoned cart ${suffix}`);
+
+  // trigger add_to_cart → email → wait 15 min for opened → (timeout) webhook → exit.
+  await dropNode(page, 'trigger', 420, 80);
+  await expect(node(page, 'n1')).toHaveAttribute('data-kind', 'trigger');
+  await page.getByLabel('Event that starts the journey').fill('add_to_cart');
+
+  await dropNode(page, 'action', 420, 220);
+  await page.getByLabel('Message').fill('cart-reminder');
+
+  await dropNode(page, 'wait_for_event', 420, 360);
+  await page.locator('select[name="wait-target"]').selectOption('activity');
+  await page.locator('select[name="wait-activity"]').selectOption('opened');
+  await page.getByLabel('Give up after: number').fill('15');
+  await page.getByLabel('Give up after: unit').selectOption('minutes');
+  await expect(node(page, 'n3').locator('.node-summary')).toHaveText('opened ≤ 15 minutes');
+
+  await dropNode(page, 'webhook', 620, 500);
+  await page.getByLabel('Send to webhook').selectOption({ label: webhookName });
+
+  await dropNode(page, 'exit', 420, 640);
+
+  await connect(page, 'n1', 'next', 'n2');
+  await connect(page, 'n2', 'next', 'n3');
+  await connect(page, 'n3', 'event', 'n5');
+  await connect(page, 'n3', 'timeout', 'n4');
+  await connect(page, 'n4', 'next', 'n5');
+
+  await expect(page.locator('.problems')).toContainText('Ready to publish');
+  await expect(page.getByRole('status').filter({ hasText: 'All changes saved' })).toBeVisible();
+  await page.screenshot({ path: 'artifacts/editor.png' });
+
+  // The timeout shortened so that the test sees the webhook branch run.
+  await node(page, 'n3').locator('rect.node-box').click();
+  await page.getByLabel('Give up after: number').fill('2');
+  await page.getByLabel('Give up after: unit').selectOption('seconds');
+
+  const publish = page.getByRole('button', { name: 'Publish' });
+  await expect(publish).toBeEnabled();
+  await publish.click();
+  await expect(page.getByText('Published version 1.')).toBeVisible();
+
+  // A contact adds to their cart through the API; the canvas counts follow.
+  const contact = `ana-${suffix}`;
+  expect((await request.put(`/api/v1/contacts/${contact}`, { data: { attributes: { email: 'ana@example.com' } } })).ok()).toBe(true);
+  expect((await request.post('/api/v1/events', { data: { contact, event: 'add_to_cart' } })).status()).toBe(202);
+
+  await expect(node(page, 'n1').locator('.badge.reached')).toContainText('1', { timeout: 15_000 });
+  await expect(node(page, 'n4').locator('.badge.deliveries')).toContainText('✓ 1', { timeout: 20_000 });
+  expect(receiver.received()).toBeGreaterThanOrEqual(2); // the Test button's and the journey's
+  await page.screenshot({ path: 'artifacts/statistics.png' });
+
+  // The webhook node's counts open its delivery log.
+  await node(page, 'n4').locator('.badge.deliveries rect').click();
+  const log = page.getByRole('region', { name: 'Delivery log' });
+  await expect(log).toBeVisible();
+  await expect(log.locator('.delivery')).toHaveCount(1);
+  await expect(log.locator('.delivery .pill')).toHaveText('accepted');
+  await expect(log.locator('.delivery .contact')).toHaveText(contact);
+  await log.getByRole('button', { name: 'Attempts' }).click();
+  await expect(log.locator('.attempts li')).toContainText('accepted');
+  await page.screenshot({ path: 'artifacts/delivery-log.png' });
+
+  expect(problems).toEqual([]);
+  receiver.close();
+});
+
+test('every edit can be undone and redone; Delete removes what is selected', async ({ page }) => {
+  const problems = problemsOf(page);
+  await openNewJourney(page, `Undo ${Date.now()}`);
+
+  await dropNode(page, 'trigger', 400, 100);
+  await dropNode(page, 'exit', 400, 300);
+  await connect(page, 'n1', 'next', 'n2');
+  const edges = page.locator('g.edge');
+  const nodes = page.locator('g.node');
+
+  // Select the connection and delete it with the keyboard.
+  const edge = await centre(page.locator('g.edge path.edge-hit'));
+  await page.mouse.click(edge.x, edge.y);
+  await expect(page.locator('g.edge.selected')).toHaveCount(1);
+  await page.keyboard.press('Delete');
+  await expect(edges).toHaveCount(0);
+
+  // Move a node by dragging it.
+  const before = await node(page, 'n2').getAttribute('transform');
+  const box = await centre(node(page, 'n2').locator('rect.node-box'));
+  await page.mouse.move(box.x, box.y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 160, box.y + 40, { steps: 6 });
+  await page.mouse.up();
+  const after = await node(page, 'n2').getAttribute('transform');
+  expect(after).not.toEqual(before);
+
+  await page.keyboard.press('Control+z');
+  await expect(node(page, 'n2')).toHaveAttribute('transform', before ?? '');
+  await page.keyboard.press('Control+z');
+  await expect(edges).toHaveCount(1);
+  await page.keyboard.press('Control+Shift+z');
+  await expect(edges).toHaveCount(0);
+  await page.keyboard.press('Control+Shift+z');
+  await expect(node(page, 'n2')).toHaveAttribute('transform', after ?? '');
+
+  // Delete a node with the toolbar button, and bring it back.
+  await node(page, 'n1').locator('rect.node-box').click();
+  await page.getByRole('button', { name: 'Delete selection' }).click();
+  await expect(nodes).toHaveCount(1);
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(nodes).toHaveCount(2);
+  await page.getByRole('button', { name: 'Redo' }).click();
+  await expect(nodes).toHaveCount(1);
+
+  expect(problems).toEqual([]);
+});
+
+test('an invalid journey is outlined, its problems listed, and it cannot be published', async ({ page }) => {
+  const problems = problemsOf(page);
+  await openNewJourney(page, `Invalid ${Date.now()}`);
+
+  await dropNode(page, 'trigger', 400, 100);
+  await dropNode(page, 'delay', 400, 260);
+  await connect(page, 'n1', 'next', 'n2');
+
+  await expect(node(page, 'n1')).toHaveClass(/invalid/);
+  const list = page.locator('.problems li');
+  await expect(list.filter({ hasText: 'Trigger needs the name of the event' })).toHaveCount(1);
+  await expect(list.filter({ hasText: 'node "n2"' })).not.toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Publish' })).toBeDisabled();
+
+  await node(page, 'n1').locator('rect.node-box').click();
+  await page.getByLabel('Event that starts the journey').fill('signup');
+  await expect(node(page, 'n1')).not.toHaveClass(/invalid/);
+  await expect(page.getByRole('button', { name: 'Publish' })).toBeDisabled(); // the delay leads nowhere
+
+  expect(problems).toEqual([]);
+});
+
+test('a 500-node journey pans and drags smoothly', async ({ page, request }) => {
+  const problems = problemsOf(page);
+  // A chain of 500 nodes in a 25 × 20 grid.
+  const nodes = Array.from({ length: 500 }, (_, n) => ({
+    id: `n${n + 1}`,
+    position: { x: (n % 25) * 240, y: Math.floor(n / 25) * 140 },
+    kind: n === 0 ? 'trigger' : n === 499 ? 'exit' : 'delay',
+    ...(n === 0
+      ? { settings: { event: 'signup' } }
+      : n === 499
+        ? {}
+        : { settings: { duration: { value: 1, unit: 'hours' } } }),
+  }));
+  const edges = nodes.slice(0, -1).map((from, n) => ({ from: from.id, branch: 'next', to: nodes[n + 1].id }));
+  const created = await request.post('/api/v1/journeys', {
+    data: { name: `Large ${Date.now()}`, draft: { nodes, edges } },
+  });
+  expect(created.status()).toBe(201);
+  const { id } = await created.json();
+
+  await page.goto(`/journeys/${id}`);
+  await expect(page.locator('g.node')).toHaveCount(500, { timeout: 20_000 });
+  await expect(page.locator('g.edge')).toHaveCount(499);
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+
+  /** Frames per second while `gesture` runs, from requestAnimationFrame timestamps. */
+  async function framesDuring(gesture: () => Promise<void>): Promise<{ fps: number; worst: number }> {
+    await page.evaluate(() => {
+      const w = window as unknown as { frames: number[]; measuring: boolean };
+      w.frames = [];
+      w.measuring = true;
+      const tick = (at: number) => {
+        w.frames.push(at);
+        if (w.measuring) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    await gesture();
+    const frames = await page.evaluate(() => {
+      const w = window as unknown as { frames: number[]; measuring: boolean };
+      w.measuring = false;
+      return w.frames;
+    });
+    const gaps = frames.slice(1).map((at, n) => at - frames[n]);
+    const total = frames[frames.length - 1] - frames[0];
+    return { fps: (1000 * gaps.length) / total, worst: Math.max(...gaps) };
+  }
+
+  const canvas = await page.locator('svg.canvas').boundingBox();
+  if (!canvas) throw new Error('no canvas');
+  // Pan: drag the background between nodes for about a second.
+  const pan = await framesDuring(async () => {
+    const start = { x: canvas.x + 20, y: canvas.y + canvas.height - 20 };
+    await page.mouse.move(start.x, start.y);
+    await page.mouse.down();
+    for (let step = 1; step <= 60; step += 1) {
+      await page.mouse.move(start.x + step * 6, start.y - step * 3);
+      await page.waitForTimeout(16);
+    }
+    await page.mouse.up();
+  });
+  // Drag a node connected on both sides.
+  const target = await centre(node(page, 'n30').locator('rect.node-box'));
+  const drag = await framesDuring(async () => {
+    await page.mouse.move(target.x, target.y);
+    await page.mouse.down();
+    for (let step = 1; step <= 60; step += 1) {
+      await page.mouse.move(target.x + step * 4, target.y + step * 2);
+      await page.waitForTimeout(16);
+    }
+    await page.mouse.up();
+  });
+  console.log(
+    `500 nodes: pan ${pan.fps.toFixed(1)} fps (worst frame ${pan.worst.toFixed(1)} ms), ` +
+      `node drag ${drag.fps.toFixed(1)} fps (worst frame ${drag.worst.toFixed(1)} ms)`,
+  );
+  expect(pan.fps).toBeGreaterThanOrEqual(50);
+  expect(drag.fps).toBeGreaterThanOrEqual(50);
+  expect(problems).toEqual([]);
+});
