@@ -119,16 +119,6 @@ fn panel_unit(span: crate::journey::Span) -> &'static str {
     super::panel::unit_label(span.unit)
 }
 
-/// The screen position of a pointer event within the canvas element.
-fn canvas_point(canvas: NodeRef<Svg>, event: &ev::MouseEvent) -> Position {
-    let (x, y) = (f64::from(event.client_x()), f64::from(event.client_y()));
-    let (left, top) = canvas_rect(canvas).map_or((0.0, 0.0), |rect| (rect.0, rect.1));
-    Position {
-        x: x - left,
-        y: y - top,
-    }
-}
-
 /// The canvas's (left, top, width, height) on the screen.
 fn canvas_rect(canvas: NodeRef<Svg>) -> Option<(f64, f64, f64, f64)> {
     #[cfg(feature = "hydrate")]
@@ -286,6 +276,19 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
     let canvas = NodeRef::<Svg>::new();
     let gesture = StoredValue::new(Gesture::Idle);
     let pressed_at = StoredValue::new(Position::default());
+    // The canvas's corner on the screen, read when a gesture starts: reading it on every
+    // pointer move would force the browser to lay out the whole drawing each time.
+    let origin = StoredValue::new((0.0, 0.0));
+    let locate = move |event: &ev::MouseEvent, refresh: bool| {
+        if refresh && let Some((left, top, _, _)) = canvas_rect(canvas) {
+            origin.set_value((left, top));
+        }
+        let (left, top) = origin.get_value();
+        Position {
+            x: f64::from(event.client_x()) - left,
+            y: f64::from(event.client_y()) - top,
+        }
+    };
 
     let node_ids = Memo::new(move |_| {
         state.editor.with(|editor| {
@@ -331,7 +334,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
         if event.button() != 0 {
             return;
         }
-        let screen = canvas_point(canvas, &event);
+        let screen = locate(&event, true);
         pressed_at.set_value(screen);
         gesture.set_value(Gesture::Panning(screen));
         state.selection.set(Selection::None);
@@ -339,7 +342,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
         capture(canvas, &event);
     };
     let on_pointermove = move |event: ev::PointerEvent| {
-        let screen = canvas_point(canvas, &event);
+        let screen = locate(&event, false);
         let view = state.viewport.get_untracked();
         match gesture.get_value() {
             Gesture::Idle => {}
@@ -370,7 +373,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
         }
     };
     let on_pointerup = move |event: ev::PointerEvent| {
-        let screen = canvas_point(canvas, &event);
+        let screen = locate(&event, false);
         let pressed = pressed_at.get_value();
         let moved = (screen.x - pressed.x).hypot(screen.y - pressed.y) > CLICK_SLOP;
         match gesture.get_value() {
@@ -411,7 +414,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
         gesture.set_value(Gesture::Idle);
     };
     let on_wheel = move |event: ev::WheelEvent| {
-        let anchor = canvas_point(canvas, &event);
+        let anchor = locate(&event, true);
         let factor = (-event.delta_y() * 0.0015).exp();
         state
             .viewport
@@ -423,7 +426,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
             return;
         }
         event.stop_propagation();
-        let screen = canvas_point(canvas, &event);
+        let screen = locate(&event, true);
         pressed_at.set_value(screen);
         let world = state.viewport.get_untracked().to_world(screen);
         let Some(position) = state
@@ -447,7 +450,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
             return;
         }
         event.stop_propagation();
-        let screen = canvas_point(canvas, &event);
+        let screen = locate(&event, true);
         pressed_at.set_value(screen);
         let world = state.viewport.get_untracked().to_world(screen);
         state.connecting.set(Some((id, branch, world)));
@@ -458,6 +461,10 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
         event.stop_propagation();
         state.selection.set(Selection::Edge(from, branch));
     };
+
+    // Below half size, node texts are too small to read; leaving them out keeps panning a
+    // large journey smooth (painting hundreds of texts per frame is what costs).
+    let zoomed_out = Memo::new(move |_| state.viewport.with(|view| view.zoom < 0.5));
 
     let zoom_by = move |factor: f64| {
         let middle = canvas_rect(canvas).map_or(Position { x: 300.0, y: 200.0 }, |rect| Position {
@@ -490,7 +497,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
                 <button type="button" aria-label="Fit to screen" on:click=move |_| fit()>"Fit"</button>
             </div>
             <svg
-                class="canvas"
+                class=move || if zoomed_out.get() { "canvas zoomed-out" } else { "canvas" }
                 node_ref=canvas
                 role="application"
                 aria-label="Journey canvas"
