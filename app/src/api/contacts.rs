@@ -38,3 +38,43 @@ pub struct ContactOut {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// `GET /api/v1/contacts?search=…`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactSearch {
+    /// The start of an `external_id` or an `email` attribute, in any case.
+    #[serde(default)]
+    pub search: String,
+    /// At most this many (default 50, at most 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/contacts/{external_id}/activity`: what the contact did and where they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactActivityOut {
+    /// The newest 50 events, newest first.
+    pub events: Vec<ContactEventOut>,
+    /// Runs through journeys, newest first.
+    pub journeys: Vec<ContactRunOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactEventOut {
+    pub name: String,
+    pub properties: Map<String, Value>,
+    pub occurred_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRunOut {
+    pub journey_id: i64,
+    /// `None` once the journey was deleted.
+    pub journey_name: Option<String>,
+    pub version: i64,
+    /// Where the contact is (`active`, `waiting`) or where the run ended (`exited`, `failed`).
+    pub node_id: String,
+    pub state: String,
+    pub entered_at: i64,
+    pub updated_at: i64,
+}

@@ -1,6 +1,10 @@
-//! `/api/v1/contacts`: upsert one contact or a batch, and read one.
+//! `/api/v1/contacts`: upsert one contact or a batch, read one with its events and journeys,
+//! and search them by external id or email.
 
-use app::api::{ContactBatchIn, ContactBatchOut, ContactIn, ContactOut};
+use app::api::{
+    ContactActivityOut, ContactBatchIn, ContactBatchOut, ContactEventOut, ContactIn, ContactOut,
+    ContactRunOut, ContactSearch,
+};
 use axum::{
     Json, Router,
     extract::State,
@@ -11,7 +15,7 @@ use serde_json::{Map, Value};
 use super::{
     AppState,
     error::{ApiError, ApiResult},
-    extract::{ApiJson, ApiPath},
+    extract::{ApiJson, ApiPath, ApiQuery},
 };
 use crate::store::ContactRow;
 
@@ -20,8 +24,10 @@ const MAX_BATCH: usize = 1_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/contacts", get(search))
         .route("/contacts/batch", post(upsert_batch))
         .route("/contacts/{external_id}", get(show).put(upsert))
+        .route("/contacts/{external_id}/activity", get(activity))
 }
 
 async fn upsert(
@@ -76,6 +82,60 @@ async fn show(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no contact \"{external_id}\"")))?;
     Ok(Json(contact_out(row)?))
+}
+
+async fn search(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ContactSearch>,
+) -> ApiResult<Json<Vec<ContactOut>>> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let rows = state
+        .store
+        .search_contacts(query.search.trim(), limit)
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(contact_out)
+            .collect::<ApiResult<_>>()?,
+    ))
+}
+
+async fn activity(
+    State(state): State<AppState>,
+    ApiPath(external_id): ApiPath<String>,
+) -> ApiResult<Json<ContactActivityOut>> {
+    let contact = state
+        .store
+        .contact(&external_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no contact \"{external_id}\"")))?;
+    let events = state
+        .store
+        .recent_events(contact.id, 50)
+        .await?
+        .into_iter()
+        .map(|event| ContactEventOut {
+            properties: serde_json::from_str(&event.properties).unwrap_or_default(),
+            name: event.name,
+            occurred_at: event.occurred_at,
+        })
+        .collect();
+    let journeys = state
+        .store
+        .contact_runs(contact.id)
+        .await?
+        .into_iter()
+        .map(|run| ContactRunOut {
+            journey_id: run.journey_id,
+            journey_name: run.journey_name,
+            version: run.version,
+            node_id: run.node_id,
+            state: run.state,
+            entered_at: run.entered_at,
+            updated_at: run.updated_at,
+        })
+        .collect();
+    Ok(Json(ContactActivityOut { events, journeys }))
 }
 
 fn checked_external_id(external_id: &str) -> ApiResult<()> {

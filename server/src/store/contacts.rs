@@ -85,4 +85,85 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
     }
+
+    /// Contacts whose external id or `email` attribute starts with `search` (ignoring case),
+    /// most recently updated first.
+    pub async fn search_contacts(&self, search: &str, limit: i64) -> sqlx::Result<Vec<ContactRow>> {
+        let email = match self.backend {
+            Backend::Sqlite => "json_extract(attributes, '$.email')",
+            Backend::Postgres => "(attributes::jsonb ->> 'email')",
+        };
+        sqlx::query_as(&format!(
+            "SELECT id, external_id, attributes, created_at, updated_at FROM contacts
+             WHERE LOWER(external_id) LIKE $1 ESCAPE '\\' OR LOWER({email}) LIKE $1 ESCAPE '\\'
+             ORDER BY updated_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(format!("{}%", like_escaped(&search.to_lowercase())))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The contact's newest events, newest first.
+    pub async fn recent_events(
+        &self,
+        contact_id: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<ContactEventRow>> {
+        sqlx::query_as(
+            "SELECT name, properties, occurred_at FROM events
+             WHERE contact_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+        )
+        .bind(contact_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Every run of the contact through a journey, newest first, with the node it is at (or
+    /// ended at).
+    pub async fn contact_runs(&self, contact_id: i64) -> sqlx::Result<Vec<ContactRunRow>> {
+        sqlx::query_as(
+            "SELECT n.journey_id, j.name AS journey_name, n.version, n.node_id, n.state,
+                    n.entered_at, n.updated_at
+             FROM enrollments n LEFT JOIN journeys j ON j.id = n.journey_id
+             WHERE n.contact_id = $1
+             ORDER BY n.entered_at DESC, n.id DESC LIMIT 100",
+        )
+        .bind(contact_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactEventRow {
+    pub name: String,
+    /// JSON object.
+    pub properties: String,
+    pub occurred_at: Millis,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactRunRow {
+    pub journey_id: i64,
+    /// `None` once the journey was deleted.
+    pub journey_name: Option<String>,
+    pub version: i64,
+    pub node_id: String,
+    pub state: String,
+    pub entered_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// `text` for a `LIKE` pattern, its wildcards taken literally.
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
 }

@@ -28,7 +28,7 @@ use sqlx::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use self::{
-    contacts::ContactRow,
+    contacts::{ContactEventRow, ContactRow, ContactRunRow},
     deliveries::{AttemptRecord, AttemptRow, DeliveryQuery, DeliveryRow, DueDelivery},
     engine::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords},
     events::NewEvent,

@@ -1,6 +1,10 @@
 //! `/api/v1/contacts`: upserts merge attributes; batches are all or nothing.
 
-use app::api::{ContactBatchOut, ContactOut, ErrorOut};
+use std::time::Duration;
+
+use app::api::{
+    ContactActivityOut, ContactBatchOut, ContactOut, ErrorOut, JourneyIn, JourneyOut, Reentry,
+};
 use serde_json::json;
 
 use crate::support::{Backend, TestServer};
@@ -9,6 +13,8 @@ backend_tests!(
     upsert_creates_then_merges_attributes,
     batch_upserts_all_or_none,
     unknown_contact_is_a_404,
+    contacts_are_found_by_id_or_email,
+    a_contact_shows_its_events_and_where_it_is_in_journeys,
 );
 
 async fn upsert_creates_then_merges_attributes(backend: Backend) {
@@ -107,4 +113,128 @@ async fn unknown_contact_is_a_404(backend: Backend) {
     assert_eq!(response.status(), 404);
     let error: ErrorOut = response.json().await.expect("an error");
     assert_eq!(error.error.message, "there is no contact \"nobody\"");
+}
+
+async fn contacts_are_found_by_id_or_email(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for (id, email) in [
+        ("ana-1", "Ana.Lopez@Example.com"),
+        ("bob", "bob@example.com"),
+        ("an_a%", "other@example.com"),
+    ] {
+        server.clock().advance(1_000);
+        let response = server
+            .put_json(
+                &format!("/api/v1/contacts/{id}"),
+                &json!({"attributes": {"email": email}}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let server = &server;
+    let found = |search: &str| {
+        let path = format!("/api/v1/contacts?search={search}");
+        async move {
+            let contacts: Vec<ContactOut> = server.get(&path).await.json().await.expect("a list");
+            contacts
+                .into_iter()
+                .map(|contact| contact.external_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("ana-").await, vec!["ana-1"]);
+    assert_eq!(found("ANA.lo").await, vec!["ana-1"], "email, in any case");
+    assert_eq!(found("an").await, vec!["an_a%", "ana-1"], "newest first");
+    assert_eq!(found("an_").await, vec!["an_a%"], "_ is taken literally");
+    assert_eq!(
+        found("an%25").await,
+        Vec::<String>::new(),
+        "% is taken literally"
+    );
+    assert_eq!(found("bob%40").await, vec!["bob"]);
+    assert_eq!(found("zed").await, Vec::<String>::new());
+    assert_eq!(found("").await.len(), 3, "no search lists the newest");
+}
+
+async fn a_contact_shows_its_events_and_where_it_is_in_journeys(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let draft = json!({
+        "nodes": [
+            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
+            {"id": "pause", "kind": "delay", "settings": {"duration": {"value": 1, "unit": "days"}}},
+            {"id": "done", "kind": "exit"}
+        ],
+        "edges": [
+            {"from": "start", "branch": "next", "to": "pause"},
+            {"from": "pause", "branch": "next", "to": "done"}
+        ]
+    });
+    let journey: JourneyOut = server
+        .post_json(
+            "/api/v1/journeys",
+            &JourneyIn {
+                name: "Welcome".to_owned(),
+                reentry: Reentry::Once,
+                draft: serde_json::from_value(draft).expect("a document"),
+            },
+        )
+        .await
+        .json()
+        .await
+        .expect("a journey");
+    let published = server
+        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        .await;
+    assert_eq!(published.status(), 201);
+    server
+        .put_json("/api/v1/contacts/ana", &json!({"attributes": {}}))
+        .await;
+    for (event, at) in [
+        ("page_view", "2026-01-01T00:00:00Z"),
+        ("signup", "2026-01-02T00:00:00Z"),
+    ] {
+        let response = server
+            .post_json(
+                "/api/v1/events",
+                &json!({"contact": "ana", "event": event, "properties": {"plan": "pro"},
+                        "occurred_at": at}),
+            )
+            .await;
+        assert_eq!(response.status(), 202);
+    }
+
+    let mut activity = None;
+    for _ in 0..500 {
+        let read: ContactActivityOut = server
+            .get("/api/v1/contacts/ana/activity")
+            .await
+            .json()
+            .await
+            .expect("activity");
+        if read
+            .journeys
+            .first()
+            .is_some_and(|run| run.state == "waiting")
+        {
+            activity = Some(read);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let activity = activity.expect("ana waits in the journey");
+    let events: Vec<&str> = activity
+        .events
+        .iter()
+        .map(|event| event.name.as_str())
+        .collect();
+    assert_eq!(events, vec!["signup", "page_view"], "newest first");
+    assert_eq!(activity.events[0].properties["plan"], "pro");
+    assert_eq!(activity.journeys.len(), 1);
+    let run = &activity.journeys[0];
+    assert_eq!(run.journey_id, journey.id);
+    assert_eq!(run.journey_name.as_deref(), Some("Welcome"));
+    assert_eq!((run.version, run.node_id.as_str()), (1, "pause"));
+
+    let missing = server.get("/api/v1/contacts/nobody/activity").await;
+    assert_eq!(missing.status(), 404);
 }

@@ -49,8 +49,8 @@ fn kind_icon(kind: &str) -> &'static str {
     match kind {
         "trigger" => "⚡",
         "action" => "✉",
-        "wait_for_event" => "⏳",
-        "delay" => "⏱",
+        "wait_for_event" => "◴",
+        "delay" => "◷",
         "condition" => "◇",
         "webhook" => "⇄",
         _ => "■",
@@ -713,7 +713,7 @@ where
                                 <rect width="56" height="20" rx="10"></rect>
                                 <text x="28" y="14" text-anchor="middle">
                                     <title>"Contacts that reached this node"</title>
-                                    {format!("👤 {}", stats.reached)}
+                                    {format!("◉ {}", stats.reached)}
                                 </text>
                             </g>
                             {deliveries.map(|counts| view! {
@@ -722,7 +722,7 @@ where
                                     <rect width=NODE_WIDTH height="22" rx="11"></rect>
                                     <text x=NODE_WIDTH / 2.0 y="15" text-anchor="middle">
                                         <title>"Requests accepted, pending and failed: open the delivery log"</title>
-                                        {format!("✓ {}  ⏳ {}  ✗ {}", counts.accepted, counts.pending, counts.failed)}
+                                        {format!("✓ {}  ◷ {}  ✗ {}", counts.accepted, counts.pending, counts.failed)}
                                     </text>
                                 </g>
                             })}
