@@ -5,9 +5,9 @@
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn, JourneyOut, JourneyPatch,
-    JourneyStatsOut, JourneySummaryOut, PublishOut, WebhookIn, WebhookOut, WebhookTestIn,
-    WebhookTestOut,
+    ContactActivityOut, ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn,
+    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, PublishOut, WebhookIn,
+    WebhookOut, WebhookTestIn, WebhookTestOut,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +89,28 @@ fn encode_query_value(value: &str) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
+}
+
+/// Contacts whose external id or email starts with `search`, newest first.
+pub async fn search_contacts(search: &str) -> Result<Vec<ContactOut>, ClientError> {
+    let path = format!(
+        "/api/v1/contacts?search={}",
+        encode_query_value(search.trim())
+    );
+    send::<(), _>("GET", &path, None).await
+}
+
+pub async fn contact(external_id: &str) -> Result<ContactOut, ClientError> {
+    let path = format!("/api/v1/contacts/{}", encode_query_value(external_id));
+    send::<(), _>("GET", &path, None).await
+}
+
+pub async fn contact_activity(external_id: &str) -> Result<ContactActivityOut, ClientError> {
+    let path = format!(
+        "/api/v1/contacts/{}/activity",
+        encode_query_value(external_id)
+    );
+    send::<(), _>("GET", &path, None).await
 }
 
 pub async fn delete_journey(id: i64) -> Result<(), ClientError> {

@@ -1,5 +1,6 @@
 //! Leptos components. `App` owns the router; each page lives in its own module.
 
+mod contacts;
 mod editor;
 mod layout;
 mod pages;
@@ -11,9 +12,10 @@ use leptos_router::{
     path,
 };
 
+use contacts::ContactsPage;
 use editor::EditorPage;
 use layout::AppShell;
-use pages::{ContactsPage, JourneysPage, NotFoundPage, WebhooksPage};
+use pages::{JourneysPage, NotFoundPage, WebhooksPage};
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -446,18 +446,6 @@ fn WebhookRow(webhook: WebhookOut) -> impl IntoView {
 }
 
 #[component]
-pub fn ContactsPage() -> impl IntoView {
-    view! {
-        <Title text="Contacts"/>
-        <PageHeader title="Contacts"/>
-        <EmptyState>
-            "Contacts, their attributes, recent events and the journeys they are in will be \
-             searchable here."
-        </EmptyState>
-    }
-}
-
-#[component]
 pub fn NotFoundPage() -> impl IntoView {
     view! {
         <Title text="Page not found"/>
@@ -469,7 +457,7 @@ pub fn NotFoundPage() -> impl IntoView {
 }
 
 #[component]
-fn PageHeader(title: &'static str) -> impl IntoView {
+pub(super) fn PageHeader(title: &'static str) -> impl IntoView {
     view! {
         <div class="page-header">
             <h1>{title}</h1>
