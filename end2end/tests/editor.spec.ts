@@ -77,12 +77,12 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   // The webhook, tested from its page first.
   await page.goto('/webhooks');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-  await page.getByLabel('Name').fill(webhookName);
-  await page.getByLabel('URL').fill(receiver.url);
-  await page.getByRole('button', { name: 'Add webhook' }).click();
-  const row = page.getByRole('row').filter({ hasText: webhookName });
-  await row.getByRole('button', { name: `Test ${webhookName}` }).click();
-  await expect(row.getByRole('status')).toHaveText(/^✓ 200 in \d+ ms$/);
+  await page.getByRole('button', { name: 'New webhook' }).click();
+  const form = page.getByRole('form', { name: 'Webhook settings' });
+  await form.getByLabel('Name', { exact: true }).fill(webhookName);
+  await form.getByLabel('URL', { exact: true }).fill(receiver.url);
+  await form.getByRole('button', { name: 'Send test' }).click();
+  await expect(form.getByRole('status').filter({ hasText: '✓' })).toHaveText(/^✓ 200 in \d+ ms$/);
 
   await openNewJourney(page, `Abandoned cart ${suffix}`);
 

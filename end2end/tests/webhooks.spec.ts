@@ -1,15 +1,25 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 
 import { problemsOf } from './support';
 
-/** A local receiver: 200 on /ok, 500 on anything else; remembers the paths it was sent. */
-async function startReceiver(): Promise<{ url: string; paths: string[]; close: () => void }> {
-  const paths: string[] = [];
+interface Received {
+  path: string;
+  authorization: string;
+  source: string;
+}
+
+/** A local receiver: 200 on /ok…, 500 on anything else; remembers what it was sent. */
+async function startReceiver(): Promise<{ url: string; received: Received[]; close: () => void }> {
+  const received: Received[] = [];
   const server = http.createServer((request, response) => {
-    paths.push(request.url ?? '');
+    received.push({
+      path: request.url ?? '',
+      authorization: String(request.headers.authorization ?? ''),
+      source: String(request.headers['x-source'] ?? ''),
+    });
     request.resume();
     request.on('end', () => {
       response.statusCode = request.url?.startsWith('/ok') ? 200 : 500;
@@ -18,44 +28,78 @@ async function startReceiver(): Promise<{ url: string; paths: string[]; close: (
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, paths, close: () => server.close() };
+  return { url: `http://127.0.0.1:${port}`, received, close: () => server.close() };
 }
 
-test('a marketer adds webhooks and tests them: a green check for 2xx, a red cross otherwise', async ({
-  page,
-}) => {
+/** Opens the form for a new webhook and fills in its name and URL. */
+async function newWebhook(page: Page, name: string, url: string): Promise<void> {
+  await page.getByRole('button', { name: 'New webhook' }).click();
+  const form = page.getByRole('form', { name: 'Webhook settings' });
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByLabel('URL', { exact: true }).fill(url);
+}
+
+test('a marketer sets up a webhook with every setting, previews and tests it', async ({ page }) => {
   const receiver = await startReceiver();
   // Refused settings are a 422 from the API, which Chromium logs as an error.
   const problems = problemsOf(page, ['/api/v1/webhooks']);
   await page.goto('/webhooks');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-
-  const add = async (name: string, url: string) => {
-    await page.getByLabel('Name').fill(name);
-    await page.getByLabel('URL').fill(url);
-    await page.getByRole('button', { name: 'Add webhook' }).click();
-  };
   const suffix = Date.now();
   const working = `CRM ${suffix}`;
+  const form = page.getByRole('form', { name: 'Webhook settings' });
+
+  await newWebhook(page, working, `${receiver.url}/ok/`);
+  await form.getByLabel('Insert placeholder').selectOption('{{contact.external_id}}');
+  await expect(form.getByLabel('URL', { exact: true })).toHaveValue(`${receiver.url}/ok/{{contact.external_id}}`);
+  await form.getByLabel('Authentication').selectOption('bearer');
+  await form.getByLabel('Token', { exact: true }).fill('s3cret-token');
+  await form.getByRole('button', { name: '+ Add header' }).click();
+  await form.getByLabel('header 1 key').fill('X-Source');
+  await form.getByLabel('header 1 value').fill('wayfarer');
+  await form.getByLabel('Contact fields to send').fill('email, first_name');
+
+  await form.getByRole('button', { name: 'Preview request' }).click();
+  const preview = form.getByRole('region', { name: 'Request preview' });
+  await expect(preview).toContainText(`POST ${receiver.url}/ok/sample-contact`);
+  await expect(preview).toContainText('authorization: Bearer ***');
+  await expect(preview).toContainText('x-source: wayfarer');
+  await expect(preview).not.toContainText('s3cret-token');
+  expect(receiver.received).toEqual([]);
+
+  await form.getByRole('button', { name: 'Send test' }).click();
+  await expect(form.getByRole('status').filter({ hasText: '✓' })).toHaveText(/^✓ 200 in \d+ ms$/);
+  await expect(form.getByLabel('Response body')).toHaveText('thanks');
+  expect(receiver.received).toEqual([
+    { path: '/ok/sample-contact', authorization: 'Bearer s3cret-token', source: 'wayfarer' },
+  ]);
+  await page.screenshot({ path: 'artifacts/webhooks.png' });
+
+  // Reopened, the secret is not shown but kept when the form is saved again.
+  await form.getByRole('button', { name: 'Close' }).click();
+  const row = page.getByRole('row').filter({ hasText: working });
+  await row.getByRole('button', { name: `Edit ${working}` }).click();
+  await expect(form.getByLabel('Token', { exact: true })).toHaveValue('');
+  await expect(form.getByLabel('Token', { exact: true })).toHaveAttribute('placeholder', /stored/);
+  await form.getByRole('button', { name: 'Save webhook' }).click();
+  await expect(form.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+  await row.getByRole('button', { name: `Test ${working}` }).click();
+  await expect(row.getByRole('status')).toHaveText(/^✓ 200 in \d+ ms$/);
+  expect(receiver.received.at(-1)?.authorization).toBe('Bearer s3cret-token');
+  await form.getByRole('button', { name: 'Close' }).click();
+
+  // A receiver that fails gets a red cross with its status.
   const broken = `Broken ${suffix}`;
+  await newWebhook(page, broken, `${receiver.url}/down`);
+  await form.getByRole('button', { name: 'Send test' }).click();
+  await expect(form.getByRole('status').filter({ hasText: '✗' })).toHaveText('✗ answered 500');
+  await form.getByRole('button', { name: 'Close' }).click();
 
-  await add(working, `${receiver.url}/ok/{{contact.external_id}}`);
-  const workingRow = page.getByRole('row').filter({ hasText: working });
-  await expect(workingRow).toBeVisible();
-  await workingRow.getByRole('button', { name: `Test ${working}` }).click();
-  await expect(workingRow.getByRole('status')).toHaveText(/^✓ 200 in \d+ ms$/);
-  expect(receiver.paths).toContain('/ok/sample-contact');
-
-  await add(broken, `${receiver.url}/down`);
-  const brokenRow = page.getByRole('row').filter({ hasText: broken });
-  await brokenRow.getByRole('button', { name: `Test ${broken}` }).click();
-  await expect(brokenRow.getByRole('status')).toHaveText('✗ answered 500');
-
-  await add(`Invalid ${suffix}`, 'ftp://files.example/drop');
-  await expect(page.getByRole('alert')).toContainText('must start with http:// or https://');
-  await expect(brokenRow.getByRole('status')).toHaveText('✗ answered 500');
+  // Bad settings are refused where the marketer typed them.
+  await newWebhook(page, `Invalid ${suffix}`, 'ftp://files.example/drop');
+  await form.getByRole('button', { name: 'Save webhook' }).click();
+  await expect(form.getByRole('alert')).toContainText('must start with http:// or https://');
 
   expect(problems).toEqual([]);
-  await page.screenshot({ path: 'artifacts/webhooks.png' });
   receiver.close();
 });

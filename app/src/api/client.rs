@@ -6,8 +6,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
     ContactActivityOut, ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn,
-    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, PublishOut, WebhookIn,
-    WebhookOut, WebhookTestIn, WebhookTestOut,
+    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, PublishOut, RequestPreviewOut,
+    WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,6 +125,20 @@ pub async fn list_webhooks() -> Result<Vec<WebhookOut>, ClientError> {
 
 pub async fn create_webhook(input: &WebhookIn) -> Result<WebhookOut, ClientError> {
     send("POST", "/api/v1/webhooks", Some(input)).await
+}
+
+pub async fn update_webhook(id: i64, patch: &WebhookPatch) -> Result<WebhookOut, ClientError> {
+    send("PATCH", &format!("/api/v1/webhooks/{id}"), Some(patch)).await
+}
+
+/// The exact request the webhook would send with sample data, secrets masked.
+pub async fn preview_webhook(id: i64) -> Result<RequestPreviewOut, ClientError> {
+    send(
+        "POST",
+        &format!("/api/v1/webhooks/{id}/preview"),
+        Some(&WebhookTestIn::default()),
+    )
+    .await
 }
 
 /// Sends the webhook's request with sample data now.

@@ -4,6 +4,7 @@ mod contacts;
 mod editor;
 mod layout;
 mod pages;
+mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{Stylesheet, Title, provide_meta_context};
@@ -15,7 +16,8 @@ use leptos_router::{
 use contacts::ContactsPage;
 use editor::EditorPage;
 use layout::AppShell;
-use pages::{JourneysPage, NotFoundPage, WebhooksPage};
+use pages::{JourneysPage, NotFoundPage};
+use webhooks::WebhooksPage;
 
 #[component]
 pub fn App() -> impl IntoView {

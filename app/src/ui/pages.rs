@@ -5,10 +5,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    api::{
-        AuthIn, BodyFormat, JourneyIn, JourneyOut, JourneySummaryOut, Reentry, WebhookIn,
-        WebhookOut, client,
-    },
+    api::{JourneyIn, JourneyOut, JourneySummaryOut, Reentry, client},
     journey::JourneyDocument,
 };
 
@@ -167,7 +164,7 @@ fn JourneyTable(
 /// A list read from the API: a loading line until it arrives, then the error, the empty
 /// state, or what `show` makes of the list.
 #[component]
-fn LoadedList<T, V, F>(
+pub(super) fn LoadedList<T, V, F>(
     list: LocalResource<Result<Vec<T>, client::ClientError>>,
     loading: &'static str,
     empty: &'static str,
@@ -204,7 +201,7 @@ pub(super) fn ErrorNotice(error: client::ClientError) -> impl IntoView {
 }
 
 /// The error of the action's last run, if it failed.
-fn action_error<I, O>(action: Action<I, Result<O, client::ClientError>>) -> impl IntoView
+pub(super) fn action_error<I, O>(action: Action<I, Result<O, client::ClientError>>) -> impl IntoView
 where
     I: Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
@@ -259,192 +256,6 @@ pub(super) fn utc_minutes(millis: i64) -> String {
     )
 }
 
-/// Webhooks: list, add one by name and URL, and test each with sample data.
-#[component]
-pub fn WebhooksPage() -> impl IntoView {
-    let webhooks = LocalResource::new(client::list_webhooks);
-    let (name, set_name) = signal(String::new());
-    let (url, set_url) = signal(String::new());
-    let (format, set_format) = signal(BodyFormat::Json);
-    let create = Action::new_local(|input: &WebhookIn| {
-        let input = input.clone();
-        async move { client::create_webhook(&input).await }
-    });
-    // A webhook added: clear the form and read the list again (a refused one changes nothing,
-    // so the rows and their test results stay).
-    Effect::new(move |_| {
-        if create.version().get() > 0
-            && create
-                .value()
-                .get_untracked()
-                .is_some_and(|result| result.is_ok())
-        {
-            set_name.set(String::new());
-            set_url.set(String::new());
-            webhooks.refetch();
-        }
-    });
-
-    view! {
-        <Title text="Webhooks"/>
-        <PageHeader title="Webhooks"/>
-        <form
-            class="inline-form"
-            on:submit=move |event| {
-                event.prevent_default();
-                create
-                    .dispatch(WebhookIn {
-                        name: name.get_untracked(),
-                        url: url.get_untracked(),
-                        method: None,
-                        body_format: format.get_untracked(),
-                        contact_fields: Vec::new(),
-                        custom_data: Vec::new(),
-                        headers: Vec::new(),
-                        auth: AuthIn::None,
-                        retry_window_hours: None,
-                    });
-            }
-        >
-            <label for="new-webhook-name">"Name"</label>
-            <input
-                id="new-webhook-name"
-                type="text"
-                placeholder="CRM"
-                prop:value=name
-                on:input=move |event| set_name.set(event_target_value(&event))
-            />
-            <label for="new-webhook-url">"URL"</label>
-            <input
-                id="new-webhook-url"
-                type="text"
-                placeholder="https://crm.example/hook/{{contact.external_id}}"
-                prop:value=url
-                on:input=move |event| set_url.set(event_target_value(&event))
-            />
-            <label for="new-webhook-format">"Format"</label>
-            <select
-                id="new-webhook-format"
-                on:change=move |event| {
-                    set_format.set(BodyFormat::parse(&event_target_value(&event)).unwrap_or_default())
-                }
-            >
-                <option value="json" selected>"JSON"</option>
-                <option value="form">"Form (data=…)"</option>
-                <option value="query">"Query string"</option>
-            </select>
-            <button type="submit" disabled=move || create.pending().get()>
-                "Add webhook"
-            </button>
-        </form>
-        {action_error(create)}
-        <LoadedList
-            list=webhooks
-            loading="Loading webhooks…"
-            empty="No webhooks yet. Add one above, then test it with sample data."
-            show=|list| view! { <WebhookTable webhooks=list/> }
-        />
-    }
-}
-
-#[component]
-fn WebhookTable(webhooks: Vec<WebhookOut>) -> impl IntoView {
-    let rows = webhooks
-        .into_iter()
-        .map(|webhook| view! { <WebhookRow webhook/> })
-        .collect_view();
-    view! {
-        <table class="data-table">
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"URL"</th>
-                    <th scope="col">"Format"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col">"Test"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
-    }
-}
-
-/// One webhook with its Test button: a green check for a 2xx answer, a red cross otherwise.
-#[component]
-fn WebhookRow(webhook: WebhookOut) -> impl IntoView {
-    let id = webhook.id;
-    let test = Action::new_local(move |_: &()| async move { client::test_webhook(id).await });
-    let state = if webhook.enabled {
-        "enabled".to_owned()
-    } else {
-        format!(
-            "disabled: {}",
-            webhook
-                .disabled_reason
-                .as_deref()
-                .unwrap_or("by an operator")
-        )
-    };
-    let name = webhook.name.clone();
-    view! {
-        <tr>
-            <td class="journey-name">{webhook.name}</td>
-            <td class="url">{webhook.url}</td>
-            <td>{webhook.body_format.as_str()}</td>
-            <td>{state}</td>
-            <td class="test-cell">
-                <button
-                    type="button"
-                    aria-label=format!("Test {name}")
-                    disabled=move || test.pending().get()
-                    on:click=move |_| {
-                        test.dispatch(());
-                    }
-                >
-                    "Test"
-                </button>
-                {move || {
-                    test.value().get().map(|result| match result {
-                        Ok(out) if out.accepted => {
-                            view! {
-                                <span class="test-result ok" role="status">
-                                    {format!(
-                                        "✓ {} in {} ms",
-                                        out.status_code.unwrap_or_default(),
-                                        out.latency_ms,
-                                    )}
-                                </span>
-                            }
-                                .into_any()
-                        }
-                        Ok(out) => {
-                            let reason = match (out.status_code, out.error) {
-                                (Some(code), _) => format!("answered {code}"),
-                                (None, Some(error)) => error,
-                                (None, None) => "no answer".to_owned(),
-                            };
-                            view! {
-                                <span class="test-result failed" role="status">
-                                    {format!("✗ {reason}")}
-                                </span>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => {
-                            view! {
-                                <span class="test-result failed" role="status">
-                                    {format!("✗ {error}")}
-                                </span>
-                            }
-                                .into_any()
-                        }
-                    })
-                }}
-            </td>
-        </tr>
-    }
-}
-
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     view! {
@@ -466,7 +277,7 @@ pub(super) fn PageHeader(title: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn EmptyState(children: Children) -> impl IntoView {
+pub(super) fn EmptyState(children: Children) -> impl IntoView {
     view! { <p class="empty-state">{children()}</p> }
 }
 

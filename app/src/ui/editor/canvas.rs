@@ -337,8 +337,6 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
         let screen = locate(&event, true);
         pressed_at.set_value(screen);
         gesture.set_value(Gesture::Panning(screen));
-        state.selection.set(Selection::None);
-        state.log_node.set(None);
         capture(canvas, &event);
     };
     let on_pointermove = move |event: ev::PointerEvent| {
@@ -408,6 +406,11 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
                     }
                 }
                 state.connecting.set(None);
+            }
+            // A click on the background (not a pan) clears the selection.
+            Gesture::Panning(_) if !moved => {
+                state.selection.set(Selection::None);
+                state.log_node.set(None);
             }
             Gesture::Panning(_) | Gesture::Idle => {}
         }
