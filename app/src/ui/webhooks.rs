@@ -29,7 +29,7 @@ const PLACEHOLDERS: [&str; 7] = [
 enum Editing {
     Closed,
     New,
-    Existing(WebhookOut),
+    Existing(Box<WebhookOut>),
 }
 
 #[component]
@@ -46,7 +46,7 @@ pub fn WebhooksPage() -> impl IntoView {
             Editing::Closed => None,
             Editing::New => Some(view! { <WebhookForm initial=None editing webhooks/> }.into_any()),
             Editing::Existing(webhook) => {
-                Some(view! { <WebhookForm initial=Some(webhook) editing webhooks/> }.into_any())
+                Some(view! { <WebhookForm initial=Some(*webhook) editing webhooks/> }.into_any())
             }
         }}
         <LoadedList
@@ -109,7 +109,7 @@ fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView 
                     type="button"
                     class="secondary"
                     aria-label=format!("Edit {name}")
-                    on:click=move |_| editing.set(Editing::Existing(edited.clone()))
+                    on:click=move |_| editing.set(Editing::Existing(Box::new(edited.clone())))
                 >
                     "Edit"
                 </button>
