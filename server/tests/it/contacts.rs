@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use app::api::{
-    ContactActivityOut, ContactBatchOut, ContactOut, ErrorOut, JourneyIn, JourneyOut, Reentry,
-};
+use app::api::{ContactActivityOut, ContactBatchOut, ContactOut, ErrorOut, Reentry};
 use serde_json::json;
 
 use crate::support::{Backend, TestServer};
@@ -169,23 +167,7 @@ async fn a_contact_shows_its_events_and_where_it_is_in_journeys(backend: Backend
             {"from": "pause", "branch": "next", "to": "done"}
         ]
     });
-    let journey: JourneyOut = server
-        .post_json(
-            "/api/v1/journeys",
-            &JourneyIn {
-                name: "Welcome".to_owned(),
-                reentry: Reentry::Once,
-                draft: serde_json::from_value(draft).expect("a document"),
-            },
-        )
-        .await
-        .json()
-        .await
-        .expect("a journey");
-    let published = server
-        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
-        .await;
-    assert_eq!(published.status(), 201);
+    let journey = server.publish_journey(Reentry::Once, draft).await;
     server
         .put_json("/api/v1/contacts/ana", &json!({"attributes": {}}))
         .await;
@@ -231,8 +213,8 @@ async fn a_contact_shows_its_events_and_where_it_is_in_journeys(backend: Backend
     assert_eq!(activity.events[0].properties["plan"], "pro");
     assert_eq!(activity.journeys.len(), 1);
     let run = &activity.journeys[0];
-    assert_eq!(run.journey_id, journey.id);
-    assert_eq!(run.journey_name.as_deref(), Some("Welcome"));
+    assert_eq!(run.journey_id, journey);
+    assert_eq!(run.journey_name.as_deref(), Some("test"));
     assert_eq!((run.version, run.node_id.as_str()), (1, "pause"));
 
     let missing = server.get("/api/v1/contacts/nobody/activity").await;

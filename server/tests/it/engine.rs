@@ -3,9 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use app::api::{
-    JourneyIn, JourneyOut, JourneyStatsOut, NodeStatsOut, PublishOut, Reentry, WebhookOut,
-};
+use app::api::{JourneyStatsOut, NodeStatsOut, PublishOut, Reentry, WebhookOut};
 use serde_json::{Value, json};
 
 use crate::support::{Backend, Receiver, TestServer};
@@ -42,31 +40,6 @@ async fn contact(server: &TestServer, external_id: &str, attributes: Value) -> i
 async fn event(server: &TestServer, body: Value) {
     let response = server.post_json("/api/v1/events", &body).await;
     assert_eq!(response.status(), 202, "{body}");
-}
-
-async fn publish(server: &TestServer, reentry: Reentry, draft: Value) -> i64 {
-    let response = server
-        .post_json(
-            "/api/v1/journeys",
-            &JourneyIn {
-                name: "test".to_owned(),
-                reentry,
-                draft: serde_json::from_value(draft).expect("a document"),
-            },
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let journey: JourneyOut = response.json().await.expect("a journey");
-    assert_eq!(
-        journey.validation_errors,
-        vec![],
-        "the test journey is valid"
-    );
-    let response = server
-        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
-        .await;
-    assert_eq!(response.status(), 201);
-    journey.id
 }
 
 async fn stats(
@@ -162,12 +135,9 @@ async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
         .await;
     assert_eq!(response.status(), 201);
     let webhook: WebhookOut = response.json().await.expect("a webhook");
-    let journey = publish(
-        &server,
-        Reentry::Once,
-        abandoned_cart_to(&webhook.id.to_string()),
-    )
-    .await;
+    let journey = server
+        .publish_journey(Reentry::Once, abandoned_cart_to(&webhook.id.to_string()))
+        .await;
     let ana = contact(&server, "ana", json!({"email": "ana@example.com"})).await;
     contact(&server, "bob", json!({"email": "bob@example.com"})).await;
 
@@ -246,9 +216,15 @@ async fn trigger_filters_and_reentry_rules_decide_who_enters(backend: Backend) {
             ]
         })
     };
-    let once = publish(&server, Reentry::Once, draft("list.add_contact")).await;
-    let after_exit = publish(&server, Reentry::AfterExit, draft("list.add_contact")).await;
-    let always = publish(&server, Reentry::Always, draft("list.add_contact")).await;
+    let once = server
+        .publish_journey(Reentry::Once, draft("list.add_contact"))
+        .await;
+    let after_exit = server
+        .publish_journey(Reentry::AfterExit, draft("list.add_contact"))
+        .await;
+    let always = server
+        .publish_journey(Reentry::Always, draft("list.add_contact"))
+        .await;
     contact(&server, "ana", json!({"country": "Canada"})).await;
     contact(&server, "jean", json!({"country": "France"})).await;
     let joined = json!({"contact": "ana", "event": "list.add_contact",
@@ -300,8 +276,7 @@ async fn trigger_filters_and_reentry_rules_decide_who_enters(backend: Backend) {
 
 async fn conditions_branch_and_delays_wait(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = publish(
-        &server,
+    let journey = server.publish_journey(
         Reentry::Once,
         json!({
             "nodes": [
@@ -365,26 +340,26 @@ async fn conditions_branch_and_delays_wait(backend: Backend) {
 
 async fn a_wait_for_a_named_event_resumes_only_before_its_timeout(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let journey = publish(
-        &server,
-        Reentry::Once,
-        json!({
-            "nodes": [
-                {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
-                {"id": "wait", "kind": "wait_for_event", "settings": {
-                    "until": {"type": "event", "event": "purchase"},
-                    "timeout": {"value": 1, "unit": "hours"}}},
-                {"id": "bought", "kind": "exit"},
-                {"id": "gave_up", "kind": "exit"}
-            ],
-            "edges": [
-                {"from": "start", "branch": "next", "to": "wait"},
-                {"from": "wait", "branch": "event", "to": "bought"},
-                {"from": "wait", "branch": "timeout", "to": "gave_up"}
-            ]
-        }),
-    )
-    .await;
+    let journey = server
+        .publish_journey(
+            Reentry::Once,
+            json!({
+                "nodes": [
+                    {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
+                    {"id": "wait", "kind": "wait_for_event", "settings": {
+                        "until": {"type": "event", "event": "purchase"},
+                        "timeout": {"value": 1, "unit": "hours"}}},
+                    {"id": "bought", "kind": "exit"},
+                    {"id": "gave_up", "kind": "exit"}
+                ],
+                "edges": [
+                    {"from": "start", "branch": "next", "to": "wait"},
+                    {"from": "wait", "branch": "event", "to": "bought"},
+                    {"from": "wait", "branch": "timeout", "to": "gave_up"}
+                ]
+            }),
+        )
+        .await;
     for who in ["ana", "bob", "cleo"] {
         contact(&server, who, json!({})).await;
         event(&server, json!({"contact": who, "event": "signup"})).await;
@@ -417,7 +392,7 @@ async fn a_wait_for_a_named_event_resumes_only_before_its_timeout(backend: Backe
 async fn a_paused_journey_neither_enrolls_nor_moves_contacts(backend: Backend) {
     let server = TestServer::start(backend).await;
     let draft = abandoned_cart(&server).await;
-    let journey = publish(&server, Reentry::Always, draft.clone()).await;
+    let journey = server.publish_journey(Reentry::Always, draft.clone()).await;
     contact(&server, "ana", json!({})).await;
     event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
     stats_when(&server, journey, |s| counts(s, "wait").1 == 1).await;
@@ -455,7 +430,7 @@ async fn a_paused_journey_neither_enrolls_nor_moves_contacts(backend: Backend) {
 async fn contacts_in_flight_stay_on_their_version(backend: Backend) {
     let server = TestServer::start(backend).await;
     let draft = abandoned_cart(&server).await;
-    let journey = publish(&server, Reentry::Always, draft.clone()).await;
+    let journey = server.publish_journey(Reentry::Always, draft.clone()).await;
     contact(&server, "ana", json!({})).await;
     event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;
     stats_when(&server, journey, |s| counts(s, "wait").1 == 1).await;

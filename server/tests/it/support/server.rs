@@ -1,5 +1,6 @@
 use std::{net::SocketAddr, sync::Arc};
 
+use app::api::{JourneyIn, JourneyOut, Reentry};
 use serde::Serialize;
 use server::{Config, Server, clock::ManualClock, store::Store};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -84,6 +85,32 @@ impl TestServer {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.send(self.client.get(self.url(path))).await
+    }
+
+    /// Creates a journey with this draft (which must be valid) and publishes it; its id.
+    pub async fn publish_journey(&self, reentry: Reentry, draft: serde_json::Value) -> i64 {
+        let response = self
+            .post_json(
+                "/api/v1/journeys",
+                &JourneyIn {
+                    name: "test".to_owned(),
+                    reentry,
+                    draft: serde_json::from_value(draft).expect("a document"),
+                },
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let journey: JourneyOut = response.json().await.expect("a journey");
+        assert_eq!(
+            journey.validation_errors,
+            vec![],
+            "the test journey is valid"
+        );
+        let response = self
+            .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+            .await;
+        assert_eq!(response.status(), 201);
+        journey.id
     }
 
     pub async fn post(&self, path: &str) -> reqwest::Response {
