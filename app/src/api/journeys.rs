@@ -111,6 +111,9 @@ pub struct JourneySummaryOut {
     pub name: String,
     pub status: JourneyStatus,
     pub live_version: Option<i64>,
+    /// Contacts running through the journey or waiting in it now.
+    #[serde(default)]
+    pub contacts_in_journey: i64,
     pub updated_at: i64,
 }
 

@@ -115,6 +115,7 @@ fn JourneyTable(
                         <span class=format!("status status-{status}")>{status}</span>
                     </td>
                     <td>{version}</td>
+                    <td class="number">{journey.contacts_in_journey}</td>
                     <td>{utc_minutes(journey.updated_at)}</td>
                     <td class="actions">
                         <A href=format!("/journeys/{id}") attr:class="button">"Open"</A>
@@ -152,6 +153,7 @@ fn JourneyTable(
                     <th scope="col">"Name"</th>
                     <th scope="col">"Status"</th>
                     <th scope="col">"Version"</th>
+                    <th scope="col">"Contacts in journey"</th>
                     <th scope="col">"Last edited (UTC)"</th>
                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr>

@@ -1,7 +1,7 @@
 //! `/api/v1/journeys`: create, list, read, edit and delete drafts; publish versions; pause and
 //! resume; statistics per node.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use app::{
     api::{
@@ -51,11 +51,18 @@ async fn create(
 
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JourneySummaryOut>>> {
     let rows = state.store.journeys().await?;
+    let in_journey: HashMap<i64, i64> = state
+        .store
+        .contacts_in_journeys()
+        .await?
+        .into_iter()
+        .collect();
     let summaries = rows
         .into_iter()
         .map(|row| {
             Ok(JourneySummaryOut {
                 status: status_of(&row)?,
+                contacts_in_journey: in_journey.get(&row.id).copied().unwrap_or(0),
                 id: row.id,
                 name: row.name,
                 live_version: row.live_version,

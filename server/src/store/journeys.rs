@@ -58,6 +58,17 @@ impl Store {
         .await
     }
 
+    /// How many contacts are in each journey now (running or waiting), by journey id; journeys
+    /// without any are absent.
+    pub async fn contacts_in_journeys(&self) -> sqlx::Result<Vec<(i64, i64)>> {
+        sqlx::query_as(
+            "SELECT journey_id, COUNT(DISTINCT contact_id) FROM enrollments
+             WHERE state IN ('active', 'waiting') GROUP BY journey_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+
     pub async fn journey(&self, id: i64) -> sqlx::Result<Option<JourneyRow>> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM journeys WHERE id = $1"))
             .bind(id)

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use app::api::{ContactActivityOut, ContactBatchOut, ContactOut, ErrorOut, Reentry};
+use app::api::{
+    ContactActivityOut, ContactBatchOut, ContactOut, ErrorOut, JourneySummaryOut, Reentry,
+};
 use serde_json::json;
 
 use crate::support::{Backend, TestServer};
@@ -216,6 +218,16 @@ async fn a_contact_shows_its_events_and_where_it_is_in_journeys(backend: Backend
     assert_eq!(run.journey_id, journey);
     assert_eq!(run.journey_name.as_deref(), Some("test"));
     assert_eq!((run.version, run.node_id.as_str()), (1, "pause"));
+
+    // The journeys list counts her among the contacts in the journey.
+    let list: Vec<JourneySummaryOut> = server
+        .get("/api/v1/journeys")
+        .await
+        .json()
+        .await
+        .expect("a list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].contacts_in_journey, 1);
 
     let missing = server.get("/api/v1/contacts/nobody/activity").await;
     assert_eq!(missing.status(), 404);
