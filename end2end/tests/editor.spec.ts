@@ -199,6 +199,30 @@ test('every edit can be undone and redone; Delete removes what is selected', asy
   expect(problems).toEqual([]);
 });
 
+test('nodes can be added, selected and connected with the keyboard', async ({ page }) => {
+  const problems = problemsOf(page);
+  await openNewJourney(page, `Keyboard ${Date.now()}`);
+
+  await page.locator('.palette-item[data-kind="trigger"]').focus();
+  await page.keyboard.press('Enter');
+  await expect(node(page, 'n1')).toHaveCount(1);
+  await page.getByLabel('Event that starts the journey').fill('signup');
+  await page.locator('.palette-item[data-kind="exit"]').focus();
+  await page.keyboard.press('Enter');
+  await expect(node(page, 'n2')).toHaveCount(1);
+
+  await node(page, 'n1').focus();
+  await page.keyboard.press('Enter');
+  await expect(node(page, 'n1')).toHaveAttribute('aria-pressed', 'true');
+  await page.getByLabel('Output next leads to').selectOption('n2');
+  await expect(page.locator('g.edge[data-from="n1"][data-branch="next"][data-to="n2"]')).toHaveCount(1);
+  await expect(page.locator('.problems')).toContainText('Ready to publish');
+
+  await page.getByLabel('Output next leads to').selectOption('');
+  await expect(page.locator('g.edge')).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
+
 test('an invalid journey is outlined, its problems listed, and it cannot be published', async ({ page }) => {
   const problems = problemsOf(page);
   await openNewJourney(page, `Invalid ${Date.now()}`);

@@ -359,9 +359,93 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
     view! {
         <h2>{move || kind_label(name.get())} " " <span class="node-id">{id.to_string()}</span></h2>
         <form class="settings-form" on:submit=|event| event.prevent_default()>{form}</form>
+        <Connections state id=id.clone()/>
         <button type="button" class="danger" on:click=remove>"Delete node"</button>
     }
     .into_any()
+}
+
+/// Where each output of the node leads, as a choice per output: the keyboard's way to
+/// connect and disconnect (the mouse can also drag from the ports on the canvas).
+#[component]
+fn Connections(state: EditorState, id: NodeId) -> impl IntoView {
+    let outputs = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            state.editor.with(|editor| {
+                let journey = editor.journey();
+                let Some(node) = journey.node(&id) else {
+                    return Vec::new();
+                };
+                node.kind
+                    .branches()
+                    .iter()
+                    .map(|&branch| {
+                        let target = journey.next(&id, branch).map(|target| target.id.clone());
+                        (branch, target)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let others = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            state.editor.with(|editor| {
+                let mut others: Vec<(NodeId, &'static str)> = editor
+                    .journey()
+                    .nodes()
+                    .filter(|node| node.id != id)
+                    .map(|node| (node.id.clone(), kind_label(kind_name(&node.kind))))
+                    .collect();
+                others.sort();
+                others
+            })
+        })
+    };
+    move || {
+        let rows = outputs.get();
+        if rows.is_empty() {
+            return None;
+        }
+        let id = id.clone();
+        Some(view! {
+            <fieldset class="rules connections">
+                <legend>"Connections"</legend>
+                {rows.into_iter().map(|(branch, target)| {
+                    let id = id.clone();
+                    let current = target.as_ref().map(ToString::to_string).unwrap_or_default();
+                    view! {
+                        <label class="field">
+                            <span class="field-label">{format!("{} →", branch.as_str())}</span>
+                            <select
+                                name=format!("connect-{}", branch.as_str())
+                                aria-label=format!("Output {} leads to", branch.as_str())
+                                on:change=move |event| {
+                                    let chosen = event_target_value(&event);
+                                    let _ = if chosen.is_empty() {
+                                        state.edit(|editor| editor.disconnect(&id, branch))
+                                    } else {
+                                        state.edit(|editor| editor.connect(&id, branch, &NodeId::new(chosen)))
+                                    };
+                                }
+                            >
+                                <option value="" selected=current.is_empty()>"— nowhere —"</option>
+                                {others.get().into_iter().map(|(other, label)| {
+                                    let selected = other.as_str() == current;
+                                    view! {
+                                        <option value=other.to_string() selected=selected>
+                                            {format!("{other} ({label})")}
+                                        </option>
+                                    }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+        }.into_any())
+    }
 }
 
 #[component]
