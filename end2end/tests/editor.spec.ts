@@ -223,6 +223,26 @@ test('nodes can be added, selected and connected with the keyboard', async ({ pa
   expect(problems).toEqual([]);
 });
 
+test('leaving with an edit not saved yet asks first; once saved, it does not', async ({ page }) => {
+  await openNewJourney(page, `Leaving ${Date.now()}`);
+  const dialogs: string[] = [];
+  page.on('dialog', async (dialog) => {
+    dialogs.push(dialog.type());
+    await dialog.dismiss();
+  });
+
+  await dropNode(page, 'trigger', 400, 100);
+  // Within the 0.6 s before the autosave.
+  await page.close({ runBeforeUnload: true });
+  await expect.poll(() => dialogs).toEqual(['beforeunload']);
+  expect(page.isClosed()).toBe(false);
+
+  await expect(page.getByRole('status').filter({ hasText: 'All changes saved' })).toBeVisible();
+  await page.close({ runBeforeUnload: true });
+  await expect.poll(() => page.isClosed()).toBe(true);
+  expect(dialogs).toEqual(['beforeunload']);
+});
+
 test('an invalid journey is outlined, its problems listed, and it cannot be published', async ({ page }) => {
   const problems = problemsOf(page);
   await openNewJourney(page, `Invalid ${Date.now()}`);

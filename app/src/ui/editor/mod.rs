@@ -165,6 +165,14 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
     let live_version = RwSignal::new(journey.live_version);
 
     let save_state = autosave(state);
+    // Leaving (closing the tab, reloading) while an edit is not saved yet asks first.
+    let leaving = window_event_listener(ev::beforeunload, move |event| {
+        if save_state.get_untracked() != SaveState::Saved {
+            event.prevent_default();
+            event.set_return_value("");
+        }
+    });
+    on_cleanup(move || leaving.remove());
     let publish = Action::new_local(move |_: &()| async move {
         // The server publishes the saved draft: save what is on screen first.
         let document = editor.with_untracked(Editor::document);
