@@ -125,6 +125,7 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   await expect(publish).toBeEnabled();
   await publish.click();
   await expect(page.getByText('Published version 1.')).toBeVisible();
+  await expect(publish, 'nothing new to publish').toBeDisabled();
 
   // A contact adds to their cart through the API; the canvas counts follow.
   const contact = `ana-${suffix}`;

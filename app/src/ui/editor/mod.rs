@@ -173,9 +173,14 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         }
     });
     on_cleanup(move || leaving.remove());
+    // The editor revision last published from this page: publishing it again would only
+    // make an identical version.
+    let published_revision = RwSignal::new(None::<u64>);
     let publish = Action::new_local(move |_: &()| async move {
         // The server publishes the saved draft: save what is on screen first.
-        let document = editor.with_untracked(Editor::document);
+        let (revision, document) =
+            editor.with_untracked(|editor| (editor.revision(), editor.document()));
+        published_revision.set(Some(revision));
         let patch = JourneyPatch {
             draft: Some(document),
             ..JourneyPatch::default()
@@ -184,7 +189,11 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         client::publish_journey(journey_id).await
     });
     Effect::new(move |_| {
-        if let Some(Ok(published)) = publish.value().get() {
+        if let Some(result) = publish.value().get() {
+            let Ok(published) = result else {
+                published_revision.set(None);
+                return;
+            };
             live_version.set(Some(published.version));
             if status.get_untracked() == JourneyStatus::Draft {
                 status.set(JourneyStatus::Live);
@@ -198,6 +207,7 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         problems.with(Vec::is_empty)
             && !publish.pending().get()
             && !editor.with(|e| e.journey().is_empty())
+            && published_revision.get() != Some(editor.with(Editor::revision))
     };
     view! {
         <div class="editor">
