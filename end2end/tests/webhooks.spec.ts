@@ -58,6 +58,7 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   await form.getByLabel('header 1 key').fill('X-Source');
   await form.getByLabel('header 1 value').fill('wayfarer');
   await form.getByLabel('Contact fields to send').fill('email, first_name');
+  await form.getByLabel('Email when requests fail for good').fill('ops@example.com, crm@example.com');
 
   await form.getByRole('button', { name: 'Preview request' }).click();
   const preview = form.getByRole('region', { name: 'Request preview' });
@@ -80,6 +81,7 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   const row = page.getByRole('row').filter({ hasText: working });
   await row.getByRole('button', { name: `Edit ${working}` }).click();
   await expect(form.getByLabel('Token', { exact: true })).toHaveValue('');
+  await expect(form.getByLabel('Email when requests fail for good')).toHaveValue('ops@example.com, crm@example.com');
   await expect(form.getByLabel('Token', { exact: true })).toHaveAttribute('placeholder', /stored/);
   await form.getByRole('button', { name: 'Save webhook' }).click();
   await expect(form.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();

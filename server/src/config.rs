@@ -56,6 +56,20 @@ pub struct Config {
     )]
     pub allowed_target_networks: Vec<Network>,
 
+    /// Where alert emails go out: `smtp://host:25` (plain), `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS) or `smtps://host:465`. Without it, webhooks' alert addresses are kept but
+    /// nothing is sent.
+    #[arg(long, env = "WAYFARER_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of alert emails.
+    #[arg(
+        long,
+        env = "WAYFARER_ALERT_FROM",
+        default_value = "Wayfarer <wayfarer@localhost>"
+    )]
+    pub alert_from: String,
+
     /// Seconds a webhook receiver has to connect and answer.
     #[arg(long, env = "WAYFARER_DELIVERY_TIMEOUT_SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..=300))]
@@ -98,6 +112,8 @@ impl Config {
             // Tests send to receivers on 127.0.0.1.
             allow_private_targets: true,
             allowed_target_networks: Vec::new(),
+            smtp_url: None,
+            alert_from: "Wayfarer <wayfarer@localhost>".to_owned(),
             delivery_timeout_secs: 15,
             delivery_batch: 512,
             delivery_concurrency: 16,

@@ -34,6 +34,9 @@ pub enum Error {
     #[error("cannot set up the HTTP client for webhooks: {0}")]
     Http(String),
 
+    #[error("cannot set up alert emails: {0}")]
+    Alerts(#[from] crate::alert::AlertConfigError),
+
     #[error("HTTP server stopped: {0}")]
     Serve(#[source] io::Error),
 }

@@ -1,5 +1,6 @@
 //! The Wayfarer server: configuration, storage and HTTP, assembled by [`Server`].
 
+pub mod alert;
 pub mod clock;
 pub mod config;
 pub mod delivery;
@@ -20,6 +21,7 @@ use tokio::{
 };
 
 use crate::{
+    alert::Alerter,
     clock::{SharedClock, SystemClock},
     delivery::{DeliverySettings, DeliveryWorker, guard::TargetGuard, send::Sender},
     engine::{Engine, EngineSettings},
@@ -78,6 +80,15 @@ impl Server {
             Duration::from_secs(config.delivery_timeout_secs),
         )
         .map_err(|error| Error::Http(error.to_string()))?;
+        if config.smtp_url.is_none() {
+            tracing::info!("no --smtp-url: webhook failure alerts are not emailed");
+        }
+        let alerter = Alerter::new(
+            config.smtp_url.as_deref(),
+            &config.alert_from,
+            store.clone(),
+            clock.clone(),
+        )?;
         let deliveries = DeliveryWorker::new(
             store.clone(),
             clock.clone(),
@@ -87,7 +98,8 @@ impl Server {
                 batch_size: config.delivery_batch,
                 per_webhook_concurrency: config.delivery_concurrency as usize,
             },
-        );
+        )
+        .with_alerts(Arc::new(alerter));
         let state = AppState {
             store: store.clone(),
             clock,

@@ -29,6 +29,9 @@ pub struct WebhookIn {
     /// How long a request that is not accepted is retried, from its first attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_window_hours: Option<u32>,
+    /// Who is emailed when requests fail for good (at most one email an hour).
+    #[serde(default)]
+    pub alert_emails: Vec<String>,
 }
 
 /// `PATCH /api/v1/webhooks/{id}`: only the fields present change. In `auth`, a secret left
@@ -53,6 +56,8 @@ pub struct WebhookPatch {
     pub auth: Option<AuthIn>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_window_hours: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_emails: Option<Vec<String>>,
     /// Turn a webhook disabled by a `410 Gone` (or by hand) back on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -171,6 +176,7 @@ pub struct WebhookOut {
     pub headers: Vec<KeyValue>,
     pub auth: AuthOut,
     pub retry_window_hours: u32,
+    pub alert_emails: Vec<String>,
     pub enabled: bool,
     /// Why the webhook was disabled, e.g. the receiver answered `410 Gone`.
     pub disabled_reason: Option<String>,

@@ -247,6 +247,12 @@ fn WebhookForm(
             .unwrap_or_default(),
     );
     let retry_hours = RwSignal::new(initial.as_ref().map_or(12, |w| w.retry_window_hours));
+    let alert_emails = RwSignal::new(
+        initial
+            .as_ref()
+            .map(|w| w.alert_emails.join(", "))
+            .unwrap_or_default(),
+    );
     let (auth_type, user_or_header, secret_set) = match initial.as_ref().map(|w| &w.auth) {
         Some(AuthOut::Basic {
             username,
@@ -276,15 +282,15 @@ fn WebhookForm(
             _ => AuthIn::None,
         }
     };
-    let fields = move || {
-        contact_fields
-            .get_untracked()
-            .split(',')
+    let listed = |text: String| {
+        text.split(',')
             .map(str::trim)
-            .filter(|field| !field.is_empty())
+            .filter(|item| !item.is_empty())
             .map(str::to_owned)
             .collect::<Vec<_>>()
     };
+    let fields = move || listed(contact_fields.get_untracked());
+    let alerted = move || listed(alert_emails.get_untracked());
     // Saves what the form shows; returns the webhook's id.
     let save = move || async move {
         let saved = match saved_id.get_untracked() {
@@ -299,6 +305,7 @@ fn WebhookForm(
                     headers: headers.get_untracked(),
                     auth: auth(),
                     retry_window_hours: Some(retry_hours.get_untracked()),
+                    alert_emails: alerted(),
                 })
                 .await?
             }
@@ -315,6 +322,7 @@ fn WebhookForm(
                         headers: Some(headers.get_untracked()),
                         auth: Some(auth()),
                         retry_window_hours: Some(retry_hours.get_untracked()),
+                        alert_emails: Some(alerted()),
                         enabled: None,
                     },
                 )
@@ -418,6 +426,13 @@ fn WebhookForm(
                                 retry_hours.set(hours);
                             }
                         }/>
+                </label>
+                <label class="field wide">
+                    <span class="field-label">"Email when requests fail for good"</span>
+                    <input type="text" placeholder="ops@example.com, crm-owner@example.com"
+                        prop:value=alert_emails
+                        on:input=move |event| alert_emails.set(event_target_value(&event))/>
+                    <span class="field-hint">"Comma-separated; at most one email an hour per webhook."</span>
                 </label>
                 <label class="field">
                     <span class="field-label">"Authentication"</span>

@@ -21,6 +21,7 @@ use super::{
     send::{Attempt, Sender},
 };
 use crate::{
+    alert::{Alerter, Failures},
     clock::{Millis, SharedClock},
     pace::Pace,
     store::{AttemptRecord, DueDelivery, Store, WebhookRow},
@@ -54,6 +55,7 @@ pub struct DeliveryWorker {
     settings: DeliverySettings,
     /// One semaphore per webhook, shared by concurrent batches, caps its requests in flight.
     limits: Mutex<HashMap<i64, Arc<Semaphore>>>,
+    alerts: Option<Arc<Alerter>>,
 }
 
 /// A delivery that could not even be sent, and why.
@@ -76,7 +78,14 @@ impl DeliveryWorker {
             sender,
             settings,
             limits: Mutex::new(HashMap::new()),
+            alerts: None,
         }
+    }
+
+    /// Emails the stakeholders of webhooks whose requests fail for good.
+    pub fn with_alerts(mut self, alerter: Arc<Alerter>) -> Self {
+        self.alerts = Some(alerter);
+        self
     }
 
     fn limit_of(&self, webhook: i64) -> Arc<Semaphore> {
@@ -200,6 +209,7 @@ impl DeliveryWorker {
             })
             .collect();
         let mut gone = Vec::new();
+        let mut failed: HashMap<i64, Failures> = HashMap::new();
         // Attempts are recorded as they finish, in groups of whatever finished meanwhile: a
         // slow receiver delays only its own record, and recording overlaps sending.
         while let Some(first) = in_flight.join_next().await {
@@ -235,6 +245,20 @@ impl DeliveryWorker {
                 if record.outcome == "failed" && record.status_code == Some(410) {
                     gone.push(target.id);
                 }
+                if record.status == "failed" {
+                    let failures = failed.entry(target.id).or_insert_with(|| Failures {
+                        webhook: target.id,
+                        count: 0,
+                        last_error: String::new(),
+                    });
+                    failures.count += 1;
+                    failures.last_error = record.error.clone().unwrap_or_else(|| {
+                        record.status_code.map_or_else(
+                            || "no answer".to_owned(),
+                            |code| format!("answered {code}"),
+                        )
+                    });
+                }
                 records.push(record);
             }
             self.store.record_attempts(&records, now).await?;
@@ -242,6 +266,13 @@ impl DeliveryWorker {
         }
         if !records.is_empty() {
             self.store.record_attempts(&records, now).await?;
+        }
+        if let Some(alerter) = &self.alerts {
+            for failures in failed.into_values() {
+                // Sent beside the delivery loops: a slow mail server holds up no request.
+                let alerter = alerter.clone();
+                tokio::spawn(async move { alerter.alert(failures).await });
+            }
         }
         let finished = self.clock.now();
         gone.sort_unstable();

@@ -25,6 +25,9 @@ pub struct WebhookRow {
     pub previous_signing_secret: Option<String>,
     pub previous_secret_expires_at: Option<Millis>,
     pub retry_window_hours: i64,
+    /// JSON list of email addresses.
+    pub alert_emails: String,
+    pub alerted_at: Option<Millis>,
     pub enabled: i64,
     pub disabled_reason: Option<String>,
     pub created_at: Millis,
@@ -33,11 +36,11 @@ pub struct WebhookRow {
 
 const COLUMNS: &str = "id, name, url, method, body_format, contact_fields, custom_data, headers,
     auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
-    previous_secret_expires_at, retry_window_hours, enabled, disabled_reason, created_at,
-    updated_at";
+    previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
+    disabled_reason, created_at, updated_at";
 
 /// The columns creating and saving both write, in the order [`bind_written`] binds them.
-const WRITTEN: [&str; 17] = [
+const WRITTEN: [&str; 18] = [
     "name",
     "url",
     "method",
@@ -52,6 +55,7 @@ const WRITTEN: [&str; 17] = [
     "previous_signing_secret",
     "previous_secret_expires_at",
     "retry_window_hours",
+    "alert_emails",
     "enabled",
     "disabled_reason",
     "updated_at",
@@ -75,6 +79,7 @@ fn bind_written<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
         .bind(&row.previous_signing_secret)
         .bind(row.previous_secret_expires_at)
         .bind(row.retry_window_hours)
+        .bind(&row.alert_emails)
         .bind(row.enabled)
         .bind(&row.disabled_reason)
         .bind(row.updated_at)
@@ -139,5 +144,20 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Takes the webhook's alert turn: `true` if it was last alerted at or before `before`
+    /// (or never), and marks it alerted `now`. With several processes, one of them wins.
+    pub async fn claim_alert(&self, id: i64, now: Millis, before: Millis) -> sqlx::Result<bool> {
+        let claimed = sqlx::query(
+            "UPDATE webhooks SET alerted_at = $1
+             WHERE id = $2 AND (alerted_at IS NULL OR alerted_at <= $3)",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
     }
 }

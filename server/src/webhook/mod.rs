@@ -12,6 +12,7 @@ use crate::{clock::Millis, store::WebhookRow};
 
 const MAX_NAME_CHARS: usize = 200;
 const DEFAULT_RETRY_WINDOW_HOURS: u32 = 12;
+const MAX_ALERT_EMAILS: usize = 20;
 const MAX_RETRY_WINDOW_HOURS: u32 = 72;
 /// Headers Wayfarer sets itself on every request.
 const RESERVED_HEADERS: [&str; 6] = [
@@ -57,6 +58,7 @@ pub struct Settings {
     pub headers: Vec<KeyValue>,
     pub auth: Auth,
     pub retry_window_hours: u32,
+    pub alert_emails: Vec<String>,
 }
 
 impl Settings {
@@ -79,6 +81,7 @@ impl Settings {
             retry_window_hours: input
                 .retry_window_hours
                 .unwrap_or(DEFAULT_RETRY_WINDOW_HOURS),
+            alert_emails: trimmed(input.alert_emails),
         };
         settings.checked(problems)
     }
@@ -102,6 +105,7 @@ impl Settings {
             headers: patch.headers.unwrap_or(self.headers),
             auth,
             retry_window_hours: patch.retry_window_hours.unwrap_or(self.retry_window_hours),
+            alert_emails: patch.alert_emails.map_or(self.alert_emails, trimmed),
         };
         settings.checked(problems)
     }
@@ -131,6 +135,7 @@ impl Settings {
         check_pairs("custom data", &self.custom_data, &mut problems);
         check_pairs("header", &self.headers, &mut problems);
         check_headers(&self.headers, &self.auth, &mut problems);
+        check_alert_emails(&self.alert_emails, &mut problems);
         if !(1..=MAX_RETRY_WINDOW_HOURS).contains(&self.retry_window_hours) {
             problems.push(format!(
                 "The retry window is between 1 and {MAX_RETRY_WINDOW_HOURS} hours."
@@ -164,6 +169,7 @@ impl Settings {
             auth_name,
             auth_secret,
             retry_window_hours: i64::from(self.retry_window_hours),
+            alert_emails: json_text(&self.alert_emails),
             ..base
         }
     }
@@ -197,6 +203,8 @@ impl Settings {
             auth,
             retry_window_hours: u32::try_from(row.retry_window_hours)
                 .map_err(|error| corrupt(format!("retry window: {error}")))?,
+            alert_emails: serde_json::from_str(&row.alert_emails)
+                .map_err(|error| corrupt(format!("alert emails: {error}")))?,
         })
     }
 }
@@ -219,6 +227,8 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         previous_signing_secret: None,
         previous_secret_expires_at: None,
         retry_window_hours: 0,
+        alert_emails: String::new(),
+        alerted_at: None,
         enabled: 1,
         disabled_reason: None,
         created_at: now,
@@ -255,11 +265,47 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
         headers: settings.headers,
         auth,
         retry_window_hours: settings.retry_window_hours,
+        alert_emails: settings.alert_emails,
         enabled: row.enabled != 0,
         disabled_reason: row.disabled_reason.clone(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
+}
+
+fn trimmed(addresses: Vec<String>) -> Vec<String> {
+    addresses
+        .into_iter()
+        .map(|address| address.trim().to_owned())
+        .filter(|address| !address.is_empty())
+        .collect()
+}
+
+/// Addresses that can be written to: a local part, one `@`, a domain with a dot, no spaces.
+fn check_alert_emails(addresses: &[String], problems: &mut Vec<String>) {
+    if addresses.len() > MAX_ALERT_EMAILS {
+        problems.push(format!(
+            "A webhook alerts at most {MAX_ALERT_EMAILS} addresses."
+        ));
+    }
+    for address in addresses {
+        let valid = match address.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !address.contains(char::is_whitespace)
+                    && !domain.contains('@')
+            }
+            None => false,
+        };
+        if !valid {
+            problems.push(format!(
+                "\"{address}\" is not an email address (write it like ops@example.com)."
+            ));
+        }
+    }
 }
 
 /// `whsec_` and 24 random bytes in base64, the Standard Webhooks secret format.
@@ -423,4 +469,41 @@ fn check_headers(headers: &[KeyValue], auth: &Auth, problems: &mut Vec<String>) 
 fn json_text<T: serde::Serialize>(value: &T) -> String {
     // Serialising strings and string pairs cannot fail.
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_addresses_must_be_email_addresses() {
+        let mut problems = Vec::new();
+        check_alert_emails(
+            &[
+                "ops@example.com".to_owned(),
+                "ops".to_owned(),
+                "ops@localhost".to_owned(),
+                "o ps@example.com".to_owned(),
+                "@example.com".to_owned(),
+            ],
+            &mut problems,
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "\"ops\" is not an email address (write it like ops@example.com).",
+                "\"ops@localhost\" is not an email address (write it like ops@example.com).",
+                "\"o ps@example.com\" is not an email address (write it like ops@example.com).",
+                "\"@example.com\" is not an email address (write it like ops@example.com).",
+            ]
+        );
+        let many: Vec<String> = (0..21).map(|n| format!("ops{n}@example.com")).collect();
+        let mut problems = Vec::new();
+        check_alert_emails(&many, &mut problems);
+        assert_eq!(problems, vec!["A webhook alerts at most 20 addresses."]);
+        assert_eq!(
+            trimmed(vec![" a@example.com ".to_owned(), "  ".to_owned()]),
+            vec!["a@example.com"]
+        );
+    }
 }

@@ -15,7 +15,9 @@ use sqlx::{AnyConnection, Connection};
 
 use server::store::{AttemptRecord, Store};
 
-use crate::support::{Answer, Backend, Receiver, TestDatabase, TestServer, resetting_port};
+use crate::support::{
+    Answer, Backend, Receiver, SmtpReceiver, TestDatabase, TestServer, resetting_port,
+};
 
 backend_tests!(
     an_accepted_request_is_signed_and_counted,
@@ -29,6 +31,7 @@ backend_tests!(
     the_delivery_log_filters_shows_attempts_and_resends,
     a_slow_receiver_does_not_hold_back_the_others,
     each_attempt_of_a_batch_is_recorded_with_its_own_outcome,
+    persistent_failure_emails_the_stakeholders_once_an_hour,
 );
 
 const SECOND: i64 = 1_000;
@@ -36,13 +39,17 @@ const HOUR: i64 = 3_600 * SECOND;
 
 /// A webhook to `url`, a journey signup → webhook → exit, and one contact that signed up.
 async fn deliver_once(server: &TestServer, url: &str) -> (WebhookOut, i64) {
-    let response = server
-        .post_json(
-            "/api/v1/webhooks",
-            &json!({"name": "CRM", "url": url, "contact_fields": ["email"],
-                    "custom_data": [{"key": "plan", "value": "{{contact.plan}}"}]}),
-        )
-        .await;
+    deliver_once_to(
+        server,
+        json!({"name": "CRM", "url": url, "contact_fields": ["email"],
+               "custom_data": [{"key": "plan", "value": "{{contact.plan}}"}]}),
+    )
+    .await
+}
+
+/// [`deliver_once`] with a webhook of these settings.
+async fn deliver_once_to(server: &TestServer, webhook: Value) -> (WebhookOut, i64) {
+    let response = server.post_json("/api/v1/webhooks", &webhook).await;
     assert_eq!(response.status(), 201);
     let webhook: WebhookOut = response.json().await.expect("a webhook");
     let draft = json!({
@@ -827,4 +834,84 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
     assert_eq!(attempts, expected);
     connection.close().await.ok();
     store.close().await;
+}
+
+async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Status(503));
+    let (webhook, _) = deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": receiver.url("/hook"),
+               "alert_emails": ["ops@example.com", " crm-owner@example.com "]}),
+    )
+    .await;
+    assert_eq!(
+        webhook.alert_emails,
+        vec!["ops@example.com", "crm-owner@example.com"]
+    );
+
+    // Retried for 12 hours on the test's clock, then failed for good: one email.
+    let mut state = after_attempts(&server, 1).await;
+    while state.status == "pending" {
+        server.clock().set(
+            state
+                .next_attempt_at
+                .expect("a pending delivery is due again"),
+        );
+        let attempts = state.attempts;
+        state = after_attempts(&server, attempts + 1).await;
+    }
+    assert_eq!(state.status, "failed");
+    let mut messages = Vec::new();
+    for _ in 0..500 {
+        messages = smtp.messages();
+        if !messages.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let email = &messages[0];
+    assert!(
+        email.contains("Subject: Webhook \"CRM\": 1 request(s) failed for good"),
+        "{email}"
+    );
+    assert!(email.contains("ops@example.com") && email.contains("crm-owner@example.com"));
+    assert!(
+        email.contains("answered 503") || email.contains("503"),
+        "{email}"
+    );
+
+    // A second contact's request fails within the hour (410 Gone fails it at once): no
+    // second email.
+    receiver.always(Answer::Status(410));
+    server
+        .put_json("/api/v1/contacts/bob", &json!({"attributes": {}}))
+        .await;
+    server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "bob", "event": "signup"}),
+        )
+        .await;
+    let mut failed = 0;
+    for _ in 0..200 {
+        let deliveries: Vec<DeliveryOut> = server
+            .get("/api/v1/deliveries?status=failed")
+            .await
+            .json()
+            .await
+            .expect("deliveries");
+        failed = deliveries.len();
+        if failed == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(failed, 2, "bob's request failed too");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(smtp.messages().len(), 1, "at most one email an hour");
 }

@@ -5,12 +5,14 @@ mod postgres;
 mod process;
 mod receiver;
 mod server;
+mod smtp;
 
 pub use database::{Backend, TestDatabase};
 pub use postgres::PostgresCluster;
 pub use process::{free_port, wait_until_healthy};
 pub use receiver::{Answer, Receiver, resetting_port};
 pub use server::TestServer;
+pub use smtp::SmtpReceiver;
 
 /// An HTTP client for tests. reqwest is built without a default TLS provider (the server
 /// installs ring's), so one is installed here too for tests that run no server in-process.

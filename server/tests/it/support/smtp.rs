@@ -1,0 +1,82 @@
+//! A local SMTP server that accepts every message and keeps it, for alert emails.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+    task::JoinHandle,
+};
+
+pub struct SmtpReceiver {
+    port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl SmtpReceiver {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let kept = messages.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let (reader, mut writer) = stream.into_split();
+                    let mut lines = BufReader::new(reader).lines();
+                    let _ = writer.write_all(b"220 test ESMTP\r\n").await;
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(message) = &mut data {
+                            if line == "." {
+                                kept.lock().expect("lock").push(std::mem::take(message));
+                                data = None;
+                                let _ = writer.write_all(b"250 queued\r\n").await;
+                            } else {
+                                message.push_str(&line);
+                                message.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                        let answer: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250 test\r\n",
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = writer.write_all(b"221 bye\r\n").await;
+                                break;
+                            }
+                            _ => b"250 OK\r\n",
+                        };
+                        let _ = writer.write_all(answer).await;
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            messages,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, headers and body as sent.
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for SmtpReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
