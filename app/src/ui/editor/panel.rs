@@ -125,21 +125,18 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
     let form = move || {
         match name.get() {
             "trigger" => view! {
-                <Field label="Event that starts the journey" hint="e.g. add_to_cart">
-                    <input type="text" name="event"
-                        prop:value=move || read(&|kind| match kind {
-                            NodeKind::Trigger(trigger) => trigger.event.clone(),
-                            _ => String::new(),
-                        })
-                        on:input=move |event| {
-                            let value = event_target_value(&event);
-                            edit.with_value(|edit| edit(&|kind| if let NodeKind::Trigger(trigger) = kind {
-                                trigger.event = value.clone();
-                            }));
-                        }
-                        on:blur=seal
-                    />
-                </Field>
+                <TextSetting label="Event that starts the journey" hint="e.g. add_to_cart" name="event"
+                    value=Signal::derive(move || read(&|kind| match kind {
+                        NodeKind::Trigger(trigger) => trigger.event.clone(),
+                        _ => String::new(),
+                    }))
+                    set=Callback::new(move |value: String| {
+                        edit.with_value(|edit| edit(&|kind| if let NodeKind::Trigger(trigger) = kind {
+                            trigger.event = value.clone();
+                        }));
+                    })
+                    seal
+                />
                 <RuleRows
                     state
                     title="Only when"
@@ -178,21 +175,18 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </Field>
-                <Field label="Message" hint="the template's name, e.g. cart-reminder">
-                    <input type="text" name="message"
-                        prop:value=move || read(&|kind| match kind {
-                            NodeKind::Action(action) => action.message.clone(),
-                            _ => String::new(),
-                        })
-                        on:input=move |event| {
-                            let value = event_target_value(&event);
-                            edit.with_value(|edit| edit(&|kind| if let NodeKind::Action(action) = kind {
-                                action.message = value.clone();
-                            }));
-                        }
-                        on:blur=seal
-                    />
-                </Field>
+                <TextSetting label="Message" hint="the template's name, e.g. cart-reminder" name="message"
+                    value=Signal::derive(move || read(&|kind| match kind {
+                        NodeKind::Action(action) => action.message.clone(),
+                        _ => String::new(),
+                    }))
+                    set=Callback::new(move |value: String| {
+                        edit.with_value(|edit| edit(&|kind| if let NodeKind::Action(action) = kind {
+                            action.message = value.clone();
+                        }));
+                    })
+                    seal
+                />
             }
             .into_any(),
             "wait_for_event" => {
@@ -284,24 +278,21 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
                         }.into_any()
                     } else {
                         view! {
-                            <Field label="Event name" hint="e.g. purchase">
-                                <input type="text" name="wait-event"
-                                    prop:value=move || read(&|kind| match kind {
-                                        NodeKind::WaitForEvent(wait) => match &wait.until {
-                                            WaitTarget::Event { event } => event.clone(),
-                                            WaitTarget::MessageActivity { .. } => String::new(),
-                                        },
-                                        _ => String::new(),
-                                    })
-                                    on:input=move |event| {
-                                        let value = event_target_value(&event);
-                                        edit.with_value(|edit| edit(&|kind| if let NodeKind::WaitForEvent(wait) = kind {
-                                            wait.until = WaitTarget::Event { event: value.clone() };
-                                        }));
-                                    }
-                                    on:blur=seal
-                                />
-                            </Field>
+                            <TextSetting label="Event name" hint="e.g. purchase" name="wait-event"
+                                value=Signal::derive(move || read(&|kind| match kind {
+                                    NodeKind::WaitForEvent(wait) => match &wait.until {
+                                        WaitTarget::Event { event } => event.clone(),
+                                        WaitTarget::MessageActivity { .. } => String::new(),
+                                    },
+                                    _ => String::new(),
+                                }))
+                                set=Callback::new(move |value: String| {
+                                    edit.with_value(|edit| edit(&|kind| if let NodeKind::WaitForEvent(wait) = kind {
+                                        wait.until = WaitTarget::Event { event: value.clone() };
+                                    }));
+                                })
+                                seal
+                            />
                         }.into_any()
                     }}
                     <SpanField
@@ -456,6 +447,32 @@ fn Field(label: &'static str, hint: &'static str, children: Children) -> impl In
             {children()}
             {(!hint.is_empty()).then(|| view! { <span class="field-hint">{hint}</span> })}
         </label>
+    }
+}
+
+/// A text field of a node's settings; its edits merge into one undo step until it loses focus.
+#[component]
+fn TextSetting<F>(
+    label: &'static str,
+    hint: &'static str,
+    name: &'static str,
+    value: Signal<String>,
+    set: Callback<String>,
+    seal: F,
+) -> impl IntoView
+where
+    F: Fn(ev::FocusEvent) + Copy + Send + Sync + 'static,
+{
+    view! {
+        <Field label hint>
+            <input
+                type="text"
+                name=name
+                prop:value=move || value.get()
+                on:input=move |event| set.run(event_target_value(&event))
+                on:blur=seal
+            />
+        </Field>
     }
 }
 
