@@ -121,17 +121,7 @@ fn panel_unit(span: crate::journey::Span) -> &'static str {
 
 /// The canvas's (left, top, width, height) on the screen.
 fn canvas_rect(canvas: NodeRef<Svg>) -> Option<(f64, f64, f64, f64)> {
-    #[cfg(feature = "hydrate")]
-    {
-        let svg = canvas.get_untracked()?;
-        let rect = svg.get_bounding_client_rect();
-        Some((rect.left(), rect.top(), rect.width(), rect.height()))
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = canvas;
-        None
-    }
+    canvas.get_untracked().map(|svg| element_rect(&svg))
 }
 
 /// Kinds to drag onto the canvas (or press Enter on, to add one in the middle).
@@ -242,7 +232,8 @@ pub(super) fn Palette(state: EditorState) -> impl IntoView {
     .into_any()
 }
 
-fn element_rect(element: &web_sys_element::Element) -> (f64, f64, f64, f64) {
+/// An element's (left, top, width, height) on the screen; zeros outside the browser.
+fn element_rect(element: &leptos::web_sys::Element) -> (f64, f64, f64, f64) {
     #[cfg(feature = "hydrate")]
     {
         let rect = element.get_bounding_client_rect();
@@ -253,11 +244,6 @@ fn element_rect(element: &web_sys_element::Element) -> (f64, f64, f64, f64) {
         let _ = element;
         (0.0, 0.0, 0.0, 0.0)
     }
-}
-
-/// The `web_sys` element type, through leptos.
-mod web_sys_element {
-    pub use leptos::web_sys::Element;
 }
 
 fn place(state: EditorState, kind: &str, at: Position) {
