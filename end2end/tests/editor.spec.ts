@@ -103,6 +103,12 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
 
   await dropNode(page, 'webhook', 620, 500);
   await page.getByLabel('Send to webhook').selectOption({ label: webhookName });
+  // Typed key by key: the field keeps its focus while the node's settings change.
+  await page.getByRole('button', { name: '+ Add field' }).click();
+  await page.getByLabel('field 1 key').pressSequentially('reason');
+  await page.getByLabel('field 1 value').pressSequentially('cart not recovered');
+  await expect(page.getByLabel('field 1 key')).toHaveValue('reason');
+  await expect(page.getByLabel('field 1 value')).toHaveValue('cart not recovered');
 
   await dropNode(page, 'exit', 420, 640);
 

@@ -2,6 +2,7 @@
 
 mod contacts;
 mod editor;
+mod fields;
 mod layout;
 mod pages;
 mod webhooks;

@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::pages::{ErrorNotice, LoadedList, PageHeader, action_error};
-use crate::{
-    api::{
-        AuthIn, AuthOut, BodyFormat, HttpMethod, RequestPreviewOut, WebhookIn, WebhookOut,
-        WebhookPatch, WebhookTestOut, client,
-    },
-    journey::KeyValue,
+use super::{
+    fields::KeyValueRows,
+    pages::{ErrorNotice, LoadedList, PageHeader, action_error},
+};
+use crate::api::{
+    AuthIn, AuthOut, BodyFormat, HttpMethod, RequestPreviewOut, WebhookIn, WebhookOut,
+    WebhookPatch, WebhookTestOut, client,
 };
 
 /// Placeholders offered by the picker; any contact attribute or event property works.
@@ -156,63 +156,6 @@ fn TestVerdict(result: Result<WebhookTestOut, client::ClientError>) -> impl Into
         <span class=if ok { "test-result ok" } else { "test-result failed" } role="status">
             {text}
         </span>
-    }
-}
-
-/// Key/value rows (custom data, headers) with add and remove.
-#[component]
-fn KeyValueRows(
-    legend: &'static str,
-    name: &'static str,
-    rows: RwSignal<Vec<KeyValue>>,
-    key_placeholder: &'static str,
-    value_placeholder: &'static str,
-) -> impl IntoView {
-    let set = move |index: usize, key: Option<String>, value: Option<String>| {
-        rows.update(|rows| {
-            if let Some(row) = rows.get_mut(index) {
-                if let Some(key) = key {
-                    row.key = key;
-                }
-                if let Some(value) = value {
-                    row.value = value;
-                }
-            }
-        });
-    };
-    view! {
-        <fieldset class="rules">
-            <legend>{legend}</legend>
-            {move || {
-                (0..rows.with(Vec::len))
-                    .map(|index| {
-                        let read = move |pick: fn(&KeyValue) -> &String| {
-                            rows.with(|rows| rows.get(index).map(|row| pick(row).clone()).unwrap_or_default())
-                        };
-                        view! {
-                            <div class="rule-row">
-                                <input type="text" aria-label=format!("{name} {} key", index + 1)
-                                    placeholder=key_placeholder
-                                    prop:value=move || read(|row| &row.key)
-                                    on:input=move |event| set(index, Some(event_target_value(&event)), None)
-                                />
-                                <input type="text" aria-label=format!("{name} {} value", index + 1)
-                                    placeholder=value_placeholder
-                                    prop:value=move || read(|row| &row.value)
-                                    on:input=move |event| set(index, None, Some(event_target_value(&event)))
-                                />
-                                <button type="button" class="icon-button" aria-label=format!("Remove {name} {}", index + 1)
-                                    on:click=move |_| rows.update(|rows| { if index < rows.len() { rows.remove(index); } })
-                                >"×"</button>
-                            </div>
-                        }
-                    })
-                    .collect_view()
-            }}
-            <button type="button" class="secondary"
-                on:click=move |_| rows.update(|rows| rows.push(KeyValue { key: String::new(), value: String::new() }))
-            >{format!("+ Add {name}")}</button>
-        </fieldset>
     }
 }
 
@@ -473,9 +416,11 @@ fn WebhookForm(
                     })
                 }}
             </div>
-            <KeyValueRows legend="Custom data" name="custom field" rows=custom_data
+            <KeyValueRows legend="Custom data" name="custom field" rows=custom_data.into()
+                set_rows=Callback::new(move |rows| custom_data.set(rows))
                 key_placeholder="plan" value_placeholder="{{contact.plan | default: \"free\"}}"/>
-            <KeyValueRows legend="Custom headers" name="header" rows=headers
+            <KeyValueRows legend="Custom headers" name="header" rows=headers.into()
+                set_rows=Callback::new(move |rows| headers.set(rows))
                 key_placeholder="X-Source" value_placeholder="wayfarer"/>
             <div class="form-actions">
                 <button type="submit" disabled=busy>"Save webhook"</button>

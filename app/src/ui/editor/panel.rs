@@ -4,9 +4,13 @@ use leptos::{ev, prelude::*};
 use serde_json::Value;
 
 use super::{EditorState, Selection, canvas::kind_label, canvas::kind_name};
-use crate::journey::{
-    Activity, Channel, Combine, ConditionRule, KeyValue, NodeId, NodeKind, Operator, Rule, Span,
-    TimeUnit, WaitTarget,
+use crate::{
+    editor::Editor,
+    journey::{
+        Activity, Channel, Combine, ConditionRule, KeyValue, NodeId, NodeKind, Operator, Rule,
+        Span, TimeUnit, WaitTarget,
+    },
+    ui::fields::KeyValueRows,
 };
 
 const UNITS: [TimeUnit; 5] = [
@@ -330,11 +334,11 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
             }
             .into_any(),
             "condition" => view! {
-                <ConditionForm state kind edit seal/>
+                <ConditionForm state kind edit/>
             }
             .into_any(),
             "webhook" => view! {
-                <WebhookForm state kind edit seal/>
+                <WebhookForm state kind edit/>
             }
             .into_any(),
             _ => view! { <p class="hint">"Contacts who reach an exit leave the journey."</p> }.into_any(),
@@ -618,17 +622,14 @@ fn RuleRows(
 }
 
 #[component]
-fn ConditionForm<E, S>(
+fn ConditionForm<E>(
     state: EditorState,
     kind: Memo<Option<NodeKind>>,
     edit: StoredValue<E, LocalStorage>,
-    seal: S,
 ) -> impl IntoView
 where
     E: Fn(&dyn Fn(&mut NodeKind)) + 'static,
-    S: Fn(ev::FocusEvent) + Copy + Send + Sync + 'static,
 {
-    let _ = seal;
     let combine_is = move |wanted: Combine| {
         kind.with(|kind| matches!(kind, Some(NodeKind::Condition(c)) if c.combine == wanted))
     };
@@ -645,7 +646,7 @@ where
             _ => Vec::new(),
         })
     });
-    let event_rules = move || {
+    let event_rules = Memo::new(move |_| {
         kind.with(|kind| match kind {
             Some(NodeKind::Condition(condition)) => condition
                 .rules
@@ -657,7 +658,7 @@ where
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
         })
-    };
+    });
     view! {
         <Field label="Continue on yes when" hint="">
             <select name="combine"
@@ -686,10 +687,12 @@ where
         />
         <fieldset class="rules">
             <legend>"Event rules"</legend>
-            {move || event_rules().into_iter().enumerate().map(|(index, event)| view! {
+            // Drawn by position, like the other rows, so that typing keeps the field's focus.
+            {move || (0..event_rules.with(Vec::len)).map(|index| view! {
                 <div class="rule-row">
                     <span>"had event"</span>
-                    <input type="text" aria-label="Event name" prop:value=event
+                    <input type="text" aria-label="Event name"
+                        prop:value=move || event_rules.with(|events| events.get(index).cloned().unwrap_or_default())
                         on:input=move |input| {
                             let value = event_target_value(&input);
                             edit.with_value(|edit| edit(&|kind| if let NodeKind::Condition(condition) = kind
@@ -717,15 +720,13 @@ where
 }
 
 #[component]
-fn WebhookForm<E, S>(
+fn WebhookForm<E>(
     state: EditorState,
     kind: Memo<Option<NodeKind>>,
     edit: StoredValue<E, LocalStorage>,
-    seal: S,
 ) -> impl IntoView
 where
     E: Fn(&dyn Fn(&mut NodeKind)) + 'static,
-    S: Fn(ev::FocusEvent) + Copy + Send + Sync + 'static,
 {
     let picked = move || {
         kind.with(|kind| match kind {
@@ -733,28 +734,12 @@ where
             _ => String::new(),
         })
     };
-    let pairs = move || {
+    let pairs = Signal::derive(move || {
         kind.with(|kind| match kind {
             Some(NodeKind::Webhook(webhook)) => webhook.custom_data.clone(),
             _ => Vec::new(),
         })
-    };
-    let set_pair = move |index: usize, key: Option<String>, value: Option<String>| {
-        edit.with_value(|edit| {
-            edit(&|kind| {
-                if let NodeKind::Webhook(webhook) = kind
-                    && let Some(pair) = webhook.custom_data.get_mut(index)
-                {
-                    if let Some(key) = &key {
-                        pair.key = key.clone();
-                    }
-                    if let Some(value) = &value {
-                        pair.value = value.clone();
-                    }
-                }
-            })
-        });
-    };
+    });
     view! {
         <Field label="Send to webhook" hint="">
             <select name="webhook"
@@ -776,33 +761,20 @@ where
         <p class="field-hint">
             <a href="/webhooks" target="_blank">"Manage and test webhooks"</a>
         </p>
-        <fieldset class="rules">
-            <legend>"Custom data for this node"</legend>
-            {move || pairs().into_iter().enumerate().map(|(index, KeyValue { key, value })| view! {
-                <div class="rule-row">
-                    <input type="text" aria-label="Key" placeholder="key" prop:value=key
-                        on:input=move |event| set_pair(index, Some(event_target_value(&event)), None)
-                        on:blur=seal
-                    />
-                    <input type="text" aria-label="Value" placeholder="{{contact.email}}" prop:value=value
-                        on:input=move |event| set_pair(index, None, Some(event_target_value(&event)))
-                        on:blur=seal
-                    />
-                    <button type="button" class="icon-button" aria-label="Remove field"
-                        on:click=move |_| edit.with_value(|edit| edit(&|kind| if let NodeKind::Webhook(webhook) = kind
-                            && index < webhook.custom_data.len() {
-                            webhook.custom_data.remove(index);
-                        }))
-                    >"×"</button>
-                </div>
-            }).collect_view()}
-            <button type="button" class="secondary"
-                on:click=move |_| edit.with_value(|edit| edit(&|kind| if let NodeKind::Webhook(webhook) = kind {
-                    webhook.custom_data.push(KeyValue { key: String::new(), value: String::new() });
-                }))
-            >"+ Add field"</button>
-            <span class="field-hint">"Values may use placeholders such as {{contact.first_name | default: \"there\"}}."</span>
-        </fieldset>
+        <KeyValueRows
+            legend="Custom data for this node"
+            name="field"
+            rows=pairs
+            set_rows=Callback::new(move |rows: Vec<KeyValue>| {
+                edit.with_value(|edit| edit(&|kind| if let NodeKind::Webhook(webhook) = kind {
+                    webhook.custom_data = rows.clone();
+                }));
+            })
+            key_placeholder="key"
+            value_placeholder="{{contact.email}}"
+            hint="Values may use placeholders such as {{contact.first_name | default: \"there\"}}."
+            on_blur=Callback::new(move |()| state.edit(Editor::seal))
+        />
     }
     .into_any()
 }

@@ -1,0 +1,78 @@
+//! Form parts more than one page uses.
+
+use leptos::prelude::*;
+
+use crate::journey::KeyValue;
+
+/// Key/value rows (custom data, headers) with add and remove. Rows are drawn by position, so
+/// typing into one keeps its focus while the list is written back through `set_rows`.
+#[component]
+pub(super) fn KeyValueRows(
+    legend: &'static str,
+    /// Names each row for screen readers and tests: "{name} 1 key".
+    name: &'static str,
+    rows: Signal<Vec<KeyValue>>,
+    set_rows: Callback<Vec<KeyValue>>,
+    key_placeholder: &'static str,
+    value_placeholder: &'static str,
+    #[prop(optional)] hint: &'static str,
+    /// Called when a field loses focus.
+    #[prop(optional)]
+    on_blur: Option<Callback<()>>,
+) -> impl IntoView {
+    let change = move |change: &dyn Fn(&mut Vec<KeyValue>)| {
+        let mut all = rows.get_untracked();
+        change(&mut all);
+        set_rows.run(all);
+    };
+    let blurred = move |_| {
+        // A field also loses its focus when its form goes away (another node selected);
+        // the callback may be gone by then, and there is nothing left to tell.
+        if let Some(on_blur) = on_blur {
+            on_blur.try_run(());
+        }
+    };
+    view! {
+        <fieldset class="rules">
+            <legend>{legend}</legend>
+            {move || {
+                (0..rows.with(Vec::len))
+                    .map(|index| {
+                        let read = move |pick: fn(&KeyValue) -> &String| {
+                            rows.with(|rows| rows.get(index).map(|row| pick(row).clone()).unwrap_or_default())
+                        };
+                        view! {
+                            <div class="rule-row">
+                                <input type="text" aria-label=format!("{name} {} key", index + 1)
+                                    placeholder=key_placeholder
+                                    prop:value=move || read(|row| &row.key)
+                                    on:input=move |event| {
+                                        let key = event_target_value(&event);
+                                        change(&|rows| if let Some(row) = rows.get_mut(index) { row.key = key.clone(); });
+                                    }
+                                    on:blur=blurred
+                                />
+                                <input type="text" aria-label=format!("{name} {} value", index + 1)
+                                    placeholder=value_placeholder
+                                    prop:value=move || read(|row| &row.value)
+                                    on:input=move |event| {
+                                        let value = event_target_value(&event);
+                                        change(&|rows| if let Some(row) = rows.get_mut(index) { row.value = value.clone(); });
+                                    }
+                                    on:blur=blurred
+                                />
+                                <button type="button" class="icon-button" aria-label=format!("Remove {name} {}", index + 1)
+                                    on:click=move |_| change(&|rows| if index < rows.len() { rows.remove(index); })
+                                >"×"</button>
+                            </div>
+                        }
+                    })
+                    .collect_view()
+            }}
+            <button type="button" class="secondary"
+                on:click=move |_| change(&|rows| rows.push(KeyValue { key: String::new(), value: String::new() }))
+            >{format!("+ Add {name}")}</button>
+            {(!hint.is_empty()).then(|| view! { <span class="field-hint">{hint}</span> })}
+        </fieldset>
+    }
+}
