@@ -2,7 +2,7 @@
 
 use sqlx::{Any, FromRow, any::AnyArguments};
 
-use super::Store;
+use super::{Store, sql::Params};
 use crate::clock::Millis;
 
 /// A webhook as stored. Lists (contact fields, custom data, headers) are JSON text.
@@ -88,11 +88,10 @@ fn bind_written<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
 impl Store {
     /// Inserts the row (its `id` is ignored) and returns it as stored.
     pub async fn create_webhook(&self, row: &WebhookRow) -> sqlx::Result<WebhookRow> {
-        let placeholders: Vec<String> = (1..=WRITTEN.len() + 1).map(|n| format!("${n}")).collect();
         let sql = format!(
             "INSERT INTO webhooks ({}, created_at) VALUES ({}) RETURNING {COLUMNS}",
             WRITTEN.join(", "),
-            placeholders.join(", ")
+            Params::new(self.backend).list(WRITTEN.len() + 1)
         );
         bind_written(sqlx::query_as(&sql), row)
             .bind(row.created_at)
@@ -102,15 +101,15 @@ impl Store {
 
     /// Writes every field of the row; `None` if there is no webhook with its id.
     pub async fn save_webhook(&self, row: &WebhookRow) -> sqlx::Result<Option<WebhookRow>> {
+        let mut params = Params::new(self.backend);
         let assignments: Vec<String> = WRITTEN
             .iter()
-            .enumerate()
-            .map(|(index, column)| format!("{column} = ${}", index + 1))
+            .map(|column| format!("{column} = {}", params.one()))
             .collect();
         let sql = format!(
-            "UPDATE webhooks SET {} WHERE id = ${} RETURNING {COLUMNS}",
+            "UPDATE webhooks SET {} WHERE id = {} RETURNING {COLUMNS}",
             assignments.join(", "),
-            WRITTEN.len() + 1
+            params.one()
         );
         bind_written(sqlx::query_as(&sql), row)
             .bind(row.id)
