@@ -99,6 +99,38 @@ async fn deliver_once_to(server: &TestServer, webhook: Value) -> (WebhookOut, i6
     (webhook, journey.id)
 }
 
+/// A contact `external_id` without attributes signs up (the journeys here start on it).
+async fn sign_up(server: &TestServer, external_id: &str) {
+    let contact = server
+        .put_json(
+            &format!("/api/v1/contacts/{external_id}"),
+            &json!({"attributes": {}}),
+        )
+        .await;
+    assert_eq!(contact.status(), 200);
+    let event = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": external_id, "event": "signup"}),
+        )
+        .await;
+    assert_eq!(event.status(), 202);
+}
+
+/// The deliveries at `path` once there are `count` of them (or the last list read, after
+/// five seconds).
+async fn deliveries_when(server: &TestServer, path: &str, count: usize) -> Vec<DeliveryOut> {
+    let mut deliveries: Vec<DeliveryOut> = Vec::new();
+    for _ in 0..500 {
+        deliveries = server.get(path).await.json().await.expect("deliveries");
+        if deliveries.len() == count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    deliveries
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DeliveryState {
     status: String,
@@ -486,30 +518,13 @@ async fn the_delivery_log_filters_shows_attempts_and_resends(backend: Backend) {
     let (webhook, journey) = deliver_once(&server, &receiver.url("/hook")).await;
     after_attempts(&server, 1).await;
     // Bob's request comes after the 410 disabled the webhook: it fails without being sent.
-    server
-        .put_json("/api/v1/contacts/bob", &json!({"attributes": {}}))
-        .await;
-    server
-        .post_json(
-            "/api/v1/events",
-            &json!({"contact": "bob", "event": "signup"}),
-        )
-        .await;
-    let mut failed: Vec<DeliveryOut> = Vec::new();
-    for _ in 0..500 {
-        failed = server
-            .get(&format!(
-                "/api/v1/deliveries?journey={journey}&status=failed"
-            ))
-            .await
-            .json()
-            .await
-            .expect("deliveries");
-        if failed.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    sign_up(&server, "bob").await;
+    let failed = deliveries_when(
+        &server,
+        &format!("/api/v1/deliveries?journey={journey}&status=failed"),
+        2,
+    )
+    .await;
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(hook_counts(&server, journey).await, (0, 0, 2));
     let ana = failed
@@ -888,30 +903,9 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     // A second contact's request fails within the hour (410 Gone fails it at once): no
     // second email.
     receiver.always(Answer::Status(410));
-    server
-        .put_json("/api/v1/contacts/bob", &json!({"attributes": {}}))
-        .await;
-    server
-        .post_json(
-            "/api/v1/events",
-            &json!({"contact": "bob", "event": "signup"}),
-        )
-        .await;
-    let mut failed = 0;
-    for _ in 0..200 {
-        let deliveries: Vec<DeliveryOut> = server
-            .get("/api/v1/deliveries?status=failed")
-            .await
-            .json()
-            .await
-            .expect("deliveries");
-        failed = deliveries.len();
-        if failed == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(failed, 2, "bob's request failed too");
+    sign_up(&server, "bob").await;
+    let failed = deliveries_when(&server, "/api/v1/deliveries?status=failed", 2).await;
+    assert_eq!(failed.len(), 2, "bob's request failed too");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(smtp.messages().len(), 1, "at most one email an hour");
 }
