@@ -5,11 +5,12 @@ import * as path from 'node:path';
 import { defineConfig } from '@playwright/test';
 
 // The test script (.ci/test) chooses a free port, a throwaway data folder and the binary; run
-// alone, `npx playwright test` falls back to the debug build and a new temporary folder.
+// alone, `npx playwright test` falls back to the release build (`cargo leptos build --release`,
+// what .ci/serve runs) in ./target and a new temporary folder.
 // Values go through process.env so that worker processes, which load this file again, agree.
 process.env.WAYFARER_E2E_PORT ??= '3917';
 process.env.WAYFARER_E2E_DATA ??= fs.mkdtempSync(path.join(os.tmpdir(), 'wayfarer-e2e-'));
-process.env.WAYFARER_E2E_BIN ??= path.resolve(__dirname, '../target/debug/wayfarer');
+process.env.WAYFARER_E2E_BIN ??= path.resolve(__dirname, '../target/release/wayfarer');
 
 const port = process.env.WAYFARER_E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;

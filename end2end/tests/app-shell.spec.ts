@@ -1,6 +1,4 @@
-import { expect, test } from '@playwright/test';
-
-import { problemsOf } from './support';
+import { expect, problemsOf, test } from './support';
 
 test('the app shell loads, hydrates and navigates in the browser', async ({ page }) => {
   const problems = problemsOf(page);

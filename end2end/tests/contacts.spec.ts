@@ -1,6 +1,4 @@
-import { expect, test } from '@playwright/test';
-
-import { problemsOf } from './support';
+import { expect, problemsOf, test } from './support';
 
 test('a marketer finds a contact by email and sees its attributes, events and journeys', async ({
   page,

@@ -1,6 +1,4 @@
-import { expect, test } from '@playwright/test';
-
-import { problemsOf } from './support';
+import { expect, problemsOf, test } from './support';
 
 test('a marketer creates a journey, sees it listed, and deletes it after confirming', async ({
   page,

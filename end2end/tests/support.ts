@@ -1,4 +1,30 @@
-import type { Page } from '@playwright/test';
+import { test as base, type Page } from '@playwright/test';
+
+export { expect } from '@playwright/test';
+
+/**
+ * Playwright's `test`, failing every test in which a page threw an uncaught exception: a page
+ * whose WASM failed to start (or panicked later) shows server-rendered HTML that looks fine, so
+ * the uncaught error is the one sure sign. Every spec imports `test` from here (`.ci/test`
+ * checks), so no spec can forget it.
+ */
+export const test = base.extend<{ uncaughtErrors: string[] }>({
+  uncaughtErrors: [
+    async ({ context }, use) => {
+      const errors: string[] = [];
+      context.on('weberror', (webError) => {
+        const error = webError.error();
+        errors.push(`${webError.page()?.url() ?? 'a page'}: ${error.stack ?? error.message}`);
+      });
+      await use(errors);
+      // Also when the test failed already: the uncaught error is most likely why.
+      if (errors.length > 0) {
+        throw new Error(`uncaught errors in the page:\n${errors.join('\n')}`);
+      }
+    },
+    { auto: true },
+  ],
+});
 
 /**
  * Console errors and uncaught exceptions of the page, collected from the first request on.

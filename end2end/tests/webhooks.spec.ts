@@ -1,9 +1,9 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { expect, type Page, test } from '@playwright/test';
+import type { Page } from '@playwright/test';
 
-import { problemsOf } from './support';
+import { expect, problemsOf, test } from './support';
 
 interface Received {
   path: string;

@@ -128,8 +128,8 @@ impl Server {
         tracing::info!(
             address = %self.local_addr,
             database = self.store.backend().name(),
-            "listening on http://{}",
-            self.local_addr
+            "listening; open {} in a browser",
+            browser_url(self.local_addr)
         );
         let (stop_engine, engine_stopping) = watch::channel(false);
         let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping.clone()));
@@ -151,6 +151,19 @@ impl Server {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The address to type into a browser on this machine: a server listening on every address
+/// (`0.0.0.0`, `::`) is reached through loopback.
+fn browser_url(listening: SocketAddr) -> String {
+    let mut address = listening;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{address}")
 }
 
 /// The API works without the browser bundle, but pages would render without styles or
@@ -177,4 +190,18 @@ fn leptos_options(config: &Config, local_addr: SocketAddr) -> LeptosOptions {
         .site_pkg_dir(Arc::<str>::from("pkg"))
         .site_addr(local_addr)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_url_of_every_address_is_reachable_from_this_machine() {
+        let url = |address: &str| browser_url(address.parse().expect("an address"));
+        assert_eq!(url("127.0.0.1:3000"), "http://127.0.0.1:3000");
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("192.168.1.4:80"), "http://192.168.1.4:80");
+    }
 }
