@@ -273,6 +273,8 @@ test('an invalid journey is outlined, its problems listed, and it cannot be publ
 });
 
 test('a 500-node journey pans and drags smoothly', async ({ page, request }) => {
+  // Loading and drawing 500 nodes takes 15–25 s of the default 30 on a busy two-core machine.
+  test.setTimeout(90_000);
   const problems = problemsOf(page);
   // A chain of 500 nodes in a 25 × 20 grid.
   const nodes = Array.from({ length: 500 }, (_, n) => ({
