@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod editor;
+pub mod ids;
 pub mod journey;
 pub mod template;
+pub mod text_enum;
 pub mod ui;
 
 use leptos::prelude::*;

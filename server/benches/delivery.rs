@@ -10,6 +10,11 @@
 
 use std::{sync::Arc, time::Instant};
 
+use app::{
+    api::{DeliveryStatus, Reentry},
+    ids::WebhookId,
+    journey::fixtures::{chain, webhook_with},
+};
 use axum::{Router, routing::post};
 use server::{
     clock::SystemClock,
@@ -94,7 +99,7 @@ async fn main() -> support::BenchResult {
 
         let accepted = store
             .deliveries(&server::store::DeliveryQuery {
-                status: Some("accepted"),
+                status: Some(DeliveryStatus::Accepted),
                 limit: i64::MAX,
                 ..Default::default()
             })
@@ -145,18 +150,11 @@ async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
 }
 
 /// Publishes trigger → webhook → exit; every `signup` enters it, also again.
-async fn publish_journey(store: &Store, webhook: i64, now: i64) -> support::BenchResult {
-    let journey = format!(
-        r#"{{"nodes": [
-            {{"id": "start", "kind": "trigger", "settings": {{"event": "signup"}}}},
-            {{"id": "hook", "kind": "webhook", "settings": {{"webhook": "{webhook}"}}}},
-            {{"id": "done", "kind": "exit"}}],
-          "edges": [
-            {{"from": "start", "branch": "next", "to": "hook"}},
-            {{"from": "hook", "branch": "next", "to": "done"}}]}}"#
-    );
+async fn publish_journey(store: &Store, webhook: WebhookId, now: i64) -> support::BenchResult {
+    let journey =
+        serde_json::to_string(&chain("signup", vec![("hook", webhook_with(webhook, &[]))]))?;
     let created = store
-        .create_journey("bench", "always", &journey, now)
+        .create_journey("bench", Reentry::Always, &journey, now)
         .await?;
     store.publish_journey(created.id, &journey, now).await?;
     Ok(())

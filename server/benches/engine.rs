@@ -8,27 +8,47 @@
 
 use std::{sync::Arc, time::Instant};
 
+use app::{
+    api::{EnrollmentState, Reentry},
+    journey::{
+        Branch, Combine, Condition, ConditionRule, JourneyDocument, NodeId, NodeKind, Operator,
+        Rule,
+        fixtures::{edge, node, trigger, webhook},
+    },
+};
 use server::{
     clock::SystemClock,
     engine::{Engine, EngineSettings},
     store::Store,
 };
 
-const JOURNEY: &str = r#"{
-  "nodes": [
-    {"id": "start", "kind": "trigger", "settings": {"event": "add_to_cart"}},
-    {"id": "adult", "kind": "condition", "settings": {"rules": [
-      {"type": "attribute", "field": "contact.age", "operator": ">=", "value": 18}]}},
-    {"id": "hook", "kind": "webhook", "settings": {"webhook": "crm"}},
-    {"id": "done", "kind": "exit"}
-  ],
-  "edges": [
-    {"from": "start", "branch": "next", "to": "adult"},
-    {"from": "adult", "branch": "yes", "to": "hook"},
-    {"from": "adult", "branch": "no", "to": "done"},
-    {"from": "hook", "branch": "next", "to": "done"}
-  ]
-}"#;
+/// trigger → condition (adults) → webhook → exit; minors go straight to the exit.
+fn journey() -> JourneyDocument {
+    JourneyDocument {
+        nodes: vec![
+            node("start", trigger("add_to_cart")),
+            node(
+                "adult",
+                NodeKind::Condition(Condition {
+                    combine: Combine::All,
+                    rules: vec![ConditionRule::Attribute(Rule {
+                        field: "contact.age".to_owned(),
+                        operator: Operator::Ge,
+                        value: 18.into(),
+                    })],
+                }),
+            ),
+            node("hook", webhook(1)),
+            node("done", NodeKind::Exit),
+        ],
+        edges: vec![
+            edge("start", Branch::Next, "adult"),
+            edge("adult", Branch::Yes, "hook"),
+            edge("adult", Branch::No, "done"),
+            edge("hook", Branch::Next, "done"),
+        ],
+    }
+}
 
 // As in the server binary.
 #[global_allocator]
@@ -48,8 +68,11 @@ async fn main() -> support::BenchResult {
     store.migrate().await?;
     let now = chrono::Utc::now().timestamp_millis();
 
-    let journey = store.create_journey("bench", "once", JOURNEY, now).await?;
-    store.publish_journey(journey.id, JOURNEY, now).await?;
+    let document = serde_json::to_string(&journey())?;
+    let journey = store
+        .create_journey("bench", Reentry::Once, &document, now)
+        .await?;
+    store.publish_journey(journey.id, &document, now).await?;
 
     let setup = Instant::now();
     support::contacts_with_an_event(
@@ -80,7 +103,7 @@ async fn main() -> support::BenchResult {
     let steps: i64 = stats.reached.values().sum();
     let exited = stats
         .states
-        .get(&("done".to_owned(), "exited".to_owned()))
+        .get(&(NodeId::new("done"), EnrollmentState::Exited))
         .copied();
     assert_eq!(
         exited,

@@ -7,6 +7,8 @@ use lettre::{
     message::{Mailbox, header::ContentType},
 };
 
+use app::ids::WebhookId;
+
 use crate::{
     clock::{Millis, SharedClock},
     store::Store,
@@ -18,7 +20,7 @@ const ALERT_INTERVAL: Millis = 60 * 60 * 1_000;
 /// Failed requests of one webhook, as a delivery batch saw them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failures {
-    pub webhook: i64,
+    pub webhook: WebhookId,
     pub count: usize,
     pub last_error: String,
 }
@@ -77,7 +79,7 @@ impl Alerter {
             Ok(Some(row)) => row,
             Ok(None) => return,
             Err(error) => {
-                tracing::warn!(%error, webhook = failures.webhook, "alert not sent: the webhook could not be read");
+                tracing::warn!(%error, webhook = %failures.webhook, "alert not sent: the webhook could not be read");
                 return;
             }
         };
@@ -94,19 +96,19 @@ impl Alerter {
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {
-                tracing::warn!(%error, webhook = row.id, "alert not sent: its turn could not be taken");
+                tracing::warn!(%error, webhook = %row.id, "alert not sent: its turn could not be taken");
                 return;
             }
         }
         let message = match message(&self.from, &recipients, &row.name, &row.url, &failures) {
             Ok(message) => message,
             Err(error) => {
-                tracing::warn!(%error, webhook = row.id, "alert not sent: the email could not be built");
+                tracing::warn!(%error, webhook = %row.id, "alert not sent: the email could not be built");
                 return;
             }
         };
         if let Err(error) = mailer.send(message).await {
-            tracing::warn!(%error, webhook = row.id, "alert not sent: the SMTP server refused it");
+            tracing::warn!(%error, webhook = %row.id, "alert not sent: the SMTP server refused it");
         }
     }
 }
@@ -151,7 +153,7 @@ mod tests {
             .parse()
             .expect("an address");
         let failures = Failures {
-            webhook: 7,
+            webhook: WebhookId(7),
             count: 3,
             last_error: "answered 503".to_owned(),
         };

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use app::ids::EventId;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::store::{NewEvent, Store};
@@ -24,7 +25,7 @@ pub enum IntakeError {
     Stopped,
 }
 
-type Reply = oneshot::Sender<Result<Vec<i64>, IntakeError>>;
+type Reply = oneshot::Sender<Result<Vec<EventId>, IntakeError>>;
 
 struct Request {
     events: Vec<NewEvent>,
@@ -47,7 +48,7 @@ impl EventIntake {
     }
 
     /// Stores the events and returns their ids, in order, once they are committed.
-    pub async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<i64>, IntakeError> {
+    pub async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<EventId>, IntakeError> {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(Request { events, reply })
@@ -76,7 +77,7 @@ async fn write_groups(store: Store, mut queue: mpsc::Receiver<Request>, stored: 
                 stored.notify_one();
                 let mut ids = ids.into_iter();
                 for request in group {
-                    let own: Vec<i64> = ids.by_ref().take(request.events.len()).collect();
+                    let own: Vec<EventId> = ids.by_ref().take(request.events.len()).collect();
                     // A caller that gave up (client disconnected) still has its events stored.
                     let _ = request.reply.send(Ok(own));
                 }

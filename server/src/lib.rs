@@ -44,6 +44,7 @@ pub struct Server {
     store: Store,
     engine: Engine,
     events_stored: Arc<Notify>,
+    deliveries_queued: Arc<Notify>,
     deliveries: DeliveryWorker,
 }
 
@@ -64,6 +65,7 @@ impl Server {
             .map_err(|error| Error::listen(config.listen, error))?;
         warn_if_bundle_missing(config);
         let events_stored = Arc::new(Notify::new());
+        let deliveries_queued = Arc::new(Notify::new());
         let engine = Engine::new(
             store.clone(),
             clock.clone(),
@@ -71,7 +73,8 @@ impl Server {
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
                 batch_size: config.engine_batch,
             },
-        );
+        )
+        .waking_deliveries(deliveries_queued.clone());
         let sender = Sender::new(
             TargetGuard {
                 allow_private: config.allow_private_targets,
@@ -114,6 +117,7 @@ impl Server {
             store,
             engine,
             events_stored,
+            deliveries_queued,
             deliveries,
         })
     }
@@ -133,10 +137,7 @@ impl Server {
         );
         let (stop_engine, engine_stopping) = watch::channel(false);
         let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping.clone()));
-        let deliveries = tokio::spawn(
-            self.deliveries
-                .run(Arc::new(Notify::new()), engine_stopping),
-        );
+        let deliveries = tokio::spawn(self.deliveries.run(self.deliveries_queued, engine_stopping));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

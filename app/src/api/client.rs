@@ -9,14 +9,36 @@ use super::{
     JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, PublishOut, RequestPreviewOut,
     WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
 };
+use crate::{
+    ids::{DeliveryId, JourneyId, WebhookId},
+    journey::ValidationError,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
-    /// The API refused the request; the message says what to fix.
-    #[error("{0}")]
-    Api(String),
+    /// The API refused the request: its status, its error `code`, the message that says what
+    /// to fix and, for a journey that cannot be published, every problem with its node.
+    #[error("{message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        validation_errors: Vec<ValidationError>,
+    },
     #[error("the server could not be reached ({0}); check your connection and try again")]
     Network(String),
+}
+
+impl ClientError {
+    /// A refusal the page decides on itself, before asking the server (e.g. a bad address).
+    pub fn refused(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self::Api {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            validation_errors: Vec::new(),
+        }
+    }
 }
 
 pub async fn list_journeys() -> Result<Vec<JourneySummaryOut>, ClientError> {
@@ -27,19 +49,22 @@ pub async fn create_journey(input: &JourneyIn) -> Result<JourneyOut, ClientError
     send("POST", "/api/v1/journeys", Some(input)).await
 }
 
-pub async fn journey(id: i64) -> Result<JourneyOut, ClientError> {
+pub async fn journey(id: JourneyId) -> Result<JourneyOut, ClientError> {
     send::<(), _>("GET", &format!("/api/v1/journeys/{id}"), None).await
 }
 
-pub async fn update_journey(id: i64, patch: &JourneyPatch) -> Result<JourneyOut, ClientError> {
+pub async fn update_journey(
+    id: JourneyId,
+    patch: &JourneyPatch,
+) -> Result<JourneyOut, ClientError> {
     send("PATCH", &format!("/api/v1/journeys/{id}"), Some(patch)).await
 }
 
-pub async fn publish_journey(id: i64) -> Result<PublishOut, ClientError> {
+pub async fn publish_journey(id: JourneyId) -> Result<PublishOut, ClientError> {
     send::<(), _>("POST", &format!("/api/v1/journeys/{id}/publish"), None).await
 }
 
-pub async fn journey_stats(id: i64) -> Result<JourneyStatsOut, ClientError> {
+pub async fn journey_stats(id: JourneyId) -> Result<JourneyStatsOut, ClientError> {
     send::<(), _>("GET", &format!("/api/v1/journeys/{id}/stats"), None).await
 }
 
@@ -49,12 +74,12 @@ pub async fn deliveries(filter: &DeliveryFilter) -> Result<Vec<DeliveryOut>, Cli
     send::<(), _>("GET", &format!("/api/v1/deliveries?{query}"), None).await
 }
 
-pub async fn delivery(id: i64) -> Result<DeliveryDetailOut, ClientError> {
+pub async fn delivery(id: DeliveryId) -> Result<DeliveryDetailOut, ClientError> {
     send::<(), _>("GET", &format!("/api/v1/deliveries/{id}"), None).await
 }
 
 /// Sends the delivery again: a new attempt cycle with the same `webhook-id`.
-pub async fn resend_delivery(id: i64) -> Result<(), ClientError> {
+pub async fn resend_delivery(id: DeliveryId) -> Result<(), ClientError> {
     send::<(), serde::de::IgnoredAny>("POST", &format!("/api/v1/deliveries/{id}/resend"), None)
         .await
         .map(|_| ())
@@ -70,8 +95,11 @@ fn query_string(filter: &DeliveryFilter) -> String {
     };
     add("webhook", filter.webhook.map(|id| id.to_string()));
     add("journey", filter.journey.map(|id| id.to_string()));
-    add("node", filter.node.clone());
-    add("status", filter.status.clone());
+    add("node", filter.node.as_ref().map(ToString::to_string));
+    add(
+        "status",
+        filter.status.map(|status| status.as_str().to_owned()),
+    );
     add("contact", filter.contact.clone());
     add("since", filter.since.map(|at| at.to_string()));
     add("until", filter.until.map(|at| at.to_string()));
@@ -113,7 +141,7 @@ pub async fn contact_activity(external_id: &str) -> Result<ContactActivityOut, C
     send::<(), _>("GET", &path, None).await
 }
 
-pub async fn delete_journey(id: i64) -> Result<(), ClientError> {
+pub async fn delete_journey(id: JourneyId) -> Result<(), ClientError> {
     send::<(), serde::de::IgnoredAny>("DELETE", &format!("/api/v1/journeys/{id}"), None)
         .await
         .map(|_| ())
@@ -127,12 +155,15 @@ pub async fn create_webhook(input: &WebhookIn) -> Result<WebhookOut, ClientError
     send("POST", "/api/v1/webhooks", Some(input)).await
 }
 
-pub async fn update_webhook(id: i64, patch: &WebhookPatch) -> Result<WebhookOut, ClientError> {
+pub async fn update_webhook(
+    id: WebhookId,
+    patch: &WebhookPatch,
+) -> Result<WebhookOut, ClientError> {
     send("PATCH", &format!("/api/v1/webhooks/{id}"), Some(patch)).await
 }
 
 /// The exact request the webhook would send with sample data, secrets masked.
-pub async fn preview_webhook(id: i64) -> Result<RequestPreviewOut, ClientError> {
+pub async fn preview_webhook(id: WebhookId) -> Result<RequestPreviewOut, ClientError> {
     send(
         "POST",
         &format!("/api/v1/webhooks/{id}/preview"),
@@ -142,7 +173,7 @@ pub async fn preview_webhook(id: i64) -> Result<RequestPreviewOut, ClientError> 
 }
 
 /// Sends the webhook's request with sample data now.
-pub async fn test_webhook(id: i64) -> Result<WebhookTestOut, ClientError> {
+pub async fn test_webhook(id: WebhookId) -> Result<WebhookTestOut, ClientError> {
     send(
         "POST",
         &format!("/api/v1/webhooks/{id}/test"),
@@ -159,7 +190,15 @@ async fn send<B: Serialize, T: DeserializeOwned>(
 ) -> Result<T, ClientError> {
     use gloo_net::http::{Method, RequestBuilder};
 
-    use super::ErrorOut;
+    use super::ErrorBody;
+
+    /// Every error answer: `validation_errors` only on a journey that cannot be published.
+    #[derive(serde::Deserialize)]
+    struct Refusal {
+        error: ErrorBody,
+        #[serde(default)]
+        validation_errors: Vec<ValidationError>,
+    }
 
     let network = |error: gloo_net::Error| ClientError::Network(error.to_string());
     let method = match method {
@@ -178,18 +217,28 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     if response.ok() {
         if response.status() == 204 {
             // No body: only `IgnoredAny`-like types are asked for here.
-            return serde_json::from_str("null")
-                .map_err(|error| ClientError::Api(error.to_string()));
+            return serde_json::from_str("null").map_err(|error| {
+                ClientError::refused(response.status(), "invalid_answer", error.to_string())
+            });
         }
         return response.json::<T>().await.map_err(network);
     }
-    match response.json::<ErrorOut>().await {
-        Ok(error) => Err(ClientError::Api(error.error.message)),
-        Err(_) => Err(ClientError::Api(format!(
-            "the server answered {} {}",
+    match response.json::<Refusal>().await {
+        Ok(refusal) => Err(ClientError::Api {
+            status: response.status(),
+            code: refusal.error.code,
+            message: refusal.error.message,
+            validation_errors: refusal.validation_errors,
+        }),
+        Err(_) => Err(ClientError::refused(
             response.status(),
-            response.status_text()
-        ))),
+            "unexpected_answer",
+            format!(
+                "the server answered {} {}",
+                response.status(),
+                response.status_text()
+            ),
+        )),
     }
 }
 
@@ -211,9 +260,9 @@ mod tests {
     #[test]
     fn delivery_filters_become_query_strings() {
         let filter = DeliveryFilter {
-            journey: Some(3),
-            node: Some("n 7&x".to_owned()),
-            status: Some("failed".to_owned()),
+            journey: Some(JourneyId(3)),
+            node: Some(crate::journey::NodeId::new("n 7&x")),
+            status: Some(super::super::DeliveryStatus::Failed),
             limit: Some(50),
             ..DeliveryFilter::default()
         };

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::{ids::JourneyId, journey::NodeId};
+
 /// `PUT /api/v1/contacts/{external_id}`: the attributes given replace those of the same name;
 /// `null` removes an attribute; attributes not mentioned stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -68,13 +70,34 @@ pub struct ContactEventOut {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactRunOut {
-    pub journey_id: i64,
+    pub journey_id: JourneyId,
     /// `None` once the journey was deleted.
     pub journey_name: Option<String>,
     pub version: i64,
     /// Where the contact is (`active`, `waiting`) or where the run ended (`exited`, `failed`).
-    pub node_id: String,
-    pub state: String,
+    pub node_id: NodeId,
+    pub state: EnrollmentState,
     pub entered_at: i64,
     pub updated_at: i64,
+}
+
+crate::text_enum! {
+    /// Where a contact's run through a journey stands.
+    pub enum EnrollmentState {
+        /// Entering its node now, or leaving it by a branch.
+        Active = "active",
+        /// At a delay or a wait, until its timer or event.
+        Waiting = "waiting",
+        /// Ended at an exit (or a node with nowhere to go).
+        Exited = "exited",
+        /// Could not go on; the reason is logged and kept with the run.
+        Failed = "failed",
+    }
+}
+
+impl EnrollmentState {
+    /// Whether the contact is still in the journey.
+    pub fn unfinished(self) -> bool {
+        matches!(self, Self::Active | Self::Waiting)
+    }
 }

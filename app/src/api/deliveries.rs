@@ -2,18 +2,44 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{
+    ids::{DeliveryId, JourneyId, WebhookId},
+    journey::NodeId,
+};
+
+crate::text_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus {
+        /// Not accepted yet: due now, or waiting for its next attempt.
+        Pending = "pending",
+        /// The receiver answered 2xx.
+        Accepted = "accepted",
+        /// Not accepted within the retry window, refused for good (410), or not sendable.
+        Failed = "failed",
+    }
+}
+
+crate::text_enum! {
+    /// What one attempt of a delivery came to.
+    pub enum AttemptOutcome {
+        Accepted = "accepted",
+        /// Not accepted; another attempt is scheduled.
+        Retry = "retry",
+        Failed = "failed",
+    }
+}
+
 /// Filters of `GET /api/v1/deliveries`; all optional, combined with "and".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook: Option<i64>,
+    pub webhook: Option<WebhookId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub journey: Option<i64>,
+    pub journey: Option<JourneyId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
-    /// `pending`, `accepted` or `failed`.
+    pub node: Option<NodeId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<DeliveryStatus>,
     /// A contact's `external_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
@@ -30,14 +56,13 @@ pub struct DeliveryFilter {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryOut {
-    pub id: i64,
-    pub webhook: String,
-    pub journey_id: i64,
+    pub id: DeliveryId,
+    pub webhook: WebhookId,
+    pub journey_id: JourneyId,
     pub version: i64,
-    pub node_id: String,
+    pub node_id: NodeId,
     pub contact: String,
-    /// `pending`, `accepted` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: Option<i64>,
     pub last_status_code: Option<i64>,
@@ -55,8 +80,7 @@ pub struct AttemptOut {
     pub response_body: Option<String>,
     /// Placeholders the contact or event lacked; they were sent empty or as their default.
     pub missing_placeholders: Vec<String>,
-    /// `accepted`, `retry` or `failed`.
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
 }
 
 /// `GET /api/v1/deliveries/{id}`.

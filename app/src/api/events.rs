@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::ids::{EventId, MessageId};
+
 /// One event. The 202 answer means it is durably stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventIn {
@@ -14,7 +16,7 @@ pub struct EventIn {
     pub properties: Map<String, Value>,
     /// For activity events (`delivered`, `opened`, …): the message they are about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<i64>,
+    pub message_id: Option<MessageId>,
     /// When it happened: epoch milliseconds or RFC 3339 text; when it arrived if absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<Timestamp>,
@@ -35,5 +37,5 @@ pub struct EventBatchIn {
 /// The ids the stored events got, in the order they were sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventsAcceptedOut {
-    pub ids: Vec<i64>,
+    pub ids: Vec<EventId>,
 }

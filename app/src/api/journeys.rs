@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::journey::{JourneyDocument, ValidationError};
+use crate::{
+    ids::JourneyId,
+    journey::{JourneyDocument, NodeId, ValidationError},
+};
 
 /// `POST /api/v1/journeys`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,71 +29,34 @@ pub struct JourneyPatch {
     pub draft: Option<JourneyDocument>,
 }
 
-/// Whether a contact may enter a journey it has entered before.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reentry {
-    /// Never again.
-    #[default]
-    Once,
-    /// Again once its previous run through the journey has ended.
-    AfterExit,
-    /// Every time the trigger matches, even while still in the journey.
-    Always,
-}
-
-impl Reentry {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Once => "once",
-            Self::AfterExit => "after_exit",
-            Self::Always => "always",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "once" => Some(Self::Once),
-            "after_exit" => Some(Self::AfterExit),
-            "always" => Some(Self::Always),
-            _ => None,
-        }
+crate::text_enum! {
+    /// Whether a contact may enter a journey it has entered before.
+    #[derive(Default)]
+    pub enum Reentry {
+        /// Never again.
+        #[default]
+        Once = "once",
+        /// Again once its previous run through the journey has ended.
+        AfterExit = "after_exit",
+        /// Every time the trigger matches, even while still in the journey.
+        Always = "always",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JourneyStatus {
-    /// Never published.
-    Draft,
-    /// A published version enrolls contacts.
-    Live,
-    /// Published, but enrolls no one and moves no one on until resumed.
-    Paused,
-}
-
-impl JourneyStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Live => "live",
-            Self::Paused => "paused",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "draft" => Some(Self::Draft),
-            "live" => Some(Self::Live),
-            "paused" => Some(Self::Paused),
-            _ => None,
-        }
+crate::text_enum! {
+    pub enum JourneyStatus {
+        /// Never published.
+        Draft = "draft",
+        /// A published version enrolls contacts.
+        Live = "live",
+        /// Published, but enrolls no one and moves no one on until resumed.
+        Paused = "paused",
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JourneyOut {
-    pub id: i64,
+    pub id: JourneyId,
     pub name: String,
     pub status: JourneyStatus,
     pub reentry: Reentry,
@@ -107,7 +73,7 @@ pub struct JourneyOut {
 /// One row of `GET /api/v1/journeys`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JourneySummaryOut {
-    pub id: i64,
+    pub id: JourneyId,
     pub name: String,
     pub status: JourneyStatus,
     pub live_version: Option<i64>,
@@ -135,7 +101,7 @@ pub struct ValidationErrorsOut {
 /// one unless asked otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JourneyStatsOut {
-    pub journey_id: i64,
+    pub journey_id: JourneyId,
     /// `None` for a journey never published (every count is then zero).
     pub version: Option<i64>,
     pub nodes: Vec<NodeStatsOut>,
@@ -143,7 +109,7 @@ pub struct JourneyStatsOut {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStatsOut {
-    pub node_id: String,
+    pub node_id: NodeId,
     /// Distinct contacts that reached the node.
     pub reached: i64,
     /// Contacts at the node now: waiting at a delay or wait, or about to move on.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::journey::KeyValue;
+use crate::{ids::WebhookId, journey::KeyValue};
 
 /// `POST /api/v1/webhooks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,64 +63,25 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum HttpMethod {
-    Get,
-    Post,
-    Put,
-    Patch,
-}
-
-impl HttpMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Put => "PUT",
-            Self::Patch => "PATCH",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "GET" => Some(Self::Get),
-            "POST" => Some(Self::Post),
-            "PUT" => Some(Self::Put),
-            "PATCH" => Some(Self::Patch),
-            _ => None,
-        }
+crate::text_enum! {
+    pub enum HttpMethod {
+        Get = "GET",
+        Post = "POST",
+        Put = "PUT",
+        Patch = "PATCH",
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BodyFormat {
-    /// `application/json` envelope `{id, event, event_category, event_time, data}`.
-    #[default]
-    Json,
-    /// `application/x-www-form-urlencoded` with one key, `data`, holding the JSON envelope.
-    Form,
-    /// Contact and event fields as URL query parameters; no body.
-    Query,
-}
-
-impl BodyFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Form => "form",
-            Self::Query => "query",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "json" => Some(Self::Json),
-            "form" => Some(Self::Form),
-            "query" => Some(Self::Query),
-            _ => None,
-        }
+crate::text_enum! {
+    #[derive(Default)]
+    pub enum BodyFormat {
+        /// `application/json` envelope `{id, event, event_category, event_time, data}`.
+        #[default]
+        Json = "json",
+        /// `application/x-www-form-urlencoded` with one key, `data`, holding the JSON envelope.
+        Form = "form",
+        /// Contact and event fields as URL query parameters; no body.
+        Query = "query",
     }
 }
 
@@ -166,7 +127,7 @@ pub enum AuthOut {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookOut {
-    pub id: i64,
+    pub id: WebhookId,
     pub name: String,
     pub url: String,
     pub method: HttpMethod,

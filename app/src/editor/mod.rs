@@ -4,10 +4,13 @@
 
 pub mod canvas;
 
-use crate::journey::{
-    Action, Branch, Channel, Combine, Condition, Delay, Edge, EditError, Journey, JourneyDocument,
-    Node, NodeId, NodeKind, Position, Span, StructureError, TimeUnit, Trigger, ValidationError,
-    WaitForEvent, WaitTarget, WebhookNode,
+use crate::{
+    ids::WebhookId,
+    journey::{
+        Action, Branch, Channel, Combine, Condition, Delay, Edge, EditError, Journey,
+        JourneyDocument, Node, NodeId, NodeKind, Position, Span, StructureError, TimeUnit, Trigger,
+        ValidationError, WaitForEvent, WaitTarget, WebhookNode,
+    },
 };
 
 /// The kinds a marketer can drag from the palette, in palette order.
@@ -115,7 +118,7 @@ impl Editor {
     }
 
     /// Every problem that keeps the journey from being published, as the server finds them.
-    pub fn problems(&self, webhook_exists: impl Fn(&str) -> bool) -> Vec<ValidationError> {
+    pub fn problems(&self, webhook_exists: impl Fn(WebhookId) -> bool) -> Vec<ValidationError> {
         let mut problems = self.journey.validate();
         problems.extend(self.journey.check_webhooks(webhook_exists));
         problems

@@ -2,7 +2,10 @@ use super::{
     canvas::{self, NODE_HEIGHT, NODE_WIDTH, Viewport},
     *,
 };
-use crate::journey::{Branch, NodeId, Position};
+use crate::{
+    ids::WebhookId,
+    journey::{Branch, NodeId, Position},
+};
 
 fn at(x: f64, y: f64) -> Position {
     Position { x, y }
@@ -226,13 +229,13 @@ fn problems_include_missing_webhooks() {
     let mut editor = Editor::default();
     let hook = editor.add_node(
         NodeKind::Webhook(WebhookNode {
-            webhook: Some("7".to_owned()),
+            webhook: Some(WebhookId(7)),
             custom_data: Vec::new(),
         }),
         at(0.0, 0.0),
     );
     let with = editor.problems(|_| true);
-    let without = editor.problems(|id| id != "7");
+    let without = editor.problems(|id| id != WebhookId(7));
     assert_eq!(without.len(), with.len() + 1);
     assert_eq!(without.last().and_then(|p| p.node.clone()), Some(hook));
 }

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::ids::WebhookId;
 
 pub fn node(id: &str, kind: NodeKind) -> Node {
     Node {
@@ -62,10 +63,21 @@ pub fn condition_country(country: &str) -> NodeKind {
     })
 }
 
-pub fn webhook(id: &str) -> NodeKind {
+pub fn webhook(id: i64) -> NodeKind {
+    webhook_with(WebhookId(id), &[])
+}
+
+/// A webhook node sending to `id`, with its own custom data.
+pub fn webhook_with(id: WebhookId, custom_data: &[(&str, &str)]) -> NodeKind {
     NodeKind::Webhook(WebhookNode {
-        webhook: Some(id.to_owned()),
-        custom_data: Vec::new(),
+        webhook: Some(id),
+        custom_data: custom_data
+            .iter()
+            .map(|(key, value)| KeyValue {
+                key: (*key).to_owned(),
+                value: (*value).to_owned(),
+            })
+            .collect(),
     })
 }
 
@@ -81,6 +93,48 @@ pub fn journey(nodes: Vec<Node>, edges: Vec<Edge>) -> Journey {
     Journey::from_document(JourneyDocument { nodes, edges }).expect("a well-formed document")
 }
 
+/// `start` (a trigger on `event`) → each step in order → `done` (an exit): the shape most
+/// tests need, e.g. `chain("signup", vec![("hook", webhook(1))])`.
+pub fn chain(event: &str, steps: Vec<(&str, NodeKind)>) -> JourneyDocument {
+    let mut nodes = vec![node("start", trigger(event))];
+    let mut edges = Vec::new();
+    let mut previous = "start".to_owned();
+    for (id, kind) in steps {
+        edges.push(edge(&previous, Branch::Next, id));
+        nodes.push(node(id, kind));
+        previous = id.to_owned();
+    }
+    edges.push(edge(&previous, Branch::Next, "done"));
+    nodes.push(node("done", NodeKind::Exit));
+    JourneyDocument { nodes, edges }
+}
+
+/// The product's reference scenario as a document, its webhook node sending to `webhook`:
+/// add to cart → email → wait 15 min for "opened" → opened: `thanks`; timeout: webhook (with
+/// the custom data `reason`) → `done`.
+pub fn abandoned_cart_to(webhook: WebhookId) -> JourneyDocument {
+    JourneyDocument {
+        nodes: vec![
+            node("start", trigger("add_to_cart")),
+            node("email", email("cart-reminder")),
+            node("wait", wait_for_activity("email", Activity::Opened, 15)),
+            node("thanks", NodeKind::Exit),
+            node(
+                "hook",
+                webhook_with(webhook, &[("reason", "cart not recovered")]),
+            ),
+            node("done", NodeKind::Exit),
+        ],
+        edges: vec![
+            edge("start", Branch::Next, "email"),
+            edge("email", Branch::Next, "wait"),
+            edge("wait", Branch::Event, "thanks"),
+            edge("wait", Branch::Timeout, "hook"),
+            edge("hook", Branch::Next, "done"),
+        ],
+    }
+}
+
 /// The product's reference scenario: add to cart → email → wait 15 min for "opened" →
 /// opened: exit; timeout: webhook → exit.
 pub fn abandoned_cart() -> Journey {
@@ -89,7 +143,7 @@ pub fn abandoned_cart() -> Journey {
             node("start", trigger("add_to_cart")),
             node("email", email("cart-reminder")),
             node("wait", wait_for_activity("email", Activity::Opened, 15)),
-            node("hook", webhook("crm")),
+            node("hook", webhook(1)),
             node("done", NodeKind::Exit),
         ],
         vec![

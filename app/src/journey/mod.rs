@@ -18,7 +18,8 @@ pub use node::{
 pub use rule::{Facts, Operator, Rule};
 pub use validate::ValidationError;
 
-#[cfg(test)]
-pub(crate) mod fixtures;
+/// Journey builders for tests and benches, here and in the server's (feature `test-support`).
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::rule::Rule;
+use crate::ids::WebhookId;
 
 /// A node's id within its journey, chosen by the editor (e.g. `n1`); stable across versions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -21,9 +22,51 @@ impl NodeId {
     }
 }
 
+impl PartialEq<str> for NodeId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for NodeId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl sqlx::Type<sqlx::Any> for NodeId {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<'q> sqlx::Encode<'q, sqlx::Any> for NodeId {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <String as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<'r> sqlx::Decode<'r, sqlx::Any> for NodeId {
+    fn decode(
+        value: <sqlx::Any as sqlx::Database>::ValueRef<'r>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        <String as sqlx::Decode<'r, sqlx::Any>>::decode(value).map(Self)
     }
 }
 
@@ -89,32 +132,15 @@ impl NodeKind {
     }
 }
 
-/// The label of an outgoing connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Branch {
-    Next,
-    Event,
-    Timeout,
-    Yes,
-    No,
-}
-
-impl Branch {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Next => "next",
-            Self::Event => "event",
-            Self::Timeout => "timeout",
-            Self::Yes => "yes",
-            Self::No => "no",
-        }
-    }
-}
-
-impl fmt::Display for Branch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::text_enum! {
+    /// The label of an outgoing connection.
+    #[derive(PartialOrd, Ord)]
+    pub enum Branch {
+        Next = "next",
+        Event = "event",
+        Timeout = "timeout",
+        Yes = "yes",
+        No = "no",
     }
 }
 
@@ -137,36 +163,14 @@ pub struct Action {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Email,
-    Sms,
-    AppPush,
-    WebPush,
-    Whatsapp,
-    Rcs,
-}
-
-impl Channel {
-    pub const ALL: [Self; 6] = [
-        Self::Email,
-        Self::Sms,
-        Self::AppPush,
-        Self::WebPush,
-        Self::Whatsapp,
-        Self::Rcs,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "sms",
-            Self::AppPush => "app_push",
-            Self::WebPush => "web_push",
-            Self::Whatsapp => "whatsapp",
-            Self::Rcs => "rcs",
-        }
+crate::text_enum! {
+    pub enum Channel {
+        Email = "email",
+        Sms = "sms",
+        AppPush = "app_push",
+        WebPush = "web_push",
+        Whatsapp = "whatsapp",
+        Rcs = "rcs",
     }
 }
 
@@ -186,34 +190,14 @@ pub enum WaitTarget {
     MessageActivity { action: NodeId, activity: Activity },
 }
 
-/// What happened to a sent message, as reported by activity events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activity {
-    Delivered,
-    Opened,
-    Clicked,
-    Bounced,
-    Failed,
-}
-
-impl Activity {
-    pub const ALL: [Self; 5] = [
-        Self::Delivered,
-        Self::Opened,
-        Self::Clicked,
-        Self::Bounced,
-        Self::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Delivered => "delivered",
-            Self::Opened => "opened",
-            Self::Clicked => "clicked",
-            Self::Bounced => "bounced",
-            Self::Failed => "failed",
-        }
+crate::text_enum! {
+    /// What happened to a sent message, as reported by activity events.
+    pub enum Activity {
+        Delivered = "delivered",
+        Opened = "opened",
+        Clicked = "clicked",
+        Bounced = "bounced",
+        Failed = "failed",
     }
 }
 
@@ -230,12 +214,13 @@ pub struct Condition {
     pub rules: Vec<ConditionRule>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Combine {
-    #[default]
-    All,
-    Any,
+crate::text_enum! {
+    #[derive(Default)]
+    pub enum Combine {
+        #[default]
+        All = "all",
+        Any = "any",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,11 +241,31 @@ pub enum ConditionRule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookNode {
     /// The webhook asset to send; `None` until the marketer picks one.
-    #[serde(default)]
-    pub webhook: Option<String>,
+    #[serde(default, deserialize_with = "webhook_id_or_its_text")]
+    pub webhook: Option<WebhookId>,
     /// Extra payload fields for this node; values may contain placeholders.
     #[serde(default)]
     pub custom_data: Vec<KeyValue>,
+}
+
+/// A webhook node's id as documents store it: a number, or the same number as text, which is
+/// how documents saved before ids were typed hold it.
+fn webhook_id_or_its_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<WebhookId>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Number(i64),
+        Text(String),
+    }
+    match Option::<Stored>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Stored::Number(id)) => Ok(Some(WebhookId(id))),
+        Some(Stored::Text(text)) => text.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("webhook must be a webhook's id, not \"{text}\""))
+        }),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,14 +281,14 @@ pub struct Span {
     pub unit: TimeUnit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeUnit {
-    Seconds,
-    Minutes,
-    Hours,
-    Days,
-    Weeks,
+crate::text_enum! {
+    pub enum TimeUnit {
+        Seconds = "seconds",
+        Minutes = "minutes",
+        Hours = "hours",
+        Days = "days",
+        Weeks = "weeks",
+    }
 }
 
 impl Span {
@@ -331,6 +336,37 @@ mod tests {
         );
         assert_eq!(Span::new(1, TimeUnit::Hours).to_string(), "1 hour");
         assert_eq!(Span::new(2, TimeUnit::Days).to_string(), "2 days");
+    }
+
+    #[test]
+    fn a_webhook_id_stored_as_text_still_loads() {
+        let read = |settings: serde_json::Value| {
+            serde_json::from_value::<WebhookNode>(settings).map(|node| node.webhook)
+        };
+        assert_eq!(
+            read(serde_json::json!({"webhook": 7})).expect("number"),
+            Some(WebhookId(7))
+        );
+        assert_eq!(
+            read(serde_json::json!({"webhook": "7"})).expect("text"),
+            Some(WebhookId(7))
+        );
+        assert_eq!(
+            read(serde_json::json!({"webhook": null})).expect("null"),
+            None
+        );
+        assert_eq!(read(serde_json::json!({})).expect("absent"), None);
+        let error = read(serde_json::json!({"webhook": "crm"})).expect_err("not an id");
+        assert!(
+            error.to_string().contains("webhook must be a webhook's id"),
+            "{error}"
+        );
+        let saved = serde_json::to_value(WebhookNode {
+            webhook: Some(WebhookId(7)),
+            custom_data: Vec::new(),
+        })
+        .expect("serialize");
+        assert_eq!(saved["webhook"], serde_json::json!(7));
     }
 
     #[test]

@@ -14,49 +14,16 @@ pub struct Rule {
     pub value: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Operator {
-    #[serde(rename = "==")]
-    Eq,
-    #[serde(rename = "!=")]
-    Ne,
-    #[serde(rename = "<")]
-    Lt,
-    #[serde(rename = "<=")]
-    Le,
-    #[serde(rename = ">")]
-    Gt,
-    #[serde(rename = ">=")]
-    Ge,
-    #[serde(rename = "contains")]
-    Contains,
-    #[serde(rename = "exists")]
-    Exists,
-}
-
-impl Operator {
-    pub const ALL: [Self; 8] = [
-        Self::Eq,
-        Self::Ne,
-        Self::Lt,
-        Self::Le,
-        Self::Gt,
-        Self::Ge,
-        Self::Contains,
-        Self::Exists,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Eq => "==",
-            Self::Ne => "!=",
-            Self::Lt => "<",
-            Self::Le => "<=",
-            Self::Gt => ">",
-            Self::Ge => ">=",
-            Self::Contains => "contains",
-            Self::Exists => "exists",
-        }
+crate::text_enum! {
+    pub enum Operator {
+        Eq = "==",
+        Ne = "!=",
+        Lt = "<",
+        Le = "<=",
+        Gt = ">",
+        Ge = ">=",
+        Contains = "contains",
+        Exists = "exists",
     }
 }
 

@@ -2,6 +2,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::{fixtures::*, *};
+use crate::ids::WebhookId;
 
 fn messages(journey: &Journey) -> Vec<String> {
     journey.validate().iter().map(ToString::to_string).collect()
@@ -280,7 +281,7 @@ fn webhook_custom_data_keys_are_unique_and_named() {
     let mut journey = abandoned_cart();
     let hook = journey.node_mut(&NodeId::new("hook")).expect("hook");
     hook.kind = NodeKind::Webhook(WebhookNode {
-        webhook: Some("crm".to_owned()),
+        webhook: Some(WebhookId(1)),
         custom_data: vec![
             KeyValue {
                 key: "source".to_owned(),
@@ -463,7 +464,7 @@ fn kind() -> impl Strategy<Value = NodeKind> {
                 rules
             })),
         (
-            proptest::option::of(name()),
+            proptest::option::of((0..1_000_i64).prop_map(WebhookId)),
             proptest::collection::vec(
                 (name(), "[ -~]{0,10}").prop_map(|(key, value)| KeyValue { key, value }),
                 0..3
@@ -548,6 +549,6 @@ fn webhook_nodes_name_webhooks_that_exist() {
     let errors = journey.check_webhooks(|_| false);
     assert_eq!(
         errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        vec!["node \"hook\": Webhook sends to webhook crm, which does not exist: pick another."]
+        vec!["node \"hook\": Webhook sends to webhook 1, which does not exist: pick another."]
     );
 }

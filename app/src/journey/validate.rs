@@ -14,6 +14,7 @@ use super::{
     node::{ConditionRule, Node, NodeId, NodeKind, Span, WaitTarget},
     rule::{Rule, split_field},
 };
+use crate::ids::WebhookId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationError {
@@ -49,12 +50,11 @@ impl Journey {
 
     /// Problems with the webhooks the journey's webhook nodes name: `exists` says whether a
     /// webhook id is known (the server asks its store, the editor its list of webhooks).
-    pub fn check_webhooks(&self, exists: impl Fn(&str) -> bool) -> Vec<ValidationError> {
+    pub fn check_webhooks(&self, exists: impl Fn(WebhookId) -> bool) -> Vec<ValidationError> {
         let mut errors = Errors::default();
         for node in self.nodes() {
             if let NodeKind::Webhook(webhook) = &node.kind
-                && let Some(id) = webhook.webhook.as_deref().map(str::trim)
-                && !id.is_empty()
+                && let Some(id) = webhook.webhook
                 && !exists(id)
             {
                 errors.node(
@@ -206,11 +206,7 @@ fn check_settings(journey: &Journey, node: &Node, errors: &mut Errors) {
             }
         }
         NodeKind::Webhook(webhook) => {
-            if webhook
-                .webhook
-                .as_deref()
-                .is_none_or(|id| id.trim().is_empty())
-            {
+            if webhook.webhook.is_none() {
                 errors.node(node, "needs a webhook: pick which one to send.");
             }
             let mut keys = HashSet::new();

@@ -18,6 +18,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::ids::JourneyId;
+
 /// A parsed text with placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -87,7 +89,7 @@ pub struct TemplateData<'a> {
     /// RFC 3339.
     pub event_occurred_at: Option<&'a str>,
     pub event: Option<&'a Map<String, Value>>,
-    pub journey_id: Option<i64>,
+    pub journey_id: Option<JourneyId>,
     pub journey_name: Option<&'a str>,
 }
 
@@ -285,7 +287,7 @@ mod tests {
             event_name: Some("list.add_contact"),
             event_occurred_at: Some("2026-11-23T16:35:00Z"),
             event: Some(event),
-            journey_id: Some(7),
+            journey_id: Some(JourneyId(7)),
             journey_name: Some("Welcome"),
         }
     }

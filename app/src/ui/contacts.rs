@@ -159,9 +159,9 @@ fn ContactDetail(external_id: String) -> impl IntoView {
                                                     <A href=format!("/journeys/{}", run.journey_id)>{name}</A>
                                                 </td>
                                                 <td>{format!("v{}", run.version)}</td>
-                                                <td>{run.node_id}</td>
+                                                <td>{run.node_id.to_string()}</td>
                                                 <td>
-                                                    <span class=format!("pill run-{}", run.state)>{run.state.clone()}</span>
+                                                    <span class=format!("pill run-{}", run.state)>{run.state.as_str()}</span>
                                                 </td>
                                                 <td>{utc_minutes(run.entered_at)}</td>
                                             </tr>

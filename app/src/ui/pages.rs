@@ -6,6 +6,7 @@ use leptos_router::components::A;
 
 use crate::{
     api::{JourneyIn, JourneyOut, JourneySummaryOut, Reentry, client},
+    ids::JourneyId,
     journey::JourneyDocument,
 };
 
@@ -22,12 +23,12 @@ pub fn JourneysPage() -> impl IntoView {
         };
         async move { client::create_journey(&input).await }
     });
-    let delete = Action::new_local(|id: &i64| {
+    let delete = Action::new_local(|id: &JourneyId| {
         let id = *id;
         async move { client::delete_journey(id).await }
     });
     // A copy of the draft, with the settings of every node, as a new draft.
-    let duplicate = Action::new_local(|id: &i64| {
+    let duplicate = Action::new_local(|id: &JourneyId| {
         let id = *id;
         async move {
             let original = client::journey(id).await?;
@@ -93,8 +94,8 @@ pub fn JourneysPage() -> impl IntoView {
 #[component]
 fn JourneyTable(
     journeys: Vec<JourneySummaryOut>,
-    delete: Action<i64, Result<(), client::ClientError>>,
-    duplicate: Action<i64, Result<JourneyOut, client::ClientError>>,
+    delete: Action<JourneyId, Result<(), client::ClientError>>,
+    duplicate: Action<JourneyId, Result<JourneyOut, client::ClientError>>,
 ) -> impl IntoView {
     let rows = journeys
         .into_iter()

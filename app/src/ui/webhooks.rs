@@ -283,7 +283,7 @@ fn WebhookForm(
                 | AuthOut::ApiKey { key_set: true, .. }
         ));
         webhooks.refetch();
-        Ok::<i64, client::ClientError>(saved.id)
+        Ok::<_, client::ClientError>(saved.id)
     };
     let save_action = Action::new_local(move |_: &()| async move { save().await.map(|_| ()) });
     let preview = Action::new_local(move |_: &()| async move {
@@ -334,7 +334,7 @@ fn WebhookForm(
                 <label class="field">
                     <span class="field-label">"Method"</span>
                     <select on:change=move |event| {
-                        if let Some(chosen) = HttpMethod::parse(&event_target_value(&event)) {
+                        if let Ok(chosen) = event_target_value(&event).parse::<HttpMethod>() {
                             method.set(chosen);
                         }
                     }>
@@ -346,7 +346,7 @@ fn WebhookForm(
                 <label class="field">
                     <span class="field-label">"Format"</span>
                     <select on:change=move |event| {
-                        if let Some(chosen) = BodyFormat::parse(&event_target_value(&event)) {
+                        if let Ok(chosen) = event_target_value(&event).parse::<BodyFormat>() {
                             format.set(chosen);
                         }
                     }>

@@ -8,11 +8,13 @@
 //!   custom data as URL query parameters.
 //!
 //! Placeholder values are percent-encoded where they land in the URL and used as they are in
-//! headers and custom data. Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature`) are added last, over the final body.
+//! headers and custom data. The Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`) are added by [`super::sign`] over the final body just before the
+//! request is sent, so the timestamp is the sending time.
 
 use app::{
     api::{BodyFormat, HttpMethod},
+    ids::JourneyId,
     journey::KeyValue,
     template::{Template, TemplateData},
 };
@@ -20,7 +22,6 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
-use super::sign;
 use crate::webhook::{Auth, Settings};
 
 /// Characters kept as they are when a placeholder value goes into a URL: RFC 3986's
@@ -45,7 +46,7 @@ pub struct Payload<'a> {
     /// RFC 3339.
     pub event_time: &'a str,
     pub event: &'a Map<String, Value>,
-    pub journey_id: Option<i64>,
+    pub journey_id: Option<JourneyId>,
     pub journey_name: Option<&'a str>,
     /// The webhook node's own custom data; its keys win over the webhook's.
     pub node_custom_data: &'a [KeyValue],
@@ -53,6 +54,8 @@ pub struct Payload<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingRequest {
+    /// `webhook-id`: the same for every attempt of a delivery.
+    pub message_id: String,
     pub method: HttpMethod,
     /// Parsed once here: reqwest takes it as it is (URL parsing was 4 % of delivery CPU).
     pub url: url::Url,
@@ -68,17 +71,10 @@ pub enum RenderError {
     Template(#[from] app::template::TemplateError),
     #[error("the URL with its placeholders filled in is not valid: {0}")]
     Url(String),
-    #[error(transparent)]
-    Signing(#[from] sign::BadSecret),
 }
 
-/// Renders the request, signed with `signing_secrets` at `timestamp_seconds`.
-pub fn render(
-    settings: &Settings,
-    payload: &Payload<'_>,
-    signing_secrets: &[&str],
-    timestamp_seconds: i64,
-) -> Result<OutgoingRequest, RenderError> {
+/// Renders the request, not signed yet.
+pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequest, RenderError> {
     let data = TemplateData {
         contact_external_id: payload.contact_external_id,
         contact: payload.contact,
@@ -165,19 +161,8 @@ pub fn render(
         }
     };
 
-    let signature = sign::signature(
-        signing_secrets,
-        payload.message_id,
-        timestamp_seconds,
-        &body,
-    )?;
-    headers.push(("webhook-id".to_owned(), payload.message_id.to_owned()));
-    headers.push((
-        "webhook-timestamp".to_owned(),
-        timestamp_seconds.to_string(),
-    ));
-    headers.push(("webhook-signature".to_owned(), signature));
     Ok(OutgoingRequest {
+        message_id: payload.message_id.to_owned(),
         method: settings.method,
         url,
         headers,
@@ -242,8 +227,6 @@ mod tests {
 
     use super::*;
 
-    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
     fn settings(body_format: &str, extra: Value) -> Settings {
         let mut input = json!({
             "name": "CRM",
@@ -280,11 +263,11 @@ mod tests {
             event_name: "add_to_cart",
             event_time: "2026-11-23T16:35:00Z",
             event: &event,
-            journey_id: Some(7),
+            journey_id: Some(JourneyId(7)),
             journey_name: Some("Cart"),
             node_custom_data: &node_data,
         };
-        render(settings, &payload, &[SECRET], 1_763_915_700).expect("renders")
+        render(settings, &payload).expect("renders")
     }
 
     fn header<'r>(request: &'r OutgoingRequest, name: &str) -> &'r str {
@@ -314,11 +297,12 @@ mod tests {
         assert_eq!(header(&request, "authorization"), "Bearer t0ken");
         assert_eq!(header(&request, "x-tenant"), "acme-free");
         assert_eq!(request.missing, vec!["contact.plan"]);
-        assert_eq!(header(&request, "webhook-id"), "msg_42");
-        assert_eq!(header(&request, "webhook-timestamp"), "1763915700");
-        let expected =
-            sign::signature(&[SECRET], "msg_42", 1_763_915_700, &request.body).expect("signature");
-        assert_eq!(header(&request, "webhook-signature"), expected);
+        assert_eq!(request.message_id, "msg_42");
+        assert_eq!(
+            header(&request, "webhook-signature"),
+            "",
+            "signed when sent"
+        );
     }
 
     #[test]

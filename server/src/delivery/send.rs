@@ -30,6 +30,20 @@ pub struct Attempt {
     pub retry_after: Option<Duration>,
 }
 
+impl Attempt {
+    /// An attempt that never reached the network: the request was refused before sending.
+    pub fn refused(error: String) -> Self {
+        Self {
+            status: None,
+            latency: Duration::ZERO,
+            error: Some(error),
+            headers: Vec::new(),
+            body: String::new(),
+            retry_after: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
@@ -65,12 +79,8 @@ impl Sender {
     pub async fn send(&self, request: &OutgoingRequest) -> Attempt {
         let started = Instant::now();
         let failed = |error: String| Attempt {
-            status: None,
             latency: started.elapsed(),
-            error: Some(error),
-            headers: Vec::new(),
-            body: String::new(),
-            retry_after: None,
+            ..Attempt::refused(error)
         };
         if let Err(refused) = self.check_literal_host(&request.url) {
             return failed(refused);
@@ -218,6 +228,7 @@ mod tests {
     async fn literal_private_hosts_are_refused_before_connecting() {
         let sender = Sender::new(TargetGuard::default(), Duration::from_secs(1)).expect("client");
         let request = OutgoingRequest {
+            message_id: "msg_1".to_owned(),
             method: app::api::HttpMethod::Post,
             url: url::Url::parse("http://127.0.0.1:9/hook").expect("a valid URL"),
             headers: Vec::new(),

@@ -5,6 +5,8 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::render::OutgoingRequest;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the signing secret is not a whsec_ key in base64")]
 pub struct BadSecret;
@@ -35,9 +37,77 @@ pub fn signature(
     Ok(signatures.join(" "))
 }
 
+/// Adds `webhook-id`, `webhook-timestamp` and `webhook-signature` over the request's final
+/// body. Called just before sending: receivers refuse a timestamp more than a few minutes old
+/// (Standard Webhooks libraries: five), and a request may wait for a send slot a while.
+pub fn sign(
+    request: &mut OutgoingRequest,
+    secrets: &[&str],
+    timestamp_seconds: i64,
+) -> Result<(), BadSecret> {
+    let signature = signature(
+        secrets,
+        &request.message_id,
+        timestamp_seconds,
+        &request.body,
+    )?;
+    request.headers.retain(|(name, _)| {
+        !matches!(
+            name.as_str(),
+            "webhook-id" | "webhook-timestamp" | "webhook-signature"
+        )
+    });
+    request
+        .headers
+        .push(("webhook-id".to_owned(), request.message_id.clone()));
+    request.headers.push((
+        "webhook-timestamp".to_owned(),
+        timestamp_seconds.to_string(),
+    ));
+    request
+        .headers
+        .push(("webhook-signature".to_owned(), signature));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signed_request_carries_the_three_headers_over_its_body() {
+        let mut request = OutgoingRequest {
+            message_id: "msg_p5jXN8AQM9LWM0D4loKWxJek".to_owned(),
+            method: app::api::HttpMethod::Post,
+            url: url::Url::parse("https://example.com/hook").expect("a URL"),
+            headers: vec![("user-agent".to_owned(), "test".to_owned())],
+            body: br#"{"test": 2432232314}"#.to_vec(),
+            missing: Vec::new(),
+        };
+        let secret = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"];
+        sign(&mut request, &secret, 1).expect("signs");
+        // Signing again (a retry) replaces the headers instead of adding a second set.
+        sign(&mut request, &secret, 1_614_265_330).expect("signs");
+        let names: Vec<&str> = request
+            .headers
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "user-agent",
+                "webhook-id",
+                "webhook-timestamp",
+                "webhook-signature"
+            ]
+        );
+        assert_eq!(request.headers[2].1, "1614265330");
+        assert_eq!(
+            request.headers[3].1,
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
 
     /// The example in the Standard Webhooks specification.
     #[test]

@@ -1,22 +1,27 @@
-//! The delivery loop: claim due deliveries, render and sign each, send them concurrently (at
-//! most a few at a time per webhook, so one slow receiver cannot hold up the others), and
-//! record every attempt with the delivery's next state in one transaction per batch.
+//! The delivery loop, in stages: claim due deliveries; prepare each request (its webhook read
+//! and parsed once per batch); send them concurrently (at most a few at a time per webhook, so
+//! one slow receiver cannot hold up the others), each signed the moment its turn comes; record
+//! every attempt with the delivery's next state, in groups of whatever finished together; then
+//! act on what the answers said (410 Gone disables a webhook; failures for good alert).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, hash_map::Entry},
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use app::journey::KeyValue;
-use serde_json::{Map, Value};
+use app::{
+    api::{AttemptOutcome, DeliveryStatus},
+    ids::WebhookId,
+};
 use tokio::{
     sync::{Notify, Semaphore, watch},
     task::JoinSet,
 };
 
 use super::{
-    render::{self, OutgoingRequest, Payload},
+    prepare::{Subject, Target},
+    render::OutgoingRequest,
     schedule::{self, Verdict},
     send::{Attempt, Sender},
 };
@@ -24,8 +29,7 @@ use crate::{
     alert::{Alerter, Failures},
     clock::{Millis, SharedClock},
     pace::Pace,
-    store::{AttemptRecord, DueDelivery, Store, WebhookRow},
-    webhook::Settings,
+    store::{AttemptRecord, DueDelivery, Store},
 };
 
 /// Attempts recorded in one transaction at most.
@@ -54,15 +58,41 @@ pub struct DeliveryWorker {
     sender: Sender,
     settings: DeliverySettings,
     /// One semaphore per webhook, shared by concurrent batches, caps its requests in flight.
-    limits: Mutex<HashMap<i64, Arc<Semaphore>>>,
+    limits: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
     alerts: Option<Arc<Alerter>>,
+}
+
+/// A claimed delivery whose request is built, waiting for its turn to be sent.
+struct Prepared {
+    delivery: DueDelivery,
+    target: Arc<Target>,
+    request: OutgoingRequest,
+    window_started_at: Millis,
 }
 
 /// A delivery that could not even be sent, and why.
 struct Unsendable {
-    delivery: i64,
+    delivery: DueDelivery,
     window_started_at: Millis,
     reason: String,
+}
+
+/// A delivery that was sent, with what the receiver answered.
+struct Sent {
+    delivery: DueDelivery,
+    target: Arc<Target>,
+    window_started_at: Millis,
+    attempt: Attempt,
+    missing_placeholders: Vec<String>,
+}
+
+/// What a batch's answers call for once they are recorded.
+#[derive(Default)]
+struct Aftermath {
+    /// Webhooks whose receiver answered 410 Gone.
+    gone: Vec<WebhookId>,
+    /// Deliveries that failed for good, per webhook.
+    failed: HashMap<WebhookId, Failures>,
 }
 
 impl DeliveryWorker {
@@ -88,7 +118,7 @@ impl DeliveryWorker {
         self
     }
 
-    fn limit_of(&self, webhook: i64) -> Arc<Semaphore> {
+    fn limit_of(&self, webhook: WebhookId) -> Arc<Semaphore> {
         let mut limits = self
             .limits
             .lock()
@@ -100,7 +130,7 @@ impl DeliveryWorker {
     }
 
     /// Runs until `stop` turns true, with [`LOOPS`] batches under way at a time; batches in
-    /// flight are finished first.
+    /// flight are finished first. `wake` is signalled when the engine queues deliveries.
     pub async fn run(self, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
         let mut loops = JoinSet::new();
@@ -135,83 +165,111 @@ impl DeliveryWorker {
             .store
             .claim_due_deliveries(now, lease_until, self.settings.batch_size)
             .await?;
-        if due.is_empty() {
+        let claimed = due.len();
+        if claimed == 0 {
             return Ok(0);
         }
-        // Each webhook of the batch is read and parsed once.
-        let mut webhooks: HashMap<String, Result<Arc<Target>, String>> = HashMap::new();
+        let (prepared, unsendable) = self.prepare(due, now).await?;
+        let in_flight = self.dispatch(prepared);
+        let aftermath = self.record(in_flight, unsendable).await?;
+        self.follow_up(aftermath).await?;
+        Ok(claimed)
+    }
+
+    /// Builds each delivery's request; each webhook of the batch is read and parsed once.
+    async fn prepare(
+        &self,
+        due: Vec<DueDelivery>,
+        now: Millis,
+    ) -> sqlx::Result<(Vec<Prepared>, Vec<Unsendable>)> {
+        let mut targets: HashMap<WebhookId, Result<Arc<Target>, String>> = HashMap::new();
         for delivery in &due {
-            if !webhooks.contains_key(&delivery.webhook) {
-                let row = match delivery.webhook.parse::<i64>() {
-                    Ok(id) => self.store.webhook(id).await?,
-                    Err(_) => None,
-                };
-                let target = match row {
-                    Some(row) => Target::of(row, now).map(Arc::new),
-                    None => Err(format!("webhook {} does not exist", delivery.webhook)),
-                };
-                webhooks.insert(delivery.webhook.clone(), target);
+            if let Entry::Vacant(entry) = targets.entry(delivery.webhook_id) {
+                entry.insert(match self.store.webhook(delivery.webhook_id).await? {
+                    Some(row) if !row.is_enabled() => Err(format!(
+                        "webhook {} is disabled ({})",
+                        row.id,
+                        row.disabled_reason.as_deref().unwrap_or("disabled")
+                    )),
+                    Some(row) => Target::of(&row, now)
+                        .map(Arc::new)
+                        .map_err(|error| error.to_string()),
+                    None => Err(format!("webhook {} does not exist", delivery.webhook_id)),
+                });
             }
         }
-
+        let mut prepared = Vec::with_capacity(due.len());
         let mut unsendable = Vec::new();
-        let mut in_flight = JoinSet::new();
-        for delivery in due.iter().cloned() {
+        for delivery in due {
             let window_started_at = delivery.window_started_at.unwrap_or(now);
-            let prepared = match webhooks.get(&delivery.webhook) {
-                Some(Ok(target)) => {
-                    prepare(target, &delivery, now).map(|request| (target.clone(), request))
-                }
-                Some(Err(reason)) => Err(reason.clone()),
-                None => Err(format!("webhook {} does not exist", delivery.webhook)),
+            let built = match &targets[&delivery.webhook_id] {
+                Ok(target) => target
+                    .request(&Subject::of_delivery(&delivery))
+                    .map(|request| (target.clone(), request))
+                    .map_err(|error| error.to_string()),
+                Err(reason) => Err(reason.clone()),
             };
-            let (target, request) = match prepared {
-                Ok(prepared) => prepared,
-                Err(reason) => {
-                    unsendable.push(Unsendable {
-                        delivery: delivery.id,
-                        window_started_at,
-                        reason,
-                    });
-                    continue;
-                }
-            };
+            match built {
+                Ok((target, request)) => prepared.push(Prepared {
+                    delivery,
+                    target,
+                    request,
+                    window_started_at,
+                }),
+                Err(reason) => unsendable.push(Unsendable {
+                    delivery,
+                    window_started_at,
+                    reason,
+                }),
+            }
+        }
+        Ok((prepared, unsendable))
+    }
+
+    /// Starts sending every prepared request, each once its webhook has a free slot.
+    fn dispatch(&self, prepared: Vec<Prepared>) -> JoinSet<Sent> {
+        let mut in_flight = JoinSet::new();
+        for Prepared {
+            delivery,
+            target,
+            mut request,
+            window_started_at,
+        } in prepared
+        {
             let limit = self.limit_of(target.id);
             let sender = self.sender.clone();
+            let clock = self.clock.clone();
             in_flight.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let attempt = sender.send(&request).await;
-                (
+                let attempt = match target.sign(&mut request, clock.now()) {
+                    Ok(()) => sender.send(&request).await,
+                    Err(error) => Attempt::refused(error.to_string()),
+                };
+                Sent {
                     delivery,
                     target,
                     window_started_at,
                     attempt,
-                    request.missing,
-                )
+                    missing_placeholders: request.missing,
+                }
             });
         }
+        in_flight
+    }
 
+    /// Records the attempts as they finish, in groups of whatever finished meanwhile: a slow
+    /// receiver delays only its own record, and recording overlaps sending.
+    async fn record(
+        &self,
+        mut in_flight: JoinSet<Sent>,
+        unsendable: Vec<Unsendable>,
+    ) -> sqlx::Result<Aftermath> {
+        let mut aftermath = Aftermath::default();
         let now = self.clock.now();
         let mut records: Vec<AttemptRecord> = unsendable
             .into_iter()
-            .map(|failure| AttemptRecord {
-                delivery_id: failure.delivery,
-                attempted_at: now,
-                latency_ms: 0,
-                status_code: None,
-                error: Some(failure.reason),
-                response_body: None,
-                missing_placeholders: None,
-                outcome: "failed",
-                status: "failed",
-                next_attempt_at: None,
-                window_started_at: failure.window_started_at,
-            })
+            .map(|failure| unsendable_record(&failure, now))
             .collect();
-        let mut gone = Vec::new();
-        let mut failed: HashMap<i64, Failures> = HashMap::new();
-        // Attempts are recorded as they finish, in groups of whatever finished meanwhile: a
-        // slow receiver delays only its own record, and recording overlaps sending.
         while let Some(first) = in_flight.join_next().await {
             let mut finished = vec![first];
             let gather_until = tokio::time::Instant::now() + RECORD_GATHER;
@@ -223,43 +281,16 @@ impl DeliveryWorker {
             }
             let now = self.clock.now();
             for joined in finished {
-                let (delivery, target, window_started_at, attempt, missing) = match joined {
-                    Ok(result) => result,
-                    Err(error) => {
-                        // A panicking send leaves its delivery leased; it is retried after
-                        // the lease.
-                        tracing::error!(%error, "a delivery task failed");
-                        continue;
+                match joined {
+                    Ok(sent) => {
+                        let record = sent_record(&sent, now);
+                        aftermath.note(&sent, &record);
+                        records.push(record);
                     }
-                };
-                let mut record = outcome(
-                    &delivery,
-                    target.retry_window,
-                    window_started_at,
-                    attempt,
-                    now,
-                );
-                if !missing.is_empty() {
-                    record.missing_placeholders = Some(missing.join(", "));
+                    // A panicking send leaves its delivery leased; it is retried after the
+                    // lease.
+                    Err(error) => tracing::error!(%error, "a delivery task failed"),
                 }
-                if record.outcome == "failed" && record.status_code == Some(410) {
-                    gone.push(target.id);
-                }
-                if record.status == "failed" {
-                    let failures = failed.entry(target.id).or_insert_with(|| Failures {
-                        webhook: target.id,
-                        count: 0,
-                        last_error: String::new(),
-                    });
-                    failures.count += 1;
-                    failures.last_error = record.error.clone().unwrap_or_else(|| {
-                        record.status_code.map_or_else(
-                            || "no answer".to_owned(),
-                            |code| format!("answered {code}"),
-                        )
-                    });
-                }
-                records.push(record);
             }
             self.store.record_attempts(&records, now).await?;
             records.clear();
@@ -267,23 +298,53 @@ impl DeliveryWorker {
         if !records.is_empty() {
             self.store.record_attempts(&records, now).await?;
         }
+        Ok(aftermath)
+    }
+
+    /// Disables the webhooks whose receivers answered 410 Gone and sends the alerts.
+    async fn follow_up(&self, aftermath: Aftermath) -> sqlx::Result<()> {
         if let Some(alerter) = &self.alerts {
-            for failures in failed.into_values() {
+            for failures in aftermath.failed.into_values() {
                 // Sent beside the delivery loops: a slow mail server holds up no request.
                 let alerter = alerter.clone();
                 tokio::spawn(async move { alerter.alert(failures).await });
             }
         }
-        let finished = self.clock.now();
+        let now = self.clock.now();
+        let mut gone = aftermath.gone;
         gone.sort_unstable();
         gone.dedup();
         for webhook in gone {
-            tracing::warn!(webhook, "receiver answered 410 Gone; webhook disabled");
+            tracing::warn!(%webhook, "receiver answered 410 Gone; webhook disabled");
             self.store
-                .disable_webhook(webhook, "the receiver answered 410 Gone", finished)
+                .disable_webhook(webhook, "the receiver answered 410 Gone", now)
                 .await?;
         }
-        Ok(due.len())
+        Ok(())
+    }
+}
+
+impl Aftermath {
+    fn note(&mut self, sent: &Sent, record: &AttemptRecord) {
+        if record.outcome == AttemptOutcome::Failed && record.status_code == Some(410) {
+            self.gone.push(sent.target.id);
+        }
+        if record.status == DeliveryStatus::Failed {
+            let failures = self
+                .failed
+                .entry(sent.target.id)
+                .or_insert_with(|| Failures {
+                    webhook: sent.target.id,
+                    count: 0,
+                    last_error: String::new(),
+                });
+            failures.count += 1;
+            failures.last_error = record.error.clone().unwrap_or_else(|| {
+                record
+                    .status_code
+                    .map_or_else(|| "no answer".to_owned(), |code| format!("answered {code}"))
+            });
+        }
     }
 }
 
@@ -297,135 +358,56 @@ fn lease(batch_size: i64, per_webhook_concurrency: usize, timeout: Duration) -> 
     LEASE_MARGIN.saturating_add(timeout.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX)))
 }
 
-/// A webhook as a batch sends to it: parsed once, with the secrets that sign now.
-struct Target {
-    id: i64,
-    settings: Settings,
-    secrets: Vec<String>,
-    retry_window: Duration,
-}
-
-impl Target {
-    /// The webhook ready to send to, or why nothing can be sent to it.
-    fn of(row: WebhookRow, now: Millis) -> Result<Self, String> {
-        if row.enabled == 0 {
-            let reason = row.disabled_reason.as_deref().unwrap_or("disabled");
-            return Err(format!("webhook {} is disabled ({reason})", row.id));
-        }
-        let settings = Settings::from_row(&row).map_err(|error| error.to_string())?;
-        let hours = u64::try_from(row.retry_window_hours).unwrap_or(12);
-        Ok(Self {
-            id: row.id,
-            secrets: signing_secrets(&row, now)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-            settings,
-            retry_window: Duration::from_secs(hours * 3_600),
-        })
+fn unsendable_record(failure: &Unsendable, now: Millis) -> AttemptRecord {
+    AttemptRecord {
+        delivery_id: failure.delivery.id,
+        attempted_at: now,
+        latency_ms: 0,
+        status_code: None,
+        error: Some(failure.reason.clone()),
+        response_body: None,
+        missing_placeholders: None,
+        outcome: AttemptOutcome::Failed,
+        status: DeliveryStatus::Failed,
+        next_attempt_at: None,
+        window_started_at: failure.window_started_at,
     }
-}
-
-/// The signed request for this delivery.
-fn prepare(
-    target: &Target,
-    delivery: &DueDelivery,
-    now: Millis,
-) -> Result<OutgoingRequest, String> {
-    let contact = json_object(&delivery.contact_attributes);
-    let event = delivery
-        .event_properties
-        .as_deref()
-        .map(json_object)
-        .unwrap_or_default();
-    let node_custom_data: Vec<KeyValue> =
-        serde_json::from_str(&delivery.custom_data).unwrap_or_default();
-    let event_time = delivery
-        .event_occurred_at
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let message_id = message_id(delivery);
-    let payload = Payload {
-        message_id: &message_id,
-        contact_external_id: &delivery.contact_external_id,
-        contact: &contact,
-        event_name: delivery.event_name.as_deref().unwrap_or_default(),
-        event_time: &event_time,
-        event: &event,
-        journey_id: Some(delivery.journey_id),
-        journey_name: delivery.journey_name.as_deref(),
-        node_custom_data: &node_custom_data,
-    };
-    let secrets: Vec<&str> = target.secrets.iter().map(String::as_str).collect();
-    render::render(&target.settings, &payload, &secrets, now / 1_000)
-        .map_err(|error| error.to_string())
-}
-
-/// The secrets that sign now: the current one, and the previous one during its overlap.
-pub fn signing_secrets(row: &WebhookRow, now: Millis) -> Vec<&str> {
-    let mut secrets = vec![row.signing_secret.as_str()];
-    if let (Some(previous), Some(expires)) =
-        (&row.previous_signing_secret, row.previous_secret_expires_at)
-        && expires > now
-    {
-        secrets.push(previous);
-    }
-    secrets
-}
-
-/// `webhook-id`: the same for every attempt of a delivery, so receivers can deduplicate.
-fn message_id(delivery: &DueDelivery) -> String {
-    format!("msg_{}_{}", delivery.created_at, delivery.id)
 }
 
 /// What an attempt means for its delivery, per the retry schedule.
-fn outcome(
-    delivery: &DueDelivery,
-    window: Duration,
-    window_started_at: Millis,
-    attempt: Attempt,
-    now: Millis,
-) -> AttemptRecord {
-    let attempts = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
+fn sent_record(sent: &Sent, now: Millis) -> AttemptRecord {
+    let attempt = &sent.attempt;
+    let attempts = u32::try_from(sent.delivery.attempts + 1).unwrap_or(u32::MAX);
     let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
     let (outcome, status, next_attempt_at) =
         match schedule::verdict(attempt.status, attempt.retry_after) {
-            Verdict::Accepted => ("accepted", "accepted", None),
-            Verdict::Gone => ("failed", "failed", None),
-            Verdict::Retry { retry_after } => {
-                match schedule::next_attempt(
-                    attempts,
-                    now,
-                    window_started_at,
-                    window,
-                    retry_after,
-                    jitter,
-                ) {
-                    Some(at) => ("retry", "pending", Some(at)),
-                    None => ("failed", "failed", None),
-                }
-            }
+            Verdict::Accepted => (AttemptOutcome::Accepted, DeliveryStatus::Accepted, None),
+            Verdict::Gone => (AttemptOutcome::Failed, DeliveryStatus::Failed, None),
+            Verdict::Retry { retry_after } => match schedule::next_attempt(
+                attempts,
+                now,
+                sent.window_started_at,
+                sent.target.retry_window,
+                retry_after,
+                jitter,
+            ) {
+                Some(at) => (AttemptOutcome::Retry, DeliveryStatus::Pending, Some(at)),
+                None => (AttemptOutcome::Failed, DeliveryStatus::Failed, None),
+            },
         };
     AttemptRecord {
-        delivery_id: delivery.id,
+        delivery_id: sent.delivery.id,
         attempted_at: now,
         latency_ms: i64::try_from(attempt.latency.as_millis()).unwrap_or(i64::MAX),
         status_code: attempt.status.map(i64::from),
-        error: attempt.error,
-        response_body: Some(attempt.body).filter(|body| !body.is_empty()),
-        missing_placeholders: None,
+        error: attempt.error.clone(),
+        response_body: Some(attempt.body.clone()).filter(|body| !body.is_empty()),
+        missing_placeholders: (!sent.missing_placeholders.is_empty())
+            .then(|| sent.missing_placeholders.join(", ")),
         outcome,
         status,
         next_attempt_at,
-        window_started_at,
-    }
-}
-
-fn json_object(text: &str) -> Map<String, Value> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+        window_started_at: sent.window_started_at,
     }
 }
 

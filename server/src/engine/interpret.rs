@@ -1,7 +1,11 @@
 //! What happens when a contact enters a node, and where it goes next, decided without I/O.
 
-use app::journey::{
-    Activity, Branch, Combine, ConditionRule, Facts, Journey, Node, NodeId, NodeKind, WaitTarget,
+use app::{
+    ids::WebhookId,
+    journey::{
+        Activity, Branch, Channel, Combine, ConditionRule, Facts, Journey, Node, NodeId, NodeKind,
+        WaitTarget,
+    },
 };
 
 use crate::clock::Millis;
@@ -18,13 +22,13 @@ pub enum Effect {
     /// An action node sends a message.
     SendMessage {
         node: NodeId,
-        channel: &'static str,
+        channel: Channel,
         message: String,
     },
     /// A webhook node queues a request.
     QueueDelivery {
         node: NodeId,
-        webhook: String,
+        webhook: WebhookId,
         custom_data: Vec<(String, String)>,
     },
 }
@@ -57,13 +61,14 @@ pub struct Outcome {
     pub halt: Halt,
 }
 
-/// How a contact leaves the node it waits at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resume {
-    /// Its timer fired: a delay is over, or a wait timed out.
-    Timer,
-    /// The awaited event arrived.
-    Event,
+app::text_enum! {
+    /// How a contact leaves the node it waits at (the enrollment's `resumed`).
+    pub enum Resume {
+        /// Its timer fired: a delay is over, or a wait timed out.
+        Timer = "timer",
+        /// The awaited event arrived.
+        Event = "event",
+    }
 }
 
 /// Past events of the contact, for conditions on whether an event happened.
@@ -82,6 +87,8 @@ pub enum InterpretError {
     NotWaiting(NodeId),
     #[error("the journey looped more than {MAX_ENTRIES_PER_ADVANCE} times without waiting")]
     Runaway,
+    #[error("webhook node \"{0}\" has no webhook picked")]
+    NoWebhook(NodeId),
 }
 
 /// The facts an advance reads besides the journey.
@@ -110,15 +117,18 @@ pub fn advance(
             NodeKind::Action(action) => {
                 effects.push(Effect::SendMessage {
                     node: current.id.clone(),
-                    channel: action.channel.as_str(),
+                    channel: action.channel,
                     message: action.message.clone(),
                 });
                 Branch::Next
             }
             NodeKind::Webhook(webhook) => {
+                let Some(webhook_id) = webhook.webhook else {
+                    return Err(InterpretError::NoWebhook(current.id.clone()));
+                };
                 effects.push(Effect::QueueDelivery {
                     node: current.id.clone(),
-                    webhook: webhook.webhook.clone().unwrap_or_default(),
+                    webhook: webhook_id,
                     custom_data: webhook
                         .custom_data
                         .iter()
@@ -256,7 +266,7 @@ mod tests {
                 {"id": "wait", "kind": "wait_for_event", "settings": {
                     "until": {"type": "message_activity", "action": "email", "activity": "opened"},
                     "timeout": {"value": 15, "unit": "minutes"}}},
-                {"id": "hook", "kind": "webhook", "settings": {"webhook": "crm",
+                {"id": "hook", "kind": "webhook", "settings": {"webhook": 1,
                     "custom_data": [{"key": "reason", "value": "not opened"}]}},
                 {"id": "done", "kind": "exit"}
             ],
@@ -311,7 +321,7 @@ mod tests {
         assert_eq!(visits(&outcome), vec!["start", "email", "wait"]);
         assert!(outcome.effects.contains(&Effect::SendMessage {
             node: NodeId::new("email"),
-            channel: "email",
+            channel: Channel::Email,
             message: "cart".to_owned(),
         }));
         assert_eq!(
@@ -342,7 +352,7 @@ mod tests {
         assert_eq!(visits(&outcome), vec!["hook", "done"]);
         assert!(outcome.effects.contains(&Effect::QueueDelivery {
             node: NodeId::new("hook"),
-            webhook: "crm".to_owned(),
+            webhook: WebhookId(1),
             custom_data: vec![("reason".to_owned(), "not opened".to_owned())],
         }));
         assert_eq!(

@@ -3,7 +3,11 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use app::journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Trigger};
+use app::{
+    api::{EnrollmentState, Reentry},
+    ids::{ContactId, JourneyId},
+    journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Trigger},
+};
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, watch};
 
@@ -13,7 +17,10 @@ use super::interpret::{
 use crate::{
     clock::{Millis, SharedClock},
     pace::Pace,
-    store::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords, Store},
+    store::{
+        Batch, EnrollmentRow, EventRow, LiveJourney, NewDelivery, NewEnrollment, NewMessage,
+        NextState, RunKey, Settled, StepRecords, Store, Visit, json_object,
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +29,7 @@ pub enum EngineError {
     Database(#[from] sqlx::Error),
     #[error("journey {journey} version {version} is missing or unreadable: {reason}")]
     Version {
-        journey: i64,
+        journey: JourneyId,
         version: i64,
         reason: String,
     },
@@ -41,7 +48,9 @@ pub struct Engine {
     clock: SharedClock,
     settings: EngineSettings,
     /// Published versions never change, so each is parsed once.
-    versions: HashMap<(i64, i64), Arc<Journey>>,
+    versions: HashMap<(JourneyId, i64), Arc<Journey>>,
+    /// Signalled after a batch that queued deliveries commits, so they go out at once.
+    deliveries_queued: Option<Arc<Notify>>,
 }
 
 impl Engine {
@@ -51,7 +60,14 @@ impl Engine {
             clock,
             settings,
             versions: HashMap::new(),
+            deliveries_queued: None,
         }
+    }
+
+    /// Wakes the delivery worker whenever a batch queues webhook requests.
+    pub fn waking_deliveries(mut self, deliveries_queued: Arc<Notify>) -> Self {
+        self.deliveries_queued = Some(deliveries_queued);
+        self
     }
 
     /// Runs until `stop` turns true; the batch under way is finished first.
@@ -88,8 +104,8 @@ impl Engine {
         batch.resume_waiting_for_events(&events, now).await?;
         let mut triggers = Vec::new();
         for live in batch.live_journeys().await? {
-            let journey = self.version(&mut batch, live.id, live.live_version).await?;
-            triggers.push((live, journey));
+            let journey = self.version(live.id, live.live_version).await?;
+            triggers.push(LiveVersion { live, journey });
         }
         enroll(&mut batch, &triggers, &events, now).await?;
         batch.commit().await?;
@@ -106,11 +122,12 @@ impl Engine {
         let mut journeys = Vec::with_capacity(due.len());
         for enrollment in &due {
             journeys.push(
-                self.version(&mut batch, enrollment.journey_id, enrollment.version)
+                self.version(enrollment.journey_id, enrollment.version)
                     .await?,
             );
         }
-        let contact_ids: Vec<i64> = due.iter().map(|enrollment| enrollment.contact_id).collect();
+        let contact_ids: Vec<ContactId> =
+            due.iter().map(|enrollment| enrollment.contact_id).collect();
         let attributes = batch.contact_attributes(&contact_ids).await?;
         let mut outcomes = Vec::with_capacity(due.len());
         for (enrollment, journey) in due.iter().zip(&journeys) {
@@ -135,8 +152,8 @@ impl Engine {
                 Ok(outcome) => record(&mut records, enrollment, outcome),
                 Err(error) => {
                     tracing::warn!(
-                        enrollment = enrollment.id,
-                        journey = enrollment.journey_id,
+                        enrollment = %enrollment.id,
+                        journey = %enrollment.journey_id,
                         version = enrollment.version,
                         %error,
                         "contact cannot continue in the journey"
@@ -147,25 +164,33 @@ impl Engine {
         }
         // A version that cannot be interpreted (validation prevents it) fails only the
         // contacts concerned, visibly, instead of blocking the batch.
-        for (id, error) in &errors {
-            records.settled.push((*id, NextState::Failed { error }));
+        for (enrollment, error) in &errors {
+            records.settled.push(Settled {
+                enrollment: *enrollment,
+                next: NextState::Failed { error },
+            });
         }
         batch.record_steps(&records, now).await?;
         batch.commit().await?;
+        if !records.deliveries.is_empty()
+            && let Some(deliveries_queued) = &self.deliveries_queued
+        {
+            deliveries_queued.notify_one();
+        }
         Ok(due.len())
     }
 
     async fn version(
         &mut self,
-        batch: &mut Batch,
-        journey: i64,
+        journey: JourneyId,
         version: i64,
     ) -> Result<Arc<Journey>, EngineError> {
         if let Some(parsed) = self.versions.get(&(journey, version)) {
             return Ok(parsed.clone());
         }
-        let document = batch
-            .journey_document(journey, version)
+        let document = self
+            .store
+            .journey_version(journey, version)
             .await?
             .ok_or_else(|| EngineError::Version {
                 journey,
@@ -184,19 +209,36 @@ impl Engine {
     }
 }
 
+/// A live journey with its parsed live version.
+struct LiveVersion {
+    live: LiveJourney,
+    journey: Arc<Journey>,
+}
+
+/// A live journey's trigger node.
+struct LiveTrigger<'a> {
+    live: &'a LiveJourney,
+    node: &'a NodeId,
+    trigger: &'a Trigger,
+}
+
 /// Enrolls the events' contacts in every live journey whose trigger matches, as the
 /// journey's re-entry rule allows.
 async fn enroll(
     batch: &mut Batch,
-    triggers: &[(LiveJourney, Arc<Journey>)],
+    versions: &[LiveVersion],
     events: &[EventRow],
     now: Millis,
 ) -> Result<(), EngineError> {
-    let triggered: Vec<(&LiveJourney, &NodeId, &Trigger)> = triggers
+    let triggered: Vec<LiveTrigger<'_>> = versions
         .iter()
-        .filter_map(|(live, journey)| {
-            journey.nodes().find_map(|node| match &node.kind {
-                NodeKind::Trigger(trigger) => Some((live, &node.id, trigger)),
+        .filter_map(|version| {
+            version.journey.nodes().find_map(|node| match &node.kind {
+                NodeKind::Trigger(trigger) => Some(LiveTrigger {
+                    live: &version.live,
+                    node: &node.id,
+                    trigger,
+                }),
                 _ => None,
             })
         })
@@ -206,20 +248,32 @@ async fn enroll(
         .filter(|event| {
             triggered
                 .iter()
-                .any(|(_, _, trigger)| trigger.event == event.name)
+                .any(|triggered| triggered.trigger.event == event.name)
         })
         .collect();
     if candidates.is_empty() {
         return Ok(());
     }
-    let contact_ids: Vec<i64> = candidates.iter().map(|event| event.contact_id).collect();
+    let contact_ids: Vec<ContactId> = candidates.iter().map(|event| event.contact_id).collect();
     let attributes = batch.contact_attributes(&contact_ids).await?;
-    let journey_ids: Vec<i64> = triggered.iter().map(|(live, _, _)| live.id).collect();
-    // (journey, contact) → whether a run is unfinished; kept up to date within the batch.
-    let mut runs: HashMap<(i64, i64), bool> = HashMap::new();
-    for (journey, contact, unfinished) in batch.enrollments_of(&journey_ids, &contact_ids).await? {
-        *runs.entry((journey, contact)).or_default() |= unfinished;
-    }
+    let journey_ids: Vec<JourneyId> = triggered
+        .iter()
+        .map(|triggered| triggered.live.id)
+        .collect();
+    // Whether each contact's run in each journey is unfinished; kept up to date within the
+    // batch.
+    let mut runs: HashMap<RunKey, bool> = batch
+        .enrollments_of(&journey_ids, &contact_ids)
+        .await?
+        .into_iter()
+        .map(|found| {
+            let key = RunKey {
+                journey_id: found.journey_id,
+                contact_id: found.contact_id,
+            };
+            (key, found.unfinished)
+        })
+        .collect();
     let mut enrollments = Vec::new();
     for event in candidates {
         let contact = attributes
@@ -231,25 +285,33 @@ async fn enroll(
             contact: &contact,
             event: Some(&properties),
         };
-        for (live, trigger_node, trigger) in &triggered {
+        for LiveTrigger {
+            live,
+            node: trigger_node,
+            trigger,
+        } in &triggered
+        {
             if trigger.event != event.name || !trigger.filter.iter().all(|rule| rule.holds(facts)) {
                 continue;
             }
-            let key = (live.id, event.contact_id);
-            let blocked = match (live.reentry.as_str(), runs.get(&key)) {
-                ("always", _) | (_, None) => false,
-                ("after_exit", Some(unfinished)) => *unfinished,
-                (_, Some(_)) => true,
+            let key = RunKey {
+                journey_id: live.id,
+                contact_id: event.contact_id,
+            };
+            let blocked = match (live.reentry, runs.get(&key)) {
+                (Reentry::Always, _) | (_, None) => false,
+                (Reentry::AfterExit, Some(unfinished)) => *unfinished,
+                (Reentry::Once, Some(_)) => true,
             };
             if !blocked {
                 runs.insert(key, true);
-                enrollments.push((
-                    live.id,
-                    live.live_version,
-                    event.contact_id,
-                    trigger_node.as_str(),
-                    event.id,
-                ));
+                enrollments.push(NewEnrollment {
+                    journey_id: live.id,
+                    version: live.live_version,
+                    contact_id: event.contact_id,
+                    trigger: trigger_node,
+                    event_id: event.id,
+                });
             }
         }
     }
@@ -274,11 +336,12 @@ fn step(
         entered_at: enrollment.entered_at,
         now,
     };
-    let node = NodeId::new(enrollment.node_id.clone());
-    match (enrollment.state.as_str(), enrollment.resumed.as_deref()) {
-        ("active", None) => advance(journey, &node, &context),
-        ("active", Some("event")) => resume(journey, &node, Resume::Event, &context),
-        _ => resume(journey, &node, Resume::Timer, &context),
+    let node = &enrollment.node_id;
+    match (enrollment.state, enrollment.resumed) {
+        (EnrollmentState::Active, None) => advance(journey, node, &context),
+        (EnrollmentState::Active, Some(how)) => resume(journey, node, how, &context),
+        // A waiting enrollment is due when its timer fires.
+        _ => resume(journey, node, Resume::Timer, &context),
     }
 }
 
@@ -286,14 +349,17 @@ fn step(
 fn record<'a>(records: &mut StepRecords<'a>, enrollment: &'a EnrollmentRow, outcome: &'a Outcome) {
     for effect in &outcome.effects {
         match effect {
-            Effect::Visit { node } => records.visits.push((enrollment, node.as_str())),
+            Effect::Visit { node } => records.visits.push(Visit { enrollment, node }),
             Effect::SendMessage {
                 node,
                 channel,
                 message,
-            } => records
-                .messages
-                .push((enrollment, node.as_str(), channel, message.as_str())),
+            } => records.messages.push(NewMessage {
+                enrollment,
+                node,
+                channel: *channel,
+                template: message,
+            }),
             Effect::QueueDelivery {
                 node,
                 webhook,
@@ -303,12 +369,12 @@ fn record<'a>(records: &mut StepRecords<'a>, enrollment: &'a EnrollmentRow, outc
                     .iter()
                     .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
                     .collect();
-                records.deliveries.push((
+                records.deliveries.push(NewDelivery {
                     enrollment,
-                    node.as_str(),
-                    webhook.as_str(),
-                    Value::Array(custom_data).to_string(),
-                ));
+                    node,
+                    webhook: *webhook,
+                    custom_data: Value::Array(custom_data).to_string(),
+                });
             }
         }
     }
@@ -322,22 +388,23 @@ fn record<'a>(records: &mut StepRecords<'a>, enrollment: &'a EnrollmentRow, outc
                 None => (None, None, None),
                 Some(Awaiting::Event { name }) => (Some(name.as_str()), None, None),
                 Some(Awaiting::Activity { action, activity }) => {
-                    (None, Some(action.as_str()), Some(activity.as_str()))
+                    (None, Some(action), Some(*activity))
                 }
             };
             NextState::Waiting {
-                node: node.as_str(),
+                node,
                 wake_at: *wake_at,
                 awaiting_event: event,
                 awaiting_node: action,
                 awaiting_activity: activity,
             }
         }
-        Halt::Exited { node } => NextState::Exited {
-            node: node.as_str(),
-        },
+        Halt::Exited { node } => NextState::Exited { node },
     };
-    records.settled.push((enrollment.id, next));
+    records.settled.push(Settled {
+        enrollment: enrollment.id,
+        next,
+    });
 }
 
 /// The event names the journey's conditions ask about.
@@ -364,13 +431,5 @@ struct LastOccurrences(HashMap<String, Millis>);
 impl EventHistory for LastOccurrences {
     fn happened_since(&self, name: &str, since: Millis) -> bool {
         self.0.get(name).is_some_and(|last| *last >= since)
-    }
-}
-
-/// Stored JSON objects are written by this server; anything else reads as empty.
-fn json_object(text: &str) -> Map<String, Value> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
     }
 }

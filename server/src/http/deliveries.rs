@@ -1,7 +1,11 @@
 //! `/api/v1/deliveries`: the delivery log (filterable), one delivery with its attempts, and
 //! resending.
 
-use app::api::{AttemptOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, ResentOut};
+use app::{
+    api::{AttemptOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus, ResentOut},
+    ids::{DeliveryId, JourneyId},
+    journey::NodeId,
+};
 use axum::{
     Json, Router,
     extract::State,
@@ -13,7 +17,7 @@ use super::{
     error::{ApiError, ApiResult},
     extract::{ApiPath, ApiQuery},
 };
-use crate::store::{DeliveryQuery, DeliveryRow};
+use crate::store::{DeliveryQuery, DeliveryRow, ResendScope};
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1_000;
@@ -33,26 +37,18 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> ApiResult<Json<Vec<DeliveryOut>>> {
-    if let Some(status) = filter.status.as_deref()
-        && !matches!(status, "pending" | "accepted" | "failed")
-    {
-        return Err(ApiError::bad_request(format!(
-            "status is pending, accepted or failed, not \"{status}\""
-        )));
-    }
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(format!(
             "limit is between 1 and {MAX_LIMIT}"
         )));
     }
-    let webhook = filter.webhook.map(|id| id.to_string());
     let query = DeliveryQuery {
         id: None,
-        webhook: webhook.as_deref(),
+        webhook: filter.webhook,
         journey: filter.journey,
-        node: filter.node.as_deref(),
-        status: filter.status.as_deref(),
+        node: filter.node.as_ref(),
+        status: filter.status,
         contact: filter.contact.as_deref(),
         since: filter.since,
         until: filter.until,
@@ -64,7 +60,7 @@ async fn list(
 
 async fn show(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<DeliveryId>,
 ) -> ApiResult<Json<DeliveryDetailOut>> {
     let delivery = one(&state, id).await?;
     let attempts = state.store.delivery_attempts(id).await?;
@@ -91,24 +87,24 @@ async fn show(
 /// Starts a new attempt cycle with the same `webhook-id`; a pending delivery is left alone.
 async fn resend(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<DeliveryId>,
 ) -> ApiResult<Json<DeliveryOut>> {
     let delivery = one(&state, id).await?;
-    if delivery.status == "pending" {
+    if delivery.status == DeliveryStatus::Pending {
         return Err(ApiError::conflict(format!(
             "delivery {id} is pending already; it is sent at its next attempt"
         )));
     }
     state
         .store
-        .resend_deliveries(Some(id), None, false, state.clock.now())
+        .resend_deliveries(ResendScope::Delivery(id), state.clock.now())
         .await?;
     Ok(Json(delivery_out(one(&state, id).await?)))
 }
 
 async fn resend_failed_of_node(
     State(state): State<AppState>,
-    ApiPath((journey, node)): ApiPath<(i64, String)>,
+    ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
 ) -> ApiResult<Json<ResentOut>> {
     if state.store.journey(journey).await?.is_none() {
         return Err(ApiError::not_found(format!(
@@ -117,12 +113,18 @@ async fn resend_failed_of_node(
     }
     let resent = state
         .store
-        .resend_deliveries(None, Some((journey, &node)), true, state.clock.now())
+        .resend_deliveries(
+            ResendScope::FailedOfNode {
+                journey,
+                node: &node,
+            },
+            state.clock.now(),
+        )
         .await?;
     Ok(Json(ResentOut { resent }))
 }
 
-async fn one(state: &AppState, id: i64) -> ApiResult<DeliveryRow> {
+async fn one(state: &AppState, id: DeliveryId) -> ApiResult<DeliveryRow> {
     let query = DeliveryQuery {
         id: Some(id),
         limit: 1,
@@ -139,7 +141,7 @@ async fn one(state: &AppState, id: i64) -> ApiResult<DeliveryRow> {
 fn delivery_out(row: DeliveryRow) -> DeliveryOut {
     DeliveryOut {
         id: row.id,
-        webhook: row.webhook,
+        webhook: row.webhook_id,
         journey_id: row.journey_id,
         version: row.version,
         node_id: row.node_id,

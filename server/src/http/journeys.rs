@@ -5,9 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use app::{
     api::{
-        DeliveryCountsOut, JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneyStatus,
-        JourneySummaryOut, NodeStatsOut, PublishOut, Reentry, StatsQuery,
+        DeliveryCountsOut, DeliveryStatus, EnrollmentState, JourneyIn, JourneyOut, JourneyPatch,
+        JourneyStatsOut, JourneyStatus, JourneySummaryOut, NodeStatsOut, PublishOut, StatsQuery,
     },
+    ids::{JourneyId, WebhookId},
     journey::{Journey, JourneyDocument, NodeKind, ValidationError},
 };
 use axum::{
@@ -44,14 +45,14 @@ async fn create(
     let draft = draft_json(input.draft)?;
     let row = state
         .store
-        .create_journey(name, input.reentry.as_str(), &draft, state.clock.now())
+        .create_journey(name, input.reentry, &draft, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, Json(journey_out(&state, row).await?)))
 }
 
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JourneySummaryOut>>> {
     let rows = state.store.journeys().await?;
-    let in_journey: HashMap<i64, i64> = state
+    let in_journey: HashMap<JourneyId, i64> = state
         .store
         .contacts_in_journeys()
         .await?
@@ -59,23 +60,21 @@ async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JourneySummar
         .collect();
     let summaries = rows
         .into_iter()
-        .map(|row| {
-            Ok(JourneySummaryOut {
-                status: status_of(&row)?,
-                contacts_in_journey: in_journey.get(&row.id).copied().unwrap_or(0),
-                id: row.id,
-                name: row.name,
-                live_version: row.live_version,
-                updated_at: row.updated_at,
-            })
+        .map(|row| JourneySummaryOut {
+            status: row.status,
+            contacts_in_journey: in_journey.get(&row.id).copied().unwrap_or(0),
+            id: row.id,
+            name: row.name,
+            live_version: row.live_version,
+            updated_at: row.updated_at,
         })
-        .collect::<ApiResult<_>>()?;
+        .collect();
     Ok(Json(summaries))
 }
 
 async fn show(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<Json<JourneyOut>> {
     let row = existing(&state, id).await?;
     Ok(Json(journey_out(&state, row).await?))
@@ -83,14 +82,14 @@ async fn show(
 
 async fn update(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JourneyId>,
     ApiJson(patch): ApiJson<JourneyPatch>,
 ) -> ApiResult<Json<JourneyOut>> {
     let name = patch.name.as_deref().map(checked_name).transpose()?;
     let draft = patch.draft.map(draft_json).transpose()?;
     let changes = JourneyChanges {
         name,
-        reentry: patch.reentry.map(Reentry::as_str),
+        reentry: patch.reentry,
         draft: draft.as_deref(),
         status: None,
     };
@@ -102,7 +101,10 @@ async fn update(
     Ok(Json(journey_out(&state, row).await?))
 }
 
-async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<JourneyId>,
+) -> ApiResult<StatusCode> {
     if state.store.delete_journey(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -112,7 +114,7 @@ async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Api
 
 async fn publish(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<(StatusCode, Json<PublishOut>)> {
     let row = existing(&state, id).await?;
     let journey = stored_journey(&row)?;
@@ -137,14 +139,14 @@ async fn publish(
 
 async fn pause(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<Json<JourneyOut>> {
     set_status(&state, id, JourneyStatus::Paused).await
 }
 
 async fn resume(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<Json<JourneyOut>> {
     set_status(&state, id, JourneyStatus::Live).await
 }
@@ -152,17 +154,17 @@ async fn resume(
 /// Pausing and resuming apply to published journeys; repeating either changes nothing.
 async fn set_status(
     state: &AppState,
-    id: i64,
+    id: JourneyId,
     status: JourneyStatus,
 ) -> ApiResult<Json<JourneyOut>> {
     let row = existing(state, id).await?;
-    if status_of(&row)? == JourneyStatus::Draft {
+    if row.status == JourneyStatus::Draft {
         return Err(ApiError::conflict(format!(
             "journey {id} has never been published; publish it before pausing or resuming it"
         )));
     }
     let changes = JourneyChanges {
-        status: Some(status.as_str()),
+        status: Some(status),
         ..JourneyChanges::default()
     };
     let row = state
@@ -175,7 +177,7 @@ async fn set_status(
 
 async fn stats(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<JourneyId>,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<JourneyStatsOut>> {
     let row = existing(&state, id).await?;
@@ -196,25 +198,34 @@ async fn stats(
         }
         None => (stored_journey(&row)?, VersionCounts::default()),
     };
-    let count = |map: &std::collections::HashMap<(String, String), i64>, node: &str, key: &str| {
-        map.get(&(node.to_owned(), key.to_owned()))
-            .copied()
-            .unwrap_or(0)
-    };
     let nodes = journey
         .nodes()
         .map(|node| {
-            let id = node.id.as_str();
+            let id = &node.id;
+            let in_state = |state: EnrollmentState| {
+                counts
+                    .states
+                    .get(&(id.clone(), state))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let requests = |status: DeliveryStatus| {
+                counts
+                    .deliveries
+                    .get(&(id.clone(), status))
+                    .copied()
+                    .unwrap_or(0)
+            };
             NodeStatsOut {
-                node_id: id.to_owned(),
+                node_id: id.clone(),
                 reached: counts.reached.get(id).copied().unwrap_or(0),
-                waiting: count(&counts.states, id, "waiting") + count(&counts.states, id, "active"),
-                exited: count(&counts.states, id, "exited"),
-                failed: count(&counts.states, id, "failed"),
+                waiting: in_state(EnrollmentState::Waiting) + in_state(EnrollmentState::Active),
+                exited: in_state(EnrollmentState::Exited),
+                failed: in_state(EnrollmentState::Failed),
                 deliveries: matches!(node.kind, NodeKind::Webhook(_)).then(|| DeliveryCountsOut {
-                    accepted: count(&counts.deliveries, id, "accepted"),
-                    pending: count(&counts.deliveries, id, "pending"),
-                    failed: count(&counts.deliveries, id, "failed"),
+                    accepted: requests(DeliveryStatus::Accepted),
+                    pending: requests(DeliveryStatus::Pending),
+                    failed: requests(DeliveryStatus::Failed),
                 }),
             }
         })
@@ -226,11 +237,11 @@ async fn stats(
     }))
 }
 
-async fn existing(state: &AppState, id: i64) -> ApiResult<JourneyRow> {
+async fn existing(state: &AppState, id: JourneyId) -> ApiResult<JourneyRow> {
     state.store.journey(id).await?.ok_or_else(|| no_journey(id))
 }
 
-fn no_journey(id: i64) -> ApiError {
+fn no_journey(id: JourneyId) -> ApiError {
     ApiError::not_found(format!("there is no journey {id}"))
 }
 
@@ -265,41 +276,20 @@ fn stored_journey(row: &JourneyRow) -> ApiResult<Journey> {
     })
 }
 
-fn status_of(row: &JourneyRow) -> ApiResult<JourneyStatus> {
-    JourneyStatus::parse(&row.status).ok_or_else(|| {
-        ApiError::internal(format_args!(
-            "journey {} has unknown status {:?}",
-            row.id, row.status
-        ))
-    })
-}
-
 /// Everything that keeps the journey from being published: its own problems, and webhook
 /// nodes naming webhooks that do not exist (deleted, or mistyped through the API).
 async fn problems(state: &AppState, journey: &Journey) -> ApiResult<Vec<ValidationError>> {
     let mut errors = journey.validate();
-    let webhooks: HashSet<String> = state
-        .store
-        .webhook_ids()
-        .await?
-        .into_iter()
-        .map(|id| id.to_string())
-        .collect();
-    errors.extend(journey.check_webhooks(|id| webhooks.contains(id)));
+    let webhooks: HashSet<WebhookId> = state.store.webhook_ids().await?.into_iter().collect();
+    errors.extend(journey.check_webhooks(|id| webhooks.contains(&id)));
     Ok(errors)
 }
 
 async fn journey_out(state: &AppState, row: JourneyRow) -> ApiResult<JourneyOut> {
     let journey = stored_journey(&row)?;
-    let reentry = Reentry::parse(&row.reentry).ok_or_else(|| {
-        ApiError::internal(format_args!(
-            "journey {} has unknown re-entry {:?}",
-            row.id, row.reentry
-        ))
-    })?;
     Ok(JourneyOut {
-        status: status_of(&row)?,
-        reentry,
+        status: row.status,
+        reentry: row.reentry,
         validation_errors: problems(state, &journey).await?,
         draft: journey.to_document(),
         id: row.id,

@@ -1,9 +1,12 @@
 //! `/api/v1/webhooks`: create, list, read, edit and delete webhook assets; read and rotate
 //! their signing secrets.
 
-use app::api::{
-    HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut, WebhookIn, WebhookOut,
-    WebhookPatch, WebhookTestIn, WebhookTestOut,
+use app::{
+    api::{
+        HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut, WebhookIn, WebhookOut,
+        WebhookPatch, WebhookTestIn, WebhookTestOut,
+    },
+    ids::WebhookId,
 };
 use axum::{
     Json, Router,
@@ -18,9 +21,10 @@ use super::{
     extract::{ApiJson, ApiPath},
 };
 use crate::{
+    clock::Millis,
     delivery::{
-        render::{self, OutgoingRequest, Payload},
-        signing_secrets,
+        prepare::{Subject, Target},
+        render::{self, OutgoingRequest},
     },
     store::WebhookRow,
     webhook::{self, InvalidWebhook, Settings},
@@ -41,20 +45,20 @@ pub fn router() -> Router<AppState> {
 
 async fn preview(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<WebhookId>,
     ApiJson(input): ApiJson<WebhookTestIn>,
 ) -> ApiResult<Json<RequestPreviewOut>> {
-    let (settings, request) = sample_request(&state, id, input).await?;
-    Ok(Json(preview_out(render::masked(request, &settings))))
+    let (target, request) = sample_request(&state, id, input).await?;
+    Ok(Json(preview_out(render::masked(request, &target.settings))))
 }
 
 /// Sends the request now, whatever the webhook's state, and reports the answer.
 async fn test(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<WebhookId>,
     ApiJson(input): ApiJson<WebhookTestIn>,
 ) -> ApiResult<Json<WebhookTestOut>> {
-    let (settings, request) = sample_request(&state, id, input).await?;
+    let (target, request) = sample_request(&state, id, input).await?;
     let attempt = state.sender.send(&request).await;
     Ok(Json(WebhookTestOut {
         accepted: attempt
@@ -69,64 +73,32 @@ async fn test(
             .map(|(name, value)| HeaderOut { name, value })
             .collect(),
         response_body: attempt.body,
-        request: preview_out(render::masked(request, &settings)),
+        request: preview_out(render::masked(request, &target.settings)),
     }))
 }
 
-/// The webhook's request for a chosen contact, or for sample data.
+/// The webhook's signed request for a chosen contact, or for sample data: built the way the
+/// delivery worker builds it.
 async fn sample_request(
     state: &AppState,
-    id: i64,
+    id: WebhookId,
     input: WebhookTestIn,
-) -> ApiResult<(Settings, OutgoingRequest)> {
+) -> ApiResult<(Target, OutgoingRequest)> {
     let row = existing(state, id).await?;
-    let settings = Settings::from_row(&row).map_err(ApiError::internal)?;
-    let (external_id, contact) = match &input.contact {
-        Some(external_id) => {
-            let contact = state.store.contact(external_id).await?.ok_or_else(|| {
-                ApiError::not_found(format!("there is no contact \"{external_id}\""))
-            })?;
-            let attributes = match serde_json::from_str(&contact.attributes) {
-                Ok(serde_json::Value::Object(attributes)) => attributes,
-                _ => serde_json::Map::new(),
-            };
-            (contact.external_id, attributes)
-        }
-        None => {
-            let sample = settings
-                .contact_fields
-                .iter()
-                .map(|field| {
-                    (
-                        field.clone(),
-                        serde_json::Value::String(format!("sample {field}")),
-                    )
-                })
-                .collect();
-            ("sample-contact".to_owned(), sample)
-        }
-    };
     let now = state.clock.now();
-    let event_time = chrono::DateTime::from_timestamp_millis(now)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let message_id = format!("msg_test_{now}");
-    let payload = Payload {
-        message_id: &message_id,
-        contact_external_id: &external_id,
-        contact: &contact,
-        event_name: input.event.as_deref().unwrap_or("sample.event"),
-        event_time: &event_time,
-        event: &input.properties,
-        journey_id: None,
-        journey_name: None,
-        node_custom_data: &[],
+    let target = Target::of(&row, now).map_err(ApiError::internal)?;
+    let contact = match &input.contact {
+        Some(external_id) => Some(state.store.contact(external_id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("there is no contact \"{external_id}\""))
+        })?),
+        None => None,
     };
-    let secrets = signing_secrets(&row, now);
-    let request = render::render(&settings, &payload, &secrets, now / 1_000).map_err(|error| {
+    let subject = Subject::sample(&target.settings, contact, input, now);
+    let mut request = target.request(&subject).map_err(|error| {
         ApiError::unprocessable(format!("the request cannot be built: {error}"))
     })?;
-    Ok((settings, request))
+    target.sign(&mut request, now).map_err(ApiError::internal)?;
+    Ok((target, request))
 }
 
 fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {
@@ -160,14 +132,14 @@ async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<WebhookOut>>>
 
 async fn show(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<Json<WebhookOut>> {
     Ok(Json(out(&existing(&state, id).await?)?))
 }
 
 async fn update(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<WebhookId>,
     ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> ApiResult<Json<WebhookOut>> {
     let row = existing(&state, id).await?;
@@ -194,7 +166,10 @@ async fn update(
     Ok(Json(out(&row)?))
 }
 
-async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<WebhookId>,
+) -> ApiResult<StatusCode> {
     if state.store.delete_webhook(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -204,7 +179,7 @@ async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Api
 
 async fn signing_secret(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<Json<SigningSecretOut>> {
     let row = existing(&state, id).await?;
     Ok(Json(secret_out(&row, state.clock.now())))
@@ -212,7 +187,7 @@ async fn signing_secret(
 
 async fn rotate_secret(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<WebhookId>,
     ApiJson(input): ApiJson<RotateSecretIn>,
 ) -> ApiResult<Json<SigningSecretOut>> {
     let overlap_hours = input.overlap_hours.unwrap_or(DEFAULT_OVERLAP_HOURS);
@@ -233,7 +208,7 @@ async fn rotate_secret(
     Ok(Json(secret_out(&row, now)))
 }
 
-fn secret_out(row: &WebhookRow, now: i64) -> SigningSecretOut {
+fn secret_out(row: &WebhookRow, now: Millis) -> SigningSecretOut {
     let overlapping = row
         .previous_secret_expires_at
         .is_some_and(|expires| expires > now);
@@ -244,11 +219,11 @@ fn secret_out(row: &WebhookRow, now: i64) -> SigningSecretOut {
     }
 }
 
-async fn existing(state: &AppState, id: i64) -> ApiResult<WebhookRow> {
+async fn existing(state: &AppState, id: WebhookId) -> ApiResult<WebhookRow> {
     state.store.webhook(id).await?.ok_or_else(|| no_webhook(id))
 }
 
-fn no_webhook(id: i64) -> ApiError {
+fn no_webhook(id: WebhookId) -> ApiError {
     ApiError::not_found(format!("there is no webhook {id}"))
 }
 

@@ -1,14 +1,20 @@
 //! Contacts: upserts merge attributes inside the database, so concurrent updates of one
 //! contact never lose each other's attributes.
 
+use std::collections::HashMap;
+
+use app::ids::ContactId;
 use sqlx::FromRow;
 
-use super::{Backend, Store};
+use super::{
+    Backend, Batch, Store,
+    sql::{IN_LIST_CHUNK, Params},
+};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ContactRow {
-    pub id: i64,
+    pub id: ContactId,
     pub external_id: String,
     /// JSON object.
     pub attributes: String,
@@ -104,56 +110,47 @@ impl Store {
         .await
     }
 
-    /// The contact's newest events, newest first.
-    pub async fn recent_events(
+    /// The internal ids of the contacts with these external ids; unknown ones are absent.
+    pub async fn contact_ids(
         &self,
-        contact_id: i64,
-        limit: i64,
-    ) -> sqlx::Result<Vec<ContactEventRow>> {
-        sqlx::query_as(
-            "SELECT name, properties, occurred_at FROM events
-             WHERE contact_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
-        )
-        .bind(contact_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-    }
-
-    /// Every run of the contact through a journey, newest first, with the node it is at (or
-    /// ended at).
-    pub async fn contact_runs(&self, contact_id: i64) -> sqlx::Result<Vec<ContactRunRow>> {
-        sqlx::query_as(
-            "SELECT n.journey_id, j.name AS journey_name, n.version, n.node_id, n.state,
-                    n.entered_at, n.updated_at
-             FROM enrollments n LEFT JOIN journeys j ON j.id = n.journey_id
-             WHERE n.contact_id = $1
-             ORDER BY n.entered_at DESC, n.id DESC LIMIT 100",
-        )
-        .bind(contact_id)
-        .fetch_all(&self.pool)
-        .await
+        external_ids: &[&str],
+    ) -> sqlx::Result<HashMap<String, ContactId>> {
+        let mut found = HashMap::with_capacity(external_ids.len());
+        for chunk in external_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT external_id, id FROM contacts WHERE external_id IN ({})",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, ContactId)>(&sql);
+            for external_id in chunk {
+                query = query.bind(*external_id);
+            }
+            found.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(found)
     }
 }
 
-#[derive(Debug, Clone, FromRow)]
-pub struct ContactEventRow {
-    pub name: String,
-    /// JSON object.
-    pub properties: String,
-    pub occurred_at: Millis,
-}
-
-#[derive(Debug, Clone, FromRow)]
-pub struct ContactRunRow {
-    pub journey_id: i64,
-    /// `None` once the journey was deleted.
-    pub journey_name: Option<String>,
-    pub version: i64,
-    pub node_id: String,
-    pub state: String,
-    pub entered_at: Millis,
-    pub updated_at: Millis,
+impl Batch {
+    /// The attributes (JSON text) of these contacts.
+    pub async fn contact_attributes(
+        &mut self,
+        contact_ids: &[ContactId],
+    ) -> sqlx::Result<HashMap<ContactId, String>> {
+        let mut found = HashMap::with_capacity(contact_ids.len());
+        for chunk in contact_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT id, attributes FROM contacts WHERE id IN ({})",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (ContactId, String)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            found.extend(query.fetch_all(&mut *self.transaction).await?);
+        }
+        Ok(found)
+    }
 }
 
 /// `text` for a `LIKE` pattern, its wildcards taken literally.

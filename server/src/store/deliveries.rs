@@ -1,22 +1,38 @@
-//! Webhook deliveries and their attempts.
+//! Webhook deliveries and their attempts: queued by the engine's steps, claimed and recorded
+//! by the delivery worker, listed and resent through the API.
 
 use std::collections::HashMap;
 
+use app::{
+    api::{AttemptOutcome, DeliveryStatus},
+    ids::{DeliveryId, JourneyId, WebhookId},
+    journey::NodeId,
+};
 use sqlx::FromRow;
 
 use super::{
-    Backend, Store,
+    Batch, EnrollmentRow, Store,
     sql::{AnyQuery, IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
 };
 use crate::clock::Millis;
 
+/// A request a webhook node queues in a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery<'a> {
+    pub enrollment: &'a EnrollmentRow,
+    pub node: &'a NodeId,
+    pub webhook: WebhookId,
+    /// The node's custom data: JSON `[{"key", "value"}]`.
+    pub custom_data: String,
+}
+
 /// A delivery claimed for sending, with what its request needs.
 #[derive(Debug, Clone, FromRow)]
 pub struct DueDelivery {
-    pub id: i64,
-    pub journey_id: i64,
-    pub node_id: String,
-    pub webhook: String,
+    pub id: DeliveryId,
+    pub journey_id: JourneyId,
+    pub node_id: NodeId,
+    pub webhook_id: WebhookId,
     /// The node's custom data: JSON `[{"key", "value"}]`.
     pub custom_data: String,
     pub attempts: i64,
@@ -33,7 +49,7 @@ pub struct DueDelivery {
 /// The result of one attempt and the delivery's state after it.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
-    pub delivery_id: i64,
+    pub delivery_id: DeliveryId,
     pub attempted_at: Millis,
     pub latency_ms: i64,
     pub status_code: Option<i64>,
@@ -41,10 +57,9 @@ pub struct AttemptRecord {
     pub response_body: Option<String>,
     /// Placeholders the data lacked, comma-separated.
     pub missing_placeholders: Option<String>,
-    /// `accepted`, `retry` or `failed`.
-    pub outcome: &'static str,
-    /// The delivery's status afterwards: `accepted`, `pending` or `failed`.
-    pub status: &'static str,
+    pub outcome: AttemptOutcome,
+    /// The delivery's status afterwards.
+    pub status: DeliveryStatus,
     pub next_attempt_at: Option<Millis>,
     pub window_started_at: Millis,
 }
@@ -52,7 +67,7 @@ pub struct AttemptRecord {
 /// A delivery's state after an attempt, as `record_attempts` writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct SettledState<'a> {
-    status: &'a str,
+    status: DeliveryStatus,
     next_attempt_at: Option<Millis>,
     window_started_at: Millis,
     last_status_code: Option<i64>,
@@ -93,12 +108,9 @@ impl Store {
         lease_until: Millis,
         limit: i64,
     ) -> sqlx::Result<Vec<DueDelivery>> {
-        let skip_locked = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        };
+        let skip_locked = self.backend.skip_locked();
         let mut transaction = self.begin_write().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        let ids: Vec<DeliveryId> = sqlx::query_scalar(&format!(
             "UPDATE deliveries SET next_attempt_at = $2
              WHERE id IN (SELECT id FROM deliveries
                           WHERE status = 'pending' AND next_attempt_at <= $1
@@ -115,7 +127,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT d.id, d.journey_id, d.node_id, d.webhook, d.custom_data, d.attempts,
+            "SELECT d.id, d.journey_id, d.node_id, d.webhook_id, d.custom_data, d.attempts,
                     d.window_started_at, d.created_at,
                     c.external_id AS contact_external_id, c.attributes AS contact_attributes,
                     e.name AS event_name, e.properties AS event_properties,
@@ -148,14 +160,14 @@ impl Store {
         let mut transaction = self.begin_write().await?;
         let attempts = records.iter().map(|record| {
             [
-                Param::Int(record.delivery_id),
+                record.delivery_id.into(),
                 Param::Int(record.attempted_at),
                 Param::Int(record.latency_ms),
                 Param::OptInt(record.status_code),
                 Param::OptText(record.error.as_deref()),
                 Param::OptText(record.response_body.as_deref()),
                 Param::OptText(record.missing_placeholders.as_deref()),
-                Param::Text(record.outcome),
+                Param::Text(record.outcome.as_str()),
             ]
         });
         insert_rows(
@@ -169,7 +181,7 @@ impl Store {
         // Deliveries that end in the same state (a batch accepted at once, typically) are moved
         // by one `WHERE id IN` per state, which binds a parameter per row instead of six; the
         // rest (retries, whose next attempts differ by their jitter) by a `VALUES` list.
-        let mut by_state: HashMap<SettledState<'_>, Vec<i64>> = HashMap::new();
+        let mut by_state: HashMap<SettledState<'_>, Vec<DeliveryId>> = HashMap::new();
         for record in records {
             by_state
                 .entry(SettledState::of(record))
@@ -226,31 +238,18 @@ impl Store {
         }
         transaction.commit().await
     }
-
-    /// Stops sending to a webhook, e.g. after its receiver answered 410 Gone.
-    pub async fn disable_webhook(&self, id: i64, reason: &str, now: Millis) -> sqlx::Result<()> {
-        sqlx::query(
-            "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(reason)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
 }
 
 /// A delivery as the API lists it.
 #[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
-    pub id: i64,
-    pub webhook: String,
-    pub journey_id: i64,
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub journey_id: JourneyId,
     pub version: i64,
-    pub node_id: String,
+    pub node_id: NodeId,
     pub contact: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: Option<Millis>,
     pub last_status_code: Option<i64>,
@@ -266,17 +265,17 @@ pub struct AttemptRow {
     pub error: Option<String>,
     pub response_body: Option<String>,
     pub missing_placeholders: Option<String>,
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
 }
 
 /// Optional filters, combined with "and".
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryQuery<'a> {
-    pub id: Option<i64>,
-    pub webhook: Option<&'a str>,
-    pub journey: Option<i64>,
-    pub node: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub id: Option<DeliveryId>,
+    pub webhook: Option<WebhookId>,
+    pub journey: Option<JourneyId>,
+    pub node: Option<&'a NodeId>,
+    pub status: Option<DeliveryStatus>,
     pub contact: Option<&'a str>,
     pub since: Option<Millis>,
     pub until: Option<Millis>,
@@ -287,12 +286,12 @@ impl Store {
     /// Deliveries matching the query, newest first.
     pub async fn deliveries(&self, query: &DeliveryQuery<'_>) -> sqlx::Result<Vec<DeliveryRow>> {
         sqlx::query_as(
-            "SELECT d.id, d.webhook, d.journey_id, d.version, d.node_id,
+            "SELECT d.id, d.webhook_id, d.journey_id, d.version, d.node_id,
                     c.external_id AS contact, d.status, d.attempts, d.next_attempt_at,
                     d.last_status_code, d.last_error, d.created_at
              FROM deliveries d JOIN contacts c ON c.id = d.contact_id
              WHERE ($1 IS NULL OR d.id = $1)
-               AND ($2 IS NULL OR d.webhook = $2)
+               AND ($2 IS NULL OR d.webhook_id = $2)
                AND ($3 IS NULL OR d.journey_id = $3)
                AND ($4 IS NULL OR d.node_id = $4)
                AND ($5 IS NULL OR d.status = $5)
@@ -315,7 +314,10 @@ impl Store {
         .await
     }
 
-    pub async fn delivery_attempts(&self, delivery_id: i64) -> sqlx::Result<Vec<AttemptRow>> {
+    pub async fn delivery_attempts(
+        &self,
+        delivery_id: DeliveryId,
+    ) -> sqlx::Result<Vec<AttemptRow>> {
         sqlx::query_as(
             "SELECT attempted_at, latency_ms, status_code, error, response_body,
                     missing_placeholders, outcome
@@ -326,15 +328,17 @@ impl Store {
         .await
     }
 
-    /// Starts a new attempt cycle (due now, a fresh retry window) for the matching
-    /// deliveries that are not pending; the `webhook-id` stays the same. Returns how many.
+    /// Starts a new attempt cycle (due now, a fresh retry window) for the deliveries in
+    /// `scope` that are not pending; the `webhook-id` stays the same. Returns how many.
     pub async fn resend_deliveries(
         &self,
-        delivery: Option<i64>,
-        journey_node: Option<(i64, &str)>,
-        only_failed: bool,
+        scope: ResendScope<'_>,
         now: Millis,
     ) -> sqlx::Result<u64> {
+        let (delivery, journey_node, only_failed) = match scope {
+            ResendScope::Delivery(id) => (Some(id), None, false),
+            ResendScope::FailedOfNode { journey, node } => (None, Some((journey, node)), true),
+        };
         let resent = sqlx::query(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
                  window_started_at = NULL, updated_at = $1
@@ -352,5 +356,48 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(resent.rows_affected())
+    }
+}
+
+/// Which deliveries a resend takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResendScope<'a> {
+    /// This one, if it is not pending.
+    Delivery(DeliveryId),
+    /// Every failed delivery of a journey's webhook node, in all its versions.
+    FailedOfNode {
+        journey: JourneyId,
+        node: &'a NodeId,
+    },
+}
+
+impl Batch {
+    pub(super) async fn insert_deliveries(
+        &mut self,
+        deliveries: &[NewDelivery<'_>],
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        let rows = deliveries.iter().map(|delivery| {
+            [
+                delivery.enrollment.id.into(),
+                delivery.enrollment.journey_id.into(),
+                Param::Int(delivery.enrollment.version),
+                Param::Text(delivery.node.as_str()),
+                delivery.enrollment.contact_id.into(),
+                delivery.webhook.into(),
+                Param::Text(&delivery.custom_data),
+                Param::Int(now),
+                Param::Int(now),
+                Param::Int(now),
+            ]
+        });
+        insert_rows(
+            &mut self.transaction,
+            self.backend,
+            "deliveries (enrollment_id, journey_id, version, node_id, contact_id, webhook_id,
+                         custom_data, created_at, next_attempt_at, updated_at)",
+            rows,
+        )
+        .await
     }
 }

@@ -1,29 +1,54 @@
-//! Stored events.
+//! Stored events: written by the intake's group commit, claimed by the engine for matching,
+//! read back for conditions ("did the contact have this event?") and the contacts page.
 
 use std::collections::HashMap;
 
-use super::{Store, sql::Params};
+use app::ids::{ContactId, EventId, MessageId};
+use sqlx::FromRow;
+
+use super::{Batch, Store};
 use crate::clock::Millis;
 
 /// An event ready to store: its contact resolved to the internal id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
-    pub contact_id: i64,
+    pub contact_id: ContactId,
     pub name: String,
     /// JSON object.
     pub properties: String,
-    pub message_id: Option<i64>,
+    pub message_id: Option<MessageId>,
     pub occurred_at: Millis,
     pub received_at: Millis,
 }
 
+/// An event the engine claimed for matching.
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    pub id: EventId,
+    pub contact_id: ContactId,
+    pub name: String,
+    /// JSON object.
+    pub properties: String,
+    pub message_id: Option<MessageId>,
+    pub occurred_at: Millis,
+}
+
+/// An event as the contacts page shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactEventRow {
+    pub name: String,
+    /// JSON object.
+    pub properties: String,
+    pub occurred_at: Millis,
+}
+
 impl Store {
     /// Stores the events in one transaction and returns their ids in the same order.
-    pub async fn insert_events(&self, events: &[&NewEvent]) -> sqlx::Result<Vec<i64>> {
+    pub async fn insert_events(&self, events: &[&NewEvent]) -> sqlx::Result<Vec<EventId>> {
         let mut transaction = self.begin_write().await?;
         let mut ids = Vec::with_capacity(events.len());
         for event in events {
-            let id: i64 = sqlx::query_scalar(
+            let id: EventId = sqlx::query_scalar(
                 "INSERT INTO events
                      (contact_id, name, properties, message_id, occurred_at, received_at)
                  VALUES ($1, $2, $3, $4, $5, $6)
@@ -43,26 +68,29 @@ impl Store {
         Ok(ids)
     }
 
-    /// The internal ids of the contacts with these external ids; unknown ones are absent.
-    pub async fn contact_ids(&self, external_ids: &[&str]) -> sqlx::Result<HashMap<String, i64>> {
-        let mut found = HashMap::with_capacity(external_ids.len());
-        // Bounded statements: SQLite allows 32,766 parameters, PostgreSQL 65,535.
-        for chunk in external_ids.chunks(500) {
-            let sql = format!(
-                "SELECT external_id, id FROM contacts WHERE external_id IN ({})",
-                Params::new(self.backend).list(chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
-            for external_id in chunk {
-                query = query.bind(*external_id);
-            }
-            found.extend(query.fetch_all(&self.pool).await?);
-        }
-        Ok(found)
+    /// The contact's newest events, newest first.
+    pub async fn recent_events(
+        &self,
+        contact_id: ContactId,
+        limit: i64,
+    ) -> sqlx::Result<Vec<ContactEventRow>> {
+        sqlx::query_as(
+            "SELECT name, properties, occurred_at FROM events
+             WHERE contact_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+        )
+        .bind(contact_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// How many events were stored for a contact (`name` narrows it to one event name).
-    pub async fn count_events(&self, contact_id: i64, name: Option<&str>) -> sqlx::Result<i64> {
+    #[cfg(any(test, feature = "test-support"))]
+    pub async fn count_events(
+        &self,
+        contact_id: ContactId,
+        name: Option<&str>,
+    ) -> sqlx::Result<i64> {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM events WHERE contact_id = $1 AND ($2 IS NULL OR name = $2)",
         )
@@ -70,5 +98,47 @@ impl Store {
         .bind(name)
         .fetch_one(&self.pool)
         .await
+    }
+}
+
+impl Batch {
+    /// Marks up to `limit` unmatched events as matched and returns them, oldest first.
+    pub async fn claim_events(&mut self, now: Millis, limit: i64) -> sqlx::Result<Vec<EventRow>> {
+        let sql = format!(
+            "UPDATE events SET processed_at = $1
+             WHERE id IN (SELECT id FROM events WHERE processed_at IS NULL
+                          ORDER BY id LIMIT $2 {})
+             RETURNING id, contact_id, name, properties, message_id, occurred_at",
+            self.backend.skip_locked()
+        );
+        let mut events: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *self.transaction)
+            .await?;
+        events.sort_by_key(|event| event.id);
+        Ok(events)
+    }
+
+    /// When the contact last had each of these events.
+    pub async fn last_occurrences(
+        &mut self,
+        contact_id: ContactId,
+        names: &[&str],
+    ) -> sqlx::Result<HashMap<String, Millis>> {
+        let mut last = HashMap::new();
+        for name in names {
+            let at: Option<Millis> = sqlx::query_scalar(
+                "SELECT MAX(occurred_at) FROM events WHERE contact_id = $1 AND name = $2",
+            )
+            .bind(contact_id)
+            .bind(*name)
+            .fetch_one(&mut *self.transaction)
+            .await?;
+            if let Some(at) = at {
+                last.insert((*name).to_owned(), at);
+            }
+        }
+        Ok(last)
     }
 }

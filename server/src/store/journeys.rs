@@ -1,16 +1,20 @@
 //! Journeys and their published versions.
 
+use app::{
+    api::{JourneyStatus, Reentry},
+    ids::JourneyId,
+};
 use sqlx::FromRow;
 
-use super::Store;
+use super::{Batch, Store};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct JourneyRow {
-    pub id: i64,
+    pub id: JourneyId,
     pub name: String,
-    pub status: String,
-    pub reentry: String,
+    pub status: JourneyStatus,
+    pub reentry: Reentry,
     /// The draft's JSON document.
     pub draft: String,
     pub live_version: Option<i64>,
@@ -22,9 +26,17 @@ pub struct JourneyRow {
 #[derive(Debug, Clone, Default)]
 pub struct JourneyChanges<'a> {
     pub name: Option<&'a str>,
-    pub reentry: Option<&'a str>,
+    pub reentry: Option<Reentry>,
     pub draft: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<JourneyStatus>,
+}
+
+/// A journey whose live version enrolls contacts.
+#[derive(Debug, Clone, FromRow)]
+pub struct LiveJourney {
+    pub id: JourneyId,
+    pub live_version: i64,
+    pub reentry: Reentry,
 }
 
 const COLUMNS: &str = "id, name, status, reentry, draft, live_version, created_at, updated_at";
@@ -33,7 +45,7 @@ impl Store {
     pub async fn create_journey(
         &self,
         name: &str,
-        reentry: &str,
+        reentry: Reentry,
         draft: &str,
         now: Millis,
     ) -> sqlx::Result<JourneyRow> {
@@ -58,18 +70,7 @@ impl Store {
         .await
     }
 
-    /// How many contacts are in each journey now (running or waiting), by journey id; journeys
-    /// without any are absent.
-    pub async fn contacts_in_journeys(&self) -> sqlx::Result<Vec<(i64, i64)>> {
-        sqlx::query_as(
-            "SELECT journey_id, COUNT(DISTINCT contact_id) FROM enrollments
-             WHERE state IN ('active', 'waiting') GROUP BY journey_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-    }
-
-    pub async fn journey(&self, id: i64) -> sqlx::Result<Option<JourneyRow>> {
+    pub async fn journey(&self, id: JourneyId) -> sqlx::Result<Option<JourneyRow>> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM journeys WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -80,7 +81,7 @@ impl Store {
     /// journey.
     pub async fn update_journey(
         &self,
-        id: i64,
+        id: JourneyId,
         changes: JourneyChanges<'_>,
         now: Millis,
     ) -> sqlx::Result<Option<JourneyRow>> {
@@ -106,7 +107,7 @@ impl Store {
 
     /// Deletes the journey, its versions, the contacts' runs through it and its statistics;
     /// messages and webhook requests stay as history. `false` if there was no such journey.
-    pub async fn delete_journey(&self, id: i64) -> sqlx::Result<bool> {
+    pub async fn delete_journey(&self, id: JourneyId) -> sqlx::Result<bool> {
         let mut transaction = self.begin_write().await?;
         for table in ["node_visits", "enrollments", "journey_versions"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE journey_id = $1"))
@@ -128,7 +129,7 @@ impl Store {
     /// journey.
     pub async fn publish_journey(
         &self,
-        id: i64,
+        id: JourneyId,
         document: &str,
         now: Millis,
     ) -> sqlx::Result<Option<i64>> {
@@ -164,14 +165,30 @@ impl Store {
         Ok(Some(version))
     }
 
-    /// A published version's document.
-    pub async fn journey_version(&self, id: i64, version: i64) -> sqlx::Result<Option<String>> {
+    /// A published version's document. Versions never change, so the engine reads them here,
+    /// outside its batch's transaction, and keeps them.
+    pub async fn journey_version(
+        &self,
+        id: JourneyId,
+        version: i64,
+    ) -> sqlx::Result<Option<String>> {
         sqlx::query_scalar(
             "SELECT document FROM journey_versions WHERE journey_id = $1 AND version = $2",
         )
         .bind(id)
         .bind(version)
         .fetch_optional(&self.pool)
+        .await
+    }
+}
+
+impl Batch {
+    pub async fn live_journeys(&mut self) -> sqlx::Result<Vec<LiveJourney>> {
+        sqlx::query_as(
+            "SELECT id, live_version, reentry FROM journeys
+             WHERE status = 'live' AND live_version IS NOT NULL",
+        )
+        .fetch_all(&mut *self.transaction)
         .await
     }
 }

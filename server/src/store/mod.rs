@@ -2,11 +2,13 @@
 //! default) and PostgreSQL. Where the backends need different SQL, both variants stay side by
 //! side behind one function in the module of that domain.
 
+mod batch;
 mod contacts;
 mod deliveries;
-mod engine;
+mod enrollments;
 mod events;
 mod journeys;
+mod messages;
 mod sql;
 mod stats;
 mod url;
@@ -28,19 +30,35 @@ use sqlx::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use self::{
-    contacts::{ContactEventRow, ContactRow, ContactRunRow},
-    deliveries::{AttemptRecord, AttemptRow, DeliveryQuery, DeliveryRow, DueDelivery},
-    engine::{Batch, EnrollmentRow, EventRow, LiveJourney, NextState, StepRecords},
-    events::NewEvent,
-    journeys::{JourneyChanges, JourneyRow},
-    stats::VersionCounts,
+    batch::{Batch, StepRecords},
+    contacts::ContactRow,
+    deliveries::{
+        AttemptRecord, AttemptRow, DeliveryQuery, DeliveryRow, DueDelivery, NewDelivery,
+        ResendScope,
+    },
+    enrollments::{
+        ContactRunRow, EnrollmentRow, NewEnrollment, NextState, RunKey, Settled, Unfinished,
+    },
+    events::{ContactEventRow, EventRow, NewEvent},
+    journeys::{JourneyChanges, JourneyRow, LiveJourney},
+    messages::{MessageRow, NewMessage},
+    stats::{VersionCounts, Visit},
     url::redact_url,
-    webhooks::WebhookRow,
+    webhooks::{AuthKind, WebhookRow},
 };
 use crate::error::{Error, Result, describe_io_error};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// A JSON object column (contact attributes, event properties). This server writes them;
+/// anything else reads as empty.
+pub fn json_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
 
 /// How long opening the first connection may take before start-up gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,6 +99,15 @@ impl Backend {
         match self {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
+        }
+    }
+
+    /// What a claim's subquery ends with: PostgreSQL skips rows another process has locked,
+    /// so several processes take disjoint batches; SQLite has one writer and needs nothing.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => "FOR UPDATE SKIP LOCKED",
         }
     }
 

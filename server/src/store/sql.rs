@@ -63,6 +63,27 @@ pub(super) enum Param<'a> {
     OptText(Option<&'a str>),
 }
 
+/// A typed id binds as its number.
+macro_rules! id_params {
+    ($($id:ty),+) => {$(
+        impl From<$id> for Param<'_> {
+            fn from(id: $id) -> Self {
+                Self::Int(id.get())
+            }
+        }
+    )+};
+}
+
+id_params!(
+    app::ids::ContactId,
+    app::ids::DeliveryId,
+    app::ids::EnrollmentId,
+    app::ids::EventId,
+    app::ids::JourneyId,
+    app::ids::MessageId,
+    app::ids::WebhookId
+);
+
 pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
 impl<'a> Param<'a> {

@@ -1,24 +1,68 @@
-//! Counts per journey node, straight from the rows the engine writes.
+//! Counts per journey node, straight from the rows the engine writes: node visits (written
+//! here), enrollments and deliveries.
 
 use std::collections::HashMap;
 
-use super::{Backend, Store};
+use app::{
+    api::{DeliveryStatus, EnrollmentState},
+    ids::JourneyId,
+    journey::NodeId,
+};
+
+use super::{
+    Backend, Batch, EnrollmentRow, Store,
+    sql::{Param, insert_rows},
+};
+use crate::clock::Millis;
+
+/// A contact reaching a node in a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit<'a> {
+    pub enrollment: &'a EnrollmentRow,
+    pub node: &'a NodeId,
+}
 
 /// Counts of one journey version, keyed by node id.
 #[derive(Debug, Clone, Default)]
 pub struct VersionCounts {
-    pub reached: HashMap<String, i64>,
-    /// (node, enrollment state) → contacts.
-    pub states: HashMap<(String, String), i64>,
-    /// (node, delivery status) → requests.
-    pub deliveries: HashMap<(String, String), i64>,
+    pub reached: HashMap<NodeId, i64>,
+    /// Contacts at each node in each state.
+    pub states: HashMap<(NodeId, EnrollmentState), i64>,
+    /// Requests of each webhook node in each state.
+    pub deliveries: HashMap<(NodeId, DeliveryStatus), i64>,
+}
+
+impl Batch {
+    pub(super) async fn insert_visits(
+        &mut self,
+        visits: &[Visit<'_>],
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        let rows = visits.iter().map(|visit| {
+            [
+                visit.enrollment.id.into(),
+                visit.enrollment.journey_id.into(),
+                Param::Int(visit.enrollment.version),
+                Param::Text(visit.node.as_str()),
+                visit.enrollment.contact_id.into(),
+                Param::Int(now),
+            ]
+        });
+        insert_rows(
+            &mut self.transaction,
+            self.backend,
+            "node_visits (enrollment_id, journey_id, version, node_id, contact_id, visited_at)",
+            rows,
+        )
+        .await
+    }
 }
 
 impl Store {
     /// All counts from one snapshot, so they agree with each other while the engine works.
     pub async fn version_counts(
         &self,
-        journey_id: i64,
+        journey_id: JourneyId,
         version: i64,
     ) -> sqlx::Result<VersionCounts> {
         let mut snapshot = self.pool.begin().await?;
@@ -29,7 +73,7 @@ impl Store {
                 .execute(&mut *snapshot)
                 .await?;
         }
-        let reached: Vec<(String, i64)> = sqlx::query_as(
+        let reached: Vec<(NodeId, i64)> = sqlx::query_as(
             "SELECT node_id, COUNT(DISTINCT contact_id) FROM node_visits
              WHERE journey_id = $1 AND version = $2
              GROUP BY node_id",
@@ -38,7 +82,7 @@ impl Store {
         .bind(version)
         .fetch_all(&mut *snapshot)
         .await?;
-        let states: Vec<(String, String, i64)> = sqlx::query_as(
+        let states: Vec<(NodeId, EnrollmentState, i64)> = sqlx::query_as(
             "SELECT node_id, state, COUNT(*) FROM enrollments
              WHERE journey_id = $1 AND version = $2
              GROUP BY node_id, state",
@@ -47,7 +91,7 @@ impl Store {
         .bind(version)
         .fetch_all(&mut *snapshot)
         .await?;
-        let deliveries: Vec<(String, String, i64)> = sqlx::query_as(
+        let deliveries: Vec<(NodeId, DeliveryStatus, i64)> = sqlx::query_as(
             "SELECT node_id, status, COUNT(*) FROM deliveries
              WHERE journey_id = $1 AND version = $2
              GROUP BY node_id, status",

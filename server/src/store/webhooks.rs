@@ -1,22 +1,36 @@
 //! Webhook assets.
 
-use sqlx::{Any, FromRow, any::AnyArguments};
+use app::{
+    api::{BodyFormat, HttpMethod},
+    ids::WebhookId,
+};
+use sqlx::FromRow;
 
-use super::{Store, sql::Params};
+use super::Store;
 use crate::clock::Millis;
+
+app::text_enum! {
+    /// How a webhook's requests authenticate, as its row records it.
+    pub enum AuthKind {
+        None = "none",
+        Basic = "basic",
+        Bearer = "bearer",
+        ApiKey = "api_key",
+    }
+}
 
 /// A webhook as stored. Lists (contact fields, custom data, headers) are JSON text.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct WebhookRow {
-    pub id: i64,
+    pub id: WebhookId,
     pub name: String,
     pub url: String,
-    pub method: String,
-    pub body_format: String,
+    pub method: HttpMethod,
+    pub body_format: BodyFormat,
     pub contact_fields: String,
     pub custom_data: String,
     pub headers: String,
-    pub auth_type: String,
+    pub auth_type: AuthKind,
     /// Basic: the user name; API key: the header name.
     pub auth_name: Option<String>,
     /// Basic: the password; bearer: the token; API key: the key.
@@ -28,72 +42,72 @@ pub struct WebhookRow {
     /// JSON list of email addresses.
     pub alert_emails: String,
     pub alerted_at: Option<Millis>,
+    /// 1 or 0: sqlx's `Any` driver cannot read a SQLite boolean.
     pub enabled: i64,
     pub disabled_reason: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
 
-const COLUMNS: &str = "id, name, url, method, body_format, contact_fields, custom_data, headers,
-    auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
-    previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
-    disabled_reason, created_at, updated_at";
+impl WebhookRow {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != 0
+    }
 
-/// The columns creating and saving both write, in the order [`bind_written`] binds them.
-const WRITTEN: [&str; 18] = [
-    "name",
-    "url",
-    "method",
-    "body_format",
-    "contact_fields",
-    "custom_data",
-    "headers",
-    "auth_type",
-    "auth_name",
-    "auth_secret",
-    "signing_secret",
-    "previous_signing_secret",
-    "previous_secret_expires_at",
-    "retry_window_hours",
-    "alert_emails",
-    "enabled",
-    "disabled_reason",
-    "updated_at",
-];
-
-type RowQuery<'q> = sqlx::query::QueryAs<'q, Any, WebhookRow, AnyArguments<'q>>;
-
-fn bind_written<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
-    query
-        .bind(&row.name)
-        .bind(&row.url)
-        .bind(&row.method)
-        .bind(&row.body_format)
-        .bind(&row.contact_fields)
-        .bind(&row.custom_data)
-        .bind(&row.headers)
-        .bind(&row.auth_type)
-        .bind(&row.auth_name)
-        .bind(&row.auth_secret)
-        .bind(&row.signing_secret)
-        .bind(&row.previous_signing_secret)
-        .bind(row.previous_secret_expires_at)
-        .bind(row.retry_window_hours)
-        .bind(&row.alert_emails)
-        .bind(row.enabled)
-        .bind(&row.disabled_reason)
-        .bind(row.updated_at)
+    /// The secrets that sign now: the current one, and the previous one during its overlap.
+    pub fn signing_secrets(&self, now: Millis) -> Vec<&str> {
+        let mut secrets = vec![self.signing_secret.as_str()];
+        if let (Some(previous), Some(expires)) = (
+            &self.previous_signing_secret,
+            self.previous_secret_expires_at,
+        ) && expires > now
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
 }
+
+/// Every column, in [`WebhookRow`]'s order.
+macro_rules! columns {
+    () => {
+        "id, name, url, method, body_format, contact_fields, custom_data, headers, auth_type,
+         auth_name, auth_secret, signing_secret, previous_signing_secret,
+         previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
+         disabled_reason, created_at, updated_at"
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", columns!(), " FROM webhooks");
+
+const INSERT: &str = concat!(
+    "INSERT INTO webhooks (name, url, method, body_format, contact_fields, custom_data,
+         headers, auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
+         previous_secret_expires_at, retry_window_hours, alert_emails, enabled,
+         disabled_reason, updated_at, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+             $19)
+     RETURNING ",
+    columns!()
+);
+
+const UPDATE: &str = concat!(
+    "UPDATE webhooks SET name = $1, url = $2, method = $3, body_format = $4,
+         contact_fields = $5, custom_data = $6, headers = $7, auth_type = $8, auth_name = $9,
+         auth_secret = $10, signing_secret = $11, previous_signing_secret = $12,
+         previous_secret_expires_at = $13, retry_window_hours = $14, alert_emails = $15,
+         enabled = $16, disabled_reason = $17, updated_at = $18
+     WHERE id = $19
+     RETURNING ",
+    columns!()
+);
+
+type RowQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Any, WebhookRow, sqlx::any::AnyArguments<'q>>;
 
 impl Store {
     /// Inserts the row (its `id` is ignored) and returns it as stored.
     pub async fn create_webhook(&self, row: &WebhookRow) -> sqlx::Result<WebhookRow> {
-        let sql = format!(
-            "INSERT INTO webhooks ({}, created_at) VALUES ({}) RETURNING {COLUMNS}",
-            WRITTEN.join(", "),
-            Params::new(self.backend).list(WRITTEN.len() + 1)
-        );
-        bind_written(sqlx::query_as(&sql), row)
+        bind_settings(sqlx::query_as(INSERT), row)
             .bind(row.created_at)
             .fetch_one(&self.pool)
             .await
@@ -101,43 +115,33 @@ impl Store {
 
     /// Writes every field of the row; `None` if there is no webhook with its id.
     pub async fn save_webhook(&self, row: &WebhookRow) -> sqlx::Result<Option<WebhookRow>> {
-        let mut params = Params::new(self.backend);
-        let assignments: Vec<String> = WRITTEN
-            .iter()
-            .map(|column| format!("{column} = {}", params.one()))
-            .collect();
-        let sql = format!(
-            "UPDATE webhooks SET {} WHERE id = {} RETURNING {COLUMNS}",
-            assignments.join(", "),
-            params.one()
-        );
-        bind_written(sqlx::query_as(&sql), row)
+        bind_settings(sqlx::query_as(UPDATE), row)
             .bind(row.id)
             .fetch_optional(&self.pool)
             .await
     }
 
-    pub async fn webhook(&self, id: i64) -> sqlx::Result<Option<WebhookRow>> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1"))
+    pub async fn webhook(&self, id: WebhookId) -> sqlx::Result<Option<WebhookRow>> {
+        sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
     }
 
     pub async fn webhooks(&self) -> sqlx::Result<Vec<WebhookRow>> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhooks ORDER BY name, id"))
+        sqlx::query_as(&format!("{SELECT} ORDER BY name, id"))
             .fetch_all(&self.pool)
             .await
     }
 
     /// The ids of every webhook, for checking the journeys that name them.
-    pub async fn webhook_ids(&self) -> sqlx::Result<Vec<i64>> {
+    pub async fn webhook_ids(&self) -> sqlx::Result<Vec<WebhookId>> {
         sqlx::query_scalar("SELECT id FROM webhooks")
             .fetch_all(&self.pool)
             .await
     }
 
-    pub async fn delete_webhook(&self, id: i64) -> sqlx::Result<bool> {
+    pub async fn delete_webhook(&self, id: WebhookId) -> sqlx::Result<bool> {
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -145,9 +149,32 @@ impl Store {
         Ok(deleted.rows_affected() > 0)
     }
 
+    /// Stops sending to a webhook, e.g. after its receiver answered 410 Gone.
+    pub async fn disable_webhook(
+        &self,
+        id: WebhookId,
+        reason: &str,
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Takes the webhook's alert turn: `true` if it was last alerted at or before `before`
     /// (or never), and marks it alerted `now`. With several processes, one of them wins.
-    pub async fn claim_alert(&self, id: i64, now: Millis, before: Millis) -> sqlx::Result<bool> {
+    pub async fn claim_alert(
+        &self,
+        id: WebhookId,
+        now: Millis,
+        before: Millis,
+    ) -> sqlx::Result<bool> {
         let claimed = sqlx::query(
             "UPDATE webhooks SET alerted_at = $1
              WHERE id = $2 AND (alerted_at IS NULL OR alerted_at <= $3)",
@@ -159,4 +186,27 @@ impl Store {
         .await?;
         Ok(claimed.rows_affected() == 1)
     }
+}
+
+/// Binds `$1`…`$18` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
+fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
+    query
+        .bind(&row.name)
+        .bind(&row.url)
+        .bind(row.method)
+        .bind(row.body_format)
+        .bind(&row.contact_fields)
+        .bind(&row.custom_data)
+        .bind(&row.headers)
+        .bind(row.auth_type)
+        .bind(&row.auth_name)
+        .bind(&row.auth_secret)
+        .bind(&row.signing_secret)
+        .bind(&row.previous_signing_secret)
+        .bind(row.previous_secret_expires_at)
+        .bind(row.retry_window_hours)
+        .bind(&row.alert_emails)
+        .bind(row.enabled)
+        .bind(&row.disabled_reason)
+        .bind(row.updated_at)
 }

@@ -3,12 +3,16 @@
 
 use app::{
     api::{AuthIn, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},
+    ids::WebhookId,
     journey::KeyValue,
     template::Template,
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
-use crate::{clock::Millis, store::WebhookRow};
+use crate::{
+    clock::Millis,
+    store::{AuthKind, WebhookRow},
+};
 
 const MAX_NAME_CHARS: usize = 200;
 const DEFAULT_RETRY_WINDOW_HOURS: u32 = 12;
@@ -33,7 +37,7 @@ pub struct InvalidWebhook(pub Vec<String>);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("webhook {id} is stored unreadably: {reason}")]
 pub struct CorruptWebhook {
-    pub id: i64,
+    pub id: WebhookId,
     pub reason: String,
 }
 
@@ -152,20 +156,20 @@ impl Settings {
     /// for signing, state, times).
     pub fn into_row(self, base: WebhookRow) -> WebhookRow {
         let (auth_type, auth_name, auth_secret) = match self.auth {
-            Auth::None => ("none", None, None),
-            Auth::Basic { username, password } => ("basic", Some(username), Some(password)),
-            Auth::Bearer { token } => ("bearer", None, Some(token)),
-            Auth::ApiKey { header, key } => ("api_key", Some(header), Some(key)),
+            Auth::None => (AuthKind::None, None, None),
+            Auth::Basic { username, password } => (AuthKind::Basic, Some(username), Some(password)),
+            Auth::Bearer { token } => (AuthKind::Bearer, None, Some(token)),
+            Auth::ApiKey { header, key } => (AuthKind::ApiKey, Some(header), Some(key)),
         };
         WebhookRow {
             name: self.name,
             url: self.url,
-            method: self.method.as_str().to_owned(),
-            body_format: self.body_format.as_str().to_owned(),
+            method: self.method,
+            body_format: self.body_format,
             contact_fields: json_text(&self.contact_fields),
             custom_data: json_text(&self.custom_data),
             headers: json_text(&self.headers),
-            auth_type: auth_type.to_owned(),
+            auth_type,
             auth_name,
             auth_secret,
             retry_window_hours: i64::from(self.retry_window_hours),
@@ -177,23 +181,21 @@ impl Settings {
     pub fn from_row(row: &WebhookRow) -> Result<Self, CorruptWebhook> {
         let corrupt = |reason: String| CorruptWebhook { id: row.id, reason };
         let auth = match (
-            row.auth_type.as_str(),
+            row.auth_type,
             row.auth_name.clone(),
             row.auth_secret.clone(),
         ) {
-            ("none", _, _) => Auth::None,
-            ("basic", Some(username), Some(password)) => Auth::Basic { username, password },
-            ("bearer", _, Some(token)) => Auth::Bearer { token },
-            ("api_key", Some(header), Some(key)) => Auth::ApiKey { header, key },
+            (AuthKind::None, _, _) => Auth::None,
+            (AuthKind::Basic, Some(username), Some(password)) => Auth::Basic { username, password },
+            (AuthKind::Bearer, _, Some(token)) => Auth::Bearer { token },
+            (AuthKind::ApiKey, Some(header), Some(key)) => Auth::ApiKey { header, key },
             (kind, _, _) => return Err(corrupt(format!("incomplete {kind} authentication"))),
         };
         Ok(Self {
             name: row.name.clone(),
             url: row.url.clone(),
-            method: HttpMethod::parse(&row.method)
-                .ok_or_else(|| corrupt(format!("method {:?}", row.method)))?,
-            body_format: BodyFormat::parse(&row.body_format)
-                .ok_or_else(|| corrupt(format!("body format {:?}", row.body_format)))?,
+            method: row.method,
+            body_format: row.body_format,
             contact_fields: serde_json::from_str(&row.contact_fields)
                 .map_err(|error| corrupt(format!("contact fields: {error}")))?,
             custom_data: serde_json::from_str(&row.custom_data)
@@ -212,15 +214,15 @@ impl Settings {
 /// A new row for these settings, with a fresh signing secret.
 pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom::Error> {
     let base = WebhookRow {
-        id: 0,
+        id: WebhookId(0),
         name: String::new(),
         url: String::new(),
-        method: String::new(),
-        body_format: String::new(),
+        method: settings.method,
+        body_format: settings.body_format,
         contact_fields: String::new(),
         custom_data: String::new(),
         headers: String::new(),
-        auth_type: String::new(),
+        auth_type: AuthKind::None,
         auth_name: None,
         auth_secret: None,
         signing_secret: generate_signing_secret()?,
@@ -266,7 +268,7 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
         auth,
         retry_window_hours: settings.retry_window_hours,
         alert_emails: settings.alert_emails,
-        enabled: row.enabled != 0,
+        enabled: row.is_enabled(),
         disabled_reason: row.disabled_reason.clone(),
         created_at: row.created_at,
         updated_at: row.updated_at,

@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
-use app::api::{
-    ContactActivityOut, ContactBatchOut, ContactOut, ErrorOut, JourneySummaryOut, Reentry,
+use app::{
+    api::{
+        ContactActivityOut, ContactBatchOut, ContactOut, EnrollmentState, ErrorOut,
+        JourneySummaryOut, Reentry,
+    },
+    journey::fixtures::{chain, delay},
 };
 use serde_json::json;
 
@@ -158,17 +162,7 @@ async fn contacts_are_found_by_id_or_email(backend: Backend) {
 
 async fn a_contact_shows_its_events_and_where_it_is_in_journeys(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let draft = json!({
-        "nodes": [
-            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
-            {"id": "pause", "kind": "delay", "settings": {"duration": {"value": 1, "unit": "days"}}},
-            {"id": "done", "kind": "exit"}
-        ],
-        "edges": [
-            {"from": "start", "branch": "next", "to": "pause"},
-            {"from": "pause", "branch": "next", "to": "done"}
-        ]
-    });
+    let draft = chain("signup", vec![("pause", delay(24 * 60))]);
     let journey = server.publish_journey(Reentry::Once, draft).await;
     server
         .put_json("/api/v1/contacts/ana", &json!({"attributes": {}}))
@@ -198,7 +192,7 @@ async fn a_contact_shows_its_events_and_where_it_is_in_journeys(backend: Backend
         if read
             .journeys
             .first()
-            .is_some_and(|run| run.state == "waiting")
+            .is_some_and(|run| run.state == EnrollmentState::Waiting)
         {
             activity = Some(read);
             break;

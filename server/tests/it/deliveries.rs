@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
-use app::api::{
-    DeliveryDetailOut, DeliveryOut, JourneyIn, JourneyOut, JourneyStatsOut, Reentry, ResentOut,
-    SigningSecretOut, WebhookOut, WebhookTestOut,
+use app::{
+    api::{
+        AttemptOutcome, DeliveryDetailOut, DeliveryOut, DeliveryStatus, JourneyIn, JourneyOut,
+        JourneyStatsOut, Reentry, ResentOut, SigningSecretOut, WebhookOut, WebhookTestOut,
+    },
+    ids::{ContactId, DeliveryId, JourneyId},
+    journey::fixtures::{chain, webhook_with},
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
@@ -38,7 +42,7 @@ const SECOND: i64 = 1_000;
 const HOUR: i64 = 3_600 * SECOND;
 
 /// A webhook to `url`, a journey signup → webhook → exit, and one contact that signed up.
-async fn deliver_once(server: &TestServer, url: &str) -> (WebhookOut, i64) {
+async fn deliver_once(server: &TestServer, url: &str) -> (WebhookOut, JourneyId) {
     deliver_once_to(
         server,
         json!({"name": "CRM", "url": url, "contact_fields": ["email"],
@@ -48,29 +52,19 @@ async fn deliver_once(server: &TestServer, url: &str) -> (WebhookOut, i64) {
 }
 
 /// [`deliver_once`] with a webhook of these settings.
-async fn deliver_once_to(server: &TestServer, webhook: Value) -> (WebhookOut, i64) {
-    let response = server.post_json("/api/v1/webhooks", &webhook).await;
-    assert_eq!(response.status(), 201);
-    let webhook: WebhookOut = response.json().await.expect("a webhook");
-    let draft = json!({
-        "nodes": [
-            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
-            {"id": "hook", "kind": "webhook", "settings": {"webhook": webhook.id.to_string(),
-                "custom_data": [{"key": "step", "value": "welcome"}]}},
-            {"id": "done", "kind": "exit"}
-        ],
-        "edges": [
-            {"from": "start", "branch": "next", "to": "hook"},
-            {"from": "hook", "branch": "next", "to": "done"}
-        ]
-    });
+async fn deliver_once_to(server: &TestServer, webhook: Value) -> (WebhookOut, JourneyId) {
+    let webhook = server.create_webhook(&webhook).await;
+    let draft = chain(
+        "signup",
+        vec![("hook", webhook_with(webhook.id, &[("step", "welcome")]))],
+    );
     let journey: JourneyOut = server
         .post_json(
             "/api/v1/journeys",
             &JourneyIn {
                 name: "Welcome".to_owned(),
                 reentry: Reentry::Once,
-                draft: serde_json::from_value(draft).expect("a document"),
+                draft,
             },
         )
         .await
@@ -180,7 +174,7 @@ async fn after_attempts(server: &TestServer, attempts: i64) -> DeliveryState {
     panic!("no {attempts} attempts; last state {last:?}");
 }
 
-async fn hook_counts(server: &TestServer, journey: i64) -> (i64, i64, i64) {
+async fn hook_counts(server: &TestServer, journey: JourneyId) -> (i64, i64, i64) {
     let stats: JourneyStatsOut = server
         .get(&format!("/api/v1/journeys/{journey}/stats"))
         .await
@@ -563,7 +557,7 @@ async fn the_delivery_log_filters_shows_attempts_and_resends(backend: Backend) {
         .expect("a delivery");
     assert_eq!(detail.attempts_log.len(), 1);
     assert_eq!(detail.attempts_log[0].status_code, Some(410));
-    assert_eq!(detail.attempts_log[0].outcome, "failed");
+    assert_eq!(detail.attempts_log[0].outcome, AttemptOutcome::Failed);
 
     server
         .patch_json(
@@ -604,7 +598,7 @@ async fn the_delivery_log_filters_shows_attempts_and_resends(backend: Backend) {
             .json()
             .await
             .expect("a delivery");
-        if detail.attempts_log.len() == 3 && detail.delivery.status == "accepted" {
+        if detail.attempts_log.len() == 3 && detail.delivery.status == DeliveryStatus::Accepted {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -659,30 +653,18 @@ async fn a_slow_receiver_does_not_hold_back_the_others(backend: Backend) {
     let fast = Receiver::start().await;
     let mut ids = Vec::new();
     for (name, receiver) in [("slow", &slow), ("fast", &fast)] {
-        let webhook: WebhookOut = server
-            .post_json(
-                "/api/v1/webhooks",
-                &json!({"name": name, "url": receiver.url("/hook")}),
-            )
-            .await
-            .json()
-            .await
-            .expect("a webhook");
-        ids.push(webhook.id.to_string());
+        let webhook = server
+            .create_webhook(&json!({"name": name, "url": receiver.url("/hook")}))
+            .await;
+        ids.push(webhook.id);
     }
-    let draft = json!({
-        "nodes": [
-            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
-            {"id": "slow", "kind": "webhook", "settings": {"webhook": ids[0]}},
-            {"id": "fast", "kind": "webhook", "settings": {"webhook": ids[1]}},
-            {"id": "done", "kind": "exit"}
+    let draft = chain(
+        "signup",
+        vec![
+            ("slow", webhook_with(ids[0], &[])),
+            ("fast", webhook_with(ids[1], &[])),
         ],
-        "edges": [
-            {"from": "start", "branch": "next", "to": "slow"},
-            {"from": "slow", "branch": "next", "to": "fast"},
-            {"from": "fast", "branch": "next", "to": "done"}
-        ]
-    });
+    );
     let journey: JourneyOut = server
         .post_json("/api/v1/journeys", &json!({"name": "both", "draft": draft}))
         .await
@@ -713,12 +695,12 @@ async fn a_slow_receiver_does_not_hold_back_the_others(backend: Backend) {
             .expect("deliveries");
         statuses = deliveries
             .iter()
-            .map(|d| (d.node_id.clone(), d.status.clone()))
+            .map(|d| (d.node_id.to_string(), d.status.as_str()))
             .collect();
         statuses.sort();
         if statuses
             .iter()
-            .any(|(node, status)| node == "fast" && status == "accepted")
+            .any(|(node, status)| node == "fast" && *status == "accepted")
         {
             break;
         }
@@ -727,8 +709,8 @@ async fn a_slow_receiver_does_not_hold_back_the_others(backend: Backend) {
     assert_eq!(
         statuses,
         vec![
-            ("fast".to_owned(), "accepted".to_owned()),
-            ("slow".to_owned(), "pending".to_owned())
+            ("fast".to_owned(), "accepted"),
+            ("slow".to_owned(), "pending")
         ]
     );
     assert_eq!(slow.received().len(), 1, "the slow request is under way");
@@ -744,7 +726,7 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
     let mut connection = AnyConnection::connect(database.url())
         .await
         .expect("connect");
-    let contact: i64 = sqlx::query_scalar(
+    let contact: ContactId = sqlx::query_scalar(
         "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
          VALUES ('ana', '{}', 0, 0) RETURNING id",
     )
@@ -753,10 +735,10 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
     .expect("a contact");
     let mut ids = Vec::new();
     for enrollment in 1..=5_i64 {
-        let id: i64 = sqlx::query_scalar(
+        let id: DeliveryId = sqlx::query_scalar(
             "INSERT INTO deliveries (enrollment_id, journey_id, version, node_id, contact_id,
-                                     webhook, custom_data, created_at, next_attempt_at)
-             VALUES ($1, 1, 1, 'hook', $2, '1', '[]', 0, 0) RETURNING id",
+                                     webhook_id, custom_data, created_at, next_attempt_at)
+             VALUES ($1, 1, 1, 'hook', $2, 1, '[]', 0, 0) RETURNING id",
         )
         .bind(enrollment)
         .bind(contact)
@@ -771,34 +753,34 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
         .expect("claim");
     assert_eq!(claimed.len(), 5);
 
-    let record = |n: usize, status: &'static str, code: i64, next: Option<i64>| AttemptRecord {
+    let record = |n: usize, status: DeliveryStatus, code: i64, next: Option<i64>| AttemptRecord {
         delivery_id: ids[n],
         attempted_at: 20,
-        latency_ms: ids[n],
+        latency_ms: ids[n].get(),
         status_code: Some(code),
         error: (code != 200).then(|| format!("answered {code}")),
         response_body: Some(format!("body {}", ids[n])),
         missing_placeholders: None,
-        outcome: if status == "accepted" {
-            "accepted"
+        outcome: if status == DeliveryStatus::Accepted {
+            AttemptOutcome::Accepted
         } else {
-            "retry"
+            AttemptOutcome::Retry
         },
         status,
         next_attempt_at: next,
         window_started_at: 10,
     };
     let records = [
-        record(0, "accepted", 200, None),
-        record(1, "pending", 500, Some(5_000)),
-        record(2, "accepted", 200, None),
-        record(3, "pending", 503, Some(6_000)),
-        record(4, "accepted", 200, None),
+        record(0, DeliveryStatus::Accepted, 200, None),
+        record(1, DeliveryStatus::Pending, 500, Some(5_000)),
+        record(2, DeliveryStatus::Accepted, 200, None),
+        record(3, DeliveryStatus::Pending, 503, Some(6_000)),
+        record(4, DeliveryStatus::Accepted, 200, None),
     ];
     store.record_attempts(&records, 30).await.expect("record");
 
     type Row = (
-        i64,
+        DeliveryId,
         String,
         i64,
         Option<i64>,
@@ -836,15 +818,15 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
             accepted(4)
         ]
     );
-    let attempts: Vec<(i64, i64, String)> = sqlx::query_as(
+    let attempts: Vec<(DeliveryId, i64, String)> = sqlx::query_as(
         "SELECT delivery_id, latency_ms, response_body FROM delivery_attempts ORDER BY delivery_id",
     )
     .fetch_all(&mut connection)
     .await
     .expect("attempts");
-    let expected: Vec<(i64, i64, String)> = ids
+    let expected: Vec<(DeliveryId, i64, String)> = ids
         .iter()
-        .map(|&id| (id, id, format!("body {id}")))
+        .map(|&id| (id, id.get(), format!("body {id}")))
         .collect();
     assert_eq!(attempts, expected);
     connection.close().await.ok();

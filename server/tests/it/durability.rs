@@ -5,7 +5,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::api::{JourneyOut, JourneyStatsOut, WebhookOut};
+use app::{
+    api::{JourneyOut, JourneyStatsOut, WebhookOut},
+    ids::JourneyId,
+    journey::fixtures::{chain, email, webhook_with},
+};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
@@ -51,7 +55,7 @@ impl Wayfarer {
         self.child.wait().expect("reap");
     }
 
-    async fn stats(&self, journey: i64) -> JourneyStatsOut {
+    async fn stats(&self, journey: JourneyId) -> JourneyStatsOut {
         http_client()
             .get(format!("{}/api/v1/journeys/{journey}/stats", self.base))
             .send()
@@ -95,18 +99,10 @@ async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Back
         .expect("a webhook");
     let journey: JourneyOut = client
         .post(format!("{}/api/v1/journeys", server.base))
-        .json(&json!({"name": "crash", "draft": {
-        "nodes": [
-            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
-            {"id": "email", "kind": "action", "settings": {"channel": "email", "message": "hi"}},
-            {"id": "hook", "kind": "webhook", "settings": {"webhook": webhook.id.to_string()}},
-            {"id": "done", "kind": "exit"}
-        ],
-        "edges": [
-            {"from": "start", "branch": "next", "to": "email"},
-            {"from": "email", "branch": "next", "to": "hook"},
-            {"from": "hook", "branch": "next", "to": "done"}
-        ]}}))
+        .json(&json!({"name": "crash", "draft": chain("signup", vec![
+            ("email", email("hi")),
+            ("hook", webhook_with(webhook.id, &[])),
+        ])}))
         .send()
         .await
         .expect("create")

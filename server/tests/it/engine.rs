@@ -3,7 +3,14 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use app::api::{JourneyStatsOut, NodeStatsOut, PublishOut, Reentry, WebhookOut};
+use app::{
+    api::{JourneyStatsOut, NodeStatsOut, PublishOut, Reentry},
+    ids::{ContactId, JourneyId},
+    journey::{
+        Channel, JourneyDocument,
+        fixtures::{abandoned_cart_to, chain},
+    },
+};
 use serde_json::{Value, json};
 
 use crate::support::{Backend, Receiver, TestServer};
@@ -20,7 +27,7 @@ backend_tests!(
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 24 * 60 * MINUTE;
 
-async fn contact(server: &TestServer, external_id: &str, attributes: Value) -> i64 {
+async fn contact(server: &TestServer, external_id: &str, attributes: Value) -> ContactId {
     let response = server
         .put_json(
             &format!("/api/v1/contacts/{external_id}"),
@@ -44,7 +51,7 @@ async fn event(server: &TestServer, body: Value) {
 
 async fn stats(
     server: &TestServer,
-    journey: i64,
+    journey: JourneyId,
     version: Option<i64>,
 ) -> HashMap<String, NodeStatsOut> {
     let path = match version {
@@ -55,7 +62,7 @@ async fn stats(
     stats
         .nodes
         .into_iter()
-        .map(|node| (node.node_id.clone(), node))
+        .map(|node| (node.node_id.to_string(), node))
         .collect()
 }
 
@@ -68,7 +75,7 @@ fn counts(stats: &HashMap<String, NodeStatsOut>, node: &str) -> (i64, i64, i64) 
 /// Polls the journey's statistics until `done` holds: the engine works in the background.
 async fn stats_when(
     server: &TestServer,
-    journey: i64,
+    journey: JourneyId,
     done: impl Fn(&HashMap<String, NodeStatsOut>) -> bool,
 ) -> HashMap<String, NodeStatsOut> {
     let mut last = HashMap::new();
@@ -88,55 +95,23 @@ async fn settle() {
 }
 
 /// The reference journey, sending to a new webhook whose receiver is never reached.
-async fn abandoned_cart(server: &TestServer) -> Value {
-    let response = server
-        .post_json(
-            "/api/v1/webhooks",
-            &json!({"name": "CRM", "url": "http://127.0.0.1:9/unreached"}),
-        )
+async fn abandoned_cart(server: &TestServer) -> JourneyDocument {
+    let webhook = server
+        .create_webhook(&json!({"name": "CRM", "url": "http://127.0.0.1:9/unreached"}))
         .await;
-    assert_eq!(response.status(), 201);
-    let webhook: WebhookOut = response.json().await.expect("a webhook");
-    abandoned_cart_to(&webhook.id.to_string())
-}
-
-/// The reference journey, its webhook node sending to the webhook with this id.
-fn abandoned_cart_to(webhook: &str) -> Value {
-    json!({
-        "nodes": [
-            {"id": "start", "kind": "trigger", "settings": {"event": "add_to_cart"}},
-            {"id": "email", "kind": "action", "settings": {"channel": "email", "message": "cart-reminder"}},
-            {"id": "wait", "kind": "wait_for_event", "settings": {
-                "until": {"type": "message_activity", "action": "email", "activity": "opened"},
-                "timeout": {"value": 15, "unit": "minutes"}}},
-            {"id": "thanks", "kind": "exit"},
-            {"id": "hook", "kind": "webhook", "settings": {"webhook": webhook,
-                "custom_data": [{"key": "reason", "value": "cart not recovered"}]}},
-            {"id": "done", "kind": "exit"}
-        ],
-        "edges": [
-            {"from": "start", "branch": "next", "to": "email"},
-            {"from": "email", "branch": "next", "to": "wait"},
-            {"from": "wait", "branch": "event", "to": "thanks"},
-            {"from": "wait", "branch": "timeout", "to": "hook"},
-            {"from": "hook", "branch": "next", "to": "done"}
-        ]
-    })
+    abandoned_cart_to(webhook.id)
 }
 
 async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
     let server = TestServer::start(backend).await;
     let receiver = Receiver::start().await;
-    let response = server
-        .post_json(
-            "/api/v1/webhooks",
+    let webhook = server
+        .create_webhook(
             &json!({"name": "CRM", "url": receiver.url("/hook/{{contact.external_id}}")}),
         )
         .await;
-    assert_eq!(response.status(), 201);
-    let webhook: WebhookOut = response.json().await.expect("a webhook");
     let journey = server
-        .publish_journey(Reentry::Once, abandoned_cart_to(&webhook.id.to_string()))
+        .publish_journey(Reentry::Once, abandoned_cart_to(webhook.id))
         .await;
     let ana = contact(&server, "ana", json!({"email": "ana@example.com"})).await;
     contact(&server, "bob", json!({"email": "bob@example.com"})).await;
@@ -156,8 +131,12 @@ async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
         .await
         .expect("query");
     assert_eq!(messages.len(), 1);
-    let (message_id, node, channel) = &messages[0];
-    assert_eq!((node.as_str(), channel.as_str()), ("email", "email"));
+    let message = &messages[0];
+    assert_eq!(
+        (message.node_id.as_str(), message.channel),
+        ("email", Channel::Email)
+    );
+    let message_id = message.id;
     server.clock().advance(10 * MINUTE);
     event(
         &server,
@@ -436,16 +415,8 @@ async fn contacts_in_flight_stay_on_their_version(backend: Backend) {
     stats_when(&server, journey, |s| counts(s, "wait").1 == 1).await;
 
     // Version 2 skips the email and the wait.
-    let mut version_2 = draft;
-    version_2["edges"] = json!([
-        {"from": "start", "branch": "next", "to": "hook"},
-        {"from": "hook", "branch": "next", "to": "done"}
-    ]);
-    version_2["nodes"] = json!([
-        version_2["nodes"][0].clone(),
-        version_2["nodes"][4].clone(),
-        version_2["nodes"][5].clone()
-    ]);
+    let hook = draft.nodes[4].kind.clone();
+    let version_2 = chain("add_to_cart", vec![("hook", hook)]);
     let response = server
         .patch_json(
             &format!("/api/v1/journeys/{journey}"),

@@ -1,6 +1,9 @@
 //! `/api/v1/events`: an accepted event is stored; bad events are refused whole.
 
-use app::api::{ErrorOut, EventsAcceptedOut};
+use app::{
+    api::{ErrorOut, EventsAcceptedOut},
+    ids::{ContactId, EventId},
+};
 use serde_json::json;
 
 use crate::support::{Backend, TestServer};
@@ -12,7 +15,7 @@ backend_tests!(
     malformed_events_are_refused,
 );
 
-async fn contact(server: &TestServer, external_id: &str) -> i64 {
+async fn contact(server: &TestServer, external_id: &str) -> ContactId {
     let response = server
         .put_json(
             &format!("/api/v1/contacts/{external_id}"),
@@ -83,7 +86,7 @@ async fn concurrent_requests_are_all_stored(backend: Backend) {
         requests.spawn(request.send());
     }
 
-    let mut ids: Vec<i64> = Vec::new();
+    let mut ids: Vec<EventId> = Vec::new();
     while let Some(sent) = requests.join_next().await {
         let response = sent
             .expect("the task ran")

@@ -5,6 +5,7 @@ use app::{
         ErrorOut, JourneyIn, JourneyOut, JourneyPatch, JourneyStatus, JourneySummaryOut,
         PublishOut, Reentry, ValidationErrorsOut, WebhookOut,
     },
+    ids::JourneyId,
     journey::{JourneyDocument, NodeId},
 };
 use serde_json::{Value, json};
@@ -122,7 +123,7 @@ async fn a_draft_is_created_read_listed_and_edited(backend: Backend) {
         .json()
         .await
         .expect("a list");
-    let ids: Vec<i64> = list.iter().map(|journey| journey.id).collect();
+    let ids: Vec<JourneyId> = list.iter().map(|journey| journey.id).collect();
     assert_eq!(
         ids,
         vec![other.id, created.id],

@@ -11,6 +11,7 @@ mod engine;
 mod events;
 mod health;
 mod journeys;
+mod migrations;
 mod pages;
 mod scale_out;
 mod startup;

@@ -3,7 +3,10 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use app::api::{JourneyOut, JourneyStatsOut, WebhookOut};
+use app::{
+    api::{JourneyOut, JourneyStatsOut},
+    journey::fixtures::{chain, email, webhook_with},
+};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
@@ -18,28 +21,16 @@ async fn two_servers_on_one_database_do_each_step_once(backend: Backend) {
     let second = TestServer::start_on(first.database().alias()).await;
     let receiver = Receiver::start().await;
 
-    let webhook: WebhookOut = first
-        .post_json(
-            "/api/v1/webhooks",
-            &json!({"name": "CRM", "url": receiver.url("/hook")}),
-        )
-        .await
-        .json()
-        .await
-        .expect("a webhook");
-    let draft = json!({
-        "nodes": [
-            {"id": "start", "kind": "trigger", "settings": {"event": "signup"}},
-            {"id": "email", "kind": "action", "settings": {"channel": "email", "message": "hi"}},
-            {"id": "hook", "kind": "webhook", "settings": {"webhook": webhook.id.to_string()}},
-            {"id": "done", "kind": "exit"}
+    let webhook = first
+        .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook")}))
+        .await;
+    let draft = chain(
+        "signup",
+        vec![
+            ("email", email("hi")),
+            ("hook", webhook_with(webhook.id, &[])),
         ],
-        "edges": [
-            {"from": "start", "branch": "next", "to": "email"},
-            {"from": "email", "branch": "next", "to": "hook"},
-            {"from": "hook", "branch": "next", "to": "done"}
-        ]
-    });
+    );
     let journey: JourneyOut = first
         .post_json(
             "/api/v1/journeys",

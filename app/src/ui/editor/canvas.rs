@@ -105,7 +105,7 @@ fn summary(kind: &NodeKind, webhooks: &[crate::api::WebhookOut]) -> String {
             None => "no webhook picked".to_owned(),
             Some(id) => webhooks
                 .iter()
-                .find(|candidate| candidate.id.to_string() == *id)
+                .find(|candidate| candidate.id == *id)
                 .map_or_else(
                     || format!("webhook {id} (missing)"),
                     |hook| hook.name.clone(),
@@ -607,7 +607,7 @@ where
     let name = Memo::new(move |_| kind.with(|kind| kind.as_ref().map_or("exit", kind_name)));
     let stats = {
         let id = id.clone();
-        Memo::new(move |_| state.stats.with(|stats| stats.get(id.as_str()).cloned()))
+        Memo::new(move |_| state.stats.with(|stats| stats.get(&id).cloned()))
     };
 
     let ports = {

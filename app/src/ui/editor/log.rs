@@ -5,7 +5,8 @@ use leptos::prelude::*;
 
 use super::EditorState;
 use crate::{
-    api::{DeliveryFilter, DeliveryOut, client},
+    api::{DeliveryFilter, DeliveryOut, DeliveryStatus, client},
+    ids::DeliveryId,
     ui::pages::{ErrorNotice, utc_minutes},
 };
 
@@ -14,7 +15,7 @@ const BARS: usize = 12;
 
 #[component]
 pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
-    let status = RwSignal::new(String::new());
+    let status = RwSignal::new(None::<DeliveryStatus>);
     // Bumped to read the log again (after a resend, and every few seconds while open).
     let reload = RwSignal::new(0_u32);
     let deliveries = LocalResource::new(move || {
@@ -27,8 +28,8 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
             };
             let filter = DeliveryFilter {
                 journey: Some(state.journey_id),
-                node: Some(node.to_string()),
-                status: (!status.is_empty()).then_some(status),
+                node: Some(node),
+                status,
                 limit: Some(200),
                 ..DeliveryFilter::default()
             };
@@ -45,7 +46,7 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
     ) {
         on_cleanup(move || handle.clear());
     }
-    let resend = Action::new_local(move |id: &i64| {
+    let resend = Action::new_local(move |id: &DeliveryId| {
         let id = *id;
         async move { client::resend_delivery(id).await }
     });
@@ -65,7 +66,7 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                             "Show "
                             <select
                                 name="delivery-status"
-                                on:change=move |event| status.set(event_target_value(&event))
+                                on:change=move |event| status.set(event_target_value(&event).parse().ok())
                             >
                                 <option value="">"all"</option>
                                 <option value="accepted">"accepted"</option>
@@ -112,7 +113,7 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
 #[component]
 fn DeliveryItem(
     delivery: DeliveryOut,
-    resend: Action<i64, Result<(), client::ClientError>>,
+    resend: Action<DeliveryId, Result<(), client::ClientError>>,
 ) -> impl IntoView {
     let id = delivery.id;
     let open = RwSignal::new(false);
@@ -131,11 +132,11 @@ fn DeliveryItem(
         (None, Some(error)) => error.clone(),
         (None, None) => "not sent yet".to_owned(),
     };
-    let failed = delivery.status == "failed";
+    let failed = delivery.status == DeliveryStatus::Failed;
     view! {
         <li class=format!("delivery status-{}", delivery.status)>
             <div class="delivery-line">
-                <span class=format!("pill {}", delivery.status)>{delivery.status.clone()}</span>
+                <span class=format!("pill {}", delivery.status)>{delivery.status.as_str()}</span>
                 <span class="contact">{delivery.contact.clone()}</span>
                 <span class="when">{utc_minutes(delivery.created_at)}</span>
             </div>
@@ -198,10 +199,10 @@ fn Chart(deliveries: Vec<DeliveryOut>) -> impl IntoView {
         let slot = usize::try_from((delivery.created_at - first) * BARS as i64 / span)
             .unwrap_or(0)
             .min(BARS - 1);
-        match delivery.status.as_str() {
-            "accepted" => accepted[slot] += 1,
-            "failed" => failed[slot] += 1,
-            _ => {}
+        match delivery.status {
+            DeliveryStatus::Accepted => accepted[slot] += 1,
+            DeliveryStatus::Failed => failed[slot] += 1,
+            DeliveryStatus::Pending => {}
         }
     }
     let highest = accepted

@@ -17,6 +17,7 @@ use crate::{
         client::ClientError,
     },
     editor::{Editor, canvas::Viewport},
+    ids::JourneyId,
     journey::{Branch, NodeId, Position, ValidationError},
 };
 
@@ -43,7 +44,7 @@ enum SaveState {
 /// Everything the editor's parts share; all of it is signals, so it is `Copy`.
 #[derive(Clone, Copy)]
 pub(super) struct EditorState {
-    pub journey_id: i64,
+    pub journey_id: JourneyId,
     pub editor: RwSignal<Editor>,
     pub viewport: RwSignal<Viewport>,
     pub selection: RwSignal<Selection>,
@@ -54,7 +55,7 @@ pub(super) struct EditorState {
     pub problems: Memo<Vec<ValidationError>>,
     pub webhooks: Signal<Vec<WebhookOut>>,
     /// Per node id, for the published version.
-    pub stats: RwSignal<HashMap<String, NodeStatsOut>>,
+    pub stats: RwSignal<HashMap<NodeId, NodeStatsOut>>,
     /// The webhook node whose delivery log is open.
     pub log_node: RwSignal<Option<NodeId>>,
 }
@@ -98,14 +99,16 @@ pub fn EditorPage() -> impl IntoView {
         params
             .read()
             .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
+            .and_then(|id| id.parse::<JourneyId>().ok())
     };
     let loaded = LocalResource::new(move || {
         let id = journey_id();
         async move {
             let Some(id) = id else {
-                return Err(ClientError::Api(
-                    "there is no journey at this address".to_owned(),
+                return Err(ClientError::refused(
+                    404,
+                    "not_found",
+                    "there is no journey at this address",
                 ));
             };
             let journey = client::journey(id).await?;
@@ -145,7 +148,7 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
     let problems = Memo::new(move |_| {
         webhooks.with(|webhooks| {
             editor.with(|editor| {
-                editor.problems(|id| webhooks.iter().any(|webhook| webhook.id.to_string() == id))
+                editor.problems(|id| webhooks.iter().any(|webhook| webhook.id == id))
             })
         })
     });

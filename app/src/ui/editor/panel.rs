@@ -162,13 +162,13 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
                     <select name="channel"
                         on:change=move |event| {
                             let value = event_target_value(&event);
-                            let channel = Channel::ALL.into_iter().find(|c| c.as_str() == value);
+                            let channel = Channel::ALL.iter().copied().find(|c| c.as_str() == value);
                             edit.with_value(|edit| edit(&|kind| if let (NodeKind::Action(action), Some(channel)) = (&mut *kind, channel) {
                                 action.channel = channel;
                             }));
                         }
                     >
-                        {Channel::ALL.into_iter().map(|channel| {
+                        {Channel::ALL.iter().copied().map(|channel| {
                             let selected = move || read(&|kind| match kind {
                                 NodeKind::Action(action) => action.channel.as_str().to_owned(),
                                 _ => String::new(),
@@ -259,7 +259,7 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
                                 <select name="wait-activity"
                                     on:change=move |event| {
                                         let value = event_target_value(&event);
-                                        let chosen = Activity::ALL.into_iter().find(|a| a.as_str() == value);
+                                        let chosen = Activity::ALL.iter().copied().find(|a| a.as_str() == value);
                                         edit.with_value(|edit| edit(&|kind| if let NodeKind::WaitForEvent(wait) = kind
                                             && let WaitTarget::MessageActivity { activity, .. } = &mut wait.until
                                             && let Some(chosen) = chosen {
@@ -267,7 +267,7 @@ fn NodeSettings(state: EditorState, id: NodeId) -> impl IntoView {
                                         }));
                                     }
                                 >
-                                    {Activity::ALL.into_iter().map(|activity| {
+                                    {Activity::ALL.iter().copied().map(|activity| {
                                         let selected = move || read(&|kind| match kind {
                                             NodeKind::WaitForEvent(wait) => match &wait.until {
                                                 WaitTarget::MessageActivity { activity, .. } => activity.as_str().to_owned(),
@@ -567,12 +567,12 @@ fn RuleRows(
                         <select aria-label="Operator"
                             on:change=move |event| {
                                 let value = event_target_value(&event);
-                                if let Some(operator) = Operator::ALL.into_iter().find(|op| op.as_str() == value) {
+                                if let Some(operator) = Operator::ALL.iter().copied().find(|op| op.as_str() == value) {
                                     change(index, &|rule| rule.operator = operator);
                                 }
                             }
                         >
-                            {Operator::ALL.into_iter().map(|operator| view! {
+                            {Operator::ALL.iter().copied().map(|operator| view! {
                                 <option value=operator.as_str()
                                     selected=move || read(&|rule| rule.operator.as_str().to_owned()) == operator.as_str()>
                                     {operator.as_str()}
@@ -730,8 +730,8 @@ where
 {
     let picked = move || {
         kind.with(|kind| match kind {
-            Some(NodeKind::Webhook(webhook)) => webhook.webhook.clone().unwrap_or_default(),
-            _ => String::new(),
+            Some(NodeKind::Webhook(webhook)) => webhook.webhook,
+            _ => None,
         })
     };
     let pairs = Signal::derive(move || {
@@ -746,15 +746,14 @@ where
                 on:change=move |event| {
                     let value = event_target_value(&event);
                     edit.with_value(|edit| edit(&|kind| if let NodeKind::Webhook(webhook) = kind {
-                        webhook.webhook = (!value.is_empty()).then(|| value.clone());
+                        webhook.webhook = value.parse().ok();
                     }));
                 }
             >
-                <option value="" selected=move || picked().is_empty()>"Pick a webhook…"</option>
+                <option value="" selected=move || picked().is_none()>"Pick a webhook…"</option>
                 {move || state.webhooks.get().into_iter().map(|webhook| {
-                    let id = webhook.id.to_string();
-                    let selected = picked() == id;
-                    view! { <option value=id selected=selected>{webhook.name}</option> }
+                    let selected = picked() == Some(webhook.id);
+                    view! { <option value=webhook.id.to_string() selected=selected>{webhook.name}</option> }
                 }).collect_view()}
             </select>
         </Field>

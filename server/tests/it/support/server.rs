@@ -1,7 +1,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
-use app::api::{JourneyIn, JourneyOut, Reentry};
-use serde::Serialize;
+use app::{
+    api::{JourneyIn, JourneyOut, Reentry, WebhookOut},
+    ids::JourneyId,
+};
+use reqwest::StatusCode;
+use serde::{Serialize, de::DeserializeOwned};
 use server::{Config, Server, clock::ManualClock, store::Store};
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -87,30 +91,53 @@ impl TestServer {
         self.send(self.client.get(self.url(path))).await
     }
 
-    /// Creates a journey with this draft (which must be valid) and publishes it; its id.
-    pub async fn publish_journey(&self, reentry: Reentry, draft: serde_json::Value) -> i64 {
-        let response = self
-            .post_json(
-                "/api/v1/journeys",
-                &JourneyIn {
-                    name: "test".to_owned(),
-                    reentry,
-                    draft: serde_json::from_value(draft).expect("a document"),
-                },
+    /// Creates a journey with this draft (a `JourneyDocument` or its JSON, which must be
+    /// valid) and publishes it; its id.
+    pub async fn publish_journey(&self, reentry: Reentry, draft: impl Serialize) -> JourneyId {
+        let draft = serde_json::to_value(draft).expect("a draft");
+        let input = JourneyIn {
+            name: "test".to_owned(),
+            reentry,
+            draft: serde_json::from_value(draft).expect("a document"),
+        };
+        let journey: JourneyOut = self
+            .expect(
+                self.post_json("/api/v1/journeys", &input).await,
+                StatusCode::CREATED,
             )
             .await;
-        assert_eq!(response.status(), 201);
-        let journey: JourneyOut = response.json().await.expect("a journey");
         assert_eq!(
             journey.validation_errors,
             vec![],
             "the test journey is valid"
         );
-        let response = self
-            .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        let path = format!("/api/v1/journeys/{}/publish", journey.id);
+        let _: serde_json::Value = self
+            .expect(self.post(&path).await, StatusCode::CREATED)
             .await;
-        assert_eq!(response.status(), 201);
         journey.id
+    }
+
+    /// Creates a webhook asset with these settings (which must be valid).
+    pub async fn create_webhook(&self, settings: &serde_json::Value) -> WebhookOut {
+        self.expect(
+            self.post_json("/api/v1/webhooks", settings).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// The answer's body, after checking that it has the expected status.
+    pub async fn expect<T: DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+        status: StatusCode,
+    ) -> T {
+        let url = response.url().clone();
+        let actual = response.status();
+        let body = response.text().await.expect("a body");
+        assert_eq!(actual, status, "{url}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|error| panic!("{url}: {error}: {body}"))
     }
 
     pub async fn post(&self, path: &str) -> reqwest::Response {

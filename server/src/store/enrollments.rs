@@ -1,0 +1,364 @@
+//! Enrollments: where each contact is in each journey run, what it waits for, and when it is
+//! due. The engine claims the due ones, enrolls contacts whose events match a trigger, wakes
+//! those whose awaited event or activity arrived, and settles each after its step.
+
+use app::{
+    api::EnrollmentState,
+    ids::{ContactId, EnrollmentId, EventId, JourneyId, MessageId},
+    journey::{Activity, NodeId},
+};
+use sqlx::FromRow;
+
+use super::{
+    Batch, Store,
+    events::EventRow,
+    sql::{IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
+};
+use crate::{clock::Millis, engine::Resume};
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct EnrollmentRow {
+    pub id: EnrollmentId,
+    pub journey_id: JourneyId,
+    pub version: i64,
+    pub contact_id: ContactId,
+    pub node_id: NodeId,
+    pub state: EnrollmentState,
+    /// How an active enrollment leaves its node; `None` when it enters it.
+    pub resumed: Option<Resume>,
+    pub entered_at: Millis,
+}
+
+/// A contact entering a journey version at its trigger, because of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEnrollment<'a> {
+    pub journey_id: JourneyId,
+    pub version: i64,
+    pub contact_id: ContactId,
+    pub trigger: &'a NodeId,
+    pub event_id: EventId,
+}
+
+/// A contact's runs in a journey, as the re-entry rule asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunKey {
+    pub journey_id: JourneyId,
+    pub contact_id: ContactId,
+}
+
+/// Whether a contact has a run in a journey that has not ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct Unfinished {
+    pub journey_id: JourneyId,
+    pub contact_id: ContactId,
+    pub unfinished: bool,
+}
+
+/// Where a step leaves an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextState<'a> {
+    Waiting {
+        node: &'a NodeId,
+        wake_at: Millis,
+        awaiting_event: Option<&'a str>,
+        awaiting_node: Option<&'a NodeId>,
+        awaiting_activity: Option<Activity>,
+    },
+    Exited {
+        node: &'a NodeId,
+    },
+    Failed {
+        error: &'a str,
+    },
+}
+
+/// An enrollment's new state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled<'a> {
+    pub enrollment: EnrollmentId,
+    pub next: NextState<'a>,
+}
+
+/// A run of a contact through a journey, for the contacts page.
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactRunRow {
+    pub journey_id: JourneyId,
+    /// `None` once the journey was deleted.
+    pub journey_name: Option<String>,
+    pub version: i64,
+    pub node_id: NodeId,
+    pub state: EnrollmentState,
+    pub entered_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Store {
+    /// Every run of the contact through a journey, newest first, with the node it is at (or
+    /// ended at).
+    pub async fn contact_runs(&self, contact_id: ContactId) -> sqlx::Result<Vec<ContactRunRow>> {
+        sqlx::query_as(
+            "SELECT n.journey_id, j.name AS journey_name, n.version, n.node_id, n.state,
+                    n.entered_at, n.updated_at
+             FROM enrollments n LEFT JOIN journeys j ON j.id = n.journey_id
+             WHERE n.contact_id = $1
+             ORDER BY n.entered_at DESC, n.id DESC LIMIT 100",
+        )
+        .bind(contact_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// How many contacts are in each journey now (running or waiting); journeys without any
+    /// are absent.
+    pub async fn contacts_in_journeys(&self) -> sqlx::Result<Vec<(JourneyId, i64)>> {
+        sqlx::query_as(
+            "SELECT journey_id, COUNT(DISTINCT contact_id) FROM enrollments
+             WHERE state IN ('active', 'waiting') GROUP BY journey_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+}
+
+impl Batch {
+    /// Claims up to `limit` enrollments of live journeys that are due: entering a node,
+    /// resumed by an event, or whose timer has fired.
+    pub async fn claim_due(&mut self, now: Millis, limit: i64) -> sqlx::Result<Vec<EnrollmentRow>> {
+        let sql = format!(
+            "UPDATE enrollments SET updated_at = $1
+             WHERE id IN (SELECT id FROM enrollments
+                          WHERE state IN ('active', 'waiting') AND due_at <= $1
+                            AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')
+                          ORDER BY due_at, id LIMIT $2 {})
+             RETURNING id, journey_id, version, contact_id, node_id, state, resumed, entered_at",
+            self.backend.skip_locked()
+        );
+        let mut due: Vec<EnrollmentRow> = sqlx::query_as(&sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *self.transaction)
+            .await?;
+        due.sort_by_key(|enrollment| enrollment.id);
+        Ok(due)
+    }
+
+    /// Whether each of these contacts has an unfinished (`active`/`waiting`) or only
+    /// finished runs in each of these journeys; pairs without any run are absent.
+    pub async fn enrollments_of(
+        &mut self,
+        journey_ids: &[JourneyId],
+        contact_ids: &[ContactId],
+    ) -> sqlx::Result<Vec<Unfinished>> {
+        let mut found = Vec::new();
+        if journey_ids.is_empty() {
+            return Ok(found);
+        }
+        for chunk in contact_ids.chunks(IN_LIST_CHUNK) {
+            let mut params = Params::new(self.backend);
+            let sql = format!(
+                "SELECT journey_id, contact_id,
+                        MAX(CASE WHEN state IN ('active', 'waiting') THEN 1 ELSE 0 END)
+                            AS unfinished
+                 FROM enrollments
+                 WHERE journey_id IN ({}) AND contact_id IN ({})
+                 GROUP BY journey_id, contact_id",
+                params.list(journey_ids.len()),
+                params.list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (JourneyId, ContactId, i64)>(&sql);
+            for id in journey_ids {
+                query = query.bind(*id);
+            }
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let rows = query.fetch_all(&mut *self.transaction).await?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(journey_id, contact_id, unfinished)| Unfinished {
+                        journey_id,
+                        contact_id,
+                        unfinished: unfinished == 1,
+                    }),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Enrolls each contact at its trigger, due now.
+    pub async fn enroll(
+        &mut self,
+        enrollments: &[NewEnrollment<'_>],
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        let rows = enrollments.iter().map(|enrollment| {
+            [
+                enrollment.journey_id.into(),
+                Param::Int(enrollment.version),
+                enrollment.contact_id.into(),
+                Param::Text(enrollment.trigger.as_str()),
+                Param::Text(EnrollmentState::Active.as_str()),
+                Param::Int(now),
+                Param::Int(now),
+                Param::Int(now),
+                enrollment.event_id.into(),
+            ]
+        });
+        insert_rows(
+            &mut self.transaction,
+            self.backend,
+            "enrollments (journey_id, version, contact_id, node_id, state, due_at, entered_at,
+                          updated_at, trigger_event_id)",
+            rows,
+        )
+        .await
+    }
+
+    /// Wakes the enrollments waiting for these events by name, where an event happened while
+    /// its enrollment waited (after the wait began, before it timed out).
+    pub async fn resume_waiting_for_events(
+        &mut self,
+        events: &[EventRow],
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let mut resumed = 0;
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 3);
+            let (due_at, updated_at) = (params.one(), params.one());
+            let sql = format!(
+                "WITH arrived (contact_id, name, occurred_at) AS (VALUES {values})
+                 UPDATE enrollments SET state = 'active', resumed = 'event', due_at = {due_at},
+                                        updated_at = {updated_at}
+                 WHERE state = 'waiting' AND awaiting_event IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM arrived
+                               WHERE arrived.contact_id = enrollments.contact_id
+                                 AND arrived.name = enrollments.awaiting_event
+                                 AND arrived.occurred_at >= enrollments.waiting_since
+                                 AND arrived.occurred_at < enrollments.due_at)
+                   AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')"
+            );
+            let mut query = sqlx::query(&sql);
+            for event in chunk {
+                query = query
+                    .bind(event.contact_id)
+                    .bind(event.name.as_str())
+                    .bind(event.occurred_at);
+            }
+            query = query.bind(now).bind(now);
+            resumed += query.execute(&mut *self.transaction).await?.rows_affected();
+        }
+        Ok(resumed)
+    }
+
+    /// Wakes the enrollment waiting for this activity of the message it sent.
+    pub async fn resume_waiting_for_activity(
+        &mut self,
+        message_id: MessageId,
+        activity: &str,
+        occurred_at: Millis,
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let resumed = sqlx::query(
+            "UPDATE enrollments SET state = 'active', resumed = 'event', due_at = $4,
+                                    updated_at = $4
+             WHERE state = 'waiting' AND awaiting_activity = $2
+               AND waiting_since <= $3 AND due_at > $3
+               AND (id, awaiting_node) IN
+                   (SELECT enrollment_id, node_id FROM messages WHERE id = $1)
+               AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')",
+        )
+        .bind(message_id)
+        .bind(activity)
+        .bind(occurred_at)
+        .bind(now)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(resumed.rows_affected())
+    }
+
+    /// Writes each enrollment's new state with one statement per chunk.
+    pub(super) async fn settle(
+        &mut self,
+        settled: &[Settled<'_>],
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        for chunk in settled.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 9);
+            let updated_at = params.one();
+            let sql = format!(
+                "WITH settled (id, state, node_id, due_at, awaiting_event, awaiting_node,
+                               awaiting_activity, waiting_since, error) AS (VALUES {values})
+                 UPDATE enrollments SET
+                     state = settled.state,
+                     node_id = COALESCE(settled.node_id, enrollments.node_id),
+                     due_at = settled.due_at,
+                     resumed = NULL,
+                     awaiting_event = settled.awaiting_event,
+                     awaiting_node = settled.awaiting_node,
+                     awaiting_activity = settled.awaiting_activity,
+                     waiting_since = settled.waiting_since,
+                     error = settled.error,
+                     updated_at = {updated_at}
+                 FROM settled
+                 WHERE enrollments.id = settled.id"
+            );
+            let mut query = sqlx::query(&sql);
+            for settled in chunk {
+                for param in settled_row(settled, now) {
+                    query = param.bind(query);
+                }
+            }
+            query = query.bind(now);
+            query.execute(&mut *self.transaction).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One row of [`Batch::settle`]'s `VALUES`, in the order of its columns.
+fn settled_row<'a>(settled: &Settled<'a>, now: Millis) -> [Param<'a>; 9] {
+    let id = settled.enrollment.into();
+    match &settled.next {
+        NextState::Waiting {
+            node,
+            wake_at,
+            awaiting_event,
+            awaiting_node,
+            awaiting_activity,
+        } => [
+            id,
+            Param::Text(EnrollmentState::Waiting.as_str()),
+            Param::OptText(Some(node.as_str())),
+            Param::OptInt(Some(*wake_at)),
+            Param::OptText(*awaiting_event),
+            Param::OptText(awaiting_node.map(NodeId::as_str)),
+            Param::OptText(awaiting_activity.map(Activity::as_str)),
+            Param::OptInt(Some(now)),
+            Param::OptText(None),
+        ],
+        NextState::Exited { node } => [
+            id,
+            Param::Text(EnrollmentState::Exited.as_str()),
+            Param::OptText(Some(node.as_str())),
+            Param::OptInt(None),
+            Param::OptText(None),
+            Param::OptText(None),
+            Param::OptText(None),
+            Param::OptInt(None),
+            Param::OptText(None),
+        ],
+        NextState::Failed { error } => [
+            id,
+            Param::Text(EnrollmentState::Failed.as_str()),
+            Param::OptText(None),
+            Param::OptInt(None),
+            Param::OptText(None),
+            Param::OptText(None),
+            Param::OptText(None),
+            Param::OptInt(None),
+            Param::OptText(Some(error)),
+        ],
+    }
+}
