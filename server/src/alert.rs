@@ -11,6 +11,7 @@ use app::ids::WebhookId;
 
 use crate::{
     clock::{Millis, SharedClock},
+    error::{Error, Result},
     store::Store,
 };
 
@@ -32,35 +33,23 @@ pub struct Alerter {
     clock: SharedClock,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AlertConfigError {
-    #[error(
-        "the SMTP URL cannot be used ({0}); write it like smtp://user:password@host:587?tls=required"
-    )]
-    SmtpUrl(String),
-    #[error(
-        "the alert sender {0:?} is not an address; write it like \"Wayfarer <ops@example.com>\""
-    )]
-    From(String),
-}
-
 impl Alerter {
     pub fn new(
         smtp_url: Option<&str>,
         from: &str,
         store: Store,
         clock: SharedClock,
-    ) -> Result<Self, AlertConfigError> {
+    ) -> Result<Self> {
         let mailer = smtp_url
             .map(|url| {
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map(|builder| builder.build())
-                    .map_err(|error| AlertConfigError::SmtpUrl(error.to_string()))
+                    .map_err(|error| Error::SmtpUrl(error.to_string()))
             })
             .transpose()?;
         let from = from
             .parse()
-            .map_err(|_| AlertConfigError::From(from.to_owned()))?;
+            .map_err(|_| Error::AlertFrom(from.to_owned()))?;
         Ok(Self {
             mailer,
             from,

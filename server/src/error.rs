@@ -32,10 +32,19 @@ pub enum Error {
     },
 
     #[error("cannot set up the HTTP client for webhooks: {0}")]
-    Http(String),
+    Http(#[source] reqwest::Error),
 
-    #[error("cannot set up alert emails: {0}")]
-    Alerts(#[from] crate::alert::AlertConfigError),
+    #[error(
+        "cannot set up alert emails: the SMTP URL cannot be used ({0}); write it like \
+         smtp://user:password@host:587?tls=required"
+    )]
+    SmtpUrl(String),
+
+    #[error(
+        "cannot set up alert emails: the sender {0:?} is not an address; write it like \
+         \"Wayfarer <ops@example.com>\""
+    )]
+    AlertFrom(String),
 
     #[error("HTTP server stopped: {0}")]
     Serve(#[source] io::Error),

@@ -1,13 +1,13 @@
 //! The Wayfarer server: configuration, storage and HTTP, assembled by [`Server`].
 
-pub mod alert;
+pub(crate) mod alert;
 pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod engine;
 pub mod error;
-pub mod http;
-pub mod intake;
+pub(crate) mod http;
+pub(crate) mod intake;
 mod pace;
 pub mod store;
 pub mod webhook;
@@ -82,7 +82,7 @@ impl Server {
             },
             Duration::from_secs(config.delivery_timeout_secs),
         )
-        .map_err(|error| Error::Http(error.to_string()))?;
+        .map_err(Error::Http)?;
         if config.smtp_url.is_none() {
             tracing::info!("no --smtp-url: webhook failure alerts are not emailed");
         }

@@ -13,7 +13,8 @@ mod validate;
 pub use graph::{Edge, EditError, Journey, JourneyDocument, StructureError};
 pub use node::{
     Action, Activity, Branch, Channel, Combine, Condition, ConditionRule, Delay, KeyValue, Node,
-    NodeId, NodeKind, Position, Span, TimeUnit, Trigger, WaitForEvent, WaitTarget, WebhookNode,
+    NodeId, NodeKind, Position, Resume, Span, TimeUnit, Trigger, WaitForEvent, WaitTarget,
+    WebhookNode,
 };
 pub use rule::{Facts, Operator, Rule};
 pub use validate::ValidationError;

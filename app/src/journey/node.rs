@@ -174,6 +174,16 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// How a contact leaves the delay or wait it is at.
+    pub enum Resume {
+        /// Its timer fired: a delay is over, or a wait timed out.
+        Timer = "timer",
+        /// The awaited event arrived.
+        Event = "event",
+    }
+}
+
 /// Waits for an event until the timeout; continues on `event` if it came, `timeout` if not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WaitForEvent {

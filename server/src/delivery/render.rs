@@ -9,8 +9,8 @@
 //!
 //! Placeholder values are percent-encoded where they land in the URL and used as they are in
 //! headers and custom data. The Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature`) are added by [`super::sign`] over the final body just before the
-//! request is sent, so the timestamp is the sending time.
+//! `webhook-signature`) are added over the final body just before the request is sent, so the
+//! timestamp is the sending time.
 
 use app::{
     api::{BodyFormat, HttpMethod},

@@ -4,7 +4,7 @@ use app::{
     ids::WebhookId,
     journey::{
         Activity, Branch, Channel, Combine, ConditionRule, Facts, Journey, Node, NodeId, NodeKind,
-        WaitTarget,
+        Resume, WaitTarget,
     },
 };
 
@@ -59,16 +59,6 @@ pub enum Halt {
 pub struct Outcome {
     pub effects: Vec<Effect>,
     pub halt: Halt,
-}
-
-app::text_enum! {
-    /// How a contact leaves the node it waits at (the enrollment's `resumed`).
-    pub enum Resume {
-        /// Its timer fired: a delay is over, or a wait timed out.
-        Timer = "timer",
-        /// The awaited event arrived.
-        Event = "event",
-    }
 }
 
 /// Past events of the contact, for conditions on whether an event happened.

@@ -8,6 +8,6 @@ pub mod interpret;
 mod worker;
 
 pub use interpret::{
-    Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, Resume, advance, resume,
+    Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, advance, resume,
 };
 pub use worker::{Engine, EngineError, EngineSettings};

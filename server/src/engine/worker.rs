@@ -6,13 +6,13 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use app::{
     api::{EnrollmentState, Reentry},
     ids::{ContactId, JourneyId},
-    journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Trigger},
+    journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Resume, Trigger},
 };
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, watch};
 
 use super::interpret::{
-    Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, Resume, advance, resume,
+    Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, advance, resume,
 };
 use crate::{
     clock::{Millis, SharedClock},

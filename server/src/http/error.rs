@@ -16,6 +16,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     validation_errors: Vec<ValidationError>,
+    /// What went wrong inside the server: logged when the response is made, never sent.
+    fault: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -27,6 +29,7 @@ impl ApiError {
             code,
             message: message.into(),
             validation_errors: Vec::new(),
+            fault: None,
         }
     }
 
@@ -70,19 +73,40 @@ impl ApiError {
         self
     }
 
-    /// A fault of the server, not the client: logged in full, answered without details.
+    /// A fault of the server, not the client: logged in full (once, with the request's
+    /// method and path) when the response is made, and answered without details.
     pub fn internal(error: impl std::fmt::Display) -> Self {
-        tracing::error!(%error, "request failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server could not complete the request; the details are in its log",
-        )
+        Self {
+            fault: Some(error.to_string()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server could not complete the request; the details are in its log",
+            )
+        }
     }
 }
 
+/// A statement the database refused because of the data, not a fault: a duplicate becomes a
+/// 409 and a missing reference a 422, naming the constraint; anything else is internal.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(database) = &error {
+            let constraint = database.constraint().unwrap_or("a constraint");
+            match database.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    return Self::conflict(format!(
+                        "this already exists ({constraint}); change what must be unique"
+                    ));
+                }
+                sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    return Self::unprocessable(format!(
+                        "this refers to something that does not exist ({constraint})"
+                    ));
+                }
+                _ => {}
+            }
+        }
         Self::internal(format_args!("database: {error}"))
     }
 }
@@ -119,6 +143,9 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(fault) = &self.fault {
+            tracing::error!(status = self.status.as_u16(), error = %fault, "request failed");
+        }
         let error = ErrorBody {
             code: self.code.to_owned(),
             message: self.message,
@@ -132,5 +159,48 @@ impl IntoResponse for ApiError {
             };
             (self.status, Json(body)).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{AnyConnection, Connection, Executor};
+
+    use super::*;
+
+    /// The database's own refusal, from an in-memory SQLite.
+    async fn refusal(statement: &str) -> sqlx::Error {
+        sqlx::any::install_default_drivers();
+        let mut connection = AnyConnection::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory database");
+        connection
+            .execute(
+                "PRAGMA foreign_keys = ON;
+                 CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
+                 CREATE TABLE children (parent BIGINT REFERENCES parents (id));
+                 INSERT INTO parents (id, name) VALUES (1, 'ana');",
+            )
+            .await
+            .expect("the schema");
+        connection
+            .execute(statement)
+            .await
+            .expect_err("the database refuses it")
+    }
+
+    #[tokio::test]
+    async fn constraint_violations_are_the_clients_mistakes() {
+        let duplicate = ApiError::from(refusal("INSERT INTO parents (name) VALUES ('ana')").await);
+        assert_eq!(
+            (duplicate.status, duplicate.code),
+            (StatusCode::CONFLICT, "conflict")
+        );
+        assert!(duplicate.fault.is_none());
+        let dangling = ApiError::from(refusal("INSERT INTO children (parent) VALUES (7)").await);
+        assert_eq!(dangling.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let broken = ApiError::from(refusal("SELECT * FROM nowhere").await);
+        assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(broken.fault.is_some_and(|fault| fault.contains("nowhere")));
     }
 }

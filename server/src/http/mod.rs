@@ -12,6 +12,8 @@ mod webhooks;
 use axum::{Router, extract::FromRef, response::Redirect, routing::get};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use self::error::ApiError;
 use crate::{clock::SharedClock, delivery::send::Sender, intake::EventIntake, store::Store};
@@ -46,6 +48,15 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes(&state, routes, render_shell)
         .fallback(file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state)
+        .layer(
+            // Each request's span names its method and path for whatever it logs; responses
+            // are logged at debug level only, and server faults once, by `ApiError`.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+                .on_failure(()),
+        )
 }
 
 fn api_v1() -> Router<AppState> {

@@ -5,7 +5,7 @@
 use app::{
     api::EnrollmentState,
     ids::{ContactId, EnrollmentId, EventId, JourneyId, MessageId},
-    journey::{Activity, NodeId},
+    journey::{Activity, NodeId, Resume},
 };
 use sqlx::FromRow;
 
@@ -14,7 +14,7 @@ use super::{
     events::EventRow,
     sql::{IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
 };
-use crate::{clock::Millis, engine::Resume};
+use crate::clock::Millis;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct EnrollmentRow {

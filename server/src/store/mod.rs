@@ -2,7 +2,6 @@
 //! default) and PostgreSQL. Where the backends need different SQL, both variants stay side by
 //! side behind one function in the module of that domain.
 
-mod batch;
 mod contacts;
 mod deliveries;
 mod enrollments;
@@ -11,6 +10,7 @@ mod journeys;
 mod messages;
 mod sql;
 mod stats;
+mod steps;
 mod url;
 mod webhooks;
 
@@ -30,7 +30,6 @@ use sqlx::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use self::{
-    batch::{Batch, StepRecords},
     contacts::ContactRow,
     deliveries::{
         AttemptRecord, AttemptRow, DeliveryQuery, DeliveryRow, DueDelivery, NewDelivery,
@@ -43,6 +42,7 @@ pub use self::{
     journeys::{JourneyChanges, JourneyRow, LiveJourney},
     messages::{MessageRow, NewMessage},
     stats::{VersionCounts, Visit},
+    steps::StepRecords,
     url::redact_url,
     webhooks::{AuthKind, WebhookRow},
 };
@@ -157,7 +157,34 @@ impl DerefMut for Write {
     }
 }
 
+/// The engine's transaction: one batch claims work (events to match, enrollments that are
+/// due) and records every step's outcome, so a step and its records commit together or not at
+/// all. Its statements live with their tables (`events`, `enrollments`, `messages`,
+/// `deliveries`, `stats`, `journeys`, `contacts`; what steps write, in `steps`).
+///
+/// Claims are written first: on SQLite the transaction then holds the write lock from its
+/// first statement (a read-first transaction could not upgrade while another connection
+/// commits); on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several engine processes take
+/// disjoint batches.
+pub struct Batch {
+    transaction: Write,
+    backend: Backend,
+}
+
+impl Batch {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.transaction.commit().await
+    }
+}
+
 impl Store {
+    pub async fn begin_batch(&self) -> sqlx::Result<Batch> {
+        Ok(Batch {
+            transaction: self.begin_write().await?,
+            backend: self.backend,
+        })
+    }
+
     /// Opens the database and checks that it is usable, turning the usual mistakes (bad URL,
     /// unwritable SQLite path, PostgreSQL down) into an [`Error`] that says how to fix them.
     pub async fn connect(url: &str) -> Result<Self> {

@@ -36,6 +36,7 @@ backend_tests!(
     a_slow_receiver_does_not_hold_back_the_others,
     each_attempt_of_a_batch_is_recorded_with_its_own_outcome,
     persistent_failure_emails_the_stakeholders_once_an_hour,
+    a_delivery_goes_out_as_soon_as_it_is_queued,
 );
 
 const SECOND: i64 = 1_000;
@@ -890,4 +891,22 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     assert_eq!(failed.len(), 2, "bob's request failed too");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(smtp.messages().len(), 1, "at most one email an hour");
+}
+
+/// Each stage wakes the next when it commits (intake → engine → delivery): with a poll
+/// interval of a minute, a webhook still arrives within moments of its event.
+async fn a_delivery_goes_out_as_soon_as_it_is_queued(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| config.engine_poll_ms = 60_000).await;
+    let receiver = Receiver::start().await;
+    // Both loops have had their first look at the (empty) queue and wait for the next poll.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    deliver_once(&server, &receiver.url("/hook")).await;
+    while receiver.received().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the webhook waited for a poll"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
