@@ -18,7 +18,14 @@ const database = `sqlite://${path.join(process.env.WAYFARER_E2E_DATA, 'e2e.db')}
 const siteRoot = path.resolve(__dirname, '../target/site');
 
 export default defineConfig({
-  testDir: './tests',
+  // `e2e` is the browser test suite (.ci/test runs it); `bench` prints the canvas's frame
+  // rates (.ci/bench-canvas).
+  projects: [
+    { name: 'e2e', testDir: './tests' },
+    // No trace: recording one snapshots the whole page at every mouse move, which costs a
+    // 1,000-node canvas a third of its frames.
+    { name: 'bench', testDir: './bench', testMatch: '*.bench.ts', use: { trace: 'off' } },
+  ],
   outputDir: './artifacts/test-results',
   fullyParallel: false,
   forbidOnly: !!process.env.CI,

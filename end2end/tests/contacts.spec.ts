@@ -42,7 +42,7 @@ test('a marketer finds a contact by email and sees its attributes, events and jo
   await expect(run).toContainText('pause');
   await expect(run).toContainText('waiting');
   await run.getByRole('link', { name: `Welcome ${suffix}` }).click();
-  await expect(page.locator('g.node[data-node-id="pause"]')).toBeVisible();
+  await expect(page.locator('div.node[data-node-id="pause"]')).toBeVisible();
 
   expect(problems).toEqual([]);
 });

@@ -45,7 +45,7 @@ test('the editor opens a journey and a node dragged with the mouse stays where i
 
   await page.goto(`/journeys/${id}`);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-  const exit = page.locator('g.node[data-node-id="done"] rect.node-box');
+  const exit = page.locator('div.node[data-node-id="done"] .node-box');
   await expect(exit).toBeVisible();
   const before = await exit.boundingBox();
   if (!before) throw new Error('the exit node is not on screen');

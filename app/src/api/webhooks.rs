@@ -85,6 +85,17 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// How a webhook's requests authenticate: the `type` of [`AuthIn`] and [`AuthOut`], and
+    /// what a webhook's row records.
+    pub enum AuthKind {
+        None = "none",
+        Basic = "basic",
+        Bearer = "bearer",
+        ApiKey = "api_key",
+    }
+}
+
 /// How the request authenticates. Secrets are write-only: answers only say whether one is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -123,6 +134,27 @@ pub enum AuthOut {
         header: String,
         key_set: bool,
     },
+}
+
+impl AuthOut {
+    pub fn kind(&self) -> AuthKind {
+        match self {
+            Self::None => AuthKind::None,
+            Self::Basic { .. } => AuthKind::Basic,
+            Self::Bearer { .. } => AuthKind::Bearer,
+            Self::ApiKey { .. } => AuthKind::ApiKey,
+        }
+    }
+
+    /// Whether a password, token or key is stored.
+    pub fn secret_set(&self) -> bool {
+        match self {
+            Self::None => false,
+            Self::Basic { password_set, .. } => *password_set,
+            Self::Bearer { token_set } => *token_set,
+            Self::ApiKey { key_set, .. } => *key_set,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Canvas geometry: node boxes and their ports, connection curves, and the viewport that pans
 //! and zooms the journey (world coordinates) onto the screen (pixels in the canvas).
 
-use crate::journey::{Branch, NodeKind, Position};
+use crate::journey::{Branch, NodeKindTag, Position};
 
 pub const NODE_WIDTH: f64 = 184.0;
 pub const NODE_HEIGHT: f64 = 64.0;
@@ -17,7 +17,7 @@ pub fn input_port(node: Position) -> Position {
 }
 
 /// Where the output for `branch` starts: spread along the bottom edge, in branch order.
-pub fn output_port(node: Position, kind: &NodeKind, branch: Branch) -> Position {
+pub fn output_port(node: Position, kind: NodeKindTag, branch: Branch) -> Position {
     let branches = kind.branches();
     let index = branches
         .iter()
@@ -44,6 +44,19 @@ pub fn connection_path(from: Position, to: Position) -> String {
         to.y - bend,
         to.x,
         to.y
+    )
+}
+
+/// The arrowhead of a connection arriving at `to` from above: a small triangle, tip at `to`.
+pub fn arrow_head(to: Position) -> String {
+    format!(
+        "M {:.1} {:.1} L {:.1} {:.1} L {:.1} {:.1} Z",
+        to.x - 5.0,
+        to.y - 9.0,
+        to.x,
+        to.y,
+        to.x + 5.0,
+        to.y - 9.0
     )
 }
 
@@ -133,11 +146,54 @@ impl Viewport {
         }
     }
 
-    /// The SVG `transform` of the journey layer.
-    pub fn transform(self) -> String {
-        format!(
-            "translate({:.2} {:.2}) scale({:.4})",
-            self.x, self.y, self.zoom
-        )
+    /// The CSS `transform` that pans the journey's layer. Panning changes only this
+    /// translation, which the browser applies to the composited layer without re-sorting its
+    /// paint; the zoom is the separate [`Viewport::scale`] of a layer inside it.
+    pub fn translation(self) -> String {
+        format!("translate({:.2}px, {:.2}px)", self.x, self.y)
+    }
+
+    /// The CSS `transform` that zooms the journey (with `transform-origin: 0 0`).
+    pub fn scale(self) -> String {
+        format!("scale({:.4})", self.zoom)
+    }
+}
+
+/// A box on the screen, in CSS pixels: an element's place as the browser reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rect {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Rect {
+    pub fn contains(self, point: Position) -> bool {
+        (self.left..=self.left + self.width).contains(&point.x)
+            && (self.top..=self.top + self.height).contains(&point.y)
+    }
+
+    /// `point` (on the screen) relative to the box's top-left corner.
+    pub fn local(self, point: Position) -> Position {
+        Position {
+            x: point.x - self.left,
+            y: point.y - self.top,
+        }
+    }
+
+    pub fn middle(self) -> Position {
+        Position {
+            x: self.width / 2.0,
+            y: self.height / 2.0,
+        }
+    }
+}
+
+/// Where a node dragged to `at` settles: on the 8-pixel grid.
+pub fn snapped(at: Position) -> Position {
+    Position {
+        x: (at.x / 8.0).round() * 8.0,
+        y: (at.y / 8.0).round() * 8.0,
     }
 }

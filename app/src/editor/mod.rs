@@ -7,55 +7,10 @@ pub mod canvas;
 use crate::{
     ids::WebhookId,
     journey::{
-        Action, Branch, Channel, Combine, Condition, Delay, Edge, EditError, Journey,
-        JourneyDocument, Node, NodeId, NodeKind, Position, Span, StructureError, TimeUnit, Trigger,
-        ValidationError, WaitForEvent, WaitTarget, WebhookNode,
+        Branch, Edge, EditError, Journey, JourneyDocument, Node, NodeId, NodeKind, Position,
+        StructureError, ValidationError,
     },
 };
-
-/// The kinds a marketer can drag from the palette, in palette order.
-pub const PALETTE: [&str; 7] = [
-    "trigger",
-    "action",
-    "wait_for_event",
-    "delay",
-    "condition",
-    "webhook",
-    "exit",
-];
-
-/// A new node of the palette kind `kind` (its JSON name), with settings a marketer fills in.
-pub fn new_node_kind(kind: &str) -> Option<NodeKind> {
-    Some(match kind {
-        "trigger" => NodeKind::Trigger(Trigger {
-            event: String::new(),
-            filter: Vec::new(),
-        }),
-        "action" => NodeKind::Action(Action {
-            channel: Channel::Email,
-            message: String::new(),
-        }),
-        "wait_for_event" => NodeKind::WaitForEvent(WaitForEvent {
-            until: WaitTarget::Event {
-                event: String::new(),
-            },
-            timeout: Span::new(1, TimeUnit::Days),
-        }),
-        "delay" => NodeKind::Delay(Delay {
-            duration: Span::new(1, TimeUnit::Hours),
-        }),
-        "condition" => NodeKind::Condition(Condition {
-            combine: Combine::All,
-            rules: Vec::new(),
-        }),
-        "webhook" => NodeKind::Webhook(WebhookNode {
-            webhook: None,
-            custom_data: Vec::new(),
-        }),
-        "exit" => NodeKind::Exit,
-        _ => return None,
-    })
-}
 
 /// One edit, holding what it takes to undo it.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@ use super::{
 };
 use crate::{
     ids::WebhookId,
-    journey::{Branch, NodeId, Position},
+    journey::{Action, Branch, Channel, NodeId, NodeKindTag, Position, Trigger, WebhookNode},
 };
 
 fn at(x: f64, y: f64) -> Position {
@@ -12,7 +12,9 @@ fn at(x: f64, y: f64) -> Position {
 }
 
 fn kind(name: &str) -> NodeKind {
-    new_node_kind(name).expect("a palette kind")
+    name.parse::<NodeKindTag>()
+        .expect("a palette kind")
+        .new_settings()
 }
 
 fn sorted(document: JourneyDocument) -> JourneyDocument {
@@ -35,21 +37,6 @@ fn three_nodes() -> (Editor, [NodeId; 3]) {
         .expect("connect");
     editor.connect(&send, Branch::Next, &done).expect("connect");
     (editor, [start, send, done])
-}
-
-#[test]
-fn every_palette_kind_makes_a_node() {
-    for name in PALETTE {
-        let kind = kind(name);
-        let json = serde_json::to_value(Node {
-            id: NodeId::new("n1"),
-            position: Position::default(),
-            kind,
-        })
-        .expect("serialises");
-        assert_eq!(json["kind"], name);
-    }
-    assert_eq!(new_node_kind("teleport"), None);
 }
 
 #[test]
@@ -244,13 +231,13 @@ fn problems_include_missing_webhooks() {
 fn ports_sit_on_the_node_edges_in_branch_order() {
     let node = at(100.0, 50.0);
     assert_eq!(canvas::input_port(node), at(100.0 + NODE_WIDTH / 2.0, 50.0));
-    let wait = kind("wait_for_event");
-    let event = canvas::output_port(node, &wait, Branch::Event);
-    let timeout = canvas::output_port(node, &wait, Branch::Timeout);
+    let wait = NodeKindTag::WaitForEvent;
+    let event = canvas::output_port(node, wait, Branch::Event);
+    let timeout = canvas::output_port(node, wait, Branch::Timeout);
     assert_eq!(event.y, 50.0 + NODE_HEIGHT);
     assert!(event.x < timeout.x, "event left of timeout");
     assert_eq!(
-        canvas::output_port(node, &kind("action"), Branch::Next).x,
+        canvas::output_port(node, NodeKindTag::Action, Branch::Next).x,
         100.0 + NODE_WIDTH / 2.0
     );
     assert!(canvas::hits_node(node, at(101.0, 51.0)));
@@ -292,4 +279,32 @@ fn fitting_shows_every_node() {
     );
     assert_eq!(small.zoom, 1.0, "never zoomed in past 100 %");
     assert_eq!(canvas::bounds([]), None);
+}
+
+#[test]
+fn rects_locate_points_and_drops_snap_to_the_grid() {
+    let rect = canvas::Rect {
+        left: 100.0,
+        top: 50.0,
+        width: 200.0,
+        height: 100.0,
+    };
+    assert!(rect.contains(at(300.0, 150.0)));
+    assert!(!rect.contains(at(99.0, 60.0)));
+    assert_eq!(rect.local(at(150.0, 70.0)), at(50.0, 20.0));
+    assert_eq!(rect.middle(), at(100.0, 50.0));
+    assert_eq!(canvas::snapped(at(13.0, -3.0)), at(16.0, 0.0));
+    assert_eq!(
+        Viewport::default().translation(),
+        "translate(40.00px, 40.00px)"
+    );
+    assert_eq!(Viewport::default().scale(), "scale(1.0000)");
+}
+
+#[test]
+fn arrowheads_point_down_at_the_input_port() {
+    assert_eq!(
+        canvas::arrow_head(at(100.0, 50.0)),
+        "M 95.0 41.0 L 100.0 50.0 L 105.0 41.0 Z"
+    );
 }

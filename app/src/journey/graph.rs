@@ -9,7 +9,10 @@ use petgraph::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::node::{Branch, Node, NodeId};
+use super::{
+    kinds::NodeKindTag,
+    node::{Branch, Node, NodeId},
+};
 
 /// An edge as stored: the `branch` output of `from` leads to `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,8 +61,8 @@ pub enum EditError {
     Structure(#[from] StructureError),
     #[error("node \"{0}\" does not exist")]
     NoSuchNode(NodeId),
-    #[error("a {kind} node has no \"{branch}\" output")]
-    NoSuchBranch { kind: &'static str, branch: Branch },
+    #[error("{} nodes have no \"{branch}\" output", .kind.label())]
+    NoSuchBranch { kind: NodeKindTag, branch: Branch },
     #[error("a node cannot connect to itself")]
     SelfLoop,
 }
@@ -200,7 +203,7 @@ impl Journey {
         let kind = &self.graph[source].kind;
         if !kind.branches().contains(&branch) {
             return Err(EditError::NoSuchBranch {
-                kind: kind.label(),
+                kind: kind.tag(),
                 branch,
             });
         }

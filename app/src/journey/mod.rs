@@ -6,11 +6,13 @@
 //! `StableGraph`, which keeps node indices stable while the editor adds and removes nodes.
 
 mod graph;
+mod kinds;
 mod node;
 mod rule;
 mod validate;
 
 pub use graph::{Edge, EditError, Journey, JourneyDocument, StructureError};
+pub use kinds::NodeKindTag;
 pub use node::{
     Action, Activity, Branch, Channel, Combine, Condition, ConditionRule, Delay, KeyValue, Node,
     NodeId, NodeKind, Position, Resume, Span, TimeUnit, Trigger, WaitForEvent, WaitTarget,

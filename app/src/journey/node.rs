@@ -99,39 +99,6 @@ pub enum NodeKind {
     Exit,
 }
 
-impl NodeKind {
-    /// The word the editor and error messages use for this kind.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Trigger(_) => "trigger",
-            Self::Action(_) => "action",
-            Self::WaitForEvent(_) => "wait for event",
-            Self::Delay(_) => "delay",
-            Self::Condition(_) => "condition",
-            Self::Webhook(_) => "webhook",
-            Self::Exit => "exit",
-        }
-    }
-
-    /// The outgoing branches this kind must have, each connected to exactly one node.
-    pub fn branches(&self) -> &'static [Branch] {
-        match self {
-            Self::Trigger(_) | Self::Action(_) | Self::Delay(_) | Self::Webhook(_) => {
-                &[Branch::Next]
-            }
-            Self::WaitForEvent(_) => &[Branch::Event, Branch::Timeout],
-            Self::Condition(_) => &[Branch::Yes, Branch::No],
-            Self::Exit => &[],
-        }
-    }
-
-    /// Whether a contact may stay at this node for a while. A loop in the graph must pass
-    /// through such a node, or a contact would loop forever within one step.
-    pub fn waits(&self) -> bool {
-        matches!(self, Self::WaitForEvent(_) | Self::Delay(_))
-    }
-}
-
 crate::text_enum! {
     /// The label of an outgoing connection.
     #[derive(PartialOrd, Ord)]

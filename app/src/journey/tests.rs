@@ -354,7 +354,7 @@ fn connect_replaces_an_output_and_refuses_what_cannot_be() {
     assert_eq!(
         journey.connect(&NodeId::new("hook"), Branch::Yes, &NodeId::new("done")),
         Err(EditError::NoSuchBranch {
-            kind: "webhook",
+            kind: NodeKindTag::Webhook,
             branch: Branch::Yes
         })
     );

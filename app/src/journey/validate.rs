@@ -81,17 +81,9 @@ impl Errors {
     fn node(&mut self, node: &Node, message: impl Into<String>) {
         self.0.push(ValidationError {
             node: Some(node.id.clone()),
-            message: format!("{} {}", capitalised(node.kind.label()), message.into()),
+            message: format!("{} {}", node.kind.label(), message.into()),
         });
     }
-}
-
-fn capitalised(label: &str) -> String {
-    let mut chars = label.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 fn check_single_trigger<'a>(journey: &'a Journey, errors: &mut Errors) -> Option<&'a Node> {

@@ -44,7 +44,7 @@ pub use self::{
     stats::{VersionCounts, Visit},
     steps::StepRecords,
     url::redact_url,
-    webhooks::{AuthKind, WebhookRow},
+    webhooks::WebhookRow,
 };
 use crate::error::{Error, Result, describe_io_error};
 

@@ -1,23 +1,13 @@
 //! Webhook assets.
 
 use app::{
-    api::{BodyFormat, HttpMethod},
+    api::{AuthKind, BodyFormat, HttpMethod},
     ids::WebhookId,
 };
 use sqlx::FromRow;
 
 use super::Store;
 use crate::clock::Millis;
-
-app::text_enum! {
-    /// How a webhook's requests authenticate, as its row records it.
-    pub enum AuthKind {
-        None = "none",
-        Basic = "basic",
-        Bearer = "bearer",
-        ApiKey = "api_key",
-    }
-}
 
 /// A webhook as stored. Lists (contact fields, custom data, headers) are JSON text.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]

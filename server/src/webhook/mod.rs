@@ -2,17 +2,14 @@
 //! the form rather than in a failed delivery hours later; and the secrets that go with them.
 
 use app::{
-    api::{AuthIn, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},
+    api::{AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},
     ids::WebhookId,
     journey::KeyValue,
     template::Template,
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
-use crate::{
-    clock::Millis,
-    store::{AuthKind, WebhookRow},
-};
+use crate::{clock::Millis, store::WebhookRow};
 
 const MAX_NAME_CHARS: usize = 200;
 const DEFAULT_RETRY_WINDOW_HOURS: u32 = 12;

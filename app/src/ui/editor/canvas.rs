@@ -1,26 +1,21 @@
-//! The palette and the SVG canvas: nodes, connections and the pointer gestures on them (drag
-//! a kind in, move a node, draw a connection from an output port, pan, zoom).
+//! The canvas: a surface that pans and zooms one layer holding the journey (the connections
+//! in one SVG under the nodes, which are HTML boxes), and the pointer gestures on it: pan,
+//! zoom, move a node, draw a connection. Panning changes one CSS transform, which the browser
+//! composites without painting the nodes again.
 
-use leptos::{ev, prelude::*, svg::Svg};
+use leptos::{ev, html::Div, prelude::*};
 
-use super::{EditorState, Selection};
+use super::{Connecting, EditorState, Selection, edge::EdgeLayer, node::NodeView};
 use crate::{
-    editor::{
-        PALETTE,
-        canvas::{
-            NODE_HEIGHT, NODE_WIDTH, Viewport, bounds, connection_path, hits_node, input_port,
-            output_port,
-        },
-        new_node_kind,
-    },
-    journey::{Action, Branch, Edge, Node, NodeId, NodeKind, Position, WaitTarget},
+    editor::canvas::{Rect, Viewport, bounds, hits_node, snapped},
+    journey::{Branch, NodeId, Position},
 };
 
 /// What a pointer pressed on the canvas is doing.
 #[derive(Debug, Clone, PartialEq)]
 enum Gesture {
     Idle,
-    /// Dragging the background; the last pointer position on the screen.
+    /// Dragging the background; the last pointer position on the canvas.
     Panning(Position),
     /// Dragging a node, held at `grab` from its top-left corner.
     Moving {
@@ -33,249 +28,292 @@ enum Gesture {
 /// A pointer that moved less than this (in pixels) clicked rather than dragged.
 const CLICK_SLOP: f64 = 4.0;
 
-pub(super) fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "trigger" => "Trigger",
-        "action" => "Action",
-        "wait_for_event" => "Wait for event",
-        "delay" => "Delay",
-        "condition" => "Condition",
-        "webhook" => "Webhook",
-        _ => "Exit",
-    }
-}
-
-fn kind_icon(kind: &str) -> &'static str {
-    match kind {
-        "trigger" => "⚡",
-        "action" => "✉",
-        "wait_for_event" => "◴",
-        "delay" => "◷",
-        "condition" => "◇",
-        "webhook" => "⇄",
-        _ => "■",
-    }
-}
-
-pub(super) fn kind_name(kind: &NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Trigger(_) => "trigger",
-        NodeKind::Action(_) => "action",
-        NodeKind::WaitForEvent(_) => "wait_for_event",
-        NodeKind::Delay(_) => "delay",
-        NodeKind::Condition(_) => "condition",
-        NodeKind::Webhook(_) => "webhook",
-        NodeKind::Exit => "exit",
-    }
-}
-
-/// One line saying what the node does.
-fn summary(kind: &NodeKind, webhooks: &[crate::api::WebhookOut]) -> String {
-    fn or_unset(text: &str) -> String {
-        if text.trim().is_empty() {
-            "not set".to_owned()
-        } else {
-            text.to_owned()
-        }
-    }
-    match kind {
-        NodeKind::Trigger(trigger) => format!("on {}", or_unset(&trigger.event)),
-        NodeKind::Action(Action { channel, message }) => {
-            format!("{} · {}", channel.as_str(), or_unset(message))
-        }
-        NodeKind::WaitForEvent(wait) => {
-            let what = match &wait.until {
-                WaitTarget::Event { event } => or_unset(event),
-                WaitTarget::MessageActivity { activity, .. } => activity.as_str().to_owned(),
-            };
-            format!(
-                "{what} ≤ {} {}",
-                wait.timeout.value,
-                panel_unit(wait.timeout)
-            )
-        }
-        NodeKind::Delay(delay) => {
-            format!("{} {}", delay.duration.value, panel_unit(delay.duration))
-        }
-        NodeKind::Condition(condition) => match condition.rules.len() {
-            1 => "1 rule".to_owned(),
-            rules => format!("{rules} rules"),
-        },
-        NodeKind::Webhook(webhook) => match &webhook.webhook {
-            None => "no webhook picked".to_owned(),
-            Some(id) => webhooks
-                .iter()
-                .find(|candidate| candidate.id == *id)
-                .map_or_else(
-                    || format!("webhook {id} (missing)"),
-                    |hook| hook.name.clone(),
-                ),
-        },
-        NodeKind::Exit => "end of the journey".to_owned(),
-    }
-}
-
-fn panel_unit(span: crate::journey::Span) -> &'static str {
-    super::panel::unit_label(span.unit)
-}
-
-/// The canvas's (left, top, width, height) on the screen.
-fn canvas_rect(canvas: NodeRef<Svg>) -> Option<(f64, f64, f64, f64)> {
-    canvas.get_untracked().map(|svg| element_rect(&svg))
-}
-
-/// Kinds to drag onto the canvas (or press Enter on, to add one in the middle).
-#[component]
-pub(super) fn Palette(state: EditorState) -> impl IntoView {
-    // The kind being dragged and the pointer's place on the screen.
-    let carrying = RwSignal::new(None::<(&'static str, f64, f64)>);
-    let move_handle = window_event_listener(ev::pointermove, move |event| {
-        if carrying.with_untracked(Option::is_some) {
-            carrying.update(|carried| {
-                if let Some((_, x, y)) = carried {
-                    *x = f64::from(event.client_x());
-                    *y = f64::from(event.client_y());
-                }
-            });
-        }
-    });
-    let up_handle = window_event_listener(ev::pointerup, move |event| {
-        let Some((kind, _, _)) = carrying.get_untracked() else {
-            return;
-        };
-        carrying.set(None);
-        let canvas = document().query_selector("svg.canvas").ok().flatten();
-        let Some(canvas) = canvas else { return };
-        let rect = element_rect(&canvas);
-        let (x, y) = (f64::from(event.client_x()), f64::from(event.client_y()));
-        if x < rect.0 || y < rect.1 || x > rect.0 + rect.2 || y > rect.1 + rect.3 {
-            return;
-        }
-        let world = state.viewport.get_untracked().to_world(Position {
-            x: x - rect.0,
-            y: y - rect.1,
-        });
-        place(
-            state,
-            kind,
-            Position {
-                x: world.x - NODE_WIDTH / 2.0,
-                y: world.y - NODE_HEIGHT / 2.0,
-            },
-        );
-    });
-    on_cleanup(move || {
-        move_handle.remove();
-        up_handle.remove();
-    });
-
-    let items = PALETTE
-        .into_iter()
-        .map(|kind| {
-            view! {
-                <li>
-                    <button
-                        type="button"
-                        class=format!("palette-item kind-{kind}")
-                        data-kind=kind
-                        title=format!("Drag onto the canvas to add a {} node", kind_label(kind))
-                        on:pointerdown=move |event| {
-                            event.prevent_default();
-                            carrying
-                                .set(
-                                    Some((
-                                        kind,
-                                        f64::from(event.client_x()),
-                                        f64::from(event.client_y()),
-                                    )),
-                                );
-                        }
-                        on:click=move |event| {
-                            // Enter or Space (detail 0): add it in the middle of the view.
-                            if event.detail() == 0 {
-                                let view = state.viewport.get_untracked();
-                                let middle = view.to_world(Position { x: 320.0, y: 200.0 });
-                                place(state, kind, middle);
-                            }
-                        }
-                    >
-                        <span class="icon" aria-hidden="true">{kind_icon(kind)}</span>
-                        {kind_label(kind)}
-                    </button>
-                </li>
-            }
-        })
-        .collect_view();
-    view! {
-        <nav class="palette" aria-label="Node kinds">
-            <h2>"Add"</h2>
-            <ul>{items}</ul>
-            <p class="hint">"Drag a kind onto the canvas."</p>
-            {move || {
-                carrying
-                    .get()
-                    .map(|(kind, x, y)| {
-                        view! {
-                            <div
-                                class="palette-ghost"
-                                style=format!("left: {}px; top: {}px", x - 70.0, y - 18.0)
-                            >
-                                {kind_icon(kind)}
-                                " "
-                                {kind_label(kind)}
-                            </div>
-                        }
-                    })
-            }}
-        </nav>
-    }
-    .into_any()
-}
-
-/// An element's (left, top, width, height) on the screen; zeros outside the browser.
-fn element_rect(element: &leptos::web_sys::Element) -> (f64, f64, f64, f64) {
+/// An element's box on the screen; empty outside the browser.
+pub(super) fn element_rect(element: &leptos::web_sys::Element) -> Rect {
     #[cfg(feature = "hydrate")]
     {
         let rect = element.get_bounding_client_rect();
-        (rect.left(), rect.top(), rect.width(), rect.height())
+        Rect {
+            left: rect.left(),
+            top: rect.top(),
+            width: rect.width(),
+            height: rect.height(),
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = element;
-        (0.0, 0.0, 0.0, 0.0)
+        Rect::default()
     }
 }
 
-fn place(state: EditorState, kind: &str, at: Position) {
-    if let Some(node_kind) = new_node_kind(kind) {
-        let snapped = Position {
-            x: (at.x / 8.0).round() * 8.0,
-            y: (at.y / 8.0).round() * 8.0,
+/// The canvas's pointer: what it is doing and where the canvas is. The nodes and connections
+/// start their gestures through it.
+#[derive(Clone, Copy)]
+pub(super) struct Pointer {
+    state: EditorState,
+    surface: NodeRef<Div>,
+    gesture: StoredValue<Gesture>,
+    pressed_at: StoredValue<Position>,
+    /// The canvas's corner on the screen, read when a gesture starts: reading it on every
+    /// pointer move would force the browser to lay out the page each time.
+    origin: StoredValue<Position>,
+    /// Whether a gesture runs (the journey's layer then ignores the pointer: the canvas has
+    /// captured it, and hit-testing a thousand nodes and curves on every move costs frames).
+    active: RwSignal<bool>,
+    /// The latest pointer position not yet applied: moves are applied once per animation
+    /// frame, however many events arrive in it.
+    unapplied: StoredValue<Option<Position>>,
+}
+
+impl Pointer {
+    fn new(state: EditorState, surface: NodeRef<Div>) -> Self {
+        Self {
+            state,
+            surface,
+            gesture: StoredValue::new(Gesture::Idle),
+            pressed_at: StoredValue::new(Position::default()),
+            origin: StoredValue::new(Position::default()),
+            active: RwSignal::new(false),
+            unapplied: StoredValue::new(None),
+        }
+    }
+
+    fn rect(self) -> Option<Rect> {
+        self.surface
+            .get_untracked()
+            .map(|surface| element_rect(&surface))
+    }
+
+    /// The event's place on the canvas, in pixels from its top-left corner.
+    fn locate(self, event: &ev::MouseEvent, refresh: bool) -> Position {
+        if refresh && let Some(rect) = self.rect() {
+            self.origin.set_value(Position {
+                x: rect.left,
+                y: rect.top,
+            });
+        }
+        let origin = self.origin.get_value();
+        Position {
+            x: f64::from(event.client_x()) - origin.x,
+            y: f64::from(event.client_y()) - origin.y,
+        }
+    }
+
+    /// Takes a primary-button press for a gesture, keeping the pointer's events with the
+    /// canvas until release, also outside it. Returns where the press was, on the canvas.
+    fn start(self, event: &ev::PointerEvent) -> Option<Position> {
+        if event.button() != 0 {
+            return None;
+        }
+        let at = self.locate(event, true);
+        self.pressed_at.set_value(at);
+        if let Some(surface) = self.surface.get_untracked() {
+            let _ = surface.set_pointer_capture(event.pointer_id());
+        }
+        self.active.set(true);
+        Some(at)
+    }
+
+    fn world(self, at: Position) -> Position {
+        self.state.viewport.get_untracked().to_world(at)
+    }
+
+    fn press_background(self, event: ev::PointerEvent) {
+        if let Some(at) = self.start(&event) {
+            self.gesture.set_value(Gesture::Panning(at));
+        }
+    }
+
+    pub fn press_node(self, id: NodeId, event: ev::PointerEvent) {
+        event.stop_propagation();
+        let Some(stored) = self
+            .state
+            .editor
+            .with_untracked(|editor| editor.journey().node(&id).map(|node| node.position))
+        else {
+            return;
         };
-        let id = state.edit(|editor| editor.add_node(node_kind, snapped));
-        state.selection.set(Selection::Node(id));
+        let Some(at) = self.start(&event) else {
+            return;
+        };
+        let world = self.world(at);
+        let grab = Position {
+            x: world.x - stored.x,
+            y: world.y - stored.y,
+        };
+        self.gesture.set_value(Gesture::Moving {
+            id: id.clone(),
+            grab,
+        });
+        self.state.selection.set(Selection::Node(id));
+    }
+
+    pub fn press_port(self, from: NodeId, branch: Branch, event: ev::PointerEvent) {
+        event.stop_propagation();
+        if let Some(at) = self.start(&event) {
+            self.gesture.set_value(Gesture::Connecting);
+            let to = self.world(at);
+            self.state
+                .connecting
+                .set(Some(Connecting { from, branch, to }));
+        }
+    }
+
+    pub fn press_edge(self, from: NodeId, branch: Branch, event: ev::PointerEvent) {
+        event.stop_propagation();
+        self.state.selection.set(Selection::Edge(from, branch));
+    }
+
+    fn moved(self, event: ev::PointerEvent) {
+        if self.gesture.with_value(|gesture| *gesture == Gesture::Idle) {
+            return;
+        }
+        let at = self.locate(&event, false);
+        let first_in_frame = self.unapplied.with_value(Option::is_none);
+        self.unapplied.set_value(Some(at));
+        if first_in_frame {
+            request_animation_frame(move || self.apply_move());
+        }
+    }
+
+    /// Follows the pointer to where it was last seen.
+    fn apply_move(self) {
+        let Some(at) = self.unapplied.try_update_value(Option::take).flatten() else {
+            return;
+        };
+        let state = self.state;
+        match self.gesture.get_value() {
+            Gesture::Idle => {}
+            Gesture::Panning(last) => {
+                state
+                    .viewport
+                    .update(|view| *view = view.panned(at.x - last.x, at.y - last.y));
+                self.gesture.set_value(Gesture::Panning(at));
+            }
+            Gesture::Moving { id, grab } => {
+                let world = self.world(at);
+                if state
+                    .dragged
+                    .with_untracked(|dragged| dragged.as_ref() != Some(&id))
+                {
+                    state.dragged.set(Some(id));
+                }
+                state.drag_at.set(Position {
+                    x: world.x - grab.x,
+                    y: world.y - grab.y,
+                });
+            }
+            Gesture::Connecting => {
+                let world = self.world(at);
+                state.connecting.update(|connecting| {
+                    if let Some(connecting) = connecting {
+                        connecting.to = world;
+                    }
+                });
+            }
+        }
+    }
+
+    fn released(self, event: ev::PointerEvent) {
+        self.apply_move();
+        let at = self.locate(&event, false);
+        let pressed = self.pressed_at.get_value();
+        let dragged = (at.x - pressed.x).hypot(at.y - pressed.y) > CLICK_SLOP;
+        let state = self.state;
+        match self.gesture.get_value() {
+            Gesture::Moving { id, .. } => {
+                if dragged && state.dragged.get_untracked().is_some() {
+                    let to = snapped(state.drag_at.get_untracked());
+                    let _ = state.edit(|editor| editor.move_node(&id, to));
+                }
+                state.dragged.set(None);
+            }
+            Gesture::Connecting => self.finish_connection(self.world(at)),
+            // A click on the background (not a pan) clears the selection.
+            Gesture::Panning(_) if !dragged => {
+                state.selection.set(Selection::None);
+                state.log_node.set(None);
+            }
+            Gesture::Panning(_) | Gesture::Idle => {}
+        }
+        self.gesture.set_value(Gesture::Idle);
+        self.active.set(false);
+    }
+
+    /// Connects the output being drawn to the node under `at`, if there is one.
+    fn finish_connection(self, at: Position) {
+        let state = self.state;
+        if let Some(Connecting { from, branch, .. }) = state.connecting.get_untracked() {
+            let target = state.editor.with_untracked(|editor| {
+                editor
+                    .journey()
+                    .nodes()
+                    .find(|node| node.id != from && hits_node(node.position, at))
+                    .map(|node| node.id.clone())
+            });
+            if let Some(target) = target
+                && state
+                    .edit(|editor| editor.connect(&from, branch, &target))
+                    .is_ok()
+            {
+                state.selection.set(Selection::Edge(from, branch));
+            }
+        }
+        state.connecting.set(None);
+    }
+
+    fn wheel(self, event: ev::WheelEvent) {
+        event.prevent_default();
+        let anchor = self.locate(&event, true);
+        let factor = (-event.delta_y() * 0.0015).exp();
+        self.state
+            .viewport
+            .update(|view| *view = view.zoomed(factor, anchor));
+    }
+
+    fn zoom_by(self, factor: f64) {
+        let middle = self
+            .rect()
+            .map_or(Position { x: 300.0, y: 200.0 }, Rect::middle);
+        self.state
+            .viewport
+            .update(|view| *view = view.zoomed(factor, middle));
+    }
+
+    /// Shows the whole journey.
+    fn fit(self) {
+        let Some(rect) = self.rect() else {
+            return;
+        };
+        let positions: Vec<Position> = self
+            .state
+            .editor
+            .with_untracked(|editor| editor.journey().nodes().map(|node| node.position).collect());
+        if let Some(bounds) = bounds(positions) {
+            self.state
+                .viewport
+                .set(Viewport::fitting(bounds, rect.width, rect.height));
+        }
     }
 }
 
 #[component]
 pub(super) fn Canvas(state: EditorState) -> impl IntoView {
-    let canvas = NodeRef::<Svg>::new();
-    let gesture = StoredValue::new(Gesture::Idle);
-    let pressed_at = StoredValue::new(Position::default());
-    // The canvas's corner on the screen, read when a gesture starts: reading it on every
-    // pointer move would force the browser to lay out the whole drawing each time.
-    let origin = StoredValue::new((0.0, 0.0));
-    let locate = move |event: &ev::MouseEvent, refresh: bool| {
-        if refresh && let Some((left, top, _, _)) = canvas_rect(canvas) {
-            origin.set_value((left, top));
+    let surface = NodeRef::<Div>::new();
+    let pointer = Pointer::new(state, surface);
+    // Fit once the canvas is on screen.
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
         }
-        let (left, top) = origin.get_value();
-        Position {
-            x: f64::from(event.client_x()) - left,
-            y: f64::from(event.client_y()) - top,
+        if surface.get().is_some() {
+            pointer.fit();
+            return true;
         }
-    };
-
+        false
+    });
+    let zoom = Memo::new(move |_| state.viewport.with(|view| view.scale()));
     let node_ids = Memo::new(move |_| {
         state.editor.with(|editor| {
             let mut ids: Vec<NodeId> = editor
@@ -287,253 +325,33 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
             ids
         })
     });
-    let edges = Memo::new(move |_| {
-        state
-            .editor
-            .with(|editor| editor.journey().edges().collect::<Vec<Edge>>())
-    });
-
-    let fit = move || {
-        let Some((_, _, width, height)) = canvas_rect(canvas) else {
-            return;
-        };
-        let positions: Vec<Position> = state
-            .editor
-            .with_untracked(|editor| editor.journey().nodes().map(|node| node.position).collect());
-        if let Some(bounds) = bounds(positions) {
-            state.viewport.set(Viewport::fitting(bounds, width, height));
-        }
-    };
-    // Fit once the canvas is on screen.
-    Effect::new(move |done: Option<bool>| {
-        if done == Some(true) {
-            return true;
-        }
-        if canvas.get().is_some() {
-            fit();
-            return true;
-        }
-        false
-    });
-
-    let on_pointerdown = move |event: ev::PointerEvent| {
-        if event.button() != 0 {
-            return;
-        }
-        let screen = locate(&event, true);
-        pressed_at.set_value(screen);
-        gesture.set_value(Gesture::Panning(screen));
-        capture(canvas, &event);
-    };
-    let on_pointermove = move |event: ev::PointerEvent| {
-        let screen = locate(&event, false);
-        let view = state.viewport.get_untracked();
-        match gesture.get_value() {
-            Gesture::Idle => {}
-            Gesture::Panning(last) => {
-                state
-                    .viewport
-                    .set(view.panned(screen.x - last.x, screen.y - last.y));
-                gesture.set_value(Gesture::Panning(screen));
-            }
-            Gesture::Moving { id, grab } => {
-                let world = view.to_world(screen);
-                state.dragging.set(Some((
-                    id,
-                    Position {
-                        x: world.x - grab.x,
-                        y: world.y - grab.y,
-                    },
-                )));
-            }
-            Gesture::Connecting => {
-                let world = view.to_world(screen);
-                state.connecting.update(|connecting| {
-                    if let Some((_, _, to)) = connecting {
-                        *to = world;
-                    }
-                });
-            }
-        }
-    };
-    let on_pointerup = move |event: ev::PointerEvent| {
-        let screen = locate(&event, false);
-        let pressed = pressed_at.get_value();
-        let moved = (screen.x - pressed.x).hypot(screen.y - pressed.y) > CLICK_SLOP;
-        match gesture.get_value() {
-            Gesture::Moving { id, .. } => {
-                if let Some((_, to)) = state.dragging.get_untracked()
-                    && moved
-                {
-                    let snapped = Position {
-                        x: (to.x / 8.0).round() * 8.0,
-                        y: (to.y / 8.0).round() * 8.0,
-                    };
-                    let _ = state.edit(|editor| editor.move_node(&id, snapped));
-                }
-                state.dragging.set(None);
-            }
-            Gesture::Connecting => {
-                if let Some((from, branch, _)) = state.connecting.get_untracked() {
-                    let world = state.viewport.get_untracked().to_world(screen);
-                    let target = state.editor.with_untracked(|editor| {
-                        editor
-                            .journey()
-                            .nodes()
-                            .find(|node| node.id != from && hits_node(node.position, world))
-                            .map(|node| node.id.clone())
-                    });
-                    if let Some(target) = target
-                        && state
-                            .edit(|editor| editor.connect(&from, branch, &target))
-                            .is_ok()
-                    {
-                        state.selection.set(Selection::Edge(from, branch));
-                    }
-                }
-                state.connecting.set(None);
-            }
-            // A click on the background (not a pan) clears the selection.
-            Gesture::Panning(_) if !moved => {
-                state.selection.set(Selection::None);
-                state.log_node.set(None);
-            }
-            Gesture::Panning(_) | Gesture::Idle => {}
-        }
-        gesture.set_value(Gesture::Idle);
-    };
-    let on_wheel = move |event: ev::WheelEvent| {
-        let anchor = locate(&event, true);
-        let factor = (-event.delta_y() * 0.0015).exp();
-        state
-            .viewport
-            .update(|view| *view = view.zoomed(factor, anchor));
-    };
-
-    let start_move = move |id: NodeId, event: ev::PointerEvent| {
-        if event.button() != 0 {
-            return;
-        }
-        event.stop_propagation();
-        let screen = locate(&event, true);
-        pressed_at.set_value(screen);
-        let world = state.viewport.get_untracked().to_world(screen);
-        let Some(position) = state
-            .editor
-            .with_untracked(|editor| editor.journey().node(&id).map(|node| node.position))
-        else {
-            return;
-        };
-        state.selection.set(Selection::Node(id.clone()));
-        gesture.set_value(Gesture::Moving {
-            id,
-            grab: Position {
-                x: world.x - position.x,
-                y: world.y - position.y,
-            },
-        });
-        capture(canvas, &event);
-    };
-    let start_connect = move |id: NodeId, branch: Branch, event: ev::PointerEvent| {
-        if event.button() != 0 {
-            return;
-        }
-        event.stop_propagation();
-        let screen = locate(&event, true);
-        pressed_at.set_value(screen);
-        let world = state.viewport.get_untracked().to_world(screen);
-        state.connecting.set(Some((id, branch, world)));
-        gesture.set_value(Gesture::Connecting);
-        capture(canvas, &event);
-    };
-    let select_edge = move |from: NodeId, branch: Branch, event: ev::PointerEvent| {
-        event.stop_propagation();
-        state.selection.set(Selection::Edge(from, branch));
-    };
-
-    // Below half size, node texts are too small to read; leaving them out keeps panning a
-    // large journey smooth (painting hundreds of texts per frame is what costs).
-    let zoomed_out = Memo::new(move |_| state.viewport.with(|view| view.zoom < 0.5));
-
-    let zoom_by = move |factor: f64| {
-        let middle = canvas_rect(canvas).map_or(Position { x: 300.0, y: 200.0 }, |rect| Position {
-            x: rect.2 / 2.0,
-            y: rect.3 / 2.0,
-        });
-        state
-            .viewport
-            .update(|view| *view = view.zoomed(factor, middle));
-    };
-
     view! {
         <div class="canvas-area">
-            <div class="canvas-toolbar" role="toolbar" aria-label="Canvas">
-                <button type="button" title="Undo (Ctrl+Z)" aria-label="Undo"
-                    disabled=move || !state.editor.with(|editor| editor.can_undo())
-                    on:click=move |_| state.undo()>"↶ Undo"</button>
-                <button type="button" title="Redo (Ctrl+Shift+Z)" aria-label="Redo"
-                    disabled=move || !state.editor.with(|editor| editor.can_redo())
-                    on:click=move |_| state.redo()>"↷ Redo"</button>
-                <button type="button" aria-label="Delete selection" title="Delete (Del)"
-                    disabled=move || state.selection.with(|selection| *selection == Selection::None)
-                    on:click=move |_| state.remove_selected()>"Delete"</button>
-                <span class="spacer"></span>
-                <button type="button" aria-label="Zoom out" on:click=move |_| zoom_by(1.0 / 1.25)>"−"</button>
-                <span class="zoom" aria-label="Zoom level">
-                    {move || format!("{:.0} %", state.viewport.get().zoom * 100.0)}
-                </span>
-                <button type="button" aria-label="Zoom in" on:click=move |_| zoom_by(1.25)>"+"</button>
-                <button type="button" aria-label="Fit to screen" on:click=move |_| fit()>"Fit"</button>
-            </div>
-            <svg
-                class=move || if zoomed_out.get() { "canvas zoomed-out" } else { "canvas" }
-                node_ref=canvas
+            <CanvasToolbar state pointer/>
+            <div
+                class="canvas"
+                node_ref=surface
                 role="application"
                 aria-label="Journey canvas"
-                on:pointerdown=on_pointerdown
-                on:pointermove=on_pointermove
-                on:pointerup=on_pointerup
-                on:wheel=on_wheel
+                on:pointerdown=move |event| pointer.press_background(event)
+                on:pointermove=move |event| pointer.moved(event)
+                on:pointerup=move |event| pointer.released(event)
+                on:wheel=move |event| pointer.wheel(event)
             >
-                <defs>
-                    <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7"
-                        markerHeight="7" orient="auto-start-reverse">
-                        <path d="M 0 0 L 10 5 L 0 10 z" class="arrow-head"></path>
-                    </marker>
-                </defs>
-                <g transform=move || state.viewport.get().transform()>
-                    <g class="edges">
-                        <For
-                            each=move || edges.get()
-                            key=|edge| (edge.from.clone(), edge.branch, edge.to.clone())
-                            children=move |edge| view! { <EdgeView state edge select_edge/> }
-                        />
-                    </g>
-                    <g class="nodes">
+                <div
+                    class=move || if pointer.active.get() { "viewport moving" } else { "viewport" }
+                    style=move || format!("transform: {}", state.viewport.get().translation())
+                >
+                    <div class="zoom-layer" style=move || format!("transform: {}", zoom.get())>
+                        <EdgeLayer state pointer/>
                         <For
                             each=move || node_ids.get()
                             key=|id| id.clone()
-                            children=move |id| view! { <NodeView state id start_move start_connect/> }
+                            children=move |id| view! { <NodeView state id pointer/> }
                         />
-                    </g>
-                    {move || {
-                        state
-                            .connecting
-                            .get()
-                            .and_then(|(from, branch, to)| {
-                                let start = state.editor.with(|editor| {
-                                    editor
-                                        .journey()
-                                        .node(&from)
-                                        .map(|node| output_port(node.position, &node.kind, branch))
-                                })?;
-                                Some(view! {
-                                    <path class="edge-draft" d=connection_path(start, to)></path>
-                                })
-                            })
-                    }}
-                </g>
-            </svg>
+                    </div>
+                </div>
+            </div>
             {move || {
                 state.editor.with(|editor| editor.journey().is_empty()).then(|| {
                     view! {
@@ -548,222 +366,31 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
     .into_any()
 }
 
-/// Keeps the pointer's events with the canvas until it is released, also outside it.
-fn capture(canvas: NodeRef<Svg>, event: &ev::PointerEvent) {
-    if let Some(svg) = canvas.get_untracked() {
-        let _ = svg.set_pointer_capture(event.pointer_id());
-    }
-}
-
-/// Where a node is drawn: where it is being dragged, or where it is.
-fn drawn_position(state: EditorState, id: &NodeId, stored: Position) -> Position {
-    state.dragging.with(|dragging| match dragging {
-        Some((dragged, at)) if dragged == id => *at,
-        _ => stored,
-    })
-}
-
 #[component]
-fn NodeView<M, C>(state: EditorState, id: NodeId, start_move: M, start_connect: C) -> impl IntoView
-where
-    M: Fn(NodeId, ev::PointerEvent) + Copy + Send + Sync + 'static,
-    C: Fn(NodeId, Branch, ev::PointerEvent) + Copy + Send + Sync + 'static,
-{
-    let node = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            state
-                .editor
-                .with(|editor| editor.journey().node(&id).cloned())
-        })
-    };
-    let position = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            let stored =
-                node.with(|node| node.as_ref().map(|node| node.position).unwrap_or_default());
-            drawn_position(state, &id, stored)
-        })
-    };
-    let selected = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            state
-                .selection
-                .with(|selection| *selection == Selection::Node(id.clone()))
-        })
-    };
-    let invalid = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            state.problems.with(|problems| {
-                problems
-                    .iter()
-                    .any(|problem| problem.node.as_ref() == Some(&id))
-            })
-        })
-    };
-    let kind = Memo::new(move |_| node.with(|node| node.as_ref().map(|node| node.kind.clone())));
-    let name = Memo::new(move |_| kind.with(|kind| kind.as_ref().map_or("exit", kind_name)));
-    let stats = {
-        let id = id.clone();
-        Memo::new(move |_| state.stats.with(|stats| stats.get(&id).cloned()))
-    };
-
-    let ports = {
-        let id = id.clone();
-        move || {
-            let Some(kind) = kind.get() else {
-                return Vec::new();
-            };
-            kind.branches()
-                .iter()
-                .map(|&branch| {
-                    let port = output_port(Position::default(), &kind, branch);
-                    let id = id.clone();
-                    view! {
-                        <g class="port-out" data-branch=branch.as_str()>
-                            <circle
-                                cx=port.x
-                                cy=port.y
-                                r="7"
-                                on:pointerdown=move |event| start_connect(id.clone(), branch, event)
-                            ></circle>
-                            {(branch != Branch::Next).then(|| view! {
-                                <text class="port-label" x=port.x y=port.y + 20.0 text-anchor="middle">
-                                    {branch.as_str()}
-                                </text>
-                            })}
-                        </g>
-                    }
-                })
-                .collect_view()
-        }
-    };
-    let open_log = {
-        let id = id.clone();
-        move |event: ev::PointerEvent| {
-            event.stop_propagation();
-            state.selection.set(Selection::Node(id.clone()));
-            state.log_node.set(Some(id.clone()));
-        }
-    };
-    let label = id.to_string();
-    let move_id = id.clone();
+fn CanvasToolbar(state: EditorState, pointer: Pointer) -> impl IntoView {
+    // Only a zoom changes the label: a pan that rewrote it would repaint the page each frame.
+    let zoom = Memo::new(move |_| state.viewport.with(|view| view.zoom));
     view! {
-        <g
-            class=move || {
-                let mut class = format!("node kind-{}", name.get());
-                if selected.get() { class.push_str(" selected"); }
-                if invalid.get() { class.push_str(" invalid"); }
-                class
-            }
-            data-node-id=label.clone()
-            data-kind=move || name.get()
-            transform=move || {
-                let at = position.get();
-                format!("translate({:.1} {:.1})", at.x, at.y)
-            }
-            tabindex="0"
-            role="button"
-            aria-label=move || format!("{} node {}", kind_label(name.get()), label)
-            aria-pressed=move || selected.get().to_string()
-            on:pointerdown=move |event| start_move(move_id.clone(), event)
-            on:keydown={
-                let id = id.clone();
-                move |event: ev::KeyboardEvent| {
-                    if event.key() == "Enter" {
-                        state.selection.set(Selection::Node(id.clone()));
-                    }
-                }
-            }
-        >
-            <rect class="node-box" width=NODE_WIDTH height=NODE_HEIGHT rx="10"></rect>
-            <text class="node-icon" x="14" y="40">{move || kind_icon(name.get())}</text>
-            <text class="node-kind" x="42" y="26">{move || kind_label(name.get())}</text>
-            <text class="node-summary" x="42" y="46">
-                {move || {
-                    kind.with(|kind| {
-                        kind.as_ref()
-                            .map(|kind| state.webhooks.with(|webhooks| summary(kind, webhooks)))
-                            .unwrap_or_default()
-                    })
-                }}
-            </text>
-            <circle class="port-in" cx=NODE_WIDTH / 2.0 cy="0" r="5"></circle>
-            {ports}
-            {move || {
-                stats
-                    .get()
-                    .map(|stats| {
-                        let deliveries = stats.deliveries;
-                        view! {
-                            <g class="badge reached" transform=format!("translate({} -12)", NODE_WIDTH - 56.0)>
-                                <rect width="56" height="20" rx="10"></rect>
-                                <text x="28" y="14" text-anchor="middle">
-                                    <title>"Contacts that reached this node"</title>
-                                    {format!("◉ {}", stats.reached)}
-                                </text>
-                            </g>
-                            {deliveries.map(|counts| view! {
-                                <g class="badge deliveries" transform=format!("translate(0 {})", NODE_HEIGHT + 6.0)
-                                    on:pointerdown=open_log.clone()>
-                                    <rect width=NODE_WIDTH height="22" rx="11"></rect>
-                                    <text x=NODE_WIDTH / 2.0 y="15" text-anchor="middle">
-                                        <title>"Requests accepted, pending and failed: open the delivery log"</title>
-                                        {format!("✓ {}  ◷ {}  ✗ {}", counts.accepted, counts.pending, counts.failed)}
-                                    </text>
-                                </g>
-                            })}
-                        }
-                    })
-            }}
-        </g>
+        <div class="canvas-toolbar" role="toolbar" aria-label="Canvas">
+            <button type="button" title="Undo (Ctrl+Z)" aria-label="Undo"
+                disabled=move || !state.editor.with(|editor| editor.can_undo())
+                on:click=move |_| state.undo()>"↶ Undo"</button>
+            <button type="button" title="Redo (Ctrl+Shift+Z)" aria-label="Redo"
+                disabled=move || !state.editor.with(|editor| editor.can_redo())
+                on:click=move |_| state.redo()>"↷ Redo"</button>
+            <button type="button" aria-label="Delete selection" title="Delete (Del)"
+                disabled=move || state.selection.with(|selection| *selection == Selection::None)
+                on:click=move |_| state.remove_selected()>"Delete"</button>
+            <span class="spacer"></span>
+            <button type="button" aria-label="Zoom out"
+                on:click=move |_| pointer.zoom_by(1.0 / 1.25)>"−"</button>
+            <span class="zoom" aria-label="Zoom level">
+                {move || format!("{:.0} %", zoom.get() * 100.0)}
+            </span>
+            <button type="button" aria-label="Zoom in"
+                on:click=move |_| pointer.zoom_by(1.25)>"+"</button>
+            <button type="button" aria-label="Fit to screen"
+                on:click=move |_| pointer.fit()>"Fit"</button>
+        </div>
     }
-    .into_any()
-}
-
-#[component]
-fn EdgeView<S>(state: EditorState, edge: Edge, select_edge: S) -> impl IntoView
-where
-    S: Fn(NodeId, Branch, ev::PointerEvent) + Copy + Send + Sync + 'static,
-{
-    let path = {
-        let edge = edge.clone();
-        Memo::new(move |_| {
-            let ends = state.editor.with(|editor| {
-                let from: &Node = editor.journey().node(&edge.from)?;
-                let to: &Node = editor.journey().node(&edge.to)?;
-                Some((from.position, from.kind.clone(), to.position))
-            });
-            ends.map(|(from, kind, to)| {
-                let from = drawn_position(state, &edge.from, from);
-                let to = drawn_position(state, &edge.to, to);
-                connection_path(output_port(from, &kind, edge.branch), input_port(to))
-            })
-            .unwrap_or_default()
-        })
-    };
-    let selected = {
-        let edge = edge.clone();
-        Memo::new(move |_| {
-            state
-                .selection
-                .with(|selection| *selection == Selection::Edge(edge.from.clone(), edge.branch))
-        })
-    };
-    let (from, branch) = (edge.from.clone(), edge.branch);
-    view! {
-        <g
-            class=move || if selected.get() { "edge selected" } else { "edge" }
-            data-from=edge.from.to_string()
-            data-branch=edge.branch.as_str()
-            data-to=edge.to.to_string()
-            on:pointerdown=move |event| select_edge(from.clone(), branch, event)
-        >
-            <path class="edge-hit" d=move || path.get()></path>
-            <path class="edge-line" d=move || path.get() marker-end="url(#arrow)"></path>
-        </g>
-    }
-    .into_any()
 }

@@ -1,9 +1,18 @@
-//! The journey editor page: palette, canvas, side panel and toolbar. Pointer and keyboard
+//! The journey editor page: palette, canvas, side panel and header. Pointer and keyboard
 //! input become calls on [`crate::editor::Editor`]; everything drawn is derived from it.
+//!
+//! `palette` adds nodes, `canvas` holds the view and its gestures, `node` and `edge` draw the
+//! journey, `settings` edits the selected node (a form per kind), `header` saves and
+//! publishes, `problems` and `log` fill the side panel.
 
 mod canvas;
+mod edge;
+mod header;
 mod log;
-mod panel;
+mod node;
+mod palette;
+mod problems;
+mod settings;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -11,17 +20,13 @@ use leptos::{ev, prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
+use super::pages::ErrorNotice;
 use crate::{
-    api::{
-        JourneyOut, JourneyPatch, JourneyStatus, NodeStatsOut, WebhookOut, client,
-        client::ClientError,
-    },
+    api::{JourneyOut, NodeStatsOut, WebhookOut, client, client::ClientError},
     editor::{Editor, canvas::Viewport},
     ids::JourneyId,
     journey::{Branch, NodeId, Position, ValidationError},
 };
-
-use super::pages::ErrorNotice;
 
 /// What is selected on the canvas.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +37,13 @@ pub(super) enum Selection {
     Edge(NodeId, Branch),
 }
 
-/// Whether the draft on the server matches the one on screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum SaveState {
-    Saved,
-    Saving,
-    Unsaved,
-    Failed(String),
+/// A connection being drawn from an output port.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Connecting {
+    pub from: NodeId,
+    pub branch: Branch,
+    /// Where the pointer is, in journey coordinates.
+    pub to: Position,
 }
 
 /// Everything the editor's parts share; all of it is signals, so it is `Copy`.
@@ -48,13 +53,15 @@ pub(super) struct EditorState {
     pub editor: RwSignal<Editor>,
     pub viewport: RwSignal<Viewport>,
     pub selection: RwSignal<Selection>,
-    /// The node being dragged and where it is now; committed as one move on release.
-    pub dragging: RwSignal<Option<(NodeId, Position)>>,
-    /// A connection being drawn: its output and the pointer's journey position.
-    pub connecting: RwSignal<Option<(NodeId, Branch, Position)>>,
+    /// The node being dragged; committed as one move on release.
+    pub dragged: RwSignal<Option<NodeId>>,
+    /// Where the dragged node is now. Apart from `dragged`, so that a pointer move redraws
+    /// only that node and its connections, not every node that checks whether it is dragged.
+    pub drag_at: RwSignal<Position>,
+    pub connecting: RwSignal<Option<Connecting>>,
     pub problems: Memo<Vec<ValidationError>>,
     pub webhooks: Signal<Vec<WebhookOut>>,
-    /// Per node id, for the published version.
+    /// Per node, for the published version.
     pub stats: RwSignal<HashMap<NodeId, NodeStatsOut>>,
     /// The webhook node whose delivery log is open.
     pub log_node: RwSignal<Option<NodeId>>,
@@ -88,6 +95,15 @@ impl EditorState {
             }
         }
         self.selection.set(Selection::None);
+    }
+
+    /// Where a node is drawn: where it is being dragged, or where it is.
+    pub fn drawn_position(self, id: &NodeId, stored: Position) -> Position {
+        if self.dragged.with(|dragged| dragged.as_ref() == Some(id)) {
+            self.drag_at.get()
+        } else {
+            stored
+        }
     }
 }
 
@@ -142,8 +158,7 @@ pub fn EditorPage() -> impl IntoView {
 
 #[component]
 fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoView {
-    let journey_id = journey.id;
-    let editor = RwSignal::new(Editor::open(journey.draft).unwrap_or_default());
+    let editor = RwSignal::new(Editor::open(journey.draft.clone()).unwrap_or_default());
     let webhooks = RwSignal::new(webhooks);
     let problems = Memo::new(move |_| {
         webhooks.with(|webhooks| {
@@ -153,177 +168,36 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         })
     });
     let state = EditorState {
-        journey_id,
+        journey_id: journey.id,
         editor,
         viewport: RwSignal::new(Viewport::default()),
         selection: RwSignal::new(Selection::None),
-        dragging: RwSignal::new(None),
+        dragged: RwSignal::new(None),
+        drag_at: RwSignal::new(Position::default()),
         connecting: RwSignal::new(None),
         problems,
         webhooks: webhooks.into(),
         stats: RwSignal::new(HashMap::new()),
         log_node: RwSignal::new(None),
     };
-    let status = RwSignal::new(journey.status);
     let live_version = RwSignal::new(journey.live_version);
-
-    let save_state = autosave(state);
-    // Leaving (closing the tab, reloading) while an edit is not saved yet asks first.
-    let leaving = window_event_listener(ev::beforeunload, move |event| {
-        if save_state.get_untracked() != SaveState::Saved {
-            event.prevent_default();
-            event.set_return_value("");
-        }
-    });
-    on_cleanup(move || leaving.remove());
-    // The editor revision last published from this page: publishing it again would only
-    // make an identical version.
-    let published_revision = RwSignal::new(None::<u64>);
-    let publish = Action::new_local(move |_: &()| async move {
-        // The server publishes the saved draft: save what is on screen first.
-        let (revision, document) =
-            editor.with_untracked(|editor| (editor.revision(), editor.document()));
-        published_revision.set(Some(revision));
-        let patch = JourneyPatch {
-            draft: Some(document),
-            ..JourneyPatch::default()
-        };
-        client::update_journey(journey_id, &patch).await?;
-        client::publish_journey(journey_id).await
-    });
-    Effect::new(move |_| {
-        if let Some(result) = publish.value().get() {
-            let Ok(published) = result else {
-                published_revision.set(None);
-                return;
-            };
-            live_version.set(Some(published.version));
-            if status.get_untracked() == JourneyStatus::Draft {
-                status.set(JourneyStatus::Live);
-            }
-        }
-    });
     poll_stats(state, live_version);
     keyboard_shortcuts(state);
-
-    let can_publish = move || {
-        problems.with(Vec::is_empty)
-            && !publish.pending().get()
-            && !editor.with(|e| e.journey().is_empty())
-            && published_revision.get() != Some(editor.with(Editor::revision))
-    };
     view! {
         <div class="editor">
-            <header class="editor-header">
-                <A href="/journeys" attr:class="back">"← Journeys"</A>
-                <h1>{journey.name.clone()}</h1>
-                <span class=move || format!("status status-{}", status.get().as_str())>
-                    {move || status.get().as_str()}
-                </span>
-                <span class="version">
-                    {move || live_version.get().map(|version| format!("live: v{version}"))}
-                </span>
-                <span class="save-state" role="status" aria-live="polite">
-                    {move || match save_state.get() {
-                        SaveState::Saved => "All changes saved".to_owned(),
-                        SaveState::Saving => "Saving…".to_owned(),
-                        SaveState::Unsaved => "Unsaved changes".to_owned(),
-                        SaveState::Failed(error) => format!("Not saved: {error}"),
-                    }}
-                </span>
-                <button
-                    type="button"
-                    class="primary"
-                    disabled=move || !can_publish()
-                    title=move || {
-                        if problems.with(Vec::is_empty) {
-                            "Publish the draft as a new version".to_owned()
-                        } else {
-                            "Fix the problems listed before publishing".to_owned()
-                        }
-                    }
-                    on:click=move |_| {
-                        publish.dispatch(());
-                    }
-                >
-                    {move || if publish.pending().get() { "Publishing…" } else { "Publish" }}
-                </button>
-            </header>
-            {move || {
-                publish
-                    .value()
-                    .get()
-                    .map(|result| match result {
-                        Ok(published) => {
-                            view! {
-                                <p class="notice ok" role="status">
-                                    {format!("Published version {}.", published.version)}
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    })
-            }}
+            <header::EditorHeader state journey live_version/>
             <div class="editor-body">
-                <canvas::Palette state/>
+                <palette::Palette state/>
                 <canvas::Canvas state/>
                 <aside class="side-panel" aria-label="Settings">
-                    <panel::SidePanel state/>
+                    <settings::SidePanel state/>
                     <log::DeliveryLog state/>
-                    <Problems state/>
+                    <problems::Problems state/>
                 </aside>
             </div>
         </div>
     }
     .into_any()
-}
-
-/// Saves the draft 600 ms after the last edit; says whether it is saved.
-fn autosave(state: EditorState) -> RwSignal<SaveState> {
-    let save_state = RwSignal::new(SaveState::Saved);
-    let saved_revision = StoredValue::new(state.editor.with_untracked(Editor::revision));
-    let pending = StoredValue::new(None::<TimeoutHandle>);
-    Effect::new(move |_| {
-        let revision = state.editor.with(Editor::revision);
-        if revision == saved_revision.get_value() {
-            return;
-        }
-        save_state.set(SaveState::Unsaved);
-        if let Some(handle) = pending.get_value() {
-            handle.clear();
-        }
-        let handle = set_timeout_with_handle(
-            move || {
-                let (revision, document) = state
-                    .editor
-                    .with_untracked(|editor| (editor.revision(), editor.document()));
-                save_state.set(SaveState::Saving);
-                spawn_local(async move {
-                    let patch = JourneyPatch {
-                        draft: Some(document),
-                        ..JourneyPatch::default()
-                    };
-                    match client::update_journey(state.journey_id, &patch).await {
-                        Ok(_) => {
-                            saved_revision.set_value(revision);
-                            let current = state.editor.with_untracked(Editor::revision);
-                            save_state.set(if current == revision {
-                                SaveState::Saved
-                            } else {
-                                SaveState::Unsaved
-                            });
-                        }
-                        Err(error) => save_state.set(SaveState::Failed(error.to_string())),
-                    }
-                });
-            },
-            Duration::from_millis(600),
-        )
-        .ok();
-        pending.set_value(handle);
-    });
-    save_state
 }
 
 /// While a version is live, reads the node counts every two seconds.
@@ -387,44 +261,4 @@ fn keyboard_shortcuts(state: EditorState) {
         }
     });
     on_cleanup(move || handle.remove());
-}
-
-/// Every problem that keeps the draft from being published, each selecting its node.
-#[component]
-fn Problems(state: EditorState) -> impl IntoView {
-    view! {
-        <section class="problems" aria-label="Problems">
-            <h2>"Problems"</h2>
-            {move || {
-                let problems = state.problems.get();
-                if problems.is_empty() {
-                    return view! { <p class="ok">"✓ Ready to publish."</p> }.into_any();
-                }
-                let items = problems
-                    .into_iter()
-                    .map(|problem| {
-                        let node = problem.node.clone();
-                        let text = problem.to_string();
-                        view! {
-                            <li>
-                                <button
-                                    type="button"
-                                    class="link"
-                                    on:click=move |_| {
-                                        if let Some(node) = node.clone() {
-                                            state.selection.set(Selection::Node(node));
-                                        }
-                                    }
-                                >
-                                    {text}
-                                </button>
-                            </li>
-                        }
-                    })
-                    .collect_view();
-                view! { <ul class="problem-list">{items}</ul> }.into_any()
-            }}
-        </section>
-    }
-    .into_any()
 }

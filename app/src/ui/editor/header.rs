@@ -1,0 +1,202 @@
+//! The editor's header: the journey's name and status, whether the draft is saved (it saves
+//! itself 0.6 s after the last edit), and Publish.
+
+use std::time::Duration;
+
+use leptos::{ev, prelude::*, task::spawn_local};
+use leptos_router::components::A;
+
+use super::{EditorState, ErrorNotice};
+use crate::{
+    api::{JourneyOut, JourneyPatch, JourneyStatus, PublishOut, client, client::ClientError},
+    editor::Editor,
+};
+
+/// Whether the draft on the server matches the one on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SaveState {
+    Saved,
+    Saving,
+    Unsaved,
+    Failed(String),
+}
+
+impl SaveState {
+    fn text(&self) -> String {
+        match self {
+            Self::Saved => "All changes saved".to_owned(),
+            Self::Saving => "Saving…".to_owned(),
+            Self::Unsaved => "Unsaved changes".to_owned(),
+            Self::Failed(error) => format!("Not saved: {error}"),
+        }
+    }
+}
+
+#[component]
+pub(super) fn EditorHeader(
+    state: EditorState,
+    journey: JourneyOut,
+    live_version: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    let status = RwSignal::new(journey.status);
+    let save_state = autosave(state);
+    // Leaving (closing the tab, reloading) while an edit is not saved yet asks first.
+    let leaving = window_event_listener(ev::beforeunload, move |event| {
+        if save_state.get_untracked() != SaveState::Saved {
+            event.prevent_default();
+            event.set_return_value("");
+        }
+    });
+    on_cleanup(move || leaving.remove());
+    let publish = publish_action(state, status, live_version);
+    view! {
+        <header class="editor-header">
+            <A href="/journeys" attr:class="back">"← Journeys"</A>
+            <h1>{journey.name}</h1>
+            <span class=move || format!("status status-{}", status.get().as_str())>
+                {move || status.get().as_str()}
+            </span>
+            <span class="version">
+                {move || live_version.get().map(|version| format!("live: v{version}"))}
+            </span>
+            <span class="save-state" role="status" aria-live="polite">
+                {move || save_state.get().text()}
+            </span>
+            <PublishButton state publish/>
+        </header>
+        {move || {
+            publish
+                .action
+                .value()
+                .get()
+                .map(|result| match result {
+                    Ok(published) => {
+                        view! {
+                            <p class="notice ok" role="status">
+                                {format!("Published version {}.", published.version)}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                })
+        }}
+    }
+    .into_any()
+}
+
+/// Publishing, and the editor revision last published from this page: publishing it again
+/// would only make an identical version.
+#[derive(Clone, Copy)]
+struct Publish {
+    action: Action<(), Result<PublishOut, ClientError>>,
+    revision: RwSignal<Option<u64>>,
+}
+
+fn publish_action(
+    state: EditorState,
+    status: RwSignal<JourneyStatus>,
+    live_version: RwSignal<Option<i64>>,
+) -> Publish {
+    let revision = RwSignal::new(None::<u64>);
+    let action = Action::new_local(move |_: &()| async move {
+        // The server publishes the saved draft: save what is on screen first.
+        let (published, document) = state
+            .editor
+            .with_untracked(|editor| (editor.revision(), editor.document()));
+        revision.set(Some(published));
+        let patch = JourneyPatch {
+            draft: Some(document),
+            ..JourneyPatch::default()
+        };
+        client::update_journey(state.journey_id, &patch).await?;
+        client::publish_journey(state.journey_id).await
+    });
+    Effect::new(move |_| {
+        if let Some(result) = action.value().get() {
+            let Ok(published) = result else {
+                revision.set(None);
+                return;
+            };
+            live_version.set(Some(published.version));
+            if status.get_untracked() == JourneyStatus::Draft {
+                status.set(JourneyStatus::Live);
+            }
+        }
+    });
+    Publish { action, revision }
+}
+
+#[component]
+fn PublishButton(state: EditorState, publish: Publish) -> impl IntoView {
+    let ready = move || state.problems.with(Vec::is_empty);
+    let can_publish = move || {
+        ready()
+            && !publish.action.pending().get()
+            && !state.editor.with(|editor| editor.journey().is_empty())
+            && publish.revision.get() != Some(state.editor.with(Editor::revision))
+    };
+    view! {
+        <button
+            type="button"
+            class="primary"
+            disabled=move || !can_publish()
+            title=move || {
+                if ready() {
+                    "Publish the draft as a new version"
+                } else {
+                    "Fix the problems listed before publishing"
+                }
+            }
+            on:click=move |_| {
+                publish.action.dispatch(());
+            }
+        >
+            {move || if publish.action.pending().get() { "Publishing…" } else { "Publish" }}
+        </button>
+    }
+}
+
+/// Saves the draft 600 ms after the last edit; says whether it is saved.
+fn autosave(state: EditorState) -> RwSignal<SaveState> {
+    let save_state = RwSignal::new(SaveState::Saved);
+    let saved_revision = StoredValue::new(state.editor.with_untracked(Editor::revision));
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let save = move || {
+        let (revision, document) = state
+            .editor
+            .with_untracked(|editor| (editor.revision(), editor.document()));
+        save_state.set(SaveState::Saving);
+        spawn_local(async move {
+            let patch = JourneyPatch {
+                draft: Some(document),
+                ..JourneyPatch::default()
+            };
+            match client::update_journey(state.journey_id, &patch).await {
+                Ok(_) => {
+                    saved_revision.set_value(revision);
+                    let current = state.editor.with_untracked(Editor::revision);
+                    save_state.set(if current == revision {
+                        SaveState::Saved
+                    } else {
+                        SaveState::Unsaved
+                    });
+                }
+                Err(error) => save_state.set(SaveState::Failed(error.to_string())),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        let revision = state.editor.with(Editor::revision);
+        if revision == saved_revision.get_value() {
+            return;
+        }
+        save_state.set(SaveState::Unsaved);
+        if let Some(handle) = pending.get_value() {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(save, Duration::from_millis(600)).ok();
+        pending.set_value(handle);
+    });
+    save_state
+}

@@ -1,0 +1,233 @@
+//! A node on the canvas: an HTML box at its journey position, with its ports and, on a live
+//! journey, its counts. Everything it shows comes from the kind table and its settings.
+
+use leptos::{ev, prelude::*};
+
+use super::{EditorState, Selection, canvas::Pointer};
+use crate::{
+    api::{NodeStatsOut, WebhookOut},
+    editor::canvas::{NODE_HEIGHT, NODE_WIDTH, output_port},
+    journey::{Action, Branch, NodeId, NodeKind, NodeKindTag, Position, WaitTarget},
+};
+
+/// One line saying what the node does.
+fn summary(kind: &NodeKind, webhooks: &[WebhookOut]) -> String {
+    fn or_unset(text: &str) -> String {
+        if text.trim().is_empty() {
+            "not set".to_owned()
+        } else {
+            text.to_owned()
+        }
+    }
+    match kind {
+        NodeKind::Trigger(trigger) => format!("on {}", or_unset(&trigger.event)),
+        NodeKind::Action(Action { channel, message }) => {
+            format!("{} · {}", channel.as_str(), or_unset(message))
+        }
+        NodeKind::WaitForEvent(wait) => {
+            let what = match &wait.until {
+                WaitTarget::Event { event } => or_unset(event),
+                WaitTarget::MessageActivity { activity, .. } => activity.as_str().to_owned(),
+            };
+            format!("{what} ≤ {} {}", wait.timeout.value, wait.timeout.unit)
+        }
+        NodeKind::Delay(delay) => format!("{} {}", delay.duration.value, delay.duration.unit),
+        NodeKind::Condition(condition) => match condition.rules.len() {
+            1 => "1 rule".to_owned(),
+            rules => format!("{rules} rules"),
+        },
+        NodeKind::Webhook(webhook) => match webhook.webhook {
+            None => "no webhook picked".to_owned(),
+            Some(id) => webhooks
+                .iter()
+                .find(|candidate| candidate.id == id)
+                .map_or_else(
+                    || format!("webhook {id} (missing)"),
+                    |hook| hook.name.clone(),
+                ),
+        },
+        NodeKind::Exit => "end of the journey".to_owned(),
+    }
+}
+
+/// Characters of a summary that fit on a node; longer ones end in "…" (shortened here rather
+/// than by a CSS clip, which would cost the canvas a paint chunk per node).
+const SUMMARY_CHARS: usize = 24;
+
+fn fitted(text: String) -> String {
+    if text.chars().count() <= SUMMARY_CHARS {
+        return text;
+    }
+    let mut short: String = text.chars().take(SUMMARY_CHARS - 1).collect();
+    short.push('…');
+    short
+}
+
+fn px(value: f64) -> String {
+    format!("{value:.1}px")
+}
+
+#[component]
+pub(super) fn NodeView(state: EditorState, id: NodeId, pointer: Pointer) -> impl IntoView {
+    let node = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            state
+                .editor
+                .with(|editor| editor.journey().node(&id).cloned())
+        })
+    };
+    let position = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            let stored =
+                node.with(|node| node.as_ref().map(|node| node.position).unwrap_or_default());
+            state.drawn_position(&id, stored)
+        })
+    };
+    let selected = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            state
+                .selection
+                .with(|selection| *selection == Selection::Node(id.clone()))
+        })
+    };
+    let invalid = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            state.problems.with(|problems| {
+                problems
+                    .iter()
+                    .any(|problem| problem.node.as_ref() == Some(&id))
+            })
+        })
+    };
+    let kind = Memo::new(move |_| node.with(|node| node.as_ref().map(|node| node.kind.clone())));
+    let tag = Memo::new(move |_| {
+        kind.with(|kind| kind.as_ref().map_or(NodeKindTag::Exit, NodeKind::tag))
+    });
+    let text = move || {
+        kind.with(|kind| {
+            kind.as_ref()
+                .map(|kind| fitted(state.webhooks.with(|webhooks| summary(kind, webhooks))))
+                .unwrap_or_default()
+        })
+    };
+    let label = id.to_string();
+    let (press_id, key_id) = (id.clone(), id.clone());
+    view! {
+        <div
+            class=move || {
+                let mut class = format!("node kind-{}", tag.get());
+                if selected.get() { class.push_str(" selected"); }
+                if invalid.get() { class.push_str(" invalid"); }
+                class
+            }
+            data-node-id=label.clone()
+            data-kind=move || tag.get().as_str()
+            style=move || {
+                let at = position.get();
+                format!(
+                    "left: {}; top: {}; width: {}; height: {}",
+                    px(at.x),
+                    px(at.y),
+                    px(NODE_WIDTH),
+                    px(NODE_HEIGHT),
+                )
+            }
+            tabindex="0"
+            role="button"
+            aria-label=move || format!("{} node {}", tag.get().label(), label)
+            aria-pressed=move || selected.get().to_string()
+            on:pointerdown=move |event| pointer.press_node(press_id.clone(), event)
+            on:keydown=move |event: ev::KeyboardEvent| {
+                if event.key() == "Enter" {
+                    state.selection.set(Selection::Node(key_id.clone()));
+                }
+            }
+        >
+            <div class="node-box">
+                <span class="node-icon" aria-hidden="true">{move || tag.get().icon()}</span>
+                <span class="node-kind">{move || tag.get().label()}</span>
+                <span class="node-summary">{text}</span>
+            </div>
+            <span class="port-in"></span>
+            <div class="ports">
+                <Ports id=id.clone() tag pointer/>
+            </div>
+            <Badges state id/>
+        </div>
+    }
+    .into_any()
+}
+
+/// Width of an output port's dot (`.port-dot` in the stylesheet).
+const PORT_SIZE: f64 = 14.0;
+
+/// The node's outputs, each a handle to drag a connection from, in a row along its bottom
+/// edge. They sit in the row's flow, each moved to its place by its left margin: a positioned
+/// element would cost the canvas a paint chunk of its own.
+#[component]
+fn Ports(id: NodeId, tag: Memo<NodeKindTag>, pointer: Pointer) -> impl IntoView {
+    move || {
+        let tag = tag.get();
+        let mut end_of_previous = 0.0;
+        tag.branches()
+            .iter()
+            .map(|&branch| {
+                let centre = output_port(Position::default(), tag, branch).x;
+                let margin = centre - PORT_SIZE / 2.0 - end_of_previous;
+                end_of_previous = centre + PORT_SIZE / 2.0;
+                let id = id.clone();
+                view! {
+                    <span
+                        class="port-out"
+                        data-branch=branch.as_str()
+                        style=format!("margin-left: {}", px(margin))
+                        on:pointerdown=move |event| pointer.press_port(id.clone(), branch, event)
+                    >
+                        <span class="port-dot"></span>
+                        {(branch != Branch::Next)
+                            .then(|| view! { <span class="port-label">{branch.as_str()}</span> })}
+                    </span>
+                }
+            })
+            .collect_view()
+    }
+}
+
+/// On a live journey: contacts that reached the node and, for webhook nodes, the requests by
+/// state (which open the delivery log).
+#[component]
+fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
+    let stats: Memo<Option<NodeStatsOut>> = {
+        let id = id.clone();
+        Memo::new(move |_| state.stats.with(|stats| stats.get(&id).cloned()))
+    };
+    let open_log = move |event: ev::PointerEvent| {
+        event.stop_propagation();
+        state.selection.set(Selection::Node(id.clone()));
+        state.log_node.set(Some(id.clone()));
+    };
+    move || {
+        stats.get().map(|stats| {
+            let open_log = open_log.clone();
+            view! {
+                <span class="badge reached" title="Contacts that reached this node">
+                    {format!("◉ {}", stats.reached)}
+                </span>
+                {stats.deliveries.map(|counts| view! {
+                    <span
+                        class="badge deliveries"
+                        role="button"
+                        title="Requests accepted, pending and failed: open the delivery log"
+                        on:pointerdown=open_log
+                    >
+                        {format!("✓ {}  ◷ {}  ✗ {}", counts.accepted, counts.pending, counts.failed)}
+                    </span>
+                })}
+            }
+        })
+    }
+}

@@ -1,0 +1,382 @@
+//! The webhook form: every setting of the asset, a placeholder picker, "Preview request" and
+//! "Send test" (both save first, so they show what the stored webhook would send).
+
+use leptos::prelude::*;
+
+use super::{Editing, RequestPreview, TestVerdict};
+use crate::{
+    api::{
+        AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch,
+        WebhookTestOut,
+        client::{self, ClientError},
+    },
+    ids::WebhookId,
+    journey::KeyValue,
+    ui::{
+        fields::KeyValueRows,
+        pages::{ErrorNotice, action_error},
+    },
+};
+
+/// Placeholders offered by the picker; any contact attribute or event property works.
+const PLACEHOLDERS: [&str; 7] = [
+    "{{contact.external_id}}",
+    "{{contact.email}}",
+    "{{contact.first_name | default: \"there\"}}",
+    "{{event.name}}",
+    "{{event.occurred_at}}",
+    "{{journey.name}}",
+    "{{event.list_id}}",
+];
+
+/// What the form shows, one signal per field. Secrets are write-only: `secret` is what the
+/// user typed, and left empty the stored one stays.
+#[derive(Clone, Copy)]
+struct Draft {
+    saved_id: RwSignal<Option<WebhookId>>,
+    name: RwSignal<String>,
+    url: RwSignal<String>,
+    method: RwSignal<HttpMethod>,
+    format: RwSignal<BodyFormat>,
+    /// Comma-separated attribute names.
+    contact_fields: RwSignal<String>,
+    custom_data: RwSignal<Vec<KeyValue>>,
+    headers: RwSignal<Vec<KeyValue>>,
+    retry_hours: RwSignal<u32>,
+    /// Comma-separated addresses.
+    alert_emails: RwSignal<String>,
+    auth_kind: RwSignal<AuthKind>,
+    /// Basic: the user name; API key: the header.
+    auth_name: RwSignal<String>,
+    secret: RwSignal<String>,
+    secret_set: RwSignal<bool>,
+}
+
+/// `"a, b,,c"` → `["a", "b", "c"]`.
+fn listed(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Draft {
+    fn new(initial: Option<&WebhookOut>) -> Self {
+        let auth_name = match initial.map(|webhook| &webhook.auth) {
+            Some(AuthOut::Basic { username, .. }) => username.clone(),
+            Some(AuthOut::ApiKey { header, .. }) => header.clone(),
+            _ => String::new(),
+        };
+        Self {
+            saved_id: RwSignal::new(initial.map(|webhook| webhook.id)),
+            name: RwSignal::new(initial.map(|w| w.name.clone()).unwrap_or_default()),
+            url: RwSignal::new(initial.map(|w| w.url.clone()).unwrap_or_default()),
+            method: RwSignal::new(initial.map_or(HttpMethod::Post, |w| w.method)),
+            format: RwSignal::new(initial.map(|w| w.body_format).unwrap_or_default()),
+            contact_fields: RwSignal::new(
+                initial
+                    .map(|w| w.contact_fields.join(", "))
+                    .unwrap_or_default(),
+            ),
+            custom_data: RwSignal::new(initial.map(|w| w.custom_data.clone()).unwrap_or_default()),
+            headers: RwSignal::new(initial.map(|w| w.headers.clone()).unwrap_or_default()),
+            retry_hours: RwSignal::new(initial.map_or(12, |w| w.retry_window_hours)),
+            alert_emails: RwSignal::new(
+                initial
+                    .map(|w| w.alert_emails.join(", "))
+                    .unwrap_or_default(),
+            ),
+            auth_kind: RwSignal::new(initial.map_or(AuthKind::None, |w| w.auth.kind())),
+            auth_name: RwSignal::new(auth_name),
+            secret: RwSignal::new(String::new()),
+            secret_set: RwSignal::new(initial.is_some_and(|w| w.auth.secret_set())),
+        }
+    }
+
+    fn auth(self) -> AuthIn {
+        let secret = Some(self.secret.get_untracked()).filter(|secret| !secret.is_empty());
+        match self.auth_kind.get_untracked() {
+            AuthKind::None => AuthIn::None,
+            AuthKind::Basic => AuthIn::Basic {
+                username: self.auth_name.get_untracked(),
+                password: secret,
+            },
+            AuthKind::Bearer => AuthIn::Bearer { token: secret },
+            AuthKind::ApiKey => AuthIn::ApiKey {
+                header: self.auth_name.get_untracked(),
+                key: secret,
+            },
+        }
+    }
+
+    fn input(self) -> WebhookIn {
+        WebhookIn {
+            name: self.name.get_untracked(),
+            url: self.url.get_untracked(),
+            method: Some(self.method.get_untracked()),
+            body_format: self.format.get_untracked(),
+            contact_fields: listed(&self.contact_fields.get_untracked()),
+            custom_data: self.custom_data.get_untracked(),
+            headers: self.headers.get_untracked(),
+            auth: self.auth(),
+            retry_window_hours: Some(self.retry_hours.get_untracked()),
+            alert_emails: listed(&self.alert_emails.get_untracked()),
+        }
+    }
+
+    /// Every field, as a replacement of the stored ones (the enabled state stays).
+    fn patch(self) -> WebhookPatch {
+        let input = self.input();
+        WebhookPatch {
+            name: Some(input.name),
+            url: Some(input.url),
+            method: input.method,
+            body_format: Some(input.body_format),
+            contact_fields: Some(input.contact_fields),
+            custom_data: Some(input.custom_data),
+            headers: Some(input.headers),
+            auth: Some(input.auth),
+            retry_window_hours: input.retry_window_hours,
+            alert_emails: Some(input.alert_emails),
+            enabled: None,
+        }
+    }
+
+    /// Saves what the form shows; returns the webhook's id.
+    async fn save(self) -> Result<WebhookId, ClientError> {
+        let saved = match self.saved_id.get_untracked() {
+            None => client::create_webhook(&self.input()).await?,
+            Some(id) => client::update_webhook(id, &self.patch()).await?,
+        };
+        self.saved_id.set(Some(saved.id));
+        self.secret.set(String::new());
+        self.secret_set.set(saved.auth.secret_set());
+        Ok(saved.id)
+    }
+}
+
+#[component]
+pub(super) fn WebhookForm(
+    initial: Option<WebhookOut>,
+    editing: RwSignal<Editing>,
+    webhooks: LocalResource<Result<Vec<WebhookOut>, ClientError>>,
+) -> impl IntoView {
+    let draft = Draft::new(initial.as_ref());
+    let save = Action::new_local(move |_: &()| async move {
+        draft.save().await?;
+        webhooks.refetch();
+        Ok::<_, ClientError>(())
+    });
+    let preview = Action::new_local(move |_: &()| async move {
+        let id = draft.save().await?;
+        webhooks.refetch();
+        client::preview_webhook(id).await
+    });
+    let test = Action::new_local(move |_: &()| async move {
+        let id = draft.save().await?;
+        webhooks.refetch();
+        client::test_webhook(id).await
+    });
+    let busy = move || save.pending().get() || preview.pending().get() || test.pending().get();
+    let saved = move || {
+        (save.version().get() > 0 && save.value().get().is_some_and(|result| result.is_ok()))
+            .then(|| view! { <span class="test-result ok" role="status">"Saved"</span> })
+    };
+    view! {
+        <form class="webhook-form" aria-label="Webhook settings" on:submit=move |event| {
+            event.prevent_default();
+            save.dispatch(());
+        }>
+            <h2>{move || if draft.saved_id.get().is_some() { "Edit webhook" } else { "New webhook" }}</h2>
+            <div class="form-grid">
+                <RequestFields draft/>
+                <AuthFields draft/>
+            </div>
+            <KeyValueRows legend="Custom data" name="custom field" rows=draft.custom_data.into()
+                set_rows=Callback::new(move |rows| draft.custom_data.set(rows))
+                key_placeholder="plan" value_placeholder="{{contact.plan | default: \"free\"}}"/>
+            <KeyValueRows legend="Custom headers" name="header" rows=draft.headers.into()
+                set_rows=Callback::new(move |rows| draft.headers.set(rows))
+                key_placeholder="X-Source" value_placeholder="wayfarer"/>
+            <div class="form-actions">
+                <button type="submit" disabled=busy>"Save webhook"</button>
+                <button type="button" class="secondary" disabled=busy on:click=move |_| { preview.dispatch(()); }>
+                    "Preview request"
+                </button>
+                <button type="button" class="secondary" disabled=busy on:click=move |_| { test.dispatch(()); }>
+                    "Send test"
+                </button>
+                <button type="button" class="secondary" on:click=move |_| editing.set(Editing::Closed)>"Close"</button>
+                {saved}
+            </div>
+            {action_error(save)}
+            {move || preview.value().get().map(|result| match result {
+                Ok(request) => view! { <RequestPreview request/> }.into_any(),
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+            })}
+            {move || test.value().get().map(|result| view! { <TestOutcome result/> })}
+        </form>
+    }
+}
+
+/// Where the request goes, what it carries and for how long it is retried.
+#[component]
+fn RequestFields(draft: Draft) -> impl IntoView {
+    let Draft {
+        name,
+        url,
+        method,
+        format,
+        contact_fields,
+        retry_hours,
+        alert_emails,
+        ..
+    } = draft;
+    view! {
+        <label class="field">
+            <span class="field-label">"Name"</span>
+            <input type="text" placeholder="CRM" prop:value=name
+                on:input=move |event| name.set(event_target_value(&event))/>
+        </label>
+        <label class="field wide">
+            <span class="field-label">"URL"</span>
+            <input type="text" placeholder="https://crm.example/hook/{{contact.external_id}}"
+                prop:value=url on:input=move |event| url.set(event_target_value(&event))/>
+        </label>
+        <label class="field">
+            <span class="field-label">"Insert placeholder"</span>
+            <select on:change=move |event| {
+                let placeholder = event_target_value(&event);
+                url.update(|url| url.push_str(&placeholder));
+            }>
+                <option value="" selected>"Choose…"</option>
+                {PLACEHOLDERS.into_iter().map(|placeholder| view! {
+                    <option value=placeholder>{placeholder}</option>
+                }).collect_view()}
+            </select>
+        </label>
+        <label class="field">
+            <span class="field-label">"Method"</span>
+            <select on:change=move |event| {
+                if let Ok(chosen) = event_target_value(&event).parse::<HttpMethod>() {
+                    method.set(chosen);
+                }
+            }>
+                {[HttpMethod::Post, HttpMethod::Put, HttpMethod::Patch, HttpMethod::Get].into_iter().map(|option| view! {
+                    <option value=option.as_str() selected=move || method.get() == option>{option.as_str()}</option>
+                }).collect_view()}
+            </select>
+        </label>
+        <label class="field">
+            <span class="field-label">"Format"</span>
+            <select on:change=move |event| {
+                if let Ok(chosen) = event_target_value(&event).parse::<BodyFormat>() {
+                    format.set(chosen);
+                }
+            }>
+                <option value="json" selected=move || format.get() == BodyFormat::Json>"JSON"</option>
+                <option value="form" selected=move || format.get() == BodyFormat::Form>"Form (data=…)"</option>
+                <option value="query" selected=move || format.get() == BodyFormat::Query>"Query string"</option>
+            </select>
+        </label>
+        <label class="field wide">
+            <span class="field-label">"Contact fields to send"</span>
+            <input type="text" placeholder="email, first_name, country" prop:value=contact_fields
+                on:input=move |event| contact_fields.set(event_target_value(&event))/>
+            <span class="field-hint">"Comma-separated attribute names; the external id is always sent."</span>
+        </label>
+        <label class="field">
+            <span class="field-label">"Retry for (hours)"</span>
+            <input type="number" min="1" max="72" prop:value=move || retry_hours.get().to_string()
+                on:input=move |event| {
+                    if let Ok(hours) = event_target_value(&event).trim().parse() {
+                        retry_hours.set(hours);
+                    }
+                }/>
+        </label>
+        <label class="field wide">
+            <span class="field-label">"Email when requests fail for good"</span>
+            <input type="text" placeholder="ops@example.com, crm-owner@example.com"
+                prop:value=alert_emails
+                on:input=move |event| alert_emails.set(event_target_value(&event))/>
+            <span class="field-hint">"Comma-separated; at most one email an hour per webhook."</span>
+        </label>
+    }
+}
+
+/// The authentication choice and the fields it needs.
+#[component]
+fn AuthFields(draft: Draft) -> impl IntoView {
+    let Draft {
+        auth_kind,
+        auth_name,
+        secret,
+        secret_set,
+        ..
+    } = draft;
+    let choice = |kind: AuthKind, label: &'static str| {
+        view! { <option value=kind.as_str() selected=move || auth_kind.get() == kind>{label}</option> }
+    };
+    let fields = move || {
+        let kind = auth_kind.get();
+        let name = match kind {
+            AuthKind::Basic => Some(("Username", "crm-user")),
+            AuthKind::ApiKey => Some(("Header", "X-API-Key")),
+            AuthKind::None | AuthKind::Bearer => None,
+        };
+        let secret_label = match kind {
+            AuthKind::None => return None,
+            AuthKind::Basic => "Password",
+            AuthKind::Bearer => "Token",
+            AuthKind::ApiKey => "Key",
+        };
+        Some(view! {
+            {name.map(|(label, placeholder)| view! {
+                <label class="field">
+                    <span class="field-label">{label}</span>
+                    <input type="text" placeholder=placeholder prop:value=auth_name
+                        on:input=move |event| auth_name.set(event_target_value(&event))/>
+                </label>
+            })}
+            <label class="field">
+                <span class="field-label">{secret_label}</span>
+                <input type="password" autocomplete="new-password"
+                    placeholder=move || if secret_set.get() { "•••••• stored; type to replace" } else { "" }
+                    prop:value=secret on:input=move |event| secret.set(event_target_value(&event))/>
+            </label>
+        })
+    };
+    view! {
+        <label class="field">
+            <span class="field-label">"Authentication"</span>
+            <select on:change=move |event| {
+                if let Ok(kind) = event_target_value(&event).parse::<AuthKind>() {
+                    auth_kind.set(kind);
+                }
+            }>
+                {choice(AuthKind::None, "None")}
+                {choice(AuthKind::Basic, "Basic (username and password)")}
+                {choice(AuthKind::Bearer, "Bearer token")}
+                {choice(AuthKind::ApiKey, "API key in a header")}
+            </select>
+        </label>
+        {fields}
+    }
+}
+
+/// A test's verdict with the receiver's answer.
+#[component]
+fn TestOutcome(result: Result<WebhookTestOut, ClientError>) -> impl IntoView {
+    let body = result
+        .as_ref()
+        .ok()
+        .map(|out| out.response_body.clone())
+        .filter(|body| !body.is_empty());
+    view! {
+        <div class="test-outcome">
+            <TestVerdict result/>
+            {body.map(|body| view! { <pre class="response-body" aria-label="Response body">{body}</pre> })}
+        </div>
+    }
+}

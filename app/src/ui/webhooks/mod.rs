@@ -1,0 +1,174 @@
+//! Webhooks: the list with a Test button per webhook, and a form with every setting of the
+//! webhook asset, a placeholder picker, "Preview request" and "Test".
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+mod form;
+
+use form::WebhookForm;
+
+use super::pages::{LoadedList, PageHeader};
+use crate::api::{RequestPreviewOut, WebhookOut, WebhookTestOut, client};
+
+/// Which webhook the form edits.
+#[derive(Debug, Clone, PartialEq)]
+enum Editing {
+    Closed,
+    New,
+    Existing(Box<WebhookOut>),
+}
+
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let webhooks = LocalResource::new(client::list_webhooks);
+    let editing = RwSignal::new(Editing::Closed);
+    view! {
+        <Title text="Webhooks"/>
+        <PageHeader title="Webhooks"/>
+        <p>
+            <button type="button" on:click=move |_| editing.set(Editing::New)>"New webhook"</button>
+        </p>
+        {move || match editing.get() {
+            Editing::Closed => None,
+            Editing::New => Some(view! { <WebhookForm initial=None editing webhooks/> }.into_any()),
+            Editing::Existing(webhook) => {
+                Some(view! { <WebhookForm initial=Some(*webhook) editing webhooks/> }.into_any())
+            }
+        }}
+        <LoadedList
+            list=webhooks
+            loading="Loading webhooks…"
+            empty="No webhooks yet. Add one, then test it with sample data."
+            show=move |list| view! { <WebhookTable webhooks=list editing/> }
+        />
+    }
+}
+
+#[component]
+fn WebhookTable(webhooks: Vec<WebhookOut>, editing: RwSignal<Editing>) -> impl IntoView {
+    let rows = webhooks
+        .into_iter()
+        .map(|webhook| view! { <WebhookRow webhook editing/> })
+        .collect_view();
+    view! {
+        <table class="data-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"URL"</th>
+                    <th scope="col">"Format"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Test"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+/// One webhook with its Edit and Test buttons.
+#[component]
+fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView {
+    let id = webhook.id;
+    let test = Action::new_local(move |_: &()| async move { client::test_webhook(id).await });
+    let state = if webhook.enabled {
+        "enabled".to_owned()
+    } else {
+        format!(
+            "disabled: {}",
+            webhook
+                .disabled_reason
+                .as_deref()
+                .unwrap_or("by an operator")
+        )
+    };
+    let name = webhook.name.clone();
+    let edited = webhook.clone();
+    view! {
+        <tr>
+            <td class="journey-name">{webhook.name}</td>
+            <td class="url">{webhook.url}</td>
+            <td>{webhook.body_format.as_str()}</td>
+            <td>{state}</td>
+            <td class="test-cell">
+                <button
+                    type="button"
+                    class="secondary"
+                    aria-label=format!("Edit {name}")
+                    on:click=move |_| editing.set(Editing::Existing(Box::new(edited.clone())))
+                >
+                    "Edit"
+                </button>
+                " "
+                <button
+                    type="button"
+                    aria-label=format!("Test {name}")
+                    disabled=move || test.pending().get()
+                    on:click=move |_| {
+                        test.dispatch(());
+                    }
+                >
+                    "Test"
+                </button>
+                {move || test.value().get().map(|result| view! { <TestVerdict result/> })}
+            </td>
+        </tr>
+    }
+}
+
+/// A green check for a 2xx answer, a red cross with the reason otherwise.
+#[component]
+fn TestVerdict(result: Result<WebhookTestOut, client::ClientError>) -> impl IntoView {
+    let (ok, text) = match result {
+        Ok(out) if out.accepted => (
+            true,
+            format!(
+                "✓ {} in {} ms",
+                out.status_code.unwrap_or_default(),
+                out.latency_ms
+            ),
+        ),
+        Ok(out) => {
+            let reason = match (out.status_code, out.error) {
+                (Some(code), _) => format!("answered {code}"),
+                (None, Some(error)) => error,
+                (None, None) => "no answer".to_owned(),
+            };
+            (false, format!("✗ {reason}"))
+        }
+        Err(error) => (false, format!("✗ {error}")),
+    };
+    view! {
+        <span class=if ok { "test-result ok" } else { "test-result failed" } role="status">
+            {text}
+        </span>
+    }
+}
+
+/// The request exactly as it would be sent, secrets masked.
+#[component]
+fn RequestPreview(request: RequestPreviewOut) -> impl IntoView {
+    let headers = request
+        .headers
+        .iter()
+        .map(|header| format!("{}: {}", header.name, header.value))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let missing = (!request.missing_placeholders.is_empty()).then(|| {
+        view! {
+            <p class="field-hint">
+                {format!(
+                    "Not in the sample data (sent empty or as their default): {}",
+                    request.missing_placeholders.join(", ")
+                )}
+            </p>
+        }
+    });
+    view! {
+        <section class="request-preview" aria-label="Request preview">
+            <pre>{format!("{} {}\n{headers}\n\n{}", request.method.as_str(), request.url, request.body)}</pre>
+            {missing}
+        </section>
+    }
+}
