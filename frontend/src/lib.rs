@@ -2,11 +2,19 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
+/// Lazy routes (the editor, webhooks and contacts pages) load their code before they hydrate,
+/// so hydration is asynchronous (what `leptos::mount::hydrate_lazy` does, with the marker set
+/// when it has finished).
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    mark_hydrated();
+    // An error only says that the executor was set up already.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    leptos::task::spawn_local(async {
+        let owner = leptos::mount::hydrate_from_async(leptos::tachys::dom::body(), app::App).await;
+        owner.forget();
+        mark_hydrated();
+    });
 }
 
 /// Sets `data-hydrated` on `<body>` so tests and tooling can tell when the page is interactive.

@@ -10,8 +10,9 @@ mod webhooks;
 use leptos::prelude::*;
 use leptos_meta::{Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    Lazy, LazyRoute,
     components::{Route, Router, Routes},
-    path,
+    lazy_route, path,
 };
 
 use contacts::ContactsPage;
@@ -33,11 +34,54 @@ pub fn App() -> impl IntoView {
             <AppShell>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/journeys") view=JourneysPage/>
-                    <Route path=path!("/journeys/:id") view=EditorPage/>
-                    <Route path=path!("/webhooks") view=WebhooksPage/>
-                    <Route path=path!("/contacts") view=ContactsPage/>
+                    <Route path=path!("/journeys/:id") view={Lazy::<EditorRoute>::new()}/>
+                    <Route path=path!("/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
+                    <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()}/>
                 </Routes>
             </AppShell>
         </Router>
+    }
+}
+
+// The editor, webhooks and contacts pages are lazy routes: `cargo leptos build --split` puts
+// their code in modules of their own that the browser fetches when the page is first opened,
+// so the journeys list (the first page) starts without the editor's code.
+
+struct EditorRoute;
+
+#[lazy_route]
+impl LazyRoute for EditorRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <EditorPage/> }.into_any()
+    }
+}
+
+struct WebhooksRoute;
+
+#[lazy_route]
+impl LazyRoute for WebhooksRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <WebhooksPage/> }.into_any()
+    }
+}
+
+struct ContactsRoute;
+
+#[lazy_route]
+impl LazyRoute for ContactsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ContactsPage/> }.into_any()
     }
 }

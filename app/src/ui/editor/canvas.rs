@@ -58,9 +58,6 @@ pub(super) struct Pointer {
     /// The canvas's corner on the screen, read when a gesture starts: reading it on every
     /// pointer move would force the browser to lay out the page each time.
     origin: StoredValue<Position>,
-    /// Whether a gesture runs (the journey's layer then ignores the pointer: the canvas has
-    /// captured it, and hit-testing a thousand nodes and curves on every move costs frames).
-    active: RwSignal<bool>,
     /// The latest pointer position not yet applied: moves are applied once per animation
     /// frame, however many events arrive in it.
     unapplied: StoredValue<Option<Position>>,
@@ -74,7 +71,6 @@ impl Pointer {
             gesture: StoredValue::new(Gesture::Idle),
             pressed_at: StoredValue::new(Position::default()),
             origin: StoredValue::new(Position::default()),
-            active: RwSignal::new(false),
             unapplied: StoredValue::new(None),
         }
     }
@@ -111,7 +107,6 @@ impl Pointer {
         if let Some(surface) = self.surface.get_untracked() {
             let _ = surface.set_pointer_capture(event.pointer_id());
         }
-        self.active.set(true);
         Some(at)
     }
 
@@ -238,7 +233,6 @@ impl Pointer {
             Gesture::Panning(_) | Gesture::Idle => {}
         }
         self.gesture.set_value(Gesture::Idle);
-        self.active.set(false);
     }
 
     /// Connects the output being drawn to the node under `at`, if there is one.
@@ -339,7 +333,7 @@ pub(super) fn Canvas(state: EditorState) -> impl IntoView {
                 on:wheel=move |event| pointer.wheel(event)
             >
                 <div
-                    class=move || if pointer.active.get() { "viewport moving" } else { "viewport" }
+                    class="viewport"
                     style=move || format!("transform: {}", state.viewport.get().translation())
                 >
                     <div class="zoom-layer" style=move || format!("transform: {}", zoom.get())>
