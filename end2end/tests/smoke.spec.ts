@@ -23,6 +23,27 @@ test('every page hydrates without a console error', async ({ page }) => {
   expect(problems).toEqual([]);
 });
 
+test('the journeys list starts without the editor\'s code, which comes when a journey opens', async ({
+  page,
+  request,
+}) => {
+  const created = await request.post('/api/v1/journeys', { data: { name: `Split ${Date.now()}` } });
+  expect(created.status()).toBe(201);
+  const { id } = await created.json();
+  const fetched: string[] = [];
+  page.on('request', (sent) => fetched.push(new URL(sent.url()).pathname));
+
+  await page.goto('/journeys');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  expect(fetched).toContain('/pkg/wayfarer.wasm');
+  expect(fetched.filter((path) => path.includes('_route_view_'))).toEqual([]);
+
+  await page.goto(`/journeys/${id}`);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.getByRole('application', { name: 'Journey canvas' })).toBeVisible();
+  expect(fetched.some((path) => path.includes('editor_route_view_'))).toBe(true);
+});
+
 test('the editor opens a journey and a node dragged with the mouse stays where it was put', async ({
   page,
   request,

@@ -43,45 +43,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// The editor, webhooks and contacts pages are lazy routes: `cargo leptos build --split` puts
-// their code in modules of their own that the browser fetches when the page is first opened,
-// so the journeys list (the first page) starts without the editor's code.
+/// A page whose code the browser fetches when it is first opened: `cargo leptos build --split`
+/// cuts the module at each of these, so the journeys list (the first page) starts without the
+/// editor's code.
+macro_rules! lazy_page {
+    ($route:ident shows $page:ident) => {
+        struct $route;
 
-struct EditorRoute;
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
 
-#[lazy_route]
-impl LazyRoute for EditorRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <EditorPage/> }.into_any()
-    }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
 }
 
-struct WebhooksRoute;
-
-#[lazy_route]
-impl LazyRoute for WebhooksRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <WebhooksPage/> }.into_any()
-    }
-}
-
-struct ContactsRoute;
-
-#[lazy_route]
-impl LazyRoute for ContactsRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <ContactsPage/> }.into_any()
-    }
-}
+lazy_page!(EditorRoute shows EditorPage);
+lazy_page!(WebhooksRoute shows WebhooksPage);
+lazy_page!(ContactsRoute shows ContactsPage);
