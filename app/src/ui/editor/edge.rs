@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{Connecting, EditorState, Selection, canvas::Pointer};
+use super::{Connecting, EditorState, Selection, pointer::Pointer};
 use crate::{
     editor::canvas::{arrow_head, connection_path, input_port, output_port},
     journey::Edge,

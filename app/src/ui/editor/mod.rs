@@ -11,6 +11,7 @@ mod header;
 mod log;
 mod node;
 mod palette;
+mod pointer;
 mod problems;
 mod settings;
 

@@ -3,7 +3,7 @@
 
 use leptos::{ev, prelude::*};
 
-use super::{EditorState, Selection, canvas::Pointer};
+use super::{EditorState, Selection, pointer::Pointer};
 use crate::{
     api::{NodeStatsOut, WebhookOut},
     editor::canvas::{NODE_HEIGHT, NODE_WIDTH, output_port},

@@ -3,7 +3,7 @@
 
 use leptos::{ev, prelude::*};
 
-use super::{EditorState, Selection, canvas::element_rect};
+use super::{EditorState, Selection, pointer::element_rect};
 use crate::{
     editor::canvas::{NODE_HEIGHT, NODE_WIDTH, snapped},
     journey::{NodeKindTag, Position},
