@@ -1,7 +1,9 @@
 //! When a request that was not accepted is tried again, as data: 5 s, 1 min, 5 min, 30 min,
 //! 1 h, 2 h, 4 h, then every 4 h, each with up to 10 % jitter so that retries of many
 //! deliveries spread out, until the webhook's retry window (12 h by default) has passed since
-//! the first attempt.
+//! the first attempt. A receiver's `Retry-After` moves the next attempt within a band: no
+//! sooner than the schedule's delay and no later than twice it (as Svix does), so `Retry-After:
+//! 0` cannot make a receiver be hit back to back, nor a huge value park a delivery forever.
 
 use std::time::Duration;
 
@@ -51,12 +53,14 @@ pub fn next_attempt(
     jitter: f64,
 ) -> Option<Millis> {
     let base = BACKOFF[(attempts.saturating_sub(1) as usize).min(BACKOFF.len() - 1)];
+    let scheduled = base.mul_f64(1.0 + 0.1 * jitter.clamp(0.0, 1.0));
     let delay = match retry_after {
-        Some(asked) => asked,
-        None => base.mul_f64(1.0 + 0.1 * jitter.clamp(0.0, 1.0)),
+        Some(asked) => asked.clamp(scheduled, scheduled.saturating_mul(2)),
+        None => scheduled,
     };
-    let at = now + millis(delay);
-    let window_ends = window_started_at + millis(window);
+    // Saturating: a window of any length (a user's number) cannot wrap into the past.
+    let at = now.saturating_add(millis(delay));
+    let window_ends = window_started_at.saturating_add(millis(window));
     (at <= window_ends).then_some(at)
 }
 
@@ -121,10 +125,45 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_inside_the_window_only() {
-        let asked = Some(Duration::from_secs(120));
-        assert_eq!(next_attempt(1, 1_000, 0, WINDOW, asked, 0.5), Some(121_000));
+        // After the fourth attempt the schedule waits 30 min: 45 min is inside its band.
+        let asked = Some(Duration::from_secs(45 * 60));
+        assert_eq!(
+            next_attempt(4, 1_000, 0, WINDOW, asked, 0.0),
+            Some(1_000 + 45 * 60_000)
+        );
         let late = 12 * HOUR - 60_000;
-        assert_eq!(next_attempt(3, late, 0, WINDOW, asked, 0.0), None);
+        assert_eq!(next_attempt(4, late, 0, WINDOW, asked, 0.0), None);
+    }
+
+    #[test]
+    fn retry_after_stays_between_the_scheduled_delay_and_twice_it() {
+        let asked = |seconds| Some(Duration::from_secs(seconds));
+        // Retry-After: 0 waits the schedule's 5 s, not nothing.
+        assert_eq!(next_attempt(1, 0, 0, WINDOW, asked(0), 0.0), Some(5_000));
+        // An hour asked after the first attempt: twice the schedule's delay.
+        assert_eq!(
+            next_attempt(1, 0, 0, WINDOW, asked(3_600), 0.0),
+            Some(10_000)
+        );
+        // The largest value a header can carry neither overflows nor parks the delivery.
+        assert_eq!(
+            next_attempt(1, 0, 0, WINDOW, asked(u64::MAX), 0.0),
+            Some(10_000)
+        );
+        assert_eq!(
+            next_attempt(1, 0, 0, WINDOW, Some(Duration::MAX), 0.999),
+            Some(10_999)
+        );
+    }
+
+    #[test]
+    fn time_arithmetic_saturates_instead_of_wrapping() {
+        let late = Millis::MAX - 1_000;
+        assert_eq!(
+            next_attempt(1, late, late, Duration::MAX, None, 0.0),
+            Some(Millis::MAX)
+        );
+        assert_eq!(next_attempt(1, late, 0, WINDOW, None, 0.0), None);
     }
 
     #[test]

@@ -28,6 +28,7 @@ backend_tests!(
     a_refused_request_is_retried_with_the_same_webhook_id,
     gone_fails_the_delivery_and_disables_the_webhook,
     retry_after_is_honoured,
+    retry_after_of_zero_or_of_years_stays_near_the_schedule,
     the_window_closes_after_twelve_hours,
     timeouts_resets_and_redirects_are_not_accepted,
     private_targets_are_refused_unless_allowed,
@@ -323,25 +324,65 @@ async fn gone_fails_the_delivery_and_disables_the_webhook(backend: Backend) {
 async fn retry_after_is_honoured(backend: Backend) {
     let server = TestServer::start(backend).await;
     let receiver = Receiver::start().await;
+    // The first retry is scheduled 5 to 5.5 s later; 8 s is inside the band a receiver may
+    // ask for (the schedule's delay to twice it).
     receiver.queue([Answer::WithHeaders(
         429,
-        vec![("retry-after", "120".to_owned())],
+        vec![("retry-after", "8".to_owned())],
     )]);
     let (_, _) = deliver_once(&server, &receiver.url("/hook")).await;
 
     let first = after_attempts(&server, 1).await;
     let now = server.clock().now_millis();
-    assert_eq!(first.next_attempt_at, Some(now + 120 * SECOND));
+    assert_eq!(first.next_attempt_at, Some(now + 8 * SECOND));
 
-    server.clock().advance(60 * SECOND);
+    server.clock().advance(6 * SECOND);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         receiver.received().len(),
         1,
         "not before the time the receiver asked for"
     );
-    server.clock().advance(61 * SECOND);
+    server.clock().advance(3 * SECOND);
     assert_eq!(after_attempts(&server, 2).await.status, "accepted");
+}
+
+/// `Retry-After: 0` once made a 429 receiver be hit thousands of times in seconds, and a huge
+/// value overflowed the next attempt's time.
+async fn retry_after_of_zero_or_of_years_stays_near_the_schedule(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.queue([
+        Answer::WithHeaders(429, vec![("retry-after", "0".to_owned())]),
+        Answer::WithHeaders(503, vec![("retry-after", "99999999999999".to_owned())]),
+    ]);
+    let (_, _) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let first = after_attempts(&server, 1).await;
+    let now = server.clock().now_millis();
+    let wait = first.next_attempt_at.expect("retried") - now;
+    assert!(
+        (5 * SECOND..=5_500).contains(&wait),
+        "after Retry-After: 0, {wait} ms"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "no attempt before the schedule's delay"
+    );
+
+    server.clock().set(now + wait);
+    let second = after_attempts(&server, 2).await;
+    let now = server.clock().now_millis();
+    let wait = second.next_attempt_at.expect("retried") - now;
+    // The second retry is scheduled after 60 to 66 s; at most twice that, whatever was asked.
+    assert!(
+        (60 * SECOND..=132 * SECOND).contains(&wait),
+        "after a huge Retry-After, {wait} ms"
+    );
+    server.clock().set(now + wait);
+    assert_eq!(after_attempts(&server, 3).await.status, "accepted");
 }
 
 async fn the_window_closes_after_twelve_hours(backend: Backend) {
