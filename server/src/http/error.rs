@@ -50,6 +50,17 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message)
     }
 
+    /// Text with a NUL character, which no text column can store.
+    pub fn nul_in(field: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_text",
+            format!(
+                "{field} contains a NUL character (\\u0000), which cannot be stored; remove it"
+            ),
+        )
+    }
+
     /// The server cannot take the request now, e.g. while shutting down; retrying later works.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)

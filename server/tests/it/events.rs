@@ -4,6 +4,7 @@ use app::{
     api::{ErrorOut, EventsAcceptedOut},
     ids::{ContactId, EventId},
 };
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::{Backend, TestServer};
@@ -13,6 +14,7 @@ backend_tests!(
     concurrent_requests_are_all_stored,
     events_for_unknown_contacts_are_refused,
     malformed_events_are_refused,
+    text_with_a_nul_is_refused_naming_its_field_and_spoils_nothing_else,
 );
 
 async fn contact(server: &TestServer, external_id: &str) -> ContactId {
@@ -155,5 +157,86 @@ async fn malformed_events_are_refused(backend: Backend) {
         let response = server.post_json("/api/v1/events", &body).await;
         assert_eq!(response.status(), status, "{body}");
         let _: ErrorOut = response.json().await.expect("an error body");
+    }
+}
+
+/// PostgreSQL cannot store NUL in text: an event named `"g\u0000o"` once failed with a 500,
+/// and with it every request of the same group commit.
+async fn text_with_a_nul_is_refused_naming_its_field_and_spoils_nothing_else(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ana = contact(&server, "ana").await;
+
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let event = if n == 10 { "g\u{0}o" } else { "page_view" };
+        let request = server
+            .client()
+            .post(server.url("/api/v1/events"))
+            .json(&json!({"contact": "ana", "event": event}));
+        requests.spawn(async move { (n, request.send().await) });
+    }
+    while let Some(sent) = requests.join_next().await {
+        let (n, response) = sent.expect("the task ran");
+        let response = response.expect("the request was answered");
+        if n == 10 {
+            let error: ErrorOut = server
+                .expect(response, StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
+            assert_eq!(error.error.code, "invalid_text");
+            assert!(
+                error.error.message.contains("`event`"),
+                "{}",
+                error.error.message
+            );
+        } else {
+            assert_eq!(response.status(), 202, "request {n}");
+        }
+    }
+    let stored = server.store().await.count_events(ana, None).await;
+    assert_eq!(
+        stored.expect("count"),
+        19,
+        "every other event of the group is stored"
+    );
+
+    let batch = server
+        .post_json(
+            "/api/v1/events/batch",
+            &json!({"events": [{"contact": "ana", "event": "ok", "properties": {"k\u{0}": 1}}]}),
+        )
+        .await;
+    let error: ErrorOut = server.expect(batch, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        error
+            .error
+            .message
+            .contains("`events[0].properties.k\\u0000`"),
+        "{}",
+        error.error.message
+    );
+
+    let journey = server
+        .post_json(
+            "/api/v1/journeys",
+            &json!({"name": "N", "draft": {"nodes": [
+                {"id": "start\u{0}", "kind": "trigger", "settings": {"event": "signup"}}
+            ], "edges": []}}),
+        )
+        .await;
+    let error: ErrorOut = server
+        .expect(journey, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert!(
+        error.error.message.contains("`draft.nodes[0].id`"),
+        "{}",
+        error.error.message
+    );
+
+    for path in ["/api/v1/contacts/a%00b", "/api/v1/contacts?search=a%00b"] {
+        let response = server.get(path).await;
+        let error: ErrorOut = server
+            .expect(response, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+        assert_eq!(error.error.code, "invalid_text", "{path}");
     }
 }
