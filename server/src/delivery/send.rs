@@ -104,7 +104,7 @@ impl Sender {
             .map(|(name, value)| {
                 (
                     name.to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    storable(String::from_utf8_lossy(value.as_bytes()).into_owned()),
                 )
             })
             .collect();
@@ -135,7 +135,7 @@ impl Sender {
             latency: started.elapsed(),
             error,
             headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: storable(String::from_utf8_lossy(&body).into_owned()),
             retry_after,
         }
     }
@@ -182,6 +182,17 @@ fn refusal(host: &str) -> String {
         "refused to connect: {host} is a private, loopback or reserved address (start the \
          server with --allow-target-network <CIDR> or --allow-private-targets to allow it)"
     )
+}
+
+/// What a receiver sent, fit for a text column: invalid UTF-8 (also a character cut by the
+/// length limit) is already U+FFFD; NUL, which PostgreSQL cannot store and which made the whole
+/// batch's record fail, becomes U+FFFD too.
+fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
 }
 
 /// The words of an error and its causes, which reqwest keeps in its source chain.

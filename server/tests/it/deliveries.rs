@@ -13,6 +13,7 @@ use app::{
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::{AnyConnection, Connection};
@@ -29,6 +30,7 @@ backend_tests!(
     gone_fails_the_delivery_and_disables_the_webhook,
     retry_after_is_honoured,
     retry_after_of_zero_or_of_years_stays_near_the_schedule,
+    an_answer_with_a_nul_or_broken_utf8_is_recorded,
     the_window_closes_after_twelve_hours,
     timeouts_resets_and_redirects_are_not_accepted,
     private_targets_are_refused_unless_allowed,
@@ -383,6 +385,39 @@ async fn retry_after_of_zero_or_of_years_stays_near_the_schedule(backend: Backen
     );
     server.clock().set(now + wait);
     assert_eq!(after_attempts(&server, 3).await.status, "accepted");
+}
+
+/// PostgreSQL cannot store NUL in text: an answer holding one failed its batch's record, and
+/// the batch was sent again after every lease, forever.
+async fn an_answer_with_a_nul_or_broken_utf8_is_recorded(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.queue([Answer::WithBody(500, b"bad\0answer \xff\xfe")]);
+    let (_, _) = deliver_once(&server, &receiver.url("/hook")).await;
+
+    let state = after_attempts(&server, 1).await;
+    assert_eq!(
+        (state.status.as_str(), state.last_status_code),
+        ("pending", Some(500))
+    );
+    let deliveries: Vec<DeliveryOut> = server
+        .expect(server.get("/api/v1/deliveries").await, StatusCode::OK)
+        .await;
+    let detail: DeliveryDetailOut = server
+        .expect(
+            server
+                .get(&format!("/api/v1/deliveries/{}", deliveries[0].id))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        detail.attempts_log[0].response_body.as_deref(),
+        Some("bad\u{FFFD}answer \u{FFFD}\u{FFFD}")
+    );
+    // Recorded, not re-sent: the next attempt waits for its time.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.received().len(), 1);
 }
 
 async fn the_window_closes_after_twelve_hours(backend: Backend) {

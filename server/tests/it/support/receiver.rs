@@ -27,6 +27,8 @@ pub enum Answer {
     Hang(Duration),
     /// 302 to another URL.
     Redirect(&'static str),
+    /// A status with this body, as bytes.
+    WithBody(u16, &'static [u8]),
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +149,7 @@ async fn record_and_answer(
         Answer::Redirect(location) => {
             (StatusCode::FOUND, [("location", location)], "moved").into_response()
         }
+        Answer::WithBody(code, body) => (status(code), body).into_response(),
     }
 }
 
