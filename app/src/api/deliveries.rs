@@ -63,6 +63,8 @@ pub struct DeliveryOut {
     pub node_id: NodeId,
     pub contact: String,
     pub status: DeliveryStatus,
+    /// Attempts since the delivery was queued or last resent (a resend starts the retry
+    /// schedule over); `attempts_log` lists every attempt.
     pub attempts: i64,
     pub next_attempt_at: Option<i64>,
     pub last_status_code: Option<i64>,

@@ -341,7 +341,7 @@ impl Store {
         };
         let resent = sqlx::query(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
-                 window_started_at = NULL, updated_at = $1
+                 window_started_at = NULL, attempts = 0, updated_at = $1
              WHERE status <> 'pending'
                AND ($2 IS NULL OR id = $2)
                AND ($3 IS NULL OR journey_id = $3)

@@ -31,6 +31,7 @@ backend_tests!(
     retry_after_is_honoured,
     retry_after_of_zero_or_of_years_stays_near_the_schedule,
     an_answer_with_a_nul_or_broken_utf8_is_recorded,
+    a_resend_starts_the_retry_schedule_over,
     the_window_closes_after_twelve_hours,
     timeouts_resets_and_redirects_are_not_accepted,
     private_targets_are_refused_unless_allowed,
@@ -418,6 +419,52 @@ async fn an_answer_with_a_nul_or_broken_utf8_is_recorded(backend: Backend) {
     // Recorded, not re-sent: the next attempt waits for its time.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(receiver.received().len(), 1);
+}
+
+/// A resend once kept the attempt count, so its first retry waited hours.
+async fn a_resend_starts_the_retry_schedule_over(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Status(503));
+    let (_, _) = deliver_once(&server, &receiver.url("/hook")).await;
+    let mut state = after_attempts(&server, 1).await;
+    while state.status == "pending" {
+        server
+            .clock()
+            .set(state.next_attempt_at.expect("pending has a next attempt"));
+        state = after_attempts(&server, state.attempts + 1).await;
+    }
+    assert_eq!(state.status, "failed");
+    let sent = receiver.received().len();
+
+    let deliveries: Vec<DeliveryOut> = server
+        .expect(server.get("/api/v1/deliveries").await, StatusCode::OK)
+        .await;
+    let resend = server
+        .post(&format!("/api/v1/deliveries/{}/resend", deliveries[0].id))
+        .await;
+    assert_eq!(resend.status(), 200);
+    // Wait for the resent attempt to be sent and recorded.
+    let now = server.clock().now_millis();
+    let mut state = None;
+    for _ in 0..500 {
+        state = delivery(&server).await;
+        if receiver.received().len() > sent
+            && state
+                .as_ref()
+                .is_some_and(|state| state.next_attempt_at > Some(now))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let state = state.expect("a delivery");
+    let wait = state.next_attempt_at.expect("retried") - server.clock().now_millis();
+    assert_eq!(state.attempts, 1, "{state:?}");
+    assert!(
+        (5 * SECOND..=5_500).contains(&wait),
+        "the first retry after a resend: {wait} ms"
+    );
 }
 
 async fn the_window_closes_after_twelve_hours(backend: Backend) {
