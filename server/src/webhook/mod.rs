@@ -15,14 +15,22 @@ const MAX_NAME_CHARS: usize = 200;
 const DEFAULT_RETRY_WINDOW_HOURS: u32 = 12;
 const MAX_ALERT_EMAILS: usize = 20;
 const MAX_RETRY_WINDOW_HOURS: u32 = 72;
-/// Headers Wayfarer sets itself on every request.
-const RESERVED_HEADERS: [&str; 6] = [
+/// Headers Wayfarer sets itself on every request, and the hop-by-hop ones HTTP gives to the
+/// connection rather than the receiver: a custom header or an API key header may be none of
+/// them.
+const RESERVED_HEADERS: [&str; 12] = [
     "content-type",
     "content-length",
     "host",
+    "user-agent",
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
 ];
 
 /// Everything wrong with a webhook's settings, each a sentence saying what to change.
@@ -77,7 +85,7 @@ impl Settings {
             body_format: input.body_format,
             contact_fields: input.contact_fields,
             custom_data: input.custom_data,
-            headers: input.headers,
+            headers: trimmed_names(input.headers),
             auth,
             retry_window_hours: input
                 .retry_window_hours
@@ -103,7 +111,7 @@ impl Settings {
             body_format,
             contact_fields: patch.contact_fields.unwrap_or(self.contact_fields),
             custom_data: patch.custom_data.unwrap_or(self.custom_data),
-            headers: patch.headers.unwrap_or(self.headers),
+            headers: patch.headers.map_or(self.headers, trimmed_names),
             auth,
             retry_window_hours: patch.retry_window_hours.unwrap_or(self.retry_window_hours),
             alert_emails: patch.alert_emails.map_or(self.alert_emails, trimmed),
@@ -272,6 +280,17 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
     })
 }
 
+/// Header names as they are sent: `" X-Tenant "` is stored and sent as `X-Tenant`.
+fn trimmed_names(headers: Vec<KeyValue>) -> Vec<KeyValue> {
+    headers
+        .into_iter()
+        .map(|header| KeyValue {
+            key: header.key.trim().to_owned(),
+            ..header
+        })
+        .collect()
+}
+
 fn trimmed(addresses: Vec<String>) -> Vec<String> {
     addresses
         .into_iter()
@@ -367,9 +386,15 @@ fn auth_from_input(input: AuthIn, current: &Auth, problems: &mut Vec<String>) ->
                 _ => None,
             };
             let key = secret(key, kept, "key");
+            let header = header.trim().to_owned();
             if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
                 problems.push(format!(
                     "\"{header}\" is not a header name; API keys go in a header such as X-API-Key."
+                ));
+            } else if RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+                problems.push(format!(
+                    "The header \"{header}\" is set by Wayfarer itself; put the API key in another \
+                     header, such as X-API-Key."
                 ));
             }
             Auth::ApiKey { header, key }

@@ -5,6 +5,7 @@ use app::api::{
     WebhookTestOut,
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{Answer, Backend, Receiver, TestServer};
@@ -182,6 +183,40 @@ async fn invalid_settings_are_refused_with_every_problem(backend: Backend) {
             error.error.message
         );
     }
+
+    for (header, api_key_header) in [
+        ("User-Agent", "X-Key"),
+        ("Transfer-Encoding", "X-Key"),
+        ("X-Ok", "Host"),
+    ] {
+        let response = server
+            .post_json(
+                "/api/v1/webhooks",
+                &json!({"name": "x", "url": "https://example.com/hook",
+                        "headers": [{"key": header, "value": "x"}],
+                        "auth": {"type": "api_key", "header": api_key_header, "key": "k"}}),
+            )
+            .await;
+        let error: ErrorOut = server
+            .expect(response, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+        assert!(
+            error.error.message.contains("set by Wayfarer itself"),
+            "{header}/{api_key_header}: {}",
+            error.error.message
+        );
+    }
+    let trimmed = server
+        .create_webhook(&json!({"name": "x", "url": "https://example.com/hook",
+                                "headers": [{"key": " X-Tenant ", "value": "acme"}],
+                                "auth": {"type": "api_key", "header": " X-Key ", "key": "k"}}))
+        .await;
+    assert_eq!(trimmed.headers[0].key, "X-Tenant", "stored as sent");
+    assert!(
+        matches!(&trimmed.auth, AuthOut::ApiKey { header, .. } if header == "X-Key"),
+        "{:?}",
+        trimmed.auth
+    );
 
     let bad_placeholder = server
         .post_json(
