@@ -413,12 +413,42 @@ fn check_url(url: &str, problems: &mut Vec<String>) {
     // Placeholders are filled per contact; a sample value shows whether the rest is a URL.
     let sample = template.fill(|_| "sample".to_owned());
     match url::Url::parse(&sample) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {}
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            if !authority_is_fixed(&template) {
+                problems.push(
+                    "Placeholders may not appear in the URL's scheme, host, port or user name: \
+                     contact data could send the request elsewhere. Put them in the path or the \
+                     query."
+                        .to_owned(),
+                );
+            }
+        }
         Ok(parsed) => problems.push(format!(
             "The URL must start with http:// or https:// and name a host, not {}:.",
             parsed.scheme()
         )),
         Err(error) => problems.push(format!("The URL is not valid ({error}).")),
+    }
+}
+
+/// Whether the URL's scheme and authority (user, host, port) are the same whatever the
+/// placeholders hold: filled with a marker, none of them may contain it.
+pub(crate) fn authority_is_fixed(url: &Template) -> bool {
+    const MARK: &str = "wayfarerplaceholder";
+    match url::Url::parse(&url.fill(|_| MARK.to_owned())) {
+        Ok(parsed) => {
+            let host = parsed.host_str().unwrap_or_default();
+            ![
+                parsed.scheme(),
+                host,
+                parsed.username(),
+                parsed.password().unwrap_or_default(),
+            ]
+            .iter()
+            .any(|part| part.to_ascii_lowercase().contains(MARK))
+        }
+        // A marker that breaks the URL sits where only literal text may be (a port, say).
+        Err(_) => false,
     }
 }
 
@@ -498,6 +528,19 @@ fn json_text<T: serde::Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_may_fill_the_path_and_query_but_not_the_authority() {
+        let fixed = |url: &str| authority_is_fixed(&Template::parse(url).expect("a template"));
+        assert!(fixed(
+            "https://example.com/{{contact.x}}?list={{event.list_id}}"
+        ));
+        assert!(fixed("https://example.com/hook"));
+        assert!(!fixed("https://api.example.com{{contact.x}}/p"));
+        assert!(!fixed("https://{{contact.x}}.example.com/"));
+        assert!(!fixed("https://u{{contact.x}}@example.com/"));
+        assert!(!fixed("https://example.com:{{contact.port}}/"));
+    }
 
     #[test]
     fn alert_addresses_must_be_email_addresses() {

@@ -206,6 +206,20 @@ async fn invalid_settings_are_refused_with_every_problem(backend: Backend) {
             error.error.message
         );
     }
+    let host_from_contact = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": "x", "url": "https://api.example.com{{contact.x}}/p"}),
+        )
+        .await;
+    let error: ErrorOut = server
+        .expect(host_from_contact, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert!(
+        error.error.message.contains("scheme, host"),
+        "{}",
+        error.error.message
+    );
     let trimmed = server
         .create_webhook(&json!({"name": "x", "url": "https://example.com/hook",
                                 "headers": [{"key": " X-Tenant ", "value": "acme"}],
