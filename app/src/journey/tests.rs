@@ -307,6 +307,33 @@ fn webhook_custom_data_keys_are_unique_and_named() {
 }
 
 #[test]
+fn webhook_custom_data_placeholders_are_checked() {
+    let mut journey = abandoned_cart();
+    let hook = journey.node_mut(&NodeId::new("hook")).expect("hook");
+    hook.kind = NodeKind::Webhook(WebhookNode {
+        webhook: Some(WebhookId(1)),
+        custom_data: vec![
+            KeyValue {
+                key: "fine".to_owned(),
+                value: "{{contact.plan | default: \"free\"}}".to_owned(),
+            },
+            KeyValue {
+                key: "broken".to_owned(),
+                value: "{{contact.plan".to_owned(),
+            },
+        ],
+    });
+    let problems = messages(&journey);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(
+            "node \"hook\": Webhook has a bad placeholder in the custom data \"broken\":"
+        ),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn documents_that_are_not_graphs_are_refused() {
     let duplicate = JourneyDocument {
         nodes: vec![node("a", NodeKind::Exit), node("a", NodeKind::Exit)],

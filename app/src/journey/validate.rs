@@ -211,6 +211,16 @@ fn check_settings(journey: &Journey, node: &Node, errors: &mut Errors) {
                         format!("has the custom data key \"{}\" twice.", field.key),
                     );
                 }
+                // Checked here, or every delivery of the node would fail unsent.
+                if let Err(error) = crate::template::Template::parse(&field.value) {
+                    errors.node(
+                        node,
+                        format!(
+                            "has a bad placeholder in the custom data \"{}\": {error}.",
+                            field.key
+                        ),
+                    );
+                }
             }
         }
         NodeKind::Exit => {}

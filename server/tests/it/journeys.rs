@@ -19,6 +19,7 @@ backend_tests!(
     pause_and_resume_apply_to_published_journeys,
     deleting_a_journey_removes_it,
     a_missing_webhook_blocks_publishing,
+    a_bad_placeholder_in_a_webhook_node_blocks_publishing,
     bad_input_is_a_client_error,
 );
 
@@ -371,4 +372,38 @@ async fn bad_input_is_a_client_error(backend: Backend) {
 
     let not_a_number = server.get("/api/v1/journeys/abc").await;
     assert_eq!(not_a_number.status(), 400);
+}
+
+/// A webhook node's own custom data is rendered at every delivery; a placeholder that cannot
+/// be read once made each of them fail unsent.
+async fn a_bad_placeholder_in_a_webhook_node_blocks_publishing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let hook = a_webhook(&server).await;
+    let mut document = serde_json::to_value(abandoned_cart(&hook)).expect("a document");
+    document["nodes"][3]["settings"]["custom_data"] =
+        json!([{"key": "who", "value": "{{user.id}}"}]);
+    let draft: JourneyDocument = serde_json::from_value(document).expect("a document");
+    let journey = create(&server, "Bad placeholder", draft).await;
+
+    let response = server
+        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        .await;
+    let body: ValidationErrorsOut = server
+        .expect(response, reqwest::StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert_eq!(
+        body.validation_errors.len(),
+        1,
+        "{:?}",
+        body.validation_errors
+    );
+    let problem = &body.validation_errors[0];
+    assert_eq!(problem.node.as_ref().map(NodeId::as_str), Some("hook"));
+    assert!(
+        problem
+            .message
+            .contains("bad placeholder in the custom data \"who\""),
+        "{}",
+        problem.message
+    );
 }
