@@ -49,10 +49,20 @@ pub enum StructureError {
     #[error("edge from \"{0}\" starts at a node that is not part of this journey")]
     UnknownSource(NodeId),
     #[error(
+        "a journey has at most {MAX_NODES} nodes and {MAX_EDGES} connections; this one has {nodes} and {edges}"
+    )]
+    TooLarge { nodes: usize, edges: usize },
+    #[error(
         "node \"{from}\" has more than one \"{branch}\" connection; each branch leads to one node"
     )]
     DuplicateBranch { from: NodeId, branch: Branch },
 }
+
+/// The largest journey accepted: a bound on what one request makes the server store, validate
+/// and draw (`cargo bench -p server --bench validate` measures validation at this size).
+pub const MAX_NODES: usize = 2_000;
+/// Two outputs per node at the most that a kind has (condition, wait).
+pub const MAX_EDGES: usize = 2 * MAX_NODES;
 
 /// An edit the editor attempted that the graph refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +89,10 @@ impl Journey {
     }
 
     pub fn from_document(document: JourneyDocument) -> Result<Self, StructureError> {
+        let (nodes, edges) = (document.nodes.len(), document.edges.len());
+        if nodes > MAX_NODES || edges > MAX_EDGES {
+            return Err(StructureError::TooLarge { nodes, edges });
+        }
         let mut journey = Self::new();
         for node in document.nodes {
             journey.insert_node(node)?;

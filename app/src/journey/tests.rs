@@ -334,6 +334,31 @@ fn webhook_custom_data_placeholders_are_checked() {
 }
 
 #[test]
+fn a_journey_has_at_most_two_thousand_nodes() {
+    let nodes = |count: usize| {
+        (0..count)
+            .map(|n| node(&format!("n{n}"), NodeKind::Exit))
+            .collect::<Vec<_>>()
+    };
+    let largest = JourneyDocument {
+        nodes: nodes(MAX_NODES),
+        edges: Vec::new(),
+    };
+    assert!(Journey::from_document(largest).is_ok());
+    let too_large = JourneyDocument {
+        nodes: nodes(MAX_NODES + 1),
+        edges: Vec::new(),
+    };
+    assert_eq!(
+        Journey::from_document(too_large).map(|_| ()),
+        Err(StructureError::TooLarge {
+            nodes: MAX_NODES + 1,
+            edges: 0
+        })
+    );
+}
+
+#[test]
 fn documents_that_are_not_graphs_are_refused() {
     let duplicate = JourneyDocument {
         nodes: vec![node("a", NodeKind::Exit), node("a", NodeKind::Exit)],

@@ -345,11 +345,27 @@ async fn bad_input_is_a_client_error(backend: Backend) {
             "unprocessable",
         ),
     ];
+    let too_many: Vec<Value> = (0..=2_000)
+        .map(|n| json!({"id": format!("n{n}"), "kind": "exit"}))
+        .collect();
+    let cases = cases.into_iter().chain([(
+        "2,001 nodes",
+        json!({"name": "x", "draft": {"nodes": too_many, "edges": []}}),
+        422,
+        "unprocessable",
+    )]);
     for (case, body, status, code) in cases {
         let response = server.post_json("/api/v1/journeys", &body).await;
         assert_eq!(response.status(), status, "{case}");
         let error: ErrorOut = response.json().await.expect("an error body");
         assert_eq!(error.error.code, code, "{case}: {}", error.error.message);
+        if case == "2,001 nodes" {
+            assert!(
+                error.error.message.contains("at most 2000 nodes"),
+                "{}",
+                error.error.message
+            );
+        }
     }
 
     let broken = server
