@@ -280,23 +280,10 @@ fn activity_waits_follow_their_action() {
 fn webhook_custom_data_keys_are_unique_and_named() {
     let mut journey = abandoned_cart();
     let hook = journey.node_mut(&NodeId::new("hook")).expect("hook");
-    hook.kind = NodeKind::Webhook(WebhookNode {
-        webhook: Some(WebhookId(1)),
-        custom_data: vec![
-            KeyValue {
-                key: "source".to_owned(),
-                value: "journey".to_owned(),
-            },
-            KeyValue {
-                key: "source".to_owned(),
-                value: "again".to_owned(),
-            },
-            KeyValue {
-                key: String::new(),
-                value: "x".to_owned(),
-            },
-        ],
-    });
+    hook.kind = webhook_with(
+        WebhookId(1),
+        &[("source", "journey"), ("source", "again"), ("", "x")],
+    );
     assert_eq!(
         messages(&journey),
         vec![
@@ -310,19 +297,13 @@ fn webhook_custom_data_keys_are_unique_and_named() {
 fn webhook_custom_data_placeholders_are_checked() {
     let mut journey = abandoned_cart();
     let hook = journey.node_mut(&NodeId::new("hook")).expect("hook");
-    hook.kind = NodeKind::Webhook(WebhookNode {
-        webhook: Some(WebhookId(1)),
-        custom_data: vec![
-            KeyValue {
-                key: "fine".to_owned(),
-                value: "{{contact.plan | default: \"free\"}}".to_owned(),
-            },
-            KeyValue {
-                key: "broken".to_owned(),
-                value: "{{contact.plan".to_owned(),
-            },
+    hook.kind = webhook_with(
+        WebhookId(1),
+        &[
+            ("fine", "{{contact.plan | default: \"free\"}}"),
+            ("broken", "{{contact.plan"),
         ],
-    });
+    );
     let problems = messages(&journey);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(

@@ -7,6 +7,7 @@ use app::{
     api::WebhookTestIn,
     ids::{JourneyId, WebhookId},
     journey::KeyValue,
+    template::Template,
 };
 use serde_json::{Map, Value};
 
@@ -17,7 +18,7 @@ use super::{
 use crate::{
     clock::Millis,
     store::{ContactRow, DueDelivery, WebhookRow, json_object},
-    webhook::{CorruptWebhook, Settings},
+    webhook::{CorruptWebhook, Settings, authority_is_fixed},
 };
 
 /// A webhook as requests to it are built: its settings parsed once, with the secrets that
@@ -28,11 +29,17 @@ pub struct Target {
     pub settings: Settings,
     secrets: Vec<String>,
     pub retry_window: Duration,
+    /// Whether placeholders stay out of the URL's scheme and host. Saving refuses such a URL;
+    /// this catches webhooks saved before that rule, once per webhook rather than per request.
+    fixed_authority: bool,
 }
 
 impl Target {
     pub fn of(row: &WebhookRow, now: Millis) -> Result<Self, CorruptWebhook> {
         let settings = Settings::from_row(row)?;
+        // A URL that does not parse as a template is reported by the render.
+        let fixed_authority =
+            Template::parse(&settings.url).map_or(true, |template| authority_is_fixed(&template));
         Ok(Self {
             id: row.id,
             secrets: row
@@ -42,11 +49,17 @@ impl Target {
                 .collect(),
             retry_window: Duration::from_secs(u64::from(settings.retry_window_hours) * 3_600),
             settings,
+            fixed_authority,
         })
     }
 
     /// The request about `subject`, not signed yet.
     pub fn request(&self, subject: &Subject) -> Result<OutgoingRequest, RenderError> {
+        if !self.fixed_authority {
+            return Err(RenderError::Url(
+                "placeholders in the scheme or host could send contact data elsewhere".to_owned(),
+            ));
+        }
         render::render(&self.settings, &subject.payload())
     }
 

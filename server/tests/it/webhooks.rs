@@ -220,6 +220,36 @@ async fn invalid_settings_are_refused_with_every_problem(backend: Backend) {
         "{}",
         error.error.message
     );
+    // A webhook saved before that rule: its requests are not built.
+    let older = server
+        .create_webhook(&json!({"name": "old", "url": "https://api.example.com/p"}))
+        .await;
+    sqlx::any::install_default_drivers();
+    let mut connection =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(server.database().url())
+            .await
+            .expect("connect");
+    sqlx::query("UPDATE webhooks SET url = 'https://api.example.com{{contact.x}}/p' WHERE id = $1")
+        .bind(older.id)
+        .execute(&mut connection)
+        .await
+        .expect("update");
+    sqlx::Connection::close(connection).await.ok();
+    let preview = server
+        .post_json(
+            &format!("/api/v1/webhooks/{}/preview", older.id),
+            &json!({}),
+        )
+        .await;
+    let error: ErrorOut = server
+        .expect(preview, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert!(
+        error.error.message.contains("scheme or host"),
+        "{}",
+        error.error.message
+    );
+
     let trimmed = server
         .create_webhook(&json!({"name": "x", "url": "https://example.com/hook",
                                 "headers": [{"key": " X-Tenant ", "value": "acme"}],
