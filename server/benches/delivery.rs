@@ -74,6 +74,7 @@ async fn main() -> support::BenchResult {
             poll_interval: std::time::Duration::from_millis(10),
             batch_size: 512,
             per_webhook_concurrency: IN_FLIGHT,
+            shutdown_grace: std::time::Duration::from_secs(10),
         },
     );
 

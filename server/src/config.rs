@@ -85,6 +85,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub delivery_concurrency: u32,
 
+    /// Seconds that webhook requests in flight get to finish after SIGTERM or SIGINT; those
+    /// still unanswered then are given back, to be sent at once by the next process.
+    #[arg(long, env = "WAYFARER_SHUTDOWN_GRACE_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub shutdown_grace_secs: u64,
+
     /// Which log lines to print, as `level` or `target=level` pairs (e.g. `info,sqlx=warn`).
     #[arg(long, env = "WAYFARER_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
@@ -117,6 +123,7 @@ impl Config {
             delivery_timeout_secs: 15,
             delivery_batch: 512,
             delivery_concurrency: 16,
+            shutdown_grace_secs: 10,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
         }

@@ -24,6 +24,9 @@ pub enum Error {
     #[error("cannot bring the database schema up to date: {0}")]
     Migration(#[source] sqlx::migrate::MigrateError),
 
+    #[error("cannot take over the deliveries of the previous process: {0}")]
+    TakeOver(#[source] sqlx::Error),
+
     #[error("cannot listen on {addr}: {reason}. {hint}")]
     Listen {
         addr: SocketAddr,

@@ -57,6 +57,7 @@ impl Server {
     pub async fn start_with_clock(config: &Config, clock: SharedClock) -> Result<Self> {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
+        take_over_claims(&store, clock.now()).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|error| Error::listen(config.listen, error))?;
@@ -100,6 +101,7 @@ impl Server {
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
                 batch_size: config.delivery_batch,
                 per_webhook_concurrency: config.delivery_concurrency as usize,
+                shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
             },
         )
         .with_alerts(Arc::new(alerter));
@@ -152,6 +154,27 @@ impl Server {
         tracing::info!("stopped");
         served
     }
+}
+
+/// A SQLite file has one server process, so the deliveries claimed there when this one starts
+/// were claimed by a predecessor that died mid-send: they are due at once rather than when
+/// their lease lapses. (On PostgreSQL other live processes may hold claims; theirs lapse
+/// within [`delivery::LEASE`] of their death.)
+async fn take_over_claims(store: &Store, now: clock::Millis) -> Result<()> {
+    if store.backend() != store::Backend::Sqlite {
+        return Ok(());
+    }
+    let taken = store
+        .release_claims(None, None, now)
+        .await
+        .map_err(Error::TakeOver)?;
+    if taken > 0 {
+        tracing::info!(
+            deliveries = taken,
+            "took over the deliveries a previous process was sending when it stopped"
+        );
+    }
+    Ok(())
 }
 
 /// The address to type into a browser on this machine: a server listening on every address

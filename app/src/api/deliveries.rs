@@ -16,6 +16,8 @@ crate::text_enum! {
         Accepted = "accepted",
         /// Not accepted within the retry window, refused for good (410), or not sendable.
         Failed = "failed",
+        /// Never sent: its journey or webhook was deleted before it was accepted.
+        Cancelled = "cancelled",
     }
 }
 

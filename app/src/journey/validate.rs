@@ -52,11 +52,8 @@ impl Journey {
     /// webhook id is known (the server asks its store, the editor its list of webhooks).
     pub fn check_webhooks(&self, exists: impl Fn(WebhookId) -> bool) -> Vec<ValidationError> {
         let mut errors = Errors::default();
-        for node in self.nodes() {
-            if let NodeKind::Webhook(webhook) = &node.kind
-                && let Some(id) = webhook.webhook
-                && !exists(id)
-            {
+        for (node, id) in self.webhook_nodes() {
+            if !exists(id) {
                 errors.node(
                     node,
                     format!("sends to webhook {id}, which does not exist: pick another."),
@@ -64,6 +61,14 @@ impl Journey {
             }
         }
         errors.0
+    }
+
+    /// The webhook nodes that name a webhook, with the webhook each names.
+    pub fn webhook_nodes(&self) -> impl Iterator<Item = (&Node, WebhookId)> {
+        self.nodes().filter_map(|node| match &node.kind {
+            NodeKind::Webhook(webhook) => webhook.webhook.map(|id| (node, id)),
+            _ => None,
+        })
     }
 }
 

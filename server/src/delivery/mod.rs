@@ -11,4 +11,4 @@ pub mod send;
 pub mod sign;
 mod worker;
 
-pub use worker::{DeliverySettings, DeliveryWorker};
+pub use worker::{DeliverySettings, DeliveryWorker, LEASE};

@@ -3,16 +3,20 @@
 //! one slow receiver cannot hold up the others), each signed the moment its turn comes; record
 //! every attempt with the delivery's next state, in groups of whatever finished together; then
 //! act on what the answers said (410 Gone disables a webhook; failures for good alert).
+//!
+//! Claims are short leases that a heartbeat renews while the worker lives: a process killed
+//! mid-send leaves claims that lapse within [`LEASE`], and a stopping one gives its unfinished
+//! claims back at once.
 
 use std::{
-    collections::{HashMap, hash_map::Entry},
+    collections::{HashMap, HashSet, hash_map::Entry},
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use app::{
     api::{AttemptOutcome, DeliveryStatus},
-    ids::WebhookId,
+    ids::{DeliveryId, WebhookId},
 };
 use tokio::{
     sync::{Notify, Semaphore, watch},
@@ -29,7 +33,7 @@ use crate::{
     alert::{Alerter, Failures},
     clock::{Millis, SharedClock},
     pace::Pace,
-    store::{AttemptRecord, DueDelivery, Store},
+    store::{AttemptRecord, Cancelled, Claimant, DueDelivery, Store},
 };
 
 /// Attempts recorded in one transaction at most.
@@ -38,8 +42,12 @@ const RECORD_GROUP: usize = 256;
 /// How long the first finished attempt waits for others to share its commit.
 const RECORD_GATHER: Duration = Duration::from_millis(5);
 
-/// What a claim's lease adds to the longest a claimed delivery can wait and be sent.
-const LEASE_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How long a claim outlives the last heartbeat of the worker holding it: the longest the
+/// deliveries of a process that died wait before another process (or its restart) sends them.
+pub const LEASE: Duration = Duration::from_secs(10);
+
+/// How often a worker renews the leases of the deliveries it holds.
+const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// Batches under way at a time: one is sent while the other is claimed or recorded.
 const LOOPS: usize = 2;
@@ -50,10 +58,14 @@ pub struct DeliverySettings {
     pub batch_size: i64,
     /// Requests in flight to one webhook at most.
     pub per_webhook_concurrency: usize,
+    /// How long requests in flight may still finish once the worker is told to stop.
+    pub shutdown_grace: Duration,
 }
 
 pub struct DeliveryWorker {
     store: Store,
+    /// Names this worker's claims.
+    claimant: Claimant,
     clock: SharedClock,
     sender: Sender,
     settings: DeliverySettings,
@@ -68,6 +80,15 @@ struct Prepared {
     target: Arc<Target>,
     request: OutgoingRequest,
     window_started_at: Millis,
+}
+
+/// A claimed batch, sorted by what becomes of each delivery.
+#[derive(Default)]
+struct Sorted {
+    prepared: Vec<Prepared>,
+    unsendable: Vec<Unsendable>,
+    /// Deliveries whose journey or webhook was deleted, with the reason.
+    cancelled: HashMap<&'static str, Vec<DeliveryId>>,
 }
 
 /// A delivery that could not even be sent, and why.
@@ -104,6 +125,7 @@ impl DeliveryWorker {
     ) -> Self {
         Self {
             store,
+            claimant: Claimant::random(),
             clock,
             sender,
             settings,
@@ -129,18 +151,45 @@ impl DeliveryWorker {
             .clone()
     }
 
-    /// Runs until `stop` turns true, with [`LOOPS`] batches under way at a time; batches in
-    /// flight are finished first. `wake` is signalled when the engine queues deliveries.
+    /// Runs until `stop` turns true, with [`LOOPS`] batches under way at a time and a
+    /// heartbeat renewing their claims. Once told to stop, requests in flight get the shutdown
+    /// grace to finish; what is still unfinished then is given back, due at once.
     pub async fn run(self, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
         let mut loops = JoinSet::new();
         for _ in 0..LOOPS {
             loops.spawn(worker.clone().run_loop(wake.clone(), stop.clone()));
         }
-        while let Some(ended) = loops.join_next().await {
-            if let Err(error) = ended {
-                tracing::error!(%error, "a delivery loop ended abnormally");
-            }
+        let heartbeat = tokio::spawn(worker.clone().heartbeat());
+        let mut stopping = stop.clone();
+        let told_to_stop = tokio::select! {
+            () = join_loops(&mut loops) => false,
+            _ = stopping.wait_for(|stop| *stop) => true,
+        };
+        if told_to_stop
+            && tokio::time::timeout(worker.settings.shutdown_grace, join_loops(&mut loops))
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                grace = ?worker.settings.shutdown_grace,
+                "webhook requests still in flight at the end of the shutdown grace are given \
+                 back unanswered"
+            );
+        }
+        loops.shutdown().await;
+        heartbeat.abort();
+        match worker
+            .store
+            .release_claims(Some(worker.claimant), None, worker.clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "unfinished deliveries given back"),
+            Err(error) => tracing::error!(
+                %error,
+                "cannot give back unfinished deliveries; they are sent once their lease lapses"
+            ),
         }
     }
 
@@ -152,78 +201,126 @@ impl DeliveryWorker {
         }
     }
 
+    /// Renews this worker's claims every [`HEARTBEAT`], for as long as it runs.
+    async fn heartbeat(self: Arc<Self>) {
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            beat.tick().await;
+            let lease_until = self.clock.now().saturating_add(millis(LEASE));
+            if let Err(error) = self.store.renew_claims(self.claimant, lease_until).await {
+                tracing::error!(
+                    %error,
+                    "cannot renew the leases of the deliveries being sent; another process may \
+                     send them too"
+                );
+            }
+        }
+    }
+
     /// Sends one batch of due deliveries; returns how many it handled.
     pub async fn tick(&self) -> sqlx::Result<usize> {
         let now = self.clock.now();
-        let lease = lease(
-            self.settings.batch_size,
-            self.settings.per_webhook_concurrency,
-            self.sender.timeout(),
-        );
-        let lease_until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let due = self
             .store
-            .claim_due_deliveries(now, lease_until, self.settings.batch_size)
+            .claim_due_deliveries(
+                self.claimant,
+                now,
+                now.saturating_add(millis(LEASE)),
+                self.settings.batch_size,
+            )
             .await?;
-        let claimed = due.len();
-        if claimed == 0 {
+        let claimed: Vec<DeliveryId> = due.iter().map(|delivery| delivery.id).collect();
+        if claimed.is_empty() {
             return Ok(0);
         }
-        let (prepared, unsendable) = self.prepare(due, now).await?;
-        let in_flight = self.dispatch(prepared);
-        let aftermath = self.record(in_flight, unsendable).await?;
+        let sorted = self.sort(due, now).await?;
+        for (reason, ids) in &sorted.cancelled {
+            self.store
+                .cancel_deliveries(Cancelled::Claimed(self.claimant, ids), reason, now)
+                .await?;
+        }
+        let in_flight = self.dispatch(sorted.prepared);
+        let (aftermath, mut settled) = self.record(in_flight, sorted.unsendable).await?;
+        settled.extend(sorted.cancelled.into_values().flatten());
+        if settled.len() < claimed.len() {
+            // A send task panicked: give its delivery back rather than hold it until the
+            // process ends (this worker never claims what it holds).
+            let unsettled: Vec<DeliveryId> = claimed
+                .iter()
+                .copied()
+                .filter(|id| !settled.contains(id))
+                .collect();
+            self.store
+                .release_claims(Some(self.claimant), Some(&unsettled), self.clock.now())
+                .await?;
+        }
         self.follow_up(aftermath).await?;
-        Ok(claimed)
+        Ok(claimed.len())
     }
 
     /// Builds each delivery's request; each webhook of the batch is read and parsed once.
-    async fn prepare(
-        &self,
-        due: Vec<DueDelivery>,
-        now: Millis,
-    ) -> sqlx::Result<(Vec<Prepared>, Vec<Unsendable>)> {
-        let mut targets: HashMap<WebhookId, Result<Arc<Target>, String>> = HashMap::new();
+    /// Deliveries whose journey or webhook is gone are cancelled instead.
+    async fn sort(&self, due: Vec<DueDelivery>, now: Millis) -> sqlx::Result<Sorted> {
+        let mut targets: HashMap<WebhookId, Option<Result<Arc<Target>, String>>> = HashMap::new();
         for delivery in &due {
             if let Entry::Vacant(entry) = targets.entry(delivery.webhook_id) {
-                entry.insert(match self.store.webhook(delivery.webhook_id).await? {
-                    Some(row) if !row.is_enabled() => Err(format!(
-                        "webhook {} is disabled ({})",
-                        row.id,
-                        row.disabled_reason.as_deref().unwrap_or("disabled")
-                    )),
-                    Some(row) => Target::of(&row, now)
-                        .map(Arc::new)
-                        .map_err(|error| error.to_string()),
-                    None => Err(format!("webhook {} does not exist", delivery.webhook_id)),
-                });
+                entry.insert(self.store.webhook(delivery.webhook_id).await?.map(|row| {
+                    if row.is_enabled() {
+                        Target::of(&row, now)
+                            .map(Arc::new)
+                            .map_err(|error| error.to_string())
+                    } else {
+                        Err(format!(
+                            "webhook {} is disabled ({})",
+                            row.id,
+                            row.disabled_reason.as_deref().unwrap_or("disabled")
+                        ))
+                    }
+                }));
             }
         }
-        let mut prepared = Vec::with_capacity(due.len());
-        let mut unsendable = Vec::new();
+        let mut sorted = Sorted::default();
         for delivery in due {
             let window_started_at = delivery.window_started_at.unwrap_or(now);
             let built = match &targets[&delivery.webhook_id] {
-                Ok(target) => target
+                _ if delivery.journey_name.is_none() => {
+                    cancel(
+                        &mut sorted,
+                        "cancelled: its journey was deleted",
+                        delivery.id,
+                    );
+                    continue;
+                }
+                None => {
+                    cancel(
+                        &mut sorted,
+                        "cancelled: its webhook was deleted",
+                        delivery.id,
+                    );
+                    continue;
+                }
+                Some(Ok(target)) => target
                     .request(&Subject::of_delivery(&delivery))
                     .map(|request| (target.clone(), request))
                     .map_err(|error| error.to_string()),
-                Err(reason) => Err(reason.clone()),
+                Some(Err(reason)) => Err(reason.clone()),
             };
             match built {
-                Ok((target, request)) => prepared.push(Prepared {
+                Ok((target, request)) => sorted.prepared.push(Prepared {
                     delivery,
                     target,
                     request,
                     window_started_at,
                 }),
-                Err(reason) => unsendable.push(Unsendable {
+                Err(reason) => sorted.unsendable.push(Unsendable {
                     delivery,
                     window_started_at,
                     reason,
                 }),
             }
         }
-        Ok((prepared, unsendable))
+        Ok(sorted)
     }
 
     /// Starts sending every prepared request, each once its webhook has a free slot.
@@ -259,12 +356,17 @@ impl DeliveryWorker {
 
     /// Records the attempts as they finish, in groups of whatever finished meanwhile: a slow
     /// receiver delays only its own record, and recording overlaps sending.
+    /// Returns what the answers call for and which deliveries were recorded.
     async fn record(
         &self,
         mut in_flight: JoinSet<Sent>,
         unsendable: Vec<Unsendable>,
-    ) -> sqlx::Result<Aftermath> {
+    ) -> sqlx::Result<(Aftermath, HashSet<DeliveryId>)> {
         let mut aftermath = Aftermath::default();
+        let mut recorded: HashSet<DeliveryId> = unsendable
+            .iter()
+            .map(|failure| failure.delivery.id)
+            .collect();
         let now = self.clock.now();
         let mut records: Vec<AttemptRecord> = unsendable
             .into_iter()
@@ -283,22 +385,26 @@ impl DeliveryWorker {
             for joined in finished {
                 match joined {
                     Ok(sent) => {
+                        recorded.insert(sent.delivery.id);
                         let record = sent_record(&sent, now);
                         aftermath.note(&sent, &record);
                         records.push(record);
                     }
-                    // A panicking send leaves its delivery leased; it is retried after the
-                    // lease.
+                    // A panicking send leaves its delivery claimed; `tick` gives it back.
                     Err(error) => tracing::error!(%error, "a delivery task failed"),
                 }
             }
-            self.store.record_attempts(&records, now).await?;
+            self.store
+                .record_attempts(self.claimant, &records, now)
+                .await?;
             records.clear();
         }
         if !records.is_empty() {
-            self.store.record_attempts(&records, now).await?;
+            self.store
+                .record_attempts(self.claimant, &records, now)
+                .await?;
         }
-        Ok(aftermath)
+        Ok((aftermath, recorded))
     }
 
     /// Disables the webhooks whose receivers answered 410 Gone and sends the alerts.
@@ -348,14 +454,20 @@ impl Aftermath {
     }
 }
 
-/// How long a claimed delivery stays with this process before another may take it over. It
-/// must outlast the worst wait: every loop's whole batch queued behind one webhook whose
-/// receiver never answers, sent a few at a time, each waiting out the timeout. A shorter
-/// lease would hand deliveries still queued here to another claim, and send them twice.
-fn lease(batch_size: i64, per_webhook_concurrency: usize, timeout: Duration) -> Duration {
-    let queued = usize::try_from(batch_size).unwrap_or(0).max(1) * LOOPS;
-    let rounds = queued.div_ceil(per_webhook_concurrency.max(1));
-    LEASE_MARGIN.saturating_add(timeout.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX)))
+async fn join_loops(loops: &mut JoinSet<()>) {
+    while let Some(ended) = loops.join_next().await {
+        if let Err(error) = ended {
+            tracing::error!(%error, "a delivery loop ended abnormally");
+        }
+    }
+}
+
+fn cancel(sorted: &mut Sorted, reason: &'static str, delivery: DeliveryId) {
+    sorted.cancelled.entry(reason).or_default().push(delivery);
+}
+
+fn millis(duration: Duration) -> Millis {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn unsendable_record(failure: &Unsendable, now: Millis) -> AttemptRecord {
@@ -408,22 +520,5 @@ fn sent_record(sent: &Sent, now: Millis) -> AttemptRecord {
         status,
         next_attempt_at,
         window_started_at: sent.window_started_at,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lease_outlasts_every_queued_request_timing_out() {
-        let timeout = Duration::from_secs(15);
-        // Two loops × 512 claimed, 16 at a time: 64 rounds of 15 s before the last is sent.
-        assert_eq!(
-            lease(512, 16, timeout),
-            LEASE_MARGIN + Duration::from_secs(64 * 15)
-        );
-        assert_eq!(lease(1, 16, timeout), LEASE_MARGIN + timeout);
-        assert_eq!(lease(10_000, 1, Duration::MAX), Duration::MAX);
     }
 }

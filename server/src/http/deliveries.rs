@@ -90,10 +90,19 @@ async fn resend(
     ApiPath(id): ApiPath<DeliveryId>,
 ) -> ApiResult<Json<DeliveryOut>> {
     let delivery = one(&state, id).await?;
-    if delivery.status == DeliveryStatus::Pending {
-        return Err(ApiError::conflict(format!(
-            "delivery {id} is pending already; it is sent at its next attempt"
-        )));
+    match delivery.status {
+        DeliveryStatus::Pending => {
+            return Err(ApiError::conflict(format!(
+                "delivery {id} is pending already; it is sent at its next attempt"
+            )));
+        }
+        DeliveryStatus::Cancelled => {
+            return Err(ApiError::conflict(format!(
+                "delivery {id} was cancelled when its journey or webhook was deleted; it is \
+                 never sent"
+            )));
+        }
+        DeliveryStatus::Accepted | DeliveryStatus::Failed => {}
     }
     state
         .store

@@ -105,7 +105,7 @@ async fn remove(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<StatusCode> {
-    if state.store.delete_journey(id).await? {
+    if state.store.delete_journey(id, state.clock.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_journey(id))

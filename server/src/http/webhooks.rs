@@ -7,6 +7,7 @@ use app::{
         WebhookPatch, WebhookTestIn, WebhookTestOut,
     },
     ids::WebhookId,
+    journey::Journey,
 };
 use axum::{
     Json, Router,
@@ -166,15 +167,45 @@ async fn update(
     Ok(Json(out(&row)?))
 }
 
+/// Deletes a webhook no published journey sends to; its requests not sent yet are cancelled.
 async fn remove(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<StatusCode> {
-    if state.store.delete_webhook(id).await? {
+    let users = journeys_sending_to(&state, id).await?;
+    if !users.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "webhook {id} is used by the published journeys {}: remove it from their webhook \
+             nodes and publish them, or delete those journeys, before deleting it",
+            users.join(", ")
+        )));
+    }
+    if state.store.delete_webhook(id, state.clock.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_webhook(id))
     }
+}
+
+/// The published journeys (live or paused) whose version in force has a webhook node sending
+/// to `webhook`, named as `"Name" (id)`.
+async fn journeys_sending_to(state: &AppState, webhook: WebhookId) -> ApiResult<Vec<String>> {
+    let mut users = Vec::new();
+    for published in state.store.published_journeys().await? {
+        match serde_json::from_str::<Journey>(&published.document) {
+            Ok(journey) => {
+                if journey.webhook_nodes().any(|(_, id)| id == webhook) {
+                    users.push(format!("\"{}\" ({})", published.name, published.id));
+                }
+            }
+            Err(error) => tracing::error!(
+                journey = %published.id,
+                %error,
+                "a published version cannot be read"
+            ),
+        }
+    }
+    Ok(users)
 }
 
 async fn signing_secret(

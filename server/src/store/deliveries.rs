@@ -99,11 +99,31 @@ impl<'a> SettledState<'a> {
     }
 }
 
+/// Who holds a claimed delivery: one random token per delivery worker. Every state change of a
+/// claimed delivery names its holder, so a worker whose lease ran out (and whose deliveries
+/// another worker took over) cannot write over the new holder's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimant(i64);
+
+impl Claimant {
+    pub fn random() -> Self {
+        let bits = getrandom::u64().unwrap_or_else(|_| {
+            // No OS randomness: the time still tells processes apart.
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_nanos() as u64)
+        });
+        Self(i64::try_from(bits >> 1).unwrap_or(i64::MAX))
+    }
+}
+
 impl Store {
-    /// Claims up to `limit` due deliveries by moving their next attempt to `lease_until`: if
-    /// this process dies while sending, they become due again then (at-least-once).
+    /// Claims up to `limit` due deliveries for `claimant` until `lease_until`: if this process
+    /// dies while sending, they become due again then (at-least-once). Deliveries the claimant
+    /// holds already are never claimed twice, even when their lease ran out.
     pub async fn claim_due_deliveries(
         &self,
+        claimant: Claimant,
         now: Millis,
         lease_until: Millis,
         limit: i64,
@@ -111,15 +131,17 @@ impl Store {
         let skip_locked = self.backend.skip_locked();
         let mut transaction = self.begin_write().await?;
         let ids: Vec<DeliveryId> = sqlx::query_scalar(&format!(
-            "UPDATE deliveries SET next_attempt_at = $2
+            "UPDATE deliveries SET next_attempt_at = $2, claimed_by = $4
              WHERE id IN (SELECT id FROM deliveries
                           WHERE status = 'pending' AND next_attempt_at <= $1
+                            AND (claimed_by IS NULL OR claimed_by <> $4)
                           ORDER BY next_attempt_at, id LIMIT $3 {skip_locked})
              RETURNING id"
         ))
         .bind(now)
         .bind(lease_until)
         .bind(limit)
+        .bind(claimant.0)
         .fetch_all(&mut *transaction)
         .await?;
         if ids.is_empty() {
@@ -150,10 +172,76 @@ impl Store {
         Ok(due)
     }
 
+    /// Extends the lease of every delivery `claimant` holds to `lease_until`: the heartbeat of
+    /// a worker that is alive, so leases can be short and a dead worker's claims are taken
+    /// over soon. Returns how many it holds.
+    pub async fn renew_claims(&self, claimant: Claimant, lease_until: Millis) -> sqlx::Result<u64> {
+        let mut transaction = self.begin_write().await?;
+        let renewed = sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = $2
+             WHERE claimed_by = $1 AND status = 'pending'",
+        )
+        .bind(claimant.0)
+        .bind(lease_until)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        transaction.commit().await?;
+        Ok(renewed)
+    }
+
+    /// Makes deliveries claimed by `claimant` (or by anyone, with `None`) due at `now` and
+    /// unclaimed: what a worker that stops gives back, and what a restarted SQLite server,
+    /// the only process on its file, takes over from the one that died. `ids` limits it to
+    /// those deliveries. Returns how many.
+    pub async fn release_claims(
+        &self,
+        claimant: Option<Claimant>,
+        ids: Option<&[DeliveryId]>,
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let mut transaction = self.begin_write().await?;
+        let mut released = 0;
+        let ids = ids.map(|ids| ids.chunks(IN_LIST_CHUNK));
+        let chunks: Vec<Option<&[DeliveryId]>> = match ids {
+            Some(chunks) => chunks.map(Some).collect(),
+            None => vec![None],
+        };
+        for chunk in chunks {
+            let mut params = Params::new(self.backend);
+            let at = params.one();
+            let holder = match claimant {
+                Some(_) => format!("AND claimed_by = {}", params.one()),
+                None => String::new(),
+            };
+            let only = match chunk {
+                Some(chunk) => format!("AND id IN ({})", params.list(chunk.len())),
+                None => String::new(),
+            };
+            let sql = format!(
+                "UPDATE deliveries SET next_attempt_at = {at}, claimed_by = NULL
+                 WHERE status = 'pending' AND claimed_by IS NOT NULL {holder} {only}"
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            if let Some(claimant) = claimant {
+                query = query.bind(claimant.0);
+            }
+            for id in chunk.unwrap_or_default() {
+                query = query.bind(*id);
+            }
+            released += query.execute(&mut *transaction).await?.rows_affected();
+        }
+        transaction.commit().await?;
+        Ok(released)
+    }
+
     /// Logs the attempts and moves their deliveries on, all in one transaction with a few
-    /// multi-row statements.
+    /// multi-row statements. A delivery whose claim `claimant` no longer holds (its lease was
+    /// taken over, or it was cancelled meanwhile) keeps its state; its attempt is still logged,
+    /// since the request was sent.
     pub async fn record_attempts(
         &self,
+        claimant: Claimant,
         records: &[AttemptRecord],
         now: Millis,
     ) -> sqlx::Result<()> {
@@ -197,14 +285,15 @@ impl Store {
             for chunk in ids.chunks(IN_LIST_CHUNK) {
                 let mut params = Params::new(self.backend);
                 let settled = params.list(6);
+                let holder = params.one();
                 let sql = format!(
-                    "UPDATE deliveries SET attempts = attempts + 1,
+                    "UPDATE deliveries SET attempts = attempts + 1, claimed_by = NULL,
                          (status, next_attempt_at, window_started_at, last_status_code, last_error,
                           updated_at) = ({settled})
-                     WHERE id IN ({})",
+                     WHERE claimed_by = {holder} AND id IN ({})",
                     params.list(chunk.len())
                 );
-                let mut query = state.bind(sqlx::query(&sql)).bind(now);
+                let mut query = state.bind(sqlx::query(&sql)).bind(now).bind(claimant.0);
                 for id in chunk {
                     query = query.bind(*id);
                 }
@@ -215,6 +304,7 @@ impl Store {
             let mut params = Params::new(self.backend);
             let values = params.rows(chunk.len(), 6);
             let updated_at = params.one();
+            let holder = params.one();
             let sql = format!(
                 "WITH settled (id, status, next_attempt_at, window_started_at, last_status_code,
                                last_error) AS (VALUES {values})
@@ -225,18 +315,89 @@ impl Store {
                      window_started_at = settled.window_started_at,
                      last_status_code = settled.last_status_code,
                      last_error = settled.last_error,
-                     updated_at = {updated_at}
+                     updated_at = {updated_at},
+                     claimed_by = NULL
                  FROM settled
-                 WHERE deliveries.id = settled.id"
+                 WHERE deliveries.id = settled.id AND deliveries.claimed_by = {holder}"
             );
             let mut query = sqlx::query(&sql);
             for (id, state) in chunk {
                 query = state.bind(query.bind(*id));
             }
-            query = query.bind(now);
+            query = query.bind(now).bind(claimant.0);
             query.execute(&mut *transaction).await?;
         }
         transaction.commit().await
+    }
+}
+
+/// Deliveries that will never be sent, because what they belong to is gone.
+#[derive(Debug, Clone, Copy)]
+pub enum Cancelled<'a> {
+    /// The pending deliveries of a deleted journey.
+    OfJourney(JourneyId),
+    /// The pending deliveries of a deleted webhook.
+    OfWebhook(WebhookId),
+    /// Deliveries this claimant holds whose journey or webhook turned out to be gone.
+    Claimed(Claimant, &'a [DeliveryId]),
+}
+
+impl Cancelled<'_> {
+    /// Marks the deliveries `cancelled` with `reason` as their last error: kept in the log,
+    /// never sent, not resent. Returns how many.
+    pub(super) async fn apply(
+        self,
+        connection: &mut sqlx::AnyConnection,
+        backend: super::Backend,
+        reason: &str,
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let mut params = Params::new(backend);
+        let (at, why) = (params.one(), params.one());
+        let which = match self {
+            Self::OfJourney(_) => format!("journey_id = {}", params.one()),
+            Self::OfWebhook(_) => format!("webhook_id = {}", params.one()),
+            Self::Claimed(_, ids) => format!(
+                "claimed_by = {} AND id IN ({})",
+                params.one(),
+                params.list(ids.len())
+            ),
+        };
+        let sql = format!(
+            "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,
+                 claimed_by = NULL, updated_at = {at}, last_error = {why}
+             WHERE status = 'pending' AND {which}"
+        );
+        let query = sqlx::query(&sql).bind(now).bind(reason);
+        let query = match self {
+            Self::OfJourney(journey) => query.bind(journey),
+            Self::OfWebhook(webhook) => query.bind(webhook),
+            Self::Claimed(claimant, ids) => {
+                let mut query = query.bind(claimant.0);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                query
+            }
+        };
+        Ok(query.execute(connection).await?.rows_affected())
+    }
+}
+
+impl Store {
+    /// See [`Cancelled`].
+    pub async fn cancel_deliveries(
+        &self,
+        which: Cancelled<'_>,
+        reason: &str,
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let mut transaction = self.begin_write().await?;
+        let cancelled = which
+            .apply(&mut transaction, self.backend, reason, now)
+            .await?;
+        transaction.commit().await?;
+        Ok(cancelled)
     }
 }
 
@@ -329,7 +490,7 @@ impl Store {
     }
 
     /// Starts a new attempt cycle (due now, a fresh retry window) for the deliveries in
-    /// `scope` that are not pending; the `webhook-id` stays the same. Returns how many.
+    /// `scope` that were accepted or failed (a cancelled one is never sent); the `webhook-id` stays the same. Returns how many.
     pub async fn resend_deliveries(
         &self,
         scope: ResendScope<'_>,
@@ -342,7 +503,7 @@ impl Store {
         let resent = sqlx::query(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
                  window_started_at = NULL, attempts = 0, updated_at = $1
-             WHERE status <> 'pending'
+             WHERE status IN ('accepted', 'failed')
                AND ($2 IS NULL OR id = $2)
                AND ($3 IS NULL OR journey_id = $3)
                AND ($4 IS NULL OR node_id = $4)

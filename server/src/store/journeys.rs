@@ -6,7 +6,7 @@ use app::{
 };
 use sqlx::FromRow;
 
-use super::{Batch, Store};
+use super::{Batch, Cancelled, Store};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, FromRow)]
@@ -37,6 +37,15 @@ pub struct LiveJourney {
     pub id: JourneyId,
     pub live_version: i64,
     pub reentry: Reentry,
+}
+
+/// A journey's published version in force (live or paused), with its name.
+#[derive(Debug, Clone, FromRow)]
+pub struct PublishedJourney {
+    pub id: JourneyId,
+    pub name: String,
+    /// The live version's JSON document.
+    pub document: String,
 }
 
 const COLUMNS: &str = "id, name, status, reentry, draft, live_version, created_at, updated_at";
@@ -77,6 +86,18 @@ impl Store {
             .await
     }
 
+    /// Every journey with a published version, with that version's document.
+    pub async fn published_journeys(&self) -> sqlx::Result<Vec<PublishedJourney>> {
+        sqlx::query_as(
+            "SELECT j.id, j.name, v.document
+             FROM journeys j
+             JOIN journey_versions v ON v.journey_id = j.id AND v.version = j.live_version
+             ORDER BY j.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+
     /// Applies the changes and returns the journey as it now is; `None` if there is no such
     /// journey.
     pub async fn update_journey(
@@ -106,9 +127,18 @@ impl Store {
     }
 
     /// Deletes the journey, its versions, the contacts' runs through it and its statistics;
-    /// messages and webhook requests stay as history. `false` if there was no such journey.
-    pub async fn delete_journey(&self, id: JourneyId) -> sqlx::Result<bool> {
+    /// messages and webhook requests stay as history, and the requests not sent yet are
+    /// cancelled. `false` if there was no such journey.
+    pub async fn delete_journey(&self, id: JourneyId, now: Millis) -> sqlx::Result<bool> {
         let mut transaction = self.begin_write().await?;
+        Cancelled::OfJourney(id)
+            .apply(
+                &mut transaction,
+                self.backend,
+                "cancelled: its journey was deleted",
+                now,
+            )
+            .await?;
         for table in ["node_visits", "enrollments", "journey_versions"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE journey_id = $1"))
                 .bind(id)

@@ -32,14 +32,14 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use self::{
     contacts::ContactRow,
     deliveries::{
-        AttemptRecord, AttemptRow, DeliveryQuery, DeliveryRow, DueDelivery, NewDelivery,
-        ResendScope,
+        AttemptRecord, AttemptRow, Cancelled, Claimant, DeliveryQuery, DeliveryRow, DueDelivery,
+        NewDelivery, ResendScope,
     },
     enrollments::{
         ContactRunRow, EnrollmentRow, NewEnrollment, NextState, RunKey, Settled, Unfinished,
     },
     events::{ContactEventRow, EventRow, NewEvent},
-    journeys::{JourneyChanges, JourneyRow, LiveJourney},
+    journeys::{JourneyChanges, JourneyRow, LiveJourney, PublishedJourney},
     messages::{MessageRow, NewMessage},
     stats::{VersionCounts, Visit},
     steps::StepRecords,
@@ -237,12 +237,38 @@ impl Store {
 
     /// Brings the schema up to date. On PostgreSQL, sqlx holds an advisory lock meanwhile, so
     /// several server processes starting together apply each migration once.
+    ///
+    /// On SQLite they run with foreign keys off, as SQLite's procedure for changing a table
+    /// requires (a migration rebuilds a table by copying it; dropping the old one must not
+    /// delete the rows that refer to it by cascade), and the keys are checked afterwards.
     pub async fn migrate(&self) -> Result<()> {
-        self.backend
-            .migrator()
-            .run(&self.pool)
+        let migrator = self.backend.migrator();
+        if self.backend == Backend::Postgres {
+            return migrator.run(&self.pool).await.map_err(Error::Migration);
+        }
+        let mut connection = self.pool.acquire().await.map_err(migration_error)?;
+        connection
+            .execute("PRAGMA foreign_keys = OFF")
             .await
-            .map_err(Error::Migration)
+            .map_err(migration_error)?;
+        let migrated = migrator.run(&mut *connection).await;
+        let dangling: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(migration_error)?;
+        connection
+            .execute("PRAGMA foreign_keys = ON")
+            .await
+            .map_err(migration_error)?;
+        migrated.map_err(Error::Migration)?;
+        match dangling.first() {
+            None => Ok(()),
+            Some((table,)) => Err(migration_error(sqlx::Error::Protocol(format!(
+                "{} rows of table {table} refer to rows that do not exist after migrating",
+                dangling.len()
+            )))),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -269,6 +295,10 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+fn migration_error(error: sqlx::Error) -> Error {
+    Error::Migration(sqlx::migrate::MigrateError::Execute(error))
 }
 
 async fn probe(backend: Backend, options: &AnyConnectOptions) -> Result<(), sqlx::Error> {

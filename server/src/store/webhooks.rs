@@ -6,7 +6,7 @@ use app::{
 };
 use sqlx::FromRow;
 
-use super::Store;
+use super::{Cancelled, Store};
 use crate::clock::Millis;
 
 /// A webhook as stored. Lists (contact fields, custom data, headers) are JSON text.
@@ -131,12 +131,27 @@ impl Store {
             .await
     }
 
-    pub async fn delete_webhook(&self, id: WebhookId) -> sqlx::Result<bool> {
+    /// Deletes the webhook and cancels its requests not sent yet. `false` if there was no
+    /// such webhook.
+    pub async fn delete_webhook(&self, id: WebhookId, now: Millis) -> sqlx::Result<bool> {
+        let mut transaction = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(deleted.rows_affected() > 0)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            Cancelled::OfWebhook(id)
+                .apply(
+                    &mut transaction,
+                    self.backend,
+                    "cancelled: its webhook was deleted",
+                    now,
+                )
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(deleted > 0)
     }
 
     /// Stops sending to a webhook, e.g. after its receiver answered 410 Gone.

@@ -11,17 +11,15 @@ use app::{
     ids::{ContactId, DeliveryId, JourneyId},
     journey::fixtures::{chain, webhook_with},
 };
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use sqlx::{AnyConnection, Connection};
 
-use server::store::{AttemptRecord, Store};
+use server::store::{AttemptRecord, Claimant, Store};
 
 use crate::support::{
     Answer, Backend, Receiver, SmtpReceiver, TestDatabase, TestServer, resetting_port,
+    verify_signature,
 };
 
 backend_tests!(
@@ -195,22 +193,6 @@ async fn hook_counts(server: &TestServer, journey: JourneyId) -> (i64, i64, i64)
     (deliveries.accepted, deliveries.pending, deliveries.failed)
 }
 
-/// Verifies a Standard Webhooks signature from the specification, independently of the
-/// server's signing code.
-fn verify(secret: &str, id: &str, timestamp: &str, body: &[u8], header: &str) -> bool {
-    let Ok(key) = STANDARD.decode(secret.trim_start_matches("whsec_")) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
-        return false;
-    };
-    let mut signed = format!("{id}.{timestamp}.").into_bytes();
-    signed.extend_from_slice(body);
-    mac.update(&signed);
-    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-    header.split(' ').any(|candidate| candidate == expected)
-}
-
 async fn an_accepted_request_is_signed_and_counted(backend: Backend) {
     let server = TestServer::start(backend).await;
     let receiver = Receiver::start().await;
@@ -253,7 +235,7 @@ async fn an_accepted_request_is_signed_and_counted(backend: Backend) {
     assert_eq!(timestamp, (server.clock().now_millis() / 1_000).to_string());
     let id = request.header("webhook-id");
     let signature = request.header("webhook-signature");
-    assert!(verify(
+    assert!(verify_signature(
         &secret.secret,
         id,
         timestamp,
@@ -263,7 +245,7 @@ async fn an_accepted_request_is_signed_and_counted(backend: Backend) {
     let mut tampered = request.body.to_vec();
     tampered[0] = b' ';
     assert!(
-        !verify(&secret.secret, id, timestamp, &tampered, signature),
+        !verify_signature(&secret.secret, id, timestamp, &tampered, signature),
         "a changed body fails"
     );
 }
@@ -869,8 +851,9 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
         .expect("a delivery");
         ids.push(id);
     }
+    let claimant = Claimant::random();
     let claimed = store
-        .claim_due_deliveries(10, 1_000_000, 10)
+        .claim_due_deliveries(claimant, 10, 1_000_000, 10)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 5);
@@ -899,7 +882,10 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
         record(3, DeliveryStatus::Pending, 503, Some(6_000)),
         record(4, DeliveryStatus::Accepted, 200, None),
     ];
-    store.record_attempts(&records, 30).await.expect("record");
+    store
+        .record_attempts(claimant, &records, 30)
+        .await
+        .expect("record");
 
     type Row = (
         DeliveryId,

@@ -4,7 +4,9 @@
 #[macro_use]
 mod support;
 
+mod claims;
 mod contacts;
+mod deletion;
 mod deliveries;
 mod durability;
 mod engine;

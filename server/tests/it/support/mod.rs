@@ -5,6 +5,7 @@ mod postgres;
 mod process;
 mod receiver;
 mod server;
+mod signature;
 mod smtp;
 
 pub use database::{Backend, TestDatabase};
@@ -12,6 +13,7 @@ pub use postgres::PostgresCluster;
 pub use process::{free_port, wait_until_healthy};
 pub use receiver::{Answer, Receiver, resetting_port};
 pub use server::TestServer;
+pub use signature::verify_signature;
 pub use smtp::SmtpReceiver;
 
 /// An HTTP client for tests. reqwest is built without a default TLS provider (the server

@@ -39,7 +39,11 @@ impl TestServer {
         Self::start_configured(TestDatabase::create(backend).await, adjust).await
     }
 
-    async fn start_configured(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> Self {
+    /// Starts on `database` with the test configuration changed by `adjust`.
+    pub async fn start_configured(
+        database: TestDatabase,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::for_tests(database.url());
         adjust(&mut config);
         let clock = ManualClock::starting_at(START_OF_TESTS);
@@ -83,6 +87,15 @@ impl TestServer {
     /// A second connection to the server's database, to look at what the API does not show.
     pub async fn store(&self) -> Store {
         Store::connect(self.database.url())
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// A plain connection to the server's database, for SQL a test writes itself.
+    pub async fn database_connection(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(self.database.url())
             .await
             .expect("connect to the test database")
     }
