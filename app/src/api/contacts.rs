@@ -77,6 +77,9 @@ pub struct ContactRunOut {
     /// Where the contact is (`active`, `waiting`) or where the run ended (`exited`, `failed`).
     pub node_id: NodeId,
     pub state: EnrollmentState,
+    /// Why a `failed` run could not go on (e.g. its version cannot be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub entered_at: i64,
     pub updated_at: i64,
 }

@@ -47,8 +47,9 @@ pub struct Engine {
     store: Store,
     clock: SharedClock,
     settings: EngineSettings,
-    /// Published versions never change, so each is parsed once.
-    versions: HashMap<(JourneyId, i64), Arc<Journey>>,
+    /// Published versions never change (and ids are never reused), so each is read and
+    /// parsed once; one that cannot be read stays unreadable, with the reason.
+    versions: HashMap<(JourneyId, i64), Result<Arc<Journey>, Arc<str>>>,
     /// Signalled after a batch that queued deliveries commits, so they go out at once.
     deliveries_queued: Option<Arc<Notify>>,
 }
@@ -102,10 +103,13 @@ impl Engine {
             }
         }
         batch.resume_waiting_for_events(&events, now).await?;
+        // A live version that cannot be read enrolls no one (the reason is logged once, when
+        // it is first read); the other journeys go on.
         let mut triggers = Vec::new();
         for live in batch.live_journeys().await? {
-            let journey = self.version(live.id, live.live_version).await?;
-            triggers.push(LiveVersion { live, journey });
+            if let Ok(journey) = self.version(live.id, live.live_version).await? {
+                triggers.push(LiveVersion { live, journey });
+            }
         }
         enroll(&mut batch, &triggers, &events, now).await?;
         batch.commit().await?;
@@ -126,11 +130,20 @@ impl Engine {
                     .await?,
             );
         }
+        // A contact whose version cannot be read is set aside (failed, with the reason) like
+        // one the interpreter cannot move; the rest of the batch goes on.
         let contact_ids: Vec<ContactId> =
             due.iter().map(|enrollment| enrollment.contact_id).collect();
         let attributes = batch.contact_attributes(&contact_ids).await?;
         let mut outcomes = Vec::with_capacity(due.len());
         for (enrollment, journey) in due.iter().zip(&journeys) {
+            let journey = match journey {
+                Ok(journey) => journey,
+                Err(reason) => {
+                    outcomes.push(Err(StepError::Unreadable(reason.clone())));
+                    continue;
+                }
+            };
             let names = event_rule_names(journey);
             let history = LastOccurrences(if names.is_empty() {
                 HashMap::new()
@@ -143,7 +156,9 @@ impl Engine {
                 .get(&enrollment.contact_id)
                 .map(|text| json_object(text))
                 .unwrap_or_default();
-            outcomes.push(step(journey, enrollment, &contact, &history, now));
+            outcomes.push(
+                step(journey, enrollment, &contact, &history, now).map_err(StepError::Interpret),
+            );
         }
         let mut records = StepRecords::default();
         let mut errors = Vec::new();
@@ -180,33 +195,42 @@ impl Engine {
         Ok(due.len())
     }
 
+    /// The version, parsed; `Ok(Err(reason))` when it is missing or cannot be parsed.
     async fn version(
         &mut self,
         journey: JourneyId,
         version: i64,
-    ) -> Result<Arc<Journey>, EngineError> {
+    ) -> Result<Result<Arc<Journey>, Arc<str>>, EngineError> {
         if let Some(parsed) = self.versions.get(&(journey, version)) {
             return Ok(parsed.clone());
         }
-        let document = self
-            .store
-            .journey_version(journey, version)
-            .await?
-            .ok_or_else(|| EngineError::Version {
+        let parsed = match self.store.journey_version(journey, version).await? {
+            None => Err("no such version".to_owned()),
+            Some(document) => serde_json::from_str::<Journey>(&document)
+                .map(Arc::new)
+                .map_err(|error| error.to_string()),
+        }
+        .map_err(|reason| {
+            let error = EngineError::Version {
                 journey,
                 version,
-                reason: "no such version".to_owned(),
-            })?;
-        let parsed: Journey =
-            serde_json::from_str(&document).map_err(|error| EngineError::Version {
-                journey,
-                version,
-                reason: error.to_string(),
-            })?;
-        let parsed = Arc::new(parsed);
+                reason,
+            };
+            tracing::error!(%error, "contacts in this version are set aside as failed");
+            Arc::<str>::from(error.to_string())
+        });
         self.versions.insert((journey, version), parsed.clone());
         Ok(parsed)
     }
+}
+
+/// Why a contact cannot take its step.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("{0}")]
+    Interpret(#[from] InterpretError),
+    #[error("{0}")]
+    Unreadable(Arc<str>),
 }
 
 /// A live journey with its parsed live version.

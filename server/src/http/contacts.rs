@@ -131,6 +131,7 @@ async fn activity(
             version: run.version,
             node_id: run.node_id,
             state: run.state,
+            error: run.error,
             entered_at: run.entered_at,
             updated_at: run.updated_at,
         })

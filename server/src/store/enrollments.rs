@@ -88,6 +88,7 @@ pub struct ContactRunRow {
     pub version: i64,
     pub node_id: NodeId,
     pub state: EnrollmentState,
+    pub error: Option<String>,
     pub entered_at: Millis,
     pub updated_at: Millis,
 }
@@ -98,7 +99,7 @@ impl Store {
     pub async fn contact_runs(&self, contact_id: ContactId) -> sqlx::Result<Vec<ContactRunRow>> {
         sqlx::query_as(
             "SELECT n.journey_id, j.name AS journey_name, n.version, n.node_id, n.state,
-                    n.entered_at, n.updated_at
+                    n.error, n.entered_at, n.updated_at
              FROM enrollments n LEFT JOIN journeys j ON j.id = n.journey_id
              WHERE n.contact_id = $1
              ORDER BY n.entered_at DESC, n.id DESC LIMIT 100",

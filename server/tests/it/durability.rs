@@ -1,78 +1,22 @@
 //! A crash (kill -9) while contacts move through a journey loses no step and repeats none.
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use app::{
     api::{JourneyOut, JourneyStatsOut, WebhookOut},
-    ids::JourneyId,
     journey::fixtures::{chain, email, webhook_with},
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
-use crate::support::{Backend, TestDatabase, free_port, http_client, wait_until_healthy};
+use crate::support::{Backend, TestDatabase, WayfarerProcess, free_port, http_client};
 
 backend_tests!(a_killed_server_resumes_without_losing_or_repeating_steps);
 
 const CONTACTS: usize = 600;
 
-struct Wayfarer {
-    child: Child,
-    base: String,
-}
-
-impl Wayfarer {
-    /// Starts the binary with small engine batches, so a kill lands mid-run.
-    async fn start(database: &TestDatabase, port: u16) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", database.url()])
-            .args([
-                "--engine-batch",
-                "20",
-                "--engine-poll-ms",
-                "10",
-                "--log",
-                "warn",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start wayfarer");
-        wait_until_healthy(port).await;
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-
-    async fn stats(&self, journey: JourneyId) -> JourneyStatsOut {
-        http_client()
-            .get(format!("{}/api/v1/journeys/{journey}/stats", self.base))
-            .send()
-            .await
-            .expect("stats")
-            .json()
-            .await
-            .expect("stats JSON")
-    }
-}
-
-impl Drop for Wayfarer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Small engine batches, so a kill lands mid-run.
+const SMALL_BATCHES: &[&str] = &["--engine-batch", "20", "--engine-poll-ms", "10"];
 
 fn reached(stats: &JourneyStatsOut, node: &str) -> i64 {
     stats
@@ -85,7 +29,7 @@ fn reached(stats: &JourneyStatsOut, node: &str) -> i64 {
 async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let port = free_port();
-    let mut server = Wayfarer::start(&database, port).await;
+    let mut server = WayfarerProcess::start(&database, port, SMALL_BATCHES).await;
     let client = http_client();
 
     let webhook: WebhookOut = client
@@ -167,7 +111,7 @@ async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Back
         "the kill came before the engine finished, or this test proves nothing"
     );
 
-    let server = Wayfarer::start(&database, port).await;
+    let server = WayfarerProcess::start(&database, port, SMALL_BATCHES).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let stats = server.stats(journey.id).await;

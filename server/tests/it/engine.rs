@@ -8,10 +8,11 @@ use app::{
     ids::{ContactId, JourneyId},
     journey::{
         Channel, JourneyDocument,
-        fixtures::{abandoned_cart_to, chain},
+        fixtures::{abandoned_cart_to, chain, delay, email},
     },
 };
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use crate::support::{Backend, Receiver, TestServer};
 
@@ -22,6 +23,7 @@ backend_tests!(
     a_wait_for_a_named_event_resumes_only_before_its_timeout,
     a_paused_journey_neither_enrolls_nor_moves_contacts,
     contacts_in_flight_stay_on_their_version,
+    a_version_that_cannot_be_read_sets_its_contacts_aside_and_the_rest_goes_on,
 );
 
 const MINUTE: i64 = 60_000;
@@ -453,4 +455,88 @@ async fn contacts_in_flight_stay_on_their_version(backend: Backend) {
         (1, 0, 0),
         "bob never entered version 1"
     );
+}
+
+/// One bad row never stalls a batch: a version whose document cannot be read (written by hand,
+/// or by a bug) fails its own contacts, with the reason, and every other journey goes on.
+async fn a_version_that_cannot_be_read_sets_its_contacts_aside_and_the_rest_goes_on(
+    backend: Backend,
+) {
+    let database = crate::support::TestDatabase::create(backend).await;
+    let first = TestServer::start_on(database.alias()).await;
+    let broken = first
+        .publish_journey(
+            Reentry::Once,
+            chain("signup", vec![("later", delay(60)), ("hi", email("hi"))]),
+        )
+        .await;
+    let healthy = first
+        .publish_journey(
+            Reentry::Always,
+            chain("order", vec![("thanks", email("thanks"))]),
+        )
+        .await;
+    contact(&first, "ana", json!({})).await;
+    contact(&first, "bob", json!({})).await;
+    event(&first, json!({"contact": "ana", "event": "signup"})).await;
+    stats_when(&first, broken, |stats| counts(stats, "later").1 == 1).await;
+    let clock = first.clock().now_millis();
+    first.stop().await.expect("a clean stop");
+
+    let mut connection = first_connection(&database).await;
+    sqlx::query("UPDATE journey_versions SET document = '{\"nodes\": 7}' WHERE journey_id = $1")
+        .bind(broken)
+        .execute(&mut connection)
+        .await
+        .expect("break the version");
+
+    // A fresh server, which has not read the version yet.
+    let second = TestServer::start_on(database.alias()).await;
+    second.clock().set(clock);
+    event(&second, json!({"contact": "bob", "event": "order"})).await;
+    event(&second, json!({"contact": "bob", "event": "signup"})).await;
+    stats_when(&second, healthy, |stats| counts(stats, "done").2 == 1).await;
+    second.clock().advance(61 * MINUTE);
+    let mut failed: Option<(String, Option<String>)> = None;
+    for _ in 0..500 {
+        failed = sqlx::query_as("SELECT state, error FROM enrollments WHERE journey_id = $1")
+            .bind(broken)
+            .fetch_optional(&mut connection)
+            .await
+            .expect("ana's run");
+        if failed.as_ref().is_some_and(|(state, _)| state == "failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (state, error) = failed.expect("ana's run");
+    assert_eq!(state, "failed");
+    let error = error.unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "journey {broken} version 1 is missing or unreadable"
+        )),
+        "{error}"
+    );
+    let activity: Value = second
+        .get("/api/v1/contacts/ana/activity")
+        .await
+        .json()
+        .await
+        .expect("activity");
+    assert_eq!(activity["journeys"][0]["state"], "failed");
+    assert_eq!(activity["journeys"][0]["error"], error.as_str());
+
+    // The healthy journey still runs after that batch.
+    contact(&second, "cy", json!({})).await;
+    event(&second, json!({"contact": "cy", "event": "order"})).await;
+    stats_when(&second, healthy, |stats| counts(stats, "done").2 == 2).await;
+    connection.close().await.ok();
+}
+
+async fn first_connection(database: &crate::support::TestDatabase) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(database.url())
+        .await
+        .expect("connect")
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod claims;
 mod contacts;
+mod crash;
 mod deletion;
 mod deliveries;
 mod durability;

@@ -10,7 +10,7 @@ mod smtp;
 
 pub use database::{Backend, TestDatabase};
 pub use postgres::PostgresCluster;
-pub use process::{free_port, wait_until_healthy};
+pub use process::{WayfarerProcess, free_port, wait_until_healthy};
 pub use receiver::{Answer, Receiver, resetting_port};
 pub use server::TestServer;
 pub use signature::verify_signature;

@@ -2,8 +2,69 @@
 
 use std::{
     net::TcpListener,
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+use app::{api::JourneyStatsOut, ids::JourneyId};
+
+use super::TestDatabase;
+
+/// The `wayfarer` binary running as a process of its own, so a test can kill it with SIGKILL.
+pub struct WayfarerProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl WayfarerProcess {
+    /// Starts the binary on `port` and `database` with these extra arguments; returns once it
+    /// answers its health check.
+    pub async fn start(database: &TestDatabase, port: u16, arguments: &[&str]) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database.url()])
+            .args(["--log", "warn", "--allow-private-targets"])
+            .args(arguments)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start wayfarer");
+        wait_until_healthy(port).await;
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, as in a crash.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    pub async fn stats(&self, journey: JourneyId) -> JourneyStatsOut {
+        super::http_client()
+            .get(self.url(&format!("/api/v1/journeys/{journey}/stats")))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats JSON")
+    }
+}
+
+impl Drop for WayfarerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// A loopback port that was free a moment ago, for a process the test starts.
 pub fn free_port() -> u16 {

@@ -1,0 +1,212 @@
+//! The crash harness: contacts wait 3 seconds, then each is owed one webhook; the real server
+//! binary is killed with SIGKILL several times while those webhooks go out, and restarted on
+//! the same database each time. A receiver that verifies signatures counts what arrives: every
+//! contact's webhook (no loss), duplicates only for requests in flight at a kill.
+//!
+//! CI runs it small. The full size, printing its figures:
+//! `WAYFARER_CRASH_CONTACTS=10000 WAYFARER_CRASH_KILLS=3 .ci/postgres cargo nextest run
+//! --release -p server crash --no-capture`
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use app::{
+    api::{JourneyOut, SigningSecretOut, WebhookOut},
+    journey::{
+        Delay, NodeKind, Span, TimeUnit,
+        fixtures::{chain, webhook_with},
+    },
+};
+use serde_json::json;
+
+use crate::support::{
+    Answer, Backend, Receiver, TestDatabase, WayfarerProcess, free_port, http_client,
+    verify_signature,
+};
+
+backend_tests!(killed_while_delivering_every_webhook_arrives);
+
+/// How long the receiver takes to answer: requests are in flight when a kill lands.
+const RECEIVER_LATENCY: Duration = Duration::from_millis(50);
+
+fn size(variable: &str, default: usize) -> usize {
+    std::env::var(variable)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
+    let contacts = size("WAYFARER_CRASH_CONTACTS", 400);
+    let kills = size("WAYFARER_CRASH_KILLS", 2);
+    let database = TestDatabase::create(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Hang(RECEIVER_LATENCY));
+    let port = free_port();
+    let mut server = WayfarerProcess::start(&database, port, &[]).await;
+    let client = http_client();
+
+    let webhook: WebhookOut = client
+        .post(server.url("/api/v1/webhooks"))
+        .json(&json!({"name": "CRM", "url": receiver.url("/hook")}))
+        .send()
+        .await
+        .expect("create a webhook")
+        .json()
+        .await
+        .expect("a webhook");
+    let secret: SigningSecretOut = client
+        .get(server.url(&format!("/api/v1/webhooks/{}/signing-secret", webhook.id)))
+        .send()
+        .await
+        .expect("the signing secret")
+        .json()
+        .await
+        .expect("a secret");
+    let three_seconds = NodeKind::Delay(Delay {
+        duration: Span::new(3, TimeUnit::Seconds),
+    });
+    let draft = chain(
+        "signup",
+        vec![
+            ("wait", three_seconds),
+            (
+                "hook",
+                webhook_with(webhook.id, &[("contact", "{{contact.external_id}}")]),
+            ),
+        ],
+    );
+    let journey: JourneyOut = client
+        .post(server.url("/api/v1/journeys"))
+        .json(&json!({"name": "crash", "draft": draft}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("a journey");
+    let published = client
+        .post(server.url(&format!("/api/v1/journeys/{}/publish", journey.id)))
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(published.status(), 201);
+
+    let ids: Vec<String> = (0..contacts).map(|n| format!("c{n}")).collect();
+    for chunk in ids.chunks(1_000) {
+        let people: Vec<_> = chunk.iter().map(|id| json!({"external_id": id})).collect();
+        let response = client
+            .post(server.url("/api/v1/contacts/batch"))
+            .json(&json!({ "contacts": people }))
+            .send()
+            .await
+            .expect("contacts");
+        assert_eq!(response.status(), 200);
+        let events: Vec<_> = chunk
+            .iter()
+            .map(|id| json!({"contact": id, "event": "signup"}))
+            .collect();
+        let response = client
+            .post(server.url("/api/v1/events/batch"))
+            .json(&json!({ "events": events }))
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(response.status(), 202);
+    }
+
+    // Kill while the webhooks are going out: the first once some have arrived, the next ones
+    // a little after each restart.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.received().is_empty() {
+        assert!(Instant::now() < deadline, "deliveries start within 60 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut arrived_at_kills = Vec::new();
+    let mut restarted_at = Instant::now();
+    for _ in 0..kills {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        server.kill();
+        arrived_at_kills.push(receiver.received().len());
+        server = WayfarerProcess::start(&database, port, &[]).await;
+        restarted_at = Instant::now();
+    }
+
+    let deadline = restarted_at + Duration::from_secs(60);
+    let mut all_arrived_after = None;
+    while Instant::now() < deadline {
+        if unique_ids(&receiver) >= contacts {
+            all_arrived_after = Some(restarted_at.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Anything sent twice after that would still show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let received = receiver.received();
+    let mut per_id: HashMap<&str, usize> = HashMap::new();
+    let mut bad_signatures = 0;
+    for request in &received {
+        let id = request.header("webhook-id");
+        *per_id.entry(id).or_default() += 1;
+        if !verify_signature(
+            &secret.secret,
+            id,
+            request.header("webhook-timestamp"),
+            &request.body,
+            request.header("webhook-signature"),
+        ) {
+            bad_signatures += 1;
+        }
+    }
+    let lost = contacts.saturating_sub(per_id.len());
+    let duplicates = received.len() - per_id.len();
+    let stats = server.stats(journey.id).await;
+    let hook = stats
+        .nodes
+        .iter()
+        .find(|node| node.node_id == "hook")
+        .expect("the webhook node");
+    println!(
+        "crash harness ({}): {contacts} contacts, {kills} kills (requests arrived by each: \
+         {arrived_at_kills:?}); received {} requests, {} distinct: lost {lost}, duplicates \
+         {duplicates}, bad signatures {bad_signatures}; all arrived {} after the last restart; \
+         webhook node: reached {}, accepted {:?}",
+        backend.name(),
+        received.len(),
+        per_id.len(),
+        all_arrived_after.map_or_else(|| "not".to_owned(), |after| format!("{after:.1?}")),
+        hook.reached,
+        hook.deliveries.map(|counts| counts.accepted),
+    );
+    assert_eq!(lost, 0, "every contact's webhook arrives");
+    assert_eq!(bad_signatures, 0);
+    assert!(
+        duplicates <= kills * 2 * 16,
+        "duplicates only for requests in flight at a kill (at most two batches' worth of \
+         concurrent requests each): {duplicates}"
+    );
+    assert_eq!(hook.reached, contacts as i64);
+    assert_eq!(
+        hook.deliveries.map(|counts| counts.accepted),
+        Some(contacts as i64)
+    );
+    assert!(
+        all_arrived_after.is_some_and(|after| after < Duration::from_secs(30)),
+        "no delivery waits out a long lease after the restart"
+    );
+}
+
+fn unique_ids(receiver: &Receiver) -> usize {
+    let received = receiver.received();
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|request| request.header("webhook-id"))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
+}
