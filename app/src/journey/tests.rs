@@ -158,7 +158,90 @@ fn loops_need_a_delay_or_wait() {
     with_delay
         .connect(&NodeId::new("pause"), Branch::Next, &NodeId::new("check"))
         .expect("connect");
-    assert_eq!(messages(&with_delay), Vec::<String>::new());
+    assert_one_error(
+        &with_delay,
+        Some("send"),
+        "sends in a loop that nothing the contact does gates (check → send → pause)",
+    );
+}
+
+#[test]
+fn loops_that_send_must_wait_for_the_contact() {
+    // webhook → 1 s delay → webhook: a request per contact per second, forever.
+    let every_second = journey(
+        vec![
+            node("start", trigger("signup")),
+            node("hook", webhook(1)),
+            node("pause", delay(1)),
+        ],
+        vec![
+            edge("start", Branch::Next, "hook"),
+            edge("hook", Branch::Next, "pause"),
+            edge("pause", Branch::Next, "hook"),
+        ],
+    );
+    assert_one_error(
+        &every_second,
+        Some("hook"),
+        "sends in a loop that nothing the contact does gates (hook → pause)",
+    );
+
+    // A wait's timeout is a timer too: going round by it is refused as well.
+    let by_timeout = journey(
+        vec![
+            node("start", trigger("signup")),
+            node("send", email("come back")),
+            node("wait", wait_for_event("visit", 60)),
+            node("done", NodeKind::Exit),
+        ],
+        vec![
+            edge("start", Branch::Next, "send"),
+            edge("send", Branch::Next, "wait"),
+            edge("wait", Branch::Timeout, "send"),
+            edge("wait", Branch::Event, "done"),
+        ],
+    );
+    assert_one_error(
+        &by_timeout,
+        Some("send"),
+        "sends in a loop that nothing the contact does gates (send → wait)",
+    );
+
+    // Round again only when the contact does something: allowed.
+    let gated = journey(
+        vec![
+            node("start", trigger("signup")),
+            node("send", email("thanks")),
+            node("wait", wait_for_event("purchase", 60)),
+            node("done", NodeKind::Exit),
+        ],
+        vec![
+            edge("start", Branch::Next, "send"),
+            edge("send", Branch::Next, "wait"),
+            edge("wait", Branch::Event, "send"),
+            edge("wait", Branch::Timeout, "done"),
+        ],
+    );
+    assert_eq!(messages(&gated), Vec::<String>::new());
+
+    // A loop that only waits and checks sends nothing: allowed.
+    let polling = journey(
+        vec![
+            node("start", trigger("signup")),
+            node("pause", delay(60)),
+            node("check", condition_country("CA")),
+            node("send", email("welcome")),
+            node("done", NodeKind::Exit),
+        ],
+        vec![
+            edge("start", Branch::Next, "pause"),
+            edge("pause", Branch::Next, "check"),
+            edge("check", Branch::No, "pause"),
+            edge("check", Branch::Yes, "send"),
+            edge("send", Branch::Next, "done"),
+        ],
+    );
+    assert_eq!(messages(&polling), Vec::<String>::new());
 }
 
 #[test]

@@ -4,14 +4,15 @@
 use std::collections::HashSet;
 
 use petgraph::{
+    Direction,
     algo::{has_path_connecting, tarjan_scc},
-    visit::{Bfs, EdgeRef, NodeFiltered},
+    visit::{Bfs, EdgeFiltered, EdgeRef, IntoNeighborsDirected, NodeFiltered},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     graph::Journey,
-    node::{ConditionRule, Node, NodeId, NodeKind, Span, WaitTarget},
+    node::{Branch, ConditionRule, Node, NodeId, NodeKind, Span, WaitTarget},
     rule::{Rule, split_field},
 };
 use crate::ids::WebhookId;
@@ -45,6 +46,7 @@ impl Journey {
             check_reachable(self, trigger, &mut errors);
         }
         check_loops_wait(self, &mut errors);
+        check_loops_that_send(self, &mut errors);
         errors.0
     }
 
@@ -348,6 +350,50 @@ fn check_loops_wait(journey: &Journey, errors: &mut Errors) {
             format!(
                 "is part of a loop without a delay or wait ({}): contacts would go round it \
                  forever. Add a delay or wait to the loop.",
+                ids.join(" → ")
+            ),
+        );
+    }
+}
+
+/// A loop that sends (an action or a webhook node on it) must be gated by the contact: it
+/// passes through a wait-for-event's `event` branch. Delays and timeouts are not enough: a
+/// `webhook → 1 s delay → webhook` loop sent a request per contact per second, forever.
+/// Loops that only wait and check (a daily "has the contact bought yet?") send nothing and
+/// stay allowed.
+fn check_loops_that_send(journey: &Journey, errors: &mut Errors) {
+    let graph = journey.graph();
+    let ungated = EdgeFiltered::from_fn(graph, |edge| *edge.weight() != Branch::Event);
+    for mut component in tarjan_scc(&ungated) {
+        let is_loop = component.len() > 1
+            || component.first().is_some_and(|&index| {
+                ungated
+                    .neighbors_directed(index, Direction::Outgoing)
+                    .any(|next| next == index)
+            });
+        // A loop with no delay or wait at all is reported by `check_loops_wait`.
+        if !is_loop || !component.iter().any(|&index| graph[index].kind.waits()) {
+            continue;
+        }
+        component.sort_unstable();
+        let Some(&sender) = component.iter().find(|&&index| {
+            matches!(
+                graph[index].kind,
+                NodeKind::Action(_) | NodeKind::Webhook(_)
+            )
+        }) else {
+            continue;
+        };
+        let ids: Vec<&str> = component
+            .iter()
+            .map(|&index| graph[index].id.as_str())
+            .collect();
+        errors.node(
+            &graph[sender],
+            format!(
+                "sends in a loop that nothing the contact does gates ({}): each contact would \
+                 get it every time round, forever. Lead the loop through the \"event\" branch \
+                 of a Wait for event.",
                 ids.join(" → ")
             ),
         );

@@ -21,6 +21,7 @@ backend_tests!(
     a_missing_webhook_blocks_publishing,
     a_bad_placeholder_in_a_webhook_node_blocks_publishing,
     bad_input_is_a_client_error,
+    a_loop_that_sends_on_a_timer_is_not_published,
 );
 
 /// A webhook for the journeys' webhook nodes to name; its id.
@@ -421,5 +422,48 @@ async fn a_bad_placeholder_in_a_webhook_node_blocks_publishing(backend: Backend)
             .contains("bad placeholder in the custom data \"who\""),
         "{}",
         problem.message
+    );
+}
+
+/// webhook → 1 s delay → webhook sent a request per contact per second, forever.
+async fn a_loop_that_sends_on_a_timer_is_not_published(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let hook = a_webhook(&server).await;
+    let draft: JourneyDocument = serde_json::from_value(json!({
+        "nodes": [
+            {"id": "start", "position": {"x": 0, "y": 0}, "kind": "trigger",
+             "settings": {"event": "signup"}},
+            {"id": "hook", "position": {"x": 0, "y": 120}, "kind": "webhook",
+             "settings": {"webhook": hook}},
+            {"id": "pause", "position": {"x": 0, "y": 240}, "kind": "delay",
+             "settings": {"duration": {"value": 1, "unit": "seconds"}}}
+        ],
+        "edges": [
+            {"from": "start", "branch": "next", "to": "hook"},
+            {"from": "hook", "branch": "next", "to": "pause"},
+            {"from": "pause", "branch": "next", "to": "hook"}
+        ]
+    }))
+    .expect("a document");
+    let journey = create(&server, "Every second", draft).await;
+    let response = server
+        .post(&format!("/api/v1/journeys/{}/publish", journey.id))
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: ValidationErrorsOut = response.json().await.expect("validation errors");
+    assert_eq!(
+        body.validation_errors.len(),
+        1,
+        "{:#?}",
+        body.validation_errors
+    );
+    let error = &body.validation_errors[0];
+    assert_eq!(error.node.as_ref().map(NodeId::as_str), Some("hook"));
+    assert!(
+        error
+            .message
+            .contains("sends in a loop that nothing the contact does gates"),
+        "{}",
+        error.message
     );
 }
