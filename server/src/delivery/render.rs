@@ -71,6 +71,11 @@ pub enum RenderError {
     Template(#[from] app::template::TemplateError),
     #[error("the URL with its placeholders filled in is not valid: {0}")]
     Url(String),
+    #[error(
+        "a placeholder made a segment of the URL's path \".\" or \"..\", which would send the \
+         request to another path; it is not sent"
+    )]
+    DotSegment,
 }
 
 /// Renders the request, not signed yet.
@@ -98,8 +103,13 @@ pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequ
         Ok(rendered.text)
     };
 
-    let mut url = url::Url::parse(&fill(&settings.url, true)?)
-        .map_err(|error| RenderError::Url(error.to_string()))?;
+    let filled = fill(&settings.url, true)?;
+    // Percent-encoding cannot keep a value of "." or ".." in its segment: URL parsers resolve
+    // `%2E%2E` as `..` too, and an external id of ".." walked up the receiver's path.
+    if dot_segments(&filled) > dot_segments(&settings.url) {
+        return Err(RenderError::DotSegment);
+    }
+    let mut url = url::Url::parse(&filled).map_err(|error| RenderError::Url(error.to_string()))?;
     let mut custom_data = Map::new();
     for pair in settings.custom_data.iter().chain(payload.node_custom_data) {
         custom_data.insert(pair.key.clone(), Value::String(fill(&pair.value, false)?));
@@ -221,6 +231,22 @@ fn text_of(value: &Value) -> String {
     }
 }
 
+/// How many segments of the URL's path are `.` or `..`, in any spelling a URL parser resolves.
+/// Filled-in values are percent-encoded, so a `?` or `#` that ends the path is the template's.
+fn dot_segments(url: &str) -> usize {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme
+        .find('/')
+        .map_or("", |start| &after_scheme[start..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.split('/')
+        .filter(|segment| {
+            let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+            segment == "." || segment == ".."
+        })
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use app::api::WebhookIn;
@@ -276,6 +302,48 @@ mod tests {
             .iter()
             .find(|(key, _)| key == name)
             .map_or("", |(_, value)| value.as_str())
+    }
+
+    #[test]
+    fn a_value_that_would_be_a_dot_segment_is_not_sent() {
+        let render_with_id = |url: &str, external_id: &str| {
+            let settings = settings("json", json!({ "url": url }));
+            let contact = Map::new();
+            let payload = Payload {
+                message_id: "msg_1",
+                contact_external_id: external_id,
+                contact: &contact,
+                event_name: "signup",
+                event_time: "2026-11-23T16:35:00Z",
+                event: &contact,
+                journey_id: None,
+                journey_name: None,
+                node_custom_data: &[],
+            };
+            render(&settings, &payload).map(|request| request.url.to_string())
+        };
+        let in_path = "https://crm.example/users/{{contact.external_id}}/orders";
+        for walking in [".", ".."] {
+            assert_eq!(
+                render_with_id(in_path, walking),
+                Err(RenderError::DotSegment),
+                "{walking}"
+            );
+        }
+        // Together with the template's own text.
+        assert_eq!(
+            render_with_id("https://crm.example/users/{{contact.external_id}}.", "."),
+            Err(RenderError::DotSegment)
+        );
+        // `%` and `/` are encoded, so these stay inside their segment.
+        for kept in ["...", "a..", ".b", "../x", "%2e%2E", ".%2E"] {
+            assert!(render_with_id(in_path, kept).is_ok(), "{kept}");
+        }
+        assert_eq!(
+            render_with_id("https://crm.example/users?id={{contact.external_id}}", ".."),
+            Ok("https://crm.example/users?id=..".to_owned()),
+            "a query value is no path segment"
+        );
     }
 
     #[test]
