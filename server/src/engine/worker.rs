@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::{
     api::{EnrollmentState, Reentry},
-    ids::{ContactId, JourneyId},
+    ids::{ContactId, EnrollmentId, JourneyId},
     journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Resume, Trigger},
 };
 use serde_json::{Map, Value};
@@ -18,8 +18,8 @@ use crate::{
     clock::{Millis, SharedClock},
     pace::Pace,
     store::{
-        Batch, EnrollmentRow, EventRow, LiveJourney, NewDelivery, NewEnrollment, NewMessage,
-        NextState, RunKey, Settled, StepRecords, Store, Visit, json_object,
+        Batch, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery, NewEnrollment,
+        NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit, json_object,
     },
 };
 
@@ -95,14 +95,12 @@ impl Engine {
         if events.is_empty() {
             return Ok(0);
         }
-        for event in &events {
-            if let Some(message_id) = event.message_id {
-                batch
-                    .resume_waiting_for_activity(message_id, &event.name, event.occurred_at, now)
-                    .await?;
-            }
-        }
-        batch.resume_waiting_for_events(&events, now).await?;
+        let mut contacts: Vec<ContactId> = events.iter().map(|event| event.contact_id).collect();
+        contacts.sort_unstable();
+        contacts.dedup();
+        batch
+            .hear_awaited_events(Hearing::Contacts(&contacts), now)
+            .await?;
         // A live version that cannot be read enrolls no one (the reason is logged once, when
         // it is first read); the other journeys go on.
         let mut triggers = Vec::new();
@@ -119,9 +117,28 @@ impl Engine {
     async fn step_due(&mut self) -> Result<usize, EngineError> {
         let now = self.clock.now();
         let mut batch = self.store.begin_batch().await?;
-        let due = batch.claim_due(now, self.settings.batch_size).await?;
+        let mut due = batch.claim_due(now, self.settings.batch_size).await?;
         if due.is_empty() {
             return Ok(0);
+        }
+        // A wait whose timer fired may have heard its event all the same (it came while the
+        // journey was paused, say): then it leaves by "event".
+        let timed_out: Vec<EnrollmentId> = due
+            .iter()
+            .filter(|enrollment| enrollment.state == EnrollmentState::Waiting)
+            .map(|enrollment| enrollment.id)
+            .collect();
+        if !timed_out.is_empty() {
+            let heard = batch
+                .hear_awaited_events(Hearing::Enrollments(&timed_out), now)
+                .await?;
+            for enrollment in due
+                .iter_mut()
+                .filter(|enrollment| heard.contains(&enrollment.id))
+            {
+                enrollment.state = EnrollmentState::Active;
+                enrollment.resumed = Some(Resume::Event);
+            }
         }
         let mut journeys = Vec::with_capacity(due.len());
         for enrollment in &due {
@@ -186,6 +203,12 @@ impl Engine {
             });
         }
         batch.record_steps(&records, now).await?;
+        // Contacts that have just begun to wait may have heard their event already (in the
+        // trigger's batch, or during the steps before the wait).
+        let stepped: Vec<EnrollmentId> = due.iter().map(|enrollment| enrollment.id).collect();
+        batch
+            .hear_awaited_events(Hearing::Enrollments(&stepped), now)
+            .await?;
         batch.commit().await?;
         if !records.deliveries.is_empty()
             && let Some(deliveries_queued) = &self.deliveries_queued
@@ -335,6 +358,7 @@ async fn enroll(
                     contact_id: event.contact_id,
                     trigger: trigger_node,
                     event_id: event.id,
+                    event_occurred_at: event.occurred_at,
                 });
             }
         }

@@ -1,6 +1,11 @@
 //! `/api/v1/events`: accept events once they are durably stored.
 
-use app::api::{EventBatchIn, EventIn, EventsAcceptedOut, Timestamp};
+use std::collections::HashMap;
+
+use app::{
+    api::{EventBatchIn, EventIn, EventsAcceptedOut, Timestamp},
+    ids::{ContactId, MessageId},
+};
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 
 use super::{
@@ -66,6 +71,7 @@ async fn accept(
                 .join(", ")
         )));
     }
+    check_messages(state, &events, &contacts).await?;
     let new_events = events
         .into_iter()
         .map(|event| {
@@ -92,6 +98,35 @@ async fn accept(
             IntakeError::Database(_) => ApiError::internal(error),
         })?;
     Ok((StatusCode::ACCEPTED, Json(EventsAcceptedOut { ids })))
+}
+
+/// An activity event (`opened` with a `message_id`) is about a message sent to its contact: one
+/// naming another contact's message would resume that contact's wait.
+async fn check_messages(
+    state: &AppState,
+    events: &[EventIn],
+    contacts: &HashMap<String, ContactId>,
+) -> ApiResult<()> {
+    let messages: Vec<MessageId> = events.iter().filter_map(|event| event.message_id).collect();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let recipients = state.store.message_recipients(&messages).await?;
+    for (position, event) in events.iter().enumerate() {
+        let Some(message) = event.message_id else {
+            continue;
+        };
+        let problem = match recipients.get(&message) {
+            None => format!("message_id {message} names no message that was sent"),
+            Some(recipient) if *recipient != contacts[event.contact.as_str()] => format!(
+                "message_id {message} was sent to another contact than \"{}\"",
+                event.contact
+            ),
+            Some(_) => continue,
+        };
+        return Err(ApiError::unprocessable(problem).prefixed(&prefix(position, events)));
+    }
+    Ok(())
 }
 
 fn prefix(position: usize, events: &[EventIn]) -> String {

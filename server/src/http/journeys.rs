@@ -23,7 +23,7 @@ use super::{
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
-use crate::store::{JourneyChanges, JourneyRow, VersionCounts};
+use crate::store::{Hearing, JourneyChanges, JourneyRow, VersionCounts};
 
 const MAX_NAME_CHARS: usize = 200;
 
@@ -172,6 +172,15 @@ async fn set_status(
         .update_journey(id, changes, state.clock.now())
         .await?
         .ok_or_else(|| no_journey(id))?;
+    if status == JourneyStatus::Live {
+        // Events kept arriving while the journey was paused: the waits that heard theirs move
+        // on now, instead of timing out later.
+        let mut batch = state.store.begin_batch().await?;
+        batch
+            .hear_awaited_events(Hearing::Journey(id), state.clock.now())
+            .await?;
+        batch.commit().await?;
+    }
     Ok(Json(journey_out(state, row).await?))
 }
 

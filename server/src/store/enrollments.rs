@@ -4,14 +4,13 @@
 
 use app::{
     api::EnrollmentState,
-    ids::{ContactId, EnrollmentId, EventId, JourneyId, MessageId},
+    ids::{ContactId, EnrollmentId, EventId, JourneyId},
     journey::{Activity, NodeId, Resume},
 };
 use sqlx::FromRow;
 
 use super::{
     Batch, Store,
-    events::EventRow,
     sql::{IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
 };
 use crate::clock::Millis;
@@ -37,6 +36,7 @@ pub struct NewEnrollment<'a> {
     pub contact_id: ContactId,
     pub trigger: &'a NodeId,
     pub event_id: EventId,
+    pub event_occurred_at: Millis,
 }
 
 /// A contact's runs in a journey, as the re-entry rule asks.
@@ -53,6 +53,30 @@ pub struct Unfinished {
     pub contact_id: ContactId,
     pub unfinished: bool,
 }
+
+/// Which waiting enrollments [`Batch::hear_awaited_events`] looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Hearing<'a> {
+    /// Those of the contacts whose events just arrived.
+    Contacts(&'a [ContactId]),
+    /// These: just put into a wait, or whose wait's timer fired.
+    Enrollments(&'a [EnrollmentId]),
+    /// Those of a journey that was just resumed (events kept arriving while it was paused).
+    Journey(JourneyId),
+}
+
+/// An event `e` that the waiting enrollment (`enrollments`) has heard: see
+/// [`Batch::hear_awaited_events`]. Runs from before marks count from `waiting_since`.
+const HEARD: &str = "e.contact_id = enrollments.contact_id
+    AND e.occurred_at < enrollments.due_at
+    AND (e.occurred_at > COALESCE(enrollments.heard_at, enrollments.waiting_since)
+         OR (e.occurred_at = COALESCE(enrollments.heard_at, enrollments.waiting_since)
+             AND e.id > COALESCE(enrollments.heard_event, 0)))
+    AND ((enrollments.awaiting_event IS NOT NULL AND e.name = enrollments.awaiting_event)
+         OR (enrollments.awaiting_activity IS NOT NULL AND e.name = enrollments.awaiting_activity
+             AND e.message_id IN (SELECT m.id FROM messages m
+                                  WHERE m.enrollment_id = enrollments.id
+                                    AND m.node_id = enrollments.awaiting_node)))";
 
 /// Where a step leaves an enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,79 +227,69 @@ impl Batch {
                 Param::Int(now),
                 Param::Int(now),
                 enrollment.event_id.into(),
+                Param::Int(enrollment.event_occurred_at),
+                enrollment.event_id.into(),
             ]
         });
         insert_rows(
             &mut self.transaction,
             self.backend,
             "enrollments (journey_id, version, contact_id, node_id, state, due_at, entered_at,
-                          updated_at, trigger_event_id)",
+                          updated_at, trigger_event_id, heard_at, heard_event)",
             rows,
         )
         .await
     }
 
-    /// Wakes the enrollments waiting for these events by name, where an event happened while
-    /// its enrollment waited (after the wait began, before it timed out).
-    pub async fn resume_waiting_for_events(
+    /// Wakes the waiting enrollments in `scope` whose awaited event has been heard: an event
+    /// of the awaited name (or the awaited activity of the message the run sent), of the run's
+    /// contact, after the run's mark (the last event it took into account, at first its
+    /// trigger event) and before the wait times out. The earliest such event becomes the new
+    /// mark. Returns the enrollments woken.
+    ///
+    /// It reads the stored events, so whatever the batching an event counts the same: arrived
+    /// in the trigger's batch, during an earlier step, or while the journey was paused.
+    pub async fn hear_awaited_events(
         &mut self,
-        events: &[EventRow],
+        scope: Hearing<'_>,
         now: Millis,
-    ) -> sqlx::Result<u64> {
-        let mut resumed = 0;
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+    ) -> sqlx::Result<Vec<EnrollmentId>> {
+        let ids: Vec<i64> = match scope {
+            Hearing::Contacts(ids) => ids.iter().map(|id| id.get()).collect(),
+            Hearing::Enrollments(ids) => ids.iter().map(|id| id.get()).collect(),
+            Hearing::Journey(id) => vec![id.get()],
+        };
+        let column = match scope {
+            Hearing::Contacts(_) => "contact_id",
+            Hearing::Enrollments(_) => "id",
+            Hearing::Journey(_) => "journey_id",
+        };
+        let mut woken = Vec::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
             let mut params = Params::new(self.backend);
-            let values = params.rows(chunk.len(), 3);
             let (due_at, updated_at) = (params.one(), params.one());
             let sql = format!(
-                "WITH arrived (contact_id, name, occurred_at) AS (VALUES {values})
-                 UPDATE enrollments SET state = 'active', resumed = 'event', due_at = {due_at},
-                                        updated_at = {updated_at}
-                 WHERE state = 'waiting' AND awaiting_event IS NOT NULL
-                   AND EXISTS (SELECT 1 FROM arrived
-                               WHERE arrived.contact_id = enrollments.contact_id
-                                 AND arrived.name = enrollments.awaiting_event
-                                 AND arrived.occurred_at >= enrollments.waiting_since
-                                 AND arrived.occurred_at < enrollments.due_at)
-                   AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')"
+                "UPDATE enrollments SET state = 'active', resumed = 'event', due_at = {due_at},
+                     updated_at = {updated_at},
+                     heard_at = (SELECT e.occurred_at FROM events e WHERE {HEARD}
+                                 ORDER BY e.occurred_at, e.id LIMIT 1),
+                     heard_event = (SELECT e.id FROM events e WHERE {HEARD}
+                                    ORDER BY e.occurred_at, e.id LIMIT 1)
+                 WHERE state = 'waiting' AND {column} IN ({})
+                   AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')
+                   AND EXISTS (SELECT 1 FROM events e WHERE {HEARD})
+                 RETURNING id",
+                params.list(chunk.len())
             );
-            let mut query = sqlx::query(&sql);
-            for event in chunk {
-                query = query
-                    .bind(event.contact_id)
-                    .bind(event.name.as_str())
-                    .bind(event.occurred_at);
+            let mut query = sqlx::query_scalar::<_, EnrollmentId>(&sql)
+                .bind(now)
+                .bind(now);
+            for id in chunk {
+                query = query.bind(*id);
             }
-            query = query.bind(now).bind(now);
-            resumed += query.execute(&mut *self.transaction).await?.rows_affected();
+            woken.extend(query.fetch_all(&mut *self.transaction).await?);
         }
-        Ok(resumed)
-    }
-
-    /// Wakes the enrollment waiting for this activity of the message it sent.
-    pub async fn resume_waiting_for_activity(
-        &mut self,
-        message_id: MessageId,
-        activity: &str,
-        occurred_at: Millis,
-        now: Millis,
-    ) -> sqlx::Result<u64> {
-        let resumed = sqlx::query(
-            "UPDATE enrollments SET state = 'active', resumed = 'event', due_at = $4,
-                                    updated_at = $4
-             WHERE state = 'waiting' AND awaiting_activity = $2
-               AND waiting_since <= $3 AND due_at > $3
-               AND (id, awaiting_node) IN
-                   (SELECT enrollment_id, node_id FROM messages WHERE id = $1)
-               AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')",
-        )
-        .bind(message_id)
-        .bind(activity)
-        .bind(occurred_at)
-        .bind(now)
-        .execute(&mut *self.transaction)
-        .await?;
-        Ok(resumed.rows_affected())
+        Ok(woken)
     }
 
     /// Writes each enrollment's new state with one statement per chunk.

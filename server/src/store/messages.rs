@@ -1,15 +1,17 @@
 //! Messages action nodes sent: activity events (`opened`, `clicked`, …) name them by id, and
 //! a wait for an activity finds its message through them.
 
+use std::collections::HashMap;
+
 use app::{
-    ids::MessageId,
+    ids::{ContactId, MessageId},
     journey::{Channel, NodeId},
 };
 use sqlx::FromRow;
 
 use super::{
     Batch, EnrollmentRow,
-    sql::{Param, insert_rows},
+    sql::{IN_LIST_CHUNK, Param, Params, insert_rows},
 };
 use crate::clock::Millis;
 
@@ -59,13 +61,32 @@ impl Batch {
     }
 }
 
+impl super::Store {
+    /// The contact each of these messages was sent to; unknown messages are absent.
+    pub async fn message_recipients(
+        &self,
+        message_ids: &[MessageId],
+    ) -> sqlx::Result<HashMap<MessageId, ContactId>> {
+        let mut found = HashMap::with_capacity(message_ids.len());
+        for chunk in message_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT id, contact_id FROM messages WHERE id IN ({})",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (MessageId, ContactId)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            found.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(found)
+    }
+}
+
 #[cfg(any(test, feature = "test-support"))]
 impl super::Store {
     /// The messages sent to a contact, oldest first.
-    pub async fn contact_messages(
-        &self,
-        contact_id: app::ids::ContactId,
-    ) -> sqlx::Result<Vec<MessageRow>> {
+    pub async fn contact_messages(&self, contact_id: ContactId) -> sqlx::Result<Vec<MessageRow>> {
         sqlx::query_as(
             "SELECT id, node_id, channel FROM messages WHERE contact_id = $1 ORDER BY id",
         )

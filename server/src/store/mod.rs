@@ -36,7 +36,8 @@ pub use self::{
         NewDelivery, ResendScope,
     },
     enrollments::{
-        ContactRunRow, EnrollmentRow, NewEnrollment, NextState, RunKey, Settled, Unfinished,
+        ContactRunRow, EnrollmentRow, Hearing, NewEnrollment, NextState, RunKey, Settled,
+        Unfinished,
     },
     events::{ContactEventRow, EventRow, NewEvent},
     journeys::{JourneyChanges, JourneyRow, LiveJourney, PublishedJourney},

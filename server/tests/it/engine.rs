@@ -168,10 +168,31 @@ async fn the_abandoned_cart_journey_runs_end_to_end(backend: Backend) {
     assert_eq!(received.len(), 1, "only bob's timeout sent the webhook");
     assert_eq!(received[0].uri.path(), "/hook/bob");
 
-    // An "opened" arriving after the timeout changes nothing, and "once" keeps them out.
+    // Bob cannot open Ana's email: the event is refused, naming the field.
+    let refused = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "bob", "event": "opened", "message_id": message_id}),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let error: Value = refused.json().await.expect("an error");
+    assert_eq!(
+        error["error"]["message"],
+        format!("message_id {message_id} was sent to another contact than \"bob\"")
+    );
+
+    // His own "opened", arriving after the timeout, changes nothing, and "once" keeps them out.
+    let bob = server.store().await.contact("bob").await.expect("query");
+    let bobs = server
+        .store()
+        .await
+        .contact_messages(bob.expect("bob").id)
+        .await
+        .expect("query");
     event(
         &server,
-        json!({"contact": "bob", "event": "opened", "message_id": message_id}),
+        json!({"contact": "bob", "event": "opened", "message_id": bobs[0].id}),
     )
     .await;
     event(&server, json!({"contact": "ana", "event": "add_to_cart"})).await;

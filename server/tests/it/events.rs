@@ -5,7 +5,7 @@ use app::{
     ids::{ContactId, EventId},
 };
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Backend, TestServer};
 
@@ -53,7 +53,23 @@ async fn accepted_events_are_stored(backend: Backend) {
         .post_json(
             "/api/v1/events/batch",
             &json!({"events": [
-                {"contact": "ana", "event": "opened", "message_id": 7,
+                {"contact": "ana", "event": "signup"},
+                {"contact": "ana", "event": "opened", "message_id": 7}
+            ]}),
+        )
+        .await;
+    assert_eq!(response.status(), 422, "no message 7 was sent");
+    let error: Value = response.json().await.expect("an error");
+    assert_eq!(
+        error["error"]["message"],
+        "events[1]: message_id 7 names no message that was sent"
+    );
+
+    let response = server
+        .post_json(
+            "/api/v1/events/batch",
+            &json!({"events": [
+                {"contact": "ana", "event": "opened",
                  "occurred_at": "2026-01-01T00:00:00Z"},
                 {"contact": "ana", "event": "add_to_cart", "occurred_at": 1767225600123i64}
             ]}),

@@ -18,4 +18,5 @@ mod migrations;
 mod pages;
 mod scale_out;
 mod startup;
+mod waits;
 mod webhooks;
