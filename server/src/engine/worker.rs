@@ -302,6 +302,7 @@ async fn enroll(
         return Ok(());
     }
     let contact_ids: Vec<ContactId> = candidates.iter().map(|event| event.contact_id).collect();
+    batch.lock_contacts_for_enrolling(&contact_ids).await?;
     let attributes = batch.contact_attributes(&contact_ids).await?;
     let journey_ids: Vec<JourneyId> = triggered
         .iter()

@@ -54,6 +54,10 @@ pub struct Unfinished {
     pub unfinished: bool,
 }
 
+/// The first key of the advisory locks taken while enrolling ("wf" in ASCII), so they do not
+/// meet other users' locks.
+const ENROLLING: i32 = 0x7766;
+
 /// Which waiting enrollments [`Batch::hear_awaited_events`] looks at.
 #[derive(Debug, Clone, Copy)]
 pub enum Hearing<'a> {
@@ -165,6 +169,37 @@ impl Batch {
             .await?;
         due.sort_by_key(|enrollment| enrollment.id);
         Ok(due)
+    }
+
+    /// Makes the other engine processes wait before they enroll these contacts, until this
+    /// batch commits. Matching reads a contact's runs and then enrolls it: without the lock two
+    /// processes matching two events of one contact both found no run and both enrolled it in
+    /// a `once` journey. PostgreSQL only (transaction-scoped advisory locks, taken in id order
+    /// so two batches cannot deadlock); SQLite has one writer at a time.
+    pub async fn lock_contacts_for_enrolling(
+        &mut self,
+        contact_ids: &[ContactId],
+    ) -> sqlx::Result<()> {
+        if self.backend != super::Backend::Postgres || contact_ids.is_empty() {
+            return Ok(());
+        }
+        let mut sorted: Vec<ContactId> = contact_ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for chunk in sorted.chunks(IN_LIST_CHUNK) {
+            // PostgreSQL evaluates a volatile function of the select list after ORDER BY.
+            let sql = format!(
+                "SELECT pg_advisory_xact_lock({ENROLLING}, (k % 2147483647)::int)
+                 FROM (VALUES {}) AS contacts (k) ORDER BY k",
+                Params::new(self.backend).rows(chunk.len(), 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *self.transaction).await?;
+        }
+        Ok(())
     }
 
     /// Whether each of these contacts has an unfinished (`active`/`waiting`) or only

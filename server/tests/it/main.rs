@@ -16,6 +16,7 @@ mod health;
 mod journeys;
 mod migrations;
 mod pages;
+mod reentry;
 mod scale_out;
 mod startup;
 mod waits;
