@@ -22,14 +22,22 @@ pub struct ContactRow {
     pub updated_at: Millis,
 }
 
-/// Creates the contact or merges `attributes` (a JSON object; `null` values remove an
-/// attribute) into it. SQLite's `json_patch` is an RFC 7396 merge patch; PostgreSQL's `||`
-/// merges top-level keys and `jsonb_strip_nulls` drops the removed ones.
+/// Creates the contact or merges `attributes` (a JSON object) into it, the same way on both
+/// backends: each given attribute replaces the one of that name as a whole (a nested object
+/// is replaced, not merged into), others stay, and `null` values are dropped at every level, so
+/// a top-level `null` removes the attribute.
+///
+/// SQLite's `json_patch` merges nested objects (RFC 7396) where PostgreSQL's `||` replaces
+/// them, so SQLite first patches the given names away, then patches the values in (which
+/// drops their nested nulls, as `jsonb_strip_nulls` does on PostgreSQL).
 const UPSERT_SQLITE: &str = "
     INSERT INTO contacts (external_id, attributes, created_at, updated_at)
     VALUES ($1, json_patch('{}', $2), $3, $3)
     ON CONFLICT (external_id) DO UPDATE SET
-        attributes = json_patch(contacts.attributes, $2),
+        attributes = json_patch(
+            json_patch(contacts.attributes,
+                       (SELECT json_group_object(key, NULL) FROM json_each($2))),
+            $2),
         updated_at = $3
     RETURNING id, external_id, attributes, created_at, updated_at";
 

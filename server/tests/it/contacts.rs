@@ -19,7 +19,41 @@ backend_tests!(
     unknown_contact_is_a_404,
     contacts_are_found_by_id_or_email,
     a_contact_shows_its_events_and_where_it_is_in_journeys,
+    nested_attributes_are_replaced_whole_and_nulls_dropped,
 );
+
+/// One rule on both backends (SQLite merged nested objects, PostgreSQL replaced them): a given
+/// attribute replaces the stored one whole; nulls are dropped at every level.
+async fn nested_attributes_are_replaced_whole_and_nulls_dropped(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let put = |attributes: serde_json::Value| {
+        let server = &server;
+        async move {
+            let response = server
+                .put_json("/api/v1/contacts/ana", &json!({ "attributes": attributes }))
+                .await;
+            assert_eq!(response.status(), 200);
+            let contact: ContactOut = response.json().await.expect("a contact");
+            serde_json::Value::Object(contact.attributes)
+        }
+    };
+    let created = put(json!({
+        "address": {"city": "Paris", "zip": "75001", "floor": null},
+        "tags": ["a", null],
+        "plan": "pro"
+    }))
+    .await;
+    assert_eq!(
+        created,
+        json!({"address": {"city": "Paris", "zip": "75001"}, "tags": ["a", null], "plan": "pro"})
+    );
+    let updated = put(json!({"address": {"city": "Lyon", "street": null}, "plan": null})).await;
+    assert_eq!(
+        updated,
+        json!({"address": {"city": "Lyon"}, "tags": ["a", null]}),
+        "the address is replaced, not merged; the plan is removed; the tags stay"
+    );
+}
 
 async fn upsert_creates_then_merges_attributes(backend: Backend) {
     let server = TestServer::start(backend).await;
