@@ -5,6 +5,8 @@ pub mod api;
 pub mod editor;
 pub mod ids;
 pub mod journey;
+#[cfg(test)]
+mod robustness;
 pub mod template;
 pub mod text_enum;
 pub mod ui;
