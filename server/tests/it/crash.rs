@@ -1,7 +1,9 @@
-//! The crash harness: contacts wait 3 seconds, then each is owed one webhook; the real server
+//! The crash harness: each contact is owed one webhook after 3 seconds (a delay; or a wait for
+//! a purchase that half of them make, each branch sending its own webhook); the real server
 //! binary is killed with SIGKILL several times while those webhooks go out, and restarted on
 //! the same database each time. A receiver that verifies signatures counts what arrives: every
-//! contact's webhook (no loss), duplicates only for requests in flight at a kill.
+//! contact's webhook (no loss), from the right branch, duplicates only for requests in flight
+//! at a kill.
 //!
 //! CI runs it small. The full size, printing its figures:
 //! `WAYFARER_CRASH_CONTACTS=10000 WAYFARER_CRASH_KILLS=3 .ci/postgres cargo nextest run
@@ -14,19 +16,33 @@ use std::{
 
 use app::{
     api::{JourneyOut, SigningSecretOut, WebhookOut},
+    ids::WebhookId,
     journey::{
-        Delay, NodeKind, Span, TimeUnit,
-        fixtures::{chain, webhook_with},
+        Branch, Delay, JourneyDocument, NodeKind, Span, TimeUnit, WaitForEvent, WaitTarget,
+        fixtures::{chain, edge, node, trigger, webhook_with},
     },
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{
     Answer, Backend, Receiver, TestDatabase, WayfarerProcess, free_port, http_client,
     verify_signature,
 };
 
-backend_tests!(killed_while_delivering_every_webhook_arrives);
+backend_tests!(
+    killed_while_delivering_every_webhook_arrives,
+    killed_while_waits_end_every_contact_takes_its_branch,
+);
+
+/// What the contacts go through before their webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// signup → 3 s delay → webhook.
+    Delay,
+    /// signup → wait 3 s for purchase → (event) webhook "event" / (timeout) webhook "timeout";
+    /// even-numbered contacts purchase a second after signing up.
+    HalfPurchase,
+}
 
 /// How long the receiver takes to answer: requests are in flight when a kill lands.
 const RECEIVER_LATENCY: Duration = Duration::from_millis(50);
@@ -39,6 +55,55 @@ fn size(variable: &str, default: usize) -> usize {
 }
 
 async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
+    run(backend, Scenario::Delay).await;
+}
+
+async fn killed_while_waits_end_every_contact_takes_its_branch(backend: Backend) {
+    run(backend, Scenario::HalfPurchase).await;
+}
+
+fn draft(scenario: Scenario, webhook: WebhookId) -> Value {
+    let three_seconds = NodeKind::Delay(Delay {
+        duration: Span::new(3, TimeUnit::Seconds),
+    });
+    let hook = |branch: &str| {
+        webhook_with(
+            webhook,
+            &[("contact", "{{contact.external_id}}"), ("branch", branch)],
+        )
+    };
+    match scenario {
+        Scenario::Delay => json!(chain(
+            "signup",
+            vec![("wait", three_seconds), ("hook", hook("delay"))]
+        )),
+        Scenario::HalfPurchase => {
+            let wait = NodeKind::WaitForEvent(WaitForEvent {
+                until: WaitTarget::Event {
+                    event: "purchase".to_owned(),
+                },
+                timeout: Span::new(3, TimeUnit::Seconds),
+            });
+            let nodes = vec![
+                node("start", trigger("signup")),
+                node("wait", wait),
+                node("bought", hook("event")),
+                node("missed", hook("timeout")),
+                node("done", NodeKind::Exit),
+            ];
+            let edges = vec![
+                edge("start", Branch::Next, "wait"),
+                edge("wait", Branch::Event, "bought"),
+                edge("wait", Branch::Timeout, "missed"),
+                edge("bought", Branch::Next, "done"),
+                edge("missed", Branch::Next, "done"),
+            ];
+            json!(JourneyDocument { nodes, edges })
+        }
+    }
+}
+
+async fn run(backend: Backend, scenario: Scenario) {
     let contacts = size("WAYFARER_CRASH_CONTACTS", 400);
     let kills = size("WAYFARER_CRASH_KILLS", 2);
     let database = TestDatabase::create(backend).await;
@@ -65,19 +130,7 @@ async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
         .json()
         .await
         .expect("a secret");
-    let three_seconds = NodeKind::Delay(Delay {
-        duration: Span::new(3, TimeUnit::Seconds),
-    });
-    let draft = chain(
-        "signup",
-        vec![
-            ("wait", three_seconds),
-            (
-                "hook",
-                webhook_with(webhook.id, &[("contact", "{{contact.external_id}}")]),
-            ),
-        ],
-    );
+    let draft = draft(scenario, webhook.id);
     let journey: JourneyOut = client
         .post(server.url("/api/v1/journeys"))
         .json(&json!({"name": "crash", "draft": draft}))
@@ -95,6 +148,9 @@ async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
     assert_eq!(published.status(), 201);
 
     let ids: Vec<String> = (0..contacts).map(|n| format!("c{n}")).collect();
+    let signed_up_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64);
     for chunk in ids.chunks(1_000) {
         let people: Vec<_> = chunk.iter().map(|id| json!({"external_id": id})).collect();
         let response = client
@@ -106,7 +162,7 @@ async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
         assert_eq!(response.status(), 200);
         let events: Vec<_> = chunk
             .iter()
-            .map(|id| json!({"contact": id, "event": "signup"}))
+            .map(|id| json!({"contact": id, "event": "signup", "occurred_at": signed_up_at}))
             .collect();
         let response = client
             .post(server.url("/api/v1/events/batch"))
@@ -115,6 +171,24 @@ async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
             .await
             .expect("events");
         assert_eq!(response.status(), 202);
+    }
+    if scenario == Scenario::HalfPurchase {
+        // A second after signing up, by their own clocks: inside the 3 seconds whenever the
+        // server gets to it.
+        let purchases: Vec<_> = ids
+            .iter()
+            .step_by(2)
+            .map(|id| json!({"contact": id, "event": "purchase", "occurred_at": signed_up_at + 1_000}))
+            .collect();
+        for chunk in purchases.chunks(1_000) {
+            let response = client
+                .post(server.url("/api/v1/events/batch"))
+                .json(&json!({ "events": chunk }))
+                .send()
+                .await
+                .expect("events");
+            assert_eq!(response.status(), 202);
+        }
     }
 
     // Kill while the webhooks are going out: the first once some have arrived, the next ones
@@ -149,9 +223,24 @@ async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
     let received = receiver.received();
     let mut per_id: HashMap<&str, usize> = HashMap::new();
     let mut bad_signatures = 0;
+    let mut wrong_branch = Vec::new();
     for request in &received {
         let id = request.header("webhook-id");
         *per_id.entry(id).or_default() += 1;
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let custom = &body["data"]["custom_data"];
+        let contact: usize = custom["contact"]
+            .as_str()
+            .and_then(|contact| contact.trim_start_matches('c').parse().ok())
+            .unwrap_or(usize::MAX);
+        let expected = match scenario {
+            Scenario::Delay => "delay",
+            Scenario::HalfPurchase if contact.is_multiple_of(2) => "event",
+            Scenario::HalfPurchase => "timeout",
+        };
+        if custom["branch"] != expected {
+            wrong_branch.push(format!("c{contact}: {}", custom["branch"]));
+        }
         if !verify_signature(
             &secret.secret,
             id,
@@ -165,22 +254,24 @@ async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
     let lost = contacts.saturating_sub(per_id.len());
     let duplicates = received.len() - per_id.len();
     let stats = server.stats(journey.id).await;
-    let hook = stats
+    let (reached, accepted) = stats
         .nodes
         .iter()
-        .find(|node| node.node_id == "hook")
-        .expect("the webhook node");
+        .filter_map(|node| Some((node.reached, node.deliveries?.accepted)))
+        .fold((0, 0), |(reached, accepted), (more, also)| {
+            (reached + more, accepted + also)
+        });
     println!(
-        "crash harness ({}): {contacts} contacts, {kills} kills (requests arrived by each: \
-         {arrived_at_kills:?}); received {} requests, {} distinct: lost {lost}, duplicates \
-         {duplicates}, bad signatures {bad_signatures}; all arrived {} after the last restart; \
-         webhook node: reached {}, accepted {:?}",
+        "crash harness ({}, {scenario:?}): {contacts} contacts, {kills} kills (requests \
+         arrived by each: {arrived_at_kills:?}); received {} requests, {} distinct: lost \
+         {lost}, duplicates {duplicates}, bad signatures {bad_signatures}, wrong branch {}; all \
+         arrived {} after the last restart; webhook nodes: reached {reached}, accepted \
+         {accepted}",
         backend.name(),
         received.len(),
         per_id.len(),
+        wrong_branch.len(),
         all_arrived_after.map_or_else(|| "not".to_owned(), |after| format!("{after:.1?}")),
-        hook.reached,
-        hook.deliveries.map(|counts| counts.accepted),
     );
     assert_eq!(lost, 0, "every contact's webhook arrives");
     assert_eq!(bad_signatures, 0);
@@ -189,11 +280,9 @@ async fn killed_while_delivering_every_webhook_arrives(backend: Backend) {
         "duplicates only for requests in flight at a kill (at most two batches' worth of \
          concurrent requests each): {duplicates}"
     );
-    assert_eq!(hook.reached, contacts as i64);
-    assert_eq!(
-        hook.deliveries.map(|counts| counts.accepted),
-        Some(contacts as i64)
-    );
+    assert!(wrong_branch.is_empty(), "{wrong_branch:?}");
+    assert_eq!(reached, contacts as i64);
+    assert_eq!(accepted, contacts as i64);
     assert!(
         all_arrived_after.is_some_and(|after| after < Duration::from_secs(30)),
         "no delivery waits out a long lease after the restart"
