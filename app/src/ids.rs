@@ -65,6 +65,17 @@ macro_rules! id_type {
                 <i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value).map(Self)
             }
         }
+
+        /// In the OpenAPI document: a 64-bit integer.
+        #[cfg(feature = "ssr")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <i64 as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl utoipa::ToSchema for $name {}
     )+};
 }
 

@@ -99,7 +99,8 @@ macro_rules! text_enum {
     };
 }
 
-/// The server's half of [`text_enum!`]: the word as a `TEXT` column through sqlx's `Any`.
+/// The server's half of [`text_enum!`]: the word as a `TEXT` column through sqlx's `Any`, and
+/// as a string of known words in the OpenAPI document.
 #[cfg(feature = "ssr")]
 #[doc(hidden)]
 #[macro_export]
@@ -132,6 +133,18 @@ macro_rules! text_enum_sqlx {
                 Ok(word.parse::<Self>()?)
             }
         }
+
+        /// In the OpenAPI document: a string, one of the words.
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::WORDS.iter().copied()))
+                    .into()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
     };
 }
 

@@ -8,6 +8,7 @@ use crate::{ids::JourneyId, journey::NodeId};
 /// `PUT /api/v1/contacts/{external_id}`: the attributes given replace those of the same name;
 /// `null` removes an attribute; attributes not mentioned stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactIn {
     #[serde(default)]
     pub attributes: Map<String, Value>,
@@ -15,6 +16,7 @@ pub struct ContactIn {
 
 /// One contact of `POST /api/v1/contacts/batch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactUpsertIn {
     pub external_id: String,
     #[serde(default)]
@@ -22,17 +24,20 @@ pub struct ContactUpsertIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactBatchIn {
     pub contacts: Vec<ContactUpsertIn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactBatchOut {
     /// How many contacts were created or updated, all in one transaction.
     pub upserted: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactOut {
     pub external_id: String,
     pub attributes: Map<String, Value>,
@@ -43,6 +48,11 @@ pub struct ContactOut {
 
 /// `GET /api/v1/contacts?search=…`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 pub struct ContactSearch {
     /// The start of an `external_id` or an `email` attribute, in any case.
     #[serde(default)]
@@ -54,6 +64,7 @@ pub struct ContactSearch {
 
 /// `GET /api/v1/contacts/{external_id}/activity`: what the contact did and where they are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactActivityOut {
     /// The newest 50 events, newest first.
     pub events: Vec<ContactEventOut>,
@@ -62,6 +73,7 @@ pub struct ContactActivityOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactEventOut {
     pub name: String,
     pub properties: Map<String, Value>,
@@ -69,6 +81,7 @@ pub struct ContactEventOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ContactRunOut {
     pub journey_id: JourneyId,
     /// `None` once the journey was deleted.

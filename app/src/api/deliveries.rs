@@ -33,6 +33,11 @@ crate::text_enum! {
 
 /// Filters of `GET /api/v1/deliveries`; all optional, combined with "and".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 pub struct DeliveryFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookId>,
@@ -57,6 +62,7 @@ pub struct DeliveryFilter {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeliveryOut {
     pub id: DeliveryId,
     pub webhook: WebhookId,
@@ -75,6 +81,7 @@ pub struct DeliveryOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AttemptOut {
     pub attempted_at: i64,
     pub latency_ms: i64,
@@ -89,6 +96,7 @@ pub struct AttemptOut {
 
 /// `GET /api/v1/deliveries/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeliveryDetailOut {
     #[serde(flatten)]
     pub delivery: DeliveryOut,
@@ -97,6 +105,7 @@ pub struct DeliveryDetailOut {
 
 /// `POST /api/v1/journeys/{id}/nodes/{node}/resend-failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResentOut {
     pub resent: u64,
 }

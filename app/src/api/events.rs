@@ -7,6 +7,7 @@ use crate::ids::{EventId, MessageId};
 
 /// One event. The 202 answer means it is durably stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventIn {
     /// The contact's `external_id`; the contact must exist.
     pub contact: String,
@@ -23,6 +24,7 @@ pub struct EventIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Timestamp {
     Millis(i64),
@@ -30,12 +32,14 @@ pub enum Timestamp {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventBatchIn {
     pub events: Vec<EventIn>,
 }
 
 /// The ids the stored events got, in the order they were sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventsAcceptedOut {
     pub ids: Vec<EventId>,
 }

@@ -9,6 +9,7 @@ use crate::{
 
 /// `POST /api/v1/journeys`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct JourneyIn {
     pub name: String,
     #[serde(default)]
@@ -20,6 +21,7 @@ pub struct JourneyIn {
 
 /// `PATCH /api/v1/journeys/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct JourneyPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -55,6 +57,7 @@ crate::text_enum! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct JourneyOut {
     pub id: JourneyId,
     pub name: String,
@@ -72,6 +75,7 @@ pub struct JourneyOut {
 
 /// One row of `GET /api/v1/journeys`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct JourneySummaryOut {
     pub id: JourneyId,
     pub name: String,
@@ -85,6 +89,7 @@ pub struct JourneySummaryOut {
 
 /// `POST /api/v1/journeys/{id}/publish`: the version just created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PublishOut {
     pub version: i64,
     pub published_at: i64,
@@ -92,6 +97,7 @@ pub struct PublishOut {
 
 /// The 422 answer to publishing an invalid draft: every problem, with its node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ValidationErrorsOut {
     pub error: super::ErrorBody,
     pub validation_errors: Vec<ValidationError>,
@@ -100,6 +106,7 @@ pub struct ValidationErrorsOut {
 /// `GET /api/v1/journeys/{id}/stats[?version=N]`: counts per node of one version (the live
 /// one unless asked otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct JourneyStatsOut {
     pub journey_id: JourneyId,
     /// `None` for a journey never published (every count is then zero).
@@ -108,6 +115,7 @@ pub struct JourneyStatsOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NodeStatsOut {
     pub node_id: NodeId,
     /// Distinct contacts that reached the node.
@@ -124,6 +132,7 @@ pub struct NodeStatsOut {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeliveryCountsOut {
     pub accepted: i64,
     pub pending: i64,
@@ -131,6 +140,11 @@ pub struct DeliveryCountsOut {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 pub struct StatsQuery {
     #[serde(default)]
     pub version: Option<i64>,

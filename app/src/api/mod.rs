@@ -19,6 +19,7 @@ pub use webhooks::*;
 
 /// `GET /api/v1/health`: answered with 200 when the database is usable, 503 otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HealthOut {
     pub status: HealthStatus,
     /// The server's version (its crate version).
@@ -27,6 +28,7 @@ pub struct HealthOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DatabaseHealthOut {
     /// `sqlite` or `postgres`.
     pub backend: String,
@@ -38,6 +40,7 @@ pub struct DatabaseHealthOut {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Ok,
@@ -46,11 +49,13 @@ pub enum HealthStatus {
 
 /// The body of every error response: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorOut {
     pub error: ErrorBody,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable, machine-readable kind of error, e.g. `not_found`.
     pub code: String,

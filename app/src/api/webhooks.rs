@@ -6,6 +6,7 @@ use crate::{ids::WebhookId, journey::KeyValue};
 
 /// `POST /api/v1/webhooks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookIn {
     pub name: String,
     /// http(s) URL; may contain placeholders such as `{{contact.external_id}}`.
@@ -37,6 +38,7 @@ pub struct WebhookIn {
 /// `PATCH /api/v1/webhooks/{id}`: only the fields present change. In `auth`, a secret left
 /// out keeps the one stored, so a form can be saved without re-entering passwords.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -98,6 +100,7 @@ crate::text_enum! {
 
 /// How the request authenticates. Secrets are write-only: answers only say whether one is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuthIn {
     #[default]
@@ -120,6 +123,7 @@ pub enum AuthIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuthOut {
     None,
@@ -158,6 +162,7 @@ impl AuthOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookOut {
     pub id: WebhookId,
     pub name: String,
@@ -179,6 +184,7 @@ pub struct WebhookOut {
 
 /// `GET /api/v1/webhooks/{id}/signing-secret`: what a receiver needs to verify signatures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SigningSecretOut {
     /// `whsec_` followed by the base64 key, as Standard Webhooks libraries take it.
     pub secret: String,
@@ -189,6 +195,7 @@ pub struct SigningSecretOut {
 
 /// `POST /api/v1/webhooks/{id}/rotate-secret`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RotateSecretIn {
     /// How long requests are signed with the old secret too, so receivers can switch over.
     /// Defaults to 24 hours.
@@ -199,6 +206,7 @@ pub struct RotateSecretIn {
 /// `POST /api/v1/webhooks/{id}/preview` and `/test`: what to fill the placeholders with. With
 /// no contact, sample values stand in for the contact's fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookTestIn {
     /// A contact's `external_id`, to send its real data.
     #[serde(default)]
@@ -211,6 +219,7 @@ pub struct WebhookTestIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HeaderOut {
     pub name: String,
     pub value: String,
@@ -218,6 +227,7 @@ pub struct HeaderOut {
 
 /// The exact request, with authentication secrets masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestPreviewOut {
     pub method: HttpMethod,
     pub url: String,
@@ -229,6 +239,7 @@ pub struct RequestPreviewOut {
 
 /// What the receiver answered to a test request. 2xx means the webhook works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookTestOut {
     pub accepted: bool,
     pub status_code: Option<u16>,

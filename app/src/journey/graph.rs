@@ -16,6 +16,7 @@ use super::{
 
 /// An edge as stored: the `branch` output of `from` leads to `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Edge {
     pub from: NodeId,
     pub branch: Branch,
@@ -24,6 +25,7 @@ pub struct Edge {
 
 /// The stable JSON form of a journey, as the API and the database hold it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct JourneyDocument {
     pub nodes: Vec<Node>,
     #[serde(default)]

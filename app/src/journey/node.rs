@@ -9,6 +9,7 @@ use crate::ids::WebhookId;
 
 /// A node's id within its journey, chosen by the editor (e.g. `n1`); stable across versions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct NodeId(pub String);
 
@@ -72,12 +73,14 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for NodeId {
 
 /// Where the editor draws the node; the engine ignores it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Position {
     pub x: f64,
     pub y: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Node {
     pub id: NodeId,
     #[serde(default)]
@@ -88,6 +91,7 @@ pub struct Node {
 
 /// What a node does, with its settings: `{"kind": "delay", "settings": {...}}` in JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "settings", rename_all = "snake_case")]
 pub enum NodeKind {
     Trigger(Trigger),
@@ -114,6 +118,7 @@ crate::text_enum! {
 /// Enrolls a contact when an event with this name arrives and the filter holds.
 /// A contact added to a list arrives as the event `list.add_contact` with `event.list_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Trigger {
     pub event: String,
     /// Every rule must hold; rules may read `contact.<attribute>` and `event.<property>`.
@@ -124,6 +129,7 @@ pub struct Trigger {
 /// Sends a message on a channel. The engine records the message so that later activity
 /// events (`opened`, `clicked`, …) can refer to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Action {
     pub channel: Channel,
     /// The message template's name or id.
@@ -153,12 +159,14 @@ crate::text_enum! {
 
 /// Waits for an event until the timeout; continues on `event` if it came, `timeout` if not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WaitForEvent {
     pub until: WaitTarget,
     pub timeout: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WaitTarget {
     /// Any event with this name for the contact.
@@ -179,12 +187,14 @@ crate::text_enum! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Delay {
     pub duration: Span,
 }
 
 /// Continues on `yes` when the rules hold (all or any of them), `no` otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Condition {
     #[serde(default)]
     pub combine: Combine,
@@ -201,6 +211,7 @@ crate::text_enum! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConditionRule {
     /// A rule on the contact's current attributes (`contact.<attribute>`).
@@ -216,6 +227,7 @@ pub enum ConditionRule {
 
 /// Sends the contact's data to a configured webhook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookNode {
     /// The webhook asset to send; `None` until the marketer picks one.
     #[serde(default, deserialize_with = "webhook_id_or_its_text")]
@@ -231,6 +243,7 @@ fn webhook_id_or_its_text<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<WebhookId>, D::Error> {
     #[derive(Deserialize)]
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
     #[serde(untagged)]
     enum Stored {
         Number(i64),
@@ -246,6 +259,7 @@ fn webhook_id_or_its_text<'de, D: serde::Deserializer<'de>>(
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
@@ -253,6 +267,7 @@ pub struct KeyValue {
 
 /// A duration as the marketer entered it, e.g. 15 minutes or 2 days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Span {
     pub value: u32,
     pub unit: TimeUnit,

@@ -18,6 +18,7 @@ use super::{
 use crate::ids::WebhookId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ValidationError {
     /// The node the problem is about; `None` for the journey as a whole.
     pub node: Option<NodeId>,

@@ -1,6 +1,7 @@
 //! `/api/v1/contacts`: upsert one contact or a batch, read one with its events and journeys,
 //! and search them by external id or email.
 
+use super::openapi::{BadBody, BadPath, BadQuery, Fault};
 use app::api::{
     ContactActivityOut, ContactBatchIn, ContactBatchOut, ContactEventOut, ContactIn, ContactOut,
     ContactRunOut, ContactSearch,
@@ -30,6 +31,13 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/{external_id}/activity", get(activity))
 }
 
+#[utoipa::path(put, path = "/api/v1/contacts/{external_id}", tag = "contacts",
+    params(("external_id" = String, Path, description = "The contact's id in the customer's systems", example = "c-1")),
+    request_body = ContactIn,
+    responses(
+        (status = 200, description = "The contact as it now is", body = ContactOut),
+        BadPath, BadBody, Fault,
+    ))]
 async fn upsert(
     State(state): State<AppState>,
     ApiPath(external_id): ApiPath<String>,
@@ -44,6 +52,12 @@ async fn upsert(
     Ok(Json(contact_out(row)?))
 }
 
+#[utoipa::path(post, path = "/api/v1/contacts/batch", tag = "contacts",
+    request_body = ContactBatchIn,
+    responses(
+        (status = 200, description = "Every contact created or updated, in one transaction", body = ContactBatchOut),
+        BadBody, Fault,
+    ))]
 async fn upsert_batch(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<ContactBatchIn>,
@@ -72,6 +86,12 @@ async fn upsert_batch(
     Ok(Json(ContactBatchOut { upserted }))
 }
 
+#[utoipa::path(get, path = "/api/v1/contacts/{external_id}", tag = "contacts",
+    params(("external_id" = String, Path, description = "The contact's id in the customer's systems", example = "c-1")),
+    responses(
+        (status = 200, description = "The contact", body = ContactOut),
+        BadPath, Fault,
+    ))]
 async fn show(
     State(state): State<AppState>,
     ApiPath(external_id): ApiPath<String>,
@@ -84,6 +104,12 @@ async fn show(
     Ok(Json(contact_out(row)?))
 }
 
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts",
+    params(ContactSearch),
+    responses(
+        (status = 200, description = "Matching contacts, most recently updated first", body = Vec<ContactOut>),
+        BadQuery, Fault,
+    ))]
 async fn search(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ContactSearch>,
@@ -100,6 +126,12 @@ async fn search(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/contacts/{external_id}/activity", tag = "contacts",
+    params(("external_id" = String, Path, description = "The contact's id in the customer's systems", example = "c-1")),
+    responses(
+        (status = 200, description = "Its newest events and its runs through journeys", body = ContactActivityOut),
+        BadPath, Fault,
+    ))]
 async fn activity(
     State(state): State<AppState>,
     ApiPath(external_id): ApiPath<String>,

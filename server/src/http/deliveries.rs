@@ -1,6 +1,7 @@
 //! `/api/v1/deliveries`: the delivery log (filterable), one delivery with its attempts, and
 //! resending.
 
+use super::openapi::{BadPath, BadQuery, Fault};
 use app::{
     api::{AttemptOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus, ResentOut},
     ids::{DeliveryId, JourneyId},
@@ -33,6 +34,12 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries",
+    params(DeliveryFilter),
+    responses(
+        (status = 200, description = "The delivery log, newest first", body = Vec<DeliveryOut>),
+        BadQuery, Fault,
+    ))]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
@@ -58,6 +65,12 @@ async fn list(
     Ok(Json(rows.into_iter().map(delivery_out).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "deliveries",
+    params(("id" = i64, Path, description = "The delivery's id", example = 1)),
+    responses(
+        (status = 200, description = "The delivery with every attempt", body = DeliveryDetailOut),
+        BadPath, Fault,
+    ))]
 async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<DeliveryId>,
@@ -85,6 +98,13 @@ async fn show(
 }
 
 /// Starts a new attempt cycle with the same `webhook-id`; a pending delivery is left alone.
+#[utoipa::path(post, path = "/api/v1/deliveries/{id}/resend", tag = "deliveries",
+    params(("id" = i64, Path, description = "The delivery's id", example = 1)),
+    responses(
+        (status = 200, description = "A new attempt cycle, with the same webhook-id", body = DeliveryOut),
+        (status = 409, description = "Pending already, or cancelled (`conflict`)", body = app::api::ErrorOut),
+        BadPath, Fault,
+    ))]
 async fn resend(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<DeliveryId>,
@@ -111,6 +131,12 @@ async fn resend(
     Ok(Json(delivery_out(one(&state, id).await?)))
 }
 
+#[utoipa::path(post, path = "/api/v1/journeys/{id}/nodes/{node}/resend-failed", tag = "deliveries",
+    params(("id" = i64, Path, description = "The journey's id", example = 1), ("node" = String, Path, description = "The webhook node's id", example = "hook")),
+    responses(
+        (status = 200, description = "How many failed deliveries were resent", body = ResentOut),
+        BadPath, Fault,
+    ))]
 async fn resend_failed_of_node(
     State(state): State<AppState>,
     ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,

@@ -1,5 +1,6 @@
 //! `/api/v1/events`: accept events once they are durably stored.
 
+use super::openapi::{BadBody, Fault};
 use std::collections::HashMap;
 
 use app::{
@@ -24,6 +25,14 @@ pub fn router() -> Router<AppState> {
         .route("/events/batch", post(accept_batch))
 }
 
+#[utoipa::path(post, path = "/api/v1/events", tag = "events",
+    request_body = EventIn,
+    responses(
+        (status = 202, description = "Stored durably; matched by the engine next", body = EventsAcceptedOut),
+        (status = 404, description = "No such contact (`not_found`)", body = app::api::ErrorOut),
+        (status = 503, description = "The server is stopping (`unavailable`)", body = app::api::ErrorOut),
+        BadBody, Fault,
+    ))]
 async fn accept_one(
     State(state): State<AppState>,
     ApiJson(event): ApiJson<EventIn>,
@@ -31,6 +40,14 @@ async fn accept_one(
     accept(&state, vec![event]).await
 }
 
+#[utoipa::path(post, path = "/api/v1/events/batch", tag = "events",
+    request_body = EventBatchIn,
+    responses(
+        (status = 202, description = "All stored durably, in one transaction", body = EventsAcceptedOut),
+        (status = 404, description = "A contact does not exist (`not_found`)", body = app::api::ErrorOut),
+        (status = 503, description = "The server is stopping (`unavailable`)", body = app::api::ErrorOut),
+        BadBody, Fault,
+    ))]
 async fn accept_batch(
     State(state): State<AppState>,
     ApiJson(batch): ApiJson<EventBatchIn>,

@@ -14,6 +14,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
+#[utoipa::path(get, path = "/api/v1/health", tag = "health",
+    responses(
+        (status = 200, description = "The server and its database are usable", body = HealthOut),
+        (status = 503, description = "The database does not answer", body = HealthOut),
+    ))]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOut>) {
     let database = database_health(&state).await;
     let status = database.status;

@@ -1,6 +1,7 @@
 //! `/api/v1/journeys`: create, list, read, edit and delete drafts; publish versions; pause and
 //! resume; statistics per node.
 
+use super::openapi::{BadBody, BadPath, BadQuery, Fault};
 use std::collections::{HashMap, HashSet};
 
 use app::{
@@ -37,6 +38,12 @@ pub fn router() -> Router<AppState> {
         .route("/journeys/{id}/stats", get(stats))
 }
 
+#[utoipa::path(post, path = "/api/v1/journeys", tag = "journeys",
+    request_body = JourneyIn,
+    responses(
+        (status = 201, description = "The draft, with every reason it cannot be published yet", body = JourneyOut),
+        BadBody, Fault,
+    ))]
 async fn create(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<JourneyIn>,
@@ -50,6 +57,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(journey_out(&state, row).await?)))
 }
 
+#[utoipa::path(get, path = "/api/v1/journeys", tag = "journeys",
+    responses(
+        (status = 200, description = "Every journey, most recently edited first", body = Vec<JourneySummaryOut>),
+        Fault,
+    ))]
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JourneySummaryOut>>> {
     let rows = state.store.journeys().await?;
     let in_journey: HashMap<JourneyId, i64> = state
@@ -72,6 +84,12 @@ async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JourneySummar
     Ok(Json(summaries))
 }
 
+#[utoipa::path(get, path = "/api/v1/journeys/{id}", tag = "journeys",
+    params(("id" = i64, Path, description = "The journey's id", example = 1)),
+    responses(
+        (status = 200, description = "The journey with its draft and validation errors", body = JourneyOut),
+        BadPath, Fault,
+    ))]
 async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,
@@ -80,6 +98,13 @@ async fn show(
     Ok(Json(journey_out(&state, row).await?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/journeys/{id}", tag = "journeys",
+    params(("id" = i64, Path, description = "The journey's id", example = 1)),
+    request_body = JourneyPatch,
+    responses(
+        (status = 200, description = "The journey as it now is", body = JourneyOut),
+        BadPath, BadBody, Fault,
+    ))]
 async fn update(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,
@@ -101,6 +126,12 @@ async fn update(
     Ok(Json(journey_out(&state, row).await?))
 }
 
+#[utoipa::path(delete, path = "/api/v1/journeys/{id}", tag = "journeys",
+    params(("id" = i64, Path, description = "The journey's id", example = 1)),
+    responses(
+        (status = 204, description = "Deleted; its unsent webhook requests are cancelled"),
+        BadPath, Fault,
+    ))]
 async fn remove(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,
@@ -112,6 +143,14 @@ async fn remove(
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/journeys/{id}/publish", tag = "journeys",
+    params(("id" = i64, Path, description = "The journey's id", example = 1)),
+    responses(
+        (status = 201, description = "The draft frozen as the next version, now live", body = PublishOut),
+        BadPath,
+        (status = 422, description = "The draft cannot run (`invalid_journey`), every reason listed", body = app::api::ValidationErrorsOut),
+        Fault,
+    ))]
 async fn publish(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,
@@ -137,6 +176,13 @@ async fn publish(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/journeys/{id}/pause", tag = "journeys",
+    params(("id" = i64, Path, description = "The journey's id", example = 1)),
+    responses(
+        (status = 200, description = "Paused: it enrolls and moves no one", body = JourneyOut),
+        (status = 409, description = "Never published (`conflict`)", body = app::api::ErrorOut),
+        BadPath, Fault,
+    ))]
 async fn pause(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,
@@ -144,6 +190,13 @@ async fn pause(
     set_status(&state, id, JourneyStatus::Paused).await
 }
 
+#[utoipa::path(post, path = "/api/v1/journeys/{id}/resume", tag = "journeys",
+    params(("id" = i64, Path, description = "The journey's id", example = 1)),
+    responses(
+        (status = 200, description = "Live again", body = JourneyOut),
+        (status = 409, description = "Never published (`conflict`)", body = app::api::ErrorOut),
+        BadPath, Fault,
+    ))]
 async fn resume(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,
@@ -184,6 +237,12 @@ async fn set_status(
     Ok(Json(journey_out(state, row).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/journeys/{id}/stats", tag = "journeys",
+    params(("id" = i64, Path, description = "The journey's id", example = 1), StatsQuery),
+    responses(
+        (status = 200, description = "Counts per node of the live (or given) version", body = JourneyStatsOut),
+        BadPath, BadQuery, Fault,
+    ))]
 async fn stats(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<JourneyId>,

@@ -7,6 +7,7 @@ mod events;
 mod extract;
 mod health;
 mod journeys;
+mod openapi;
 mod webhooks;
 
 use axum::{Router, extract::FromRef, response::Redirect, routing::get};
@@ -66,6 +67,7 @@ fn api_v1() -> Router<AppState> {
         .merge(events::router())
         .merge(health::router())
         .merge(journeys::router())
+        .merge(openapi::router())
         .merge(webhooks::router())
         .fallback(|| async { ApiError::not_found("no API endpoint at this path and method") })
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/webhooks`: create, list, read, edit and delete webhook assets; read and rotate
 //! their signing secrets.
 
+use super::openapi::{BadBody, BadPath, Fault};
 use app::{
     api::{
         HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut, WebhookIn, WebhookOut,
@@ -44,6 +45,13 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}/test", post(test))
 }
 
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/preview", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id", example = 1)),
+    request_body = WebhookTestIn,
+    responses(
+        (status = 200, description = "The exact request, authentication masked", body = RequestPreviewOut),
+        BadPath, BadBody, Fault,
+    ))]
 async fn preview(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
@@ -54,6 +62,13 @@ async fn preview(
 }
 
 /// Sends the request now, whatever the webhook's state, and reports the answer.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id", example = 1)),
+    request_body = WebhookTestIn,
+    responses(
+        (status = 200, description = "The request was sent now; what the receiver answered", body = WebhookTestOut),
+        BadPath, BadBody, Fault,
+    ))]
 async fn test(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
@@ -116,6 +131,12 @@ fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks",
+    request_body = WebhookIn,
+    responses(
+        (status = 201, description = "The webhook; secrets never come back", body = WebhookOut),
+        BadBody, Fault,
+    ))]
 async fn create(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<WebhookIn>,
@@ -126,11 +147,22 @@ async fn create(
     Ok((StatusCode::CREATED, Json(out(&row)?)))
 }
 
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+    responses(
+        (status = 200, description = "Every webhook, by name; secrets never come back", body = Vec<WebhookOut>),
+        Fault,
+    ))]
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<WebhookOut>>> {
     let rows = state.store.webhooks().await?;
     Ok(Json(rows.iter().map(out).collect::<ApiResult<_>>()?))
 }
 
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id", example = 1)),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookOut),
+        BadPath, Fault,
+    ))]
 async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
@@ -138,6 +170,13 @@ async fn show(
     Ok(Json(out(&existing(&state, id).await?)?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id", example = 1)),
+    request_body = WebhookPatch,
+    responses(
+        (status = 200, description = "The webhook as it now is", body = WebhookOut),
+        BadPath, BadBody, Fault,
+    ))]
 async fn update(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
@@ -168,6 +207,13 @@ async fn update(
 }
 
 /// Deletes a webhook no published journey sends to; its requests not sent yet are cancelled.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id", example = 1)),
+    responses(
+        (status = 204, description = "Deleted; its unsent requests are cancelled"),
+        (status = 409, description = "A published journey sends to it (`conflict`, naming them)", body = app::api::ErrorOut),
+        BadPath, Fault,
+    ))]
 async fn remove(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
@@ -208,6 +254,12 @@ async fn journeys_sending_to(state: &AppState, webhook: WebhookId) -> ApiResult<
     Ok(users)
 }
 
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/signing-secret", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id", example = 1)),
+    responses(
+        (status = 200, description = "The secret receivers verify signatures with", body = SigningSecretOut),
+        BadPath, Fault,
+    ))]
 async fn signing_secret(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
@@ -216,6 +268,13 @@ async fn signing_secret(
     Ok(Json(secret_out(&row, state.clock.now())))
 }
 
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id", example = 1)),
+    request_body = RotateSecretIn,
+    responses(
+        (status = 200, description = "The new secret; the old one signs too until the overlap ends", body = SigningSecretOut),
+        BadPath, BadBody, Fault,
+    ))]
 async fn rotate_secret(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,

@@ -15,6 +15,7 @@ mod events;
 mod health;
 mod journeys;
 mod migrations;
+mod openapi;
 mod pages;
 mod reentry;
 mod scale_out;

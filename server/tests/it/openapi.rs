@@ -1,0 +1,91 @@
+//! `GET /api/v1/openapi.json`: an OpenAPI 3.1 document of every endpoint, each of which exists.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::support::{Backend, TestServer};
+
+backend_tests!(the_document_describes_every_endpoint_and_only_real_ones);
+
+/// Every operation of the API. A new endpoint goes here and into the document.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/contacts"),
+    ("post", "/api/v1/contacts/batch"),
+    ("get", "/api/v1/contacts/{external_id}"),
+    ("put", "/api/v1/contacts/{external_id}"),
+    ("get", "/api/v1/contacts/{external_id}/activity"),
+    ("post", "/api/v1/events"),
+    ("post", "/api/v1/events/batch"),
+    ("get", "/api/v1/journeys"),
+    ("post", "/api/v1/journeys"),
+    ("get", "/api/v1/journeys/{id}"),
+    ("patch", "/api/v1/journeys/{id}"),
+    ("delete", "/api/v1/journeys/{id}"),
+    ("post", "/api/v1/journeys/{id}/publish"),
+    ("post", "/api/v1/journeys/{id}/pause"),
+    ("post", "/api/v1/journeys/{id}/resume"),
+    ("get", "/api/v1/journeys/{id}/stats"),
+    ("post", "/api/v1/journeys/{id}/nodes/{node}/resend-failed"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/{id}"),
+    ("patch", "/api/v1/webhooks/{id}"),
+    ("delete", "/api/v1/webhooks/{id}"),
+    ("get", "/api/v1/webhooks/{id}/signing-secret"),
+    ("post", "/api/v1/webhooks/{id}/rotate-secret"),
+    ("post", "/api/v1/webhooks/{id}/preview"),
+    ("post", "/api/v1/webhooks/{id}/test"),
+    ("get", "/api/v1/deliveries"),
+    ("get", "/api/v1/deliveries/{id}"),
+    ("post", "/api/v1/deliveries/{id}/resend"),
+];
+
+async fn the_document_describes_every_endpoint_and_only_real_ones(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let response = server.get("/api/v1/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    let document: Value = response.json().await.expect("JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+
+    let mut documented = BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            documented.insert((method.clone(), path.clone()));
+            let responses = operation["responses"].as_object().expect("responses");
+            // Health answers a fault with its own 503 body.
+            assert!(
+                responses.contains_key("500") || path == "/api/v1/health",
+                "{method} {path} documents its server fault"
+            );
+        }
+    }
+    let expected: BTreeSet<(String, String)> = OPERATIONS
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(documented, expected);
+
+    // Each documented operation is routed: the API's fallback (no such endpoint) never answers.
+    for (method, path) in OPERATIONS {
+        let concrete = path
+            .replace("{id}", "999999")
+            .replace("{external_id}", "nobody")
+            .replace("{node}", "hook");
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
+        let answer = server
+            .client()
+            .request(method.clone(), server.url(&concrete))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("a response");
+        let body: Value = answer.json().await.unwrap_or_default();
+        assert_ne!(
+            body["error"]["message"], "no API endpoint at this path and method",
+            "{method} {concrete} is documented but not routed"
+        );
+    }
+}
