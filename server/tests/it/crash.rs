@@ -15,18 +15,18 @@ use std::{
 };
 
 use app::{
-    api::{JourneyOut, SigningSecretOut, WebhookOut},
+    api::SigningSecretOut,
     ids::WebhookId,
     journey::{
         Branch, Delay, JourneyDocument, NodeKind, Span, TimeUnit, WaitForEvent, WaitTarget,
         fixtures::{chain, edge, node, trigger, webhook_with},
     },
 };
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Answer, Backend, Receiver, TestDatabase, WayfarerProcess, free_port, http_client,
-    verify_signature,
+    Answer, Backend, Receiver, TestDatabase, WayfarerProcess, free_port, verify_signature,
 };
 
 backend_tests!(
@@ -111,84 +111,40 @@ async fn run(backend: Backend, scenario: Scenario) {
     receiver.always(Answer::Hang(RECEIVER_LATENCY));
     let port = free_port();
     let mut server = WayfarerProcess::start(&database, port, &[]).await;
-    let client = http_client();
-
-    let webhook: WebhookOut = client
-        .post(server.url("/api/v1/webhooks"))
-        .json(&json!({"name": "CRM", "url": receiver.url("/hook")}))
-        .send()
-        .await
-        .expect("create a webhook")
-        .json()
-        .await
-        .expect("a webhook");
-    let secret: SigningSecretOut = client
-        .get(server.url(&format!("/api/v1/webhooks/{}/signing-secret", webhook.id)))
-        .send()
-        .await
-        .expect("the signing secret")
-        .json()
-        .await
-        .expect("a secret");
-    let draft = draft(scenario, webhook.id);
-    let journey: JourneyOut = client
-        .post(server.url("/api/v1/journeys"))
-        .json(&json!({"name": "crash", "draft": draft}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("a journey");
-    let published = client
-        .post(server.url(&format!("/api/v1/journeys/{}/publish", journey.id)))
-        .send()
-        .await
-        .expect("publish");
-    assert_eq!(published.status(), 201);
+    let (webhook, journey) = server
+        .publish_with_webhook(
+            &json!({"name": "CRM", "url": receiver.url("/hook")}),
+            |webhook| draft(scenario, webhook),
+        )
+        .await;
+    let secret: SigningSecretOut = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/webhooks/{}/signing-secret", webhook.id),
+            None,
+            200,
+        )
+        .await;
 
     let ids: Vec<String> = (0..contacts).map(|n| format!("c{n}")).collect();
     let signed_up_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_millis() as i64);
-    for chunk in ids.chunks(1_000) {
-        let people: Vec<_> = chunk.iter().map(|id| json!({"external_id": id})).collect();
-        let response = client
-            .post(server.url("/api/v1/contacts/batch"))
-            .json(&json!({ "contacts": people }))
-            .send()
-            .await
-            .expect("contacts");
-        assert_eq!(response.status(), 200);
-        let events: Vec<_> = chunk
-            .iter()
-            .map(|id| json!({"contact": id, "event": "signup", "occurred_at": signed_up_at}))
-            .collect();
-        let response = client
-            .post(server.url("/api/v1/events/batch"))
-            .json(&json!({ "events": events }))
-            .send()
-            .await
-            .expect("events");
-        assert_eq!(response.status(), 202);
-    }
+    server
+        .contacts_with_events(
+            &ids,
+            |id| json!({"contact": id, "event": "signup", "occurred_at": signed_up_at}),
+        )
+        .await;
     if scenario == Scenario::HalfPurchase {
         // A second after signing up, by their own clocks: inside the 3 seconds whenever the
         // server gets to it.
-        let purchases: Vec<_> = ids
+        let purchases = ids
             .iter()
             .step_by(2)
             .map(|id| json!({"contact": id, "event": "purchase", "occurred_at": signed_up_at + 1_000}))
             .collect();
-        for chunk in purchases.chunks(1_000) {
-            let response = client
-                .post(server.url("/api/v1/events/batch"))
-                .json(&json!({ "events": chunk }))
-                .send()
-                .await
-                .expect("events");
-            assert_eq!(response.status(), 202);
-        }
+        server.events(purchases).await;
     }
 
     // Kill while the webhooks are going out: the first once some have arrived, the next ones
@@ -199,6 +155,7 @@ async fn run(backend: Backend, scenario: Scenario) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let mut arrived_at_kills = Vec::new();
+    let first_kill_at = Instant::now();
     let mut restarted_at = Instant::now();
     for _ in 0..kills {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -252,6 +209,19 @@ async fn run(backend: Backend, scenario: Scenario) {
         }
     }
     let lost = contacts.saturating_sub(per_id.len());
+    // The longest the receiver heard nothing from the first kill until all had arrived: a
+    // restart costs its own start-up, and on PostgreSQL the dead process's claims lapse within
+    // the lease; claims stranded for minutes would show here.
+    let mut arrivals: Vec<Instant> = received.iter().map(|request| request.at).collect();
+    arrivals.sort_unstable();
+    let longest_silence = arrivals
+        .iter()
+        .filter(|at| **at >= first_kill_at)
+        .fold(
+            (first_kill_at, Duration::ZERO),
+            |(previous, longest), at| (*at, longest.max(at.duration_since(previous))),
+        )
+        .1;
     let duplicates = received.len() - per_id.len();
     let stats = server.stats(journey.id).await;
     let (reached, accepted) = stats
@@ -265,8 +235,8 @@ async fn run(backend: Backend, scenario: Scenario) {
         "crash harness ({}, {scenario:?}): {contacts} contacts, {kills} kills (requests \
          arrived by each: {arrived_at_kills:?}); received {} requests, {} distinct: lost \
          {lost}, duplicates {duplicates}, bad signatures {bad_signatures}, wrong branch {}; all \
-         arrived {} after the last restart; webhook nodes: reached {reached}, accepted \
-         {accepted}",
+         arrived {} after the last restart, the receiver's longest silence since the first kill \
+         {longest_silence:.1?}; webhook nodes: reached {reached}, accepted {accepted}",
         backend.name(),
         received.len(),
         per_id.len(),
@@ -284,8 +254,9 @@ async fn run(backend: Backend, scenario: Scenario) {
     assert_eq!(reached, contacts as i64);
     assert_eq!(accepted, contacts as i64);
     assert!(
-        all_arrived_after.is_some_and(|after| after < Duration::from_secs(30)),
-        "no delivery waits out a long lease after the restart"
+        longest_silence < Duration::from_secs(10),
+        "after a kill, deliveries go out again within seconds, not when a long lease lapses: \
+         {longest_silence:?}"
     );
 }
 

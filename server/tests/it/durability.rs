@@ -3,13 +3,13 @@
 use std::time::{Duration, Instant};
 
 use app::{
-    api::{JourneyOut, JourneyStatsOut, WebhookOut},
+    api::JourneyStatsOut,
     journey::fixtures::{chain, email, webhook_with},
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
-use crate::support::{Backend, TestDatabase, WayfarerProcess, free_port, http_client};
+use crate::support::{Backend, TestDatabase, WayfarerProcess, free_port};
 
 backend_tests!(a_killed_server_resumes_without_losing_or_repeating_steps);
 
@@ -30,61 +30,21 @@ async fn a_killed_server_resumes_without_losing_or_repeating_steps(backend: Back
     let database = TestDatabase::create(backend).await;
     let port = free_port();
     let mut server = WayfarerProcess::start(&database, port, SMALL_BATCHES).await;
-    let client = http_client();
-
-    let webhook: WebhookOut = client
-        .post(format!("{}/api/v1/webhooks", server.base))
-        .json(&json!({"name": "CRM", "url": "http://127.0.0.1:9/unreached"}))
-        .send()
-        .await
-        .expect("create a webhook")
-        .json()
-        .await
-        .expect("a webhook");
-    let journey: JourneyOut = client
-        .post(format!("{}/api/v1/journeys", server.base))
-        .json(&json!({"name": "crash", "draft": chain("signup", vec![
-            ("email", email("hi")),
-            ("hook", webhook_with(webhook.id, &[])),
-        ])}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("a journey");
-    let published = client
-        .post(format!(
-            "{}/api/v1/journeys/{}/publish",
-            server.base, journey.id
-        ))
-        .send()
-        .await
-        .expect("publish");
-    assert_eq!(published.status(), 201);
-
+    let (_, journey) = server
+        .publish_with_webhook(
+            &json!({"name": "CRM", "url": "http://127.0.0.1:9/unreached"}),
+            |webhook| {
+                json!(chain(
+                    "signup",
+                    vec![("email", email("hi")), ("hook", webhook_with(webhook, &[]))]
+                ))
+            },
+        )
+        .await;
     let ids: Vec<String> = (0..CONTACTS).map(|n| format!("c{n}")).collect();
-    for chunk in ids.chunks(300) {
-        let contacts: Vec<_> = chunk.iter().map(|id| json!({"external_id": id})).collect();
-        let response = client
-            .post(format!("{}/api/v1/contacts/batch", server.base))
-            .json(&json!({ "contacts": contacts }))
-            .send()
-            .await
-            .expect("contacts");
-        assert_eq!(response.status(), 200);
-        let events: Vec<_> = chunk
-            .iter()
-            .map(|id| json!({"contact": id, "event": "signup"}))
-            .collect();
-        let response = client
-            .post(format!("{}/api/v1/events/batch", server.base))
-            .json(&json!({ "events": events }))
-            .send()
-            .await
-            .expect("events");
-        assert_eq!(response.status(), 202);
-    }
+    server
+        .contacts_with_events(&ids, |id| json!({"contact": id, "event": "signup"}))
+        .await;
 
     // Kill it once contacts are on their way but not all through.
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -6,7 +6,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{api::JourneyStatsOut, ids::JourneyId};
+use app::{
+    api::{JourneyOut, JourneyStatsOut, WebhookOut},
+    ids::{JourneyId, WebhookId},
+};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 use super::TestDatabase;
 
@@ -39,6 +45,89 @@ impl WayfarerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Sends `body` (JSON, if any) to `path`, checks that the answer has `status`, and returns
+    /// its JSON body.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        status: u16,
+    ) -> T {
+        let mut request = super::http_client().request(method.clone(), self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
+        assert_eq!(response.status(), status, "{method} {path}");
+        response
+            .json()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {path}: the answer's JSON: {error}"))
+    }
+
+    /// Creates a webhook, then a journey with `draft`, and publishes it.
+    pub async fn publish_with_webhook(
+        &self,
+        webhook: &Value,
+        draft: impl FnOnce(WebhookId) -> Value,
+    ) -> (WebhookOut, JourneyOut) {
+        let webhook: WebhookOut = self
+            .call(Method::POST, "/api/v1/webhooks", Some(webhook), 201)
+            .await;
+        let journey: JourneyOut = self
+            .call(
+                Method::POST,
+                "/api/v1/journeys",
+                Some(&json!({"name": "crash", "draft": draft(webhook.id)})),
+                201,
+            )
+            .await;
+        let _: Value = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/journeys/{}/publish", journey.id),
+                None,
+                201,
+            )
+            .await;
+        (webhook, journey)
+    }
+
+    /// Creates the contacts and sends each the event `events(id)` gives, a batch at a time.
+    pub async fn contacts_with_events(&self, ids: &[String], event: impl Fn(&str) -> Value) {
+        for chunk in ids.chunks(1_000) {
+            let contacts: Vec<Value> = chunk.iter().map(|id| json!({"external_id": id})).collect();
+            let _: Value = self
+                .call(
+                    Method::POST,
+                    "/api/v1/contacts/batch",
+                    Some(&json!({ "contacts": contacts })),
+                    200,
+                )
+                .await;
+            self.events(chunk.iter().map(|id| event(id)).collect())
+                .await;
+        }
+    }
+
+    /// Sends events, a batch at a time.
+    pub async fn events(&self, events: Vec<Value>) {
+        for chunk in events.chunks(1_000) {
+            let _: Value = self
+                .call(
+                    Method::POST,
+                    "/api/v1/events/batch",
+                    Some(&json!({ "events": chunk })),
+                    202,
+                )
+                .await;
+        }
     }
 
     /// SIGKILL: no shutdown, no cleanup, as in a crash.

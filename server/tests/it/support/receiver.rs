@@ -37,6 +37,8 @@ pub struct Received {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -126,6 +128,7 @@ async fn record_and_answer(
             uri,
             headers,
             body,
+            at: std::time::Instant::now(),
         });
         let next = script.queued.pop_front();
         next.or_else(|| script.otherwise.clone())
