@@ -9,6 +9,7 @@ use crate::{ids::JourneyId, journey::NodeId};
 /// `null` removes an attribute; attributes not mentioned stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"attributes": {"email": "ana@example.com", "country": "Canada", "age": 31}})))]
 pub struct ContactIn {
     #[serde(default)]
     pub attributes: Map<String, Value>,
@@ -25,6 +26,7 @@ pub struct ContactUpsertIn {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"contacts": [{"external_id": "c-2", "attributes": {"email": "bo@example.com"}}]})))]
 pub struct ContactBatchIn {
     pub contacts: Vec<ContactUpsertIn>,
 }

@@ -8,6 +8,7 @@ use crate::ids::{EventId, MessageId};
 /// One event. The 202 answer means it is durably stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"contact": "c-1", "event": "add_to_cart", "properties": {"sku": "A-1", "price": 19.9}, "occurred_at": "2026-11-23T16:35:00Z"})))]
 pub struct EventIn {
     /// The contact's `external_id`; the contact must exist.
     pub contact: String,
@@ -33,6 +34,7 @@ pub enum Timestamp {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"events": [{"contact": "c-1", "event": "signup"}, {"contact": "c-1", "event": "purchase", "occurred_at": 1767225600000_i64}]})))]
 pub struct EventBatchIn {
     pub events: Vec<EventIn>,
 }

@@ -10,6 +10,15 @@ use crate::{
 /// `POST /api/v1/journeys`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Welcome", "reentry": "once", "draft": {"nodes": [
+        {"id": "start", "position": {"x": 0, "y": 0}, "kind": "trigger", "settings": {"event": "signup"}},
+        {"id": "wait", "position": {"x": 0, "y": 120}, "kind": "wait_for_event", "settings": {"until": {"type": "event", "event": "purchase"}, "timeout": {"value": 1, "unit": "days"}}},
+        {"id": "hook", "position": {"x": 200, "y": 240}, "kind": "webhook", "settings": {"webhook": 1}},
+        {"id": "done", "position": {"x": 0, "y": 360}, "kind": "exit"}],
+      "edges": [{"from": "start", "branch": "next", "to": "wait"},
+                {"from": "wait", "branch": "event", "to": "done"},
+                {"from": "wait", "branch": "timeout", "to": "hook"},
+                {"from": "hook", "branch": "next", "to": "done"}]}})))]
 pub struct JourneyIn {
     pub name: String,
     #[serde(default)]
@@ -22,6 +31,7 @@ pub struct JourneyIn {
 /// `PATCH /api/v1/journeys/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Welcome, second try", "reentry": "after_exit"})))]
 pub struct JourneyPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -7,6 +7,7 @@ use crate::{ids::WebhookId, journey::KeyValue};
 /// `POST /api/v1/webhooks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "CRM", "url": "https://crm.example/hook/{{contact.external_id}}", "body_format": "json", "contact_fields": ["email"], "custom_data": [{"key": "plan", "value": "{{contact.plan | default: \"free\"}}"}], "auth": {"type": "bearer", "token": "t0ken"}, "retry_window_hours": 12})))]
 pub struct WebhookIn {
     pub name: String,
     /// http(s) URL; may contain placeholders such as `{{contact.external_id}}`.
@@ -196,6 +197,7 @@ pub struct SigningSecretOut {
 /// `POST /api/v1/webhooks/{id}/rotate-secret`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"overlap_hours": 24})))]
 pub struct RotateSecretIn {
     /// How long requests are signed with the old secret too, so receivers can switch over.
     /// Defaults to 24 hours.
@@ -207,6 +209,7 @@ pub struct RotateSecretIn {
 /// no contact, sample values stand in for the contact's fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"contact": "c-1", "event": "signup", "properties": {"source": "ad"}})))]
 pub struct WebhookTestIn {
     /// A contact's `external_id`, to send its real data.
     #[serde(default)]

@@ -7,7 +7,10 @@ use serde_json::Value;
 
 use crate::support::{Backend, TestServer};
 
-backend_tests!(the_document_describes_every_endpoint_and_only_real_ones);
+backend_tests!(
+    the_document_describes_every_endpoint_and_only_real_ones,
+    the_documents_examples_are_accepted_as_they_are,
+);
 
 /// Every operation of the API. A new endpoint goes here and into the document.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -88,4 +91,74 @@ async fn the_document_describes_every_endpoint_and_only_real_ones(backend: Backe
             "{method} {concrete} is documented but not routed"
         );
     }
+}
+
+/// Each request body's example, sent as it is, is accepted: the examples a reader copies (and
+/// schemathesis starts from) work.
+async fn the_documents_examples_are_accepted_as_they_are(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let document: Value = server
+        .get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let example = |schema: &str| {
+        let example = &document["components"]["schemas"][schema]["example"];
+        assert!(example.is_object(), "{schema} has an example");
+        example.clone()
+    };
+    // In an order where each finds what it names: webhook 1, contact c-1, journey 1.
+    let calls = [
+        (Method::POST, "/api/v1/webhooks", "WebhookIn", 201),
+        (Method::PUT, "/api/v1/contacts/c-1", "ContactIn", 200),
+        (
+            Method::POST,
+            "/api/v1/contacts/batch",
+            "ContactBatchIn",
+            200,
+        ),
+        (Method::POST, "/api/v1/events", "EventIn", 202),
+        (Method::POST, "/api/v1/events/batch", "EventBatchIn", 202),
+        (Method::POST, "/api/v1/journeys", "JourneyIn", 201),
+        (Method::PATCH, "/api/v1/journeys/1", "JourneyPatch", 200),
+        (
+            Method::POST,
+            "/api/v1/webhooks/1/rotate-secret",
+            "RotateSecretIn",
+            200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/webhooks/1/preview",
+            "WebhookTestIn",
+            200,
+        ),
+    ];
+    for (method, path, schema, status) in calls {
+        let answer = server
+            .client()
+            .request(method.clone(), server.url(path))
+            .json(&example(schema))
+            .send()
+            .await
+            .expect("a response");
+        let code = answer.status();
+        let body = answer.text().await.unwrap_or_default();
+        assert_eq!(
+            code, status,
+            "{method} {path} with the {schema} example: {body}"
+        );
+    }
+    let journey: Value = server
+        .get("/api/v1/journeys/1")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        journey["validation_errors"],
+        serde_json::json!([]),
+        "the journey example can be published"
+    );
 }
