@@ -96,17 +96,33 @@ impl Settings {
     }
 
     /// These settings with the patch applied; a secret the patch leaves out is kept when the
-    /// kind of authentication stays the same.
+    /// kind of authentication stays the same and the URL keeps its origin. A stored secret
+    /// never follows the URL to another scheme, host or port: the patch must give it again
+    /// (or no authentication), else the Test button would hand it to the new host.
     pub fn patched(self, patch: WebhookPatch) -> Result<Self, InvalidWebhook> {
         let mut problems = Vec::new();
+        let url = patch
+            .url
+            .map_or(self.url.clone(), |url| url.trim().to_owned());
+        let moved = !same_origin(&self.url, &url);
+        let kept = if moved { &Auth::None } else { &self.auth };
         let auth = match patch.auth {
-            Some(auth) => auth_from_input(auth, &self.auth, &mut problems),
+            Some(auth) => auth_from_input(auth, kept, &mut problems),
+            None if moved && self.auth != Auth::None => {
+                problems.push(
+                    "The URL now points to another host: enter the authentication's secret \
+                     again (it is not sent to a new host unless you do), or choose no \
+                     authentication."
+                        .to_owned(),
+                );
+                Auth::None
+            }
             None => self.auth.clone(),
         };
         let body_format = patch.body_format.unwrap_or(self.body_format);
         let settings = Self {
             name: patch.name.map_or(self.name, |name| name.trim().to_owned()),
-            url: patch.url.map_or(self.url, |url| url.trim().to_owned()),
+            url,
             method: patch.method.unwrap_or(self.method),
             body_format,
             contact_fields: patch.contact_fields.unwrap_or(self.contact_fields),
@@ -331,6 +347,15 @@ pub fn generate_signing_secret() -> Result<String, getrandom::Error> {
     let mut key = [0_u8; 24];
     getrandom::fill(&mut key)?;
     Ok(format!("whsec_{}", STANDARD.encode(key)))
+}
+
+/// Whether two webhook URLs send to the same scheme, host and port (placeholders cannot be
+/// there, so the templates parse as URLs); a URL that does not parse is another origin.
+fn same_origin(before: &str, after: &str) -> bool {
+    match (url::Url::parse(before), url::Url::parse(after)) {
+        (Ok(before), Ok(after)) => before.origin() == after.origin(),
+        _ => false,
+    }
 }
 
 /// The row with a new signing secret; the old one keeps signing until `now + overlap`.

@@ -18,6 +18,7 @@ backend_tests!(
     webhooks_are_disabled_enabled_and_deleted,
     a_preview_shows_the_exact_request_with_secrets_masked,
     the_test_button_sends_now_and_reports_the_answer,
+    a_secret_never_follows_the_url_to_another_host,
 );
 
 fn crm_hook() -> Value {
@@ -444,4 +445,67 @@ async fn the_test_button_sends_now_and_reports_the_answer(backend: Backend) {
 
     let unknown = server.post_json(&path, &json!({"contact": "nobody"})).await;
     assert_eq!(unknown.status(), 404);
+}
+
+/// A bearer token stored for one host is not sent to another when only the URL changes.
+async fn a_secret_never_follows_the_url_to_another_host(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (trusted, other) = (Receiver::start().await, Receiver::start().await);
+    let created = create(
+        &server,
+        &json!({"name": "CRM", "url": trusted.url("/hook"),
+                "auth": {"type": "bearer", "token": "SUPERSECRET"}}),
+    )
+    .await;
+    let path = format!("/api/v1/webhooks/{}", created.id);
+
+    // Another path on the same host keeps the token.
+    let response = server
+        .patch_json(&path, &json!({"url": trusted.url("/hook/v2")}))
+        .await;
+    assert_eq!(response.status(), 200);
+
+    // Another host (here another port): refused unless the secret is given again.
+    for patch in [
+        json!({"url": other.url("/hook")}),
+        json!({"url": other.url("/hook"), "auth": {"type": "bearer"}}),
+    ] {
+        let response = server.patch_json(&path, &patch).await;
+        assert_eq!(response.status(), 422, "{patch}");
+        let error: ErrorOut = response.json().await.expect("an error");
+        assert!(
+            error.error.message.contains("another host")
+                || error.error.message.contains("needs a token"),
+            "{}",
+            error.error.message
+        );
+    }
+    let tested = server.post_json(&format!("{path}/test"), &json!({})).await;
+    assert_eq!(tested.status(), 200);
+    assert!(
+        other.received().is_empty(),
+        "nothing went to the other host"
+    );
+    let sent = trusted.received();
+    assert_eq!(
+        sent.last().map(|request| request.header("authorization")),
+        Some("Bearer SUPERSECRET")
+    );
+
+    let response = server
+        .patch_json(
+            &path,
+            &json!({"url": other.url("/hook"), "auth": {"type": "bearer", "token": "for-other"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let tested = server.post_json(&format!("{path}/test"), &json!({})).await;
+    assert_eq!(tested.status(), 200);
+    assert_eq!(
+        other
+            .received()
+            .last()
+            .map(|request| request.header("authorization")),
+        Some("Bearer for-other")
+    );
 }
