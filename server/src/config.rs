@@ -26,6 +26,13 @@ pub struct Config {
     #[arg(long, env = "WAYFARER_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
+    /// The address people and browsers reach this server by, e.g.
+    /// `https://journeys.example.com`: requests naming another host than this one or a loopback
+    /// name are refused (421), as are writes a page of another site sends (403). Without it,
+    /// only loopback names are answered.
+    #[arg(long, env = "WAYFARER_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+
     /// Folder with the compiled browser bundle (`pkg/wayfarer.js`, `.wasm`, `.css`) that
     /// `cargo leptos build` writes.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
@@ -100,6 +107,19 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|error| format!("not a URL: {error}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(
+            "write it like https://journeys.example.com (http or https, with a host)".into(),
+        );
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err("give the scheme, host and port only; Wayfarer is served at the root".into());
+    }
+    Ok(url)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -113,6 +133,7 @@ impl Config {
             database_url: database_url.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             site_root: PathBuf::from("target/site"),
+            public_url: None,
             engine_poll_ms: 10,
             engine_batch: 500,
             // Tests send to receivers on 127.0.0.1.

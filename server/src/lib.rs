@@ -65,6 +65,14 @@ impl Server {
             .local_addr()
             .map_err(|error| Error::listen(config.listen, error))?;
         warn_if_bundle_missing(config);
+        if !config.listen.ip().is_loopback() && config.public_url.is_none() {
+            tracing::warn!(
+                listen = %config.listen,
+                "listening beyond loopback without --public-url: requests naming any other host \
+                 than a loopback address are refused (421); pass --public-url with the address \
+                 people use"
+            );
+        }
         let events_stored = Arc::new(Notify::new());
         let deliveries_queued = Arc::new(Notify::new());
         let engine = Engine::new(
@@ -109,6 +117,7 @@ impl Server {
             store: store.clone(),
             clock,
             sender,
+            site: http::Site::new(config.public_url.clone()),
             intake: EventIntake::start(store.clone(), events_stored.clone()),
             leptos: leptos_options(config, local_addr),
         };

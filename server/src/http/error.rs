@@ -41,6 +41,20 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// A request naming a host this server does not answer to (DNS rebinding, a stray proxy).
+    pub fn misdirected(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "misdirected_request",
+            message,
+        )
+    }
+
+    /// A write that a page of another site sent.
+    pub fn cross_site(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "cross_site_request", message)
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }

@@ -1,5 +1,6 @@
 //! HTTP: the versioned REST API under `/api/v1` and the server-rendered Leptos UI.
 
+mod browser;
 mod contacts;
 mod deliveries;
 mod error;
@@ -16,7 +17,7 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use self::error::ApiError;
+pub use self::{browser::Site, error::ApiError};
 use crate::{clock::SharedClock, delivery::send::Sender, intake::EventIntake, store::Store};
 
 /// What every handler can reach. Cloning is cheap: the store shares its pool.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub intake: EventIntake,
     /// The HTTP client for webhook requests (the test button uses it too).
     pub sender: Sender,
+    /// The names and origins this server answers to.
+    pub site: Site,
     pub leptos: LeptosOptions,
 }
 
@@ -48,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_v1())
         .leptos_routes(&state, routes, render_shell)
         .fallback(file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.site.clone(),
+            browser::guard,
+        ))
         .with_state(state)
         .layer(
             // Each request's span names its method and path for whatever it logs; responses
