@@ -199,6 +199,15 @@ impl Store {
                     hint: URL_HINT,
                 })?;
 
+        if backend == Backend::Sqlite
+            && let Some(file) = new_sqlite_file(url)
+        {
+            create_private(&file).map_err(|error| Error::DatabaseOpen {
+                url: redact_url(url),
+                reason: describe_io_error(&error),
+                hint: "Check that the folder exists and that this user may write to it",
+            })?;
+        }
         // One direct connection first: the pool retries a refused connection until its acquire
         // timeout and then reports only "timed out", hiding the cause.
         probe(backend, &options)
@@ -295,6 +304,32 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The file a `sqlite://…?mode=rwc` URL asks to create, when it does not exist yet.
+fn new_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let creates = query.split('&').any(|pair| pair == "mode=rwc");
+    let path = std::path::Path::new(path);
+    (creates && !path.as_os_str().is_empty() && path != ":memory:" && !path.exists())
+        .then(|| path.to_owned())
+}
+
+/// Creates the (empty) database file readable and writable by this user alone: it holds
+/// contacts' data and webhook secrets. SQLite gives the `-wal` and `-shm` files it adds beside
+/// it the same permissions.
+fn create_private(file: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        // Created meanwhile (another process starting): SQLite opens it as it is.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
     }
 }
 

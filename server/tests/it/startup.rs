@@ -181,3 +181,23 @@ fn single_error_line(output: &Output) -> String {
     assert!(lines[0].starts_with("wayfarer: "), "{stderr}");
     lines[0].to_owned()
 }
+
+/// The SQLite file holds contacts' data and webhook secrets: only its owner may read it.
+#[tokio::test]
+async fn a_new_sqlite_file_is_readable_by_its_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let folder = tempfile::tempdir().expect("temp dir");
+    let url = sqlite_url_in(folder.path());
+    let store = server::store::Store::connect(&url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    for name in ["wayfarer.db", "wayfarer.db-wal", "wayfarer.db-shm"] {
+        let path = folder.path().join(name);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
+    store.close().await;
+}
