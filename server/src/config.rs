@@ -92,6 +92,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub delivery_concurrency: u32,
 
+    /// HTTP connections open at once, at most; further clients wait until one closes.
+    #[arg(long, env = "WAYFARER_MAX_CONNECTIONS", default_value_t = 1_024,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+
+    /// Seconds a client has to send a request's headers (slow clients are disconnected).
+    #[arg(long, env = "WAYFARER_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+
     /// Seconds that webhook requests in flight get to finish after SIGTERM or SIGINT; those
     /// still unanswered then are given back, to be sent at once by the next process.
     #[arg(long, env = "WAYFARER_SHUTDOWN_GRACE_SECS", default_value_t = 10,
@@ -145,6 +155,8 @@ impl Config {
             delivery_batch: 512,
             delivery_concurrency: 16,
             shutdown_grace_secs: 10,
+            max_connections: 1_024,
+            header_read_timeout_secs: 10,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
         }

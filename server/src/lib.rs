@@ -41,6 +41,7 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     router: axum::Router,
+    limits: http::serve::Limits,
     store: Store,
     engine: Engine,
     events_stored: Arc<Notify>,
@@ -125,6 +126,10 @@ impl Server {
             listener,
             local_addr,
             router: http::router(state),
+            limits: http::serve::Limits {
+                max_connections: config.max_connections as usize,
+                header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+            },
             store,
             engine,
             events_stored,
@@ -149,10 +154,7 @@ impl Server {
         let (stop_engine, engine_stopping) = watch::channel(false);
         let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping.clone()));
         let deliveries = tokio::spawn(self.deliveries.run(self.deliveries_queued, engine_stopping));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Serve);
+        http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         for (task, name) in [(engine, "engine"), (deliveries, "delivery worker")] {
             if let Err(error) = task.await {
@@ -161,7 +163,7 @@ impl Server {
         }
         self.store.close().await;
         tracing::info!("stopped");
-        served
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ mod extract;
 mod health;
 mod journeys;
 mod openapi;
+pub(crate) mod serve;
 mod webhooks;
 
 use axum::{Router, extract::FromRef, response::Redirect, routing::get};

@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod abuse;
 mod browser;
 mod claims;
 mod contacts;

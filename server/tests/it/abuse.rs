@@ -1,0 +1,68 @@
+//! The HTTP server under abuse: clients that send their headers a byte at a time (slow-loris)
+//! neither stop others from being served nor keep their connections, and the server still
+//! stops promptly.
+
+use std::time::{Duration, Instant};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::support::{Backend, TestServer};
+
+const SLOW_CLIENTS: usize = 500;
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_do_not_stop_others() {
+    let server = TestServer::start_with(Backend::Sqlite, |config| {
+        config.header_read_timeout_secs = 1;
+    })
+    .await;
+    let address = server
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut slow = Vec::with_capacity(SLOW_CLIENTS);
+    for _ in 0..SLOW_CLIENTS {
+        let mut stream = TcpStream::connect(&address).await.expect("connect");
+        stream
+            .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .expect("half a request");
+        slow.push(stream);
+    }
+
+    let asked = Instant::now();
+    let health = server.get("/api/v1/health").await;
+    assert_eq!(health.status(), 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "served beside {SLOW_CLIENTS} slow clients: {:?}",
+        asked.elapsed()
+    );
+
+    // Past the header deadline, the server has closed them.
+    for stream in slow.iter_mut().step_by(25) {
+        let mut buffer = [0_u8; 512];
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a slow client's connection is closed");
+    }
+
+    let stopping = Instant::now();
+    server.stop().await.expect("a clean stop");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "stops promptly: {:?}",
+        stopping.elapsed()
+    );
+}
