@@ -362,6 +362,10 @@ fn prepare_connection<'c>(
     })
 }
 
+const TLS_HINT: &str = "Give the server's certificate authority with \
+                        sslrootcert=/path/to/ca.crt in --database-url (or sslmode=require to \
+                        encrypt without checking the certificate)";
+
 fn open_error(backend: Backend, url: &str, error: sqlx::Error) -> Error {
     let url = redact_url(url);
     let (reason, hint) = match (&error, backend) {
@@ -386,6 +390,15 @@ fn open_error(backend: Backend, url: &str, error: sqlx::Error) -> Error {
                 _ => "Check --database-url and the PostgreSQL server's log",
             };
             (db.message().to_owned(), hint)
+        }
+        (sqlx::Error::Tls(tls), _) => (format!("TLS: {tls}"), TLS_HINT),
+        // A certificate rustls refused arrives as an I/O error around the rustls error.
+        (sqlx::Error::Io(io), Backend::Postgres)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            (format!("TLS: {io}"), TLS_HINT)
         }
         (sqlx::Error::Io(io), Backend::Postgres) => (
             describe_io_error(io),

@@ -22,5 +22,6 @@ mod pages;
 mod reentry;
 mod scale_out;
 mod startup;
+mod tls;
 mod waits;
 mod webhooks;

@@ -16,6 +16,95 @@ pub struct PostgresCluster {
 
 impl PostgresCluster {
     pub fn start() -> Self {
+        let cluster = Self::initialised();
+        cluster.resume();
+        cluster
+    }
+
+    /// A cluster that also accepts TLS, with a server certificate for `127.0.0.1` and
+    /// `localhost` signed by a test CA; returns the CA certificate's path too.
+    pub fn start_with_tls() -> (Self, PathBuf) {
+        let cluster = Self::initialised();
+        let data = cluster.data_dir();
+        let ca = cluster.folder.path().join("ca.crt");
+        let extensions = cluster.folder.path().join("server.ext");
+        std::fs::write(
+            &extensions,
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .expect("write the certificate's extensions");
+        let openssl = |arguments: &[&str]| {
+            run(Command::new("openssl")
+                .args(arguments)
+                .current_dir(cluster.folder.path()))
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=wayfarer-test-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "data/server.key",
+            "-out",
+            "server.csr",
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "data/server.crt",
+        ]);
+        if cluster.as_root {
+            run(Command::new("chown")
+                .arg("postgres:")
+                .arg(data.join("server.key"))
+                .arg(data.join("server.crt")));
+        }
+        run(Command::new("chmod")
+            .arg("600")
+            .arg(data.join("server.key")));
+        let mut settings = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .expect("open postgresql.conf");
+        std::io::Write::write_all(
+            &mut settings,
+            b"ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+        )
+        .expect("turn TLS on");
+        cluster.resume();
+        (cluster, ca)
+    }
+
+    fn initialised() -> Self {
         let bin = server_binaries().expect(
             "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin: install Debian's \
              `postgresql` package (.ci/install-tools does) or set WAYFARER_TEST_POSTGRES_URL",
@@ -47,7 +136,6 @@ impl PostgresCluster {
             ])
             .arg("--pgdata")
             .arg(cluster.data_dir()));
-        cluster.resume();
         cluster
     }
 
