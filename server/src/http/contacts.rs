@@ -8,7 +8,7 @@ use app::api::{
 };
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{DefaultBodyLimit, State},
     routing::{get, post},
 };
 use serde_json::{Map, Value};
@@ -27,7 +27,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/contacts", get(search))
         .route("/contacts/batch", post(upsert_batch))
-        .route("/contacts/{external_id}", get(show).put(upsert))
+        .route(
+            "/contacts/{external_id}",
+            get(show)
+                .put(upsert)
+                .layer(DefaultBodyLimit::max(super::body_limit::ONE_RECORD)),
+        )
         .route("/contacts/{external_id}/activity", get(activity))
 }
 

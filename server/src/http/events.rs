@@ -7,7 +7,12 @@ use app::{
     api::{EventBatchIn, EventIn, EventsAcceptedOut, Timestamp},
     ids::{ContactId, MessageId},
 };
-use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    routing::post,
+};
 
 use super::{
     AppState,
@@ -21,7 +26,10 @@ const MAX_NAME_CHARS: usize = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/events", post(accept_one))
+        .route(
+            "/events",
+            post(accept_one).layer(DefaultBodyLimit::max(super::body_limit::ONE_RECORD)),
+        )
         .route("/events/batch", post(accept_batch))
 }
 

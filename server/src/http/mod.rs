@@ -19,6 +19,16 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use self::{browser::Site, error::ApiError};
+
+/// Body limits: the batches and journey documents get axum's 2 MB; a single contact or event
+/// gets less, and a webhook's settings much less, so a client cannot make the server buffer
+/// megabytes where kilobytes do.
+mod body_limit {
+    /// One contact's attributes or one event's properties.
+    pub const ONE_RECORD: usize = 256 * 1024;
+    /// A webhook's settings, a preview's sample data, a secret rotation.
+    pub const SETTINGS: usize = 64 * 1024;
+}
 use crate::{clock::SharedClock, delivery::send::Sender, intake::EventIntake, store::Store};
 
 /// What every handler can reach. Cloning is cheap: the store shares its pool.

@@ -84,7 +84,8 @@ pub(super) enum BadBody {
     /// Malformed JSON, or a body of the wrong shape (`invalid_json`).
     #[response(status = 400)]
     Malformed(ErrorOut),
-    /// Over 2 MB (`payload_too_large`).
+    /// Over the endpoint's limit (`payload_too_large`): 2 MB for batches and journeys, 256 KB
+    /// for one contact or event, 64 KB for a webhook's settings.
     #[response(status = 413)]
     TooLarge(ErrorOut),
     /// Not sent as `application/json` (`unsupported_media_type`).

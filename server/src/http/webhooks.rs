@@ -12,7 +12,7 @@ use app::{
 };
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{DefaultBodyLimit, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}/rotate-secret", post(rotate_secret))
         .route("/webhooks/{id}/preview", post(preview))
         .route("/webhooks/{id}/test", post(test))
+        .layer(DefaultBodyLimit::max(super::body_limit::SETTINGS))
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/preview", tag = "webhooks",

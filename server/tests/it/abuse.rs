@@ -9,6 +9,8 @@ use tokio::{
     net::TcpStream,
 };
 
+use serde_json::json;
+
 use crate::support::{Backend, TestServer};
 
 const SLOW_CLIENTS: usize = 500;
@@ -65,4 +67,52 @@ async fn slow_clients_are_cut_off_and_do_not_stop_others() {
         "stops promptly: {:?}",
         stopping.elapsed()
     );
+}
+
+/// Where kilobytes do, the server does not buffer megabytes: one contact or event is limited to
+/// 256 KB and a webhook's settings to 64 KB; batches keep 2 MB.
+#[tokio::test]
+async fn small_requests_have_small_body_limits() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let text = |bytes: usize| "x".repeat(bytes);
+    let put = server
+        .put_json(
+            "/api/v1/contacts/ana",
+            &json!({"attributes": {"note": text(300 * 1024)}}),
+        )
+        .await;
+    assert_eq!(put.status(), 413);
+    let put = server
+        .put_json(
+            "/api/v1/contacts/ana",
+            &json!({"attributes": {"note": text(200 * 1024)}}),
+        )
+        .await;
+    assert_eq!(put.status(), 200, "under the limit");
+
+    let event = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "ana", "event": "note", "properties": {"text": text(300 * 1024)}}),
+        )
+        .await;
+    assert_eq!(event.status(), 413);
+    let batch = server
+        .post_json(
+            "/api/v1/events/batch",
+            &json!({"events": [{"contact": "ana", "event": "note",
+                                "properties": {"text": text(300 * 1024)}}]}),
+        )
+        .await;
+    assert_eq!(batch.status(), 202, "a batch keeps 2 MB");
+
+    let webhook = server
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": text(100 * 1024), "url": "https://crm.example/hook"}),
+        )
+        .await;
+    assert_eq!(webhook.status(), 413);
+    let error: app::api::ErrorOut = webhook.json().await.expect("an error");
+    assert_eq!(error.error.code, "payload_too_large");
 }
