@@ -202,9 +202,9 @@ impl Store {
     ) -> sqlx::Result<u64> {
         let mut transaction = self.begin_write().await?;
         let mut released = 0;
-        let ids = ids.map(|ids| ids.chunks(IN_LIST_CHUNK));
+        // With ids, one statement per chunk of them; without, one for every claim.
         let chunks: Vec<Option<&[DeliveryId]>> = match ids {
-            Some(chunks) => chunks.map(Some).collect(),
+            Some(ids) => ids.chunks(IN_LIST_CHUNK).map(Some).collect(),
             None => vec![None],
         };
         for chunk in chunks {
