@@ -16,15 +16,26 @@ const port = process.env.WAYFARER_E2E_PORT;
 const baseURL = `http://127.0.0.1:${port}`;
 const database = `sqlite://${path.join(process.env.WAYFARER_E2E_DATA, 'e2e.db')}?mode=rwc`;
 const siteRoot = path.resolve(__dirname, '../target/site');
+// The fixture admin's browser state (session cookies), which the `setup` project writes.
+const operatorState = path.join(process.env.WAYFARER_E2E_DATA, 'operator.json');
 
 export default defineConfig({
   // `e2e` is the browser test suite (.ci/test runs it); `bench` prints the canvas's frame
   // rates (.ci/bench-canvas).
+  // `setup` sets up the fresh server through its set-up page (the fixture admin) and keeps the
+  // session for the other projects, whose pages are then signed in.
   projects: [
-    { name: 'e2e', testDir: './tests' },
+    { name: 'setup', testDir: './tests', testMatch: 'sign-in.setup.ts' },
+    { name: 'e2e', testDir: './tests', dependencies: ['setup'], use: { storageState: operatorState } },
     // No trace: recording one snapshots the whole page at every mouse move, which costs a
     // 1,000-node canvas a third of its frames.
-    { name: 'bench', testDir: './bench', testMatch: '*.bench.ts', use: { trace: 'off' } },
+    {
+      name: 'bench',
+      testDir: './bench',
+      testMatch: '*.bench.ts',
+      dependencies: ['setup'],
+      use: { trace: 'off', storageState: operatorState },
+    },
   ],
   outputDir: './artifacts/test-results',
   fullyParallel: false,

@@ -94,6 +94,12 @@ id_type! {
     MessageId;
     /// A stored event.
     EventId;
+    /// A person who signs in to the UI.
+    OperatorId;
+    /// A key an integration calls the API with.
+    ApiKeyId;
+    /// One line of the audit log.
+    AuditEntryId;
 }
 
 #[cfg(test)]

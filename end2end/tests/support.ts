@@ -1,6 +1,15 @@
-import { test as base, type Page } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { test as base, type APIRequestContext, type Page } from '@playwright/test';
 
 export { expect } from '@playwright/test';
+
+/** The fixture admin the `setup` project creates through the set-up page. */
+export const ADMIN = { email: 'admin@example.com', password: 'end-to-end passphrase' };
+
+/** Where the `setup` project leaves an admin API key for the specs' own API calls. */
+export const API_KEY_FILE = path.join(process.env.WAYFARER_E2E_DATA ?? '.', 'api-key');
 
 /**
  * Playwright's `test`, failing every test in which a page threw an uncaught exception: a page
@@ -8,7 +17,18 @@ export { expect } from '@playwright/test';
  * the uncaught error is the one sure sign. Every spec imports `test` from here (`.ci/test`
  * checks), so no spec can forget it.
  */
-export const test = base.extend<{ uncaughtErrors: string[] }>({
+export const test = base.extend<{ uncaughtErrors: string[]; request: APIRequestContext }>({
+  // The specs' direct API calls (seeding journeys, posting events) send the admin API key, as
+  // an integration would; the pages use the browser's session.
+  request: async ({ playwright, baseURL }, use) => {
+    const key = fs.readFileSync(API_KEY_FILE, 'utf8').trim();
+    const context = await playwright.request.newContext({
+      baseURL,
+      extraHTTPHeaders: { Authorization: `Bearer ${key}` },
+    });
+    await use(context);
+    await context.dispose();
+  },
   uncaughtErrors: [
     async ({ context }, use) => {
       const errors: string[] = [];

@@ -2,7 +2,8 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Parser, ValueEnum};
+use app::api::{Role, Scope};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::delivery::guard::Network;
 
@@ -17,6 +18,7 @@ pub struct Config {
     /// `postgres://user:password@host:port/database`.
     #[arg(
         long,
+        global = true,
         env = "WAYFARER_DATABASE_URL",
         default_value = "sqlite://wayfarer.db?mode=rwc"
     )]
@@ -108,6 +110,21 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub shutdown_grace_secs: u64,
 
+    /// Lets anyone who reaches the server in as an admin, without signing in: for a demo on
+    /// this machine only. Refused unless --listen is a loopback address; the UI shows a banner.
+    #[arg(long, env = "WAYFARER_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+
+    /// Minutes a signed-in session may go unused before it ends.
+    #[arg(long, env = "WAYFARER_SESSION_IDLE_MINUTES", default_value_t = 720,
+          value_parser = clap::value_parser!(u64).range(1..=43_200))]
+    pub session_idle_minutes: u64,
+
+    /// Hours after sign-in that a session ends, used or not.
+    #[arg(long, env = "WAYFARER_SESSION_LIFETIME_HOURS", default_value_t = 168,
+          value_parser = clap::value_parser!(u64).range(1..=8_760))]
+    pub session_lifetime_hours: u64,
+
     /// Which log lines to print, as `level` or `target=level` pairs (e.g. `info,sqlx=warn`).
     #[arg(long, env = "WAYFARER_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
@@ -115,6 +132,55 @@ pub struct Config {
     /// Log line format: human-readable text or one JSON object per line.
     #[arg(long, env = "WAYFARER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Administration on the database named by --database-url (the server may be running).
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Creates an operator who can sign in. Prints a one-time password, to be changed at the
+    /// first sign-in, unless --password-stdin reads one.
+    CreateOperator {
+        #[arg(long)]
+        email: String,
+        /// admin, editor or viewer.
+        #[arg(long, default_value = "admin", value_parser = parse_word::<Role>)]
+        role: Role,
+        /// Reads the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Creates an API key and prints it (it is shown once; only its hash is kept).
+    CreateApiKey {
+        #[arg(long)]
+        name: String,
+        /// A scope (events:write, contacts:read, contacts:write, journeys:read,
+        /// journeys:write, webhooks:read, webhooks:write, deliveries:read, deliveries:write,
+        /// admin); repeat the flag or separate with commas.
+        #[arg(long = "scope", required = true, value_delimiter = ',', value_parser = parse_word::<Scope>)]
+        scopes: Vec<Scope>,
+        /// Days until the key stops working; never without it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=36_500))]
+        expires_in_days: Option<u64>,
+    },
+}
+
+fn parse_word<T: std::str::FromStr<Err = app::text_enum::UnknownWord>>(
+    text: &str,
+) -> Result<T, String> {
+    text.parse()
+        .map_err(|error: app::text_enum::UnknownWord| error.to_string())
 }
 
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
@@ -159,6 +225,10 @@ impl Config {
             header_read_timeout_secs: 10,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
+            insecure_no_auth: false,
+            session_idle_minutes: 720,
+            session_lifetime_hours: 168,
+            command: None,
         }
     }
 }

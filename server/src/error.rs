@@ -49,6 +49,15 @@ pub enum Error {
     )]
     AlertFrom(String),
 
+    #[error(
+        "--insecure-no-auth lets anyone in as an admin, so it works on a loopback address only \
+         (--listen {0}); sign in with an operator instead (wayfarer admin create-operator)"
+    )]
+    InsecureBeyondLoopback(std::net::SocketAddr),
+
+    #[error("{0}")]
+    Admin(String),
+
     #[error("HTTP server stopped: {0}")]
     Serve(#[source] io::Error),
 }

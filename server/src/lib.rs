@@ -1,6 +1,8 @@
 //! The Wayfarer server: configuration, storage and HTTP, assembled by [`Server`].
 
+pub mod admin;
 pub(crate) mod alert;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod delivery;
@@ -47,6 +49,7 @@ pub struct Server {
     events_stored: Arc<Notify>,
     deliveries_queued: Arc<Notify>,
     deliveries: DeliveryWorker,
+    insecure_no_auth: bool,
 }
 
 impl Server {
@@ -56,6 +59,9 @@ impl Server {
 
     /// Starts with the given clock; tests pass a [`clock::ManualClock`] to move time.
     pub async fn start_with_clock(config: &Config, clock: SharedClock) -> Result<Self> {
+        if config.insecure_no_auth && !config.listen.ip().is_loopback() {
+            return Err(Error::InsecureBeyondLoopback(config.listen));
+        }
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         take_over_claims(&store, clock.now()).await?;
@@ -114,7 +120,22 @@ impl Server {
             },
         )
         .with_alerts(Arc::new(alerter));
+        let auth = auth::Auth::new(
+            store.clone(),
+            clock.clone(),
+            auth::SessionPolicy {
+                idle: i64::try_from(config.session_idle_minutes * 60_000).unwrap_or(i64::MAX),
+                lifetime: i64::try_from(config.session_lifetime_hours * 3_600_000)
+                    .unwrap_or(i64::MAX),
+                secure_cookies: config
+                    .public_url
+                    .as_ref()
+                    .is_some_and(|url| url.scheme() == "https"),
+            },
+            config.insecure_no_auth,
+        );
         let state = AppState {
+            auth,
             store: store.clone(),
             clock,
             sender,
@@ -135,6 +156,7 @@ impl Server {
             events_stored,
             deliveries_queued,
             deliveries,
+            insecure_no_auth: config.insecure_no_auth,
         })
     }
 
@@ -151,6 +173,7 @@ impl Server {
             "listening; open {} in a browser",
             browser_url(self.local_addr)
         );
+        self.say_how_to_sign_in().await;
         let (stop_engine, engine_stopping) = watch::channel(false);
         let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping.clone()));
         let deliveries = tokio::spawn(self.deliveries.run(self.deliveries_queued, engine_stopping));
@@ -164,6 +187,28 @@ impl Server {
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+impl Server {
+    /// Tells the person who just started the server how to get in.
+    async fn say_how_to_sign_in(&self) {
+        if self.insecure_no_auth {
+            tracing::warn!(
+                "--insecure-no-auth: ANYONE WHO REACHES THIS SERVER IS AN ADMIN, without signing \
+                 in; use it for a demo on this machine only"
+            );
+            return;
+        }
+        match self.store.operator_count().await {
+            Ok(0) => tracing::info!(
+                "no operator yet: open {}/setup in a browser on this machine to create the first \
+                 admin, or run `wayfarer admin create-operator --email you@example.com`",
+                browser_url(self.local_addr)
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot count operators"),
+        }
     }
 }
 

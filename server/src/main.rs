@@ -1,7 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::{Config, Server, config::LogFormat};
+use server::{
+    Config, Server,
+    config::{Command, LogFormat},
+};
 use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
 
 #[global_allocator]
@@ -13,6 +16,18 @@ async fn main() -> ExitCode {
     if let Err(message) = init_logging(&config) {
         eprintln!("wayfarer: {message}");
         return ExitCode::FAILURE;
+    }
+    if let Some(Command::Admin { action }) = &config.command {
+        return match server::admin::run(&config.database_url, action).await {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("wayfarer: {error}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let shutdown = match shutdown_signal() {
         Ok(shutdown) => shutdown,

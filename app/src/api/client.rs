@@ -6,8 +6,9 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
     ContactActivityOut, ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn,
-    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, PublishOut, RequestPreviewOut,
-    WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
+    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, PasswordChangeIn, PublishOut,
+    RequestPreviewOut, SessionOut, SignInIn, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn,
+    WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, WebhookId},
@@ -39,6 +40,31 @@ impl ClientError {
             validation_errors: Vec::new(),
         }
     }
+}
+
+/// Signs in; the answer sets the session cookie.
+pub async fn sign_in(input: &SignInIn) -> Result<SessionOut, ClientError> {
+    send("POST", "/api/v1/session", Some(input)).await
+}
+
+/// Creates the first admin (only while there is no operator) and signs them in.
+pub async fn set_up(input: &SignInIn) -> Result<SessionOut, ClientError> {
+    send("POST", "/api/v1/setup", Some(input)).await
+}
+
+/// Who is signed in.
+pub async fn session() -> Result<SessionOut, ClientError> {
+    send::<(), _>("GET", "/api/v1/session", None).await
+}
+
+pub async fn sign_out() -> Result<(), ClientError> {
+    send::<(), serde::de::IgnoredAny>("DELETE", "/api/v1/session", None)
+        .await
+        .map(|_| ())
+}
+
+pub async fn change_password(input: &PasswordChangeIn) -> Result<SessionOut, ClientError> {
+    send("POST", "/api/v1/session/password", Some(input)).await
 }
 
 pub async fn list_journeys() -> Result<Vec<JourneySummaryOut>, ClientError> {
@@ -208,7 +234,13 @@ async fn send<B: Serialize, T: DeserializeOwned>(
         "PUT" => Method::PUT,
         _ => Method::GET,
     };
-    let builder = RequestBuilder::new(path).method(method);
+    let writes = method != Method::GET;
+    let mut builder = RequestBuilder::new(path).method(method);
+    // The session's writes carry its CSRF token, which the server set in a cookie scripts of
+    // this origin (and only they) can read.
+    if writes && let Some(token) = csrf_token() {
+        builder = builder.header("x-csrf-token", &token);
+    }
     let request = match body {
         Some(body) => builder.json(body).map_err(network)?,
         None => builder.build().map_err(network)?,
@@ -240,6 +272,23 @@ async fn send<B: Serialize, T: DeserializeOwned>(
             ),
         )),
     }
+}
+
+/// The `wayfarer_csrf` cookie, when signed in.
+#[cfg(feature = "hydrate")]
+fn csrf_token() -> Option<String> {
+    use wasm_bindgen::JsCast;
+
+    let document = web_sys::window()?.document()?;
+    let cookies = document
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?
+        .cookie()
+        .ok()?;
+    cookies.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == "wayfarer_csrf" && !value.is_empty()).then(|| value.to_owned())
+    })
 }
 
 #[cfg(not(feature = "hydrate"))]

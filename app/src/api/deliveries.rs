@@ -87,7 +87,7 @@ pub struct AttemptOut {
     pub latency_ms: i64,
     pub status_code: Option<i64>,
     pub error: Option<String>,
-    /// The first 4 KB of the receiver's answer.
+    /// The first 4 KB of the receiver's answer; absent for readers who cannot resend (viewers).
     pub response_body: Option<String>,
     /// Placeholders the contact or event lacked; they were sent empty or as their default.
     pub missing_placeholders: Vec<String>,

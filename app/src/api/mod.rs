@@ -2,6 +2,7 @@
 //! the tests so that all three agree on the wire format. Inputs are `*In` / `*Patch`, outputs
 //! `*Out`.
 
+mod access;
 pub mod client;
 mod contacts;
 mod deliveries;
@@ -11,6 +12,7 @@ mod webhooks;
 
 use serde::{Deserialize, Serialize};
 
+pub use access::*;
 pub use contacts::*;
 pub use deliveries::*;
 pub use events::*;

@@ -1,9 +1,12 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
+
+use super::access::SessionControls;
 
 /// The frame around every page: product name and the primary navigation.
 #[component]
 pub fn AppShell(children: Children) -> impl IntoView {
+    let location = use_location();
     view! {
         <div class="app-shell">
             <header class="app-header">
@@ -15,6 +18,10 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     <A href="/webhooks">"Webhooks"</A>
                     <A href="/contacts">"Contacts"</A>
                 </nav>
+                // The signed-out pages ask no one who is signed in.
+                <Show when=move || !matches!(location.pathname.get().as_str(), "/sign-in" | "/setup")>
+                    <SessionControls/>
+                </Show>
             </header>
             <main class="app-main">{children()}</main>
         </div>

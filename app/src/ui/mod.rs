@@ -1,5 +1,6 @@
 //! Leptos components. `App` owns the router; each page lives in its own module.
 
+mod access;
 mod contacts;
 mod editor;
 mod fields;
@@ -15,6 +16,7 @@ use leptos_router::{
     lazy_route, path,
 };
 
+use access::{AccountPage, SetupPage, SignInPage};
 use contacts::ContactsPage;
 use editor::EditorPage;
 use layout::AppShell;
@@ -37,6 +39,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/journeys/:id") view={Lazy::<EditorRoute>::new()}/>
                     <Route path=path!("/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
                     <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()}/>
+                    <Route path=path!("/sign-in") view=SignInPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/account") view=AccountPage/>
                 </Routes>
             </AppShell>
         </Router>

@@ -25,6 +25,12 @@ impl Site {
         Self { public }
     }
 
+    /// Whether `--public-url` names the address people use (so the server is meant to be
+    /// reached from other machines).
+    pub fn has_public_url(&self) -> bool {
+        self.public.is_some()
+    }
+
     /// Whether a `Host` header (name and optional port) names this server.
     fn answers_to(&self, host: &str) -> bool {
         let name = host_name(host);

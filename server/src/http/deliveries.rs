@@ -3,7 +3,10 @@
 
 use super::openapi::{BadPath, BadQuery, Fault};
 use app::{
-    api::{AttemptOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus, ResentOut},
+    api::{
+        AttemptOut, AuditAction, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus,
+        ResentOut,
+    },
     ids::{DeliveryId, JourneyId},
     journey::NodeId,
 };
@@ -14,11 +17,14 @@ use axum::{
 };
 
 use super::{
-    AppState,
+    AppState, audit,
     error::{ApiError, ApiResult},
     extract::{ApiPath, ApiQuery},
 };
-use crate::store::{DeliveryQuery, DeliveryRow, ResendScope};
+use crate::{
+    auth::Caller,
+    store::{DeliveryQuery, DeliveryRow, ResendScope},
+};
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1_000;
@@ -73,8 +79,12 @@ async fn list(
     ))]
 async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<DeliveryId>,
 ) -> ApiResult<Json<DeliveryDetailOut>> {
+    // Receivers' answers can carry personal data: readers who cannot resend (viewers) see
+    // that an answer came, not what it said.
+    let shows_answers = caller.principal.has(app::api::Scope::DeliveriesWrite);
     let delivery = one(&state, id).await?;
     let attempts = state.store.delivery_attempts(id).await?;
     Ok(Json(DeliveryDetailOut {
@@ -86,7 +96,7 @@ async fn show(
                 latency_ms: attempt.latency_ms,
                 status_code: attempt.status_code,
                 error: attempt.error,
-                response_body: attempt.response_body,
+                response_body: attempt.response_body.filter(|_| shows_answers),
                 missing_placeholders: attempt
                     .missing_placeholders
                     .map(|missing| missing.split(", ").map(str::to_owned).collect())
@@ -107,6 +117,7 @@ async fn show(
     ))]
 async fn resend(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<DeliveryId>,
 ) -> ApiResult<Json<DeliveryOut>> {
     let delivery = one(&state, id).await?;
@@ -128,6 +139,13 @@ async fn resend(
         .store
         .resend_deliveries(ResendScope::Delivery(id), state.clock.now())
         .await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::DeliveryResent,
+        format!("delivery {id}"),
+    )
+    .await;
     Ok(Json(delivery_out(one(&state, id).await?)))
 }
 
@@ -139,6 +157,7 @@ async fn resend(
     ))]
 async fn resend_failed_of_node(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
 ) -> ApiResult<Json<ResentOut>> {
     if state.store.journey(journey).await?.is_none() {
@@ -156,6 +175,13 @@ async fn resend_failed_of_node(
             state.clock.now(),
         )
         .await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::FailedDeliveriesResent,
+        format!("journey {journey} node {node} ({resent} deliveries)"),
+    )
+    .await;
     Ok(Json(ResentOut { resent }))
 }
 

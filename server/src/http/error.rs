@@ -18,6 +18,8 @@ pub struct ApiError {
     validation_errors: Vec<ValidationError>,
     /// What went wrong inside the server: logged when the response is made, never sent.
     fault: Option<String>,
+    /// Seconds to send in `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -30,6 +32,48 @@ impl ApiError {
             message: message.into(),
             validation_errors: Vec::new(),
             fault: None,
+            retry_after: None,
+        }
+    }
+
+    /// No credentials, or credentials that are not (or no longer) valid.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// A known caller who may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// A session's write without its CSRF token.
+    pub fn csrf(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "csrf_token_invalid", message)
+    }
+
+    /// An operator signed in with a one-time password, asking for anything but changing it.
+    pub fn password_change_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "choose your own password first (POST /api/v1/session/password, or the account page)",
+        )
+    }
+
+    /// A value the server refuses, naming the field: e.g. a password that is too short.
+    pub fn invalid_field(field: &str, message: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("{field}: {message}"),
+        )
+    }
+
+    /// Too many attempts; the client may try again after `retry_after` seconds.
+    pub fn too_many(code: &'static str, message: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
         }
     }
 
@@ -166,23 +210,56 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        let message = error.to_string();
+        match error {
+            AuthError::BadKey => Self::new(StatusCode::UNAUTHORIZED, "invalid_api_key", message),
+            AuthError::SessionEnded => {
+                Self::new(StatusCode::UNAUTHORIZED, "session_ended", message)
+            }
+            AuthError::WrongCredentials => {
+                Self::new(StatusCode::UNAUTHORIZED, "wrong_credentials", message)
+            }
+            AuthError::Deactivated => Self::new(StatusCode::FORBIDDEN, "deactivated", message),
+            AuthError::Throttled(locked) => {
+                Self::too_many("too_many_sign_ins", message, locked.retry_after_secs())
+            }
+            AuthError::Password(refused) => Self::invalid_field("password", refused),
+            AuthError::Store(error) => Self::from(error),
+            AuthError::Internal(fault) => Self::internal(fault),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(fault) = &self.fault {
             tracing::error!(status = self.status.as_u16(), error = %fault, "request failed");
+        }
+        let mut headers = axum::http::HeaderMap::new();
+        if let Some(seconds) = self.retry_after {
+            headers.insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"wayfarer\""),
+            );
         }
         let error = ErrorBody {
             code: self.code.to_owned(),
             message: self.message,
         };
         if self.validation_errors.is_empty() {
-            (self.status, Json(ErrorOut { error })).into_response()
+            (self.status, headers, Json(ErrorOut { error })).into_response()
         } else {
             let body = ValidationErrorsOut {
                 error,
                 validation_errors: self.validation_errors,
             };
-            (self.status, Json(body)).into_response()
+            (self.status, headers, Json(body)).into_response()
         }
     }
 }

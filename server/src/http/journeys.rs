@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use app::{
     api::{
-        DeliveryCountsOut, DeliveryStatus, EnrollmentState, JourneyIn, JourneyOut, JourneyPatch,
-        JourneyStatsOut, JourneyStatus, JourneySummaryOut, NodeStatsOut, PublishOut, StatsQuery,
+        AuditAction, DeliveryCountsOut, DeliveryStatus, EnrollmentState, JourneyIn, JourneyOut,
+        JourneyPatch, JourneyStatsOut, JourneyStatus, JourneySummaryOut, NodeStatsOut, PublishOut,
+        StatsQuery,
     },
     ids::{JourneyId, WebhookId},
     journey::{Journey, JourneyDocument, NodeKind, ValidationError},
@@ -20,11 +21,14 @@ use axum::{
 };
 
 use super::{
-    AppState,
+    AppState, audit,
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
-use crate::store::{Hearing, JourneyChanges, JourneyRow, VersionCounts};
+use crate::{
+    auth::Caller,
+    store::{Hearing, JourneyChanges, JourneyRow, VersionCounts},
+};
 
 const MAX_NAME_CHARS: usize = 200;
 
@@ -46,6 +50,7 @@ pub fn router() -> Router<AppState> {
     ))]
 async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(input): ApiJson<JourneyIn>,
 ) -> ApiResult<(StatusCode, Json<JourneyOut>)> {
     let name = checked_name(&input.name)?;
@@ -54,6 +59,13 @@ async fn create(
         .store
         .create_journey(name, input.reentry, &draft, state.clock.now())
         .await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::JourneyCreated,
+        format!("journey {}", row.id),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(journey_out(&state, row).await?)))
 }
 
@@ -107,6 +119,7 @@ async fn show(
     ))]
 async fn update(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<JourneyId>,
     ApiJson(patch): ApiJson<JourneyPatch>,
 ) -> ApiResult<Json<JourneyOut>> {
@@ -123,6 +136,13 @@ async fn update(
         .update_journey(id, changes, state.clock.now())
         .await?
         .ok_or_else(|| no_journey(id))?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::JourneyEdited,
+        format!("journey {id}"),
+    )
+    .await;
     Ok(Json(journey_out(&state, row).await?))
 }
 
@@ -134,9 +154,17 @@ async fn update(
     ))]
 async fn remove(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<StatusCode> {
     if state.store.delete_journey(id, state.clock.now()).await? {
+        audit::by(
+            &state,
+            &caller,
+            AuditAction::JourneyDeleted,
+            format!("journey {id}"),
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_journey(id))
@@ -153,6 +181,7 @@ async fn remove(
     ))]
 async fn publish(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<(StatusCode, Json<PublishOut>)> {
     let row = existing(&state, id).await?;
@@ -167,6 +196,13 @@ async fn publish(
         .publish_journey(id, &row.draft, published_at)
         .await?
         .ok_or_else(|| no_journey(id))?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::JourneyPublished,
+        format!("journey {id} version {version}"),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(PublishOut {
@@ -185,9 +221,18 @@ async fn publish(
     ))]
 async fn pause(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<Json<JourneyOut>> {
-    set_status(&state, id, JourneyStatus::Paused).await
+    let out = set_status(&state, id, JourneyStatus::Paused).await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::JourneyPaused,
+        format!("journey {id}"),
+    )
+    .await;
+    Ok(out)
 }
 
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/resume", tag = "journeys",
@@ -199,9 +244,18 @@ async fn pause(
     ))]
 async fn resume(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<JourneyId>,
 ) -> ApiResult<Json<JourneyOut>> {
-    set_status(&state, id, JourneyStatus::Live).await
+    let out = set_status(&state, id, JourneyStatus::Live).await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::JourneyResumed,
+        format!("journey {id}"),
+    )
+    .await;
+    Ok(out)
 }
 
 /// Pausing and resuming apply to published journeys; repeating either changes nothing.

@@ -1,5 +1,8 @@
 //! HTTP: the versioned REST API under `/api/v1` and the server-rendered Leptos UI.
 
+mod access;
+mod api_keys;
+mod audit;
 mod browser;
 mod contacts;
 mod deliveries;
@@ -9,7 +12,9 @@ mod extract;
 mod health;
 mod journeys;
 mod openapi;
+mod operators;
 pub(crate) mod serve;
+mod session;
 mod webhooks;
 
 use axum::{Router, extract::FromRef, response::Redirect, routing::get};
@@ -29,7 +34,9 @@ mod body_limit {
     /// A webhook's settings, a preview's sample data, a secret rotation.
     pub const SETTINGS: usize = 64 * 1024;
 }
-use crate::{clock::SharedClock, delivery::send::Sender, intake::EventIntake, store::Store};
+use crate::{
+    auth::Auth, clock::SharedClock, delivery::send::Sender, intake::EventIntake, store::Store,
+};
 
 /// What every handler can reach. Cloning is cheap: the store shares its pool.
 #[derive(Clone)]
@@ -41,6 +48,8 @@ pub struct AppState {
     pub sender: Sender,
     /// The names and origins this server answers to.
     pub site: Site,
+    /// Who is calling: sessions, API keys, sign-in.
+    pub auth: std::sync::Arc<Auth>,
     pub leptos: LeptosOptions,
 }
 
@@ -59,9 +68,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         // The journeys list is the home page; redirecting here keeps one URL per page.
         .route("/", get(|| async { Redirect::temporary("/journeys") }))
-        .nest("/api/v1", api_v1())
+        .nest("/api/v1", api_v1(&state))
         .leptos_routes(&state, routes, render_shell)
         .fallback(file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::page_guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.site.clone(),
             browser::guard,
@@ -78,14 +91,23 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-fn api_v1() -> Router<AppState> {
+fn api_v1(state: &AppState) -> Router<AppState> {
     Router::new()
+        .merge(api_keys::router())
+        .merge(audit::router())
         .merge(contacts::router())
         .merge(deliveries::router())
         .merge(events::router())
         .merge(health::router())
         .merge(journeys::router())
         .merge(openapi::router())
+        .merge(operators::router())
+        .merge(session::router())
         .merge(webhooks::router())
+        // After routing, so that the guard knows the route and unknown paths stay 404s.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
         .fallback(|| async { ApiError::not_found("no API endpoint at this path and method") })
 }

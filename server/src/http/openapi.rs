@@ -3,10 +3,21 @@
 //! cannot drift from the code. `.ci/test` runs schemathesis against it.
 
 use app::api::ErrorOut;
-use axum::{Json, Router, routing::get};
-use utoipa::OpenApi;
+use axum::{Json, Router, http::Method, routing::get};
+use utoipa::{
+    Modify, OpenApi, PartialSchema,
+    openapi::{
+        ContentBuilder, RefOr, ResponseBuilder,
+        security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        },
+    },
+};
 
-use super::{AppState, contacts, deliveries, events, health, journeys, webhooks};
+use super::{
+    AppState, access, api_keys, audit, contacts, deliveries, events, health, journeys, operators,
+    session, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,8 +26,22 @@ use super::{AppState, contacts, deliveries, events, health, journeys, webhooks};
         description = "Journeys, contacts, events, webhooks and their deliveries. Times are epoch \
                        milliseconds; every error has the body `{\"error\": {\"code\", \"message\"}}`."
     ),
+    modifiers(&Guarded),
     paths(
         health::health,
+        session::setup,
+        session::sign_in,
+        session::current,
+        session::sign_out,
+        session::change_password,
+        operators::list,
+        operators::create,
+        operators::update,
+        operators::reset_password,
+        api_keys::list,
+        api_keys::create,
+        api_keys::revoke,
+        audit::list,
         contacts::search,
         contacts::upsert_batch,
         contacts::show,
@@ -49,6 +74,10 @@ use super::{AppState, contacts, deliveries, events, health, journeys, webhooks};
     ),
     tags(
         (name = "health"),
+        (name = "session", description = "Signing in: a session cookie for the UI"),
+        (name = "operators", description = "People who sign in (admin)"),
+        (name = "api-keys", description = "Keys integrations send as `Authorization: Bearer` (admin)"),
+        (name = "audit", description = "Who did what (admin)"),
         (name = "contacts"),
         (name = "events"),
         (name = "journeys"),
@@ -57,6 +86,83 @@ use super::{AppState, contacts, deliveries, events, health, journeys, webhooks};
     )
 )]
 pub(super) struct ApiDoc;
+
+/// Every operation that is not public takes an API key or the session cookie and may answer
+/// 401 and 403, as the access rules (`access::rule`) say; the rules are the one source.
+struct Guarded;
+
+impl Modify for Guarded {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("wf_…")
+                        .description(Some("An API key an admin created, with its scopes"))
+                        .build(),
+                ),
+            );
+            components.add_security_scheme(
+                "session",
+                SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                    crate::auth::SESSION_COOKIE,
+                ))),
+            );
+        }
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(ErrorOut::schema()))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in &mut openapi.paths.paths {
+            for (method, operation) in [
+                (Method::GET, item.get.as_mut()),
+                (Method::POST, item.post.as_mut()),
+                (Method::PUT, item.put.as_mut()),
+                (Method::PATCH, item.patch.as_mut()),
+                (Method::DELETE, item.delete.as_mut()),
+            ] {
+                let Some(operation) = operation else { continue };
+                let rule = access::rule(&method, path);
+                if matches!(rule, Some(access::Access::Public)) {
+                    continue;
+                }
+                let scope = match rule {
+                    Some(access::Access::Scope(scope)) => vec![scope.as_str().to_owned()],
+                    _ => Vec::new(),
+                };
+                operation.security = Some(vec![
+                    SecurityRequirement::new("api_key", scope),
+                    SecurityRequirement::new("session", Vec::<String>::new()),
+                ]);
+                let responses = &mut operation.responses.responses;
+                responses.entry("401".to_owned()).or_insert_with(|| {
+                    error(
+                        "No credentials, or an API key or session that is not valid \
+                         (`unauthenticated`, `invalid_api_key`, `session_ended`)",
+                    )
+                });
+                responses.entry("403".to_owned()).or_insert_with(|| {
+                    error(
+                        "The role or the key's scopes do not allow it (`forbidden`), a session's \
+                         write without its CSRF token (`csrf_token_invalid`), or a one-time \
+                         password not yet changed (`password_change_required`)",
+                    )
+                });
+            }
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/openapi.json", get(document))

@@ -17,6 +17,7 @@ use tokio::{
     sync::{Semaphore, watch},
     task::JoinSet,
 };
+use tower::ServiceExt as _;
 
 /// What one client may take of the server.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +51,7 @@ pub async fn serve(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, or a connection reset before it was accepted:
                     // pause rather than spin, and go on.
@@ -61,8 +62,17 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // Handlers learn the client's address (the audit log, set-up from loopback only).
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let mut stopping = stopping.clone();
         connections.spawn(async move {
             let _permit = permit;

@@ -4,8 +4,8 @@
 use super::openapi::{BadBody, BadPath, Fault};
 use app::{
     api::{
-        HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut, WebhookIn, WebhookOut,
-        WebhookPatch, WebhookTestIn, WebhookTestOut,
+        AuditAction, HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut, WebhookIn,
+        WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
     },
     ids::WebhookId,
     journey::Journey,
@@ -18,11 +18,12 @@ use axum::{
 };
 
 use super::{
-    AppState,
+    AppState, audit,
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath},
 };
 use crate::{
+    auth::Caller,
     clock::Millis,
     delivery::{
         prepare::{Subject, Target},
@@ -140,11 +141,19 @@ fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {
     ))]
 async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(input): ApiJson<WebhookIn>,
 ) -> ApiResult<(StatusCode, Json<WebhookOut>)> {
     let settings = Settings::from_input(input).map_err(invalid)?;
     let row = webhook::new_row(settings, state.clock.now()).map_err(ApiError::internal)?;
     let row = state.store.create_webhook(&row).await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::WebhookCreated,
+        format!("webhook {}", row.id),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(out(&row)?)))
 }
 
@@ -180,6 +189,7 @@ async fn show(
     ))]
 async fn update(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<WebhookId>,
     ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> ApiResult<Json<WebhookOut>> {
@@ -204,6 +214,13 @@ async fn update(
         .save_webhook(&row)
         .await?
         .ok_or_else(|| no_webhook(id))?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::WebhookEdited,
+        format!("webhook {id}"),
+    )
+    .await;
     Ok(Json(out(&row)?))
 }
 
@@ -217,6 +234,7 @@ async fn update(
     ))]
 async fn remove(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<StatusCode> {
     let users = journeys_sending_to(&state, id).await?;
@@ -228,6 +246,13 @@ async fn remove(
         )));
     }
     if state.store.delete_webhook(id, state.clock.now()).await? {
+        audit::by(
+            &state,
+            &caller,
+            AuditAction::WebhookDeleted,
+            format!("webhook {id}"),
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_webhook(id))
@@ -263,9 +288,17 @@ async fn journeys_sending_to(state: &AppState, webhook: WebhookId) -> ApiResult<
     ))]
 async fn signing_secret(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<Json<SigningSecretOut>> {
     let row = existing(&state, id).await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::SigningSecretRead,
+        format!("webhook {id}"),
+    )
+    .await;
     Ok(Json(secret_out(&row, state.clock.now())))
 }
 
@@ -278,6 +311,7 @@ async fn signing_secret(
     ))]
 async fn rotate_secret(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<WebhookId>,
     ApiJson(input): ApiJson<RotateSecretIn>,
 ) -> ApiResult<Json<SigningSecretOut>> {
@@ -296,6 +330,13 @@ async fn rotate_secret(
         .save_webhook(&row)
         .await?
         .ok_or_else(|| no_webhook(id))?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::SigningSecretRotated,
+        format!("webhook {id}"),
+    )
+    .await;
     Ok(Json(secret_out(&row, now)))
 }
 

@@ -2,12 +2,15 @@
 //! default) and PostgreSQL. Where the backends need different SQL, both variants stay side by
 //! side behind one function in the module of that domain.
 
+mod api_keys;
+mod audit;
 mod contacts;
 mod deliveries;
 mod enrollments;
 mod events;
 mod journeys;
 mod messages;
+mod operators;
 mod sql;
 mod stats;
 mod steps;
@@ -30,6 +33,8 @@ use sqlx::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use self::{
+    api_keys::{ApiKeyRow, NewApiKey},
+    audit::{AuditRow, NewAuditEntry},
     contacts::ContactRow,
     deliveries::{
         AttemptRecord, AttemptRow, Cancelled, Claimant, DeliveryQuery, DeliveryRow, DueDelivery,
@@ -42,6 +47,7 @@ pub use self::{
     events::{ContactEventRow, EventRow, NewEvent},
     journeys::{JourneyChanges, JourneyRow, LiveJourney, PublishedJourney},
     messages::{MessageRow, NewMessage},
+    operators::{NewOperator, OperatorRow, SessionRow},
     stats::{VersionCounts, Visit},
     steps::StepRecords,
     url::redact_url,

@@ -5,6 +5,7 @@
 mod support;
 
 mod abuse;
+mod access;
 mod browser;
 mod claims;
 mod contacts;

@@ -5,6 +5,7 @@ mod postgres;
 mod process;
 mod receiver;
 mod server;
+mod session;
 mod signature;
 mod smtp;
 
@@ -13,6 +14,7 @@ pub use postgres::PostgresCluster;
 pub use process::{WayfarerProcess, free_port, wait_until_healthy};
 pub use receiver::{Answer, Receiver, resetting_port};
 pub use server::TestServer;
+pub use session::{PASSWORD, Session, set_cookie, sign_in};
 pub use signature::verify_signature;
 pub use smtp::SmtpReceiver;
 
@@ -24,6 +26,46 @@ pub fn http_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("build an HTTP client")
+}
+
+/// A client that sends `key` as `Authorization: Bearer` with every request.
+pub fn http_client_with_key(key: &str) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("build an HTTP client")
+}
+
+/// Stores a new API key with these scopes in the database at `database_url`; the key.
+pub async fn create_api_key(database_url: &str, scopes: &[app::api::Scope]) -> String {
+    let store = ::server::store::Store::connect(database_url)
+        .await
+        .expect("connect to the test database");
+    store.migrate().await.expect("migrate the test database");
+    let key = ::server::auth::token::new_api_key().expect("random");
+    store
+        .create_api_key(
+            &::server::store::NewApiKey {
+                name: "tests",
+                token_hash: &::server::auth::token::fingerprint(&key),
+                prefix: &::server::auth::token::display_prefix(&key),
+                scopes,
+                created_by: None,
+                expires_at: None,
+            },
+            0,
+        )
+        .await
+        .expect("store the key");
+    store.close().await;
+    key
 }
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, `sqlite::name` and

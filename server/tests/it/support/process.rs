@@ -20,6 +20,8 @@ use super::TestDatabase;
 pub struct WayfarerProcess {
     child: Child,
     pub base: String,
+    /// Sends an admin API key.
+    client: reqwest::Client,
 }
 
 impl WayfarerProcess {
@@ -37,9 +39,11 @@ impl WayfarerProcess {
             .spawn()
             .expect("start wayfarer");
         wait_until_healthy(port).await;
+        let key = super::create_api_key(database.url(), &[app::api::Scope::Admin]).await;
         Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            client: super::http_client_with_key(&key),
         }
     }
 
@@ -56,7 +60,7 @@ impl WayfarerProcess {
         body: Option<&Value>,
         status: u16,
     ) -> T {
-        let mut request = super::http_client().request(method.clone(), self.url(path));
+        let mut request = self.client.request(method.clone(), self.url(path));
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -137,7 +141,7 @@ impl WayfarerProcess {
     }
 
     pub async fn stats(&self, journey: JourneyId) -> JourneyStatsOut {
-        super::http_client()
+        self.client
             .get(self.url(&format!("/api/v1/journeys/{journey}/stats")))
             .send()
             .await

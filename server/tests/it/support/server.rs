@@ -55,7 +55,8 @@ impl TestServer {
         let serving = tokio::spawn(server.serve(async {
             let _ = shutdown_requested.await;
         }));
-        let client = super::http_client();
+        let admin_key = super::create_api_key(database.url(), &[app::api::Scope::Admin]).await;
+        let client = super::http_client_with_key(&admin_key);
         Self {
             addr,
             clock,
@@ -74,7 +75,8 @@ impl TestServer {
         &self.database
     }
 
-    /// The HTTP client the helpers use, for requests they do not cover.
+    /// The HTTP client the helpers use, for requests they do not cover: it sends an admin
+    /// API key.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }

@@ -1,0 +1,113 @@
+//! `wayfarer admin …`: what an operator of the machine does on the database directly, e.g.
+//! creating the first admin of a server that is reachable from other machines only.
+
+use std::{io::BufRead, sync::Arc};
+
+use app::api::Role;
+
+use crate::{
+    Error, Result,
+    auth::{self, Auth, SessionPolicy, token},
+    clock::{Clock, SystemClock},
+    config::AdminCommand,
+    store::{NewApiKey, Store},
+};
+
+/// Runs the command on the database at `database_url` and returns what to print.
+pub async fn run(database_url: &str, command: &AdminCommand) -> Result<String> {
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    let outcome = match command {
+        AdminCommand::CreateOperator {
+            email,
+            role,
+            password_stdin,
+        } => create_operator(&store, email, *role, *password_stdin).await,
+        AdminCommand::CreateApiKey {
+            name,
+            scopes,
+            expires_in_days,
+        } => {
+            let now = SystemClock.now();
+            let key = token::new_api_key().map_err(|error| Error::Admin(error.to_string()))?;
+            let expires_at = expires_in_days
+                .map(|days| now + i64::try_from(days).unwrap_or(36_500) * 86_400_000);
+            let row = store
+                .create_api_key(
+                    &NewApiKey {
+                        name: name.trim(),
+                        token_hash: &token::fingerprint(&key),
+                        prefix: &token::display_prefix(&key),
+                        scopes,
+                        created_by: None,
+                        expires_at,
+                    },
+                    now,
+                )
+                .await
+                .map_err(|error| Error::Admin(format!("cannot store the key: {error}")))?;
+            Ok(format!(
+                "API key {} ({}) with scopes {}:\n{key}\nIt is shown once; send it as \
+                 `Authorization: Bearer {key}`.",
+                row.id, row.name, row.scopes
+            ))
+        }
+    };
+    store.close().await;
+    outcome
+}
+
+async fn create_operator(
+    store: &Store,
+    email: &str,
+    role: Role,
+    password_stdin: bool,
+) -> Result<String> {
+    if !auth::is_plausible_email(email) {
+        return Err(Error::Admin(format!(
+            "--email {email:?} is not an email address like ana@example.com"
+        )));
+    }
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|error| Error::Admin(format!("cannot read the password: {error}")))?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        None
+    };
+    let auth = Auth::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        SessionPolicy {
+            idle: 0,
+            lifetime: 0,
+            secure_cookies: false,
+        },
+        false,
+    );
+    let (operator, one_time) = auth
+        .create_operator(email, role, password.as_deref(), false)
+        .await
+        .map_err(|error| match error {
+            auth::AuthError::Store(sqlx::Error::Database(database))
+                if database.kind() == sqlx::error::ErrorKind::UniqueViolation =>
+            {
+                Error::Admin(format!(
+                    "an operator with the email {} exists already",
+                    auth::normalise_email(email)
+                ))
+            }
+            other => Error::Admin(other.to_string()),
+        })?;
+    let operator = operator.ok_or_else(|| Error::Admin("the operator was not created".into()))?;
+    Ok(match one_time {
+        Some(password) => format!(
+            "created {} ({}). One-time password, to be changed at the first sign-in:\n{password}",
+            operator.email, operator.role
+        ),
+        None => format!("created {} ({})", operator.email, operator.role),
+    })
+}
