@@ -6,18 +6,51 @@ use std::{io::BufRead, sync::Arc};
 use app::api::Role;
 
 use crate::{
-    Error, Result,
+    Config, Error, Result,
     auth::{self, Auth, SessionPolicy, token},
     clock::{Clock, SystemClock},
     config::AdminCommand,
+    secret_key::{self, KeyRing, SecretKeyError},
     store::{NewApiKey, Store},
 };
 
-/// Runs the command on the database at `database_url` and returns what to print.
-pub async fn run(database_url: &str, command: &AdminCommand) -> Result<String> {
-    let store = Store::connect(database_url).await?;
+/// Re-seals every webhook secret under a new key. The key file always holds every key a row
+/// may be sealed with: first the new key is added, then the rows are re-sealed (one
+/// transaction), then the old keys are dropped.
+async fn rotate_secret_key(store: &Store, config: &Config) -> Result<String> {
+    let path = crate::secret_key_path(config)?
+        .ok_or_else(|| Error::Admin("an in-memory database has no secret key to rotate".into()))?;
+    let old_text = std::fs::read_to_string(&path).map_err(|error| SecretKeyError::Read {
+        path: path.clone(),
+        reason: error.to_string(),
+    })?;
+    let old = KeyRing::parse(&path, &old_text)?;
+    let new_line = secret_key::new_key_line()?;
+    let both_text = format!("{new_line}{old_text}");
+    let both = KeyRing::parse(&path, &both_text)?;
+    secret_key::replace_file(&path, &both_text)?;
+    let new_id = both.current_id().to_owned();
+    let resealed = store
+        .clone()
+        .with_secret_key(Arc::new(both))
+        .reseal_webhook_secrets()
+        .await
+        .map_err(Error::Reseal)?;
+    secret_key::replace_file(&path, &new_line)?;
+    Ok(format!(
+        "re-sealed the secrets of {resealed} webhook(s) under key {new_id} (was {}); {} holds \
+         the new key only. Start the servers with it.",
+        old.current_id(),
+        path.display()
+    ))
+}
+
+/// Runs the command on the database of `config` and returns what to print.
+pub async fn run(config: &Config, command: &AdminCommand) -> Result<String> {
+    let store = Store::connect(&config.database_url).await?;
     store.migrate().await?;
     let outcome = match command {
+        AdminCommand::RotateSecretKey => rotate_secret_key(&store, config).await,
         AdminCommand::CreateOperator {
             email,
             role,

@@ -89,7 +89,8 @@ impl Alerter {
                 return;
             }
         }
-        let message = match message(&self.from, &recipients, &row.name, &row.url, &failures) {
+        let url = crate::webhook::mask::masked_url(&row.url);
+        let message = match message(&self.from, &recipients, &row.name, &url, &failures) {
             Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, webhook = %row.id, "alert not sent: the email could not be built");

@@ -24,6 +24,13 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// The key webhook secrets are sealed with at rest (one base64 key per line; the first
+    /// seals). Created, readable by its owner alone, if missing. With SQLite it defaults to
+    /// `wayfarer-secret.key` beside the database file; with PostgreSQL give it, the same file to
+    /// every process. Back it up apart from the database: without it the secrets are lost.
+    #[arg(long, global = true, env = "WAYFARER_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
     /// Address and port the HTTP server listens on.
     #[arg(long, env = "WAYFARER_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -115,6 +122,16 @@ pub struct Config {
     #[arg(long, env = "WAYFARER_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
 
+    /// Events per second one API key may send, sustained (0: no limit); more is refused with
+    /// 429 and `Retry-After`. Each process counts its own.
+    #[arg(long, env = "WAYFARER_INGEST_RATE_PER_KEY", default_value_t = 10_000)]
+    pub ingest_rate_per_key: u32,
+
+    /// Events one API key may send at once after being idle (at least the largest batch).
+    #[arg(long, env = "WAYFARER_INGEST_BURST_PER_KEY", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ingest_burst_per_key: u32,
+
     /// Minutes a signed-in session may go unused before it ends.
     #[arg(long, env = "WAYFARER_SESSION_IDLE_MINUTES", default_value_t = 720,
           value_parser = clap::value_parser!(u64).range(1..=43_200))]
@@ -161,6 +178,10 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Seals every webhook secret under a new key: the key file gets a new first line, every
+    /// secret is re-sealed in one transaction, then the old keys are dropped from the file.
+    /// Stop the servers first (they hold the old key); start them with the same file after.
+    RotateSecretKey,
     /// Creates an API key and prints it (it is shown once; only its hash is kept).
     CreateApiKey {
         #[arg(long)]
@@ -226,6 +247,9 @@ impl Config {
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
             insecure_no_auth: false,
+            secret_key_file: None,
+            ingest_rate_per_key: 10_000,
+            ingest_burst_per_key: 20_000,
             session_idle_minutes: 720,
             session_lifetime_hours: 168,
             command: None,

@@ -58,6 +58,19 @@ pub enum Error {
     #[error("{0}")]
     Admin(String),
 
+    #[error("{0}")]
+    SecretKey(#[from] crate::secret_key::SecretKeyError),
+
+    #[error(
+        "with PostgreSQL, give --secret-key-file (WAYFARER_SECRET_KEY_FILE): the key webhook \
+         secrets are sealed with, the same file for every process on the database (created if \
+         missing)"
+    )]
+    SecretKeyFileRequired,
+
+    #[error("cannot seal the stored webhook secrets: {0}")]
+    Reseal(#[source] sqlx::Error),
+
     #[error("HTTP server stopped: {0}")]
     Serve(#[source] io::Error),
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub(crate) mod http;
 pub(crate) mod intake;
 mod pace;
+pub mod secret_key;
 pub mod store;
 pub mod webhook;
 
@@ -64,13 +65,15 @@ impl Server {
         }
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
-        take_over_claims(&store, clock.now()).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|error| Error::listen(config.listen, error))?;
         let local_addr = listener
             .local_addr()
             .map_err(|error| Error::listen(config.listen, error))?;
+        // After the checks that change nothing: a server that cannot listen creates no key file.
+        let store = with_secret_key(store, config).await?;
+        take_over_claims(&store, clock.now()).await?;
         warn_if_bundle_missing(config);
         if !config.listen.ip().is_loopback() && config.public_url.is_none() {
             tracing::warn!(
@@ -136,6 +139,10 @@ impl Server {
         );
         let state = AppState {
             auth,
+            ingest_limiter: Arc::new(auth::rate::IngestLimiter::new(auth::rate::RateLimit {
+                per_second: config.ingest_rate_per_key,
+                burst: config.ingest_burst_per_key,
+            })),
             store: store.clone(),
             clock,
             sender,
@@ -210,6 +217,50 @@ impl Server {
             Err(error) => tracing::warn!(%error, "cannot count operators"),
         }
     }
+}
+
+/// Where the secret key file is: `--secret-key-file`, or beside the SQLite file; `None` for
+/// an in-memory SQLite database, whose secrets need no key that outlives it.
+pub fn secret_key_path(config: &Config) -> Result<Option<std::path::PathBuf>> {
+    if let Some(path) = &config.secret_key_file {
+        return Ok(Some(path.clone()));
+    }
+    match store::Backend::from_url(&config.database_url)? {
+        store::Backend::Postgres => Err(Error::SecretKeyFileRequired),
+        store::Backend::Sqlite => Ok(store::sqlite_file(&config.database_url).map(|file| {
+            file.parent()
+                .unwrap_or_else(|| std::path::Path::new("."))
+                .join("wayfarer-secret.key")
+        })),
+    }
+}
+
+/// The store, sealing webhook secrets with the key of `--secret-key-file` (created if missing),
+/// and every secret still stored in plain text sealed now.
+async fn with_secret_key(store: Store, config: &Config) -> Result<Store> {
+    let keys = match secret_key_path(config)? {
+        Some(path) => {
+            let (keys, created) = secret_key::KeyRing::load_or_create(&path)?;
+            if created {
+                tracing::info!(
+                    path = %path.display(),
+                    "created the secret key file webhook secrets are sealed with; back it up \
+                     apart from the database: without it they cannot be read"
+                );
+            }
+            keys
+        }
+        None => secret_key::KeyRing::ephemeral()?,
+    };
+    let store = store.with_secret_key(Arc::new(keys));
+    let sealed = store
+        .reseal_webhook_secrets()
+        .await
+        .map_err(Error::Reseal)?;
+    if sealed > 0 {
+        tracing::info!(webhooks = sealed, "sealed the secrets stored in plain text");
+    }
+    Ok(store)
 }
 
 /// A SQLite file has one server process, so the deliveries claimed there when this one starts

@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if let Some(Command::Admin { action }) = &config.command {
-        return match server::admin::run(&config.database_url, action).await {
+        return match server::admin::run(&config, action).await {
             Ok(report) => {
                 println!("{report}");
                 ExitCode::SUCCESS

@@ -5,10 +5,11 @@
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    ContactActivityOut, ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn,
-    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, PasswordChangeIn, PublishOut,
-    RequestPreviewOut, SessionOut, SignInIn, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn,
-    WebhookTestOut,
+    ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditQuery, ContactActivityOut,
+    ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn, JourneyOut,
+    JourneyPatch, JourneyStatsOut, JourneySummaryOut, OperatorCreatedOut, OperatorIn, OperatorOut,
+    OperatorPatch, PasswordChangeIn, PublishOut, RequestPreviewOut, SessionOut, SignInIn,
+    WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, WebhookId},
@@ -65,6 +66,62 @@ pub async fn sign_out() -> Result<(), ClientError> {
 
 pub async fn change_password(input: &PasswordChangeIn) -> Result<SessionOut, ClientError> {
     send("POST", "/api/v1/session/password", Some(input)).await
+}
+
+pub async fn operators() -> Result<Vec<OperatorOut>, ClientError> {
+    send::<(), _>("GET", "/api/v1/operators", None).await
+}
+
+pub async fn create_operator(input: &OperatorIn) -> Result<OperatorCreatedOut, ClientError> {
+    send("POST", "/api/v1/operators", Some(input)).await
+}
+
+pub async fn update_operator(
+    id: crate::ids::OperatorId,
+    patch: &OperatorPatch,
+) -> Result<OperatorOut, ClientError> {
+    send("PATCH", &format!("/api/v1/operators/{id}"), Some(patch)).await
+}
+
+pub async fn reset_operator_password(
+    id: crate::ids::OperatorId,
+) -> Result<OperatorCreatedOut, ClientError> {
+    send::<(), _>(
+        "POST",
+        &format!("/api/v1/operators/{id}/reset-password"),
+        None,
+    )
+    .await
+}
+
+pub async fn api_keys() -> Result<Vec<ApiKeyOut>, ClientError> {
+    send::<(), _>("GET", "/api/v1/api-keys", None).await
+}
+
+pub async fn create_api_key(input: &ApiKeyIn) -> Result<ApiKeyCreatedOut, ClientError> {
+    send("POST", "/api/v1/api-keys", Some(input)).await
+}
+
+pub async fn revoke_api_key(id: crate::ids::ApiKeyId) -> Result<ApiKeyOut, ClientError> {
+    send::<(), _>("DELETE", &format!("/api/v1/api-keys/{id}"), None).await
+}
+
+/// Newest first.
+pub async fn audit_log(query: &AuditQuery) -> Result<Vec<AuditEntryOut>, ClientError> {
+    let mut pairs = Vec::new();
+    if let Some(actor) = query.actor.as_deref().filter(|actor| !actor.is_empty()) {
+        pairs.push(format!("actor={}", encode_query_value(actor)));
+    }
+    if let Some(action) = query.action {
+        pairs.push(format!("action={action}"));
+    }
+    if let Some(before) = query.before {
+        pairs.push(format!("before={before}"));
+    }
+    if let Some(limit) = query.limit {
+        pairs.push(format!("limit={limit}"));
+    }
+    send::<(), _>("GET", &format!("/api/v1/audit?{}", pairs.join("&")), None).await
 }
 
 pub async fn list_journeys() -> Result<Vec<JourneySummaryOut>, ClientError> {

@@ -6,7 +6,45 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::pages::{PageHeader, action_error};
-use crate::api::{PasswordChangeIn, SessionOut, SignInIn, client};
+use crate::api::{PasswordChangeIn, Scope, SessionOut, SignInIn, client, client::ClientError};
+
+/// Who is signed in, loaded once per page load by the app shell: pages ask it what to offer.
+/// The server decides; this only hides what would be refused.
+#[derive(Clone, Copy)]
+pub struct Access(LocalResource<Result<SessionOut, ClientError>>);
+
+impl Access {
+    /// Loads the session, except on the pages for the signed-out (it would be a 401).
+    pub fn load(signed_out_page: bool) -> Self {
+        Self(LocalResource::new(move || async move {
+            if signed_out_page {
+                Err(ClientError::refused(
+                    401,
+                    "unauthenticated",
+                    "not signed in",
+                ))
+            } else {
+                client::session().await
+            }
+        }))
+    }
+
+    /// Whether the caller has `scope`; false until the session has loaded. Reactive.
+    pub fn can(self, scope: Scope) -> bool {
+        self.0
+            .get()
+            .is_some_and(|session| session.is_ok_and(|session| session.scopes.contains(&scope)))
+    }
+
+    fn session(self) -> Option<SessionOut> {
+        self.0.get().and_then(Result::ok)
+    }
+}
+
+/// The app shell's [`Access`].
+pub fn use_access() -> Access {
+    use_context::<Access>().unwrap_or_else(|| Access::load(true))
+}
 
 /// A full page load of `path`, so that every part of the page learns the new session.
 fn go_to(path: &str) {
@@ -161,7 +199,7 @@ pub fn AccountPage() -> impl IntoView {
 /// anyone in.
 #[component]
 pub fn SessionControls() -> impl IntoView {
-    let session = LocalResource::new(client::session);
+    let access = use_access();
     let sign_out = Action::new_local(|(): &()| client::sign_out());
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
@@ -169,7 +207,7 @@ pub fn SessionControls() -> impl IntoView {
         }
     });
     move || {
-        session.get().and_then(Result::ok).map(|session| {
+        access.session().map(|session| {
             let insecure = session.insecure_no_auth;
             let email = session.operator.map(|operator| operator.email);
             view! {

@@ -1,12 +1,21 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
-use super::access::SessionControls;
+use super::access::{Access, SessionControls};
+use crate::api::Scope;
 
 /// The frame around every page: product name and the primary navigation.
 #[component]
 pub fn AppShell(children: Children) -> impl IntoView {
     let location = use_location();
+    let signed_out_page = move || {
+        matches!(
+            location.pathname.get_untracked().as_str(),
+            "/sign-in" | "/setup"
+        )
+    };
+    let access = Access::load(signed_out_page());
+    provide_context(access);
     view! {
         <div class="app-shell">
             <header class="app-header">
@@ -17,9 +26,14 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     <A href="/journeys">"Journeys"</A>
                     <A href="/webhooks">"Webhooks"</A>
                     <A href="/contacts">"Contacts"</A>
+                    <Show when=move || access.can(Scope::Admin)>
+                        <A href="/operators">"Operators"</A>
+                        <A href="/api-keys">"API keys"</A>
+                        <A href="/audit">"Audit log"</A>
+                    </Show>
                 </nav>
                 // The signed-out pages ask no one who is signed in.
-                <Show when=move || !matches!(location.pathname.get().as_str(), "/sign-in" | "/setup")>
+                <Show when=move || !signed_out_page()>
                     <SessionControls/>
                 </Show>
             </header>

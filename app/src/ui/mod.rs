@@ -1,6 +1,7 @@
 //! Leptos components. `App` owns the router; each page lives in its own module.
 
 mod access;
+mod admin;
 mod contacts;
 mod editor;
 mod fields;
@@ -17,6 +18,7 @@ use leptos_router::{
 };
 
 use access::{AccountPage, SetupPage, SignInPage};
+use admin::{ApiKeysPage, AuditPage, OperatorsPage};
 use contacts::ContactsPage;
 use editor::EditorPage;
 use layout::AppShell;
@@ -42,6 +44,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/operators") view=OperatorsPage/>
+                    <Route path=path!("/api-keys") view=ApiKeysPage/>
+                    <Route path=path!("/audit") view=AuditPage/>
                 </Routes>
             </AppShell>
         </Router>

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use super::access::use_access;
 use crate::{
-    api::{JourneyIn, JourneyOut, JourneySummaryOut, Reentry, client},
+    api::{JourneyIn, JourneyOut, JourneySummaryOut, Reentry, Scope, client},
     ids::JourneyId,
     journey::JourneyDocument,
 };
@@ -57,9 +58,12 @@ pub fn JourneysPage() -> impl IntoView {
         }
     });
 
+    let access = use_access();
+    let may_edit = move || access.can(Scope::JourneysWrite);
     view! {
         <Title text="Journeys"/>
         <PageHeader title="Journeys"/>
+        <Show when=may_edit>
         <form
             class="inline-form"
             on:submit=move |event| {
@@ -79,6 +83,7 @@ pub fn JourneysPage() -> impl IntoView {
                 "Create journey"
             </button>
         </form>
+        </Show>
         {action_error(create)}
         {action_error(delete)}
         {action_error(duplicate)}
@@ -86,7 +91,7 @@ pub fn JourneysPage() -> impl IntoView {
             list=journeys
             loading="Loading journeys…"
             empty="No journeys yet. Name one above to start building it."
-            show=move |list| view! { <JourneyTable journeys=list delete duplicate/> }
+            show=move |list| view! { <JourneyTable journeys=list delete duplicate may_edit/> }
         />
     }
 }
@@ -96,6 +101,7 @@ fn JourneyTable(
     journeys: Vec<JourneySummaryOut>,
     delete: Action<JourneyId, Result<(), client::ClientError>>,
     duplicate: Action<JourneyId, Result<JourneyOut, client::ClientError>>,
+    may_edit: impl Fn() -> bool + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let rows = journeys
         .into_iter()
@@ -123,6 +129,7 @@ fn JourneyTable(
                         <button
                             type="button"
                             class="secondary"
+                            hidden=move || !may_edit()
                             aria-label=format!("Duplicate {}", duplicate_name)
                             on:click=move |_| {
                                 duplicate.dispatch(id);
@@ -133,6 +140,7 @@ fn JourneyTable(
                         <button
                             type="button"
                             class="danger"
+                            hidden=move || !may_edit()
                             aria-label=format!("Delete {name}")
                             on:click=move |_| {
                                 if confirm(&format!("Delete the journey \"{name}\"? This cannot be undone.")) {

@@ -3,6 +3,7 @@
 //! Only hashes of passwords, session tokens and keys are stored.
 
 pub mod password;
+pub mod rate;
 pub mod throttle;
 pub mod token;
 

@@ -181,8 +181,12 @@ pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequ
     })
 }
 
-/// The request with its secrets replaced by `***`, for previews and logs.
+/// The request with its secrets replaced by `***` (its authentication) or `********` (custom
+/// headers and query parameters named like credentials), for previews and logs.
 pub fn masked(mut request: OutgoingRequest, settings: &Settings) -> OutgoingRequest {
+    request.url = crate::webhook::mask::masked_url(request.url.as_str())
+        .parse()
+        .unwrap_or(request.url);
     let secret_header = match &settings.auth {
         Auth::None => None,
         Auth::Basic { .. } | Auth::Bearer { .. } => Some("authorization".to_owned()),
@@ -194,6 +198,8 @@ pub fn masked(mut request: OutgoingRequest, settings: &Settings) -> OutgoingRequ
                 Some((scheme @ ("Basic" | "Bearer"), _)) => format!("{scheme} ***"),
                 _ => "***".to_owned(),
             };
+        } else if crate::webhook::mask::is_sensitive_name(name) && !name.starts_with("webhook-") {
+            *value = crate::webhook::mask::MASK.to_owned();
         }
     }
     request

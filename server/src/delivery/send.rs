@@ -95,7 +95,8 @@ impl Sender {
         }
         let mut response = match builder.body(request.body.clone()).send().await {
             Ok(response) => response,
-            Err(error) => return failed(describe(&error)),
+            // Without the URL: its query may carry a credential, and the log shows this text.
+            Err(error) => return failed(describe(&error.without_url())),
         };
         let status = response.status();
         let headers: Vec<(String, String)> = response

@@ -19,7 +19,12 @@ use super::{
     error::{ApiError, ApiResult},
     extract::ApiJson,
 };
-use crate::{clock::Millis, intake::IntakeError, store::NewEvent};
+use crate::{
+    auth::{Caller, Principal},
+    clock::Millis,
+    intake::IntakeError,
+    store::NewEvent,
+};
 
 const MAX_BATCH: usize = 1_000;
 const MAX_NAME_CHARS: usize = 200;
@@ -39,13 +44,15 @@ pub fn router() -> Router<AppState> {
         (status = 202, description = "Stored durably; matched by the engine next", body = EventsAcceptedOut),
         (status = 404, description = "No such contact (`not_found`)", body = app::api::ErrorOut),
         (status = 503, description = "The server is stopping (`unavailable`)", body = app::api::ErrorOut),
+        (status = 429, description = "Over the API key's event rate (`rate_limited`), with `Retry-After`", body = app::api::ErrorOut),
         BadBody, Fault,
     ))]
 async fn accept_one(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(event): ApiJson<EventIn>,
 ) -> ApiResult<(StatusCode, Json<EventsAcceptedOut>)> {
-    accept(&state, vec![event]).await
+    accept(&state, &caller, vec![event]).await
 }
 
 #[utoipa::path(post, path = "/api/v1/events/batch", tag = "events",
@@ -54,10 +61,12 @@ async fn accept_one(
         (status = 202, description = "All stored durably, in one transaction", body = EventsAcceptedOut),
         (status = 404, description = "A contact does not exist (`not_found`)", body = app::api::ErrorOut),
         (status = 503, description = "The server is stopping (`unavailable`)", body = app::api::ErrorOut),
+        (status = 429, description = "Over the API key's event rate (`rate_limited`), with `Retry-After`", body = app::api::ErrorOut),
         BadBody, Fault,
     ))]
 async fn accept_batch(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(batch): ApiJson<EventBatchIn>,
 ) -> ApiResult<(StatusCode, Json<EventsAcceptedOut>)> {
     if batch.events.len() > MAX_BATCH {
@@ -66,14 +75,35 @@ async fn accept_batch(
             batch.events.len()
         )));
     }
-    accept(&state, batch.events).await
+    accept(&state, &caller, batch.events).await
 }
 
 async fn accept(
     state: &AppState,
+    caller: &Caller,
     events: Vec<EventIn>,
 ) -> ApiResult<(StatusCode, Json<EventsAcceptedOut>)> {
     let received_at = state.clock.now();
+    if let Principal::Key(key) = &caller.principal {
+        let count = u32::try_from(events.len()).unwrap_or(u32::MAX);
+        if !state.ingest_limiter.fits(count) {
+            return Err(ApiError::unprocessable(format!(
+                "this batch of {count} events is larger than an API key may send at once (the \
+                 server's --ingest-burst-per-key); send smaller batches"
+            )));
+        }
+        if let Err(over) = state.ingest_limiter.take(key.id, count, received_at) {
+            return Err(ApiError::too_many(
+                "rate_limited",
+                format!(
+                    "this API key sends events faster than the server allows \
+                     (--ingest-rate-per-key); retry after {} s",
+                    over.retry_after_secs
+                ),
+                over.retry_after_secs,
+            ));
+        }
+    }
     for (position, event) in events.iter().enumerate() {
         check_event(event).map_err(|error| error.prefixed(&prefix(position, &events)))?;
     }

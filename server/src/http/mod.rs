@@ -50,6 +50,8 @@ pub struct AppState {
     pub site: Site,
     /// Who is calling: sessions, API keys, sign-in.
     pub auth: std::sync::Arc<Auth>,
+    /// Events per second each API key may send.
+    pub ingest_limiter: std::sync::Arc<crate::auth::rate::IngestLimiter>,
     pub leptos: LeptosOptions,
 }
 

@@ -133,6 +133,9 @@ pub struct Store {
     backend: Backend,
     /// SQLite only: whose turn it is to write (see [`Write`]).
     write_turn: Option<Arc<Mutex<()>>>,
+    /// Seals webhook secrets on write and opens them on read; without it (benches, tests that
+    /// write rows themselves) they are stored as they are.
+    secrets: Option<Arc<crate::secret_key::KeyRing>>,
 }
 
 /// A transaction that writes. On SQLite it also holds this process's write turn, so writers
@@ -236,7 +239,15 @@ impl Store {
             pool,
             backend,
             write_turn,
+            secrets: None,
         })
+    }
+
+    /// The same store, sealing and opening webhook secrets with `keys`.
+    #[must_use]
+    pub fn with_secret_key(mut self, keys: Arc<crate::secret_key::KeyRing>) -> Self {
+        self.secrets = Some(keys);
+        self
     }
 
     /// Begins a transaction that writes, after the writers ahead of it on SQLite.
@@ -311,6 +322,15 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file of a `sqlite://path?…` URL; `None` for PostgreSQL and in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, _) = rest.split_once('?').unwrap_or((rest, ""));
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// The file a `sqlite://…?mode=rwc` URL asks to create, when it does not exist yet.

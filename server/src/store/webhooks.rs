@@ -97,31 +97,130 @@ type RowQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Any, WebhookRow, sqlx::any::A
 impl Store {
     /// Inserts the row (its `id` is ignored) and returns it as stored.
     pub async fn create_webhook(&self, row: &WebhookRow) -> sqlx::Result<WebhookRow> {
-        bind_settings(sqlx::query_as(INSERT), row)
+        let sealed = self.sealed(row)?;
+        let stored = bind_settings(sqlx::query_as(INSERT), &sealed)
             .bind(row.created_at)
             .fetch_one(&self.pool)
-            .await
+            .await?;
+        self.opened(stored)
     }
 
     /// Writes every field of the row; `None` if there is no webhook with its id.
     pub async fn save_webhook(&self, row: &WebhookRow) -> sqlx::Result<Option<WebhookRow>> {
-        bind_settings(sqlx::query_as(UPDATE), row)
+        let sealed = self.sealed(row)?;
+        let stored = bind_settings(sqlx::query_as(UPDATE), &sealed)
             .bind(row.id)
             .fetch_optional(&self.pool)
-            .await
+            .await?;
+        stored.map(|row| self.opened(row)).transpose()
     }
 
     pub async fn webhook(&self, id: WebhookId) -> sqlx::Result<Option<WebhookRow>> {
-        sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        let stored: Option<WebhookRow> = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
+            .await?;
+        stored.map(|row| self.opened(row)).transpose()
     }
 
     pub async fn webhooks(&self) -> sqlx::Result<Vec<WebhookRow>> {
-        sqlx::query_as(&format!("{SELECT} ORDER BY name, id"))
+        let stored: Vec<WebhookRow> = sqlx::query_as(&format!("{SELECT} ORDER BY name, id"))
             .fetch_all(&self.pool)
-            .await
+            .await?;
+        stored.into_iter().map(|row| self.opened(row)).collect()
+    }
+
+    /// Seals every webhook secret that is stored in plain text (written before sealing
+    /// existed) or with another key than the current one (after a rotation); how many rows
+    /// changed. One transaction: a crash leaves every row as it was or all re-sealed.
+    pub async fn reseal_webhook_secrets(&self) -> sqlx::Result<u64> {
+        let Some(keys) = &self.secrets else {
+            return Ok(0);
+        };
+        let mut write = self.begin_write().await?;
+        let stored: Vec<WebhookRow> = sqlx::query_as(SELECT).fetch_all(&mut *write).await?;
+        let mut changed = 0;
+        for row in stored {
+            let current = [
+                Some(row.headers.as_str()),
+                row.auth_secret.as_deref(),
+                Some(row.signing_secret.as_str()),
+                row.previous_signing_secret.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .all(|value| keys.is_sealed_with_current(value));
+            if current {
+                continue;
+            }
+            let sealed = self.sealed(&self.opened(row)?)?;
+            sqlx::query(
+                "UPDATE webhooks SET headers = $1, auth_secret = $2, signing_secret = $3,
+                     previous_signing_secret = $4
+                 WHERE id = $5",
+            )
+            .bind(&sealed.headers)
+            .bind(&sealed.auth_secret)
+            .bind(&sealed.signing_secret)
+            .bind(&sealed.previous_signing_secret)
+            .bind(sealed.id)
+            .execute(&mut *write)
+            .await?;
+            changed += 1;
+        }
+        write.commit().await?;
+        Ok(changed)
+    }
+
+    /// The row as stored: its secrets (and custom headers, which may carry tokens) sealed.
+    fn sealed(&self, row: &WebhookRow) -> sqlx::Result<WebhookRow> {
+        let Some(keys) = &self.secrets else {
+            return Ok(row.clone());
+        };
+        let seal = |field: &str, value: &str| {
+            keys.seal(field, value)
+                .map_err(|error| sqlx::Error::Encode(Box::new(error)))
+        };
+        Ok(WebhookRow {
+            headers: seal("headers", &row.headers)?,
+            auth_secret: row
+                .auth_secret
+                .as_deref()
+                .map(|secret| seal("auth_secret", secret))
+                .transpose()?,
+            signing_secret: seal("signing_secret", &row.signing_secret)?,
+            previous_signing_secret: row
+                .previous_signing_secret
+                .as_deref()
+                .map(|secret| seal("previous_signing_secret", secret))
+                .transpose()?,
+            ..row.clone()
+        })
+    }
+
+    /// The row as the server uses it: its sealed columns opened.
+    fn opened(&self, row: WebhookRow) -> sqlx::Result<WebhookRow> {
+        let open = |field: &str, value: &str| match &self.secrets {
+            Some(keys) => keys
+                .open(field, value)
+                .map_err(|error| sqlx::Error::Decode(Box::new(error))),
+            None => Ok(value.to_owned()),
+        };
+        Ok(WebhookRow {
+            headers: open("headers", &row.headers)?,
+            auth_secret: row
+                .auth_secret
+                .as_deref()
+                .map(|secret| open("auth_secret", secret))
+                .transpose()?,
+            signing_secret: open("signing_secret", &row.signing_secret)?,
+            previous_signing_secret: row
+                .previous_signing_secret
+                .as_deref()
+                .map(|secret| open("previous_signing_secret", secret))
+                .transpose()?,
+            ..row
+        })
     }
 
     /// The ids of every webhook, for checking the journeys that name them.

@@ -1,6 +1,8 @@
 //! Webhook assets: what a marketer configures, checked when saved so that problems surface in
 //! the form rather than in a failed delivery hours later; and the secrets that go with them.
 
+pub mod mask;
+
 use app::{
     api::{AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},
     ids::WebhookId,
@@ -101,9 +103,10 @@ impl Settings {
     /// (or no authentication), else the Test button would hand it to the new host.
     pub fn patched(self, patch: WebhookPatch) -> Result<Self, InvalidWebhook> {
         let mut problems = Vec::new();
-        let url = patch
-            .url
-            .map_or(self.url.clone(), |url| url.trim().to_owned());
+        // A form shows the masked settings; what it sends back masked keeps the stored value.
+        let url = patch.url.map_or(self.url.clone(), |url| {
+            mask::unmasked_url(url.trim().to_owned(), &self.url)
+        });
         let moved = !same_origin(&self.url, &url);
         let kept = if moved { &Auth::None } else { &self.auth };
         let auth = match patch.auth {
@@ -127,7 +130,9 @@ impl Settings {
             body_format,
             contact_fields: patch.contact_fields.unwrap_or(self.contact_fields),
             custom_data: patch.custom_data.unwrap_or(self.custom_data),
-            headers: patch.headers.map_or(self.headers, trimmed_names),
+            headers: patch.headers.map_or(self.headers.clone(), |headers| {
+                trimmed_names(mask::unmasked_headers(headers, &self.headers))
+            }),
             auth,
             retry_window_hours: patch.retry_window_hours.unwrap_or(self.retry_window_hours),
             alert_emails: patch.alert_emails.map_or(self.alert_emails, trimmed),
@@ -280,12 +285,12 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
     Ok(WebhookOut {
         id: row.id,
         name: settings.name,
-        url: settings.url,
+        url: mask::masked_url(&settings.url),
         method: settings.method,
         body_format: settings.body_format,
         contact_fields: settings.contact_fields,
         custom_data: settings.custom_data,
-        headers: settings.headers,
+        headers: mask::masked_headers(&settings.headers),
         auth,
         retry_window_hours: settings.retry_window_hours,
         alert_emails: settings.alert_emails,

@@ -27,6 +27,7 @@ backend_tests!(
     the_audit_log_records_who_did_what,
     insecure_no_auth_is_for_this_machine_only,
     the_command_line_creates_operators_and_keys,
+    an_api_key_sends_events_at_its_rate,
 );
 
 /// Who may call an endpoint, written here independently of the server's own table.
@@ -770,6 +771,8 @@ async fn the_command_line_creates_operators_and_keys(backend: Backend) {
         std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
             .args(arguments)
             .args(["--database-url", database.url()])
+            .arg("--secret-key-file")
+            .arg(database.secret_key_file())
             .output()
             .expect("run wayfarer")
     };
@@ -841,4 +844,62 @@ async fn the_command_line_creates_operators_and_keys(backend: Backend) {
         .await
         .expect("a response");
     assert_eq!(journeys.status(), StatusCode::FORBIDDEN);
+}
+
+async fn an_api_key_sends_events_at_its_rate(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.ingest_rate_per_key = 10;
+        config.ingest_burst_per_key = 20;
+    })
+    .await;
+    let key = crate::support::create_api_key(
+        server.database().url(),
+        &[Scope::EventsWrite, Scope::ContactsWrite],
+    )
+    .await;
+    let shop = http_client_with_key(&key);
+    let contact = shop
+        .put(server.url("/api/v1/contacts/c-1"))
+        .json(&json!({"attributes": {}}))
+        .send()
+        .await
+        .expect("a response");
+    assert!(contact.status().is_success());
+    let batch = |size: usize| {
+        let events: Vec<Value> = (0..size)
+            .map(|_| json!({"contact": "c-1", "event": "page_view"}))
+            .collect();
+        shop.post(server.url("/api/v1/events/batch"))
+            .json(&json!({ "events": events }))
+            .send()
+    };
+    assert_eq!(
+        batch(20).await.expect("a response").status(),
+        StatusCode::ACCEPTED
+    );
+    let over = batch(1).await.expect("a response");
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(over.headers()["retry-after"], "1");
+    let error: ErrorOut = over.json().await.expect("JSON");
+    assert_eq!(error.error.code, "rate_limited");
+    // Another key, and operators, have their own allowance.
+    let other = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "c-1", "event": "page_view"}),
+        )
+        .await;
+    assert_eq!(other.status(), StatusCode::ACCEPTED);
+
+    server.clock().advance(1_000);
+    assert_eq!(
+        batch(10).await.expect("a response").status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        batch(1).await.expect("a response").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let too_big = batch(21).await.expect("a response");
+    assert_eq!(too_big.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

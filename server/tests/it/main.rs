@@ -22,6 +22,7 @@ mod openapi;
 mod pages;
 mod reentry;
 mod scale_out;
+mod secrets;
 mod startup;
 mod tls;
 mod waits;

@@ -86,6 +86,8 @@ async fn sigterm_stops_the_server_gracefully(backend: Backend) {
     let mut child = wayfarer()
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", database.url()])
+        .arg("--secret-key-file")
+        .arg(database.secret_key_file())
         .args(["--log", "info"])
         .stderr(Stdio::piped())
         .spawn()

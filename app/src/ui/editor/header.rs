@@ -59,10 +59,17 @@ pub(super) fn EditorHeader(
             <span class="version">
                 {move || live_version.get().map(|version| format!("live: v{version}"))}
             </span>
-            <span class="save-state" role="status" aria-live="polite">
-                {move || save_state.get().text()}
-            </span>
-            <PublishButton state publish/>
+            <Show
+                when=move || !state.read_only.get()
+                fallback=|| view! {
+                    <span class="notice" role="status">"Read-only: your role cannot edit journeys"</span>
+                }
+            >
+                <span class="save-state" role="status" aria-live="polite">
+                    {move || save_state.get().text()}
+                </span>
+                <PublishButton state publish/>
+            </Show>
         </header>
         {move || {
             publish

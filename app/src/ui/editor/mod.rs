@@ -21,9 +21,9 @@ use leptos::{ev, prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
-use super::pages::ErrorNotice;
+use super::{access::use_access, pages::ErrorNotice};
 use crate::{
-    api::{JourneyOut, NodeStatsOut, WebhookOut, client, client::ClientError},
+    api::{JourneyOut, NodeStatsOut, Scope, WebhookOut, client, client::ClientError},
     editor::{Editor, canvas::Viewport},
     ids::JourneyId,
     journey::{Branch, NodeId, Position, ValidationError},
@@ -66,11 +66,19 @@ pub(super) struct EditorState {
     pub stats: RwSignal<HashMap<NodeId, NodeStatsOut>>,
     /// The webhook node whose delivery log is open.
     pub log_node: RwSignal<Option<NodeId>>,
+    /// The caller may not edit journeys (a viewer): edits are refused here, as the server
+    /// would refuse to save them.
+    pub read_only: Signal<bool>,
 }
 
 impl EditorState {
     /// Applies an edit; a refused one (e.g. connecting a node to itself) changes nothing.
     pub fn edit<T>(self, change: impl FnOnce(&mut Editor) -> T) -> T {
+        if self.read_only.get_untracked() {
+            // Worked out on a copy and dropped: callers get their answer, nothing changes.
+            let mut scratch = self.editor.get_untracked();
+            return change(&mut scratch);
+        }
         self.editor
             .try_update(change)
             .expect("the editor lives as long as the page")
@@ -180,6 +188,10 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         webhooks: webhooks.into(),
         stats: RwSignal::new(HashMap::new()),
         log_node: RwSignal::new(None),
+        read_only: {
+            let access = use_access();
+            Signal::derive(move || !access.can(Scope::JourneysWrite))
+        },
     };
     let live_version = RwSignal::new(journey.live_version);
     poll_stats(state, live_version);
@@ -188,7 +200,9 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         <div class="editor">
             <header::EditorHeader state journey live_version/>
             <div class="editor-body">
-                <palette::Palette state/>
+                <Show when=move || !state.read_only.get()>
+                    <palette::Palette state/>
+                </Show>
                 <canvas::Canvas state/>
                 <aside class="side-panel" aria-label="Settings">
                     <settings::SidePanel state/>

@@ -8,8 +8,11 @@ mod form;
 
 use form::WebhookForm;
 
-use super::pages::{LoadedList, PageHeader};
-use crate::api::{RequestPreviewOut, WebhookOut, WebhookTestOut, client};
+use super::{
+    access::use_access,
+    pages::{LoadedList, PageHeader},
+};
+use crate::api::{RequestPreviewOut, Scope, WebhookOut, WebhookTestOut, client};
 
 /// Which webhook the form edits.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,12 +26,15 @@ enum Editing {
 pub fn WebhooksPage() -> impl IntoView {
     let webhooks = LocalResource::new(client::list_webhooks);
     let editing = RwSignal::new(Editing::Closed);
+    let access = use_access();
     view! {
         <Title text="Webhooks"/>
         <PageHeader title="Webhooks"/>
-        <p>
-            <button type="button" on:click=move |_| editing.set(Editing::New)>"New webhook"</button>
-        </p>
+        <Show when=move || access.can(Scope::WebhooksWrite)>
+            <p>
+                <button type="button" on:click=move |_| editing.set(Editing::New)>"New webhook"</button>
+            </p>
+        </Show>
         {move || match editing.get() {
             Editing::Closed => None,
             Editing::New => Some(view! { <WebhookForm initial=None editing webhooks/> }.into_any()),
@@ -70,6 +76,7 @@ fn WebhookTable(webhooks: Vec<WebhookOut>, editing: RwSignal<Editing>) -> impl I
 /// One webhook with its Edit and Test buttons.
 #[component]
 fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView {
+    let access = use_access();
     let id = webhook.id;
     let test = Action::new_local(move |_: &()| async move { client::test_webhook(id).await });
     let state = if webhook.enabled {
@@ -95,6 +102,7 @@ fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView 
                 <button
                     type="button"
                     class="secondary"
+                    hidden=move || !access.can(Scope::WebhooksWrite)
                     aria-label=format!("Edit {name}")
                     on:click=move |_| editing.set(Editing::Existing(Box::new(edited.clone())))
                 >
@@ -103,6 +111,7 @@ fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView 
                 " "
                 <button
                     type="button"
+                    hidden=move || !access.can(Scope::WebhooksWrite)
                     aria-label=format!("Test {name}")
                     disabled=move || test.pending().get()
                     on:click=move |_| {

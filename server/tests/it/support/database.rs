@@ -30,6 +30,10 @@ impl Backend {
 pub struct TestDatabase {
     url: String,
     storage: Storage,
+    /// The key webhook secrets are sealed with (`--secret-key-file`): beside the SQLite file,
+    /// or in a folder of its own for PostgreSQL.
+    secret_key_file: std::path::PathBuf,
+    _key_folder: Option<TempDir>,
 }
 
 /// Where the database lives; dropping it removes what the test created.
@@ -56,14 +60,16 @@ impl TestDatabase {
                 );
                 Self {
                     url,
+                    secret_key_file: folder.path().join("wayfarer-secret.key"),
                     storage: Storage::Folder { _folder: folder },
+                    _key_folder: None,
                 }
             }
             Backend::Postgres => match std::env::var(POSTGRES_URL_VAR) {
-                Ok(server_url) => Self {
-                    url: create_postgres_database(&server_url).await,
-                    storage: Storage::SharedCluster,
-                },
+                Ok(server_url) => Self::postgres(
+                    create_postgres_database(&server_url).await,
+                    Storage::SharedCluster,
+                ),
                 Err(_) => Self::on_private_cluster().await,
             },
         }
@@ -72,10 +78,23 @@ impl TestDatabase {
     /// A PostgreSQL database on a cluster of its own, for tests that stop the server.
     pub async fn on_private_cluster() -> Self {
         let cluster = PostgresCluster::start();
+        let url = create_postgres_database(&cluster.url("postgres")).await;
+        Self::postgres(url, Storage::PrivateCluster { cluster })
+    }
+
+    fn postgres(url: String, storage: Storage) -> Self {
+        let folder = tempfile::tempdir().expect("create a temporary folder");
         Self {
-            url: create_postgres_database(&cluster.url("postgres")).await,
-            storage: Storage::PrivateCluster { cluster },
+            url,
+            storage,
+            secret_key_file: folder.path().join("wayfarer-secret.key"),
+            _key_folder: Some(folder),
         }
+    }
+
+    /// The file every server on this database must be given as `--secret-key-file`.
+    pub fn secret_key_file(&self) -> &std::path::Path {
+        &self.secret_key_file
     }
 
     /// The cluster this database has to itself, if it has one.
@@ -91,6 +110,8 @@ impl TestDatabase {
         Self {
             url: self.url.clone(),
             storage: Storage::Alias,
+            secret_key_file: self.secret_key_file.clone(),
+            _key_folder: None,
         }
     }
 

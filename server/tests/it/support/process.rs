@@ -31,6 +31,8 @@ impl WayfarerProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--database-url", database.url()])
+            .arg("--secret-key-file")
+            .arg(database.secret_key_file())
             .args(["--log", "warn", "--allow-private-targets"])
             .args(arguments)
             .stdin(Stdio::null())

@@ -45,6 +45,7 @@ impl TestServer {
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
         let mut config = Config::for_tests(database.url());
+        config.secret_key_file = Some(database.secret_key_file().to_owned());
         adjust(&mut config);
         let clock = ManualClock::starting_at(START_OF_TESTS);
         let server = Server::start_with_clock(&config, Arc::new(clock.clone()))
@@ -88,9 +89,13 @@ impl TestServer {
 
     /// A second connection to the server's database, to look at what the API does not show.
     pub async fn store(&self) -> Store {
+        let (keys, _) =
+            server::secret_key::KeyRing::load_or_create(self.database.secret_key_file())
+                .expect("the server's secret key");
         Store::connect(self.database.url())
             .await
             .expect("connect to the test database")
+            .with_secret_key(Arc::new(keys))
     }
 
     /// A plain connection to the server's database, for SQL a test writes itself.
