@@ -111,6 +111,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub header_read_timeout_secs: u64,
 
+    /// Seconds a client has to send a request's body, whole (slow clients get 408).
+    #[arg(long, env = "WAYFARER_BODY_READ_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub body_read_timeout_secs: u64,
+
     /// Seconds that webhook requests in flight get to finish after SIGTERM or SIGINT; those
     /// still unanswered then are given back, to be sent at once by the next process.
     #[arg(long, env = "WAYFARER_SHUTDOWN_GRACE_SECS", default_value_t = 10,
@@ -244,6 +249,7 @@ impl Config {
             shutdown_grace_secs: 10,
             max_connections: 1_024,
             header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
             insecure_no_auth: false,

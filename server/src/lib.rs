@@ -157,6 +157,7 @@ impl Server {
             limits: http::serve::Limits {
                 max_connections: config.max_connections as usize,
                 header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+                body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
             },
             store,
             engine,

@@ -116,10 +116,16 @@ pub async fn guard(State(site): State<Site>, request: Request, next: Next) -> Re
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
-        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    // Pages set their own policy, with the nonce of their hydration script (`app::shell`);
+    // anything else (JSON, files) may load nothing and be framed by no one.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
     response
 }
 

@@ -12,7 +12,10 @@ use axum::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::ApiError;
+use super::{ApiError, serve::BodyReadTimeout};
+
+/// When no deadline was set on the request (it did not come through the accept loop).
+const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A JSON body; malformed JSON is a 400, a body over the limit a 413.
 pub struct ApiJson<T>(pub T);
@@ -26,8 +29,16 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+        // A body trickled in a byte at a time would hold its connection and its handler for
+        // as long as the client liked: it must arrive whole within the deadline.
+        let deadline = parts
+            .extensions
+            .get::<BodyReadTimeout>()
+            .map_or(DEFAULT_BODY_READ_TIMEOUT, |timeout| timeout.0);
+        let read = Bytes::from_request(Request::from_parts(parts.clone(), body), state);
+        let bytes = tokio::time::timeout(deadline, read)
             .await
+            .map_err(|_| ApiError::body_timeout(deadline))?
             .map_err(JsonRejection::from)?;
         if let Some(field) = field_with_nul(&bytes) {
             return Err(ApiError::nul_in(&if field.is_empty() {

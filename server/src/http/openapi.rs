@@ -194,6 +194,9 @@ pub(super) enum BadBody {
     /// for one contact or event, 64 KB for a webhook's settings.
     #[response(status = 413)]
     TooLarge(ErrorOut),
+    /// The body did not arrive whole within `--body-read-timeout-secs` (`request_timeout`).
+    #[response(status = 408)]
+    Slow(ErrorOut),
     /// Not sent as `application/json` (`unsupported_media_type`).
     #[response(status = 415)]
     NotJson(ErrorOut),

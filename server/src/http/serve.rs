@@ -27,7 +27,14 @@ pub struct Limits {
     /// How long a connection may take to send a request's headers (also between requests
     /// on a kept-alive connection).
     pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive, whole.
+    pub body_read_timeout: Duration,
 }
+
+/// How long the request's body may take to arrive (a request extension; the JSON extractor
+/// keeps to it).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyReadTimeout(pub Duration);
 
 /// Serves `router` until `shutdown` completes; then stops accepting, lets the requests in
 /// flight finish and closes idle connections.
@@ -70,6 +77,9 @@ pub async fn serve(
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
+                request
+                    .extensions_mut()
+                    .insert(BodyReadTimeout(limits.body_read_timeout));
                 request
             },
         ));

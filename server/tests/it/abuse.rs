@@ -69,6 +69,41 @@ async fn slow_clients_are_cut_off_and_do_not_stop_others() {
     );
 }
 
+/// A body trickled in (or never finished) is answered 408 once its deadline passes, and the
+/// connection is closed.
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_refused() {
+    let server = TestServer::start_with(Backend::Sqlite, |config| {
+        config.body_read_timeout_secs = 1;
+    })
+    .await;
+    let key =
+        crate::support::create_api_key(server.database().url(), &[app::api::Scope::EventsWrite])
+            .await;
+    let address = server.url("").trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).await.expect("connect");
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"contact\""
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("headers and a little body");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "answered and closed");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// Where kilobytes do, the server does not buffer megabytes: one contact or event is limited to
 /// 256 KB and a webhook's settings to 64 KB; batches keep 2 MB.
 #[tokio::test]

@@ -100,12 +100,48 @@ async fn answers_forbid_framing_and_sniffing(backend: Backend) {
         let headers = answer.headers();
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
-        assert_eq!(
-            headers["content-security-policy"], "frame-ancestors 'none'",
-            "{path}"
+        let policy = headers["content-security-policy"].to_str().expect("text");
+        assert!(
+            policy.ends_with("frame-ancestors 'none'"),
+            "{path}: {policy}"
         );
+        if path.starts_with("/api/") {
+            assert_eq!(
+                policy, "default-src 'none'; frame-ancestors 'none'",
+                "{path}"
+            );
+        }
         assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
     }
+
+    // A page runs only the script carrying this render's nonce (and what that script loads).
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = server.get("/journeys").await;
+        let policy = page.headers()["content-security-policy"]
+            .to_str()
+            .expect("text")
+            .to_owned();
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce in the policy")
+            .to_owned();
+        assert!(
+            policy.contains("'strict-dynamic'") && !policy.contains(" 'unsafe-eval'"),
+            "{policy}"
+        );
+        let html = page.text().await.expect("the page");
+        let scripts = html.matches("<script").count();
+        let nonced = html.matches(&format!("nonce=\"{nonce}\"")).count();
+        assert!(
+            scripts > 0 && nonced >= scripts,
+            "{scripts} scripts, {nonced} with the nonce"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a new nonce for every page");
 }
 
 async fn the_public_url_is_ours_too(backend: Backend) {
