@@ -57,6 +57,8 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   await form.getByRole('button', { name: '+ Add header' }).click();
   await form.getByLabel('header 1 key').fill('X-Source');
   await form.getByLabel('header 1 value').fill('wayfarer');
+  // Marked secret: never shown again, but sent.
+  await form.getByLabel('header 1 secret').check();
   await form.getByLabel('Contact fields to send').fill('email, first_name');
   await form.getByLabel('Email when requests fail for good').fill('ops@example.com, crm@example.com');
 
@@ -64,7 +66,8 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   const preview = form.getByRole('region', { name: 'Request preview' });
   await expect(preview).toContainText(`POST ${receiver.url}/ok/sample-contact`);
   await expect(preview).toContainText('authorization: Bearer ***');
-  await expect(preview).toContainText('x-source: wayfarer');
+  await expect(preview).toContainText('x-source: ********');
+  await expect(preview).not.toContainText('wayfarer');
   await expect(preview).not.toContainText('s3cret-token');
   expect(receiver.received).toEqual([]);
 
@@ -83,11 +86,14 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   await expect(form.getByLabel('Token', { exact: true })).toHaveValue('');
   await expect(form.getByLabel('Email when requests fail for good')).toHaveValue('ops@example.com, crm@example.com');
   await expect(form.getByLabel('Token', { exact: true })).toHaveAttribute('placeholder', /stored/);
+  await expect(form.getByLabel('header 1 value')).toHaveValue('********');
+  await expect(form.getByLabel('header 1 secret')).toBeChecked();
   await form.getByRole('button', { name: 'Save webhook' }).click();
   await expect(form.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
   await row.getByRole('button', { name: `Test ${working}` }).click();
   await expect(row.getByRole('status')).toHaveText(/^✓ 200 in \d+ ms$/);
   expect(receiver.received.at(-1)?.authorization).toBe('Bearer s3cret-token');
+  expect(receiver.received.at(-1)?.source).toBe('wayfarer');
   await form.getByRole('button', { name: 'Close' }).click();
 
   // A receiver that fails gets a red cross with its status.

@@ -76,6 +76,7 @@ pub fn webhook_with(id: WebhookId, custom_data: &[(&str, &str)]) -> NodeKind {
             .map(|(key, value)| KeyValue {
                 key: (*key).to_owned(),
                 value: (*value).to_owned(),
+                secret: false,
             })
             .collect(),
     })

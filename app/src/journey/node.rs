@@ -258,11 +258,15 @@ fn webhook_id_or_its_text<'de, D: serde::Deserializer<'de>>(
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
+    /// A webhook's header whose value is a credential: shown as `********` like those named
+    /// like one (`Authorization`, `X-Api-Key`, …). Absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
 }
 
 /// A duration as the marketer entered it, e.g. 15 minutes or 2 days.

@@ -582,7 +582,11 @@ fn kind() -> impl Strategy<Value = NodeKind> {
         (
             proptest::option::of((0..1_000_i64).prop_map(WebhookId)),
             proptest::collection::vec(
-                (name(), "[ -~]{0,10}").prop_map(|(key, value)| KeyValue { key, value }),
+                (name(), "[ -~]{0,10}").prop_map(|(key, value)| KeyValue {
+                    key,
+                    value,
+                    secret: false
+                }),
                 0..3
             )
         )

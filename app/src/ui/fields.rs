@@ -19,6 +19,9 @@ pub(super) fn KeyValueRows(
     /// Called when a field loses focus.
     #[prop(optional)]
     on_blur: Option<Callback<()>>,
+    /// Offers a "Secret" box per row (a webhook's headers): its value is never shown again.
+    #[prop(optional)]
+    secret_toggle: bool,
 ) -> impl IntoView {
     let change = move |change: &dyn Fn(&mut Vec<KeyValue>)| {
         let mut all = rows.get_untracked();
@@ -61,6 +64,18 @@ pub(super) fn KeyValueRows(
                                     }
                                     on:blur=blurred
                                 />
+                                {secret_toggle.then(|| view! {
+                                    <label class="checkbox secret-toggle">
+                                        <input type="checkbox" aria-label=format!("{name} {} secret", index + 1)
+                                            prop:checked=move || rows.with(|rows| rows.get(index).is_some_and(|row| row.secret))
+                                            on:change=move |event| {
+                                                let secret = event_target_checked(&event);
+                                                change(&|rows| if let Some(row) = rows.get_mut(index) { row.secret = secret; });
+                                            }
+                                        />
+                                        "Secret"
+                                    </label>
+                                })}
                                 <button type="button" class="icon-button" aria-label=format!("Remove {name} {}", index + 1)
                                     on:click=move |_| change(&|rows| if index < rows.len() { rows.remove(index); })
                                 >"×"</button>
@@ -70,7 +85,7 @@ pub(super) fn KeyValueRows(
                     .collect_view()
             }}
             <button type="button" class="secondary"
-                on:click=move |_| change(&|rows| rows.push(KeyValue { key: String::new(), value: String::new() }))
+                on:click=move |_| change(&|rows| rows.push(KeyValue::default()))
             >{format!("+ Add {name}")}</button>
             {(!hint.is_empty()).then(|| view! { <span class="field-hint">{hint}</span> })}
         </fieldset>

@@ -182,7 +182,8 @@ pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequ
 }
 
 /// The request with its secrets replaced by `***` (its authentication) or `********` (custom
-/// headers and query parameters named like credentials), for previews and logs.
+/// headers marked secret or named like credentials, and such query parameters), for previews
+/// and logs.
 pub fn masked(mut request: OutgoingRequest, settings: &Settings) -> OutgoingRequest {
     request.url = crate::webhook::mask::masked_url(request.url.as_str())
         .parse()
@@ -198,7 +199,13 @@ pub fn masked(mut request: OutgoingRequest, settings: &Settings) -> OutgoingRequ
                 Some((scheme @ ("Basic" | "Bearer"), _)) => format!("{scheme} ***"),
                 _ => "***".to_owned(),
             };
-        } else if crate::webhook::mask::is_sensitive_name(name) && !name.starts_with("webhook-") {
+        } else if !name.starts_with("webhook-")
+            && (crate::webhook::mask::is_sensitive_name(name)
+                || settings
+                    .headers
+                    .iter()
+                    .any(|header| header.secret && header.key.eq_ignore_ascii_case(name)))
+        {
             *value = crate::webhook::mask::MASK.to_owned();
         }
     }
@@ -287,6 +294,7 @@ mod tests {
         let node_data = vec![KeyValue {
             key: "reason".to_owned(),
             value: "cart=abandoned".to_owned(),
+            secret: false,
         }];
         let payload = Payload {
             message_id: "msg_42",

@@ -29,17 +29,17 @@ pub fn is_sensitive_name(name: &str) -> bool {
     SENSITIVE_PARTS.iter().any(|part| name.contains(part))
 }
 
-/// The headers with the values of credentials masked.
+/// The headers with the values of credentials (marked secret, or named like one) masked.
 pub fn masked_headers(headers: &[KeyValue]) -> Vec<KeyValue> {
     headers
         .iter()
         .map(|header| KeyValue {
-            key: header.key.clone(),
-            value: if is_sensitive_name(&header.key) {
+            value: if header.secret || is_sensitive_name(&header.key) {
                 MASK.to_owned()
             } else {
                 header.value.clone()
             },
+            ..header.clone()
         })
         .collect()
 }
@@ -58,7 +58,7 @@ pub fn unmasked_headers(incoming: Vec<KeyValue>, stored: &[KeyValue]) -> Vec<Key
                 .map(|old| old.value.clone());
             KeyValue {
                 value: kept.unwrap_or(header.value),
-                key: header.key,
+                ..header
             }
         })
         .collect()
@@ -133,6 +133,7 @@ mod tests {
         KeyValue {
             key: key.to_owned(),
             value: value.to_owned(),
+            secret: false,
         }
     }
 
@@ -164,6 +165,12 @@ mod tests {
             unmasked_headers(vec![pair("x-token", "new"), pair("X-Key", MASK)], &stored),
             vec![pair("x-token", "new"), pair("X-Key", MASK)]
         );
+        // Any header marked secret is masked, whatever its name.
+        let marked = KeyValue {
+            secret: true,
+            ..pair("X-Tenant", "eu")
+        };
+        assert_eq!(masked_headers(std::slice::from_ref(&marked))[0].value, MASK);
     }
 
     #[test]

@@ -293,12 +293,23 @@ async fn gone_fails_the_delivery_and_disables_the_webhook(backend: Backend) {
         ("failed", None)
     );
     assert_eq!(hook_counts(&server, journey).await, (0, 0, 1));
-    let webhook: WebhookOut = server
-        .get(&format!("/api/v1/webhooks/{}", webhook.id))
-        .await
-        .json()
-        .await
-        .expect("a webhook");
+    // The worker disables the webhook just after it records the attempt.
+    let mut read = None;
+    for _ in 0..200 {
+        let current: WebhookOut = server
+            .get(&format!("/api/v1/webhooks/{}", webhook.id))
+            .await
+            .json()
+            .await
+            .expect("a webhook");
+        let disabled = !current.enabled;
+        read = Some(current);
+        if disabled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let webhook = read.expect("read");
     assert!(!webhook.enabled);
     assert_eq!(
         webhook.disabled_reason.as_deref(),

@@ -191,7 +191,8 @@ async fn credentials_in_headers_and_the_url_are_masked_and_kept(backend: Backend
     let created = server
         .create_webhook(&json!({
             "name": "CRM", "url": url,
-            "headers": [{"key": "X-Api-Key", "value": HEADER_TOKEN}, {"key": "X-Tenant", "value": "acme"}],
+            "headers": [{"key": "X-Api-Key", "value": HEADER_TOKEN}, {"key": "X-Tenant", "value": "acme"},
+                        {"key": "X-Customer", "value": "marked-secret-in-clear", "secret": true}],
         }))
         .await;
     let shown = serde_json::to_string(&created).expect("JSON");
@@ -223,6 +224,11 @@ async fn credentials_in_headers_and_the_url_are_masked_and_kept(backend: Backend
         .expect("a row");
     assert_eq!(row.url, url);
     assert!(row.headers.contains(HEADER_TOKEN), "{}", row.headers);
+    assert!(
+        row.headers.contains("marked-secret-in-clear"),
+        "{}",
+        row.headers
+    );
 
     let preview = server
         .post_json(&format!("{path}/preview"), &json!({}))

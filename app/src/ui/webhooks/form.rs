@@ -198,7 +198,8 @@ pub(super) fn WebhookForm(
                 key_placeholder="plan" value_placeholder="{{contact.plan | default: \"free\"}}"/>
             <KeyValueRows legend="Custom headers" name="header" rows=draft.headers.into()
                 set_rows=Callback::new(move |rows| draft.headers.set(rows))
-                key_placeholder="X-Source" value_placeholder="wayfarer"/>
+                key_placeholder="X-Source" value_placeholder="wayfarer" secret_toggle=true
+                hint="Values of headers marked Secret, or named like a credential (Authorization, X-Api-Key, …), are stored sealed and shown as ********."/>
             <div class="form-actions">
                 <button type="submit" disabled=busy>"Save webhook"</button>
                 <button type="button" class="secondary" disabled=busy on:click=move |_| { preview.dispatch(()); }>
