@@ -277,14 +277,7 @@ impl Auth {
         first: bool,
     ) -> Result<(Option<OperatorRow>, Option<String>), AuthError> {
         let email = normalise_email(email);
-        let (password, one_time) = match password {
-            Some(password) => (password.to_owned(), None),
-            None => {
-                let generated =
-                    password::one_time().map_err(|error| AuthError::Internal(error.to_string()))?;
-                (generated.clone(), Some(generated))
-            }
-        };
+        let (password, one_time) = given_or_one_time(password)?;
         password::check_policy(&password)?;
         let hash = hash_off_thread(password).await?;
         let new = NewOperator {
@@ -310,14 +303,7 @@ impl Auth {
         password: Option<&str>,
         keep: Option<i64>,
     ) -> Result<(Option<OperatorRow>, Option<String>), AuthError> {
-        let (password, one_time) = match password {
-            Some(password) => (password.to_owned(), None),
-            None => {
-                let generated =
-                    password::one_time().map_err(|error| AuthError::Internal(error.to_string()))?;
-                (generated.clone(), Some(generated))
-            }
-        };
+        let (password, one_time) = given_or_one_time(password)?;
         password::check_policy(&password)?;
         let hash = hash_off_thread(password).await?;
         let row = self
@@ -338,6 +324,19 @@ impl Auth {
         tokio::task::spawn_blocking(move || password::verify(&password, &stored))
             .await
             .map_err(|error| AuthError::Internal(error.to_string()))
+    }
+}
+
+/// The password to set: the one given, or a new one-time password, which is also returned to
+/// be handed over.
+fn given_or_one_time(password: Option<&str>) -> Result<(String, Option<String>), AuthError> {
+    match password {
+        Some(password) => Ok((password.to_owned(), None)),
+        None => {
+            let generated =
+                password::one_time().map_err(|error| AuthError::Internal(error.to_string()))?;
+            Ok((generated.clone(), Some(generated)))
+        }
     }
 }
 

@@ -67,17 +67,7 @@ impl Store {
         operator: &NewOperator<'_>,
         now: Millis,
     ) -> sqlx::Result<OperatorRow> {
-        sqlx::query_as(&format!(
-            "INSERT INTO operators (email, password_hash, role, must_change_password, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING {OPERATOR_COLUMNS}"
-        ))
-        .bind(operator.email)
-        .bind(operator.password_hash)
-        .bind(operator.role)
-        .bind(i64::from(operator.must_change_password))
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
+        insert_operator(&self.pool, operator, now).await
     }
 
     /// Creates the first operator, only while there is none: two set-up requests at once
@@ -99,17 +89,7 @@ impl Store {
         if existing > 0 {
             return Ok(None);
         }
-        let row = sqlx::query_as(&format!(
-            "INSERT INTO operators (email, password_hash, role, must_change_password, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING {OPERATOR_COLUMNS}"
-        ))
-        .bind(operator.email)
-        .bind(operator.password_hash)
-        .bind(operator.role)
-        .bind(i64::from(operator.must_change_password))
-        .bind(now)
-        .fetch_one(&mut *write)
-        .await?;
+        let row = insert_operator(&mut *write, operator, now).await?;
         write.commit().await?;
         Ok(Some(row))
     }
@@ -276,4 +256,22 @@ impl Store {
             .await
             .map(|done| done.rows_affected())
     }
+}
+
+async fn insert_operator<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    operator: &NewOperator<'_>,
+    now: Millis,
+) -> sqlx::Result<OperatorRow> {
+    sqlx::query_as(&format!(
+        "INSERT INTO operators (email, password_hash, role, must_change_password, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING {OPERATOR_COLUMNS}"
+    ))
+    .bind(operator.email)
+    .bind(operator.password_hash)
+    .bind(operator.role)
+    .bind(i64::from(operator.must_change_password))
+    .bind(now)
+    .fetch_one(executor)
+    .await
 }

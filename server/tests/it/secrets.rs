@@ -42,6 +42,22 @@ async fn stored_webhook_text(server: &TestServer) -> String {
         .join("\n")
 }
 
+/// The webhook's signing secret, through its endpoint.
+async fn signing_secret(server: &TestServer, webhook: &Value) -> String {
+    let answer: Value = server
+        .expect(
+            server
+                .get(&format!(
+                    "/api/v1/webhooks/{}/signing-secret",
+                    webhook["id"]
+                ))
+                .await,
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    answer["secret"].as_str().expect("the secret").to_owned()
+}
+
 async fn create_webhook_with_secrets(server: &TestServer) -> Value {
     let webhook = server
         .create_webhook(&json!({
@@ -56,18 +72,8 @@ async fn create_webhook_with_secrets(server: &TestServer) -> Value {
 async fn webhook_secrets_are_sealed_in_the_database(backend: Backend) {
     let server = TestServer::start(backend).await;
     let webhook = create_webhook_with_secrets(&server).await;
-    let secret: Value = server
-        .expect(
-            server
-                .get(&format!(
-                    "/api/v1/webhooks/{}/signing-secret",
-                    webhook["id"]
-                ))
-                .await,
-            reqwest::StatusCode::OK,
-        )
-        .await;
-    let signing_secret = secret["secret"].as_str().expect("the secret").to_owned();
+    let secret = signing_secret(&server, &webhook).await;
+    let signing_secret = secret;
 
     let stored = stored_webhook_text(&server).await;
     for secret in [PASSWORD, HEADER_TOKEN, signing_secret.as_str()] {
@@ -123,18 +129,8 @@ async fn secrets_stored_in_plain_text_are_sealed_at_start(backend: Backend) {
         !stored.contains("whsec_c2VjcmV0LWZyb20tYmVmb3Jl"),
         "{stored}"
     );
-    let secret: Value = server
-        .expect(
-            server
-                .get(&format!(
-                    "/api/v1/webhooks/{}/signing-secret",
-                    webhook["id"]
-                ))
-                .await,
-            reqwest::StatusCode::OK,
-        )
-        .await;
-    assert_eq!(secret["secret"], "whsec_c2VjcmV0LWZyb20tYmVmb3Jl");
+    let secret = signing_secret(&server, &webhook).await;
+    assert_eq!(secret, "whsec_c2VjcmV0LWZyb20tYmVmb3Jl");
 }
 
 async fn the_secret_key_is_rotated_by_a_command(backend: Backend) {
@@ -372,15 +368,7 @@ async fn everything_written_is_free_of_secrets(backend: Backend) {
         }
     }
     // The signing secret's own endpoint shows it, by design, to editors; nothing else does.
-    let secret: Value = server
-        .expect(
-            server
-                .get(&format!("/api/v1/webhooks/{}/signing-secret", gone.id))
-                .await,
-            reqwest::StatusCode::OK,
-        )
-        .await;
-    let signing_secret = secret["secret"].as_str().expect("the secret").to_owned();
+    let signing_secret = signing_secret(&server, &serde_json::to_value(&gone).expect("JSON")).await;
     // Every action above is in the audit log; read it again after them.
     answers.push(read("/api/v1/audit".to_owned()).await);
     let logged = String::from_utf8_lossy(&log.0.lock().expect("the log")).into_owned();
