@@ -1,0 +1,463 @@
+//! The whole pipeline as users run it: events in over HTTP, the engine, webhooks out. Starts
+//! the real `wayfarer` binary (release), a local receiver and a load client, and prints in one
+//! run: the bare POST rate (client → receiver), events accepted/s and executions/s (event in →
+//! webhook accepted by the receiver) for single events and for batches of 100, the latency
+//! from event POST to webhook arrival at a fixed offered rate (100/s and 1,000/s), and the
+//! server's RSS.
+//!
+//!     cargo bench -p server --bench pipeline [-- EVENTS]
+//!
+//! On SQLite (a fresh file); under `.ci/postgres` (which sets `WAYFARER_TEST_POSTGRES_URL` to a
+//! throwaway cluster) on a new PostgreSQL database as well:
+//!
+//!     .ci/postgres cargo bench -p server --bench pipeline
+//!
+//! The journey is `purchase` → webhook → exit; every event is for a contact of its own, so each
+//! enrolls once.
+
+use std::{
+    collections::HashMap,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use app::{
+    api::{Reentry, Scope},
+    journey::fixtures::{chain, webhook_with},
+};
+use axum::{Json, Router, extract::State, routing::post};
+use serde_json::{Value, json};
+use server::{
+    auth::token,
+    store::{NewApiKey, Store},
+};
+use tokio::task::JoinSet;
+
+const CONNECTIONS: usize = 32;
+const BATCH: usize = 100;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+// As in the server binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[allow(
+    dead_code,
+    reason = "this bench takes only the arguments from the shared support"
+)]
+mod support;
+
+/// When each webhook arrived, by the contact it was for.
+#[derive(Clone, Default)]
+struct Arrivals(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl Arrivals {
+    fn count(&self) -> usize {
+        self.0.lock().expect("arrivals").len()
+    }
+
+    fn at(&self, contact: &str) -> Option<Instant> {
+        self.0.lock().expect("arrivals").get(contact).copied()
+    }
+
+    /// Waits until `total` webhooks have arrived (or a minute without progress); when the
+    /// last one did.
+    async fn all(&self, total: usize) -> support::BenchResult<Instant> {
+        let mut last_count = 0;
+        let mut last_progress = Instant::now();
+        loop {
+            let count = self.count();
+            if count >= total {
+                let latest = self.0.lock().expect("arrivals").values().max().copied();
+                return latest.ok_or_else(|| "no arrivals".into());
+            }
+            if count > last_count {
+                last_count = count;
+                last_progress = Instant::now();
+            } else if last_progress.elapsed() > Duration::from_secs(60) {
+                return Err(format!("only {count} of {total} webhooks arrived").into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+async fn receive(State(arrivals): State<Arrivals>, Json(body): Json<Value>) -> &'static str {
+    if let Some(contact) = body["data"]["contact"]["external_id"].as_str() {
+        arrivals
+            .0
+            .lock()
+            .expect("arrivals")
+            .insert(contact.to_owned(), Instant::now());
+    }
+    "ok"
+}
+
+/// The server process, killed when dropped.
+struct Wayfarer {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Drop for Wayfarer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Wayfarer {
+    async fn start(database_url: &str, key_file: &std::path::Path) -> support::BenchResult<Self> {
+        let store = Store::connect(database_url).await?;
+        store.migrate().await?;
+        let key = token::new_api_key()?;
+        store
+            .create_api_key(
+                &NewApiKey {
+                    name: "pipeline bench",
+                    token_hash: &token::fingerprint(&key),
+                    prefix: &token::display_prefix(&key),
+                    scopes: &[Scope::Admin],
+                    created_by: None,
+                    expires_at: None,
+                },
+                0,
+            )
+            .await?;
+        store.close().await;
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            listener.local_addr()?.port()
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database_url])
+            .arg("--secret-key-file")
+            .arg(key_file)
+            // Errors only: the bench needs no browser bundle, whose absence is a warning.
+            .args(["--allow-private-targets", "--log", "error"])
+            .stdin(Stdio::null())
+            .spawn()?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse()?,
+        );
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()?;
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client,
+        };
+        for _ in 0..300 {
+            if let Ok(answer) = server.client.get(server.url("/api/v1/health")).send().await
+                && answer.status().is_success()
+            {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err("the server did not become healthy".into())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn call(&self, path: &str, body: &Value) -> support::BenchResult<Value> {
+        let answer = self.client.post(self.url(path)).json(body).send().await?;
+        let status = answer.status();
+        let text = answer.text().await?;
+        if !status.is_success() {
+            return Err(format!("{path}: {status} {text}").into());
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Kilobytes of memory the server holds (VmRSS).
+    fn rss_kb(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|line| {
+                    line.strip_prefix("VmRSS:")
+                        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+                })
+            })
+            .unwrap_or(0)
+    }
+}
+
+#[tokio::main]
+async fn main() -> support::BenchResult {
+    let events = support::count_argument(10_000)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let arrivals = Arrivals::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let receiver = format!("http://{}", listener.local_addr()?);
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .route("/bare", post(|| async { "ok" }))
+        .with_state(arrivals.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let bare = bare_posts(&format!("{receiver}/bare"), events).await?;
+    println!("bare POSTs (client → receiver, {CONNECTIONS} connections): {bare:.0}/s");
+
+    let folder = tempfile::tempdir()?;
+    let sqlite = format!(
+        "sqlite://{}?mode=rwc",
+        folder.path().join("bench.db").display()
+    );
+    run(
+        "SQLite",
+        &sqlite,
+        &folder.path().join("sqlite.key"),
+        &receiver,
+        &arrivals,
+        events,
+        bare,
+    )
+    .await?;
+    if let Ok(cluster) = std::env::var("WAYFARER_TEST_POSTGRES_URL") {
+        let postgres = new_postgres_database(&cluster).await?;
+        run(
+            "PostgreSQL",
+            &postgres,
+            &folder.path().join("postgres.key"),
+            &receiver,
+            &arrivals,
+            events,
+            bare,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn run(
+    backend: &str,
+    database_url: &str,
+    key_file: &std::path::Path,
+    receiver: &str,
+    arrivals: &Arrivals,
+    events: usize,
+    bare: f64,
+) -> support::BenchResult {
+    let server = Wayfarer::start(database_url, key_file).await?;
+    let webhook = server
+        .call(
+            "/api/v1/webhooks",
+            &json!({"name": "receiver", "url": format!("{receiver}/hook")}),
+        )
+        .await?;
+    let webhook_id = serde_json::from_value(webhook["id"].clone())?;
+    let journey = server
+        .call(
+            "/api/v1/journeys",
+            &json!({"name": "purchase", "reentry": Reentry::Once,
+                    "draft": chain("purchase", vec![("hook", webhook_with(webhook_id, &[]))])}),
+        )
+        .await?;
+    server
+        .call(
+            &format!("/api/v1/journeys/{}/publish", journey["id"]),
+            &json!({}),
+        )
+        .await?;
+    // Every event below is for a contact of its own.
+    let phases = [
+        ("single", events),
+        ("batch", events),
+        ("paced100", 500),
+        ("paced1000", 5_000),
+    ];
+    for (phase, count) in phases {
+        for start in (0..count).step_by(1_000) {
+            let contacts: Vec<Value> = (start..count.min(start + 1_000))
+                .map(|n| json!({"external_id": format!("{backend}-{phase}-{n}")}))
+                .collect();
+            server
+                .call("/api/v1/contacts/batch", &json!({ "contacts": contacts }))
+                .await?;
+        }
+    }
+    println!("{backend}:");
+
+    for (phase, batch) in [("single", 1), ("batch", BATCH)] {
+        let before = arrivals.count();
+        let started = Instant::now();
+        post_events(&server, backend, phase, events, batch).await?;
+        let accepted = started.elapsed().as_secs_f64();
+        let done = arrivals.all(before + events).await?;
+        let executed = done.duration_since(started).as_secs_f64();
+        #[expect(clippy::cast_precision_loss, reason = "event counts")]
+        let (accepted_rate, executed_rate) = (events as f64 / accepted, events as f64 / executed);
+        println!(
+            "  {}: events accepted {accepted_rate:.0}/s, executions (event in → webhook \
+             accepted) {executed_rate:.0}/s ({:.1} % of bare POSTs); the last webhook {:.1} s \
+             after the last 202",
+            if batch == 1 {
+                "single events"
+            } else {
+                "batches of 100"
+            },
+            100.0 * executed_rate / bare,
+            executed - accepted
+        );
+    }
+
+    for (phase, rate, count) in [("paced100", 100, 500), ("paced1000", 1_000, 5_000)] {
+        let latencies = paced(&server, arrivals, backend, phase, rate, count).await?;
+        println!(
+            "  latency event POST → webhook arrival at {rate}/s ({count} events): p50 {:.1} ms, \
+             p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 90.0),
+            percentile(&latencies, 99.0),
+            percentile(&latencies, 100.0)
+        );
+    }
+    println!("  server RSS: {} MB", server.rss_kb() / 1024);
+    Ok(())
+}
+
+/// Posts `count` events for the phase's contacts, `batch` per request.
+async fn post_events(
+    server: &Wayfarer,
+    backend: &str,
+    phase: &str,
+    count: usize,
+    batch: usize,
+) -> support::BenchResult {
+    let in_flight_limit = if batch == 1 {
+        CONNECTIONS
+    } else {
+        BATCHES_IN_FLIGHT
+    };
+    let mut in_flight = JoinSet::new();
+    for start in (0..count).step_by(batch) {
+        if in_flight.len() >= in_flight_limit
+            && let Some(done) = in_flight.join_next().await
+        {
+            done??;
+        }
+        let events: Vec<Value> = (start..count.min(start + batch))
+            .map(|n| json!({"contact": format!("{backend}-{phase}-{n}"), "event": "purchase"}))
+            .collect();
+        let (path, body) = if batch == 1 {
+            ("/api/v1/events", events[0].clone())
+        } else {
+            ("/api/v1/events/batch", json!({ "events": events }))
+        };
+        let request = server.client.post(server.url(path)).json(&body);
+        in_flight.spawn(async move {
+            match request.send().await {
+                Ok(answer) if answer.status().is_success() => Ok(()),
+                Ok(answer) => Err(format!("answered {}", answer.status())),
+                Err(error) => Err(error.to_string()),
+            }
+        });
+    }
+    while let Some(done) = in_flight.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// Single events at `rate` per second; each one's milliseconds from POST to webhook arrival.
+async fn paced(
+    server: &Wayfarer,
+    arrivals: &Arrivals,
+    backend: &str,
+    phase: &str,
+    rate: u32,
+    count: usize,
+) -> support::BenchResult<Vec<f64>> {
+    let before = arrivals.count();
+    let interval = Duration::from_secs(1) / rate;
+    let started = Instant::now();
+    let mut sent = Vec::with_capacity(count);
+    let mut in_flight = JoinSet::new();
+    for n in 0..count {
+        let due = started + interval * u32::try_from(n)?;
+        tokio::time::sleep_until(due.into()).await;
+        let contact = format!("{backend}-{phase}-{n}");
+        sent.push((contact.clone(), Instant::now()));
+        let request = server
+            .client
+            .post(server.url("/api/v1/events"))
+            .json(&json!({"contact": contact, "event": "purchase"}));
+        in_flight.spawn(async move { request.send().await.map(|_| ()).map_err(|e| e.to_string()) });
+    }
+    while let Some(done) = in_flight.join_next().await {
+        done??;
+    }
+    arrivals.all(before + count).await?;
+    Ok(sent
+        .iter()
+        .filter_map(|(contact, at)| {
+            arrivals
+                .at(contact)
+                .map(|arrived| arrived.duration_since(*at).as_secs_f64() * 1_000.0)
+        })
+        .collect())
+}
+
+/// A new, empty database on the cluster at `cluster_url` (a superuser's URL); its URL.
+async fn new_postgres_database(cluster_url: &str) -> support::BenchResult<String> {
+    use sqlx::{Connection as _, Executor as _};
+    sqlx::any::install_default_drivers();
+    let name = format!("wayfarer_pipeline_{}", std::process::id());
+    let mut admin = sqlx::AnyConnection::connect(cluster_url).await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    admin.close().await?;
+    let (base, _) = cluster_url
+        .rsplit_once('/')
+        .ok_or("a PostgreSQL URL ends with /database")?;
+    Ok(format!("{base}/{name}"))
+}
+
+fn percentile(values: &[f64], percent: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "an index into a short list"
+    )]
+    let index = ((percent / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted.get(index).copied().unwrap_or(0.0)
+}
+
+/// POSTs to a handler that only answers, `CONNECTIONS` at a time: the client's and the
+/// loopback's limit.
+async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let mut in_flight = JoinSet::new();
+    for n in 0..requests {
+        if in_flight.len() >= CONNECTIONS
+            && let Some(done) = in_flight.join_next().await
+        {
+            done??;
+        }
+        let request = client
+            .post(url)
+            .json(&json!({"contact": format!("bare-{n}"), "event": "purchase"}));
+        in_flight.spawn(async move { request.send().await.map(|_| ()).map_err(|e| e.to_string()) });
+    }
+    while let Some(done) = in_flight.join_next().await {
+        done??;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "a request count")]
+    Ok(requests as f64 / started.elapsed().as_secs_f64())
+}
