@@ -13,11 +13,7 @@ use std::{sync::Arc, time::Instant};
 
 use app::api::Scope;
 use axum::{Router, routing::post};
-use server::{
-    Config, Server,
-    auth::token,
-    store::{NewApiKey, Store},
-};
+use server::{Config, Server, auth, store::Store};
 use tokio::{sync::oneshot, task::JoinSet};
 
 const IN_FLIGHT: usize = 32;
@@ -50,20 +46,13 @@ async fn start(
     store
         .upsert_contacts(&[("c-1", "{}".to_owned())], 0)
         .await?;
-    let key = token::new_api_key()?;
-    store
-        .create_api_key(
-            &NewApiKey {
-                name: "bench",
-                token_hash: &token::fingerprint(&key),
-                prefix: &token::display_prefix(&key),
-                scopes: &[Scope::EventsWrite],
-                created_by: None,
-                expires_at: None,
-            },
-            0,
-        )
-        .await?;
+    let request = auth::KeyRequest {
+        name: "bench",
+        scopes: &[Scope::EventsWrite],
+        created_by: None,
+        expires_at: None,
+    };
+    let (key, _) = auth::issue_api_key(&store, &request, 0).await?;
     store.close().await;
     let mut config = Config::for_tests(url);
     config.secret_key_file = Some(folder.join(format!("{name}.key")));

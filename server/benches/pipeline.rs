@@ -28,10 +28,7 @@ use app::{
 };
 use axum::{Json, Router, extract::State, routing::post};
 use serde_json::{Value, json};
-use server::{
-    auth::token,
-    store::{NewApiKey, Store},
-};
+use server::{auth, store::Store};
 use tokio::task::JoinSet;
 
 const CONNECTIONS: usize = 32;
@@ -112,20 +109,13 @@ impl Wayfarer {
     async fn start(database_url: &str, key_file: &std::path::Path) -> support::BenchResult<Self> {
         let store = Store::connect(database_url).await?;
         store.migrate().await?;
-        let key = token::new_api_key()?;
-        store
-            .create_api_key(
-                &NewApiKey {
-                    name: "pipeline bench",
-                    token_hash: &token::fingerprint(&key),
-                    prefix: &token::display_prefix(&key),
-                    scopes: &[Scope::Admin],
-                    created_by: None,
-                    expires_at: None,
-                },
-                0,
-            )
-            .await?;
+        let request = auth::KeyRequest {
+            name: "pipeline bench",
+            scopes: &[Scope::Admin],
+            created_by: None,
+            expires_at: None,
+        };
+        let (key, _) = auth::issue_api_key(&store, &request, 0).await?;
         store.close().await;
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;

@@ -7,11 +7,11 @@ use app::api::Role;
 
 use crate::{
     Config, Error, Result,
-    auth::{self, Auth, SessionPolicy, token},
+    auth::{self, Auth, SessionPolicy},
     clock::{Clock, SystemClock},
     config::AdminCommand,
     secret_key::{self, KeyRing, SecretKeyError},
-    store::{NewApiKey, Store},
+    store::Store,
 };
 
 /// Re-seals every webhook secret under a new key. The key file always holds every key a row
@@ -62,23 +62,17 @@ pub async fn run(config: &Config, command: &AdminCommand) -> Result<String> {
             expires_in_days,
         } => {
             let now = SystemClock.now();
-            let key = token::new_api_key().map_err(|error| Error::Admin(error.to_string()))?;
             let expires_at = expires_in_days
                 .map(|days| now + i64::try_from(days).unwrap_or(36_500) * 86_400_000);
-            let row = store
-                .create_api_key(
-                    &NewApiKey {
-                        name: name.trim(),
-                        token_hash: &token::fingerprint(&key),
-                        prefix: &token::display_prefix(&key),
-                        scopes,
-                        created_by: None,
-                        expires_at,
-                    },
-                    now,
-                )
+            let request = auth::KeyRequest {
+                name: name.trim(),
+                scopes,
+                created_by: None,
+                expires_at,
+            };
+            let (key, row) = auth::issue_api_key(&store, &request, now)
                 .await
-                .map_err(|error| Error::Admin(format!("cannot store the key: {error}")))?;
+                .map_err(|error| Error::Admin(format!("cannot create the key: {error}")))?;
             Ok(format!(
                 "API key {} ({}) with scopes {}:\n{key}\nIt is shown once; send it as \
                  `Authorization: Bearer {key}`.",

@@ -9,11 +9,11 @@ pub mod token;
 
 use std::{net::IpAddr, sync::Arc};
 
-use app::api::{Role, Scope};
+use app::{api::Scope, ids::OperatorId};
 
 use crate::{
     clock::{Millis, SharedClock},
-    store::{ApiKeyRow, NewOperator, OperatorRow, SessionRow, Store},
+    store::{ApiKeyRow, NewApiKey, NewOperator, OperatorRow, SessionRow, Store},
 };
 
 /// The session cookie: `HttpOnly`, so no script can read it.
@@ -74,16 +74,6 @@ impl Principal {
             Self::Operator { operator, .. } => format!("operator {}", operator.email),
             Self::Key(key) => format!("api key {} ({})", key.id, key.name),
             Self::Anyone => "anyone (--insecure-no-auth)".to_owned(),
-        }
-    }
-
-    /// The operator's role, or what the UI should treat a key or `--insecure-no-auth` as.
-    pub fn role(&self) -> Role {
-        match self {
-            Self::Operator { operator, .. } => operator.role,
-            _ if self.has(Scope::Admin) => Role::Admin,
-            _ if self.has(Scope::JourneysWrite) => Role::Editor,
-            _ => Role::Viewer,
         }
     }
 }
@@ -256,7 +246,11 @@ impl Auth {
                 now + self.policy.lifetime,
             )
             .await?;
-        let operator = self.store.operator(operator.id).await?.unwrap_or(operator);
+        // As `create_session` just wrote it.
+        let operator = OperatorRow {
+            last_sign_in_at: Some(now),
+            ..operator
+        };
         Ok(SignedIn {
             principal: Principal::Operator {
                 operator,
@@ -345,6 +339,43 @@ async fn hash_off_thread(password: String) -> Result<String, AuthError> {
         .await
         .map_err(|error| AuthError::Internal(error.to_string()))?
         .map_err(|error| AuthError::Internal(error.to_string()))
+}
+
+/// What an API key is issued with.
+#[derive(Debug, Clone)]
+pub struct KeyRequest<'a> {
+    pub name: &'a str,
+    pub scopes: &'a [Scope],
+    /// The operator who asked for it (none from the command line).
+    pub created_by: Option<OperatorId>,
+    pub expires_at: Option<Millis>,
+}
+
+/// Creates an API key: the key itself, to show once, and the row stored for it, which keeps
+/// only the key's hash and first characters. Scopes are stored sorted, each once.
+pub async fn issue_api_key(
+    store: &Store,
+    request: &KeyRequest<'_>,
+    now: Millis,
+) -> Result<(String, ApiKeyRow), AuthError> {
+    let key = token::new_api_key().map_err(|error| AuthError::Internal(error.to_string()))?;
+    let mut scopes = request.scopes.to_vec();
+    scopes.sort_by_key(|scope| scope.as_str());
+    scopes.dedup();
+    let row = store
+        .create_api_key(
+            &NewApiKey {
+                name: request.name,
+                token_hash: &token::fingerprint(&key),
+                prefix: &token::display_prefix(&key),
+                scopes: &scopes,
+                created_by: request.created_by,
+                expires_at: request.expires_at,
+            },
+            now,
+        )
+        .await?;
+    Ok((key, row))
 }
 
 /// One account per address however it is typed: trimmed and lowercased.

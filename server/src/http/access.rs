@@ -94,11 +94,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         return ApiError::forbidden("this endpoint has no access rule yet; nobody may use it")
             .into_response();
     };
-    let address = client_address(&request);
     if access == Access::Public {
-        request.extensions_mut().insert(Anonymous { address });
         return next.run(request).await;
     }
+    let address = client_address(request.extensions());
     let principal = match authenticate(&state, request.headers()).await {
         Ok(Some(principal)) => principal,
         Ok(None) => {
@@ -196,9 +195,9 @@ pub(super) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-fn client_address(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
+/// The client's address, which the accept loop puts on every request.
+fn client_address(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip())
 }
@@ -225,16 +224,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Anonymous {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Anonymous>()
-            .copied()
-            .unwrap_or(Anonymous {
-                address: parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|ConnectInfo(address)| address.ip()),
-            }))
+        Ok(Anonymous {
+            address: client_address(&parts.extensions),
+        })
     }
 }
 

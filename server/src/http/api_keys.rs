@@ -18,8 +18,8 @@ use super::{
     openapi::{BadBody, BadPath, Fault},
 };
 use crate::{
-    auth::{Caller, Principal, token},
-    store::{ApiKeyRow, NewApiKey},
+    auth::{self, Caller, KeyRequest, Principal},
+    store::ApiKeyRow,
 };
 
 /// A key's name, at most.
@@ -89,28 +89,17 @@ async fn create(
             "the expiry must be in the future",
         ));
     }
-    let key = token::new_api_key().map_err(ApiError::internal)?;
     let created_by = match &caller.principal {
         Principal::Operator { operator, .. } => Some(operator.id),
         _ => None,
     };
-    let mut scopes = input.scopes.clone();
-    scopes.sort_by_key(|scope| scope.as_str());
-    scopes.dedup();
-    let row = state
-        .store
-        .create_api_key(
-            &NewApiKey {
-                name,
-                token_hash: &token::fingerprint(&key),
-                prefix: &token::display_prefix(&key),
-                scopes: &scopes,
-                created_by,
-                expires_at: input.expires_at,
-            },
-            now,
-        )
-        .await?;
+    let request = KeyRequest {
+        name,
+        scopes: &input.scopes,
+        created_by,
+        expires_at: input.expires_at,
+    };
+    let (key, row) = auth::issue_api_key(&state.store, &request, now).await?;
     audit::record(
         &state,
         &caller.principal.describe(),

@@ -335,12 +335,10 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 
 /// The file a `sqlite://…?mode=rwc` URL asks to create, when it does not exist yet.
 fn new_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://")?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let creates = query.split('&').any(|pair| pair == "mode=rwc");
-    let path = std::path::Path::new(path);
-    (creates && !path.as_os_str().is_empty() && path != ":memory:" && !path.exists())
-        .then(|| path.to_owned())
+    let creates = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=rwc"));
+    sqlite_file(url).filter(|path| creates && !path.exists())
 }
 
 /// Creates the (empty) database file readable and writable by this user alone: it holds

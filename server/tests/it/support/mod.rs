@@ -49,19 +49,13 @@ pub async fn create_api_key(database_url: &str, scopes: &[app::api::Scope]) -> S
         .await
         .expect("connect to the test database");
     store.migrate().await.expect("migrate the test database");
-    let key = ::server::auth::token::new_api_key().expect("random");
-    store
-        .create_api_key(
-            &::server::store::NewApiKey {
-                name: "tests",
-                token_hash: &::server::auth::token::fingerprint(&key),
-                prefix: &::server::auth::token::display_prefix(&key),
-                scopes,
-                created_by: None,
-                expires_at: None,
-            },
-            0,
-        )
+    let request = ::server::auth::KeyRequest {
+        name: "tests",
+        scopes,
+        created_by: None,
+        expires_at: None,
+    };
+    let (key, _) = ::server::auth::issue_api_key(&store, &request, 0)
         .await
         .expect("store the key");
     store.close().await;
