@@ -29,7 +29,7 @@ use crate::{
     delivery::{DeliverySettings, DeliveryWorker, guard::TargetGuard, send::Sender},
     engine::{Engine, EngineSettings},
     http::AppState,
-    intake::EventIntake,
+    intake::{EventIntake, IntakeQueue},
     store::Store,
 };
 pub use crate::{
@@ -47,7 +47,8 @@ pub struct Server {
     limits: http::serve::Limits,
     store: Store,
     engine: Engine,
-    events_stored: Arc<Notify>,
+    intake: IntakeQueue,
+    engine_woken: Arc<Notify>,
     deliveries_queued: Arc<Notify>,
     deliveries: DeliveryWorker,
     insecure_no_auth: bool,
@@ -83,7 +84,7 @@ impl Server {
                  people use"
             );
         }
-        let events_stored = Arc::new(Notify::new());
+        let (intake, intake_queue) = EventIntake::new();
         let deliveries_queued = Arc::new(Notify::new());
         let engine = Engine::new(
             store.clone(),
@@ -93,7 +94,7 @@ impl Server {
                 batch_size: config.engine_batch,
             },
         )
-        .waking_deliveries(deliveries_queued.clone());
+;
         let sender = Sender::new(
             TargetGuard {
                 allow_private: config.allow_private_targets,
@@ -123,6 +124,7 @@ impl Server {
             },
         )
         .with_alerts(Arc::new(alerter));
+        let engine = engine.handing_deliveries_to(deliveries.handoff(), deliveries_queued.clone());
         let auth = auth::Auth::new(
             store.clone(),
             clock.clone(),
@@ -147,7 +149,7 @@ impl Server {
             clock,
             sender,
             site: http::Site::new(config.public_url.clone()),
-            intake: EventIntake::start(store.clone(), events_stored.clone()),
+            intake,
             leptos: leptos_options(config, local_addr),
         };
         Ok(Self {
@@ -161,7 +163,8 @@ impl Server {
             },
             store,
             engine,
-            events_stored,
+            intake: intake_queue,
+            engine_woken: Arc::new(Notify::new()),
             deliveries_queued,
             deliveries,
             insecure_no_auth: config.insecure_no_auth,
@@ -183,7 +186,7 @@ impl Server {
         );
         self.say_how_to_sign_in().await;
         let (stop_engine, engine_stopping) = watch::channel(false);
-        let engine = tokio::spawn(self.engine.run(self.events_stored, engine_stopping.clone()));
+        let engine = tokio::spawn(self.engine.run(self.intake, self.engine_woken, engine_stopping.clone()));
         let deliveries = tokio::spawn(self.deliveries.run(self.deliveries_queued, engine_stopping));
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);

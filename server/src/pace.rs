@@ -1,7 +1,7 @@
-//! The rhythm the background loops (engine, delivery) share: work while there is work; when a
-//! round found nothing, wait for a wake-up, the poll interval or the stop signal.
+//! The engine loop's rhythm: work while there is work; when a round found nothing, wait for
+//! work handed over, a wake-up, the poll interval or the stop signal.
 
-use std::{fmt::Display, sync::Arc, time::Duration};
+use std::{fmt::Display, future::Future, sync::Arc, time::Duration};
 
 use tokio::sync::{Notify, watch};
 
@@ -25,9 +25,15 @@ impl Pace {
     }
 
     /// Call after each round with what it returned (how much it handled). Returns once the
-    /// next round should start: at once after work, after a pause otherwise. A failed round
-    /// is logged and retried after the pause.
-    pub async fn after<E: Display>(&mut self, round: Result<usize, E>, what: &str) {
+    /// next round should start: at once after work, after a pause otherwise, which `work`
+    /// completing (work handed over in memory) also ends. A failed round is logged and
+    /// retried after the pause.
+    pub async fn after<E: Display>(
+        &mut self,
+        round: Result<usize, E>,
+        what: &str,
+        work: impl Future<Output = ()>,
+    ) {
         match round {
             Ok(handled) if handled > 0 => return,
             Ok(_) => {}
@@ -36,6 +42,7 @@ impl Pace {
         tokio::select! {
             _ = self.stop.changed() => {}
             () = self.wake.notified() => {}
+            () = work => {}
             () = tokio::time::sleep(self.poll_interval) => {}
         }
     }

@@ -11,4 +11,4 @@ pub mod send;
 pub mod sign;
 mod worker;
 
-pub use worker::{DeliverySettings, DeliveryWorker, LEASE};
+pub use worker::{DeliverySettings, DeliveryWorker, Handoff, HandoffSlot, LEASE};

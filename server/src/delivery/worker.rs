@@ -19,7 +19,7 @@ use app::{
     ids::{DeliveryId, WebhookId},
 };
 use tokio::{
-    sync::{Notify, Semaphore, watch},
+    sync::{Notify, Semaphore, mpsc, watch},
     task::JoinSet,
 };
 
@@ -32,8 +32,7 @@ use super::{
 use crate::{
     alert::{Alerter, Failures},
     clock::{Millis, SharedClock},
-    pace::Pace,
-    store::{AttemptRecord, Cancelled, Claimant, DueDelivery, Store},
+    store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store},
 };
 
 /// Attempts recorded in one transaction at most.
@@ -55,6 +54,51 @@ const HEARTBEAT: Duration = Duration::from_millis(1_500);
 /// Batches under way at a time: one is sent while the other is claimed or recorded.
 const LOOPS: usize = 2;
 
+/// Batches the engine may hand over before the worker takes them; beyond that the engine
+/// queues deliveries unclaimed, for the worker to claim when it has caught up.
+const HANDOFF_DEPTH: usize = 4;
+
+/// How the engine gives the worker of its process the deliveries it queues: claimed for the
+/// worker in the engine's own transaction and passed in memory once that commits, so they
+/// go out at once and cost no claiming transaction (on SQLite, no turn at the single writer).
+#[derive(Clone)]
+pub struct Handoff {
+    claimant: Claimant,
+    batches: mpsc::Sender<Vec<DueDelivery>>,
+}
+
+/// A place reserved in the worker's queue for one batch.
+pub struct HandoffSlot {
+    claimant: Claimant,
+    permit: mpsc::OwnedPermit<Vec<DueDelivery>>,
+}
+
+impl Handoff {
+    /// A place for one batch, if the worker is running and has room for it.
+    pub fn reserve(&self) -> Option<HandoffSlot> {
+        let permit = self.batches.clone().try_reserve_owned().ok()?;
+        Some(HandoffSlot {
+            claimant: self.claimant,
+            permit,
+        })
+    }
+}
+
+impl HandoffSlot {
+    /// The claim the batch's deliveries are queued with.
+    pub fn claim(&self, now: Millis) -> BornClaimed {
+        BornClaimed {
+            claimant: self.claimant,
+            lease_until: now.saturating_add(millis(LEASE)),
+        }
+    }
+
+    /// Gives the worker the batch, once the transaction that queued it has committed.
+    pub fn hand_over(self, due: Vec<DueDelivery>) {
+        self.permit.send(due);
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct DeliverySettings {
     pub poll_interval: Duration,
@@ -75,6 +119,9 @@ pub struct DeliveryWorker {
     /// One semaphore per webhook, shared by concurrent batches, caps its requests in flight.
     limits: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
     alerts: Option<Arc<Alerter>>,
+    handoff: Handoff,
+    /// The batches the engine hands over, taken by whichever loop is free.
+    handed_over: tokio::sync::Mutex<mpsc::Receiver<Vec<DueDelivery>>>,
 }
 
 /// A claimed delivery whose request is built, waiting for its turn to be sent.
@@ -126,15 +173,24 @@ impl DeliveryWorker {
         sender: Sender,
         settings: DeliverySettings,
     ) -> Self {
+        let claimant = Claimant::random();
+        let (batches, handed_over) = mpsc::channel(HANDOFF_DEPTH);
         Self {
             store,
-            claimant: Claimant::random(),
+            claimant,
             clock,
             sender,
             settings,
             limits: Mutex::new(HashMap::new()),
             alerts: None,
+            handoff: Handoff { claimant, batches },
+            handed_over: tokio::sync::Mutex::new(handed_over),
         }
+    }
+
+    /// The engine's way to hand this worker the deliveries it queues.
+    pub fn handoff(&self) -> Handoff {
+        self.handoff.clone()
     }
 
     /// Emails the stakeholders of webhooks whose requests fail for good.
@@ -196,11 +252,45 @@ impl DeliveryWorker {
         }
     }
 
-    async fn run_loop(self: Arc<Self>, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
-        let mut pace = Pace::new(wake, stop, self.settings.poll_interval);
-        while !pace.stopping() {
-            let round = self.tick().await;
-            pace.after(round, "delivery batch").await;
+    /// Sends what the engine hands over as it comes, and claims due deliveries (retries,
+    /// resends, those queued while the hand-over was full) when woken, when the poll interval
+    /// passes, and while claims come back full.
+    async fn run_loop(self: Arc<Self>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        let mut claim_due = true;
+        let mut handed_over = None;
+        while !*stop.borrow() {
+            if let Some(due) = handed_over.take() {
+                if let Err(error) = self.send(due, self.clock.now()).await {
+                    tracing::error!(%error, "delivery batch failed; its deliveries are due again");
+                }
+                continue;
+            }
+            if claim_due {
+                match self.tick().await {
+                    Ok(claimed) => claim_due = claimed > 0,
+                    Err(error) => {
+                        claim_due = false;
+                        tracing::error!(%error, "delivery batch failed; retrying");
+                    }
+                }
+                if claim_due {
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => {}
+                due = self.next_handed_over() => handed_over = due,
+                () = wake.notified() => claim_due = true,
+                () = tokio::time::sleep(self.settings.poll_interval) => claim_due = true,
+            }
+        }
+    }
+
+    /// The next batch the engine hands over; never returns once the engine is gone.
+    async fn next_handed_over(&self) -> Option<Vec<DueDelivery>> {
+        match self.handed_over.lock().await.recv().await {
+            Some(due) => Some(due),
+            None => std::future::pending().await,
         }
     }
 
@@ -233,10 +323,35 @@ impl DeliveryWorker {
                 self.settings.batch_size,
             )
             .await?;
+        self.send(due, now).await
+    }
+
+    /// Sends a batch of deliveries this worker has claimed, records the attempts and acts on
+    /// the answers; returns how many it handled. Should that fail, what is still pending is
+    /// given back, due at once (this worker never claims what it holds).
+    async fn send(&self, due: Vec<DueDelivery>, now: Millis) -> sqlx::Result<usize> {
         let claimed: Vec<DeliveryId> = due.iter().map(|delivery| delivery.id).collect();
         if claimed.is_empty() {
             return Ok(0);
         }
+        let sent = self.send_claimed(due, &claimed, now).await;
+        if sent.is_err()
+            && let Err(error) = self
+                .store
+                .release_claims(Some(self.claimant), Some(&claimed), self.clock.now())
+                .await
+        {
+            tracing::error!(%error, "cannot give back the deliveries of a failed batch");
+        }
+        sent
+    }
+
+    async fn send_claimed(
+        &self,
+        due: Vec<DueDelivery>,
+        claimed: &[DeliveryId],
+        now: Millis,
+    ) -> sqlx::Result<usize> {
         let sorted = self.sort(due, now).await?;
         for (reason, ids) in &sorted.cancelled {
             self.store

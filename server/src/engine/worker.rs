@@ -1,11 +1,12 @@
-//! The engine loop: match new events against triggers and waiting contacts, then move every
-//! due contact on. Each phase is one transaction per batch; see [`crate::store::Batch`].
+//! The engine loop: store the intake's new events, match them (and any stored unmatched ones)
+//! against triggers and waiting contacts, then move every due contact on, all in one
+//! transaction per round; see [`crate::store::Batch`].
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::{
     api::{EnrollmentState, Reentry},
-    ids::{ContactId, EnrollmentId, JourneyId},
+    ids::{ContactId, EnrollmentId, EventId, JourneyId},
     journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Resume, Trigger},
 };
 use serde_json::{Map, Value};
@@ -16,10 +17,13 @@ use super::interpret::{
 };
 use crate::{
     clock::{Millis, SharedClock},
+    delivery::{Handoff, HandoffSlot},
+    intake::{Group, IntakeQueue},
     pace::Pace,
     store::{
-        Batch, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery, NewEnrollment,
-        NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit, json_object,
+        Batch, DueDelivery, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery, NewEnrollment,
+        NewEvent, NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit,
+        json_object,
     },
 };
 
@@ -50,8 +54,10 @@ pub struct Engine {
     /// Published versions never change (and ids are never reused), so each is read and
     /// parsed once; one that cannot be read stays unreadable, with the reason.
     versions: HashMap<(JourneyId, i64), Result<Arc<Journey>, Arc<str>>>,
-    /// Signalled after a batch that queued deliveries commits, so they go out at once.
+    /// Signalled after a round that queued deliveries without handing them over commits.
     deliveries_queued: Option<Arc<Notify>>,
+    /// Where the deliveries a round queues go once it commits.
+    handoff: Option<Handoff>,
 }
 
 impl Engine {
@@ -62,36 +68,110 @@ impl Engine {
             settings,
             versions: HashMap::new(),
             deliveries_queued: None,
+            handoff: None,
         }
     }
 
-    /// Wakes the delivery worker whenever a batch queues webhook requests.
-    pub fn waking_deliveries(mut self, deliveries_queued: Arc<Notify>) -> Self {
-        self.deliveries_queued = Some(deliveries_queued);
+    /// Hands the delivery worker the webhook requests each round queues, claimed for it in the
+    /// round's transaction; when it has no room, queues them unclaimed and wakes it.
+    pub fn handing_deliveries_to(mut self, handoff: Handoff, wake: Arc<Notify>) -> Self {
+        self.handoff = Some(handoff);
+        self.deliveries_queued = Some(wake);
         self
     }
 
-    /// Runs until `stop` turns true; the batch under way is finished first.
-    pub async fn run(mut self, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+    /// Runs until `stop` turns true: takes the intake's events as they come (each group
+    /// stored, matched and stepped in one transaction) and steps contacts whose timers come
+    /// due, polling for those. The round under way is finished first, and events still
+    /// queued then are stored before it returns.
+    pub async fn run(
+        mut self,
+        mut intake: IntakeQueue,
+        wake: Arc<Notify>,
+        stop: watch::Receiver<bool>,
+    ) {
         let mut pace = Pace::new(wake, stop, self.settings.poll_interval);
-        while !pace.stopping() {
-            let round = self.tick().await;
-            pace.after(round, "engine batch").await;
+        let group_size = usize::try_from(self.settings.batch_size).unwrap_or(usize::MAX);
+        loop {
+            let group = intake.take(group_size);
+            if group.is_empty() && pace.stopping() {
+                break;
+            }
+            let round = self.take(group).await;
+            pace.after(round, "engine batch", intake.ready()).await;
         }
     }
 
-    /// One round: match a batch of events, then step a batch of due enrollments. Returns how
-    /// many events and enrollments it handled.
+    /// One round without new events: match the events stored but not matched yet, then step
+    /// a batch of due enrollments, in one transaction. Returns how many events and
+    /// enrollments it handled.
     pub async fn tick(&mut self) -> Result<usize, EngineError> {
-        let matched = self.match_events().await?;
-        let stepped = self.step_due().await?;
-        Ok(matched + stepped)
+        self.round(None).await.map(|round| round.handled)
     }
 
-    async fn match_events(&mut self) -> Result<usize, EngineError> {
+    /// Stores the group's events and carries them through the engine in one round, then
+    /// answers the requests. Should that fail, the events are stored alone, to be matched by
+    /// a later round: the engine's trouble does not turn into refused events.
+    async fn take(&mut self, mut group: Group) -> Result<usize, EngineError> {
+        if group.is_empty() {
+            return self.tick().await;
+        }
+        match self.round(Some(&mut group)).await {
+            Ok(round) => {
+                group.stored(round.stored);
+                Ok(round.handled)
+            }
+            Err(error) => {
+                tracing::error!(%error, "matching new events failed; storing them to match later");
+                match store_unmatched(&self.store, &mut group).await {
+                    Ok(ids) => group.stored(ids),
+                    Err(error) => group.failed(error),
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// One transaction: stores the group's events (as matched), matches them and any stored
+    /// unmatched events, then steps a batch of due enrollments, including those the matching
+    /// enrolled or woke.
+    async fn round(&mut self, new: Option<&mut Group>) -> Result<Round, EngineError> {
         let now = self.clock.now();
         let mut batch = self.store.begin_batch().await?;
-        let events = batch.claim_events(now, self.settings.batch_size).await?;
+        let mut events = batch.claim_events(now, self.settings.batch_size).await?;
+        let mut stored = Vec::new();
+        if let Some(group) = new {
+            let contacts = batch.contact_ids(&group.contacts()).await?;
+            let fresh = batch
+                .insert_matched_events(group.resolve(&contacts), now)
+                .await?;
+            stored = fresh.iter().map(|event| event.id).collect();
+            events.extend(fresh);
+        }
+        let matched = self.match_events(&mut batch, &events, now).await?;
+        let stepped = self.step_due(&mut batch, now).await?;
+        batch.commit().await?;
+        match stepped.queued {
+            Queued::Nothing => {}
+            Queued::HandedOver(slot, due) => slot.hand_over(due),
+            Queued::Unclaimed => {
+                if let Some(deliveries_queued) = &self.deliveries_queued {
+                    deliveries_queued.notify_one();
+                }
+            }
+        }
+        Ok(Round {
+            stored,
+            handled: matched + stepped.count,
+        })
+    }
+
+    async fn match_events(
+        &mut self,
+        batch: &mut Batch,
+        events: &[EventRow],
+        now: Millis,
+    ) -> Result<usize, EngineError> {
         if events.is_empty() {
             return Ok(0);
         }
@@ -109,17 +189,14 @@ impl Engine {
                 triggers.push(LiveVersion { live, journey });
             }
         }
-        enroll(&mut batch, &triggers, &events, now).await?;
-        batch.commit().await?;
+        enroll(batch, &triggers, events, now).await?;
         Ok(events.len())
     }
 
-    async fn step_due(&mut self) -> Result<usize, EngineError> {
-        let now = self.clock.now();
-        let mut batch = self.store.begin_batch().await?;
+    async fn step_due(&mut self, batch: &mut Batch, now: Millis) -> Result<Stepped, EngineError> {
         let mut due = batch.claim_due(now, self.settings.batch_size).await?;
         if due.is_empty() {
-            return Ok(0);
+            return Ok(Stepped::default());
         }
         // A wait whose timer fired may have heard its event all the same (it came while the
         // journey was paused, say): then it leaves by "event".
@@ -202,20 +279,29 @@ impl Engine {
                 next: NextState::Failed { error },
             });
         }
-        batch.record_steps(&records, now).await?;
+        let slot = if records.deliveries.is_empty() {
+            None
+        } else {
+            self.handoff.as_ref().and_then(Handoff::reserve)
+        };
+        let queued_ids = batch
+            .record_steps(&records, now, slot.as_ref().map(|slot| slot.claim(now)))
+            .await?;
+        let queued = match slot {
+            _ if queued_ids.is_empty() => Queued::Nothing,
+            Some(slot) => Queued::HandedOver(slot, batch.due_deliveries(&queued_ids).await?),
+            None => Queued::Unclaimed,
+        };
         // Contacts that have just begun to wait may have heard their event already (in the
         // trigger's batch, or during the steps before the wait).
         let stepped: Vec<EnrollmentId> = due.iter().map(|enrollment| enrollment.id).collect();
         batch
             .hear_awaited_events(Hearing::Enrollments(&stepped), now)
             .await?;
-        batch.commit().await?;
-        if !records.deliveries.is_empty()
-            && let Some(deliveries_queued) = &self.deliveries_queued
-        {
-            deliveries_queued.notify_one();
-        }
-        Ok(due.len())
+        Ok(Stepped {
+            count: due.len(),
+            queued,
+        })
     }
 
     /// The version, parsed; `Ok(Err(reason))` when it is missing or cannot be parsed.
@@ -245,6 +331,42 @@ impl Engine {
         self.versions.insert((journey, version), parsed.clone());
         Ok(parsed)
     }
+}
+
+/// Stores the group's events without matching them, for a later round to claim.
+async fn store_unmatched(store: &Store, group: &mut Group) -> sqlx::Result<Vec<EventId>> {
+    if group.resolved().is_none() {
+        let contacts = store.contact_ids(&group.contacts()).await?;
+        group.resolve(&contacts);
+    }
+    let events: Vec<&NewEvent> = group.resolved().unwrap_or_default().iter().collect();
+    store.insert_events(&events).await
+}
+
+/// What a round did.
+struct Round {
+    /// The new events' ids, in the order they came.
+    stored: Vec<EventId>,
+    /// Events matched and enrollments stepped.
+    handled: usize,
+}
+
+/// What a round's steps did.
+#[derive(Default)]
+struct Stepped {
+    count: usize,
+    queued: Queued,
+}
+
+/// The webhook requests a round's steps queued, and where they go once it commits.
+#[derive(Default)]
+enum Queued {
+    #[default]
+    Nothing,
+    /// Claimed for the delivery worker, handed over in memory.
+    HandedOver(HandoffSlot, Vec<DueDelivery>),
+    /// Left for the delivery worker to claim.
+    Unclaimed,
 }
 
 /// Why a contact cannot take its step.

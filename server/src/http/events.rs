@@ -1,11 +1,10 @@
 //! `/api/v1/events`: accept events once they are durably stored.
 
 use super::openapi::{BadBody, Fault};
-use std::collections::HashMap;
 
 use app::{
     api::{EventBatchIn, EventIn, EventsAcceptedOut, Timestamp},
-    ids::{ContactId, MessageId},
+    ids::MessageId,
 };
 use axum::{
     Json, Router,
@@ -22,8 +21,7 @@ use super::{
 use crate::{
     auth::{Caller, Principal},
     clock::Millis,
-    intake::IntakeError,
-    store::NewEvent,
+    intake::{IncomingEvent, IntakeError},
 };
 
 const MAX_BATCH: usize = 1_000;
@@ -107,36 +105,17 @@ async fn accept(
     for (position, event) in events.iter().enumerate() {
         check_event(event).map_err(|error| error.prefixed(&prefix(position, &events)))?;
     }
-    let external_ids: Vec<&str> = events.iter().map(|event| event.contact.as_str()).collect();
-    let contacts = state.store.contact_ids(&external_ids).await?;
-    let mut unknown: Vec<&str> = external_ids
-        .iter()
-        .copied()
-        .filter(|id| !contacts.contains_key(*id))
-        .collect();
-    if !unknown.is_empty() {
-        unknown.sort_unstable();
-        unknown.dedup();
-        return Err(ApiError::not_found(format!(
-            "no contact with external_id {}; create contacts with PUT /api/v1/contacts/{{external_id}} first",
-            unknown
-                .iter()
-                .map(|id| format!("\"{id}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    check_messages(state, &events, &contacts).await?;
-    let new_events = events
+    check_messages(state, &events).await?;
+    let incoming = events
         .into_iter()
         .map(|event| {
             let occurred_at = match &event.occurred_at {
                 Some(timestamp) => millis(timestamp).unwrap_or(received_at),
                 None => received_at,
             };
-            Ok(NewEvent {
-                contact_id: contacts[event.contact.as_str()],
+            Ok(IncomingEvent {
                 properties: serde_json::to_string(&event.properties).map_err(ApiError::internal)?,
+                contact: event.contact,
                 name: event.event,
                 message_id: event.message_id,
                 occurred_at,
@@ -146,10 +125,13 @@ async fn accept(
         .collect::<ApiResult<Vec<_>>>()?;
     let ids = state
         .intake
-        .append(new_events)
+        .append(incoming)
         .await
         .map_err(|error| match error {
             IntakeError::Stopped => ApiError::unavailable(error.to_string()),
+            IntakeError::UnknownContacts(_) => ApiError::not_found(format!(
+                "{error}; create contacts with PUT /api/v1/contacts/{{external_id}} first"
+            )),
             IntakeError::Database(_) => ApiError::internal(error),
         })?;
     Ok((StatusCode::ACCEPTED, Json(EventsAcceptedOut { ids })))
@@ -157,11 +139,7 @@ async fn accept(
 
 /// An activity event (`opened` with a `message_id`) is about a message sent to its contact: one
 /// naming another contact's message would resume that contact's wait.
-async fn check_messages(
-    state: &AppState,
-    events: &[EventIn],
-    contacts: &HashMap<String, ContactId>,
-) -> ApiResult<()> {
+async fn check_messages(state: &AppState, events: &[EventIn]) -> ApiResult<()> {
     let messages: Vec<MessageId> = events.iter().filter_map(|event| event.message_id).collect();
     if messages.is_empty() {
         return Ok(());
@@ -173,7 +151,7 @@ async fn check_messages(
         };
         let problem = match recipients.get(&message) {
             None => format!("message_id {message} names no message that was sent"),
-            Some(recipient) if *recipient != contacts[event.contact.as_str()] => format!(
+            Some(recipient) if *recipient != event.contact => format!(
                 "message_id {message} was sent to another contact than \"{}\"",
                 event.contact
             ),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use app::ids::ContactId;
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 
 use super::{
     Backend, Batch, Store,
@@ -123,23 +123,20 @@ impl Store {
         &self,
         external_ids: &[&str],
     ) -> sqlx::Result<HashMap<String, ContactId>> {
-        let mut found = HashMap::with_capacity(external_ids.len());
-        for chunk in external_ids.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT external_id, id FROM contacts WHERE external_id IN ({})",
-                Params::new(self.backend).list(chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, (String, ContactId)>(&sql);
-            for external_id in chunk {
-                query = query.bind(*external_id);
-            }
-            found.extend(query.fetch_all(&self.pool).await?);
-        }
-        Ok(found)
+        let mut connection = self.pool.acquire().await?;
+        contact_ids(&mut connection, self.backend, external_ids).await
     }
 }
 
 impl Batch {
+    /// [`Store::contact_ids`], read in the batch's transaction.
+    pub async fn contact_ids(
+        &mut self,
+        external_ids: &[&str],
+    ) -> sqlx::Result<HashMap<String, ContactId>> {
+        contact_ids(&mut self.transaction, self.backend, external_ids).await
+    }
+
     /// The attributes (JSON text) of these contacts.
     pub async fn contact_attributes(
         &mut self,
@@ -171,4 +168,24 @@ fn like_escaped(text: &str) -> String {
         escaped.push(character);
     }
     escaped
+}
+
+async fn contact_ids(
+    connection: &mut AnyConnection,
+    backend: Backend,
+    external_ids: &[&str],
+) -> sqlx::Result<HashMap<String, ContactId>> {
+    let mut found = HashMap::with_capacity(external_ids.len());
+    for chunk in external_ids.chunks(IN_LIST_CHUNK) {
+        let sql = format!(
+            "SELECT external_id, id FROM contacts WHERE external_id IN ({})",
+            Params::new(backend).list(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, ContactId)>(&sql);
+        for external_id in chunk {
+            query = query.bind(*external_id);
+        }
+        found.extend(query.fetch_all(&mut *connection).await?);
+    }
+    Ok(found)
 }

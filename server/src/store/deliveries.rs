@@ -8,10 +8,10 @@ use app::{
     ids::{DeliveryId, JourneyId, WebhookId},
     journey::NodeId,
 };
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 
 use super::{
-    Batch, EnrollmentRow, Store,
+    Backend, Batch, EnrollmentRow, Store,
     sql::{AnyQuery, IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
 };
 use crate::clock::Millis;
@@ -62,6 +62,14 @@ pub struct AttemptRecord {
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<Millis>,
     pub window_started_at: Millis,
+}
+
+/// A claim that deliveries are born with: those the engine queues for the delivery worker of
+/// its own process, handed over in memory instead of claimed by another transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BornClaimed {
+    pub claimant: Claimant,
+    pub lease_until: Millis,
 }
 
 /// A delivery's state after an attempt, as `record_attempts` writes it.
@@ -148,26 +156,7 @@ impl Store {
             transaction.commit().await?;
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT d.id, d.journey_id, d.node_id, d.webhook_id, d.custom_data, d.attempts,
-                    d.window_started_at, d.created_at,
-                    c.external_id AS contact_external_id, c.attributes AS contact_attributes,
-                    e.name AS event_name, e.properties AS event_properties,
-                    e.occurred_at AS event_occurred_at, j.name AS journey_name
-             FROM deliveries d
-             JOIN contacts c ON c.id = d.contact_id
-             LEFT JOIN enrollments n ON n.id = d.enrollment_id
-             LEFT JOIN events e ON e.id = n.trigger_event_id
-             LEFT JOIN journeys j ON j.id = d.journey_id
-             WHERE d.id IN ({})
-             ORDER BY d.id",
-            Params::new(self.backend).list(ids.len())
-        );
-        let mut query = sqlx::query_as::<_, DueDelivery>(&sql);
-        for id in &ids {
-            query = query.bind(*id);
-        }
-        let due = query.fetch_all(&mut *transaction).await?;
+        let due = due_deliveries(&mut transaction, self.backend, &ids).await?;
         transaction.commit().await?;
         Ok(due)
     }
@@ -533,32 +522,81 @@ pub enum ResendScope<'a> {
 }
 
 impl Batch {
+    /// Queues the deliveries, due now, or claimed by `claim` when given; returns their ids.
     pub(super) async fn insert_deliveries(
         &mut self,
         deliveries: &[NewDelivery<'_>],
         now: Millis,
-    ) -> sqlx::Result<()> {
-        let rows = deliveries.iter().map(|delivery| {
-            [
-                delivery.enrollment.id.into(),
-                delivery.enrollment.journey_id.into(),
-                Param::Int(delivery.enrollment.version),
-                Param::Text(delivery.node.as_str()),
-                delivery.enrollment.contact_id.into(),
-                delivery.webhook.into(),
-                Param::Text(&delivery.custom_data),
-                Param::Int(now),
-                Param::Int(now),
-                Param::Int(now),
-            ]
-        });
-        insert_rows(
-            &mut self.transaction,
-            self.backend,
-            "deliveries (enrollment_id, journey_id, version, node_id, contact_id, webhook_id,
-                         custom_data, created_at, next_attempt_at, updated_at)",
-            rows,
-        )
-        .await
+        claim: Option<BornClaimed>,
+    ) -> sqlx::Result<Vec<DeliveryId>> {
+        let (next_attempt_at, claimed_by) = match claim {
+            Some(claim) => (claim.lease_until, Some(claim.claimant.0)),
+            None => (now, None),
+        };
+        let mut ids = Vec::with_capacity(deliveries.len());
+        for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO deliveries (enrollment_id, journey_id, version, node_id, contact_id,
+                                         webhook_id, custom_data, created_at, next_attempt_at,
+                                         updated_at, claimed_by)
+                 VALUES {}
+                 RETURNING id",
+                Params::new(self.backend).rows(chunk.len(), 11)
+            );
+            let mut query = sqlx::query_scalar::<_, DeliveryId>(&sql);
+            for delivery in chunk {
+                query = query
+                    .bind(delivery.enrollment.id)
+                    .bind(delivery.enrollment.journey_id)
+                    .bind(delivery.enrollment.version)
+                    .bind(delivery.node.as_str())
+                    .bind(delivery.enrollment.contact_id)
+                    .bind(delivery.webhook)
+                    .bind(delivery.custom_data.as_str())
+                    .bind(now)
+                    .bind(next_attempt_at)
+                    .bind(now)
+                    .bind(claimed_by);
+            }
+            ids.extend(query.fetch_all(&mut *self.transaction).await?);
+        }
+        Ok(ids)
     }
+
+    /// The deliveries with what their requests need, as a claim returns them.
+    pub async fn due_deliveries(&mut self, ids: &[DeliveryId]) -> sqlx::Result<Vec<DueDelivery>> {
+        due_deliveries(&mut self.transaction, self.backend, ids).await
+    }
+
+}
+
+async fn due_deliveries(
+    connection: &mut AnyConnection,
+    backend: Backend,
+    ids: &[DeliveryId],
+) -> sqlx::Result<Vec<DueDelivery>> {
+    let mut due = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_LIST_CHUNK) {
+        let sql = format!(
+            "SELECT d.id, d.journey_id, d.node_id, d.webhook_id, d.custom_data, d.attempts,
+                    d.window_started_at, d.created_at,
+                    c.external_id AS contact_external_id, c.attributes AS contact_attributes,
+                    e.name AS event_name, e.properties AS event_properties,
+                    e.occurred_at AS event_occurred_at, j.name AS journey_name
+             FROM deliveries d
+             JOIN contacts c ON c.id = d.contact_id
+             LEFT JOIN enrollments n ON n.id = d.enrollment_id
+             LEFT JOIN events e ON e.id = n.trigger_event_id
+             LEFT JOIN journeys j ON j.id = d.journey_id
+             WHERE d.id IN ({})
+             ORDER BY d.id",
+            Params::new(backend).list(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, DueDelivery>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        due.extend(query.fetch_all(&mut *connection).await?);
+    }
+    Ok(due)
 }

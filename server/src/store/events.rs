@@ -1,12 +1,16 @@
-//! Stored events: written by the intake's group commit, claimed by the engine for matching,
-//! read back for conditions ("did the contact have this event?") and the contacts page.
+//! Stored events: written by the engine's rounds as they match them (or, should that fail, by
+//! the intake alone, to be claimed by a later round), read back for conditions ("did the
+//! contact have this event?") and the contacts page.
 
 use std::collections::HashMap;
 
 use app::ids::{ContactId, EventId, MessageId};
 use sqlx::FromRow;
 
-use super::{Batch, Store};
+use super::{
+    Batch, Store,
+    sql::{Params, ROWS_PER_STATEMENT},
+};
 use crate::clock::Millis;
 
 /// An event ready to store: its contact resolved to the internal id.
@@ -102,6 +106,50 @@ impl Store {
 }
 
 impl Batch {
+    /// Stores new events as matched (the caller matches them in this transaction) and returns
+    /// them as stored, in the same order.
+    pub async fn insert_matched_events(
+        &mut self,
+        events: &[NewEvent],
+        now: Millis,
+    ) -> sqlx::Result<Vec<EventRow>> {
+        let mut rows = Vec::with_capacity(events.len());
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO events (contact_id, name, properties, message_id, occurred_at,
+                                     received_at, processed_at)
+                 VALUES {}
+                 RETURNING id",
+                Params::new(self.backend).rows(chunk.len(), 7)
+            );
+            let mut query = sqlx::query_scalar::<_, EventId>(&sql);
+            for event in chunk {
+                query = query
+                    .bind(event.contact_id)
+                    .bind(event.name.as_str())
+                    .bind(event.properties.as_str())
+                    .bind(event.message_id)
+                    .bind(event.occurred_at)
+                    .bind(event.received_at)
+                    .bind(now);
+            }
+            let mut ids = query.fetch_all(&mut *self.transaction).await?;
+            // Neither database promises RETURNING's order, but both number the rows of one
+            // INSERT in the order of its VALUES (SQLite under its write lock, PostgreSQL from a
+            // sequence that only grows), so ascending ids are the events' order.
+            ids.sort_unstable();
+            rows.extend(chunk.iter().zip(ids).map(|(event, id)| EventRow {
+                id,
+                contact_id: event.contact_id,
+                name: event.name.clone(),
+                properties: event.properties.clone(),
+                message_id: event.message_id,
+                occurred_at: event.occurred_at,
+            }));
+        }
+        Ok(rows)
+    }
+
     /// Marks up to `limit` unmatched events as matched and returns them, oldest first.
     pub async fn claim_events(&mut self, now: Millis, limit: i64) -> sqlx::Result<Vec<EventRow>> {
         let sql = format!(

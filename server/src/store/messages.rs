@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use app::{
-    ids::{ContactId, MessageId},
+    ids::MessageId,
     journey::{Channel, NodeId},
 };
 use sqlx::FromRow;
@@ -62,18 +62,20 @@ impl Batch {
 }
 
 impl super::Store {
-    /// The contact each of these messages was sent to; unknown messages are absent.
+    /// The external id of the contact each of these messages was sent to; unknown messages
+    /// are absent.
     pub async fn message_recipients(
         &self,
         message_ids: &[MessageId],
-    ) -> sqlx::Result<HashMap<MessageId, ContactId>> {
+    ) -> sqlx::Result<HashMap<MessageId, String>> {
         let mut found = HashMap::with_capacity(message_ids.len());
         for chunk in message_ids.chunks(IN_LIST_CHUNK) {
             let sql = format!(
-                "SELECT id, contact_id FROM messages WHERE id IN ({})",
+                "SELECT m.id, c.external_id FROM messages m JOIN contacts c ON c.id = m.contact_id
+                 WHERE m.id IN ({})",
                 Params::new(self.backend).list(chunk.len())
             );
-            let mut query = sqlx::query_as::<_, (MessageId, ContactId)>(&sql);
+            let mut query = sqlx::query_as::<_, (MessageId, String)>(&sql);
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -86,7 +88,7 @@ impl super::Store {
 #[cfg(any(test, feature = "test-support"))]
 impl super::Store {
     /// The messages sent to a contact, oldest first.
-    pub async fn contact_messages(&self, contact_id: ContactId) -> sqlx::Result<Vec<MessageRow>> {
+    pub async fn contact_messages(&self, contact_id: app::ids::ContactId) -> sqlx::Result<Vec<MessageRow>> {
         sqlx::query_as(
             "SELECT id, node_id, channel FROM messages WHERE contact_id = $1 ORDER BY id",
         )

@@ -37,7 +37,7 @@ pub use self::{
     audit::{AuditRow, NewAuditEntry},
     contacts::ContactRow,
     deliveries::{
-        AttemptRecord, AttemptRow, Cancelled, Claimant, DeliveryQuery, DeliveryRow, DueDelivery,
+        AttemptRecord, AttemptRow, BornClaimed, Cancelled, Claimant, DeliveryQuery, DeliveryRow, DueDelivery,
         NewDelivery, ResendScope,
     },
     enrollments::{
@@ -230,6 +230,9 @@ impl Store {
                 Backend::Postgres => 16,
             })
             .acquire_timeout(CONNECT_TIMEOUT)
+            // A SQLite connection is a file handle in this process: pinging it before each use
+            // (sqlx's default) finds nothing wrong and costs a round trip to its thread.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |connection, _| prepare_connection(backend, connection))
             .connect_with(options)
             .await

@@ -1,8 +1,11 @@
 //! What a batch of engine steps writes: node visits, messages, deliveries and each
 //! enrollment's new state, recorded in the batch's transaction with a few multi-row statements.
 
+use app::ids::DeliveryId;
+
 use super::{
-    Batch, deliveries::NewDelivery, enrollments::Settled, messages::NewMessage, stats::Visit,
+    Batch,
+    deliveries::{BornClaimed, NewDelivery}, enrollments::Settled, messages::NewMessage, stats::Visit,
 };
 use crate::clock::Millis;
 
@@ -17,11 +20,20 @@ pub struct StepRecords<'a> {
 }
 
 impl Batch {
-    /// Records what a batch of steps did and where each left its enrollment.
-    pub async fn record_steps(&mut self, steps: &StepRecords<'_>, now: Millis) -> sqlx::Result<()> {
+    /// Records what a batch of steps did and where each left its enrollment; the deliveries
+    /// queued are claimed by `claim` when given. Returns the deliveries' ids.
+    pub async fn record_steps(
+        &mut self,
+        steps: &StepRecords<'_>,
+        now: Millis,
+        claim: Option<BornClaimed>,
+    ) -> sqlx::Result<Vec<DeliveryId>> {
         self.insert_visits(&steps.visits, now).await?;
         self.insert_messages(&steps.messages, now).await?;
-        self.insert_deliveries(&steps.deliveries, now).await?;
-        self.settle(&steps.settled, now).await
+        let deliveries = self
+            .insert_deliveries(&steps.deliveries, now, claim)
+            .await?;
+        self.settle(&steps.settled, now).await?;
+        Ok(deliveries)
     }
 }
