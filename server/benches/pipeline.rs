@@ -127,7 +127,8 @@ impl Wayfarer {
             .arg("--secret-key-file")
             .arg(key_file)
             // Errors only: the bench needs no browser bundle, whose absence is a warning.
-            .args(["--allow-private-targets", "--log", "error"])
+            .args(["--allow-private-targets", "--log"])
+            .arg(std::env::var("PIPELINE_LOG").unwrap_or("error".into()))
             .stdin(Stdio::null())
             .spawn()?;
         let mut headers = reqwest::header::HeaderMap::new();
@@ -326,7 +327,10 @@ async fn post_events(
     batch: usize,
 ) -> support::BenchResult {
     let in_flight_limit = if batch == 1 {
-        CONNECTIONS
+        std::env::var("PIPELINE_CONNECTIONS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(CONNECTIONS)
     } else {
         BATCHES_IN_FLIGHT
     };

@@ -1,19 +1,23 @@
-//! Durable event intake with group commit, handed straight to the engine.
+//! What the engine writes for others, with group commit: events from the HTTP intake and the
+//! delivery worker's attempt records.
 //!
 //! An fsync costs about as much as a thousand row inserts, so the requests that arrive while
 //! one commit is under way are written together in the next one. The engine takes them: it
 //! stores a group's events and matches them (enrolling, waking waits, stepping the contacts to
-//! their next wait or exit, queuing their webhooks) in one transaction. Each request is
-//! answered only after that transaction has committed, so a 202 still means on disk, and an
-//! event costs one commit instead of one for the intake and two for the engine, which on
-//! SQLite's single writer took turns.
+//! their next wait or exit, queuing their webhooks), and records the attempts, in one
+//! transaction. Each request is answered only after that transaction has committed, so a 202
+//! still means on disk. An event used to cost a commit for the intake, two for the engine and
+//! one for its delivery's record, which took turns at SQLite's single writer.
 
 use std::{collections::HashMap, sync::Arc};
 
 use app::ids::{ContactId, EventId, MessageId};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{clock::Millis, store::NewEvent};
+use crate::{
+    clock::Millis,
+    store::{AttemptRecord, Claimant, NewEvent},
+};
 
 /// Requests that may wait for the writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 1_024;
@@ -58,26 +62,54 @@ struct Request {
     reply: Reply,
 }
 
+/// Attempts a delivery worker made, to record with its deliveries' new states.
+pub struct Attempts {
+    pub claimant: Claimant,
+    pub records: Vec<AttemptRecord>,
+    reply: oneshot::Sender<Result<(), IntakeError>>,
+}
+
+enum Pending {
+    Events(Request),
+    Attempts(Attempts),
+}
+
+impl Pending {
+    fn rows(&self) -> usize {
+        match self {
+            Self::Events(request) => request.count,
+            Self::Attempts(attempts) => attempts.records.len(),
+        }
+    }
+}
+
 /// The handle request handlers use; clones share one queue, which the engine drains.
 #[derive(Clone)]
 pub struct EventIntake {
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Pending>,
 }
 
-/// The engine's end of the intake.
+/// The delivery worker's handle: attempts recorded in the engine's next transaction.
+#[derive(Clone)]
+pub struct AttemptLog {
+    requests: mpsc::Sender<Pending>,
+}
+
+/// The engine's end of the queue.
 pub struct IntakeQueue {
-    queue: mpsc::Receiver<Request>,
+    queue: mpsc::Receiver<Pending>,
     /// A request received while waiting for one, taken by the next [`IntakeQueue::take`].
-    first: Option<Request>,
+    first: Option<Pending>,
     closed: bool,
 }
 
-/// Requests taken together: their events are stored in one transaction.
+/// Requests taken together: written in one transaction.
 #[derive(Default)]
 pub struct Group {
     requests: Vec<Request>,
     /// The events of every request, their contacts resolved, once [`Group::resolve`] ran.
     resolved: Option<Vec<NewEvent>>,
+    pub attempts: Vec<Attempts>,
 }
 
 impl EventIntake {
@@ -91,18 +123,43 @@ impl EventIntake {
         (Self { requests }, queue)
     }
 
+    /// The handle through which a delivery worker has its attempts recorded.
+    pub fn attempt_log(&self) -> AttemptLog {
+        AttemptLog {
+            requests: self.requests.clone(),
+        }
+    }
+
     /// Stores the events and returns their ids, in order, once they are committed.
-    pub async fn append(
-        &self,
-        events: Vec<IncomingEvent>,
-    ) -> Result<Vec<EventId>, IntakeError> {
+    pub async fn append(&self, events: Vec<IncomingEvent>) -> Result<Vec<EventId>, IntakeError> {
         let (reply, answer) = oneshot::channel();
         self.requests
-            .send(Request {
+            .send(Pending::Events(Request {
                 count: events.len(),
                 events,
                 reply,
-            })
+            }))
+            .await
+            .map_err(|_| IntakeError::Stopped)?;
+        answer.await.map_err(|_| IntakeError::Stopped)?
+    }
+}
+
+impl AttemptLog {
+    /// Records the attempts; returns once they are committed. [`IntakeError::Stopped`] when
+    /// the engine has stopped (the caller then records them itself).
+    pub async fn record(
+        &self,
+        claimant: Claimant,
+        records: Vec<AttemptRecord>,
+    ) -> Result<(), IntakeError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Pending::Attempts(Attempts {
+                claimant,
+                records,
+                reply,
+            }))
             .await
             .map_err(|_| IntakeError::Stopped)?;
         answer.await.map_err(|_| IntakeError::Stopped)?
@@ -129,14 +186,17 @@ impl IntakeQueue {
     }
 
     /// The requests waiting now, without waiting: at least one if any, then more while they
-    /// hold at most `max_events` events together.
-    pub fn take(&mut self, max_events: usize) -> Group {
+    /// hold fewer than `max_rows` events and attempts together.
+    pub fn take(&mut self, max_rows: usize) -> Group {
         let mut group = Group::default();
         let mut count = 0;
-        while let Some(request) = self.first.take().or_else(|| self.queue.try_recv().ok()) {
-            count += request.count;
-            group.requests.push(request);
-            if count >= max_events {
+        while let Some(pending) = self.first.take().or_else(|| self.queue.try_recv().ok()) {
+            count += pending.rows();
+            match pending {
+                Pending::Events(request) => group.requests.push(request),
+                Pending::Attempts(attempts) => group.attempts.push(attempts),
+            }
+            if count >= max_rows {
                 break;
             }
         }
@@ -146,7 +206,11 @@ impl IntakeQueue {
 
 impl Group {
     pub fn is_empty(&self) -> bool {
-        self.requests.is_empty()
+        self.requests.is_empty() && self.attempts.is_empty()
+    }
+
+    pub fn has_events(&self) -> bool {
+        !self.requests.is_empty()
     }
 
     /// The external ids of every event's contact.
@@ -202,24 +266,34 @@ impl Group {
         self.resolved.insert(resolved)
     }
 
-    /// Answers every request with its events' ids (`ids` in the order of the resolved events).
-    pub fn stored(self, ids: Vec<EventId>) {
+    /// Answers every event request with its events' ids (`ids` in the order of the resolved
+    /// events).
+    pub fn stored(&mut self, ids: Vec<EventId>) {
         let mut ids = ids.into_iter();
-        for request in self.requests {
+        for request in self.requests.drain(..) {
             let own: Vec<EventId> = ids.by_ref().take(request.count).collect();
             // A caller that gave up (client disconnected) still has its events stored.
             let _ = request.reply.send(Ok(own));
         }
     }
 
-    /// Answers every request with the error that kept its events from being stored.
-    pub fn failed(self, error: sqlx::Error) {
+    /// Answers every event request with the error that kept its events from being stored.
+    pub fn failed(&mut self, error: sqlx::Error) {
         tracing::error!(%error, requests = self.requests.len(), "storing events failed");
         let error = Arc::new(error);
-        for request in self.requests {
+        for request in self.requests.drain(..) {
             let _ = request
                 .reply
                 .send(Err(IntakeError::Database(error.clone())));
         }
+    }
+}
+
+impl Attempts {
+    /// Tells the worker whether its attempts are recorded.
+    pub fn answer(self, recorded: sqlx::Result<()>) {
+        let _ = self
+            .reply
+            .send(recorded.map_err(|error| IntakeError::Database(Arc::new(error))));
     }
 }

@@ -93,8 +93,7 @@ impl Server {
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
                 batch_size: config.engine_batch,
             },
-        )
-;
+        );
         let sender = Sender::new(
             TargetGuard {
                 allow_private: config.allow_private_targets,
@@ -123,7 +122,8 @@ impl Server {
                 shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
             },
         )
-        .with_alerts(Arc::new(alerter));
+        .with_alerts(Arc::new(alerter))
+        .recording_through(intake.attempt_log());
         let engine = engine.handing_deliveries_to(deliveries.handoff(), deliveries_queued.clone());
         let auth = auth::Auth::new(
             store.clone(),
@@ -186,7 +186,11 @@ impl Server {
         );
         self.say_how_to_sign_in().await;
         let (stop_engine, engine_stopping) = watch::channel(false);
-        let engine = tokio::spawn(self.engine.run(self.intake, self.engine_woken, engine_stopping.clone()));
+        let engine = tokio::spawn(self.engine.run(
+            self.intake,
+            self.engine_woken,
+            engine_stopping.clone(),
+        ));
         let deliveries = tokio::spawn(self.deliveries.run(self.deliveries_queued, engine_stopping));
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);

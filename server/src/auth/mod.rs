@@ -2,6 +2,7 @@
 //! (a random token in an `HttpOnly` cookie), integrations send an API key as a bearer token.
 //! Only hashes of passwords, session tokens and keys are stored.
 
+mod key_cache;
 pub mod password;
 pub mod rate;
 pub mod throttle;
@@ -123,6 +124,7 @@ pub struct Auth {
     /// `--insecure-no-auth`: every request is [`Principal::Anyone`].
     pub insecure_no_auth: bool,
     throttle: throttle::SignInThrottle,
+    keys: key_cache::KeyCache,
 }
 
 /// A session is touched (its idle timer restarted) at most this often, not on every request.
@@ -141,6 +143,7 @@ impl Auth {
             policy,
             insecure_no_auth,
             throttle: throttle::SignInThrottle::default(),
+            keys: key_cache::KeyCache::default(),
         })
     }
 
@@ -156,17 +159,28 @@ impl Auth {
             if !token::is_well_formed_api_key(key) {
                 return Err(AuthError::BadKey);
             }
-            let row = self
-                .store
-                .api_key_by_hash(&token::fingerprint(key))
-                .await?
-                .filter(|row| row.is_usable(now))
-                .ok_or(AuthError::BadKey)?;
+            let fingerprint = token::fingerprint(key);
+            let row = match self.keys.get(&fingerprint) {
+                Some(row) => row,
+                None => {
+                    let row = self
+                        .store
+                        .api_key_by_hash(&fingerprint)
+                        .await?
+                        .ok_or(AuthError::BadKey)?;
+                    self.keys.put(fingerprint.clone(), row.clone());
+                    row
+                }
+            };
+            if !row.is_usable(now) {
+                return Err(AuthError::BadKey);
+            }
             if row
                 .last_used_at
                 .is_none_or(|used| now - used >= TOUCH_EVERY)
             {
                 self.store.touch_api_key(row.id, now).await?;
+                self.keys.touched(&fingerprint, now);
             }
             return Ok(Some(Principal::Key(row)));
         }
@@ -195,6 +209,17 @@ impl Auth {
             session,
             csrf_token: token::csrf_token(session_token),
         })
+    }
+
+    /// Revokes an API key; this process refuses it from the next request on (others within
+    /// a second, see [`key_cache`]). Returns the key, or `None` if there is no such key.
+    pub async fn revoke_api_key(
+        &self,
+        id: app::ids::ApiKeyId,
+    ) -> Result<Option<ApiKeyRow>, AuthError> {
+        let revoked = self.store.revoke_api_key(id, self.clock.now()).await?;
+        self.keys.clear();
+        Ok(revoked)
     }
 
     /// Checks the password (throttled against brute force) and starts a session.

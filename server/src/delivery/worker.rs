@@ -32,6 +32,7 @@ use super::{
 use crate::{
     alert::{Alerter, Failures},
     clock::{Millis, SharedClock},
+    intake::{AttemptLog, IntakeError},
     store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store},
 };
 
@@ -52,7 +53,7 @@ pub const LEASE: Duration = Duration::from_secs(6);
 const HEARTBEAT: Duration = Duration::from_millis(1_500);
 
 /// Batches under way at a time: one is sent while the other is claimed or recorded.
-const LOOPS: usize = 2;
+const LOOPS: usize = 4;
 
 /// Batches the engine may hand over before the worker takes them; beyond that the engine
 /// queues deliveries unclaimed, for the worker to claim when it has caught up.
@@ -119,6 +120,7 @@ pub struct DeliveryWorker {
     /// One semaphore per webhook, shared by concurrent batches, caps its requests in flight.
     limits: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
     alerts: Option<Arc<Alerter>>,
+    attempt_log: Option<AttemptLog>,
     handoff: Handoff,
     /// The batches the engine hands over, taken by whichever loop is free.
     handed_over: tokio::sync::Mutex<mpsc::Receiver<Vec<DueDelivery>>>,
@@ -183,6 +185,7 @@ impl DeliveryWorker {
             settings,
             limits: Mutex::new(HashMap::new()),
             alerts: None,
+            attempt_log: None,
             handoff: Handoff { claimant, batches },
             handed_over: tokio::sync::Mutex::new(handed_over),
         }
@@ -191,6 +194,13 @@ impl DeliveryWorker {
     /// The engine's way to hand this worker the deliveries it queues.
     pub fn handoff(&self) -> Handoff {
         self.handoff.clone()
+    }
+
+    /// Has the engine record the attempts in its transactions (one commit for both on
+    /// SQLite's single writer).
+    pub fn recording_through(mut self, attempt_log: AttemptLog) -> Self {
+        self.attempt_log = Some(attempt_log);
+        self
     }
 
     /// Emails the stakeholders of webhooks whose requests fail for good.
@@ -512,17 +522,34 @@ impl DeliveryWorker {
                     Err(error) => tracing::error!(%error, "a delivery task failed"),
                 }
             }
-            self.store
-                .record_attempts(self.claimant, &records, now)
-                .await?;
-            records.clear();
+            self.write(std::mem::take(&mut records), now).await?;
         }
         if !records.is_empty() {
-            self.store
-                .record_attempts(self.claimant, &records, now)
-                .await?;
+            self.write(records, now).await?;
         }
         Ok((aftermath, recorded))
+    }
+
+    /// Records attempts in the engine's next transaction, or in one of their own without an
+    /// engine (or once it has stopped).
+    async fn write(&self, records: Vec<AttemptRecord>, now: Millis) -> sqlx::Result<()> {
+        let Some(log) = &self.attempt_log else {
+            return self
+                .store
+                .record_attempts(self.claimant, &records, now)
+                .await;
+        };
+        // Kept for the case the engine has stopped: the shutdown grace outlives it.
+        let fallback = records.clone();
+        match log.record(self.claimant, records).await {
+            Ok(()) => Ok(()),
+            Err(IntakeError::Stopped) => {
+                self.store
+                    .record_attempts(self.claimant, &fallback, self.clock.now())
+                    .await
+            }
+            Err(error) => Err(sqlx::Error::Protocol(error.to_string())),
+        }
     }
 
     /// Disables the webhooks whose receivers answered 410 Gone and sends the alerts.

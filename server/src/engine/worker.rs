@@ -2,7 +2,11 @@
 //! against triggers and waiting contacts, then move every due contact on, all in one
 //! transaction per round; see [`crate::store::Batch`].
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use app::{
     api::{EnrollmentState, Reentry},
@@ -21,8 +25,8 @@ use crate::{
     intake::{Group, IntakeQueue},
     pace::Pace,
     store::{
-        Batch, DueDelivery, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery, NewEnrollment,
-        NewEvent, NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit,
+        Batch, DueDelivery, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery,
+        NewEnrollment, NewEvent, NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit,
         json_object,
     },
 };
@@ -58,6 +62,8 @@ pub struct Engine {
     deliveries_queued: Option<Arc<Notify>>,
     /// Where the deliveries a round queues go once it commits.
     handoff: Option<Handoff>,
+    /// When a round last claimed events stored unmatched.
+    stored_looked_for: Instant,
 }
 
 impl Engine {
@@ -69,6 +75,7 @@ impl Engine {
             versions: HashMap::new(),
             deliveries_queued: None,
             handoff: None,
+            stored_looked_for: Instant::now(),
         }
     }
 
@@ -109,9 +116,10 @@ impl Engine {
         self.round(None).await.map(|round| round.handled)
     }
 
-    /// Stores the group's events and carries them through the engine in one round, then
-    /// answers the requests. Should that fail, the events are stored alone, to be matched by
-    /// a later round: the engine's trouble does not turn into refused events.
+    /// Writes the group in one round: stores its events and carries them through the engine,
+    /// records its attempts; then answers the requests. Should that fail, the events are
+    /// stored alone, to be matched by a later round, and the attempts recorded alone: the
+    /// engine's trouble does not turn into refused events or unrecorded answers.
     async fn take(&mut self, mut group: Group) -> Result<usize, EngineError> {
         if group.is_empty() {
             return self.tick().await;
@@ -119,28 +127,56 @@ impl Engine {
         match self.round(Some(&mut group)).await {
             Ok(round) => {
                 group.stored(round.stored);
+                for attempts in group.attempts.drain(..) {
+                    attempts.answer(Ok(()));
+                }
                 Ok(round.handled)
             }
             Err(error) => {
-                tracing::error!(%error, "matching new events failed; storing them to match later");
-                match store_unmatched(&self.store, &mut group).await {
-                    Ok(ids) => group.stored(ids),
-                    Err(error) => group.failed(error),
+                tracing::error!(%error, "an engine round failed; writing what it was given alone");
+                if group.has_events() {
+                    match store_unmatched(&self.store, &mut group).await {
+                        Ok(ids) => group.stored(ids),
+                        Err(error) => group.failed(error),
+                    }
+                }
+                for attempts in group.attempts.drain(..) {
+                    let recorded = self
+                        .store
+                        .record_attempts(attempts.claimant, &attempts.records, self.clock.now())
+                        .await;
+                    attempts.answer(recorded);
                 }
                 Err(error)
             }
         }
     }
 
-    /// One transaction: stores the group's events (as matched), matches them and any stored
-    /// unmatched events, then steps a batch of due enrollments, including those the matching
-    /// enrolled or woke.
+    /// One transaction: records the group's attempts, stores its events (as matched), matches
+    /// them and any stored unmatched events, then steps a batch of due enrollments, including
+    /// those the matching enrolled or woke.
     async fn round(&mut self, new: Option<&mut Group>) -> Result<Round, EngineError> {
         let now = self.clock.now();
         let mut batch = self.store.begin_batch().await?;
-        let mut events = batch.claim_events(now, self.settings.batch_size).await?;
+        // Events stored without being matched (a round failed, or an older version stored them)
+        // are looked for when idle and once a poll interval while new events keep coming.
+        let look_for_stored =
+            new.is_none() || self.stored_looked_for.elapsed() >= self.settings.poll_interval;
+        let mut events = if look_for_stored {
+            self.stored_looked_for = Instant::now();
+            batch.claim_events(now, self.settings.batch_size).await?
+        } else {
+            Vec::new()
+        };
         let mut stored = Vec::new();
+        let mut recorded = 0;
         if let Some(group) = new {
+            for attempts in &group.attempts {
+                batch
+                    .record_attempts(attempts.claimant, &attempts.records, now)
+                    .await?;
+                recorded += attempts.records.len();
+            }
             let contacts = batch.contact_ids(&group.contacts()).await?;
             let fresh = batch
                 .insert_matched_events(group.resolve(&contacts), now)
@@ -162,7 +198,7 @@ impl Engine {
         }
         Ok(Round {
             stored,
-            handled: matched + stepped.count,
+            handled: recorded + matched + stepped.count,
         })
     }
 
@@ -292,12 +328,19 @@ impl Engine {
             Some(slot) => Queued::HandedOver(slot, batch.due_deliveries(&queued_ids).await?),
             None => Queued::Unclaimed,
         };
-        // Contacts that have just begun to wait may have heard their event already (in the
+        // Contacts that have just begun to wait for an event may have heard it already (in the
         // trigger's batch, or during the steps before the wait).
-        let stepped: Vec<EnrollmentId> = due.iter().map(|enrollment| enrollment.id).collect();
-        batch
-            .hear_awaited_events(Hearing::Enrollments(&stepped), now)
-            .await?;
+        let listening: Vec<EnrollmentId> = records
+            .settled
+            .iter()
+            .filter(|settled| settled.next.awaits_something())
+            .map(|settled| settled.enrollment)
+            .collect();
+        if !listening.is_empty() {
+            batch
+                .hear_awaited_events(Hearing::Enrollments(&listening), now)
+                .await?;
+        }
         Ok(Stepped {
             count: due.len(),
             queued,
@@ -347,7 +390,7 @@ async fn store_unmatched(store: &Store, group: &mut Group) -> sqlx::Result<Vec<E
 struct Round {
     /// The new events' ids, in the order they came.
     stored: Vec<EventId>,
-    /// Events matched and enrollments stepped.
+    /// Attempts recorded, events matched and enrollments stepped.
     handled: usize,
 }
 

@@ -117,7 +117,8 @@ async fn create(
     ))
 }
 
-/// Revokes a key: it stops working at once and stays listed.
+/// Revokes a key: it stops working at once (on other server processes of a PostgreSQL
+/// deployment, within a second) and stays listed.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys",
     params(("id" = i64, Path, description = "The key's id", example = 1)),
     responses(
@@ -130,9 +131,10 @@ async fn revoke(
     ApiPath(id): ApiPath<ApiKeyId>,
 ) -> ApiResult<Json<ApiKeyOut>> {
     let row = state
-        .store
-        .revoke_api_key(id, state.clock.now())
-        .await?
+        .auth
+        .revoke_api_key(id)
+        .await
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found(format!("there is no API key {id}")))?;
     audit::record(
         &state,

@@ -235,89 +235,101 @@ impl Store {
         now: Millis,
     ) -> sqlx::Result<()> {
         let mut transaction = self.begin_write().await?;
-        let attempts = records.iter().map(|record| {
-            [
-                record.delivery_id.into(),
-                Param::Int(record.attempted_at),
-                Param::Int(record.latency_ms),
-                Param::OptInt(record.status_code),
-                Param::OptText(record.error.as_deref()),
-                Param::OptText(record.response_body.as_deref()),
-                Param::OptText(record.missing_placeholders.as_deref()),
-                Param::Text(record.outcome.as_str()),
-            ]
-        });
-        insert_rows(
-            &mut transaction,
-            self.backend,
-            "delivery_attempts (delivery_id, attempted_at, latency_ms, status_code, error,
-                                response_body, missing_placeholders, outcome)",
-            attempts,
-        )
-        .await?;
-        // Deliveries that end in the same state (a batch accepted at once, typically) are moved
-        // by one `WHERE id IN` per state, which binds a parameter per row instead of six; the
-        // rest (retries, whose next attempts differ by their jitter) by a `VALUES` list.
-        let mut by_state: HashMap<SettledState<'_>, Vec<DeliveryId>> = HashMap::new();
-        for record in records {
-            by_state
-                .entry(SettledState::of(record))
-                .or_default()
-                .push(record.delivery_id);
-        }
-        let mut singles = Vec::new();
-        for (state, ids) in by_state {
-            if let [id] = ids[..] {
-                singles.push((id, state));
-                continue;
-            }
-            for chunk in ids.chunks(IN_LIST_CHUNK) {
-                let mut params = Params::new(self.backend);
-                let settled = params.list(6);
-                let holder = params.one();
-                let sql = format!(
-                    "UPDATE deliveries SET attempts = attempts + 1, claimed_by = NULL,
-                         (status, next_attempt_at, window_started_at, last_status_code, last_error,
-                          updated_at) = ({settled})
-                     WHERE claimed_by = {holder} AND id IN ({})",
-                    params.list(chunk.len())
-                );
-                let mut query = state.bind(sqlx::query(&sql)).bind(now).bind(claimant.0);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                query.execute(&mut *transaction).await?;
-            }
-        }
-        for chunk in singles.chunks(ROWS_PER_STATEMENT) {
-            let mut params = Params::new(self.backend);
-            let values = params.rows(chunk.len(), 6);
-            let updated_at = params.one();
-            let holder = params.one();
-            let sql = format!(
-                "WITH settled (id, status, next_attempt_at, window_started_at, last_status_code,
-                               last_error) AS (VALUES {values})
-                 UPDATE deliveries SET
-                     status = settled.status,
-                     next_attempt_at = settled.next_attempt_at,
-                     attempts = deliveries.attempts + 1,
-                     window_started_at = settled.window_started_at,
-                     last_status_code = settled.last_status_code,
-                     last_error = settled.last_error,
-                     updated_at = {updated_at},
-                     claimed_by = NULL
-                 FROM settled
-                 WHERE deliveries.id = settled.id AND deliveries.claimed_by = {holder}"
-            );
-            let mut query = sqlx::query(&sql);
-            for (id, state) in chunk {
-                query = state.bind(query.bind(*id));
-            }
-            query = query.bind(now).bind(claimant.0);
-            query.execute(&mut *transaction).await?;
-        }
+        record_attempts(&mut transaction, self.backend, claimant, records, now).await?;
         transaction.commit().await
     }
+}
+
+/// [`Store::record_attempts`]'s statements, on the connection of a transaction.
+async fn record_attempts(
+    connection: &mut AnyConnection,
+    backend: Backend,
+    claimant: Claimant,
+    records: &[AttemptRecord],
+    now: Millis,
+) -> sqlx::Result<()> {
+    let attempts = records.iter().map(|record| {
+        [
+            record.delivery_id.into(),
+            Param::Int(record.attempted_at),
+            Param::Int(record.latency_ms),
+            Param::OptInt(record.status_code),
+            Param::OptText(record.error.as_deref()),
+            Param::OptText(record.response_body.as_deref()),
+            Param::OptText(record.missing_placeholders.as_deref()),
+            Param::Text(record.outcome.as_str()),
+        ]
+    });
+    insert_rows(
+        &mut *connection,
+        backend,
+        "delivery_attempts (delivery_id, attempted_at, latency_ms, status_code, error,
+                            response_body, missing_placeholders, outcome)",
+        attempts,
+    )
+    .await?;
+    // Deliveries that end in the same state (a batch accepted at once, typically) are moved
+    // by one `WHERE id IN` per state, which binds a parameter per row instead of six; the
+    // rest (retries, whose next attempts differ by their jitter) by a `VALUES` list.
+    let mut by_state: HashMap<SettledState<'_>, Vec<DeliveryId>> = HashMap::new();
+    for record in records {
+        by_state
+            .entry(SettledState::of(record))
+            .or_default()
+            .push(record.delivery_id);
+    }
+    let mut singles = Vec::new();
+    for (state, ids) in by_state {
+        if let [id] = ids[..] {
+            singles.push((id, state));
+            continue;
+        }
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let mut params = Params::new(backend);
+            let settled = params.list(6);
+            let holder = params.one();
+            let sql = format!(
+                "UPDATE deliveries SET attempts = attempts + 1, claimed_by = NULL,
+                     (status, next_attempt_at, window_started_at, last_status_code, last_error,
+                      updated_at) = ({settled})
+                 WHERE claimed_by = {holder} AND id IN ({})",
+                params.list(chunk.len())
+            );
+            let mut query = state.bind(sqlx::query(&sql)).bind(now).bind(claimant.0);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *connection).await?;
+        }
+    }
+    for chunk in singles.chunks(ROWS_PER_STATEMENT) {
+        let mut params = Params::new(backend);
+        let values = params.rows(chunk.len(), 6);
+        let updated_at = params.one();
+        let holder = params.one();
+        let sql = format!(
+            "WITH settled (id, status, next_attempt_at, window_started_at, last_status_code,
+                           last_error) AS (VALUES {values})
+             UPDATE deliveries SET
+                 status = settled.status,
+                 next_attempt_at = settled.next_attempt_at,
+                 attempts = deliveries.attempts + 1,
+                 window_started_at = settled.window_started_at,
+                 last_status_code = settled.last_status_code,
+                 last_error = settled.last_error,
+                 updated_at = {updated_at},
+                 claimed_by = NULL
+             FROM settled
+             WHERE deliveries.id = settled.id AND deliveries.claimed_by = {holder}"
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, state) in chunk {
+            query = state.bind(query.bind(*id));
+        }
+        query = query.bind(now).bind(claimant.0);
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
 }
 
 /// Deliveries that will never be sent, because what they belong to is gone.
@@ -563,11 +575,20 @@ impl Batch {
         Ok(ids)
     }
 
+    /// [`Store::record_attempts`], in the batch's transaction.
+    pub async fn record_attempts(
+        &mut self,
+        claimant: Claimant,
+        records: &[AttemptRecord],
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        record_attempts(&mut self.transaction, self.backend, claimant, records, now).await
+    }
+
     /// The deliveries with what their requests need, as a claim returns them.
     pub async fn due_deliveries(&mut self, ids: &[DeliveryId]) -> sqlx::Result<Vec<DueDelivery>> {
         due_deliveries(&mut self.transaction, self.backend, ids).await
     }
-
 }
 
 async fn due_deliveries(

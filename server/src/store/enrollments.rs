@@ -100,6 +100,17 @@ pub enum NextState<'a> {
     },
 }
 
+impl NextState<'_> {
+    /// Whether the enrollment waits for an event or a message activity (not only a timer).
+    pub fn awaits_something(&self) -> bool {
+        matches!(
+            self,
+            Self::Waiting { awaiting_event, awaiting_activity, .. }
+                if awaiting_event.is_some() || awaiting_activity.is_some()
+        )
+    }
+}
+
 /// An enrollment's new state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled<'a> {
@@ -152,12 +163,17 @@ impl Store {
 impl Batch {
     /// Claims up to `limit` enrollments of live journeys that are due: entering a node,
     /// resumed by an event, or whose timer has fired.
+    ///
+    /// The unary `+` keeps SQLite's planner off the `journey_id` index: through it, every
+    /// claim read all the enrollments a live journey ever had (finished ones included) and
+    /// sorted them, 1 ms a claim after 20,000 contacts; the partial index on `due_at` holds
+    /// only the unfinished ones, in claiming order.
     pub async fn claim_due(&mut self, now: Millis, limit: i64) -> sqlx::Result<Vec<EnrollmentRow>> {
         let sql = format!(
             "UPDATE enrollments SET updated_at = $1
              WHERE id IN (SELECT id FROM enrollments
                           WHERE state IN ('active', 'waiting') AND due_at <= $1
-                            AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')
+                            AND +journey_id IN (SELECT id FROM journeys WHERE status = 'live')
                           ORDER BY due_at, id LIMIT $2 {})
              RETURNING id, journey_id, version, contact_id, node_id, state, resumed, entered_at",
             self.backend.skip_locked()

@@ -88,7 +88,10 @@ impl super::Store {
 #[cfg(any(test, feature = "test-support"))]
 impl super::Store {
     /// The messages sent to a contact, oldest first.
-    pub async fn contact_messages(&self, contact_id: app::ids::ContactId) -> sqlx::Result<Vec<MessageRow>> {
+    pub async fn contact_messages(
+        &self,
+        contact_id: app::ids::ContactId,
+    ) -> sqlx::Result<Vec<MessageRow>> {
         sqlx::query_as(
             "SELECT id, node_id, channel FROM messages WHERE contact_id = $1 ORDER BY id",
         )

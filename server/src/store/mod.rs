@@ -37,8 +37,8 @@ pub use self::{
     audit::{AuditRow, NewAuditEntry},
     contacts::ContactRow,
     deliveries::{
-        AttemptRecord, AttemptRow, BornClaimed, Cancelled, Claimant, DeliveryQuery, DeliveryRow, DueDelivery,
-        NewDelivery, ResendScope,
+        AttemptRecord, AttemptRow, BornClaimed, Cancelled, Claimant, DeliveryQuery, DeliveryRow,
+        DueDelivery, NewDelivery, ResendScope,
     },
     enrollments::{
         ContactRunRow, EnrollmentRow, Hearing, NewEnrollment, NextState, RunKey, Settled,

@@ -5,7 +5,10 @@ use app::ids::DeliveryId;
 
 use super::{
     Batch,
-    deliveries::{BornClaimed, NewDelivery}, enrollments::Settled, messages::NewMessage, stats::Visit,
+    deliveries::{BornClaimed, NewDelivery},
+    enrollments::Settled,
+    messages::NewMessage,
+    stats::Visit,
 };
 use crate::clock::Millis;
 
