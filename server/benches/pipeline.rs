@@ -13,7 +13,11 @@
 //!     .ci/postgres cargo bench -p server --bench pipeline
 //!
 //! The journey is `purchase` → webhook → exit; every event is for a contact of its own, so each
-//! enrolls once.
+//! enrolls once. The server runs with its defaults (16 requests in flight per webhook).
+//!
+//! Knobs, for exploring: `PIPELINE_CONNECTIONS` (single-event clients, and the bare rate's;
+//! default 128), `PIPELINE_BATCHES` (batches of 100 in flight; default 8), `PIPELINE_LOG`
+//! (the server's `--log`, e.g. `error,sqlx::query=debug` for every statement's time).
 
 use std::{
     collections::HashMap,
@@ -31,9 +35,25 @@ use serde_json::{Value, json};
 use server::{auth, store::Store};
 use tokio::task::JoinSet;
 
-const CONNECTIONS: usize = 32;
+const CONNECTIONS: usize = 128;
 const BATCH: usize = 100;
-const BATCHES_IN_FLIGHT: usize = 4;
+const BATCHES_IN_FLIGHT: usize = 8;
+
+fn connections() -> usize {
+    knob("PIPELINE_CONNECTIONS", CONNECTIONS)
+}
+
+fn batches_in_flight() -> usize {
+    knob("PIPELINE_BATCHES", BATCHES_IN_FLIGHT)
+}
+
+/// A knob from the environment, or its default.
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
 
 // As in the server binary.
 #[global_allocator]
@@ -128,7 +148,7 @@ impl Wayfarer {
             .arg(key_file)
             // Errors only: the bench needs no browser bundle, whose absence is a warning.
             .args(["--allow-private-targets", "--log"])
-            .arg(std::env::var("PIPELINE_LOG").unwrap_or("error".into()))
+            .arg(std::env::var("PIPELINE_LOG").unwrap_or_else(|_| "error".to_owned()))
             .stdin(Stdio::null())
             .spawn()?;
         let mut headers = reqwest::header::HeaderMap::new();
@@ -198,7 +218,10 @@ async fn main() -> support::BenchResult {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let bare = bare_posts(&format!("{receiver}/bare"), events).await?;
-    println!("bare POSTs (client → receiver, {CONNECTIONS} connections): {bare:.0}/s");
+    println!(
+        "bare POSTs (client → receiver, {} connections): {bare:.0}/s",
+        connections()
+    );
 
     let folder = tempfile::tempdir()?;
     let sqlite = format!(
@@ -294,12 +317,12 @@ async fn run(
              accepted) {executed_rate:.0}/s ({:.1} % of bare POSTs); the last webhook {:.1} s \
              after the last 202",
             if batch == 1 {
-                "single events"
+                format!("single events, {} connections", connections())
             } else {
-                "batches of 100"
+                format!("batches of {BATCH}, {} in flight", batches_in_flight())
             },
             100.0 * executed_rate / bare,
-            executed - accepted
+            (executed - accepted).max(0.0)
         );
     }
 
@@ -327,12 +350,9 @@ async fn post_events(
     batch: usize,
 ) -> support::BenchResult {
     let in_flight_limit = if batch == 1 {
-        std::env::var("PIPELINE_CONNECTIONS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(CONNECTIONS)
+        connections()
     } else {
-        BATCHES_IN_FLIGHT
+        batches_in_flight()
     };
     let mut in_flight = JoinSet::new();
     for start in (0..count).step_by(batch) {
@@ -432,14 +452,14 @@ fn percentile(values: &[f64], percent: f64) -> f64 {
     sorted.get(index).copied().unwrap_or(0.0)
 }
 
-/// POSTs to a handler that only answers, `CONNECTIONS` at a time: the client's and the
+/// POSTs to a handler that only answers, [`connections`] at a time: the client's and the
 /// loopback's limit.
 async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
     let client = reqwest::Client::new();
     let started = Instant::now();
     let mut in_flight = JoinSet::new();
     for n in 0..requests {
-        if in_flight.len() >= CONNECTIONS
+        if in_flight.len() >= connections()
             && let Some(done) = in_flight.join_next().await
         {
             done??;

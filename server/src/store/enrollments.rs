@@ -169,15 +169,7 @@ impl Batch {
     /// sorted them, 1 ms a claim after 20,000 contacts; the partial index on `due_at` holds
     /// only the unfinished ones, in claiming order.
     pub async fn claim_due(&mut self, now: Millis, limit: i64) -> sqlx::Result<Vec<EnrollmentRow>> {
-        let sql = format!(
-            "UPDATE enrollments SET updated_at = $1
-             WHERE id IN (SELECT id FROM enrollments
-                          WHERE state IN ('active', 'waiting') AND due_at <= $1
-                            AND +journey_id IN (SELECT id FROM journeys WHERE status = 'live')
-                          ORDER BY due_at, id LIMIT $2 {})
-             RETURNING id, journey_id, version, contact_id, node_id, state, resumed, entered_at",
-            self.backend.skip_locked()
-        );
+        let sql = claim_due_sql(self.backend);
         let mut due: Vec<EnrollmentRow> = sqlx::query_as(&sql)
             .bind(now)
             .bind(limit)
@@ -383,6 +375,18 @@ impl Batch {
     }
 }
 
+fn claim_due_sql(backend: super::Backend) -> String {
+    format!(
+        "UPDATE enrollments SET updated_at = $1
+         WHERE id IN (SELECT id FROM enrollments
+                      WHERE state IN ('active', 'waiting') AND due_at <= $1
+                        AND +journey_id IN (SELECT id FROM journeys WHERE status = 'live')
+                      ORDER BY due_at, id LIMIT $2 {})
+         RETURNING id, journey_id, version, contact_id, node_id, state, resumed, entered_at",
+        backend.skip_locked()
+    )
+}
+
 /// One row of [`Batch::settle`]'s `VALUES`, in the order of its columns.
 fn settled_row<'a>(settled: &Settled<'a>, now: Millis) -> [Param<'a>; 9] {
     let id = settled.enrollment.into();
@@ -426,5 +430,46 @@ fn settled_row<'a>(settled: &Settled<'a>, now: Millis) -> [Param<'a>; 9] {
             Param::OptInt(None),
             Param::OptText(Some(error)),
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Backend;
+
+    /// Through the `journey_id` index a claim read every enrollment a live journey ever had;
+    /// the partial `due_at` index holds only the unfinished ones, already in claiming order.
+    #[tokio::test]
+    async fn claiming_due_contacts_reads_only_unfinished_ones_in_order() {
+        let folder = tempfile::tempdir().expect("a folder");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            folder.path().join("plan.db").display()
+        );
+        let store = Store::connect(&url).await.expect("the database");
+        store.migrate().await.expect("migrated");
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            claim_due_sql(Backend::Sqlite)
+        ))
+        .bind(0_i64)
+        .bind(1_i64)
+        .fetch_all(&store.pool)
+        .await
+        .expect("a plan");
+        let plan: Vec<&str> = plan
+            .iter()
+            .map(|(_, _, _, detail)| detail.as_str())
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX enrollments_due")),
+            "{plan:#?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:#?}"
+        );
     }
 }

@@ -12,6 +12,7 @@ use crate::support::{Backend, TestServer};
 backend_tests!(
     accepted_events_are_stored,
     concurrent_requests_are_all_stored,
+    an_unknown_contact_refuses_only_its_own_request,
     events_for_unknown_contacts_are_refused,
     malformed_events_are_refused,
     text_with_a_nul_is_refused_naming_its_field_and_spoils_nothing_else,
@@ -122,6 +123,44 @@ async fn concurrent_requests_are_all_stored(backend: Backend) {
         .count_events(ana, Some("page_view"))
         .await;
     assert_eq!(stored.expect("count"), 50);
+}
+
+/// Requests that arrive together are stored in one transaction; one naming a contact that
+/// does not exist is refused alone.
+async fn an_unknown_contact_refuses_only_its_own_request(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ana = contact(&server, "ana").await;
+
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let who = if n % 4 == 0 {
+            format!("ghost-{n}")
+        } else {
+            "ana".to_owned()
+        };
+        let request = server
+            .client()
+            .post(server.url("/api/v1/events"))
+            .json(&json!({"contact": who, "event": "page_view"}));
+        requests.spawn(async move { (n, request.send().await) });
+    }
+    while let Some(sent) = requests.join_next().await {
+        let (n, response) = sent.expect("the task ran");
+        let response = response.expect("the request was answered");
+        if n % 4 == 0 {
+            assert_eq!(response.status(), 404);
+            let error: ErrorOut = response.json().await.expect("an error");
+            assert!(
+                error.error.message.contains(&format!("\"ghost-{n}\"")),
+                "{}",
+                error.error.message
+            );
+        } else {
+            assert_eq!(response.status(), 202);
+        }
+    }
+    let stored = server.store().await.count_events(ana, None).await;
+    assert_eq!(stored.expect("count"), 30);
 }
 
 async fn events_for_unknown_contacts_are_refused(backend: Backend) {
