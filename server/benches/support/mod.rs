@@ -45,9 +45,7 @@ pub async fn contacts_with_an_event(
                 received_at: now,
             })
             .collect();
-        store
-            .insert_events(&events.iter().collect::<Vec<_>>())
-            .await?;
+        store.insert_events(&events).await?;
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ use crate::{
     pace::Pace,
     store::{
         Batch, DueDelivery, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery,
-        NewEnrollment, NewEvent, NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit,
+        NewEnrollment, NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit,
         json_object,
     },
 };
@@ -382,8 +382,9 @@ async fn store_unmatched(store: &Store, group: &mut Group) -> sqlx::Result<Vec<E
         let contacts = store.contact_ids(&group.contacts()).await?;
         group.resolve(&contacts);
     }
-    let events: Vec<&NewEvent> = group.resolved().unwrap_or_default().iter().collect();
-    store.insert_events(&events).await
+    store
+        .insert_events(group.resolved().unwrap_or_default())
+        .await
 }
 
 /// What a round did.

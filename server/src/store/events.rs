@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use app::ids::{ContactId, EventId, MessageId};
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 
 use super::{
-    Batch, Store,
+    Backend, Batch, Store,
     sql::{Params, ROWS_PER_STATEMENT},
 };
 use crate::clock::Millis;
@@ -47,27 +47,11 @@ pub struct ContactEventRow {
 }
 
 impl Store {
-    /// Stores the events in one transaction and returns their ids in the same order.
-    pub async fn insert_events(&self, events: &[&NewEvent]) -> sqlx::Result<Vec<EventId>> {
+    /// Stores the events in one transaction, unmatched (for the engine to claim), and returns
+    /// their ids in the same order.
+    pub async fn insert_events(&self, events: &[NewEvent]) -> sqlx::Result<Vec<EventId>> {
         let mut transaction = self.begin_write().await?;
-        let mut ids = Vec::with_capacity(events.len());
-        for event in events {
-            let id: EventId = sqlx::query_scalar(
-                "INSERT INTO events
-                     (contact_id, name, properties, message_id, occurred_at, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 RETURNING id",
-            )
-            .bind(event.contact_id)
-            .bind(event.name.as_str())
-            .bind(event.properties.as_str())
-            .bind(event.message_id)
-            .bind(event.occurred_at)
-            .bind(event.received_at)
-            .fetch_one(&mut *transaction)
-            .await?;
-            ids.push(id);
-        }
+        let ids = insert_events(&mut transaction, self.backend, events, None).await?;
         transaction.commit().await?;
         Ok(ids)
     }
@@ -113,40 +97,19 @@ impl Batch {
         events: &[NewEvent],
         now: Millis,
     ) -> sqlx::Result<Vec<EventRow>> {
-        let mut rows = Vec::with_capacity(events.len());
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO events (contact_id, name, properties, message_id, occurred_at,
-                                     received_at, processed_at)
-                 VALUES {}
-                 RETURNING id",
-                Params::new(self.backend).rows(chunk.len(), 7)
-            );
-            let mut query = sqlx::query_scalar::<_, EventId>(&sql);
-            for event in chunk {
-                query = query
-                    .bind(event.contact_id)
-                    .bind(event.name.as_str())
-                    .bind(event.properties.as_str())
-                    .bind(event.message_id)
-                    .bind(event.occurred_at)
-                    .bind(event.received_at)
-                    .bind(now);
-            }
-            let mut ids = query.fetch_all(&mut *self.transaction).await?;
-            // Neither database promises RETURNING's order, but both number the rows of one
-            // INSERT in the order of its VALUES (SQLite under its write lock, PostgreSQL from a
-            // sequence that only grows), so ascending ids are the events' order.
-            ids.sort_unstable();
-            rows.extend(chunk.iter().zip(ids).map(|(event, id)| EventRow {
+        let ids = insert_events(&mut self.transaction, self.backend, events, Some(now)).await?;
+        let rows = events
+            .iter()
+            .zip(ids)
+            .map(|(event, id)| EventRow {
                 id,
                 contact_id: event.contact_id,
                 name: event.name.clone(),
                 properties: event.properties.clone(),
                 message_id: event.message_id,
                 occurred_at: event.occurred_at,
-            }));
-        }
+            })
+            .collect();
         Ok(rows)
     }
 
@@ -189,4 +152,41 @@ impl Batch {
         }
         Ok(last)
     }
+}
+
+/// Inserts the events, matched at `processed_at` or unmatched; their ids in the same order.
+async fn insert_events(
+    connection: &mut AnyConnection,
+    backend: Backend,
+    events: &[NewEvent],
+    processed_at: Option<Millis>,
+) -> sqlx::Result<Vec<EventId>> {
+    let mut ids = Vec::with_capacity(events.len());
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO events (contact_id, name, properties, message_id, occurred_at,
+                                 received_at, processed_at)
+             VALUES {}
+             RETURNING id",
+            Params::new(backend).rows(chunk.len(), 7)
+        );
+        let mut query = sqlx::query_scalar::<_, EventId>(&sql);
+        for event in chunk {
+            query = query
+                .bind(event.contact_id)
+                .bind(event.name.as_str())
+                .bind(event.properties.as_str())
+                .bind(event.message_id)
+                .bind(event.occurred_at)
+                .bind(event.received_at)
+                .bind(processed_at);
+        }
+        let mut chunk_ids = query.fetch_all(&mut *connection).await?;
+        // Neither database promises RETURNING's order, but both number the rows of one INSERT
+        // in the order of its VALUES (SQLite under its write lock, PostgreSQL from a sequence
+        // that only grows), so ascending ids are the events' order.
+        chunk_ids.sort_unstable();
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
 }
