@@ -62,6 +62,15 @@ struct Request {
     reply: Reply,
 }
 
+/// Why attempts were not recorded through the engine.
+#[derive(Debug)]
+pub enum Unrecorded {
+    /// The engine has stopped taking work: here they are back, to record otherwise.
+    EngineStopped(Vec<AttemptRecord>),
+    /// The engine's transaction, and then their own, failed.
+    Failed(IntakeError),
+}
+
 /// Attempts a delivery worker made, to record with its deliveries' new states.
 pub struct Attempts {
     pub claimant: Claimant,
@@ -146,23 +155,31 @@ impl EventIntake {
 }
 
 impl AttemptLog {
-    /// Records the attempts; returns once they are committed. [`IntakeError::Stopped`] when
-    /// the engine has stopped (the caller then records them itself).
+    /// Records the attempts; returns once they are committed, or gives them back once the
+    /// engine has stopped taking work (it closes its queue and writes what the queue held
+    /// before it stops, so nothing sent is left unanswered).
     pub async fn record(
         &self,
         claimant: Claimant,
         records: Vec<AttemptRecord>,
-    ) -> Result<(), IntakeError> {
+    ) -> Result<(), Unrecorded> {
         let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Pending::Attempts(Attempts {
-                claimant,
-                records,
-                reply,
-            }))
-            .await
-            .map_err(|_| IntakeError::Stopped)?;
-        answer.await.map_err(|_| IntakeError::Stopped)?
+        let pending = Pending::Attempts(Attempts {
+            claimant,
+            records,
+            reply,
+        });
+        if let Err(mpsc::error::SendError(pending)) = self.requests.send(pending).await {
+            return Err(match pending {
+                Pending::Attempts(attempts) => Unrecorded::EngineStopped(attempts.records),
+                Pending::Events(_) => Unrecorded::Failed(IntakeError::Stopped),
+            });
+        }
+        match answer.await {
+            Ok(recorded) => recorded.map_err(Unrecorded::Failed),
+            // The engine ended without answering (it panicked): the records went with it.
+            Err(_) => Err(Unrecorded::Failed(IntakeError::Stopped)),
+        }
     }
 }
 
@@ -183,6 +200,11 @@ impl IntakeQueue {
             }
         }
         std::future::pending().await
+    }
+
+    /// Refuses new requests; those already queued can still be taken.
+    pub fn close(&mut self) {
+        self.queue.close();
     }
 
     /// The requests waiting now, without waiting: at least one if any, then more while they

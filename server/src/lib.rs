@@ -18,10 +18,7 @@ pub mod webhook;
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use leptos::prelude::LeptosOptions;
-use tokio::{
-    net::TcpListener,
-    sync::{Notify, watch},
-};
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     alert::Alerter,
@@ -48,8 +45,6 @@ pub struct Server {
     store: Store,
     engine: Engine,
     intake: IntakeQueue,
-    engine_woken: Arc<Notify>,
-    deliveries_queued: Arc<Notify>,
     deliveries: DeliveryWorker,
     insecure_no_auth: bool,
 }
@@ -85,7 +80,6 @@ impl Server {
             );
         }
         let (intake, intake_queue) = EventIntake::new();
-        let deliveries_queued = Arc::new(Notify::new());
         let engine = Engine::new(
             store.clone(),
             clock.clone(),
@@ -124,7 +118,7 @@ impl Server {
         )
         .with_alerts(Arc::new(alerter))
         .recording_through(intake.attempt_log());
-        let engine = engine.handing_deliveries_to(deliveries.handoff(), deliveries_queued.clone());
+        let engine = engine.handing_deliveries_to(deliveries.handoff());
         let auth = auth::Auth::new(
             store.clone(),
             clock.clone(),
@@ -164,8 +158,6 @@ impl Server {
             store,
             engine,
             intake: intake_queue,
-            engine_woken: Arc::new(Notify::new()),
-            deliveries_queued,
             deliveries,
             insecure_no_auth: config.insecure_no_auth,
         })
@@ -186,12 +178,8 @@ impl Server {
         );
         self.say_how_to_sign_in().await;
         let (stop_engine, engine_stopping) = watch::channel(false);
-        let engine = tokio::spawn(self.engine.run(
-            self.intake,
-            self.engine_woken,
-            engine_stopping.clone(),
-        ));
-        let deliveries = tokio::spawn(self.deliveries.run(self.deliveries_queued, engine_stopping));
+        let engine = tokio::spawn(self.engine.run(self.intake, engine_stopping.clone()));
+        let deliveries = tokio::spawn(self.deliveries.run(engine_stopping));
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         for (task, name) in [(engine, "engine"), (deliveries, "delivery worker")] {

@@ -1,20 +1,18 @@
 //! The engine loop's rhythm: work while there is work; when a round found nothing, wait for
-//! work handed over, a wake-up, the poll interval or the stop signal.
+//! work handed over, the poll interval or the stop signal.
 
-use std::{fmt::Display, future::Future, sync::Arc, time::Duration};
+use std::{fmt::Display, future::Future, time::Duration};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 pub struct Pace {
-    wake: Arc<Notify>,
     stop: watch::Receiver<bool>,
     poll_interval: Duration,
 }
 
 impl Pace {
-    pub fn new(wake: Arc<Notify>, stop: watch::Receiver<bool>, poll_interval: Duration) -> Self {
+    pub fn new(stop: watch::Receiver<bool>, poll_interval: Duration) -> Self {
         Self {
-            wake,
             stop,
             poll_interval,
         }
@@ -41,7 +39,6 @@ impl Pace {
         }
         tokio::select! {
             _ = self.stop.changed() => {}
-            () = self.wake.notified() => {}
             () = work => {}
             () = tokio::time::sleep(self.poll_interval) => {}
         }

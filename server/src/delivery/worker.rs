@@ -32,7 +32,7 @@ use super::{
 use crate::{
     alert::{Alerter, Failures},
     clock::{Millis, SharedClock},
-    intake::{AttemptLog, IntakeError},
+    intake::{AttemptLog, Unrecorded},
     store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store},
 };
 
@@ -66,6 +66,8 @@ const HANDOFF_DEPTH: usize = 4;
 pub struct Handoff {
     claimant: Claimant,
     batches: mpsc::Sender<Vec<DueDelivery>>,
+    /// Wakes the worker to claim what was queued without a hand-over.
+    wake: Arc<Notify>,
 }
 
 /// A place reserved in the worker's queue for one batch.
@@ -75,6 +77,11 @@ pub struct HandoffSlot {
 }
 
 impl Handoff {
+    /// Tells the worker that deliveries were queued unclaimed (there was no room).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// A place for one batch, if the worker is running and has room for it.
     pub fn reserve(&self) -> Option<HandoffSlot> {
         let permit = self.batches.clone().try_reserve_owned().ok()?;
@@ -186,7 +193,11 @@ impl DeliveryWorker {
             limits: Mutex::new(HashMap::new()),
             alerts: None,
             attempt_log: None,
-            handoff: Handoff { claimant, batches },
+            handoff: Handoff {
+                claimant,
+                batches,
+                wake: Arc::new(Notify::new()),
+            },
             handed_over: tokio::sync::Mutex::new(handed_over),
         }
     }
@@ -223,11 +234,11 @@ impl DeliveryWorker {
     /// Runs until `stop` turns true, with [`LOOPS`] batches under way at a time and a
     /// heartbeat renewing their claims. Once told to stop, requests in flight get the shutdown
     /// grace to finish; what is still unfinished then is given back, due at once.
-    pub async fn run(self, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+    pub async fn run(self, stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
         let mut loops = JoinSet::new();
         for _ in 0..LOOPS {
-            loops.spawn(worker.clone().run_loop(wake.clone(), stop.clone()));
+            loops.spawn(worker.clone().run_loop(stop.clone()));
         }
         let heartbeat = tokio::spawn(worker.clone().heartbeat());
         let mut stopping = stop.clone();
@@ -265,7 +276,7 @@ impl DeliveryWorker {
     /// Sends what the engine hands over as it comes, and claims due deliveries (retries,
     /// resends, those queued while the hand-over was full) when woken, when the poll interval
     /// passes, and while claims come back full.
-    async fn run_loop(self: Arc<Self>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    async fn run_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut claim_due = true;
         let mut handed_over = None;
         while !*stop.borrow() {
@@ -290,7 +301,7 @@ impl DeliveryWorker {
             tokio::select! {
                 _ = stop.changed() => {}
                 due = self.next_handed_over() => handed_over = due,
-                () = wake.notified() => claim_due = true,
+                () = self.handoff.wake.notified() => claim_due = true,
                 () = tokio::time::sleep(self.settings.poll_interval) => claim_due = true,
             }
         }
@@ -539,16 +550,15 @@ impl DeliveryWorker {
                 .record_attempts(self.claimant, &records, now)
                 .await;
         };
-        // Kept for the case the engine has stopped: the shutdown grace outlives it.
-        let fallback = records.clone();
         match log.record(self.claimant, records).await {
             Ok(()) => Ok(()),
-            Err(IntakeError::Stopped) => {
+            // The shutdown grace outlives the engine.
+            Err(Unrecorded::EngineStopped(records)) => {
                 self.store
-                    .record_attempts(self.claimant, &fallback, self.clock.now())
+                    .record_attempts(self.claimant, &records, self.clock.now())
                     .await
             }
-            Err(error) => Err(sqlx::Error::Protocol(error.to_string())),
+            Err(Unrecorded::Failed(error)) => Err(sqlx::Error::Protocol(error.to_string())),
         }
     }
 

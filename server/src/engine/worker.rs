@@ -14,7 +14,7 @@ use app::{
     journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Resume, Trigger},
 };
 use serde_json::{Map, Value};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::interpret::{
     Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, advance, resume,
@@ -58,8 +58,6 @@ pub struct Engine {
     /// Published versions never change (and ids are never reused), so each is read and
     /// parsed once; one that cannot be read stays unreadable, with the reason.
     versions: HashMap<(JourneyId, i64), Result<Arc<Journey>, Arc<str>>>,
-    /// Signalled after a round that queued deliveries without handing them over commits.
-    deliveries_queued: Option<Arc<Notify>>,
     /// Where the deliveries a round queues go once it commits.
     handoff: Option<Handoff>,
     /// When a round last claimed events stored unmatched.
@@ -73,7 +71,6 @@ impl Engine {
             clock,
             settings,
             versions: HashMap::new(),
-            deliveries_queued: None,
             handoff: None,
             stored_looked_for: Instant::now(),
         }
@@ -81,31 +78,32 @@ impl Engine {
 
     /// Hands the delivery worker the webhook requests each round queues, claimed for it in the
     /// round's transaction; when it has no room, queues them unclaimed and wakes it.
-    pub fn handing_deliveries_to(mut self, handoff: Handoff, wake: Arc<Notify>) -> Self {
+    pub fn handing_deliveries_to(mut self, handoff: Handoff) -> Self {
         self.handoff = Some(handoff);
-        self.deliveries_queued = Some(wake);
         self
     }
 
     /// Runs until `stop` turns true: takes the intake's events as they come (each group
     /// stored, matched and stepped in one transaction) and steps contacts whose timers come
-    /// due, polling for those. The round under way is finished first, and events still
-    /// queued then are stored before it returns.
-    pub async fn run(
-        mut self,
-        mut intake: IntakeQueue,
-        wake: Arc<Notify>,
-        stop: watch::Receiver<bool>,
-    ) {
-        let mut pace = Pace::new(wake, stop, self.settings.poll_interval);
+    /// due, polling for those. The round under way is finished first; then the queue is
+    /// closed (a delivery worker still finishing its requests records them itself) and what
+    /// it still holds is written before it returns.
+    pub async fn run(mut self, mut intake: IntakeQueue, stop: watch::Receiver<bool>) {
+        let mut pace = Pace::new(stop, self.settings.poll_interval);
         let group_size = usize::try_from(self.settings.batch_size).unwrap_or(usize::MAX);
+        while !pace.stopping() {
+            let round = self.take(intake.take(group_size)).await;
+            pace.after(round, "engine batch", intake.ready()).await;
+        }
+        intake.close();
         loop {
             let group = intake.take(group_size);
-            if group.is_empty() && pace.stopping() {
+            if group.is_empty() {
                 break;
             }
-            let round = self.take(group).await;
-            pace.after(round, "engine batch", intake.ready()).await;
+            if let Err(error) = self.take(group).await {
+                tracing::error!(%error, "the engine's last round failed");
+            }
         }
     }
 
@@ -191,8 +189,8 @@ impl Engine {
             Queued::Nothing => {}
             Queued::HandedOver(slot, due) => slot.hand_over(due),
             Queued::Unclaimed => {
-                if let Some(deliveries_queued) = &self.deliveries_queued {
-                    deliveries_queued.notify_one();
+                if let Some(handoff) = &self.handoff {
+                    handoff.wake();
                 }
             }
         }

@@ -18,6 +18,7 @@ use crate::support::{Answer, Backend, Receiver, TestDatabase, TestServer};
 backend_tests!(
     a_lapsed_claim_cannot_overwrite_the_new_holders_result,
     a_stopping_server_gives_back_what_it_was_sending,
+    an_answer_within_the_shutdown_grace_is_recorded,
 );
 
 /// Two deliveries due at 0, for one contact.
@@ -149,6 +150,60 @@ async fn a_lapsed_claim_cannot_overwrite_the_new_holders_result(backend: Backend
     );
     assert_eq!(claim(slow, 400).await, 1);
     connection.close().await.ok();
+}
+
+/// The engine, which records the worker's attempts, stops with the HTTP server; an answer
+/// that arrives later, within the shutdown grace, is recorded all the same.
+async fn an_answer_within_the_shutdown_grace_is_recorded(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Hang(Duration::from_millis(1_500)));
+    let server = TestServer::start_configured(database.alias(), |config| {
+        config.shutdown_grace_secs = 10;
+    })
+    .await;
+    let webhook = server
+        .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook")}))
+        .await;
+    let draft = chain("signup", vec![("hook", webhook_with(webhook.id, &[]))]);
+    server.publish_journey(Reentry::Once, &draft).await;
+    server
+        .put_json("/api/v1/contacts/ana", &json!({"attributes": {}}))
+        .await;
+    let event = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": "ana", "event": "signup"}),
+        )
+        .await;
+    assert_eq!(event.status(), 202);
+    for _ in 0..500 {
+        if !receiver.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(receiver.received().len(), 1, "the request is in flight");
+
+    server.stop().await.expect("a clean stop");
+    sqlx::any::install_default_drivers();
+    let mut connection = AnyConnection::connect(database.url())
+        .await
+        .expect("connect");
+    let (status, attempts, claimed_by): (String, i64, Option<i64>) =
+        sqlx::query_as("SELECT status, attempts, claimed_by FROM deliveries")
+            .fetch_one(&mut connection)
+            .await
+            .expect("the delivery");
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_attempts")
+        .fetch_one(&mut connection)
+        .await
+        .expect("the attempts");
+    connection.close().await.ok();
+    assert_eq!(
+        (status.as_str(), attempts, claimed_by, logged),
+        ("accepted", 1, None, 1)
+    );
 }
 
 async fn a_stopping_server_gives_back_what_it_was_sending(backend: Backend) {
