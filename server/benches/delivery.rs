@@ -32,6 +32,7 @@ const ROUNDS: usize = 5;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[allow(dead_code, reason = "each bench uses part of the shared support")]
 mod support;
 
 #[tokio::main]

@@ -54,6 +54,7 @@ fn journey() -> JourneyDocument {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[allow(dead_code, reason = "each bench uses part of the shared support")]
 mod support;
 
 #[tokio::main]

@@ -25,10 +25,7 @@ const EVENT: &str =
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[allow(
-    dead_code,
-    reason = "this bench takes only the arguments from the shared support"
-)]
+#[allow(dead_code, reason = "each bench uses part of the shared support")]
 mod support;
 
 /// A server on a fresh SQLite file with contact `c-1` and an API key; its address and key.
@@ -170,13 +167,7 @@ async fn posts(url: &str, key: Option<&str>, requests: usize) -> support::BenchR
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
-        in_flight.spawn(async move {
-            match request.send().await {
-                Ok(answer) if answer.status().is_success() => Ok(()),
-                Ok(answer) => Err(format!("answered {}", answer.status())),
-                Err(error) => Err(error.to_string()),
-            }
-        });
+        in_flight.spawn(support::succeeded(request));
     }
     while let Some(done) = in_flight.join_next().await {
         done??;

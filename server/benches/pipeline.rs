@@ -59,10 +59,7 @@ fn knob(name: &str, default: usize) -> usize {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[allow(
-    dead_code,
-    reason = "this bench takes only the arguments from the shared support"
-)]
+#[allow(dead_code, reason = "each bench uses part of the shared support")]
 mod support;
 
 /// When each webhook arrived, by the contact it was for.
@@ -370,13 +367,7 @@ async fn post_events(
             ("/api/v1/events/batch", json!({ "events": events }))
         };
         let request = server.client.post(server.url(path)).json(&body);
-        in_flight.spawn(async move {
-            match request.send().await {
-                Ok(answer) if answer.status().is_success() => Ok(()),
-                Ok(answer) => Err(format!("answered {}", answer.status())),
-                Err(error) => Err(error.to_string()),
-            }
-        });
+        in_flight.spawn(support::succeeded(request));
     }
     while let Some(done) = in_flight.join_next().await {
         done??;
@@ -407,7 +398,7 @@ async fn paced(
             .client
             .post(server.url("/api/v1/events"))
             .json(&json!({"contact": contact, "event": "purchase"}));
-        in_flight.spawn(async move { request.send().await.map(|_| ()).map_err(|e| e.to_string()) });
+        in_flight.spawn(support::succeeded(request));
     }
     while let Some(done) = in_flight.join_next().await {
         done??;
@@ -467,7 +458,7 @@ async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
         let request = client
             .post(url)
             .json(&json!({"contact": format!("bare-{n}"), "event": "purchase"}));
-        in_flight.spawn(async move { request.send().await.map(|_| ()).map_err(|e| e.to_string()) });
+        in_flight.spawn(support::succeeded(request));
     }
     while let Some(done) = in_flight.join_next().await {
         done??;

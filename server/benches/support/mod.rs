@@ -49,3 +49,12 @@ pub async fn contacts_with_an_event(
     }
     Ok(())
 }
+
+/// Sends the request; `Err` names what went wrong unless the answer is a success.
+pub async fn succeeded(request: reqwest::RequestBuilder) -> Result<(), String> {
+    match request.send().await {
+        Ok(answer) if answer.status().is_success() => Ok(()),
+        Ok(answer) => Err(format!("answered {}", answer.status())),
+        Err(error) => Err(error.to_string()),
+    }
+}

@@ -12,7 +12,10 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::{
     Backend, Batch, EnrollmentRow, Store,
-    sql::{AnyQuery, IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
+    sql::{
+        AnyQuery, IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows,
+        insert_rows_returning_ids,
+    },
 };
 use crate::clock::Millis;
 
@@ -545,34 +548,29 @@ impl Batch {
             Some(claim) => (claim.lease_until, Some(claim.claimant.0)),
             None => (now, None),
         };
-        let mut ids = Vec::with_capacity(deliveries.len());
-        for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO deliveries (enrollment_id, journey_id, version, node_id, contact_id,
-                                         webhook_id, custom_data, created_at, next_attempt_at,
-                                         updated_at, claimed_by)
-                 VALUES {}
-                 RETURNING id",
-                Params::new(self.backend).rows(chunk.len(), 11)
-            );
-            let mut query = sqlx::query_scalar::<_, DeliveryId>(&sql);
-            for delivery in chunk {
-                query = query
-                    .bind(delivery.enrollment.id)
-                    .bind(delivery.enrollment.journey_id)
-                    .bind(delivery.enrollment.version)
-                    .bind(delivery.node.as_str())
-                    .bind(delivery.enrollment.contact_id)
-                    .bind(delivery.webhook)
-                    .bind(delivery.custom_data.as_str())
-                    .bind(now)
-                    .bind(next_attempt_at)
-                    .bind(now)
-                    .bind(claimed_by);
-            }
-            ids.extend(query.fetch_all(&mut *self.transaction).await?);
-        }
-        Ok(ids)
+        let rows = deliveries.iter().map(|delivery| {
+            [
+                delivery.enrollment.id.into(),
+                delivery.enrollment.journey_id.into(),
+                Param::Int(delivery.enrollment.version),
+                Param::Text(delivery.node.as_str()),
+                delivery.enrollment.contact_id.into(),
+                delivery.webhook.into(),
+                Param::Text(&delivery.custom_data),
+                Param::Int(now),
+                Param::Int(next_attempt_at),
+                Param::Int(now),
+                Param::OptInt(claimed_by),
+            ]
+        });
+        insert_rows_returning_ids(
+            &mut self.transaction,
+            self.backend,
+            "deliveries (enrollment_id, journey_id, version, node_id, contact_id, webhook_id,
+                         custom_data, created_at, next_attempt_at, updated_at, claimed_by)",
+            rows,
+        )
+        .await
     }
 
     /// [`Store::record_attempts`], in the batch's transaction.

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::{
     Backend, Batch, Store,
-    sql::{Params, ROWS_PER_STATEMENT},
+    sql::{Param, insert_rows_returning_ids},
 };
 use crate::clock::Millis;
 
@@ -161,32 +161,23 @@ async fn insert_events(
     events: &[NewEvent],
     processed_at: Option<Millis>,
 ) -> sqlx::Result<Vec<EventId>> {
-    let mut ids = Vec::with_capacity(events.len());
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO events (contact_id, name, properties, message_id, occurred_at,
-                                 received_at, processed_at)
-             VALUES {}
-             RETURNING id",
-            Params::new(backend).rows(chunk.len(), 7)
-        );
-        let mut query = sqlx::query_scalar::<_, EventId>(&sql);
-        for event in chunk {
-            query = query
-                .bind(event.contact_id)
-                .bind(event.name.as_str())
-                .bind(event.properties.as_str())
-                .bind(event.message_id)
-                .bind(event.occurred_at)
-                .bind(event.received_at)
-                .bind(processed_at);
-        }
-        let mut chunk_ids = query.fetch_all(&mut *connection).await?;
-        // Neither database promises RETURNING's order, but both number the rows of one INSERT
-        // in the order of its VALUES (SQLite under its write lock, PostgreSQL from a sequence
-        // that only grows), so ascending ids are the events' order.
-        chunk_ids.sort_unstable();
-        ids.extend(chunk_ids);
-    }
-    Ok(ids)
+    let rows = events.iter().map(|event| {
+        [
+            event.contact_id.into(),
+            Param::Text(&event.name),
+            Param::Text(&event.properties),
+            Param::OptInt(event.message_id.map(MessageId::get)),
+            Param::Int(event.occurred_at),
+            Param::Int(event.received_at),
+            Param::OptInt(processed_at),
+        ]
+    });
+    insert_rows_returning_ids(
+        connection,
+        backend,
+        "events (contact_id, name, properties, message_id, occurred_at, received_at,
+                 processed_at)",
+        rows,
+    )
+    .await
 }

@@ -2,7 +2,7 @@
 //! worker gather a batch's rows and send them in a few multi-row statements instead of one
 //! statement per row, which is where their throughput comes from.
 
-use sqlx::{Any, AnyConnection};
+use sqlx::{Any, AnyConnection, Row};
 
 use super::Backend;
 
@@ -109,17 +109,62 @@ pub(super) async fn insert_rows<'a, const N: usize>(
 ) -> sqlx::Result<()> {
     let rows: Vec<[Param<'a>; N]> = rows.collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let values = Params::new(backend).rows(chunk.len(), N);
-        let sql = format!("INSERT INTO {table_and_columns} VALUES {values}");
-        let mut query = sqlx::query(&sql);
-        for row in chunk {
-            for param in row {
-                query = param.bind(query);
-            }
-        }
-        query.execute(&mut *connection).await?;
+        let sql = insert_sql(backend, table_and_columns, chunk.len(), N, "");
+        bind_rows(sqlx::query(&sql), chunk)
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
+}
+
+/// [`insert_rows`], returning the new rows' ids in the order of `rows`.
+pub(super) async fn insert_rows_returning_ids<'a, Id, const N: usize>(
+    connection: &mut AnyConnection,
+    backend: Backend,
+    table_and_columns: &str,
+    rows: impl Iterator<Item = [Param<'a>; N]>,
+) -> sqlx::Result<Vec<Id>>
+where
+    Id: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + Ord,
+{
+    let rows: Vec<[Param<'a>; N]> = rows.collect();
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = insert_sql(backend, table_and_columns, chunk.len(), N, "RETURNING id");
+        let found = bind_rows(sqlx::query(&sql), chunk)
+            .fetch_all(&mut *connection)
+            .await?;
+        let mut chunk_ids = found
+            .iter()
+            .map(|row| row.try_get::<Id, _>(0))
+            .collect::<sqlx::Result<Vec<Id>>>()?;
+        // Neither database promises RETURNING's order, but both number the rows of one INSERT
+        // in the order of its VALUES (SQLite under its write lock, PostgreSQL from a sequence
+        // that only grows), so ascending ids are the rows' order.
+        chunk_ids.sort_unstable();
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+fn insert_sql(
+    backend: Backend,
+    table_and_columns: &str,
+    rows: usize,
+    width: usize,
+    returning: &str,
+) -> String {
+    let values = Params::new(backend).rows(rows, width);
+    format!("INSERT INTO {table_and_columns} VALUES {values} {returning}")
+}
+
+fn bind_rows<'q, const N: usize>(mut query: AnyQuery<'q>, rows: &[[Param<'q>; N]]) -> AnyQuery<'q> {
+    for row in rows {
+        for param in row {
+            query = param.bind(query);
+        }
+    }
+    query
 }
 
 #[cfg(test)]
