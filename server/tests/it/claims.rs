@@ -152,14 +152,15 @@ async fn a_lapsed_claim_cannot_overwrite_the_new_holders_result(backend: Backend
     connection.close().await.ok();
 }
 
-/// The engine, which records the worker's attempts, stops with the HTTP server; an answer
-/// that arrives later, within the shutdown grace, is recorded all the same.
-async fn an_answer_within_the_shutdown_grace_is_recorded(backend: Backend) {
-    let database = TestDatabase::create(backend).await;
-    let receiver = Receiver::start().await;
-    receiver.always(Answer::Hang(Duration::from_millis(1_500)));
+/// A server with this shutdown grace whose one webhook request (signup → webhook) is in flight
+/// to `receiver`.
+async fn sending_one_request(
+    database: &TestDatabase,
+    receiver: &Receiver,
+    shutdown_grace_secs: u64,
+) -> TestServer {
     let server = TestServer::start_configured(database.alias(), |config| {
-        config.shutdown_grace_secs = 10;
+        config.shutdown_grace_secs = shutdown_grace_secs;
     })
     .await;
     let webhook = server
@@ -184,6 +185,16 @@ async fn an_answer_within_the_shutdown_grace_is_recorded(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(receiver.received().len(), 1, "the request is in flight");
+    server
+}
+
+/// The engine, which records the worker's attempts, stops with the HTTP server; an answer
+/// that arrives later, within the shutdown grace, is recorded all the same.
+async fn an_answer_within_the_shutdown_grace_is_recorded(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Hang(Duration::from_millis(1_500)));
+    let server = sending_one_request(&database, &receiver, 10).await;
 
     server.stop().await.expect("a clean stop");
     sqlx::any::install_default_drivers();
@@ -210,32 +221,7 @@ async fn a_stopping_server_gives_back_what_it_was_sending(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let receiver = Receiver::start().await;
     receiver.always(Answer::Hang(Duration::from_secs(60)));
-    let first = TestServer::start_configured(database.alias(), |config| {
-        config.shutdown_grace_secs = 1;
-    })
-    .await;
-    let webhook = first
-        .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook")}))
-        .await;
-    let draft = chain("signup", vec![("hook", webhook_with(webhook.id, &[]))]);
-    first.publish_journey(Reentry::Once, &draft).await;
-    first
-        .put_json("/api/v1/contacts/ana", &json!({"attributes": {}}))
-        .await;
-    let event = first
-        .post_json(
-            "/api/v1/events",
-            &json!({"contact": "ana", "event": "signup"}),
-        )
-        .await;
-    assert_eq!(event.status(), 202);
-    for _ in 0..500 {
-        if !receiver.received().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(receiver.received().len(), 1, "the request is in flight");
+    let first = sending_one_request(&database, &receiver, 1).await;
 
     let clock = first.clock().clone();
     let stopping = std::time::Instant::now();
