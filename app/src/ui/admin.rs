@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::pages::{ErrorNotice, LoadedList, PageHeader, action_error, utc_minutes};
+use super::pages::{DataTable, ErrorNotice, LoadedList, PageHeader, action_error, utc_minutes};
 use crate::{
     api::{
         ApiKeyIn, ApiKeyOut, AuditAction, AuditEntryOut, AuditQuery, OperatorIn, OperatorOut,
@@ -125,18 +125,9 @@ fn OperatorTable(
         })
         .collect_view();
     view! {
-        <table class="data-table">
-            <thead>
-                <tr>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col">"Last sign-in (UTC)"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable columns=&["Email", "Role", "State", "Last sign-in (UTC)"] actions=true>
+            {rows}
+        </DataTable>
     }
 }
 
@@ -262,20 +253,12 @@ fn ApiKeyTable(
         })
         .collect_view();
     view! {
-        <table class="data-table">
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Key"</th>
-                    <th scope="col">"Scopes"</th>
-                    <th scope="col">"Created by"</th>
-                    <th scope="col">"Last used (UTC)"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable
+            columns=&["Name", "Key", "Scopes", "Created by", "Last used (UTC)", "State"]
+            actions=true
+        >
+            {rows}
+        </DataTable>
     }
 }
 
@@ -362,18 +345,9 @@ fn AuditTable(lines: Vec<AuditEntryOut>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="data-table">
-            <thead>
-                <tr>
-                    <th scope="col">"When (UTC)"</th>
-                    <th scope="col">"Who"</th>
-                    <th scope="col">"Did"</th>
-                    <th scope="col">"To"</th>
-                    <th scope="col">"From"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable columns=&["When (UTC)", "Who", "Did", "To", "From"]>
+            {rows}
+        </DataTable>
     }
     .into_any()
 }

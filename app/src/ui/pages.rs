@@ -156,18 +156,38 @@ fn JourneyTable(
         })
         .collect_view();
     view! {
+        <DataTable
+            columns=&["Name", "Status", "Version", "Contacts in journey", "Last edited (UTC)"]
+            actions=true
+        >
+            {rows}
+        </DataTable>
+    }
+}
+
+/// A table of records: a heading per column; `actions` adds a last column for each row's
+/// buttons, named for screen readers only.
+#[component]
+pub(super) fn DataTable(
+    columns: &'static [&'static str],
+    #[prop(optional)] actions: bool,
+    children: Children,
+) -> impl IntoView {
+    let headings = columns
+        .iter()
+        .map(|column| view! { <th scope="col">{*column}</th> })
+        .collect_view();
+    view! {
         <table class="data-table">
             <thead>
                 <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col">"Version"</th>
-                    <th scope="col">"Contacts in journey"</th>
-                    <th scope="col">"Last edited (UTC)"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    {headings}
+                    {actions.then(|| view! {
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    })}
                 </tr>
             </thead>
-            <tbody>{rows}</tbody>
+            <tbody>{children()}</tbody>
         </table>
     }
 }

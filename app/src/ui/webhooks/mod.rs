@@ -10,7 +10,7 @@ use form::WebhookForm;
 
 use super::{
     access::use_access,
-    pages::{LoadedList, PageHeader},
+    pages::{DataTable, LoadedList, PageHeader},
 };
 use crate::api::{RequestPreviewOut, Scope, WebhookOut, WebhookTestOut, client};
 
@@ -58,18 +58,9 @@ fn WebhookTable(webhooks: Vec<WebhookOut>, editing: RwSignal<Editing>) -> impl I
         .map(|webhook| view! { <WebhookRow webhook editing/> })
         .collect_view();
     view! {
-        <table class="data-table">
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"URL"</th>
-                    <th scope="col">"Format"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col">"Test"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable columns=&["Name", "URL", "Format", "State", "Test"]>
+            {rows}
+        </DataTable>
     }
 }
 
