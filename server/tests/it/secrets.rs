@@ -43,6 +43,17 @@ async fn stored_webhook_text(server: &TestServer) -> String {
 }
 
 /// The webhook's signing secret, through its endpoint.
+/// The webhook's row as the server reads it (secrets opened).
+async fn stored_webhook(server: &TestServer, webhook: &Value) -> server::store::WebhookRow {
+    server
+        .store()
+        .await
+        .webhook(serde_json::from_value(webhook["id"].clone()).expect("an id"))
+        .await
+        .expect("query")
+        .expect("a row")
+}
+
 async fn signing_secret(server: &TestServer, webhook: &Value) -> String {
     let answer: Value = server
         .expect(
@@ -84,13 +95,7 @@ async fn webhook_secrets_are_sealed_in_the_database(backend: Backend) {
     }
     assert!(stored.contains("wfenc1:"), "{stored}");
     // The server reads them: the preview sends the header, and the row opens with the key.
-    let row = server
-        .store()
-        .await
-        .webhook(serde_json::from_value(webhook["id"].clone()).expect("an id"))
-        .await
-        .expect("query")
-        .expect("a row");
+    let row = stored_webhook(&server, &webhook).await;
     assert_eq!(row.auth_secret.as_deref(), Some(PASSWORD));
     assert_eq!(row.signing_secret, signing_secret);
     assert!(row.headers.contains(HEADER_TOKEN));
@@ -171,13 +176,7 @@ async fn the_secret_key_is_rotated_by_a_command(backend: Backend) {
     assert!(refused.to_string().contains("does not hold"), "{refused}");
 
     let server = TestServer::start_on(database).await;
-    let row = server
-        .store()
-        .await
-        .webhook(serde_json::from_value(webhook["id"].clone()).expect("an id"))
-        .await
-        .expect("query")
-        .expect("a row");
+    let row = stored_webhook(&server, &webhook).await;
     assert_eq!(row.auth_secret.as_deref(), Some(PASSWORD));
 }
 
