@@ -33,11 +33,19 @@ pub enum IntakeError {
     UnknownContacts(Vec<String>),
 }
 
+/// The first few ids, quoted; an answer to a batch of a thousand unknown contacts names ten.
 fn quoted(ids: &[String]) -> String {
-    ids.iter()
+    const NAMED: usize = 10;
+    let named = ids
+        .iter()
+        .take(NAMED)
         .map(|id| format!("\"{id}\""))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    match ids.len().checked_sub(NAMED) {
+        Some(more) if more > 0 => format!("{named} and {more} more"),
+        _ => named,
+    }
 }
 
 /// An event as a client sent it: its contact named by external id, resolved when it is stored
@@ -317,5 +325,20 @@ impl Attempts {
         let _ = self
             .reply
             .send(recorded.map_err(|error| IntakeError::Database(Arc::new(error))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_names_at_most_ten_unknown_contacts() {
+        let ids = |count: usize| (0..count).map(|n| format!("c{n}")).collect::<Vec<_>>();
+        assert_eq!(quoted(&ids(2)), "\"c0\", \"c1\"");
+        assert_eq!(quoted(&ids(10)).matches('"').count(), 20);
+        let many = quoted(&ids(999));
+        assert!(many.starts_with("\"c0\", "), "{many}");
+        assert!(many.ends_with("\"c9\" and 989 more"), "{many}");
     }
 }
