@@ -21,18 +21,16 @@
 
 use std::{
     collections::HashMap,
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use app::{
-    api::{Reentry, Scope},
+    api::Reentry,
     journey::fixtures::{chain, webhook_with},
 };
 use axum::{Json, Router, extract::State, routing::post};
 use serde_json::{Value, json};
-use server::{auth, store::Store};
 use tokio::task::JoinSet;
 
 const CONNECTIONS: usize = 128;
@@ -40,19 +38,11 @@ const BATCH: usize = 100;
 const BATCHES_IN_FLIGHT: usize = 8;
 
 fn connections() -> usize {
-    knob("PIPELINE_CONNECTIONS", CONNECTIONS)
+    support::knob("PIPELINE_CONNECTIONS", CONNECTIONS)
 }
 
 fn batches_in_flight() -> usize {
-    knob("PIPELINE_BATCHES", BATCHES_IN_FLIGHT)
-}
-
-/// A knob from the environment, or its default.
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
+    support::knob("PIPELINE_BATCHES", BATCHES_IN_FLIGHT)
 }
 
 // As in the server binary.
@@ -61,6 +51,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[allow(dead_code, reason = "each bench uses part of the shared support")]
 mod support;
+
+use support::wayfarer::{Wayfarer, new_postgres_database};
 
 /// When each webhook arrived, by the contact it was for.
 #[derive(Clone, Default)]
@@ -108,98 +100,6 @@ async fn receive(State(arrivals): State<Arrivals>, Json(body): Json<Value>) -> &
     "ok"
 }
 
-/// The server process, killed when dropped.
-struct Wayfarer {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Drop for Wayfarer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Wayfarer {
-    async fn start(database_url: &str, key_file: &std::path::Path) -> support::BenchResult<Self> {
-        let store = Store::connect(database_url).await?;
-        store.migrate().await?;
-        let request = auth::KeyRequest {
-            name: "pipeline bench",
-            scopes: &[Scope::Admin],
-            created_by: None,
-            expires_at: None,
-        };
-        let (key, _) = auth::issue_api_key(&store, &request, 0).await?;
-        store.close().await;
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-            listener.local_addr()?.port()
-        };
-        let child = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", database_url])
-            .arg("--secret-key-file")
-            .arg(key_file)
-            // Errors only: the bench needs no browser bundle, whose absence is a warning.
-            .args(["--allow-private-targets", "--log"])
-            .arg(std::env::var("PIPELINE_LOG").unwrap_or_else(|_| "error".to_owned()))
-            .stdin(Stdio::null())
-            .spawn()?;
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {key}").parse()?,
-        );
-        let client = reqwest::Client::builder()
-            .default_headers(headers)
-            .build()?;
-        let server = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client,
-        };
-        for _ in 0..300 {
-            if let Ok(answer) = server.client.get(server.url("/api/v1/health")).send().await
-                && answer.status().is_success()
-            {
-                return Ok(server);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Err("the server did not become healthy".into())
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn call(&self, path: &str, body: &Value) -> support::BenchResult<Value> {
-        let answer = self.client.post(self.url(path)).json(body).send().await?;
-        let status = answer.status();
-        let text = answer.text().await?;
-        if !status.is_success() {
-            return Err(format!("{path}: {status} {text}").into());
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    /// Kilobytes of memory the server holds (VmRSS).
-    fn rss_kb(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|status| {
-                status.lines().find_map(|line| {
-                    line.strip_prefix("VmRSS:")
-                        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-                })
-            })
-            .unwrap_or(0)
-    }
-}
-
 #[tokio::main]
 async fn main() -> support::BenchResult {
     let events = support::count_argument(10_000)?;
@@ -236,7 +136,7 @@ async fn main() -> support::BenchResult {
     )
     .await?;
     if let Ok(cluster) = std::env::var("WAYFARER_TEST_POSTGRES_URL") {
-        let postgres = new_postgres_database(&cluster).await?;
+        let postgres = new_postgres_database(&cluster, "pipeline").await?;
         run(
             "PostgreSQL",
             &postgres,
@@ -260,7 +160,9 @@ async fn run(
     events: usize,
     bare: f64,
 ) -> support::BenchResult {
-    let server = Wayfarer::start(database_url, key_file).await?;
+    let log = std::env::var("PIPELINE_LOG").unwrap_or_else(|_| "error".to_owned());
+    // Errors only by default: the bench needs no browser bundle, whose absence is a warning.
+    let server = Wayfarer::start(database_url, key_file, &log).await?;
     let webhook = server
         .call(
             "/api/v1/webhooks",
@@ -412,22 +314,6 @@ async fn paced(
                 .map(|arrived| arrived.duration_since(*at).as_secs_f64() * 1_000.0)
         })
         .collect())
-}
-
-/// A new, empty database on the cluster at `cluster_url` (a superuser's URL); its URL.
-async fn new_postgres_database(cluster_url: &str) -> support::BenchResult<String> {
-    use sqlx::{Connection as _, Executor as _};
-    sqlx::any::install_default_drivers();
-    let name = format!("wayfarer_pipeline_{}", std::process::id());
-    let mut admin = sqlx::AnyConnection::connect(cluster_url).await?;
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await?;
-    admin.close().await?;
-    let (base, _) = cluster_url
-        .rsplit_once('/')
-        .ok_or("a PostgreSQL URL ends with /database")?;
-    Ok(format!("{base}/{name}"))
 }
 
 fn percentile(values: &[f64], percent: f64) -> f64 {

@@ -1,4 +1,7 @@
-//! What both benches need: a size from the command line and contacts with one event each.
+//! What the benches share: a size from the command line, knobs from the environment, contacts
+//! with one event each, and the server binary run from outside.
+
+pub mod wayfarer;
 
 use server::store::{NewEvent, Store};
 
@@ -12,6 +15,14 @@ pub fn count_argument(default: usize) -> BenchResult<usize> {
         .map(|arg| arg.parse())
         .transpose()?
         .unwrap_or(default))
+}
+
+/// A knob from the environment, or its default.
+pub fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Stores contacts `c0…` (attributes from `attributes(n)`) and one event `event` for each,

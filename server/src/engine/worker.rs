@@ -93,7 +93,12 @@ impl Engine {
         let group_size = usize::try_from(self.settings.batch_size).unwrap_or(usize::MAX);
         while !pace.stopping() {
             let round = self.take(intake.take(group_size)).await;
-            pace.after(round, "engine batch", intake.ready()).await;
+            let next_timer_in = match round {
+                Ok(0) => self.next_timer_in().await,
+                _ => None,
+            };
+            pace.after(round, "engine batch", intake.ready(), next_timer_in)
+                .await;
         }
         intake.close();
         loop {
@@ -105,6 +110,15 @@ impl Engine {
                 tracing::error!(%error, "the engine's last round failed");
             }
         }
+    }
+
+    /// How soon the earliest timer not due yet fires: an idle engine sleeps until then rather
+    /// than a whole poll interval, so a delay or a wait's timeout ends on time. A failed
+    /// look is left to the poll (the next round reports the database's trouble).
+    async fn next_timer_in(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        let due_at = self.store.next_timer(now).await.ok().flatten();
+        crate::pace::due_in(due_at, now)
     }
 
     /// One round without new events: match the events stored but not matched yet, then step

@@ -148,6 +148,14 @@ impl Store {
         .await
     }
 
+    /// When the earliest timer of a live journey that is not due at `now` comes due.
+    pub async fn next_timer(&self, now: Millis) -> sqlx::Result<Option<Millis>> {
+        sqlx::query_scalar(NEXT_TIMER_SQL)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
     /// How many contacts are in each journey now (running or waiting); journeys without any
     /// are absent.
     pub async fn contacts_in_journeys(&self) -> sqlx::Result<Vec<(JourneyId, i64)>> {
@@ -309,21 +317,7 @@ impl Batch {
         };
         let mut woken = Vec::new();
         for chunk in ids.chunks(IN_LIST_CHUNK) {
-            let mut params = Params::new(self.backend);
-            let (due_at, updated_at) = (params.one(), params.one());
-            let sql = format!(
-                "UPDATE enrollments SET state = 'active', resumed = 'event', due_at = {due_at},
-                     updated_at = {updated_at},
-                     heard_at = (SELECT e.occurred_at FROM events e WHERE {HEARD}
-                                 ORDER BY e.occurred_at, e.id LIMIT 1),
-                     heard_event = (SELECT e.id FROM events e WHERE {HEARD}
-                                    ORDER BY e.occurred_at, e.id LIMIT 1)
-                 WHERE state = 'waiting' AND {column} IN ({})
-                   AND journey_id IN (SELECT id FROM journeys WHERE status = 'live')
-                   AND EXISTS (SELECT 1 FROM events e WHERE {HEARD})
-                 RETURNING id",
-                params.list(chunk.len())
-            );
+            let sql = hear_awaited_sql(self.backend, column, chunk.len());
             let mut query = sqlx::query_scalar::<_, EnrollmentId>(&sql)
                 .bind(now)
                 .bind(now);
@@ -374,6 +368,34 @@ impl Batch {
         Ok(())
     }
 }
+
+/// [`Batch::hear_awaited_events`] for `count` values of `column`. The unary `+` keeps SQLite
+/// on the index of `column`: through the `journey_id` index it read every enrollment of the
+/// live journeys, 216 ms for 500 timers with a million contacts waiting (1 ms through the
+/// primary key).
+fn hear_awaited_sql(backend: super::Backend, column: &str, count: usize) -> String {
+    let mut params = Params::new(backend);
+    let (due_at, updated_at) = (params.one(), params.one());
+    format!(
+        "UPDATE enrollments SET state = 'active', resumed = 'event', due_at = {due_at},
+             updated_at = {updated_at},
+             heard_at = (SELECT e.occurred_at FROM events e WHERE {HEARD}
+                         ORDER BY e.occurred_at, e.id LIMIT 1),
+             heard_event = (SELECT e.id FROM events e WHERE {HEARD}
+                            ORDER BY e.occurred_at, e.id LIMIT 1)
+         WHERE state = 'waiting' AND {column} IN ({})
+           AND +journey_id IN (SELECT id FROM journeys WHERE status = 'live')
+           AND EXISTS (SELECT 1 FROM events e WHERE {HEARD})
+         RETURNING id",
+        params.list(count)
+    )
+}
+
+/// The unary `+` as in [`claim_due_sql`]: the walk stays on the partial due index.
+const NEXT_TIMER_SQL: &str = "SELECT due_at FROM enrollments
+     WHERE state IN ('active', 'waiting') AND due_at > $1
+       AND +journey_id IN (SELECT id FROM journeys WHERE status = 'live')
+     ORDER BY due_at LIMIT 1";
 
 fn claim_due_sql(backend: super::Backend) -> String {
     format!(
@@ -438,10 +460,8 @@ mod tests {
     use super::*;
     use crate::store::Backend;
 
-    /// Through the `journey_id` index a claim read every enrollment a live journey ever had;
-    /// the partial `due_at` index holds only the unfinished ones, already in claiming order.
-    #[tokio::test]
-    async fn claiming_due_contacts_reads_only_unfinished_ones_in_order() {
+    /// SQLite's plan for `sql` with `binds` integer parameters, one step a line.
+    async fn sqlite_plan(sql: &str, binds: i64) -> Vec<String> {
         let folder = tempfile::tempdir().expect("a folder");
         let url = format!(
             "sqlite://{}?mode=rwc",
@@ -449,19 +469,17 @@ mod tests {
         );
         let store = Store::connect(&url).await.expect("the database");
         store.migrate().await.expect("migrated");
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
-            "EXPLAIN QUERY PLAN {}",
-            claim_due_sql(Backend::Sqlite)
-        ))
-        .bind(0_i64)
-        .bind(1_i64)
-        .fetch_all(&store.pool)
-        .await
-        .expect("a plan");
-        let plan: Vec<&str> = plan
-            .iter()
-            .map(|(_, _, _, detail)| detail.as_str())
-            .collect();
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as(&explain);
+        for value in 0..binds {
+            query = query.bind(value);
+        }
+        let plan: Vec<(i64, i64, i64, String)> =
+            query.fetch_all(&store.pool).await.expect("a plan");
+        plan.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    fn walks_the_due_index_in_order(plan: &[String]) {
         assert!(
             plan.iter()
                 .any(|step| step.contains("USING INDEX enrollments_due")),
@@ -471,5 +489,37 @@ mod tests {
             !plan.iter().any(|step| step.contains("TEMP B-TREE")),
             "{plan:#?}"
         );
+    }
+
+    /// Through the `journey_id` index a claim read every enrollment a live journey ever had;
+    /// the partial `due_at` index holds only the unfinished ones, already in claiming order.
+    #[tokio::test]
+    async fn claiming_due_contacts_reads_only_unfinished_ones_in_order() {
+        walks_the_due_index_in_order(&sqlite_plan(&claim_due_sql(Backend::Sqlite), 2).await);
+    }
+
+    /// An idle engine asks for the next timer every time it pauses.
+    #[tokio::test]
+    async fn the_next_timer_is_found_on_the_due_index() {
+        walks_the_due_index_in_order(&sqlite_plan(NEXT_TIMER_SQL, 1).await);
+    }
+
+    /// Each timer that fires asks whether its wait heard its event meanwhile: the enrollments
+    /// are found by id (or by contact), never among all of a journey's.
+    #[tokio::test]
+    async fn hearing_events_finds_enrollments_by_their_own_index() {
+        for (column, index) in [
+            ("id", "USING INTEGER PRIMARY KEY"),
+            ("contact_id", "USING INDEX enrollments_contact"),
+        ] {
+            // A long list of ids is what made the journey's index look cheaper.
+            let sql = hear_awaited_sql(Backend::Sqlite, column, IN_LIST_CHUNK);
+            let binds = i64::try_from(IN_LIST_CHUNK).unwrap_or(0) + 2;
+            let plan = sqlite_plan(&sql, binds).await;
+            assert!(
+                plan.first().is_some_and(|step| step.contains(index)),
+                "{column}: {plan:#?}"
+            );
+        }
     }
 }

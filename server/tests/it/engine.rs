@@ -24,6 +24,7 @@ backend_tests!(
     a_paused_journey_neither_enrolls_nor_moves_contacts,
     contacts_in_flight_stay_on_their_version,
     a_version_that_cannot_be_read_sets_its_contacts_aside_and_the_rest_goes_on,
+    an_idle_engine_fires_a_timer_when_it_comes_due_not_at_its_next_poll,
 );
 
 const MINUTE: i64 = 60_000;
@@ -553,6 +554,39 @@ async fn a_version_that_cannot_be_read_sets_its_contacts_aside_and_the_rest_goes
     event(&second, json!({"contact": "cy", "event": "order"})).await;
     stats_when(&second, healthy, |stats| counts(stats, "done").2 == 2).await;
     connection.close().await.ok();
+}
+
+async fn an_idle_engine_fires_a_timer_when_it_comes_due_not_at_its_next_poll(backend: Backend) {
+    let server = TestServer::start_on_wall_clock(backend, |config| {
+        config.engine_poll_ms = 60_000;
+    })
+    .await;
+    let journey = server
+        .publish_journey(Reentry::Once, chain("signup", vec![("pause", delay(1))]))
+        .await;
+    contact(&server, "ana", json!({})).await;
+    event(&server, json!({"contact": "ana", "event": "signup"})).await;
+    stats_when(&server, journey, |s| counts(s, "pause").1 == 1).await;
+
+    // A minute is long for a test: the timer is brought forward to half a second from now,
+    // and an event the journey ignores has the engine look at its timers again.
+    let mut database = server.database_connection().await;
+    let due_at = chrono::Utc::now().timestamp_millis() + 500;
+    sqlx::query("UPDATE enrollments SET due_at = $1 WHERE state = 'waiting'")
+        .bind(due_at)
+        .execute(&mut database)
+        .await
+        .expect("the timer moved");
+    event(&server, json!({"contact": "ana", "event": "page_view"})).await;
+
+    // The poll interval is a minute: only a wake-up at the timer finishes within seconds.
+    let started = std::time::Instant::now();
+    stats_when(&server, journey, |s| counts(s, "done").2 == 1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the timer fired after {:?}",
+        started.elapsed()
+    );
 }
 
 async fn first_connection(database: &crate::support::TestDatabase) -> sqlx::AnyConnection {

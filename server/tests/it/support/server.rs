@@ -6,7 +6,11 @@ use app::{
 };
 use reqwest::StatusCode;
 use serde::{Serialize, de::DeserializeOwned};
-use server::{Config, Server, clock::ManualClock, store::Store};
+use server::{
+    Config, Server,
+    clock::{ManualClock, SharedClock, SystemClock},
+    store::Store,
+};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 use super::{Backend, TestDatabase};
@@ -17,7 +21,8 @@ const START_OF_TESTS: i64 = 1_767_225_600_000;
 /// The real server, started in this process on an ephemeral loopback port.
 pub struct TestServer {
     addr: SocketAddr,
-    clock: ManualClock,
+    /// `None` for a server on the wall clock.
+    clock: Option<ManualClock>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<server::Result<()>>>,
@@ -44,11 +49,29 @@ impl TestServer {
         database: TestDatabase,
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
+        let clock = ManualClock::starting_at(START_OF_TESTS);
+        Self::start_with_clock(database, adjust, Some(clock)).await
+    }
+
+    /// Starts on the wall clock, for what depends on time passing by itself (timers firing
+    /// while nothing else happens).
+    pub async fn start_on_wall_clock(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_clock(TestDatabase::create(backend).await, adjust, None).await
+    }
+
+    async fn start_with_clock(
+        database: TestDatabase,
+        adjust: impl FnOnce(&mut Config),
+        clock: Option<ManualClock>,
+    ) -> Self {
         let mut config = Config::for_tests(database.url());
         config.secret_key_file = Some(database.secret_key_file().to_owned());
         adjust(&mut config);
-        let clock = ManualClock::starting_at(START_OF_TESTS);
-        let server = Server::start_with_clock(&config, Arc::new(clock.clone()))
+        let shared: SharedClock = match &clock {
+            Some(clock) => Arc::new(clock.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let server = Server::start_with_clock(&config, shared)
             .await
             .unwrap_or_else(|error| panic!("start the server on {}: {error}", database.url()));
         let addr = server.local_addr();
@@ -84,7 +107,9 @@ impl TestServer {
 
     /// The server's clock, which moves only when the test moves it.
     pub fn clock(&self) -> &ManualClock {
-        &self.clock
+        self.clock
+            .as_ref()
+            .expect("this test server runs on the wall clock")
     }
 
     /// A second connection to the server's database, to look at what the API does not show.
