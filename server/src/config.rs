@@ -48,7 +48,7 @@ pub struct Config {
     pub site_root: PathBuf,
 
     /// How often the engine looks for due work when idle, in milliseconds (new events wake it
-    /// at once).
+    /// at once, and it sleeps no longer than until the next timer it knows of).
     #[arg(long, env = "WAYFARER_ENGINE_POLL_MS", default_value_t = 250)]
     pub engine_poll_ms: u64,
 

@@ -19,6 +19,7 @@ backend_tests!(
     a_lapsed_claim_cannot_overwrite_the_new_holders_result,
     a_stopping_server_gives_back_what_it_was_sending,
     an_answer_within_the_shutdown_grace_is_recorded,
+    renewing_leases_never_waits_for_a_delivery_being_settled,
 );
 
 /// Two deliveries due at 0, for one contact.
@@ -65,6 +66,51 @@ fn record(delivery_id: DeliveryId, status: DeliveryStatus, at: i64) -> AttemptRe
         next_attempt_at: (!accepted).then_some(at + 5_000),
         window_started_at: at,
     }
+}
+
+/// The heartbeat renews what it can at once: a delivery another transaction is settling (the
+/// engine's round recording its attempt) is left to the next beat. Waiting for it deadlocked
+/// with that round on PostgreSQL. SQLite has one writer at a time: there, nothing else holds
+/// a row while the heartbeat writes.
+async fn renewing_leases_never_waits_for_a_delivery_being_settled(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let store = Store::connect(database.url()).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    sqlx::any::install_default_drivers();
+    let mut connection = AnyConnection::connect(database.url())
+        .await
+        .expect("connect");
+    let [first, _] = two_due_deliveries(&mut connection).await;
+    let worker = Claimant::random();
+    let claimed = store
+        .claim_due_deliveries(worker, 10, 110, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 2);
+
+    let mut settling = None;
+    if backend == Backend::Postgres {
+        let mut transaction = connection.begin().await.expect("begin");
+        sqlx::query("UPDATE deliveries SET attempts = 1 WHERE id = $1")
+            .bind(first)
+            .execute(&mut *transaction)
+            .await
+            .expect("the first delivery locked");
+        settling = Some(transaction);
+    }
+    let renewed = tokio::time::timeout(Duration::from_secs(5), store.renew_claims(worker, 200))
+        .await
+        .expect("the renewal waited for a locked delivery")
+        .expect("renew");
+    assert_eq!(renewed, if settling.is_some() { 1 } else { 2 });
+    if let Some(transaction) = settling {
+        transaction.rollback().await.expect("rollback");
+    }
+    assert_eq!(
+        store.renew_claims(worker, 300).await.expect("renew"),
+        2,
+        "the next beat renews both"
+    );
 }
 
 async fn a_lapsed_claim_cannot_overwrite_the_new_holders_result(backend: Backend) {
