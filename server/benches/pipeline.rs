@@ -52,7 +52,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[allow(dead_code, reason = "each bench uses part of the shared support")]
 mod support;
 
-use support::wayfarer::{Wayfarer, new_postgres_database};
+use support::wayfarer::{BenchDatabase, Wayfarer, bench_databases};
 
 /// When each webhook arrived, by the contact it was for.
 #[derive(Clone, Default)]
@@ -121,48 +121,23 @@ async fn main() -> support::BenchResult {
     );
 
     let folder = tempfile::tempdir()?;
-    let sqlite = format!(
-        "sqlite://{}?mode=rwc",
-        folder.path().join("bench.db").display()
-    );
-    run(
-        "SQLite",
-        &sqlite,
-        &folder.path().join("sqlite.key"),
-        &receiver,
-        &arrivals,
-        events,
-        bare,
-    )
-    .await?;
-    if let Ok(cluster) = std::env::var("WAYFARER_TEST_POSTGRES_URL") {
-        let postgres = new_postgres_database(&cluster, "pipeline").await?;
-        run(
-            "PostgreSQL",
-            &postgres,
-            &folder.path().join("postgres.key"),
-            &receiver,
-            &arrivals,
-            events,
-            bare,
-        )
-        .await?;
+    for database in bench_databases(folder.path(), "pipeline").await? {
+        run(&database, &receiver, &arrivals, events, bare).await?;
     }
     Ok(())
 }
 
 async fn run(
-    backend: &str,
-    database_url: &str,
-    key_file: &std::path::Path,
+    database: &BenchDatabase,
     receiver: &str,
     arrivals: &Arrivals,
     events: usize,
     bare: f64,
 ) -> support::BenchResult {
+    let backend = database.backend;
     let log = std::env::var("PIPELINE_LOG").unwrap_or_else(|_| "error".to_owned());
     // Errors only by default: the bench needs no browser bundle, whose absence is a warning.
-    let server = Wayfarer::start(database_url, key_file, &log).await?;
+    let server = Wayfarer::start(&database.url, &database.key_file, &log).await?;
     let webhook = server
         .call(
             "/api/v1/webhooks",

@@ -40,7 +40,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[allow(dead_code, reason = "each bench uses part of the shared support")]
 mod support;
 
-use support::wayfarer::{Wayfarer, new_postgres_database};
+use support::wayfarer::{BenchDatabase, Wayfarer, bench_databases};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -56,40 +56,19 @@ async fn main() -> support::BenchResult {
     let spread_secs = support::knob("WAITING_SPREAD_SECS", 100).max(1);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let folder = tempfile::tempdir()?;
-    let sqlite = format!(
-        "sqlite://{}?mode=rwc",
-        folder.path().join("bench.db").display()
-    );
-    run(
-        "SQLite",
-        &sqlite,
-        &folder.path().join("sqlite.key"),
-        contacts,
-        spread_secs,
-    )
-    .await?;
-    if let Ok(cluster) = std::env::var("WAYFARER_TEST_POSTGRES_URL") {
-        let postgres = new_postgres_database(&cluster, "waiting").await?;
-        run(
-            "PostgreSQL",
-            &postgres,
-            &folder.path().join("postgres.key"),
-            contacts,
-            spread_secs,
-        )
-        .await?;
+    for database in bench_databases(folder.path(), "waiting").await? {
+        run(&database, contacts, spread_secs).await?;
     }
     Ok(())
 }
 
 async fn run(
-    backend: &str,
-    database_url: &str,
-    key_file: &std::path::Path,
+    database: &BenchDatabase,
     contacts: usize,
     spread_secs: usize,
 ) -> support::BenchResult {
-    println!("{backend}:");
+    let database_url = database.url.as_str();
+    println!("{}:", database.backend);
     let store = Store::connect(database_url).await?;
     store.migrate().await?;
     let document = serde_json::to_string(&chain("signup", vec![("wait", delay(24 * 60))]))?;
@@ -143,7 +122,7 @@ async fn run(
         .await?;
 
     let log = std::env::var("WAITING_LOG").unwrap_or_else(|_| "error".to_owned());
-    let server = Wayfarer::start(database_url, key_file, &log).await?;
+    let server = Wayfarer::start(database_url, &database.key_file, &log).await?;
     println!(
         "  server RSS with every contact waiting: {} MB",
         server.rss_kb() / 1024

@@ -1,7 +1,7 @@
 //! The real `wayfarer` binary (release) as the benches that measure it from outside run it.
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -114,8 +114,34 @@ impl Wayfarer {
     }
 }
 
+/// A database a bench runs on, with the file of the server's secret key.
+pub struct BenchDatabase {
+    /// "SQLite" or "PostgreSQL".
+    pub backend: &'static str,
+    pub url: String,
+    pub key_file: PathBuf,
+}
+
+/// Where a bench runs: a fresh SQLite file in `folder`; under `.ci/postgres` (which sets
+/// `WAYFARER_TEST_POSTGRES_URL` to a throwaway cluster) a new PostgreSQL database as well.
+pub async fn bench_databases(folder: &Path, bench: &str) -> BenchResult<Vec<BenchDatabase>> {
+    let mut databases = vec![BenchDatabase {
+        backend: "SQLite",
+        url: format!("sqlite://{}?mode=rwc", folder.join("bench.db").display()),
+        key_file: folder.join("sqlite.key"),
+    }];
+    if let Ok(cluster) = std::env::var("WAYFARER_TEST_POSTGRES_URL") {
+        databases.push(BenchDatabase {
+            backend: "PostgreSQL",
+            url: new_postgres_database(&cluster, bench).await?,
+            key_file: folder.join("postgres.key"),
+        });
+    }
+    Ok(databases)
+}
+
 /// A new, empty database on the cluster at `cluster_url` (a superuser's URL); its URL.
-pub async fn new_postgres_database(cluster_url: &str, bench: &str) -> BenchResult<String> {
+async fn new_postgres_database(cluster_url: &str, bench: &str) -> BenchResult<String> {
     use sqlx::{Connection as _, Executor as _};
     sqlx::any::install_default_drivers();
     let name = format!("wayfarer_{bench}_{}", std::process::id());

@@ -10,7 +10,7 @@ use app::{
     journey::fixtures::{chain, webhook_with},
 };
 use serde_json::json;
-use server::store::{AttemptRecord, Claimant, Store};
+use server::store::{AttemptRecord, Claimant};
 use sqlx::{AnyConnection, Connection};
 
 use crate::support::{Answer, Backend, Receiver, TestDatabase, TestServer};
@@ -74,12 +74,7 @@ fn record(delivery_id: DeliveryId, status: DeliveryStatus, at: i64) -> AttemptRe
 /// a row while the heartbeat writes.
 async fn renewing_leases_never_waits_for_a_delivery_being_settled(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let store = Store::connect(database.url()).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    sqlx::any::install_default_drivers();
-    let mut connection = AnyConnection::connect(database.url())
-        .await
-        .expect("connect");
+    let (store, mut connection) = database.migrated().await;
     let [first, _] = two_due_deliveries(&mut connection).await;
     let worker = Claimant::random();
     let claimed = store
@@ -115,12 +110,7 @@ async fn renewing_leases_never_waits_for_a_delivery_being_settled(backend: Backe
 
 async fn a_lapsed_claim_cannot_overwrite_the_new_holders_result(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let store = Store::connect(database.url()).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    sqlx::any::install_default_drivers();
-    let mut connection = AnyConnection::connect(database.url())
-        .await
-        .expect("connect");
+    let (store, mut connection) = database.migrated().await;
     let [first, second] = two_due_deliveries(&mut connection).await;
     let (slow, quick) = (Claimant::random(), Claimant::random());
     let claim = |claimant, now| {

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Connection};
 
-use server::store::{AttemptRecord, Claimant, Store};
+use server::store::{AttemptRecord, Claimant};
 
 use crate::support::{
     Answer, Backend, Receiver, SmtpReceiver, TestDatabase, TestServer, resetting_port,
@@ -835,12 +835,7 @@ async fn a_slow_receiver_does_not_hold_back_the_others(backend: Backend) {
 /// the others get a row each. Both kinds in one batch must each land on their own delivery.
 async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let store = Store::connect(database.url()).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    sqlx::any::install_default_drivers();
-    let mut connection = AnyConnection::connect(database.url())
-        .await
-        .expect("connect");
+    let (store, mut connection) = database.migrated().await;
     let contact: ContactId = sqlx::query_scalar(
         "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
          VALUES ('ana', '{}', 0, 0) RETURNING id",

@@ -118,6 +118,18 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The database migrated, a store on it and a plain connection for the rows the store
+    /// does not write: for tests that drive the store without a server.
+    pub async fn migrated(&self) -> (server::store::Store, AnyConnection) {
+        let store = server::store::Store::connect(&self.url)
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        sqlx::any::install_default_drivers();
+        let connection = AnyConnection::connect(&self.url).await.expect("connect");
+        (store, connection)
+    }
 }
 
 async fn create_postgres_database(server_url: &str) -> String {
