@@ -38,13 +38,9 @@ export default defineConfig({
     },
   ],
   outputDir: './artifacts/test-results',
-  // One retry on CI, reported as "flaky" rather than hidden: `/webhooks` hydration panics
-  // (`RuntimeError: unreachable` in the WASM, a failed element cast in tachys' hydration) in
-  // about one CI run in five; not yet reproduced alone, and unrelated to the server. Remove
-  // the retry once that is found.
-  retries: process.env.CI ? 1 : 0,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
+  retries: 0,
   reporter: [['list']],
   timeout: 30_000,
   expect: { timeout: 10_000 },

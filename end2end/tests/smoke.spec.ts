@@ -110,3 +110,28 @@ test("a webhook's Test button sends the request and shows the answer", async ({ 
   expect(problems).toEqual([]);
   receiver.close();
 });
+
+// A lazily loaded page hydrates once its code has arrived; the session may have loaded by
+// then. What the page shows only to some operators must still hydrate as the server rendered
+// it (signed-out) and appear afterwards. Holding the page's code back until the session is
+// in makes the race that panicked `/webhooks` about one CI run in five happen every time.
+test('a lazily loaded page hydrates after the session has loaded', async ({ page }) => {
+  const problems = problemsOf(page);
+  let sessionLoaded = () => {};
+  const session = new Promise<void>((resolve) => {
+    sessionLoaded = resolve;
+  });
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/api/v1/session') sessionLoaded();
+  });
+  await page.route(/_route_view_/, async (route) => {
+    await session;
+    // The response is in; give the page a moment to read it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await route.continue();
+  });
+  await page.goto('/webhooks');
+  await expect(page.getByRole('button', { name: 'New webhook' })).toBeVisible();
+  await expect(page.locator('.loading')).toHaveCount(0);
+  expect(problems).toEqual([]);
+});

@@ -36,6 +36,18 @@ impl Access {
             .is_some_and(|session| session.is_ok_and(|session| session.scopes.contains(&scope)))
     }
 
+    /// [`Self::can`] for what a lazily loaded page shows or leaves out: false while the
+    /// calling component hydrates (the server rendered it without a session), the session's
+    /// answer from then on. Such a page hydrates once its code has arrived, when the session
+    /// may have loaded already: reading it then made the page differ from the server's HTML
+    /// and hydration panicked (`/webhooks`, about one CI run in five).
+    pub fn can_once_hydrated(self, scope: Scope) -> Signal<bool> {
+        let hydrated = RwSignal::new(false);
+        // Effects run after the render they were created in, hydration included.
+        Effect::new(move |_| hydrated.set(true));
+        Signal::derive(move || hydrated.get() && self.can(scope))
+    }
+
     fn session(self) -> Option<SessionOut> {
         self.0.get().and_then(Result::ok)
     }

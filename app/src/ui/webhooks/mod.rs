@@ -26,11 +26,11 @@ enum Editing {
 pub fn WebhooksPage() -> impl IntoView {
     let webhooks = LocalResource::new(client::list_webhooks);
     let editing = RwSignal::new(Editing::Closed);
-    let access = use_access();
+    let may_write = use_access().can_once_hydrated(Scope::WebhooksWrite);
     view! {
         <Title text="Webhooks"/>
         <PageHeader title="Webhooks"/>
-        <Show when=move || access.can(Scope::WebhooksWrite)>
+        <Show when=move || may_write.get()>
             <p>
                 <button type="button" on:click=move |_| editing.set(Editing::New)>"New webhook"</button>
             </p>
