@@ -6,8 +6,16 @@ use sqlx::{Any, AnyConnection, Row};
 
 use super::Backend;
 
-/// Rows per multi-row statement: small enough for every backend's parameter limit.
-pub(super) const ROWS_PER_STATEMENT: usize = 100;
+/// Rows per multi-row statement. Each statement costs a hand-off to the database's thread
+/// (SQLite) or a round trip (PostgreSQL) besides its work, so a round's rows go in as few as
+/// the parameter limits allow: 500 rows of the widest row written (a dozen columns) stay far
+/// below SQLite's 32,766 and PostgreSQL's 65,535 parameters. Measured with the engine bench,
+/// alternating builds: 100 rows per statement gave 74–92k contact-steps/s (median 80k), 500
+/// gave 88–103k (median 92k).
+pub(super) const ROWS_PER_STATEMENT: usize = 500;
+
+/// SQLite's limit on a statement's parameters (PostgreSQL's is 65,535).
+const MAX_PARAMETERS: usize = 32_766;
 /// Ids per `IN (...)` list.
 pub(super) const IN_LIST_CHUNK: usize = 500;
 
@@ -107,6 +115,7 @@ pub(super) async fn insert_rows<'a, const N: usize>(
     table_and_columns: &str,
     rows: impl Iterator<Item = [Param<'a>; N]>,
 ) -> sqlx::Result<()> {
+    const { assert!(N * ROWS_PER_STATEMENT <= MAX_PARAMETERS) };
     let rows: Vec<[Param<'a>; N]> = rows.collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = insert_sql(backend, table_and_columns, chunk.len(), N, "");
@@ -127,6 +136,7 @@ pub(super) async fn insert_rows_returning_ids<'a, Id, const N: usize>(
 where
     Id: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + Ord,
 {
+    const { assert!(N * ROWS_PER_STATEMENT <= MAX_PARAMETERS) };
     let rows: Vec<[Param<'a>; N]> = rows.collect();
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
