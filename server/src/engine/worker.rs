@@ -196,8 +196,11 @@ impl Engine {
             stored = fresh.iter().map(|event| event.id).collect();
             events.extend(fresh);
         }
-        let matched = self.match_events(&mut batch, &events, now).await?;
-        let stepped = self.step_due(&mut batch, now).await?;
+        let mut attributes = AttributesRead::default();
+        let matched = self
+            .match_events(&mut batch, &events, &mut attributes, now)
+            .await?;
+        let stepped = self.step_due(&mut batch, &mut attributes, now).await?;
         batch.commit().await?;
         match stepped.queued {
             Queued::Nothing => {}
@@ -218,6 +221,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &[EventRow],
+        attributes: &mut AttributesRead,
         now: Millis,
     ) -> Result<usize, EngineError> {
         if events.is_empty() {
@@ -237,11 +241,16 @@ impl Engine {
                 triggers.push(LiveVersion { live, journey });
             }
         }
-        enroll(batch, &triggers, events, now).await?;
+        enroll(batch, &triggers, events, attributes, now).await?;
         Ok(events.len())
     }
 
-    async fn step_due(&mut self, batch: &mut Batch, now: Millis) -> Result<Stepped, EngineError> {
+    async fn step_due(
+        &mut self,
+        batch: &mut Batch,
+        attributes: &mut AttributesRead,
+        now: Millis,
+    ) -> Result<Stepped, EngineError> {
         let mut due = batch.claim_due(now, self.settings.batch_size).await?;
         if due.is_empty() {
             return Ok(Stepped::default());
@@ -276,7 +285,7 @@ impl Engine {
         // one the interpreter cannot move; the rest of the batch goes on.
         let contact_ids: Vec<ContactId> =
             due.iter().map(|enrollment| enrollment.contact_id).collect();
-        let attributes = batch.contact_attributes(&contact_ids).await?;
+        attributes.read(batch, &contact_ids).await?;
         let mut outcomes = Vec::with_capacity(due.len());
         for (enrollment, journey) in due.iter().zip(&journeys) {
             let journey = match journey {
@@ -294,10 +303,7 @@ impl Engine {
                     .last_occurrences(enrollment.contact_id, &names)
                     .await?
             });
-            let contact = attributes
-                .get(&enrollment.contact_id)
-                .map(|text| json_object(text))
-                .unwrap_or_default();
+            let contact = attributes.of(enrollment.contact_id);
             outcomes.push(
                 step(journey, enrollment, &contact, &history, now).map_err(StepError::Interpret),
             );
@@ -440,6 +446,37 @@ struct LiveVersion {
     journey: Arc<Journey>,
 }
 
+/// The attributes of the contacts a round has read, as stored. The round changes none, so each
+/// contact's are read once: the trigger filters of the contacts it enrolls and the steps it
+/// then takes them through share one read (a statement less per round).
+#[derive(Default)]
+struct AttributesRead(HashMap<ContactId, String>);
+
+impl AttributesRead {
+    /// Reads those of `contacts` not read yet in this round.
+    async fn read(&mut self, batch: &mut Batch, contacts: &[ContactId]) -> sqlx::Result<()> {
+        let mut missing: Vec<ContactId> = contacts
+            .iter()
+            .copied()
+            .filter(|contact| !self.0.contains_key(contact))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            self.0.extend(batch.contact_attributes(&missing).await?);
+        }
+        Ok(())
+    }
+
+    /// The contact's attributes as an object (empty for one without a row).
+    fn of(&self, contact: ContactId) -> Map<String, Value> {
+        self.0
+            .get(&contact)
+            .map(|text| json_object(text))
+            .unwrap_or_default()
+    }
+}
+
 /// A live journey's trigger node.
 struct LiveTrigger<'a> {
     live: &'a LiveJourney,
@@ -453,6 +490,7 @@ async fn enroll(
     batch: &mut Batch,
     versions: &[LiveVersion],
     events: &[EventRow],
+    attributes: &mut AttributesRead,
     now: Millis,
 ) -> Result<(), EngineError> {
     let triggered: Vec<LiveTrigger<'_>> = versions
@@ -481,7 +519,7 @@ async fn enroll(
     }
     let contact_ids: Vec<ContactId> = candidates.iter().map(|event| event.contact_id).collect();
     batch.lock_contacts_for_enrolling(&contact_ids).await?;
-    let attributes = batch.contact_attributes(&contact_ids).await?;
+    attributes.read(batch, &contact_ids).await?;
     let journey_ids: Vec<JourneyId> = triggered
         .iter()
         .map(|triggered| triggered.live.id)
@@ -502,10 +540,7 @@ async fn enroll(
         .collect();
     let mut enrollments = Vec::new();
     for event in candidates {
-        let contact = attributes
-            .get(&event.contact_id)
-            .map(|text| json_object(text))
-            .unwrap_or_default();
+        let contact = attributes.of(event.contact_id);
         let properties = json_object(&event.properties);
         let facts = Facts {
             contact: &contact,
