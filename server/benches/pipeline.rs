@@ -201,14 +201,15 @@ async fn run(
     }
 
     for (phase, rate, count) in [("paced100", 100, 500), ("paced1000", 1_000, 5_000)] {
-        let latencies = paced(&server, arrivals, backend, phase, rate, count).await?;
+        let mut latencies = paced(&server, arrivals, backend, phase, rate, count).await?;
+        latencies.sort_by(f64::total_cmp);
         println!(
             "  latency event POST → webhook arrival at {rate}/s ({count} events): p50 {:.1} ms, \
              p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            percentile(&latencies, 50.0),
-            percentile(&latencies, 90.0),
-            percentile(&latencies, 99.0),
-            percentile(&latencies, 100.0)
+            support::percentile(&latencies, 50),
+            support::percentile(&latencies, 90),
+            support::percentile(&latencies, 99),
+            support::percentile(&latencies, 100)
         );
     }
     println!("  server RSS: {} MB", server.rss_kb() / 1024);
@@ -289,19 +290,6 @@ async fn paced(
                 .map(|arrived| arrived.duration_since(*at).as_secs_f64() * 1_000.0)
         })
         .collect())
-}
-
-fn percentile(values: &[f64], percent: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss,
-        reason = "an index into a short list"
-    )]
-    let index = ((percent / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted.get(index).copied().unwrap_or(0.0)
 }
 
 /// POSTs to a handler that only answers, [`connections`] at a time: the client's and the

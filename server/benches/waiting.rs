@@ -184,8 +184,8 @@ async fn run(
     lateness.sort_unstable();
     println!(
         "  lateness (exit reached − timer due): p50 {} ms, p99 {} ms, max {} ms",
-        percentile(&lateness, 50),
-        percentile(&lateness, 99),
+        support::percentile(&lateness, 50),
+        support::percentile(&lateness, 99),
         lateness.last().copied().unwrap_or(0)
     );
     connection.close().await?;
@@ -215,9 +215,4 @@ async fn enroll(store: &Store, contacts: usize, spread_secs: usize) -> support::
         clock.set(started + (f64::from(rounds) * per_round) as i64);
     }
     Ok(())
-}
-
-fn percentile(sorted: &[i64], percent: usize) -> i64 {
-    let index = (sorted.len().saturating_sub(1) * percent).div_ceil(100);
-    sorted.get(index).copied().unwrap_or(0)
 }

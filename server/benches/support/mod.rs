@@ -25,6 +25,12 @@ pub fn knob(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The value `percent` % of the way through `sorted` (nearest rank); the default when empty.
+pub fn percentile<T: Copy + Default>(sorted: &[T], percent: usize) -> T {
+    let index = (sorted.len().saturating_sub(1) * percent + 50) / 100;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
 /// Stores contacts `c0…` (attributes from `attributes(n)`) and one event `event` for each,
 /// a thousand per transaction.
 pub async fn contacts_with_an_event(
