@@ -25,7 +25,7 @@ use crate::{
     intake::{Group, IntakeQueue},
     pace::Pace,
     store::{
-        Batch, DueDelivery, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery,
+        Batch, ContactRow, DueDelivery, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery,
         NewEnrollment, NewMessage, NextState, RunKey, Settled, StepRecords, Store, Visit,
         json_object,
     },
@@ -169,6 +169,7 @@ impl Engine {
     /// those the matching enrolled or woke.
     async fn round(&mut self, new: Option<&mut Group>) -> Result<Round, EngineError> {
         let now = self.clock.now();
+        let round_started = Instant::now();
         let mut batch = self.store.begin_batch().await?;
         // Events stored without being matched (a round failed, or an older version stored them)
         // are looked for when idle and once a poll interval while new events keep coming.
@@ -182,6 +183,7 @@ impl Engine {
         };
         let mut stored = Vec::new();
         let mut recorded = 0;
+        let mut attributes = AttributesRead::default();
         if let Some(group) = new {
             for attempts in &group.attempts {
                 batch
@@ -189,19 +191,35 @@ impl Engine {
                     .await?;
                 recorded += attempts.records.len();
             }
-            let contacts = batch.contact_ids(&group.contacts()).await?;
+            let contacts = batch.contacts_named(&group.contacts()).await?;
+            let ids: HashMap<String, ContactId> = contacts
+                .iter()
+                .map(|contact| (contact.external_id.clone(), contact.id))
+                .collect();
+            attributes.remember(contacts);
             let fresh = batch
-                .insert_matched_events(group.resolve(&contacts), now)
+                .insert_matched_events(group.resolve(&ids), now)
                 .await?;
             stored = fresh.iter().map(|event| event.id).collect();
             events.extend(fresh);
         }
-        let mut attributes = AttributesRead::default();
-        let matched = self
+        let enrolled = self
             .match_events(&mut batch, &events, &mut attributes, now)
             .await?;
-        let stepped = self.step_due(&mut batch, &mut attributes, now).await?;
+        let stepped = self
+            .step_due(&mut batch, enrolled, &mut attributes, now)
+            .await?;
+        let worked = round_started.elapsed();
         batch.commit().await?;
+        // `--log server::engine=debug`: how full the rounds are and where their time goes.
+        tracing::debug!(
+            events = events.len(),
+            attempts = recorded,
+            stepped = stepped.count,
+            ?worked,
+            with_commit = ?round_started.elapsed(),
+            "engine round"
+        );
         match stepped.queued {
             Queued::Nothing => {}
             Queued::HandedOver(slot, due) => slot.hand_over(due),
@@ -213,19 +231,21 @@ impl Engine {
         }
         Ok(Round {
             stored,
-            handled: recorded + matched + stepped.count,
+            handled: recorded + events.len() + stepped.count,
         })
     }
 
+    /// Wakes the waits the events answer and enrolls their contacts where a trigger matches;
+    /// returns the new enrollments, for the round to step.
     async fn match_events(
         &mut self,
         batch: &mut Batch,
         events: &[EventRow],
         attributes: &mut AttributesRead,
         now: Millis,
-    ) -> Result<usize, EngineError> {
+    ) -> Result<Vec<EnrollmentRow>, EngineError> {
         if events.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let mut contacts: Vec<ContactId> = events.iter().map(|event| event.contact_id).collect();
         contacts.sort_unstable();
@@ -241,17 +261,22 @@ impl Engine {
                 triggers.push(LiveVersion { live, journey });
             }
         }
-        enroll(batch, &triggers, events, attributes, now).await?;
-        Ok(events.len())
+        let step_now = usize::try_from(self.settings.batch_size).unwrap_or(usize::MAX);
+        enroll(batch, &triggers, events, attributes, step_now, now).await
     }
 
+    /// Steps the enrollments just made and a batch of those due (a full batch whatever the
+    /// new ones, so a stream of events never holds timers back).
     async fn step_due(
         &mut self,
         batch: &mut Batch,
+        enrolled: Vec<EnrollmentRow>,
         attributes: &mut AttributesRead,
         now: Millis,
     ) -> Result<Stepped, EngineError> {
-        let mut due = batch.claim_due(now, self.settings.batch_size).await?;
+        let mut due = enrolled;
+        due.extend(batch.claim_due(now, self.settings.batch_size).await?);
+        due.sort_by_key(|enrollment| enrollment.id);
         if due.is_empty() {
             return Ok(Stepped::default());
         }
@@ -468,6 +493,15 @@ impl AttributesRead {
         Ok(())
     }
 
+    /// Keeps the attributes of contacts read otherwise.
+    fn remember(&mut self, contacts: Vec<ContactRow>) {
+        self.0.extend(
+            contacts
+                .into_iter()
+                .map(|contact| (contact.id, contact.attributes)),
+        );
+    }
+
     /// The contact's attributes as an object (empty for one without a row).
     fn of(&self, contact: ContactId) -> Map<String, Value> {
         self.0
@@ -485,14 +519,16 @@ struct LiveTrigger<'a> {
 }
 
 /// Enrolls the events' contacts in every live journey whose trigger matches, as the
-/// journey's re-entry rule allows.
+/// journey's re-entry rule allows; returns the first `step_now` new enrollments, for the
+/// round to step (the others are due, for the rounds after).
 async fn enroll(
     batch: &mut Batch,
     versions: &[LiveVersion],
     events: &[EventRow],
     attributes: &mut AttributesRead,
+    step_now: usize,
     now: Millis,
-) -> Result<(), EngineError> {
+) -> Result<Vec<EnrollmentRow>, EngineError> {
     let triggered: Vec<LiveTrigger<'_>> = versions
         .iter()
         .filter_map(|version| {
@@ -515,7 +551,7 @@ async fn enroll(
         })
         .collect();
     if candidates.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let contact_ids: Vec<ContactId> = candidates.iter().map(|event| event.contact_id).collect();
     batch.lock_contacts_for_enrolling(&contact_ids).await?;
@@ -577,8 +613,7 @@ async fn enroll(
             }
         }
     }
-    batch.enroll(&enrollments, now).await?;
-    Ok(())
+    Ok(batch.enroll(&enrollments, step_now, now).await?)
 }
 
 /// Moves one enrollment on: where it goes and what happens on the way, without I/O.

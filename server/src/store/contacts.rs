@@ -129,12 +129,24 @@ impl Store {
 }
 
 impl Batch {
-    /// [`Store::contact_ids`], read in the batch's transaction.
-    pub async fn contact_ids(
-        &mut self,
-        external_ids: &[&str],
-    ) -> sqlx::Result<HashMap<String, ContactId>> {
-        contact_ids(&mut self.transaction, self.backend, external_ids).await
+    /// The contacts with these external ids (unknown ones are absent), attributes and all, read
+    /// in the batch's transaction: a round resolves its events' contacts and reads what their
+    /// trigger filters and steps need in one statement.
+    pub async fn contacts_named(&mut self, external_ids: &[&str]) -> sqlx::Result<Vec<ContactRow>> {
+        let mut found = Vec::with_capacity(external_ids.len());
+        for chunk in external_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT id, external_id, attributes, created_at, updated_at FROM contacts
+                 WHERE external_id IN ({})",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, ContactRow>(&sql);
+            for external_id in chunk {
+                query = query.bind(*external_id);
+            }
+            found.extend(query.fetch_all(&mut *self.transaction).await?);
+        }
+        Ok(found)
     }
 
     /// The attributes (JSON text) of these contacts.

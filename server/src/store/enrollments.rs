@@ -11,7 +11,7 @@ use sqlx::FromRow;
 
 use super::{
     Batch, Store,
-    sql::{IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows},
+    sql::{IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, insert_rows_returning_ids},
 };
 use crate::clock::Millis;
 
@@ -261,20 +261,24 @@ impl Batch {
         Ok(found)
     }
 
-    /// Enrolls each contact at its trigger, due now.
+    /// Enrolls each contact at its trigger. The first `step_now` are for this batch to step
+    /// at once, and returned: they are not due, so no claim picks them up (the step sets
+    /// their next due time), which spares the claim's write to each row just inserted. The
+    /// others are due now, for the claims of later batches.
     pub async fn enroll(
         &mut self,
         enrollments: &[NewEnrollment<'_>],
+        step_now: usize,
         now: Millis,
-    ) -> sqlx::Result<()> {
-        let rows = enrollments.iter().map(|enrollment| {
+    ) -> sqlx::Result<Vec<EnrollmentRow>> {
+        let rows = enrollments.iter().enumerate().map(|(index, enrollment)| {
             [
                 enrollment.journey_id.into(),
                 Param::Int(enrollment.version),
                 enrollment.contact_id.into(),
                 Param::Text(enrollment.trigger.as_str()),
                 Param::Text(EnrollmentState::Active.as_str()),
-                Param::Int(now),
+                Param::OptInt((index >= step_now).then_some(now)),
                 Param::Int(now),
                 Param::Int(now),
                 enrollment.event_id.into(),
@@ -282,14 +286,29 @@ impl Batch {
                 enrollment.event_id.into(),
             ]
         });
-        insert_rows(
+        let ids: Vec<EnrollmentId> = insert_rows_returning_ids(
             &mut self.transaction,
             self.backend,
             "enrollments (journey_id, version, contact_id, node_id, state, due_at, entered_at,
                           updated_at, trigger_event_id, heard_at, heard_event)",
             rows,
         )
-        .await
+        .await?;
+        Ok(enrollments
+            .iter()
+            .zip(ids)
+            .take(step_now)
+            .map(|(enrollment, id)| EnrollmentRow {
+                id,
+                journey_id: enrollment.journey_id,
+                version: enrollment.version,
+                contact_id: enrollment.contact_id,
+                node_id: enrollment.trigger.clone(),
+                state: EnrollmentState::Active,
+                resumed: None,
+                entered_at: now,
+            })
+            .collect())
     }
 
     /// Wakes the waiting enrollments in `scope` whose awaited event has been heard: an event

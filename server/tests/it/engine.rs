@@ -5,16 +5,18 @@ use std::{collections::HashMap, time::Duration};
 
 use app::{
     api::{JourneyStatsOut, NodeStatsOut, PublishOut, Reentry},
-    ids::{ContactId, JourneyId},
+    ids::{ContactId, EventId, JourneyId},
     journey::{
-        Channel, JourneyDocument,
+        Channel, JourneyDocument, NodeId,
         fixtures::{abandoned_cart_to, chain, delay, email},
     },
 };
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::support::{Backend, Receiver, TestServer};
+use server::store::NewEnrollment;
+
+use crate::support::{Backend, Receiver, TestDatabase, TestServer};
 
 backend_tests!(
     the_abandoned_cart_journey_runs_end_to_end,
@@ -25,6 +27,7 @@ backend_tests!(
     contacts_in_flight_stay_on_their_version,
     a_version_that_cannot_be_read_sets_its_contacts_aside_and_the_rest_goes_on,
     an_idle_engine_fires_a_timer_when_it_comes_due_not_at_its_next_poll,
+    a_round_steps_the_contacts_it_enrolls_and_leaves_the_rest_due,
 );
 
 const MINUTE: i64 = 60_000;
@@ -594,4 +597,66 @@ async fn first_connection(database: &crate::support::TestDatabase) -> sqlx::AnyC
     sqlx::AnyConnection::connect(database.url())
         .await
         .expect("connect")
+}
+
+/// A round steps the contacts it enrolls without claiming them (no second write to each new
+/// row): those are not due, so no claim, this round's or another process's, steps them again.
+/// Beyond the round's batch they are due at once, for the rounds after.
+async fn a_round_steps_the_contacts_it_enrolls_and_leaves_the_rest_due(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let (store, mut connection) = database.migrated().await;
+    let journey: JourneyId = sqlx::query_scalar(
+        "INSERT INTO journeys (name, status, draft, live_version, created_at, updated_at)
+         VALUES ('signup', 'live', '{}', 1, 0, 0) RETURNING id",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .expect("a live journey");
+    let mut new = Vec::new();
+    let trigger = NodeId::new("start");
+    for name in ["ana", "bo", "cy"] {
+        let contact: ContactId = sqlx::query_scalar(
+            "INSERT INTO contacts (external_id, created_at, updated_at) VALUES ($1, 0, 0)
+             RETURNING id",
+        )
+        .bind(name)
+        .fetch_one(&mut connection)
+        .await
+        .expect("a contact");
+        let event_id: EventId = sqlx::query_scalar(
+            "INSERT INTO events (contact_id, name, occurred_at, received_at)
+             VALUES ($1, 'signup', 5, 5) RETURNING id",
+        )
+        .bind(contact)
+        .fetch_one(&mut connection)
+        .await
+        .expect("an event");
+        new.push(NewEnrollment {
+            journey_id: journey,
+            version: 1,
+            contact_id: contact,
+            trigger: &trigger,
+            event_id,
+            event_occurred_at: 5,
+        });
+    }
+
+    let mut batch = store.begin_batch().await.expect("begin");
+    let to_step = batch.enroll(&new, 2, 10).await.expect("enroll");
+    let stepped: Vec<ContactId> = to_step.iter().map(|row| row.contact_id).collect();
+    assert_eq!(stepped, [new[0].contact_id, new[1].contact_id]);
+    assert!(
+        to_step
+            .iter()
+            .all(|row| row.node_id == trigger && row.entered_at == 10)
+    );
+    let claimed = batch.claim_due(10, 10).await.expect("claim");
+    let claimed: Vec<ContactId> = claimed.iter().map(|row| row.contact_id).collect();
+    assert_eq!(
+        claimed,
+        [new[2].contact_id],
+        "only the one beyond the batch is due"
+    );
+    batch.commit().await.expect("commit");
+    connection.close().await.ok();
 }
