@@ -111,3 +111,33 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   expect(problems).toEqual([]);
   receiver.close();
 });
+
+test('an operator disables a webhook, which holds its requests, and enables it again', async ({ page }) => {
+  const receiver = await startReceiver();
+  const problems = problemsOf(page, []);
+  await page.goto('/webhooks');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const name = `Paused CRM ${Date.now()}`;
+  const form = page.getByRole('form', { name: 'Webhook settings' });
+
+  await newWebhook(page, name, `${receiver.url}/ok`);
+  const disableAfter = form.getByLabel('Disable after failing for (hours)');
+  await expect(disableAfter).toHaveValue('24');
+  await disableAfter.fill('6');
+  await form.getByRole('button', { name: 'Save webhook' }).click();
+  await expect(form.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+  await form.getByRole('button', { name: 'Close' }).click();
+
+  const row = page.getByRole('row').filter({ hasText: name });
+  await expect(row).toContainText('enabled');
+  await row.getByRole('button', { name: `Disable ${name}` }).click();
+  await expect(row).toContainText('disabled: disabled by an operator');
+  await row.getByRole('button', { name: `Enable ${name}` }).click();
+  await expect(row.getByRole('button', { name: `Disable ${name}` })).toBeVisible();
+  await expect(row).not.toContainText('disabled:');
+
+  await row.getByRole('button', { name: `Edit ${name}` }).click();
+  await expect(form.getByLabel('Disable after failing for (hours)')).toHaveValue('6');
+  expect(problems).toEqual([]);
+  receiver.close();
+});

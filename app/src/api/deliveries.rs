@@ -12,6 +12,8 @@ crate::text_enum! {
     pub enum DeliveryStatus {
         /// Not accepted yet: due now, or waiting for its next attempt.
         Pending = "pending",
+        /// Not sent while its webhook is disabled; sent once it is enabled again.
+        Held = "held",
         /// The receiver answered 2xx.
         Accepted = "accepted",
         /// Not accepted within the retry window, refused for good (410), or not sendable.

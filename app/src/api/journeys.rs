@@ -146,6 +146,9 @@ pub struct NodeStatsOut {
 pub struct DeliveryCountsOut {
     pub accepted: i64,
     pub pending: i64,
+    /// Not sent while the webhook is disabled (not counted in `pending`).
+    #[serde(default)]
+    pub held: i64,
     pub failed: i64,
 }
 

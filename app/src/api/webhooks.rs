@@ -31,6 +31,10 @@ pub struct WebhookIn {
     /// How long a request that is not accepted is retried, from its first attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_window_hours: Option<u32>,
+    /// The webhook disables itself once every request has failed for this long (default 24;
+    /// 0: never); its requests are then held, not failed, until it is enabled again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_after_failing_hours: Option<u32>,
     /// Who is emailed when requests fail for good (at most one email an hour).
     #[serde(default)]
     pub alert_emails: Vec<String>,
@@ -60,8 +64,11 @@ pub struct WebhookPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_window_hours: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_after_failing_hours: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_emails: Option<Vec<String>>,
-    /// Turn a webhook disabled by a `410 Gone` (or by hand) back on.
+    /// Disable the webhook (its requests are held, not sent and not failed) or enable it
+    /// (what it held is sent, oldest first, each with a fresh retry window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }
@@ -175,10 +182,14 @@ pub struct WebhookOut {
     pub headers: Vec<KeyValue>,
     pub auth: AuthOut,
     pub retry_window_hours: u32,
+    /// Disables itself once every request has failed for this long; 0: never.
+    pub disable_after_failing_hours: u32,
     pub alert_emails: Vec<String>,
     pub enabled: bool,
     /// Why the webhook was disabled, e.g. the receiver answered `410 Gone`.
     pub disabled_reason: Option<String>,
+    /// Since when every request has failed (`None` while the receiver accepts).
+    pub failing_since: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

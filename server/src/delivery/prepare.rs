@@ -29,6 +29,8 @@ pub struct Target {
     pub settings: Settings,
     secrets: Vec<String>,
     pub retry_window: Duration,
+    /// Since when every request has failed, as the batch found the webhook.
+    pub failing_since: Option<Millis>,
     /// Whether placeholders stay out of the URL's scheme and host. Saving refuses such a URL;
     /// this catches webhooks saved before that rule, once per webhook rather than per request.
     fixed_authority: bool,
@@ -48,6 +50,7 @@ impl Target {
                 .map(str::to_owned)
                 .collect(),
             retry_window: Duration::from_secs(u64::from(settings.retry_window_hours) * 3_600),
+            failing_since: row.failing_since,
             settings,
             fixed_authority,
         })

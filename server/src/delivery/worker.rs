@@ -30,7 +30,7 @@ use super::{
     send::{Attempt, Sender},
 };
 use crate::{
-    alert::{Alerter, Failures},
+    alert::{Alert, Alerter, Failures},
     clock::{Millis, SharedClock},
     intake::{AttemptLog, Unrecorded},
     store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store},
@@ -148,6 +148,19 @@ struct Sorted {
     unsendable: Vec<Unsendable>,
     /// Deliveries whose journey or webhook was deleted, with the reason.
     cancelled: HashMap<&'static str, Vec<DeliveryId>>,
+    /// Deliveries whose webhook is disabled: held until it is enabled.
+    held: Vec<DeliveryId>,
+}
+
+/// Where a batch's deliveries to one webhook go.
+enum Destination {
+    Ready(Arc<Target>),
+    /// Disabled: its deliveries are held.
+    Disabled,
+    /// Deleted: its deliveries are cancelled.
+    Gone,
+    /// Stored settings that cannot be used: its deliveries fail, with the reason.
+    Broken(String),
 }
 
 /// A delivery that could not even be sent, and why.
@@ -173,6 +186,10 @@ struct Aftermath {
     gone: Vec<WebhookId>,
     /// Deliveries that failed for good, per webhook.
     failed: HashMap<WebhookId, Failures>,
+    /// Webhooks whose receiver accepted a request of the batch, as the batch found them.
+    accepting: HashMap<WebhookId, Arc<Target>>,
+    /// Webhooks whose receiver did not accept a request of the batch.
+    failing: HashMap<WebhookId, Arc<Target>>,
 }
 
 impl DeliveryWorker {
@@ -329,6 +346,14 @@ impl DeliveryWorker {
                      send them too"
                 );
             }
+            match self.store.release_held(None, self.clock.now()).await {
+                Ok(0) => {}
+                Ok(released) => {
+                    tracing::info!(released, "held requests of enabled webhooks released");
+                    self.handoff.wake();
+                }
+                Err(error) => tracing::error!(%error, "cannot release held requests"),
+            }
         }
     }
 
@@ -379,9 +404,21 @@ impl DeliveryWorker {
                 .cancel_deliveries(Cancelled::Claimed(self.claimant, ids), reason, now)
                 .await?;
         }
+        if !sorted.held.is_empty() {
+            let held = self
+                .store
+                .hold_deliveries(self.claimant, &sorted.held, now)
+                .await?;
+            tracing::debug!(held, "requests held: their webhook is disabled");
+            // Those whose webhook was enabled meanwhile are due again at once.
+            self.store
+                .release_claims(Some(self.claimant), Some(&sorted.held), self.clock.now())
+                .await?;
+        }
         let in_flight = self.dispatch(sorted.prepared);
         let (aftermath, mut settled) = self.record(in_flight, sorted.unsendable).await?;
         settled.extend(sorted.cancelled.into_values().flatten());
+        settled.extend(sorted.held);
         if settled.len() < claimed.len() {
             // A send task panicked: give its delivery back rather than hold it until the
             // process ends (this worker never claims what it holds).
@@ -399,30 +436,26 @@ impl DeliveryWorker {
     }
 
     /// Builds each delivery's request; each webhook of the batch is read and parsed once.
-    /// Deliveries whose journey or webhook is gone are cancelled instead.
+    /// Deliveries whose journey or webhook is gone are cancelled instead, and those of a
+    /// disabled webhook held.
     async fn sort(&self, due: Vec<DueDelivery>, now: Millis) -> sqlx::Result<Sorted> {
-        let mut targets: HashMap<WebhookId, Option<Result<Arc<Target>, String>>> = HashMap::new();
+        let mut destinations: HashMap<WebhookId, Destination> = HashMap::new();
         for delivery in &due {
-            if let Entry::Vacant(entry) = targets.entry(delivery.webhook_id) {
-                entry.insert(self.store.webhook(delivery.webhook_id).await?.map(|row| {
-                    if row.is_enabled() {
-                        Target::of(&row, now)
-                            .map(Arc::new)
-                            .map_err(|error| error.to_string())
-                    } else {
-                        Err(format!(
-                            "webhook {} is disabled ({})",
-                            row.id,
-                            row.disabled_reason.as_deref().unwrap_or("disabled")
-                        ))
-                    }
-                }));
+            if let Entry::Vacant(entry) = destinations.entry(delivery.webhook_id) {
+                entry.insert(match self.store.webhook(delivery.webhook_id).await? {
+                    None => Destination::Gone,
+                    Some(row) if !row.is_enabled() => Destination::Disabled,
+                    Some(row) => match Target::of(&row, now) {
+                        Ok(target) => Destination::Ready(Arc::new(target)),
+                        Err(error) => Destination::Broken(error.to_string()),
+                    },
+                });
             }
         }
         let mut sorted = Sorted::default();
         for delivery in due {
             let window_started_at = delivery.window_started_at.unwrap_or(now);
-            let built = match &targets[&delivery.webhook_id] {
+            let built = match &destinations[&delivery.webhook_id] {
                 _ if delivery.journey_name.is_none() => {
                     cancel(
                         &mut sorted,
@@ -431,7 +464,7 @@ impl DeliveryWorker {
                     );
                     continue;
                 }
-                None => {
+                Destination::Gone => {
                     cancel(
                         &mut sorted,
                         "cancelled: its webhook was deleted",
@@ -439,11 +472,15 @@ impl DeliveryWorker {
                     );
                     continue;
                 }
-                Some(Ok(target)) => target
+                Destination::Disabled => {
+                    sorted.held.push(delivery.id);
+                    continue;
+                }
+                Destination::Ready(target) => target
                     .request(&Subject::of_delivery(&delivery))
                     .map(|request| (target.clone(), request))
                     .map_err(|error| error.to_string()),
-                Some(Err(reason)) => Err(reason.clone()),
+                Destination::Broken(reason) => Err(reason.clone()),
             };
             match built {
                 Ok((target, request)) => sorted.prepared.push(Prepared {
@@ -509,7 +546,11 @@ impl DeliveryWorker {
         let now = self.clock.now();
         let mut records: Vec<AttemptRecord> = unsendable
             .into_iter()
-            .map(|failure| unsendable_record(&failure, now))
+            .map(|failure| {
+                let record = unsendable_record(&failure, now);
+                aftermath.failed_for_good(failure.delivery.webhook_id, &record);
+                record
+            })
             .collect();
         while let Some(first) = in_flight.join_next().await {
             let mut finished = vec![first];
@@ -562,13 +603,42 @@ impl DeliveryWorker {
         }
     }
 
-    /// Disables the webhooks whose receivers answered 410 Gone and sends the alerts.
+    /// Disables the webhooks whose receivers answered 410 Gone or have failed every request
+    /// for their set period, and sends the alerts.
     async fn follow_up(&self, aftermath: Aftermath) -> sqlx::Result<()> {
+        for (webhook, target) in &aftermath.accepting {
+            if target.failing_since.is_some() {
+                self.store.note_webhook_accepting(*webhook).await?;
+            }
+        }
+        for (webhook, target) in &aftermath.failing {
+            let hours = target.settings.disable_after_failing_hours;
+            if aftermath.accepting.contains_key(webhook) || hours == 0 {
+                continue;
+            }
+            let reason = format!(
+                "every request failed for {hours} h; its requests are held until it is enabled \
+                 again"
+            );
+            if self
+                .store
+                .note_webhook_failing(*webhook, &reason, self.clock.now())
+                .await?
+            {
+                tracing::warn!(%webhook, hours, "webhook disabled: every request failed for its set period");
+                if let Some(alerter) = &self.alerts {
+                    let (alerter, webhook) = (alerter.clone(), *webhook);
+                    tokio::spawn(async move {
+                        alerter.alert(Alert::Disabled { webhook, reason }).await;
+                    });
+                }
+            }
+        }
         if let Some(alerter) = &self.alerts {
             for failures in aftermath.failed.into_values() {
                 // Sent beside the delivery loops: a slow mail server holds up no request.
                 let alerter = alerter.clone();
-                tokio::spawn(async move { alerter.alert(failures).await });
+                tokio::spawn(async move { alerter.alert(Alert::Failures(failures)).await });
             }
         }
         let now = self.clock.now();
@@ -587,25 +657,34 @@ impl DeliveryWorker {
 
 impl Aftermath {
     fn note(&mut self, sent: &Sent, record: &AttemptRecord) {
+        let answered = if record.outcome == AttemptOutcome::Accepted {
+            &mut self.accepting
+        } else {
+            &mut self.failing
+        };
+        answered
+            .entry(sent.target.id)
+            .or_insert_with(|| sent.target.clone());
         if record.outcome == AttemptOutcome::Failed && record.status_code == Some(410) {
             self.gone.push(sent.target.id);
         }
         if record.status == DeliveryStatus::Failed {
-            let failures = self
-                .failed
-                .entry(sent.target.id)
-                .or_insert_with(|| Failures {
-                    webhook: sent.target.id,
-                    count: 0,
-                    last_error: String::new(),
-                });
-            failures.count += 1;
-            failures.last_error = record.error.clone().unwrap_or_else(|| {
-                record
-                    .status_code
-                    .map_or_else(|| "no answer".to_owned(), |code| format!("answered {code}"))
-            });
+            self.failed_for_good(sent.target.id, record);
         }
+    }
+
+    fn failed_for_good(&mut self, webhook: WebhookId, record: &AttemptRecord) {
+        let failures = self.failed.entry(webhook).or_insert_with(|| Failures {
+            webhook,
+            count: 0,
+            last_error: String::new(),
+        });
+        failures.count += 1;
+        failures.last_error = record.error.clone().unwrap_or_else(|| {
+            record
+                .status_code
+                .map_or_else(|| "no answer".to_owned(), |code| format!("answered {code}"))
+        });
     }
 }
 

@@ -112,7 +112,7 @@ async fn show(
     params(("id" = i64, Path, description = "The delivery's id", example = 1)),
     responses(
         (status = 200, description = "A new attempt cycle, with the same webhook-id", body = DeliveryOut),
-        (status = 409, description = "Pending already, or cancelled (`conflict`)", body = app::api::ErrorOut),
+        (status = 409, description = "Pending already, held by its disabled webhook, or cancelled (`conflict`)", body = app::api::ErrorOut),
         BadPath, Fault,
     ))]
 async fn resend(
@@ -125,6 +125,12 @@ async fn resend(
         DeliveryStatus::Pending => {
             return Err(ApiError::conflict(format!(
                 "delivery {id} is pending already; it is sent at its next attempt"
+            )));
+        }
+        DeliveryStatus::Held => {
+            return Err(ApiError::conflict(format!(
+                "delivery {id} is held while its webhook is disabled; enable the webhook to \
+                 send it"
             )));
         }
         DeliveryStatus::Cancelled => {

@@ -347,6 +347,7 @@ async fn stats(
                 deliveries: matches!(node.kind, NodeKind::Webhook(_)).then(|| DeliveryCountsOut {
                     accepted: requests(DeliveryStatus::Accepted),
                     pending: requests(DeliveryStatus::Pending),
+                    held: requests(DeliveryStatus::Held),
                     failed: requests(DeliveryStatus::Failed),
                 }),
             }

@@ -214,6 +214,16 @@ async fn update(
         .save_webhook(&row)
         .await?
         .ok_or_else(|| no_webhook(id))?;
+    if enabled == Some(true) {
+        // What the webhook held goes out now; every worker's heartbeat would release it too.
+        let released = state
+            .store
+            .release_held(Some(id), state.clock.now())
+            .await?;
+        if released > 0 {
+            tracing::info!(webhook = %id, released, "webhook enabled; its held requests are sent");
+        }
+    }
     audit::by(
         &state,
         &caller,

@@ -235,6 +235,76 @@ impl Store {
         Ok(released)
     }
 
+    /// Holds the deliveries `claimant` claimed whose webhook is disabled: not attempted, not
+    /// failed, unclaimed, their retry window stopped, until the webhook is enabled again. One
+    /// whose webhook was enabled meanwhile stays pending and claimed (the caller gives it
+    /// back). Returns how many were held.
+    pub async fn hold_deliveries(
+        &self,
+        claimant: Claimant,
+        ids: &[DeliveryId],
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let mut transaction = self.begin_write().await?;
+        let mut held = 0;
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let mut params = Params::new(self.backend);
+            let (at, holder) = (params.one(), params.one());
+            let sql = format!(
+                "UPDATE deliveries SET status = 'held', claimed_by = NULL, next_attempt_at = NULL,
+                     updated_at = {at}
+                 WHERE status = 'pending' AND claimed_by = {holder} AND id IN ({})
+                   AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 0)",
+                params.list(chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(now).bind(claimant.0);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            held += query.execute(&mut *transaction).await?.rows_affected();
+        }
+        transaction.commit().await?;
+        Ok(held)
+    }
+
+    /// Releases what enabled webhooks hold (`webhook`: only that one's): due now, oldest first
+    /// (claims take equal due times in id order), each with a fresh retry window. Enabling a
+    /// webhook calls it; so does every delivery worker's heartbeat, which catches a delivery
+    /// held by a worker that had not yet seen the webhook enabled. Returns how many.
+    pub async fn release_held(&self, webhook: Option<WebhookId>, now: Millis) -> sqlx::Result<u64> {
+        const RELEASABLE: &str = "status = 'held'
+             AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 1)";
+        if webhook.is_none() {
+            // The heartbeat's look, mostly finding nothing, takes no turn at SQLite's writer.
+            let found: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT 1 FROM deliveries WHERE {RELEASABLE} LIMIT 1"
+            ))
+            .fetch_optional(&self.pool)
+            .await?;
+            if found.is_none() {
+                return Ok(0);
+            }
+        }
+        let only = if webhook.is_some() {
+            "AND webhook_id = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
+                 window_started_at = NULL, updated_at = $1
+             WHERE {RELEASABLE} {only}"
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        if let Some(webhook) = webhook {
+            query = query.bind(webhook);
+        }
+        let mut transaction = self.begin_write().await?;
+        let released = query.execute(&mut *transaction).await?.rows_affected();
+        transaction.commit().await?;
+        Ok(released)
+    }
+
     /// Logs the attempts and moves their deliveries on, all in one transaction with a few
     /// multi-row statements. A delivery whose claim `claimant` no longer holds (its lease was
     /// taken over, or it was cancelled meanwhile) keeps its state; its attempt is still logged,
@@ -348,7 +418,7 @@ async fn record_attempts(
 pub enum Cancelled<'a> {
     /// The pending deliveries of a deleted journey.
     OfJourney(JourneyId),
-    /// The pending deliveries of a deleted webhook.
+    /// The pending and held deliveries of a deleted webhook.
     OfWebhook(WebhookId),
     /// Deliveries this claimant holds whose journey or webhook turned out to be gone.
     Claimed(Claimant, &'a [DeliveryId]),
@@ -378,7 +448,7 @@ impl Cancelled<'_> {
         let sql = format!(
             "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,
                  claimed_by = NULL, updated_at = {at}, last_error = {why}
-             WHERE status = 'pending' AND {which}"
+             WHERE status IN ('pending', 'held') AND {which}"
         );
         let query = sqlx::query(&sql).bind(now).bind(reason);
         let query = match self {

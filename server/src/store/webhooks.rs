@@ -37,6 +37,11 @@ pub struct WebhookRow {
     pub disabled_reason: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The webhook disables itself once every request has failed for this long; 0: never.
+    pub disable_after_failing_hours: i64,
+    /// Since when every request has failed; `None` while the receiver accepts. Kept by the
+    /// delivery worker; enabling the webhook clears it.
+    pub failing_since: Option<Millis>,
 }
 
 impl WebhookRow {
@@ -64,7 +69,7 @@ macro_rules! columns {
         "id, name, url, method, body_format, contact_fields, custom_data, headers, auth_type,
          auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
-         disabled_reason, created_at, updated_at"
+         disabled_reason, created_at, updated_at, disable_after_failing_hours, failing_since"
     };
 }
 
@@ -74,9 +79,9 @@ const INSERT: &str = concat!(
     "INSERT INTO webhooks (name, url, method, body_format, contact_fields, custom_data,
          headers, auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, enabled,
-         disabled_reason, updated_at, created_at)
+         disabled_reason, updated_at, disable_after_failing_hours, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-             $19)
+             $19, $20)
      RETURNING ",
     columns!()
 );
@@ -86,8 +91,9 @@ const UPDATE: &str = concat!(
          contact_fields = $5, custom_data = $6, headers = $7, auth_type = $8, auth_name = $9,
          auth_secret = $10, signing_secret = $11, previous_signing_secret = $12,
          previous_secret_expires_at = $13, retry_window_hours = $14, alert_emails = $15,
-         enabled = $16, disabled_reason = $17, updated_at = $18
-     WHERE id = $19
+         failing_since = CASE WHEN enabled = 0 AND $16 = 1 THEN NULL ELSE failing_since END,
+         enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19
+     WHERE id = $20
      RETURNING ",
     columns!()
 );
@@ -271,6 +277,50 @@ impl Store {
         Ok(())
     }
 
+    /// Notes that every request to the webhook in a batch failed: starts its failing period if
+    /// none runs, and disables the webhook (with `reason`) once the period has lasted its
+    /// `disable_after_failing_hours`. Returns whether this call disabled it.
+    pub async fn note_webhook_failing(
+        &self,
+        id: WebhookId,
+        reason: &str,
+        now: Millis,
+    ) -> sqlx::Result<bool> {
+        let mut transaction = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        let disabled = sqlx::query(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $3, updated_at = $2
+             WHERE id = $1 AND enabled = 1 AND disable_after_failing_hours > 0
+               AND failing_since <= $2 - disable_after_failing_hours * 3600000",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(reason)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        transaction.commit().await?;
+        Ok(disabled > 0)
+    }
+
+    /// Notes that the webhook's receiver accepted a request: its failing period, if one ran,
+    /// is over.
+    pub async fn note_webhook_accepting(&self, id: WebhookId) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Takes the webhook's alert turn: `true` if it was last alerted at or before `before`
     /// (or never), and marks it alerted `now`. With several processes, one of them wins.
     pub async fn claim_alert(
@@ -292,7 +342,7 @@ impl Store {
     }
 }
 
-/// Binds `$1`…`$18` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
+/// Binds `$1`…`$19` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
 fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
     query
         .bind(&row.name)
@@ -313,4 +363,5 @@ fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
         .bind(row.enabled)
         .bind(&row.disabled_reason)
         .bind(row.updated_at)
+        .bind(row.disable_after_failing_hours)
 }

@@ -17,6 +17,10 @@ const MAX_NAME_CHARS: usize = 200;
 const DEFAULT_RETRY_WINDOW_HOURS: u32 = 12;
 const MAX_ALERT_EMAILS: usize = 20;
 const MAX_RETRY_WINDOW_HOURS: u32 = 72;
+/// Svix disables an endpoint after five days of failures; a day is shorter because the
+/// webhook then holds its requests rather than dropping them.
+const DEFAULT_DISABLE_AFTER_FAILING_HOURS: u32 = 24;
+const MAX_DISABLE_AFTER_FAILING_HOURS: u32 = 720;
 /// Headers Wayfarer sets itself on every request, and the hop-by-hop ones HTTP gives to the
 /// connection rather than the receiver: a custom header or an API key header may be none of
 /// them.
@@ -69,6 +73,8 @@ pub struct Settings {
     pub headers: Vec<KeyValue>,
     pub auth: Auth,
     pub retry_window_hours: u32,
+    /// Disables itself once every request has failed for this long; 0: never.
+    pub disable_after_failing_hours: u32,
     pub alert_emails: Vec<String>,
 }
 
@@ -92,6 +98,9 @@ impl Settings {
             retry_window_hours: input
                 .retry_window_hours
                 .unwrap_or(DEFAULT_RETRY_WINDOW_HOURS),
+            disable_after_failing_hours: input
+                .disable_after_failing_hours
+                .unwrap_or(DEFAULT_DISABLE_AFTER_FAILING_HOURS),
             alert_emails: trimmed(input.alert_emails),
         };
         settings.checked(problems)
@@ -135,6 +144,9 @@ impl Settings {
             }),
             auth,
             retry_window_hours: patch.retry_window_hours.unwrap_or(self.retry_window_hours),
+            disable_after_failing_hours: patch
+                .disable_after_failing_hours
+                .unwrap_or(self.disable_after_failing_hours),
             alert_emails: patch.alert_emails.map_or(self.alert_emails, trimmed),
         };
         settings.checked(problems)
@@ -171,6 +183,12 @@ impl Settings {
                 "The retry window is between 1 and {MAX_RETRY_WINDOW_HOURS} hours."
             ));
         }
+        if self.disable_after_failing_hours > MAX_DISABLE_AFTER_FAILING_HOURS {
+            problems.push(format!(
+                "disable_after_failing_hours is at most {MAX_DISABLE_AFTER_FAILING_HOURS} (30 \
+                 days); 0 never disables the webhook."
+            ));
+        }
         if problems.is_empty() {
             Ok(self)
         } else {
@@ -199,6 +217,7 @@ impl Settings {
             auth_name,
             auth_secret,
             retry_window_hours: i64::from(self.retry_window_hours),
+            disable_after_failing_hours: i64::from(self.disable_after_failing_hours),
             alert_emails: json_text(&self.alert_emails),
             ..base
         }
@@ -231,6 +250,8 @@ impl Settings {
             auth,
             retry_window_hours: u32::try_from(row.retry_window_hours)
                 .map_err(|error| corrupt(format!("retry window: {error}")))?,
+            disable_after_failing_hours: u32::try_from(row.disable_after_failing_hours)
+                .map_err(|error| corrupt(format!("disable after failing: {error}")))?,
             alert_emails: serde_json::from_str(&row.alert_emails)
                 .map_err(|error| corrupt(format!("alert emails: {error}")))?,
         })
@@ -261,6 +282,8 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         disabled_reason: None,
         created_at: now,
         updated_at: now,
+        disable_after_failing_hours: 0,
+        failing_since: None,
     };
     Ok(settings.into_row(base))
 }
@@ -293,9 +316,11 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
         headers: mask::masked_headers(&settings.headers),
         auth,
         retry_window_hours: settings.retry_window_hours,
+        disable_after_failing_hours: settings.disable_after_failing_hours,
         alert_emails: settings.alert_emails,
         enabled: row.is_enabled(),
         disabled_reason: row.disabled_reason.clone(),
+        failing_since: row.failing_since,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

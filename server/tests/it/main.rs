@@ -16,6 +16,7 @@ mod durability;
 mod engine;
 mod events;
 mod health;
+mod held;
 mod journeys;
 mod migrations;
 mod openapi;

@@ -202,7 +202,7 @@ fn Chart(deliveries: Vec<DeliveryOut>) -> impl IntoView {
         match delivery.status {
             DeliveryStatus::Accepted => accepted[slot] += 1,
             DeliveryStatus::Failed => failed[slot] += 1,
-            DeliveryStatus::Pending | DeliveryStatus::Cancelled => {}
+            DeliveryStatus::Pending | DeliveryStatus::Held | DeliveryStatus::Cancelled => {}
         }
     }
     let highest = accepted

@@ -5,7 +5,7 @@ use leptos::{ev, prelude::*};
 
 use super::{EditorState, Selection, pointer::Pointer};
 use crate::{
-    api::{NodeStatsOut, WebhookOut},
+    api::{DeliveryCountsOut, NodeStatsOut, WebhookOut},
     editor::canvas::{NODE_HEIGHT, NODE_WIDTH, output_port},
     journey::{Action, Branch, NodeId, NodeKind, NodeKindTag, Position, WaitTarget},
 };
@@ -221,13 +221,35 @@ fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
                     <span
                         class="badge deliveries"
                         role="button"
-                        title="Requests accepted, pending and failed: open the delivery log"
+                        title=delivery_counts_title(&counts)
                         on:pointerdown=open_log
                     >
-                        {format!("✓ {}  ◷ {}  ✗ {}", counts.accepted, counts.pending, counts.failed)}
+                        {delivery_counts_text(&counts)}
                     </span>
                 })}
             }
         })
     }
+}
+
+/// A webhook node's request counts; requests a disabled webhook holds count as pending, marked.
+fn delivery_counts_text(counts: &DeliveryCountsOut) -> String {
+    let held = if counts.held > 0 { " ⏸" } else { "" };
+    format!(
+        "✓ {}  ◷ {}{held}  ✗ {}",
+        counts.accepted,
+        counts.pending + counts.held,
+        counts.failed
+    )
+}
+
+fn delivery_counts_title(counts: &DeliveryCountsOut) -> String {
+    let mut title = "Requests accepted, pending and failed: open the delivery log".to_owned();
+    if counts.held > 0 {
+        title.push_str(&format!(
+            ". Webhook disabled: {} of the pending requests are held until it is enabled again",
+            counts.held
+        ));
+    }
+    title
 }

@@ -43,6 +43,7 @@ struct Draft {
     custom_data: RwSignal<Vec<KeyValue>>,
     headers: RwSignal<Vec<KeyValue>>,
     retry_hours: RwSignal<u32>,
+    disable_after_hours: RwSignal<u32>,
     /// Comma-separated addresses.
     alert_emails: RwSignal<String>,
     auth_kind: RwSignal<AuthKind>,
@@ -82,6 +83,9 @@ impl Draft {
             custom_data: RwSignal::new(initial.map(|w| w.custom_data.clone()).unwrap_or_default()),
             headers: RwSignal::new(initial.map(|w| w.headers.clone()).unwrap_or_default()),
             retry_hours: RwSignal::new(initial.map_or(12, |w| w.retry_window_hours)),
+            disable_after_hours: RwSignal::new(
+                initial.map_or(24, |w| w.disable_after_failing_hours),
+            ),
             alert_emails: RwSignal::new(
                 initial
                     .map(|w| w.alert_emails.join(", "))
@@ -121,6 +125,7 @@ impl Draft {
             headers: self.headers.get_untracked(),
             auth: self.auth(),
             retry_window_hours: Some(self.retry_hours.get_untracked()),
+            disable_after_failing_hours: Some(self.disable_after_hours.get_untracked()),
             alert_emails: listed(&self.alert_emails.get_untracked()),
         }
     }
@@ -138,6 +143,7 @@ impl Draft {
             headers: Some(input.headers),
             auth: Some(input.auth),
             retry_window_hours: input.retry_window_hours,
+            disable_after_failing_hours: input.disable_after_failing_hours,
             alert_emails: Some(input.alert_emails),
             enabled: None,
         }
@@ -231,6 +237,7 @@ fn RequestFields(draft: Draft) -> impl IntoView {
         format,
         contact_fields,
         retry_hours,
+        disable_after_hours,
         alert_emails,
         ..
     } = draft;
@@ -295,6 +302,17 @@ fn RequestFields(draft: Draft) -> impl IntoView {
                         retry_hours.set(hours);
                     }
                 }/>
+        </label>
+        <label class="field">
+            <span class="field-label">"Disable after failing for (hours)"</span>
+            <input type="number" min="0" max="720"
+                prop:value=move || disable_after_hours.get().to_string()
+                on:input=move |event| {
+                    if let Ok(hours) = event_target_value(&event).trim().parse() {
+                        disable_after_hours.set(hours);
+                    }
+                }/>
+            <span class="field-hint">"Requests are then held until you enable it again; 0: never."</span>
         </label>
         <label class="field wide">
             <span class="field-label">"Email when requests fail for good"</span>

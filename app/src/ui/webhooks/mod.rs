@@ -12,7 +12,7 @@ use super::{
     access::use_access,
     pages::{DataTable, LoadedList, PageHeader},
 };
-use crate::api::{RequestPreviewOut, Scope, WebhookOut, WebhookTestOut, client};
+use crate::api::{RequestPreviewOut, Scope, WebhookOut, WebhookPatch, WebhookTestOut, client};
 
 /// Which webhook the form edits.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,16 +46,22 @@ pub fn WebhooksPage() -> impl IntoView {
             list=webhooks
             loading="Loading webhooks…"
             empty="No webhooks yet. Add one, then test it with sample data."
-            show=move |list| view! { <WebhookTable webhooks=list editing/> }
+            show=move |list| view! { <WebhookTable webhooks=list editing reload=webhooks/> }
         />
     }
 }
 
+type WebhookList = LocalResource<Result<Vec<WebhookOut>, client::ClientError>>;
+
 #[component]
-fn WebhookTable(webhooks: Vec<WebhookOut>, editing: RwSignal<Editing>) -> impl IntoView {
+fn WebhookTable(
+    webhooks: Vec<WebhookOut>,
+    editing: RwSignal<Editing>,
+    reload: WebhookList,
+) -> impl IntoView {
     let rows = webhooks
         .into_iter()
-        .map(|webhook| view! { <WebhookRow webhook editing/> })
+        .map(|webhook| view! { <WebhookRow webhook editing reload/> })
         .collect_view();
     view! {
         <DataTable columns=&["Name", "URL", "Format", "State", "Test"]>
@@ -64,12 +70,28 @@ fn WebhookTable(webhooks: Vec<WebhookOut>, editing: RwSignal<Editing>) -> impl I
     }
 }
 
-/// One webhook with its Edit and Test buttons.
+/// One webhook with its Edit, Disable (or Enable) and Test buttons.
 #[component]
-fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView {
+fn WebhookRow(
+    webhook: WebhookOut,
+    editing: RwSignal<Editing>,
+    reload: WebhookList,
+) -> impl IntoView {
     let access = use_access();
     let id = webhook.id;
     let test = Action::new_local(move |_: &()| async move { client::test_webhook(id).await });
+    let enable = !webhook.enabled;
+    let switch = Action::new_local(move |_: &()| async move {
+        let patch = WebhookPatch {
+            enabled: Some(enable),
+            ..WebhookPatch::default()
+        };
+        let switched = client::update_webhook(id, &patch).await;
+        if switched.is_ok() {
+            reload.refetch();
+        }
+        switched
+    });
     let state = if webhook.enabled {
         "enabled".to_owned()
     } else {
@@ -82,6 +104,7 @@ fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView 
         )
     };
     let name = webhook.name.clone();
+    let switch_name = webhook.name.clone();
     let edited = webhook.clone();
     view! {
         <tr>
@@ -99,6 +122,27 @@ fn WebhookRow(webhook: WebhookOut, editing: RwSignal<Editing>) -> impl IntoView 
                 >
                     "Edit"
                 </button>
+                " "
+                <button
+                    type="button"
+                    class="secondary"
+                    hidden=move || !access.can(Scope::WebhooksWrite)
+                    aria-label=format!("{} {switch_name}", if enable { "Enable" } else { "Disable" })
+                    title=if enable {
+                        "Send what it holds, oldest first, and new requests again"
+                    } else {
+                        "Hold its requests (not sent, not failed) until it is enabled again"
+                    }
+                    disabled=move || switch.pending().get()
+                    on:click=move |_| {
+                        switch.dispatch(());
+                    }
+                >
+                    {if enable { "Enable" } else { "Disable" }}
+                </button>
+                {move || switch.value().get().and_then(Result::err).map(|error| view! {
+                    <span class="test-result failed" role="alert">{format!("✗ {error}")}</span>
+                })}
                 " "
                 <button
                     type="button"

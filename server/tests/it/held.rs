@@ -1,0 +1,239 @@
+//! Containing a broken receiver without losing requests: a disabled webhook holds them (not
+//! attempted, not failed, their retry window stopped) and sends them once enabled, oldest
+//! first, each with a fresh window; a webhook every request of which fails for its set period
+//! disables itself.
+
+use std::time::Duration;
+
+use app::{
+    api::{DeliveryCountsOut, JourneyStatsOut, Reentry, WebhookOut},
+    ids::{JourneyId, WebhookId},
+    journey::fixtures::{chain, webhook_with},
+};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::{
+    deliveries::{DeliveryState, after_attempts, deliver_once_to, delivery, sign_up},
+    support::{Answer, Backend, Receiver, SmtpReceiver, TestServer},
+};
+
+backend_tests!(
+    a_disabled_webhook_holds_its_requests_until_it_is_enabled,
+    a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest,
+);
+
+const HOUR: i64 = 3_600_000;
+
+async fn hook_counts(server: &TestServer, journey: JourneyId) -> DeliveryCountsOut {
+    let stats: JourneyStatsOut = server
+        .expect(
+            server
+                .get(&format!("/api/v1/journeys/{journey}/stats"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    stats
+        .nodes
+        .iter()
+        .find(|node| node.node_id == "hook")
+        .and_then(|node| node.deliveries)
+        .expect("the hook node's counts")
+}
+
+async fn switch(server: &TestServer, webhook: WebhookId, enabled: bool) -> WebhookOut {
+    server
+        .expect(
+            server
+                .patch_json(
+                    &format!("/api/v1/webhooks/{webhook}"),
+                    &json!({ "enabled": enabled }),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await
+}
+
+async fn webhook(server: &TestServer, webhook: WebhookId) -> WebhookOut {
+    server
+        .expect(
+            server.get(&format!("/api/v1/webhooks/{webhook}")).await,
+            StatusCode::OK,
+        )
+        .await
+}
+
+/// The webhook once `condition` holds (or a panic after five seconds).
+async fn webhook_when(
+    server: &TestServer,
+    id: WebhookId,
+    condition: impl Fn(&WebhookOut) -> bool,
+) -> WebhookOut {
+    let mut last = webhook(server, id).await;
+    for _ in 0..500 {
+        if condition(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        last = webhook(server, id).await;
+    }
+    panic!("the webhook never came to the expected state: {last:?}");
+}
+
+/// The delivery once its status is `status` (or a panic after ten seconds).
+async fn delivery_when(server: &TestServer, status: &str) -> DeliveryState {
+    let mut last = None;
+    for _ in 0..1_000 {
+        last = delivery(server).await;
+        if last.as_ref().is_some_and(|state| state.status == status) {
+            return last.expect("a delivery");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the delivery is not {status}: {last:?}");
+}
+
+async fn window_started_at(server: &TestServer) -> Option<i64> {
+    let mut connection = server.database_connection().await;
+    sqlx::query_scalar("SELECT window_started_at FROM deliveries")
+        .fetch_one(&mut connection)
+        .await
+        .expect("the delivery's window")
+}
+
+async fn a_disabled_webhook_holds_its_requests_until_it_is_enabled(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let hook = server
+        .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook")}))
+        .await;
+    let disabled = switch(&server, hook.id, false).await;
+    assert_eq!(
+        (disabled.enabled, disabled.disabled_reason.as_deref()),
+        (false, Some("disabled by an operator"))
+    );
+    let journey = server
+        .publish_journey(
+            Reentry::Once,
+            chain("signup", vec![("hook", webhook_with(hook.id, &[]))]),
+        )
+        .await;
+    sign_up(&server, "ana").await;
+
+    let held = delivery_when(&server, "held").await;
+    assert_eq!((held.attempts, held.next_attempt_at), (0, None));
+    let counts = hook_counts(&server, journey).await;
+    assert_eq!(
+        (counts.accepted, counts.pending, counts.held, counts.failed),
+        (0, 0, 1, 0)
+    );
+    let id: i64 = sqlx::query_scalar("SELECT id FROM deliveries")
+        .fetch_one(&mut server.database_connection().await)
+        .await
+        .expect("the delivery's id");
+    let resend = server
+        .post(&format!("/api/v1/deliveries/{id}/resend"))
+        .await;
+    assert_eq!(
+        resend.status(),
+        StatusCode::CONFLICT,
+        "a held request is not resent"
+    );
+
+    // Its retry window does not run: a day later it is still held, never attempted.
+    server.clock().advance(24 * HOUR);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(delivery(&server).await.expect("a delivery").status, "held");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing is sent while disabled"
+    );
+
+    let enabled = switch(&server, hook.id, true).await;
+    assert!(enabled.enabled && enabled.disabled_reason.is_none());
+    let sent = after_attempts(&server, 1).await;
+    assert_eq!(sent.status, "accepted");
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(
+        window_started_at(&server).await,
+        Some(server.clock().now_millis()),
+        "a released request starts a fresh retry window"
+    );
+    let counts = hook_counts(&server, journey).await;
+    assert_eq!(
+        (counts.accepted, counts.pending, counts.held, counts.failed),
+        (1, 0, 0, 0)
+    );
+}
+
+async fn a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Status(503));
+    let (hook, journey) = deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": receiver.url("/hook"), "disable_after_failing_hours": 1,
+               "alert_emails": ["ops@example.com"]}),
+    )
+    .await;
+    assert_eq!(hook.disable_after_failing_hours, 1);
+
+    let mut state = after_attempts(&server, 1).await;
+    let began_failing = server.clock().now_millis();
+    // The worker notes it just after it records the attempt.
+    let failing = webhook_when(&server, hook.id, |hook| hook.failing_since.is_some()).await;
+    assert_eq!(failing.failing_since, Some(began_failing));
+    // Retries until the hour of failures is over: the attempt after it disables the webhook.
+    while server.clock().now_millis() - began_failing < HOUR {
+        assert!(webhook(&server, hook.id).await.enabled, "{state:?}");
+        server
+            .clock()
+            .set(state.next_attempt_at.expect("a retry is due"));
+        state = after_attempts(&server, state.attempts + 1).await;
+    }
+    let disabled = webhook_when(&server, hook.id, |hook| !hook.enabled).await;
+    assert_eq!(
+        disabled.disabled_reason.as_deref(),
+        Some("every request failed for 1 h; its requests are held until it is enabled again")
+    );
+    // The stakeholders hear of it, whatever the hourly limit of failure alerts.
+    let mut emails = Vec::new();
+    for _ in 0..500 {
+        emails = smtp.messages();
+        if !emails.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert!(
+        emails[0].contains("Subject: Webhook \"CRM\" was disabled"),
+        "{}",
+        emails[0]
+    );
+    // The retry then due is held, not attempted; the window would have allowed it.
+    let attempts = state.attempts;
+    server
+        .clock()
+        .set(state.next_attempt_at.expect("a retry is due"));
+    let held = delivery_when(&server, "held").await;
+    assert_eq!(held.attempts, attempts);
+    assert_eq!(receiver.received().len() as i64, attempts);
+
+    // Fixed and enabled: the held request goes out, and the failing period is over.
+    receiver.always(Answer::Status(200));
+    let enabled = switch(&server, hook.id, true).await;
+    assert_eq!(enabled.failing_since, None, "enabling starts afresh");
+    let sent = after_attempts(&server, attempts + 1).await;
+    assert_eq!(sent.status, "accepted");
+    let counts = hook_counts(&server, journey).await;
+    assert_eq!(
+        (counts.accepted, counts.pending, counts.held, counts.failed),
+        (1, 0, 0, 0)
+    );
+    assert_eq!(webhook(&server, hook.id).await.failing_since, None);
+}
