@@ -288,3 +288,69 @@ test('a 500-node journey pans and drags smoothly', async ({ page, request }) => 
   expect(frames.drag.fps).toBeGreaterThanOrEqual(30);
   expect(problems).toEqual([]);
 });
+
+test('a webhook node’s failures are grouped by cause and one cause is resent', async ({ page, request }) => {
+  // 410 "gone away" for the first request (a failure for good), 200 after.
+  let received = 0;
+  const server = http.createServer((incoming, response) => {
+    incoming.resume();
+    incoming.on('end', () => {
+      received += 1;
+      response.statusCode = received === 1 ? 410 : 200;
+      response.end(received === 1 ? 'gone away\nsee docs' : 'ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const problems = problemsOf(page);
+  const suffix = Date.now();
+  const webhook = await (
+    await request.post('/api/v1/webhooks', { data: { name: `Triage ${suffix}`, url: `http://127.0.0.1:${port}/hook` } })
+  ).json();
+  const event = `triage_${suffix}`;
+  const created = await request.post('/api/v1/journeys', {
+    data: {
+      name: `Triage ${suffix}`,
+      draft: {
+        nodes: [
+          { id: 'start', position: { x: 0, y: 0 }, kind: 'trigger', settings: { event } },
+          { id: 'hook', position: { x: 0, y: 160 }, kind: 'webhook', settings: { webhook: webhook.id } },
+          { id: 'done', position: { x: 0, y: 320 }, kind: 'exit' },
+        ],
+        edges: [
+          { from: 'start', branch: 'next', to: 'hook' },
+          { from: 'hook', branch: 'next', to: 'done' },
+        ],
+      },
+    },
+  });
+  expect(created.status()).toBe(201);
+  const { id } = await created.json();
+  expect((await request.post(`/api/v1/journeys/${id}/publish`)).status()).toBe(201);
+  const contact = `triage-${suffix}`;
+  expect((await request.put(`/api/v1/contacts/${contact}`, { data: { attributes: {} } })).ok()).toBe(true);
+  expect((await request.post('/api/v1/events', { data: { contact, event } })).status()).toBe(202);
+
+  await page.goto(`/journeys/${id}`);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const badge = node(page, 'hook').locator('.badge.deliveries');
+  await expect(badge).toContainText('✗ 1', { timeout: 20_000 });
+  await badge.click();
+  const log = page.getByRole('region', { name: 'Delivery log' });
+  await log.locator('select[name="delivery-status"]').selectOption('failed');
+  const causes = log.getByRole('region', { name: 'Failures by cause' });
+  await expect(causes.locator('.cause')).toHaveCount(1);
+  await expect(causes.locator('.cause')).toContainText('1 HTTP 410 "gone away"');
+  await expect(causes.locator('.cause')).toContainText(`e.g. ${contact}: gone away`);
+  await page.screenshot({ path: 'artifacts/failures-by-cause.png' });
+
+  // The 410 disabled the webhook: enabled again, the group is resent and accepted.
+  expect((await request.patch(`/api/v1/webhooks/${webhook.id}`, { data: { enabled: true } })).ok()).toBe(true);
+  await causes.getByRole('button', { name: 'Resend these: HTTP 410 "gone away"' }).click();
+  await expect(causes.getByRole('status')).toHaveText('1 request(s) queued again');
+  await expect(badge).toContainText('✓ 1', { timeout: 20_000 });
+  await expect(causes.getByText('None.')).toBeVisible({ timeout: 10_000 });
+  expect(received).toBe(2);
+  expect(problems).toEqual([]);
+  server.close();
+});

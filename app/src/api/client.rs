@@ -6,14 +6,15 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
     ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditQuery, ContactActivityOut,
-    ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, JourneyIn, JourneyOut,
-    JourneyPatch, JourneyStatsOut, JourneySummaryOut, OperatorCreatedOut, OperatorIn, OperatorOut,
-    OperatorPatch, PasswordChangeIn, PublishOut, RequestPreviewOut, SessionOut, SignInIn,
-    WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
+    ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus, JourneyIn,
+    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, NodeFailuresOut,
+    OperatorCreatedOut, OperatorIn, OperatorOut, OperatorPatch, PasswordChangeIn, PublishOut,
+    RequestPreviewOut, ResendCauseIn, ResentOut, SessionOut, SignInIn, WebhookIn, WebhookOut,
+    WebhookPatch, WebhookTestIn, WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, WebhookId},
-    journey::ValidationError,
+    journey::{NodeId, ValidationError},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,6 +167,41 @@ pub async fn resend_delivery(id: DeliveryId) -> Result<(), ClientError> {
     send::<(), serde::de::IgnoredAny>("POST", &format!("/api/v1/deliveries/{id}/resend"), None)
         .await
         .map(|_| ())
+}
+
+/// A webhook node's failed (`Failed`) or retrying (`Pending`) requests grouped by cause.
+pub async fn node_failures(
+    journey: JourneyId,
+    node: &NodeId,
+    status: DeliveryStatus,
+) -> Result<NodeFailuresOut, ClientError> {
+    let node = encode_query_value(node.as_str());
+    let status = status.as_str();
+    send::<(), _>(
+        "GET",
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/failures?status={status}"),
+        None,
+    )
+    .await
+}
+
+/// Resends the node's failed requests of one cause; how many.
+pub async fn resend_cause(
+    journey: JourneyId,
+    node: &NodeId,
+    cause: &str,
+) -> Result<ResentOut, ClientError> {
+    let node = encode_query_value(node.as_str());
+    let input = ResendCauseIn {
+        cause: cause.to_owned(),
+        version: None,
+    };
+    send(
+        "POST",
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/failures/resend"),
+        Some(&input),
+    )
+    .await
 }
 
 /// The filter as a query string; its values are ids, node ids and status words.

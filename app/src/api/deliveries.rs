@@ -111,3 +111,73 @@ pub struct DeliveryDetailOut {
 pub struct ResentOut {
     pub resent: u64,
 }
+
+/// `GET /api/v1/journeys/{id}/nodes/{node}/failures`: which requests to look at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+pub struct FailuresQuery {
+    /// `failed` (the default) or `pending` (those being retried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<DeliveryStatus>,
+    /// Only this version's requests; all versions without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+/// A webhook node's failed (or retrying) requests, grouped by cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NodeFailuresOut {
+    pub status: DeliveryStatus,
+    /// The largest group first.
+    pub groups: Vec<FailureGroupOut>,
+    /// How many requests were read: the latest ones, at most 10,000.
+    pub scanned: u64,
+    /// Whether there were more than were read.
+    pub truncated: bool,
+}
+
+/// Requests that failed for one cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FailureGroupOut {
+    /// The group's key, for "resend these": e.g. `http 400 invalid phone`, `timeout`.
+    pub cause: String,
+    /// E.g. `HTTP 400 "invalid phone"`, `timeout`, `connection refused`.
+    pub label: String,
+    pub count: i64,
+    /// The earliest and latest last attempt of the group's requests (epoch ms).
+    pub first_at: i64,
+    pub last_at: i64,
+    /// The group's latest failure.
+    pub example: FailureExampleOut,
+}
+
+/// One request of a failure group, as its last attempt left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FailureExampleOut {
+    pub delivery_id: DeliveryId,
+    /// The contact's `external_id`.
+    pub contact: String,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    /// The start of the receiver's answer.
+    pub answer: Option<String>,
+}
+
+/// `POST /api/v1/journeys/{id}/nodes/{node}/failures/resend`: resends one group's failed
+/// requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"cause": "http 400 invalid phone"})))]
+pub struct ResendCauseIn {
+    /// A group's `cause`, as the failures listing gave it.
+    pub cause: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}

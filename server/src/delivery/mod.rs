@@ -1,7 +1,7 @@
 //! Webhook delivery: turn a queued delivery into the exact HTTP request (prepare, render),
 //! sign it the Standard Webhooks way when it is sent (sign), send it safely (send, guard), and
 //! decide what happens when it is not accepted (schedule); the worker runs these stages over
-//! the deliveries table.
+//! the deliveries table. Triage groups what failed by cause.
 
 pub mod guard;
 pub mod prepare;
@@ -9,6 +9,7 @@ pub mod render;
 pub mod schedule;
 pub mod send;
 pub mod sign;
+pub mod triage;
 mod worker;
 
 pub use worker::{DeliverySettings, DeliveryWorker, Handoff, HandoffSlot, LEASE};

@@ -68,10 +68,15 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         | ("POST", "/webhooks" | "/webhooks/{id}/rotate-secret" | "/webhooks/{id}/test")
         | ("PATCH" | "DELETE", "/webhooks/{id}") => Needs(WebhooksWrite),
 
-        ("GET", "/deliveries" | "/deliveries/{id}") => Needs(DeliveriesRead),
-        ("POST", "/deliveries/{id}/resend" | "/journeys/{id}/nodes/{node}/resend-failed") => {
-            Needs(DeliveriesWrite)
+        ("GET", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures") => {
+            Needs(DeliveriesRead)
         }
+        (
+            "POST",
+            "/deliveries/{id}/resend"
+            | "/journeys/{id}/nodes/{node}/resend-failed"
+            | "/journeys/{id}/nodes/{node}/failures/resend",
+        ) => Needs(DeliveriesWrite),
 
         ("GET" | "POST", "/operators" | "/api-keys")
         | ("PATCH", "/operators/{id}")

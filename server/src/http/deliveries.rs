@@ -1,11 +1,11 @@
-//! `/api/v1/deliveries`: the delivery log (filterable), one delivery with its attempts, and
-//! resending.
+//! `/api/v1/deliveries`: the delivery log (filterable), one delivery with its attempts,
+//! resending, and a webhook node's failures grouped by cause.
 
-use super::openapi::{BadPath, BadQuery, Fault};
+use super::openapi::{BadBody, BadPath, BadQuery, Fault};
 use app::{
     api::{
         AttemptOut, AuditAction, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus,
-        ResentOut,
+        FailuresQuery, NodeFailuresOut, ResendCauseIn, ResentOut,
     },
     ids::{DeliveryId, JourneyId},
     journey::NodeId,
@@ -19,10 +19,11 @@ use axum::{
 use super::{
     AppState, audit,
     error::{ApiError, ApiResult},
-    extract::{ApiPath, ApiQuery},
+    extract::{ApiJson, ApiPath, ApiQuery},
 };
 use crate::{
     auth::Caller,
+    delivery::triage,
     store::{DeliveryQuery, DeliveryRow, ResendScope},
 };
 
@@ -38,6 +39,106 @@ pub fn router() -> Router<AppState> {
             "/journeys/{id}/nodes/{node}/resend-failed",
             post(resend_failed_of_node),
         )
+        .route(
+            "/journeys/{id}/nodes/{node}/failures",
+            get(failures_of_node),
+        )
+        .route(
+            "/journeys/{id}/nodes/{node}/failures/resend",
+            post(resend_cause_of_node),
+        )
+}
+
+/// The latest failures a triage reads: enough to show every cause that matters, bounded so
+/// that a node with millions of failures answers at once.
+const TRIAGE_SCAN: i64 = 10_000;
+
+#[utoipa::path(get, path = "/api/v1/journeys/{id}/nodes/{node}/failures", tag = "deliveries",
+    params(("id" = i64, Path, description = "The journey's id", example = 1), ("node" = String, Path, description = "The webhook node's id", example = "hook"), FailuresQuery),
+    responses(
+        (status = 200, description = "The node's failed (or retrying) requests grouped by cause, the largest group first", body = NodeFailuresOut),
+        (status = 404, description = "No such journey (`not_found`)", body = app::api::ErrorOut),
+        BadPath, BadQuery, Fault,
+    ))]
+async fn failures_of_node(
+    State(state): State<AppState>,
+    ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
+    ApiQuery(query): ApiQuery<FailuresQuery>,
+) -> ApiResult<Json<NodeFailuresOut>> {
+    existing_journey(&state, journey).await?;
+    let status = triage_status(query.status)?;
+    let failures = state
+        .store
+        .last_failures(journey, &node, status, query.version, TRIAGE_SCAN + 1)
+        .await?;
+    let truncated = failures.len() > TRIAGE_SCAN as usize;
+    let failures = &failures[..failures.len().min(TRIAGE_SCAN as usize)];
+    Ok(Json(NodeFailuresOut {
+        status,
+        groups: triage::group(failures),
+        scanned: failures.len() as u64,
+        truncated,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/journeys/{id}/nodes/{node}/failures/resend", tag = "deliveries",
+    params(("id" = i64, Path, description = "The journey's id", example = 1), ("node" = String, Path, description = "The webhook node's id", example = "hook")),
+    request_body = ResendCauseIn,
+    responses(
+        (status = 200, description = "How many of the group's failed requests were resent (those among the latest 10,000 failures)", body = ResentOut),
+        (status = 404, description = "No such journey (`not_found`)", body = app::api::ErrorOut),
+        BadPath, BadBody, Fault,
+    ))]
+async fn resend_cause_of_node(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
+    ApiJson(input): ApiJson<ResendCauseIn>,
+) -> ApiResult<Json<ResentOut>> {
+    existing_journey(&state, journey).await?;
+    let failures = state
+        .store
+        .last_failures(
+            journey,
+            &node,
+            DeliveryStatus::Failed,
+            input.version,
+            TRIAGE_SCAN,
+        )
+        .await?;
+    let ids = triage::with_cause(&failures, &input.cause);
+    let resent = state.store.resend_failed(&ids, state.clock.now()).await?;
+    audit::by(
+        &state,
+        &caller,
+        AuditAction::FailedDeliveriesResent,
+        format!(
+            "journey {journey} node {node}, cause \"{}\" ({resent} deliveries)",
+            input.cause
+        ),
+    )
+    .await;
+    Ok(Json(ResentOut { resent }))
+}
+
+/// Failed requests, or pending ones being retried: the two a triage groups.
+fn triage_status(status: Option<DeliveryStatus>) -> ApiResult<DeliveryStatus> {
+    match status.unwrap_or(DeliveryStatus::Failed) {
+        status @ (DeliveryStatus::Failed | DeliveryStatus::Pending) => Ok(status),
+        other => Err(ApiError::bad_request(format!(
+            "status: failures are grouped for `failed` or `pending` requests, not `{}`",
+            other.as_str()
+        ))),
+    }
+}
+
+async fn existing_journey(state: &AppState, journey: JourneyId) -> ApiResult<()> {
+    match state.store.journey(journey).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(format!(
+            "there is no journey {journey}"
+        ))),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries",
@@ -166,11 +267,7 @@ async fn resend_failed_of_node(
     caller: Caller,
     ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
 ) -> ApiResult<Json<ResentOut>> {
-    if state.store.journey(journey).await?.is_none() {
-        return Err(ApiError::not_found(format!(
-            "there is no journey {journey}"
-        )));
-    }
+    existing_journey(&state, journey).await?;
     let resent = state
         .store
         .resend_deliveries(

@@ -71,6 +71,8 @@ use super::{
         deliveries::show,
         deliveries::resend,
         deliveries::resend_failed_of_node,
+        deliveries::failures_of_node,
+        deliveries::resend_cause_of_node,
     ),
     tags(
         (name = "health"),

@@ -602,6 +602,77 @@ impl Store {
     }
 }
 
+/// What the last attempt of a failed (or still retrying) delivery left.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LastFailure {
+    pub delivery_id: DeliveryId,
+    /// The contact's external id.
+    pub contact: String,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub answer: Option<String>,
+    /// When the last attempt was made.
+    pub at: Millis,
+}
+
+impl Store {
+    /// The latest `limit` deliveries of a webhook node in `status` (failed, or pending after at
+    /// least one attempt), with what their last attempt left; `version` narrows them to one
+    /// version.
+    pub async fn last_failures(
+        &self,
+        journey: JourneyId,
+        node: &NodeId,
+        status: DeliveryStatus,
+        version: Option<i64>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<LastFailure>> {
+        sqlx::query_as(
+            "SELECT d.id AS delivery_id, c.external_id AS contact,
+                    d.last_status_code AS status_code, d.last_error AS error,
+                    (SELECT a.response_body FROM delivery_attempts a
+                     WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) AS answer,
+                    COALESCE(d.updated_at, d.created_at) AS at
+             FROM deliveries d JOIN contacts c ON c.id = d.contact_id
+             WHERE d.journey_id = $1 AND d.node_id = $2 AND d.status = $3 AND d.attempts > 0
+               AND ($4 IS NULL OR d.version = $4)
+             ORDER BY d.id DESC LIMIT $5",
+        )
+        .bind(journey)
+        .bind(node)
+        .bind(status.as_str())
+        .bind(version)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Resends these deliveries, those of them that failed: a new attempt cycle, due now.
+    /// Returns how many.
+    pub async fn resend_failed(&self, ids: &[DeliveryId], now: Millis) -> sqlx::Result<u64> {
+        let mut transaction = self.begin_write().await?;
+        let mut resent = 0;
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            // SQLite's `?` takes the next value each time it appears: one per use.
+            let mut params = Params::new(self.backend);
+            let (due_at, updated_at) = (params.one(), params.one());
+            let sql = format!(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = {due_at},
+                     window_started_at = NULL, attempts = 0, updated_at = {updated_at}
+                 WHERE status = 'failed' AND id IN ({})",
+                params.list(chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(now).bind(now);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            resent += query.execute(&mut *transaction).await?.rows_affected();
+        }
+        transaction.commit().await?;
+        Ok(resent)
+    }
+}
+
 /// Which deliveries a resend takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResendScope<'a> {

@@ -38,7 +38,7 @@ pub use self::{
     contacts::ContactRow,
     deliveries::{
         AttemptRecord, AttemptRow, BornClaimed, Cancelled, Claimant, DeliveryQuery, DeliveryRow,
-        DueDelivery, NewDelivery, ResendScope,
+        DueDelivery, LastFailure, NewDelivery, ResendScope,
     },
     enrollments::{
         ContactRunRow, EnrollmentRow, Hearing, NewEnrollment, NextState, RunKey, Settled,

@@ -70,10 +70,15 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
         ("get", "/webhooks/{id}/signing-secret")
         | ("post", "/webhooks" | "/webhooks/{id}/rotate-secret" | "/webhooks/{id}/test")
         | ("patch" | "delete", "/webhooks/{id}") => scope(WebhooksWrite),
-        ("get", "/deliveries" | "/deliveries/{id}") => scope(DeliveriesRead),
-        ("post", "/deliveries/{id}/resend" | "/journeys/{id}/nodes/{node}/resend-failed") => {
-            scope(DeliveriesWrite)
+        ("get", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures") => {
+            scope(DeliveriesRead)
         }
+        (
+            "post",
+            "/deliveries/{id}/resend"
+            | "/journeys/{id}/nodes/{node}/resend-failed"
+            | "/journeys/{id}/nodes/{node}/failures/resend",
+        ) => scope(DeliveriesWrite),
         ("get" | "post", "/operators" | "/api-keys")
         | ("patch", "/operators/{id}")
         | ("post", "/operators/{id}/reset-password")

@@ -26,5 +26,6 @@ mod scale_out;
 mod secrets;
 mod startup;
 mod tls;
+mod triage;
 mod waits;
 mod webhooks;

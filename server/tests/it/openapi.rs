@@ -45,6 +45,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/journeys/{id}/resume"),
     ("get", "/api/v1/journeys/{id}/stats"),
     ("post", "/api/v1/journeys/{id}/nodes/{node}/resend-failed"),
+    ("get", "/api/v1/journeys/{id}/nodes/{node}/failures"),
+    ("post", "/api/v1/journeys/{id}/nodes/{node}/failures/resend"),
     ("get", "/api/v1/webhooks"),
     ("post", "/api/v1/webhooks"),
     ("get", "/api/v1/webhooks/{id}"),

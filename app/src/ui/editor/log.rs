@@ -1,5 +1,6 @@
 //! The delivery log of a webhook node: its requests filtered by state, each with its attempts
-//! and a Resend button when it failed, and a small chart of accepted and failed over time.
+//! and a Resend button when it failed, and a small chart of accepted and failed over time;
+//! failed or retrying requests also grouped by cause, a group resent at once.
 
 use leptos::prelude::*;
 
@@ -7,6 +8,7 @@ use super::EditorState;
 use crate::{
     api::{DeliveryFilter, DeliveryOut, DeliveryStatus, client},
     ids::DeliveryId,
+    journey::NodeId,
     ui::pages::{ErrorNotice, utc_minutes},
 };
 
@@ -71,6 +73,7 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                                 <option value="">"all"</option>
                                 <option value="accepted">"accepted"</option>
                                 <option value="pending">"pending"</option>
+                                <option value="held">"held (webhook disabled)"</option>
                                 <option value="failed">"failed"</option>
                             </select>
                         </label>
@@ -79,6 +82,12 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                         </button>
                     </div>
                     {move || resend.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+                    {move || match status.get() {
+                        Some(grouped @ (DeliveryStatus::Failed | DeliveryStatus::Pending)) => Some(view! {
+                            <FailureGroups state node=node.clone() status=grouped reload/>
+                        }),
+                        _ => None,
+                    }}
                     <Transition fallback=|| view! { <p class="loading">"Loading deliveries…"</p> }>
                         {move || {
                             deliveries
@@ -107,6 +116,96 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
             }
             .into_any()
         })
+    }
+}
+
+/// The node's failed (or retrying) requests grouped by cause, each failed group with a
+/// "Resend these" button that resends only its requests.
+#[component]
+fn FailureGroups(
+    state: EditorState,
+    node: NodeId,
+    status: DeliveryStatus,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
+    let journey = state.journey_id;
+    let listed_node = node.clone();
+    let groups = LocalResource::new(move || {
+        reload.track();
+        let node = listed_node.clone();
+        async move { client::node_failures(journey, &node, status).await }
+    });
+    let resend = Action::new_local(move |cause: &String| {
+        let (node, cause) = (node.clone(), cause.clone());
+        async move { client::resend_cause(journey, &node, &cause).await }
+    });
+    Effect::new(move |_| {
+        if resend.version().get() > 0 {
+            reload.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <section class="failure-groups" aria-label="Failures by cause">
+            <h3>"By cause"</h3>
+            {move || resend.value().get().map(|resent| match resent {
+                Ok(resent) => view! {
+                    <p class="notice" role="status">{format!("{} request(s) queued again", resent.resent)}</p>
+                }.into_any(),
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+            })}
+            <Transition fallback=|| view! { <p class="loading">"Grouping failures…"</p> }>
+                {move || groups.get().map(|loaded| match loaded {
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Ok(found) if found.groups.is_empty() => {
+                        view! { <p class="empty-state">"None."</p> }.into_any()
+                    }
+                    Ok(found) => view! {
+                        <ul class="causes">
+                            {found.groups.into_iter().map(|group| {
+                                let cause = group.cause.clone();
+                                let label = group.label.clone();
+                                let example = match (&group.example.answer, &group.example.error) {
+                                    (Some(answer), _) => answer.clone(),
+                                    (None, Some(error)) => error.clone(),
+                                    (None, None) => String::new(),
+                                };
+                                view! {
+                                    <li class="cause">
+                                        <span class="cause-count">{group.count}</span>
+                                        " "
+                                        <span class="cause-label">{group.label}</span>
+                                        <span class="cause-times">
+                                            {format!(" · {} – {}", utc_minutes(group.first_at), utc_minutes(group.last_at))}
+                                        </span>
+                                        <div class="cause-example">
+                                            {format!("e.g. {}: {example}", group.example.contact)}
+                                        </div>
+                                        {(status == DeliveryStatus::Failed).then(|| view! {
+                                            <button
+                                                type="button"
+                                                class="secondary"
+                                                aria-label=format!("Resend these: {label}")
+                                                disabled=move || resend.pending().get()
+                                                on:click=move |_| {
+                                                    resend.dispatch(cause.clone());
+                                                }
+                                            >
+                                                "Resend these"
+                                            </button>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        {found.truncated.then(|| view! {
+                            <p class="field-hint">
+                                {format!("Grouped from the latest {} requests.", found.scanned)}
+                            </p>
+                        })}
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }
 

@@ -1,0 +1,210 @@
+//! A webhook node's failures grouped by cause, against a real receiver and a closed port:
+//! the groups, their examples, the pending ones being retried, and "resend these" taking only
+//! its group.
+
+use std::time::Duration;
+
+use app::{
+    api::{DeliveryOut, DeliveryStatus, NodeFailuresOut, ResentOut},
+    ids::JourneyId,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::{
+    deliveries::{deliver_once_to, sign_up},
+    support::{Answer, Backend, Receiver, TestServer},
+};
+
+backend_tests!(
+    failures_are_grouped_by_cause_and_resent_one_cause_at_a_time,
+    retrying_requests_are_grouped_too,
+);
+
+const MINUTE: i64 = 60_000;
+
+async fn failures(server: &TestServer, journey: JourneyId, query: &str) -> NodeFailuresOut {
+    server
+        .expect(
+            server
+                .get(&format!(
+                    "/api/v1/journeys/{journey}/nodes/hook/failures{query}"
+                ))
+                .await,
+            StatusCode::OK,
+        )
+        .await
+}
+
+/// The contact's delivery once `done` holds (or a panic after ten seconds).
+async fn delivery_of(
+    server: &TestServer,
+    contact: &str,
+    done: impl Fn(&DeliveryOut) -> bool,
+) -> DeliveryOut {
+    let mut last = None;
+    for _ in 0..1_000 {
+        let found: Vec<DeliveryOut> = server
+            .expect(
+                server
+                    .get(&format!("/api/v1/deliveries?contact={contact}"))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+        if let Some(delivery) = found.into_iter().next() {
+            if done(&delivery) {
+                return delivery;
+            }
+            last = Some(delivery);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{contact}'s delivery never got there: {last:?}");
+}
+
+/// Retries the contact's request on the test's clock until its one-hour window is over: the
+/// first attempt, one 40 minutes later, and the one after that fails it for good.
+async fn fail_for_good(server: &TestServer, contact: &str) {
+    delivery_of(server, contact, |delivery| delivery.attempts >= 1).await;
+    server.clock().advance(40 * MINUTE);
+    delivery_of(server, contact, |delivery| delivery.attempts >= 2).await;
+    server.clock().advance(40 * MINUTE);
+    delivery_of(server, contact, |delivery| {
+        delivery.status == DeliveryStatus::Failed
+    })
+    .await;
+}
+
+async fn failures_are_grouped_by_cause_and_resent_one_cause_at_a_time(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::WithBody(
+        400,
+        b"invalid phone\n{\"field\": \"phone\"}",
+    ));
+    let (_, journey) = deliver_once_to(
+        &server,
+        json!({"name": "SMS gateway", "url": receiver.url("/send"), "retry_window_hours": 1}),
+    )
+    .await;
+    fail_for_good(&server, "ana").await;
+    sign_up(&server, "bo").await;
+    fail_for_good(&server, "bo").await;
+    receiver.always(Answer::WithBody(400, b"unknown country"));
+    sign_up(&server, "cy").await;
+    fail_for_good(&server, "cy").await;
+
+    let found = failures(&server, journey, "").await;
+    assert_eq!(found.status, DeliveryStatus::Failed);
+    assert_eq!((found.scanned, found.truncated), (3, false));
+    let groups: Vec<(&str, i64, &str)> = found
+        .groups
+        .iter()
+        .map(|group| {
+            (
+                group.label.as_str(),
+                group.count,
+                group.example.contact.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("HTTP 400 \"invalid phone\"", 2, "bo"),
+            ("HTTP 400 \"unknown country\"", 1, "cy"),
+        ]
+    );
+    let phones = &found.groups[0];
+    assert_eq!(phones.example.status_code, Some(400));
+    assert!(
+        phones
+            .example
+            .answer
+            .as_deref()
+            .is_some_and(|answer| answer.starts_with("invalid phone")),
+        "{phones:?}"
+    );
+    assert!(phones.first_at <= phones.last_at);
+
+    // Fixed for phones: only that group goes out again.
+    receiver.always(Answer::Status(200));
+    let resent: ResentOut = server
+        .expect(
+            server
+                .post_json(
+                    &format!("/api/v1/journeys/{journey}/nodes/hook/failures/resend"),
+                    &json!({ "cause": phones.cause }),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(resent.resent, 2);
+    for contact in ["ana", "bo"] {
+        delivery_of(&server, contact, |delivery| {
+            delivery.status == DeliveryStatus::Accepted
+        })
+        .await;
+    }
+    let left = failures(&server, journey, "").await;
+    assert_eq!(left.groups.len(), 1, "{left:?}");
+    assert_eq!(left.groups[0].label, "HTTP 400 \"unknown country\"");
+
+    // Another version's failures, none; a cause nobody has, nothing resent.
+    assert!(
+        failures(&server, journey, "?version=2")
+            .await
+            .groups
+            .is_empty()
+    );
+    let nothing: ResentOut = server
+        .expect(
+            server
+                .post_json(
+                    &format!("/api/v1/journeys/{journey}/nodes/hook/failures/resend"),
+                    &json!({"cause": "timeout"}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(nothing.resent, 0);
+
+    let accepted = server
+        .get(&format!(
+            "/api/v1/journeys/{journey}/nodes/hook/failures?status=accepted"
+        ))
+        .await;
+    assert_eq!(accepted.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = accepted.json().await.expect("an error");
+    assert!(body.to_string().contains("status"), "{body}");
+    let unknown = server
+        .get("/api/v1/journeys/999999/nodes/hook/failures")
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+async fn retrying_requests_are_grouped_too(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    // Nothing listens on the discard port: the connection is refused.
+    let (_, journey) = deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": "http://127.0.0.1:9/hook"}),
+    )
+    .await;
+    delivery_of(&server, "ana", |delivery| delivery.attempts >= 1).await;
+    let found = failures(&server, journey, "?status=pending").await;
+    assert_eq!(found.status, DeliveryStatus::Pending);
+    let groups: Vec<(&str, &str, i64)> = found
+        .groups
+        .iter()
+        .map(|group| (group.cause.as_str(), group.label.as_str(), group.count))
+        .collect();
+    assert_eq!(groups, [("connection refused", "connection refused", 1)]);
+    assert!(
+        failures(&server, journey, "").await.groups.is_empty(),
+        "none failed for good"
+    );
+}
