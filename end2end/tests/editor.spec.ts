@@ -344,8 +344,14 @@ test('a webhook node’s failures are grouped by cause and one cause is resent',
   await expect(causes.locator('.cause')).toContainText(`e.g. ${contact}: gone away`);
   await page.screenshot({ path: 'artifacts/failures-by-cause.png' });
 
-  // The 410 disabled the webhook: enabled again, the group is resent and accepted.
-  expect((await request.patch(`/api/v1/webhooks/${webhook.id}`, { data: { enabled: true } })).ok()).toBe(true);
+  // The 410 disabled the webhook: the node panel says so and enables it again; then the group
+  // is resent and accepted.
+  await node(page, 'hook').locator('.node-box').click();
+  const state = page.locator('.webhook-state');
+  await expect(state).toHaveText('Disabled: the receiver answered 410 Gone. Its requests are held.');
+  await page.getByRole('button', { name: 'Enable webhook' }).click();
+  await expect(state).toHaveText('Sending');
+  await expect(page.getByRole('button', { name: 'Disable webhook' })).toBeVisible();
   await causes.getByRole('button', { name: 'Resend these: HTTP 410 "gone away"' }).click();
   await expect(causes.getByRole('status')).toHaveText('1 request(s) queued again');
   await expect(badge).toContainText('✓ 1', { timeout: 20_000 });

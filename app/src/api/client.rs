@@ -204,6 +204,20 @@ pub async fn resend_cause(
     .await
 }
 
+/// Resends every failed request of a webhook node; how many.
+pub async fn resend_failed_of_node(
+    journey: JourneyId,
+    node: &NodeId,
+) -> Result<ResentOut, ClientError> {
+    let node = encode_query_value(node.as_str());
+    send::<(), _>(
+        "POST",
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/resend-failed"),
+        None,
+    )
+    .await
+}
+
 /// The filter as a query string; its values are ids, node ids and status words.
 fn query_string(filter: &DeliveryFilter) -> String {
     let mut pairs = Vec::new();

@@ -135,9 +135,15 @@ fn FailureGroups(
         let node = listed_node.clone();
         async move { client::node_failures(journey, &node, status).await }
     });
-    let resend = Action::new_local(move |cause: &String| {
+    // `None`: every failed request of the node; `Some(cause)`: that group's.
+    let resend = Action::new_local(move |cause: &Option<String>| {
         let (node, cause) = (node.clone(), cause.clone());
-        async move { client::resend_cause(journey, &node, &cause).await }
+        async move {
+            match cause {
+                Some(cause) => client::resend_cause(journey, &node, &cause).await,
+                None => client::resend_failed_of_node(journey, &node).await,
+            }
+        }
     });
     Effect::new(move |_| {
         if resend.version().get() > 0 {
@@ -187,7 +193,7 @@ fn FailureGroups(
                                                 aria-label=format!("Resend these: {label}")
                                                 disabled=move || resend.pending().get()
                                                 on:click=move |_| {
-                                                    resend.dispatch(cause.clone());
+                                                    resend.dispatch(Some(cause.clone()));
                                                 }
                                             >
                                                 "Resend these"
@@ -197,6 +203,17 @@ fn FailureGroups(
                                 }
                             }).collect_view()}
                         </ul>
+                        {(status == DeliveryStatus::Failed).then(|| view! {
+                            <button
+                                type="button"
+                                disabled=move || resend.pending().get()
+                                on:click=move |_| {
+                                    resend.dispatch(None);
+                                }
+                            >
+                                "Resend all failed"
+                            </button>
+                        })}
                         {found.truncated.then(|| view! {
                             <p class="field-hint">
                                 {format!("Grouped from the latest {} requests.", found.scanned)}

@@ -61,7 +61,8 @@ pub(super) struct EditorState {
     pub drag_at: RwSignal<Position>,
     pub connecting: RwSignal<Option<Connecting>>,
     pub problems: Memo<Vec<ValidationError>>,
-    pub webhooks: Signal<Vec<WebhookOut>>,
+    /// Kept up to date when the node panel disables or enables one.
+    pub webhooks: RwSignal<Vec<WebhookOut>>,
     /// Per node, for the published version.
     pub stats: RwSignal<HashMap<NodeId, NodeStatsOut>>,
     /// The webhook node whose delivery log is open.
@@ -185,7 +186,7 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         drag_at: RwSignal::new(Position::default()),
         connecting: RwSignal::new(None),
         problems,
-        webhooks: webhooks.into(),
+        webhooks,
         stats: RwSignal::new(HashMap::new()),
         log_node: RwSignal::new(None),
         read_only: {

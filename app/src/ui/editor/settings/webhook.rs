@@ -4,8 +4,10 @@ use leptos::prelude::*;
 
 use super::{NodeForm, fields::Field};
 use crate::{
+    api::{Scope, WebhookPatch, client},
+    ids::WebhookId,
     journey::{KeyValue, NodeKind},
-    ui::fields::KeyValueRows,
+    ui::{access::use_access, fields::KeyValueRows, pages::ErrorNotice},
 };
 
 #[component]
@@ -39,6 +41,7 @@ pub(super) fn WebhookSettings(form: NodeForm) -> impl IntoView {
                 }).collect_view()}
             </select>
         </Field>
+        {move || picked().map(|id| view! { <WebhookState form id/> })}
         <p class="field-hint">
             <a href="/webhooks" target="_blank">"Manage and test webhooks"</a>
         </p>
@@ -56,5 +59,58 @@ pub(super) fn WebhookSettings(form: NodeForm) -> impl IntoView {
             hint="Values may use placeholders such as {{contact.first_name | default: \"there\"}}."
             on_blur=Callback::new(move |()| form.seal())
         />
+    }
+}
+
+/// Whether the picked webhook sends, with the button that disables it (its requests are then
+/// held) or enables it (what it held is sent): a broken receiver is contained from the node.
+#[component]
+fn WebhookState(form: NodeForm, id: WebhookId) -> impl IntoView {
+    let access = use_access();
+    let webhooks = form.state.webhooks;
+    let current =
+        move || webhooks.with(|list| list.iter().find(|webhook| webhook.id == id).cloned());
+    let switch = Action::new_local(move |enable: &bool| {
+        let patch = WebhookPatch {
+            enabled: Some(*enable),
+            ..WebhookPatch::default()
+        };
+        async move {
+            let updated = client::update_webhook(id, &patch).await?;
+            webhooks.update(|list| {
+                if let Some(slot) = list.iter_mut().find(|webhook| webhook.id == id) {
+                    *slot = updated;
+                }
+            });
+            Ok::<(), client::ClientError>(())
+        }
+    });
+    move || {
+        current().map(|webhook| {
+            let enable = !webhook.enabled;
+            let state = if webhook.enabled {
+                "Sending".to_owned()
+            } else {
+                format!(
+                    "Disabled: {}. Its requests are held.",
+                    webhook.disabled_reason.as_deref().unwrap_or("by an operator")
+                )
+            };
+            view! {
+                <p class="webhook-state" class:disabled=enable role="status">{state}</p>
+                <button
+                    type="button"
+                    class="secondary"
+                    hidden=move || !access.can(Scope::WebhooksWrite)
+                    disabled=move || switch.pending().get()
+                    on:click=move |_| {
+                        switch.dispatch(enable);
+                    }
+                >
+                    {if enable { "Enable webhook" } else { "Disable webhook" }}
+                </button>
+                {move || switch.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+            }
+        })
     }
 }
