@@ -35,6 +35,9 @@ pub struct WebhookIn {
     /// 0: never); its requests are then held, not failed, until it is enabled again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_after_failing_hours: Option<u32>,
+    /// At most this many requests a second, from each server process (default 0: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<u32>,
     /// Who is emailed when requests fail for good (at most one email an hour).
     #[serde(default)]
     pub alert_emails: Vec<String>,
@@ -65,6 +68,8 @@ pub struct WebhookPatch {
     pub retry_window_hours: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_after_failing_hours: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_emails: Option<Vec<String>>,
     /// Disable the webhook (its requests are held, not sent and not failed) or enable it
@@ -184,6 +189,8 @@ pub struct WebhookOut {
     pub retry_window_hours: u32,
     /// Disables itself once every request has failed for this long; 0: never.
     pub disable_after_failing_hours: u32,
+    /// At most this many requests a second, from each server process; 0: no limit.
+    pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
     pub enabled: bool,
     /// Why the webhook was disabled, e.g. the receiver answered `410 Gone`.

@@ -5,6 +5,7 @@
 
 pub mod guard;
 pub mod prepare;
+pub mod rate;
 pub mod render;
 pub mod schedule;
 pub mod send;

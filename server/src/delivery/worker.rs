@@ -25,6 +25,7 @@ use tokio::{
 
 use super::{
     prepare::{Subject, Target},
+    rate::Spacing,
     render::OutgoingRequest,
     schedule::{self, Verdict},
     send::{Attempt, Sender},
@@ -126,6 +127,8 @@ pub struct DeliveryWorker {
     settings: DeliverySettings,
     /// One semaphore per webhook, shared by concurrent batches, caps its requests in flight.
     limits: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
+    /// The request rate of webhooks that set one, shared by concurrent batches.
+    rates: Mutex<HashMap<WebhookId, Arc<Spacing>>>,
     alerts: Option<Arc<Alerter>>,
     attempt_log: Option<AttemptLog>,
     handoff: Handoff,
@@ -208,6 +211,7 @@ impl DeliveryWorker {
             sender,
             settings,
             limits: Mutex::new(HashMap::new()),
+            rates: Mutex::new(HashMap::new()),
             alerts: None,
             attempt_log: None,
             handoff: Handoff {
@@ -246,6 +250,28 @@ impl DeliveryWorker {
             .entry(webhook)
             .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_webhook_concurrency)))
             .clone()
+    }
+
+    /// The webhook's request spacing, `None` without a limit; a changed limit starts afresh.
+    fn rate_of(&self, webhook: WebhookId, per_second: u32) -> Option<Arc<Spacing>> {
+        let mut rates = self
+            .rates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match rates.get(&webhook) {
+            Some(spacing) if spacing.rate() == per_second => Some(spacing.clone()),
+            _ => match Spacing::per_second(per_second) {
+                Some(spacing) => {
+                    let spacing = Arc::new(spacing);
+                    rates.insert(webhook, spacing.clone());
+                    Some(spacing)
+                }
+                None => {
+                    rates.remove(&webhook);
+                    None
+                }
+            },
+        }
     }
 
     /// Runs until `stop` turns true, with [`LOOPS`] batches under way at a time and a
@@ -499,7 +525,8 @@ impl DeliveryWorker {
         Ok(sorted)
     }
 
-    /// Starts sending every prepared request, each once its webhook has a free slot.
+    /// Starts sending every prepared request, each once its webhook has a free slot (and, with
+    /// a rate limit, its turn).
     fn dispatch(&self, prepared: Vec<Prepared>) -> JoinSet<Sent> {
         let mut in_flight = JoinSet::new();
         for Prepared {
@@ -510,10 +537,14 @@ impl DeliveryWorker {
         } in prepared
         {
             let limit = self.limit_of(target.id);
+            let rate = self.rate_of(target.id, target.settings.max_requests_per_second);
             let sender = self.sender.clone();
             let clock = self.clock.clone();
             in_flight.spawn(async move {
                 let _permit = limit.acquire_owned().await;
+                if let Some(rate) = &rate {
+                    rate.wait().await;
+                }
                 let attempt = match target.sign(&mut request, clock.now()) {
                     Ok(()) => sender.send(&request).await,
                     Err(error) => Attempt::refused(error.to_string()),

@@ -42,6 +42,8 @@ pub struct WebhookRow {
     /// Since when every request has failed; `None` while the receiver accepts. Kept by the
     /// delivery worker; enabling the webhook clears it.
     pub failing_since: Option<Millis>,
+    /// At most this many requests a second, from each process; 0: no limit.
+    pub max_requests_per_second: i64,
 }
 
 impl WebhookRow {
@@ -69,7 +71,8 @@ macro_rules! columns {
         "id, name, url, method, body_format, contact_fields, custom_data, headers, auth_type,
          auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
-         disabled_reason, created_at, updated_at, disable_after_failing_hours, failing_since"
+         disabled_reason, created_at, updated_at, disable_after_failing_hours, failing_since,
+         max_requests_per_second"
     };
 }
 
@@ -79,9 +82,10 @@ const INSERT: &str = concat!(
     "INSERT INTO webhooks (name, url, method, body_format, contact_fields, custom_data,
          headers, auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, enabled,
-         disabled_reason, updated_at, disable_after_failing_hours, created_at)
+         disabled_reason, updated_at, disable_after_failing_hours, max_requests_per_second,
+         created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-             $19, $20)
+             $19, $20, $21)
      RETURNING ",
     columns!()
 );
@@ -92,8 +96,9 @@ const UPDATE: &str = concat!(
          auth_secret = $10, signing_secret = $11, previous_signing_secret = $12,
          previous_secret_expires_at = $13, retry_window_hours = $14, alert_emails = $15,
          failing_since = CASE WHEN enabled = 0 AND $16 = 1 THEN NULL ELSE failing_since END,
-         enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19
-     WHERE id = $20
+         enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19,
+         max_requests_per_second = $20
+     WHERE id = $21
      RETURNING ",
     columns!()
 );
@@ -342,7 +347,7 @@ impl Store {
     }
 }
 
-/// Binds `$1`…`$19` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
+/// Binds `$1`…`$20` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
 fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
     query
         .bind(&row.name)
@@ -364,4 +369,5 @@ fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
         .bind(&row.disabled_reason)
         .bind(row.updated_at)
         .bind(row.disable_after_failing_hours)
+        .bind(row.max_requests_per_second)
 }

@@ -21,6 +21,7 @@ const MAX_RETRY_WINDOW_HOURS: u32 = 72;
 /// webhook then holds its requests rather than dropping them.
 const DEFAULT_DISABLE_AFTER_FAILING_HOURS: u32 = 24;
 const MAX_DISABLE_AFTER_FAILING_HOURS: u32 = 720;
+const MAX_REQUESTS_PER_SECOND: u32 = 10_000;
 /// Headers Wayfarer sets itself on every request, and the hop-by-hop ones HTTP gives to the
 /// connection rather than the receiver: a custom header or an API key header may be none of
 /// them.
@@ -75,6 +76,8 @@ pub struct Settings {
     pub retry_window_hours: u32,
     /// Disables itself once every request has failed for this long; 0: never.
     pub disable_after_failing_hours: u32,
+    /// At most this many requests a second, from each process; 0: no limit.
+    pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
 }
 
@@ -101,6 +104,7 @@ impl Settings {
             disable_after_failing_hours: input
                 .disable_after_failing_hours
                 .unwrap_or(DEFAULT_DISABLE_AFTER_FAILING_HOURS),
+            max_requests_per_second: input.max_requests_per_second.unwrap_or(0),
             alert_emails: trimmed(input.alert_emails),
         };
         settings.checked(problems)
@@ -147,6 +151,9 @@ impl Settings {
             disable_after_failing_hours: patch
                 .disable_after_failing_hours
                 .unwrap_or(self.disable_after_failing_hours),
+            max_requests_per_second: patch
+                .max_requests_per_second
+                .unwrap_or(self.max_requests_per_second),
             alert_emails: patch.alert_emails.map_or(self.alert_emails, trimmed),
         };
         settings.checked(problems)
@@ -181,6 +188,11 @@ impl Settings {
         if !(1..=MAX_RETRY_WINDOW_HOURS).contains(&self.retry_window_hours) {
             problems.push(format!(
                 "The retry window is between 1 and {MAX_RETRY_WINDOW_HOURS} hours."
+            ));
+        }
+        if self.max_requests_per_second > MAX_REQUESTS_PER_SECOND {
+            problems.push(format!(
+                "max_requests_per_second is at most {MAX_REQUESTS_PER_SECOND}; 0 sets no limit."
             ));
         }
         if self.disable_after_failing_hours > MAX_DISABLE_AFTER_FAILING_HOURS {
@@ -218,6 +230,7 @@ impl Settings {
             auth_secret,
             retry_window_hours: i64::from(self.retry_window_hours),
             disable_after_failing_hours: i64::from(self.disable_after_failing_hours),
+            max_requests_per_second: i64::from(self.max_requests_per_second),
             alert_emails: json_text(&self.alert_emails),
             ..base
         }
@@ -252,6 +265,8 @@ impl Settings {
                 .map_err(|error| corrupt(format!("retry window: {error}")))?,
             disable_after_failing_hours: u32::try_from(row.disable_after_failing_hours)
                 .map_err(|error| corrupt(format!("disable after failing: {error}")))?,
+            max_requests_per_second: u32::try_from(row.max_requests_per_second)
+                .map_err(|error| corrupt(format!("max requests per second: {error}")))?,
             alert_emails: serde_json::from_str(&row.alert_emails)
                 .map_err(|error| corrupt(format!("alert emails: {error}")))?,
         })
@@ -284,6 +299,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         updated_at: now,
         disable_after_failing_hours: 0,
         failing_since: None,
+        max_requests_per_second: 0,
     };
     Ok(settings.into_row(base))
 }
@@ -317,6 +333,7 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
         auth,
         retry_window_hours: settings.retry_window_hours,
         disable_after_failing_hours: settings.disable_after_failing_hours,
+        max_requests_per_second: settings.max_requests_per_second,
         alert_emails: settings.alert_emails,
         enabled: row.is_enabled(),
         disabled_reason: row.disabled_reason.clone(),

@@ -21,6 +21,7 @@ mod journeys;
 mod migrations;
 mod openapi;
 mod pages;
+mod rate;
 mod reentry;
 mod scale_out;
 mod secrets;

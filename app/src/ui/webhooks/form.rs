@@ -44,6 +44,7 @@ struct Draft {
     headers: RwSignal<Vec<KeyValue>>,
     retry_hours: RwSignal<u32>,
     disable_after_hours: RwSignal<u32>,
+    max_per_second: RwSignal<u32>,
     /// Comma-separated addresses.
     alert_emails: RwSignal<String>,
     auth_kind: RwSignal<AuthKind>,
@@ -86,6 +87,7 @@ impl Draft {
             disable_after_hours: RwSignal::new(
                 initial.map_or(24, |w| w.disable_after_failing_hours),
             ),
+            max_per_second: RwSignal::new(initial.map_or(0, |w| w.max_requests_per_second)),
             alert_emails: RwSignal::new(
                 initial
                     .map(|w| w.alert_emails.join(", "))
@@ -126,6 +128,7 @@ impl Draft {
             auth: self.auth(),
             retry_window_hours: Some(self.retry_hours.get_untracked()),
             disable_after_failing_hours: Some(self.disable_after_hours.get_untracked()),
+            max_requests_per_second: Some(self.max_per_second.get_untracked()),
             alert_emails: listed(&self.alert_emails.get_untracked()),
         }
     }
@@ -144,6 +147,7 @@ impl Draft {
             auth: Some(input.auth),
             retry_window_hours: input.retry_window_hours,
             disable_after_failing_hours: input.disable_after_failing_hours,
+            max_requests_per_second: input.max_requests_per_second,
             alert_emails: Some(input.alert_emails),
             enabled: None,
         }
@@ -238,6 +242,7 @@ fn RequestFields(draft: Draft) -> impl IntoView {
         contact_fields,
         retry_hours,
         disable_after_hours,
+        max_per_second,
         alert_emails,
         ..
     } = draft;
@@ -313,6 +318,17 @@ fn RequestFields(draft: Draft) -> impl IntoView {
                     }
                 }/>
             <span class="field-hint">"Requests are then held until you enable it again; 0: never."</span>
+        </label>
+        <label class="field">
+            <span class="field-label">"At most requests per second"</span>
+            <input type="number" min="0" max="10000"
+                prop:value=move || max_per_second.get().to_string()
+                on:input=move |event| {
+                    if let Ok(rate) = event_target_value(&event).trim().parse() {
+                        max_per_second.set(rate);
+                    }
+                }/>
+            <span class="field-hint">"From each server process; 0: no limit."</span>
         </label>
         <label class="field wide">
             <span class="field-label">"Email when requests fail for good"</span>

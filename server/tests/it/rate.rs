@@ -1,0 +1,104 @@
+//! A webhook's rate limit, against real receivers: its requests are spaced by it, and a webhook
+//! without one is not held back by it.
+
+use std::time::{Duration, Instant};
+
+use app::{
+    api::Reentry,
+    journey::fixtures::{chain, webhook_with},
+};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{Backend, Receiver, TestServer};
+
+backend_tests!(a_rate_limited_webhook_is_paced_and_holds_no_other_back);
+
+const CONTACTS: usize = 10;
+
+async fn arrivals(receiver: &Receiver, count: usize) -> Vec<Instant> {
+    for _ in 0..1_000 {
+        let received = receiver.received();
+        if received.len() >= count {
+            let mut at: Vec<Instant> = received.iter().map(|request| request.at).collect();
+            at.sort_unstable();
+            return at;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} of {count} requests arrived", receiver.received().len());
+}
+
+async fn a_rate_limited_webhook_is_paced_and_holds_no_other_back(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (paced, quick) = (Receiver::start().await, Receiver::start().await);
+    let limited = server
+        .create_webhook(&json!({"name": "Paced", "url": paced.url("/hook"),
+                               "max_requests_per_second": 10}))
+        .await;
+    assert_eq!(limited.max_requests_per_second, 10);
+    let unlimited = server
+        .create_webhook(&json!({"name": "Quick", "url": quick.url("/hook")}))
+        .await;
+    server
+        .publish_journey(
+            Reentry::Once,
+            chain(
+                "signup",
+                vec![
+                    ("paced", webhook_with(limited.id, &[])),
+                    ("quick", webhook_with(unlimited.id, &[])),
+                ],
+            ),
+        )
+        .await;
+    let contacts: Vec<_> = (0..CONTACTS)
+        .map(|n| json!({"external_id": format!("c{n}")}))
+        .collect();
+    let created = server
+        .post_json("/api/v1/contacts/batch", &json!({ "contacts": contacts }))
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let events: Vec<_> = (0..CONTACTS)
+        .map(|n| json!({"contact": format!("c{n}"), "event": "signup"}))
+        .collect();
+    let accepted = server
+        .post_json("/api/v1/events/batch", &json!({ "events": events }))
+        .await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+
+    let paced_at = arrivals(&paced, CONTACTS).await;
+    let quick_at = arrivals(&quick, CONTACTS).await;
+    // Ten requests at ten a second: sent 100 ms apart, so they arrive 900 ms apart from first
+    // to last; a single gap can shrink by the jitter of the loopback and the receiver (a
+    // request that waited for a new connection arrives late, the next on time).
+    let span = paced_at[CONTACTS - 1].duration_since(paced_at[0]);
+    assert!(
+        span >= Duration::from_millis(850),
+        "ten paced requests within {span:?}"
+    );
+    for pair in paced_at.windows(2) {
+        let gap = pair[1].duration_since(pair[0]);
+        assert!(
+            gap >= Duration::from_millis(50),
+            "{gap:?} between two paced requests"
+        );
+    }
+    let last_paced = *paced_at.last().expect("arrivals");
+    let last_quick = *quick_at.last().expect("arrivals");
+    assert!(
+        last_quick < last_paced,
+        "the unlimited webhook's requests all arrived {:?} before the paced one's last",
+        last_paced.duration_since(last_quick)
+    );
+
+    let refused = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", limited.id),
+            &json!({"max_requests_per_second": 20_000}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.expect("a body");
+    assert!(body.contains("max_requests_per_second"), "{body}");
+}
