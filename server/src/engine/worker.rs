@@ -257,7 +257,7 @@ impl Engine {
         // it is first read); the other journeys go on.
         let mut triggers = Vec::new();
         for live in batch.live_journeys().await? {
-            if let Ok(journey) = self.version(live.id, live.live_version).await? {
+            if let Ok(journey) = self.version(batch, live.id, live.live_version).await? {
                 triggers.push(LiveVersion { live, journey });
             }
         }
@@ -302,7 +302,7 @@ impl Engine {
         let mut journeys = Vec::with_capacity(due.len());
         for enrollment in &due {
             journeys.push(
-                self.version(enrollment.journey_id, enrollment.version)
+                self.version(batch, enrollment.journey_id, enrollment.version)
                     .await?,
             );
         }
@@ -393,13 +393,14 @@ impl Engine {
     /// The version, parsed; `Ok(Err(reason))` when it is missing or cannot be parsed.
     async fn version(
         &mut self,
+        batch: &mut Batch,
         journey: JourneyId,
         version: i64,
     ) -> Result<Result<Arc<Journey>, Arc<str>>, EngineError> {
         if let Some(parsed) = self.versions.get(&(journey, version)) {
             return Ok(parsed.clone());
         }
-        let parsed = match self.store.journey_version(journey, version).await? {
+        let parsed = match batch.journey_version(journey, version).await? {
             None => Err("no such version".to_owned()),
             Some(document) => serde_json::from_str::<Journey>(&document)
                 .map(Arc::new)

@@ -110,20 +110,22 @@ impl Store {
         id: ApiKeyId,
         now: Millis,
     ) -> sqlx::Result<Option<ApiKeyRow>> {
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id),
+        )
+        .await?;
         self.api_key(id).await
     }
 
     pub async fn touch_api_key(&self, id: ApiKeyId, now: Millis) -> sqlx::Result<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        self.write_one(
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id),
+        )
+        .await
+        .map(|_| ())
     }
 }

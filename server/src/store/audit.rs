@@ -30,15 +30,14 @@ pub struct NewAuditEntry<'a> {
 
 impl Store {
     pub async fn record_audit(&self, entry: &NewAuditEntry<'_>, now: Millis) -> sqlx::Result<()> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "INSERT INTO audit_log (at, actor, action, object, address) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(now)
         .bind(entry.actor)
         .bind(entry.action)
         .bind(entry.object)
-        .bind(entry.address)
-        .execute(&self.pool)
+        .bind(entry.address))
         .await
         .map(|_| ())
     }

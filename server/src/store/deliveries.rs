@@ -582,22 +582,24 @@ impl Store {
             ResendScope::Delivery(id) => (Some(id), None, false),
             ResendScope::FailedOfNode { journey, node } => (None, Some((journey, node)), true),
         };
-        let resent = sqlx::query(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
+        let resent = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
                  window_started_at = NULL, attempts = 0, updated_at = $1
              WHERE status IN ('accepted', 'failed')
                AND ($2 IS NULL OR id = $2)
                AND ($3 IS NULL OR journey_id = $3)
                AND ($4 IS NULL OR node_id = $4)
                AND ($5 = 0 OR status = 'failed')",
-        )
-        .bind(now)
-        .bind(delivery)
-        .bind(journey_node.map(|(journey, _)| journey))
-        .bind(journey_node.map(|(_, node)| node))
-        .bind(i64::from(only_failed))
-        .execute(&self.pool)
-        .await?;
+                )
+                .bind(now)
+                .bind(delivery)
+                .bind(journey_node.map(|(journey, _)| journey))
+                .bind(journey_node.map(|(_, node)| node))
+                .bind(i64::from(only_failed)),
+            )
+            .await?;
         Ok(resent.rows_affected())
     }
 }

@@ -213,6 +213,23 @@ impl Store {
 }
 
 impl Batch {
+    /// [`Store::journey_version`], read in the batch's transaction: a round that holds
+    /// SQLite's write lock must not wait for another pool connection, which writers queued
+    /// behind that lock may all be holding.
+    pub async fn journey_version(
+        &mut self,
+        id: JourneyId,
+        version: i64,
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT document FROM journey_versions WHERE journey_id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(version)
+        .fetch_optional(&mut *self.transaction)
+        .await
+    }
+
     pub async fn live_journeys(&mut self) -> sqlx::Result<Vec<LiveJourney>> {
         sqlx::query_as(
             "SELECT id, live_version, reentry FROM journeys

@@ -253,16 +253,38 @@ impl Store {
         self
     }
 
-    /// Begins a transaction that writes, after the writers ahead of it on SQLite.
+    /// Begins a transaction that writes, after the writers ahead of it on SQLite. There it
+    /// takes SQLite's write lock at once (`BEGIN IMMEDIATE`), waiting its turn behind another
+    /// process's writer: a deferred transaction that reads first cannot take the lock later
+    /// if another process committed meanwhile, and fails instead (an engine round reads the
+    /// events' contacts before it stores the events).
     pub(crate) async fn begin_write(&self) -> sqlx::Result<Write> {
         let turn = match &self.write_turn {
             Some(turn) => Some(turn.clone().lock_owned().await),
             None => None,
         };
+        let transaction = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Write {
-            transaction: self.pool.begin().await?,
+            transaction,
             _turn: turn,
         })
+    }
+
+    /// Runs one writing statement in a transaction of its own, in turn with the other
+    /// writers. Straight on the pool, a SQLite write waits for the write lock inside SQLite's
+    /// busy handler, holding a pool connection all the while: a burst of them (each API key's
+    /// first request touches the key) took all four while an engine round held the lock.
+    pub(crate) async fn write_one<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::Result<sqlx::any::AnyQueryResult> {
+        let mut transaction = self.begin_write().await?;
+        let done = query.execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(done)
     }
 
     /// Brings the schema up to date. On PostgreSQL, sqlx holds an advisory lock meanwhile, so

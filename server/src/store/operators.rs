@@ -227,18 +227,17 @@ impl Store {
     }
 
     pub async fn touch_session(&self, id: i64, now: Millis) -> sqlx::Result<()> {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        self.write_one(
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id),
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn end_session(&self, id: i64) -> sqlx::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
+        self.write_one(sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id))
             .await
             .map(|_| ())
     }
@@ -249,12 +248,13 @@ impl Store {
         now: Millis,
         idle_since: Millis,
     ) -> sqlx::Result<u64> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
-            .bind(now)
-            .bind(idle_since)
-            .execute(&self.pool)
-            .await
-            .map(|done| done.rows_affected())
+        self.write_one(
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
+                .bind(now)
+                .bind(idle_since),
+        )
+        .await
+        .map(|done| done.rows_affected())
     }
 }
 

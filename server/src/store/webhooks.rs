@@ -271,13 +271,12 @@ impl Store {
         reason: &str,
         now: Millis,
     ) -> sqlx::Result<()> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1",
         )
         .bind(id)
         .bind(reason)
-        .bind(now)
-        .execute(&self.pool)
+        .bind(now))
         .await?;
         Ok(())
     }
@@ -317,11 +316,10 @@ impl Store {
     /// Notes that the webhook's receiver accepted a request: its failing period, if one ran,
     /// is over.
     pub async fn note_webhook_accepting(&self, id: WebhookId) -> sqlx::Result<()> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
         )
-        .bind(id)
-        .execute(&self.pool)
+        .bind(id))
         .await?;
         Ok(())
     }
@@ -334,15 +332,17 @@ impl Store {
         now: Millis,
         before: Millis,
     ) -> sqlx::Result<bool> {
-        let claimed = sqlx::query(
-            "UPDATE webhooks SET alerted_at = $1
+        let claimed = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE webhooks SET alerted_at = $1
              WHERE id = $2 AND (alerted_at IS NULL OR alerted_at <= $3)",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(before)
-        .execute(&self.pool)
-        .await?;
+                )
+                .bind(now)
+                .bind(id)
+                .bind(before),
+            )
+            .await?;
         Ok(claimed.rows_affected() == 1)
     }
 }

@@ -17,6 +17,10 @@ const EVENTS_EACH: usize = 8;
 async fn bursts_of_events_through_two_servers_enroll_once(backend: Backend) {
     // Small engine batches: many short transactions on each side, so that both servers match
     // events of one contact at the same moment.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_test_writer()
+        .try_init();
     let small_batches = |config: &mut server::Config| config.engine_batch = 4;
     let first = TestServer::start_with(backend, small_batches).await;
     let second = TestServer::start_configured(first.database().alias(), small_batches).await;
@@ -46,11 +50,15 @@ async fn bursts_of_events_through_two_servers_enroll_once(backend: Backend) {
                 .client()
                 .post(server.url("/api/v1/events/batch"))
                 .json(&json!({ "events": events }));
-            posts.spawn(async move { request.send().await.expect("post events").status() });
+            posts.spawn(async move {
+                let answer = request.send().await.expect("post events");
+                (answer.status(), answer.text().await.unwrap_or_default())
+            });
         }
     }
-    while let Some(status) = posts.join_next().await {
-        assert_eq!(status.expect("a request task"), 202);
+    while let Some(answer) = posts.join_next().await {
+        let (status, body) = answer.expect("a request task");
+        assert_eq!(status, 202, "{body}");
     }
 
     let mut connection = first.database_connection().await;
