@@ -17,7 +17,7 @@ const BARS: usize = 12;
 
 #[component]
 pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
-    let status = RwSignal::new(None::<DeliveryStatus>);
+    let status = state.log_status;
     // Bumped to read the log again (after a resend, and every few seconds while open).
     let reload = RwSignal::new(0_u32);
     let deliveries = LocalResource::new(move || {
@@ -70,11 +70,23 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                                 name="delivery-status"
                                 on:change=move |event| status.set(event_target_value(&event).parse().ok())
                             >
-                                <option value="">"all"</option>
-                                <option value="accepted">"accepted"</option>
-                                <option value="pending">"pending"</option>
-                                <option value="held">"held (webhook disabled)"</option>
-                                <option value="failed">"failed"</option>
+                                <option value="" selected=move || status.get().is_none()>"all"</option>
+                                {[
+                                    (DeliveryStatus::Accepted, "accepted"),
+                                    (DeliveryStatus::Pending, "pending"),
+                                    (DeliveryStatus::Held, "held (webhook disabled)"),
+                                    (DeliveryStatus::Failed, "failed"),
+                                ]
+                                    .into_iter()
+                                    .map(|(shown, label)| view! {
+                                        <option
+                                            value=shown.as_str()
+                                            selected=move || status.get() == Some(shown)
+                                        >
+                                            {label}
+                                        </option>
+                                    })
+                                    .collect_view()}
                             </select>
                         </label>
                         <button type="button" class="secondary" on:click=move |_| state.log_node.set(None)>

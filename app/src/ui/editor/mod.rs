@@ -23,7 +23,9 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use super::{access::use_access, pages::ErrorNotice};
 use crate::{
-    api::{JourneyOut, NodeStatsOut, Scope, WebhookOut, client, client::ClientError},
+    api::{
+        DeliveryStatus, JourneyOut, NodeStatsOut, Scope, WebhookOut, client, client::ClientError,
+    },
     editor::{Editor, canvas::Viewport},
     ids::JourneyId,
     journey::{Branch, NodeId, Position, ValidationError},
@@ -67,6 +69,8 @@ pub(super) struct EditorState {
     pub stats: RwSignal<HashMap<NodeId, NodeStatsOut>>,
     /// The webhook node whose delivery log is open.
     pub log_node: RwSignal<Option<NodeId>>,
+    /// The state the delivery log shows (`None`: every state).
+    pub log_status: RwSignal<Option<DeliveryStatus>>,
     /// The caller may not edit journeys (a viewer): edits are refused here, as the server
     /// would refuse to save them.
     pub read_only: Signal<bool>,
@@ -189,6 +193,7 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         webhooks,
         stats: RwSignal::new(HashMap::new()),
         log_node: RwSignal::new(None),
+        log_status: RwSignal::new(None),
         read_only: {
             let access = use_access();
             Signal::derive(move || !access.can(Scope::JourneysWrite))

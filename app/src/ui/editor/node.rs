@@ -5,7 +5,7 @@ use leptos::{ev, prelude::*};
 
 use super::{EditorState, Selection, pointer::Pointer};
 use crate::{
-    api::{DeliveryCountsOut, NodeStatsOut, WebhookOut},
+    api::{DeliveryCountsOut, DeliveryStatus, NodeStatsOut, WebhookOut},
     editor::canvas::{NODE_HEIGHT, NODE_WIDTH, output_port},
     journey::{Action, Branch, NodeId, NodeKind, NodeKindTag, Position, WaitTarget},
 };
@@ -205,8 +205,18 @@ fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
         let id = id.clone();
         Memo::new(move |_| state.stats.with(|stats| stats.get(&id).cloned()))
     };
+    // A node with failures opens on them, grouped by cause: what an operator wants first.
     let open_log = move |event: ev::PointerEvent| {
         event.stop_propagation();
+        let failed = stats.with_untracked(|stats| {
+            stats
+                .as_ref()
+                .and_then(|stats| stats.deliveries)
+                .is_some_and(|counts| counts.failed > 0)
+        });
+        state
+            .log_status
+            .set(failed.then_some(DeliveryStatus::Failed));
         state.selection.set(Selection::Node(id.clone()));
         state.log_node.set(Some(id.clone()));
     };
