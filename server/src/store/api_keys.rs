@@ -66,6 +66,7 @@ impl Store {
             .map(|scope| scope.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        let mut transaction = self.begin_write().await?;
         let id: ApiKeyId = sqlx::query_scalar(
             "INSERT INTO api_keys (name, token_hash, prefix, scopes, created_by, created_at,
                  expires_at)
@@ -78,8 +79,9 @@ impl Store {
         .bind(key.created_by)
         .bind(now)
         .bind(key.expires_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         self.api_key(id).await?.ok_or(sqlx::Error::RowNotFound)
     }
 

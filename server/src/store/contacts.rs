@@ -63,12 +63,15 @@ impl Store {
         attributes: &str,
         now: Millis,
     ) -> sqlx::Result<ContactRow> {
-        sqlx::query_as(self.upsert_contact_sql())
+        let mut transaction = self.begin_write().await?;
+        let contact = sqlx::query_as(self.upsert_contact_sql())
             .bind(external_id)
             .bind(attributes)
             .bind(now)
-            .fetch_one(&self.pool)
-            .await
+            .fetch_one(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(contact)
     }
 
     /// Upserts every contact in one transaction: all or none.

@@ -58,7 +58,8 @@ impl Store {
         draft: &str,
         now: Millis,
     ) -> sqlx::Result<JourneyRow> {
-        sqlx::query_as(&format!(
+        let mut transaction = self.begin_write().await?;
+        let journey = sqlx::query_as(&format!(
             "INSERT INTO journeys (name, reentry, draft, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $4)
              RETURNING {COLUMNS}"
@@ -67,8 +68,10 @@ impl Store {
         .bind(reentry)
         .bind(draft)
         .bind(now)
-        .fetch_one(&self.pool)
-        .await
+        .fetch_one(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(journey)
     }
 
     pub async fn journeys(&self) -> sqlx::Result<Vec<JourneyRow>> {
@@ -106,7 +109,8 @@ impl Store {
         changes: JourneyChanges<'_>,
         now: Millis,
     ) -> sqlx::Result<Option<JourneyRow>> {
-        sqlx::query_as(&format!(
+        let mut transaction = self.begin_write().await?;
+        let journey = sqlx::query_as(&format!(
             "UPDATE journeys SET
                  name = COALESCE($2, name),
                  reentry = COALESCE($3, reentry),
@@ -122,8 +126,10 @@ impl Store {
         .bind(changes.draft)
         .bind(changes.status)
         .bind(now)
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(journey)
     }
 
     /// Deletes the journey, its versions, the contacts' runs through it and its statistics;

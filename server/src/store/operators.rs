@@ -67,7 +67,10 @@ impl Store {
         operator: &NewOperator<'_>,
         now: Millis,
     ) -> sqlx::Result<OperatorRow> {
-        insert_operator(&self.pool, operator, now).await
+        let mut write = self.begin_write().await?;
+        let row = insert_operator(&mut *write, operator, now).await?;
+        write.commit().await?;
+        Ok(row)
     }
 
     /// Creates the first operator, only while there is none: two set-up requests at once

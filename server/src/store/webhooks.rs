@@ -109,20 +109,24 @@ impl Store {
     /// Inserts the row (its `id` is ignored) and returns it as stored.
     pub async fn create_webhook(&self, row: &WebhookRow) -> sqlx::Result<WebhookRow> {
         let sealed = self.sealed(row)?;
+        let mut transaction = self.begin_write().await?;
         let stored = bind_settings(sqlx::query_as(INSERT), &sealed)
             .bind(row.created_at)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *transaction)
             .await?;
+        transaction.commit().await?;
         self.opened(stored)
     }
 
     /// Writes every field of the row; `None` if there is no webhook with its id.
     pub async fn save_webhook(&self, row: &WebhookRow) -> sqlx::Result<Option<WebhookRow>> {
         let sealed = self.sealed(row)?;
+        let mut transaction = self.begin_write().await?;
         let stored = bind_settings(sqlx::query_as(UPDATE), &sealed)
             .bind(row.id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *transaction)
             .await?;
+        transaction.commit().await?;
         stored.map(|row| self.opened(row)).transpose()
     }
 
