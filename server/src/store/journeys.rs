@@ -201,20 +201,13 @@ impl Store {
         Ok(Some(version))
     }
 
-    /// A published version's document. Versions never change, so the engine reads them here,
-    /// outside its batch's transaction, and keeps them.
+    /// A published version's document.
     pub async fn journey_version(
         &self,
         id: JourneyId,
         version: i64,
     ) -> sqlx::Result<Option<String>> {
-        sqlx::query_scalar(
-            "SELECT document FROM journey_versions WHERE journey_id = $1 AND version = $2",
-        )
-        .bind(id)
-        .bind(version)
-        .fetch_optional(&self.pool)
-        .await
+        journey_version(&self.pool, id, version).await
     }
 }
 
@@ -227,13 +220,7 @@ impl Batch {
         id: JourneyId,
         version: i64,
     ) -> sqlx::Result<Option<String>> {
-        sqlx::query_scalar(
-            "SELECT document FROM journey_versions WHERE journey_id = $1 AND version = $2",
-        )
-        .bind(id)
-        .bind(version)
-        .fetch_optional(&mut *self.transaction)
-        .await
+        journey_version(&mut *self.transaction, id, version).await
     }
 
     pub async fn live_journeys(&mut self) -> sqlx::Result<Vec<LiveJourney>> {
@@ -244,4 +231,18 @@ impl Batch {
         .fetch_all(&mut *self.transaction)
         .await
     }
+}
+
+async fn journey_version<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: JourneyId,
+    version: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT document FROM journey_versions WHERE journey_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(executor)
+    .await
 }
