@@ -9,6 +9,8 @@ import { defineConfig } from '@playwright/test';
 // what .ci/serve runs) in ./target and a new temporary folder.
 // Values go through process.env so that worker processes, which load this file again, agree.
 process.env.WAYFARER_E2E_PORT ??= '3917';
+// Where the server sends email; a spec that reads it listens there (tests/smtp.ts).
+process.env.WAYFARER_E2E_SMTP_PORT ??= '3918';
 process.env.WAYFARER_E2E_DATA ??= fs.mkdtempSync(path.join(os.tmpdir(), 'wayfarer-e2e-'));
 process.env.WAYFARER_E2E_BIN ??= path.resolve(__dirname, '../target/release/wayfarer');
 
@@ -71,6 +73,7 @@ export default defineConfig({
       '--log warn',
       // The tests' webhook receivers listen on 127.0.0.1.
       '--allow-private-targets',
+      `--smtp-url smtp://127.0.0.1:${process.env.WAYFARER_E2E_SMTP_PORT}`,
     ].join(' '),
     url: `${baseURL}/api/v1/health`,
     reuseExistingServer: false,

@@ -92,6 +92,8 @@ id_type! {
     EnrollmentId;
     /// A message an action node sent; activity events (`opened`, …) refer to it.
     MessageId;
+    /// A message template asset: what action nodes send on one channel.
+    TemplateId;
     /// A stored event.
     EventId;
     /// A person who signs in to the UI.

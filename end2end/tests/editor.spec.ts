@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Locator, Page } from '@playwright/test';
 
 import { panAndDrag } from './frames';
+import { readable, startSmtpSink } from './smtp';
 import { expect, problemsOf, test } from './support';
 
 test.use({ viewport: { width: 1440, height: 960 } });
@@ -85,6 +86,31 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   await form.getByRole('button', { name: 'Send test' }).click();
   await expect(form.getByRole('status').filter({ hasText: '✓' })).toHaveText(/^✓ 200 in \d+ ms$/);
 
+  // The email, written and previewed on the templates page (the preview saves nothing).
+  const smtp = await startSmtpSink();
+  const templateName = `Cart reminder ${suffix}`;
+  await page.goto('/templates');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByRole('button', { name: 'New template' }).click();
+  const templateForm = page.getByRole('form', { name: 'Template settings' });
+  await templateForm.getByLabel('Name', { exact: true }).fill(templateName);
+  await templateForm.getByLabel('From', { exact: true }).fill('Shop <shop@example.com>');
+  await templateForm.getByLabel('Subject', { exact: true }).fill('{{contact.first_name}}, your cart is waiting');
+  await templateForm
+    .getByLabel('HTML body', { exact: true })
+    .fill('<p>Hello {{contact.first_name}}</p><a href="https://shop.example/cart">Back to your cart</a>');
+  await templateForm.getByRole('button', { name: 'Preview' }).click();
+  const preview = page.getByRole('region', { name: 'Template preview' });
+  await expect(preview.locator('[data-field="subject"]')).toHaveText('[contact.first_name], your cart is waiting');
+  // The HTML is shown in a frame sandboxed without scripts (reading inside it would take
+  // Playwright's own scripts, which the sandbox blocks).
+  const frame = preview.locator('iframe.preview-html');
+  await expect(frame).toHaveAttribute('sandbox', '');
+  await expect(frame).toHaveAttribute('srcdoc', /<a href="https:\/\/shop\.example\/cart">Back to your cart<\/a>/);
+  expect((await (await request.get('/api/v1/templates')).json()).some((t: { name: string }) => t.name === templateName)).toBe(false);
+  await templateForm.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText(`Saved the template "${templateName}".`)).toBeVisible();
+
   await openNewJourney(page, `Abandoned cart ${suffix}`);
 
   // trigger add_to_cart → email → wait 15 min for opened → (timeout) webhook → exit.
@@ -93,7 +119,8 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   await page.getByLabel('Event that starts the journey').fill('add_to_cart');
 
   await dropNode(page, 'action', 420, 220);
-  await page.getByLabel('Message').fill('cart-reminder');
+  await page.locator('select[name="template"]').selectOption({ label: templateName });
+  await expect(node(page, 'n2').locator('.node-summary')).toContainText('email · Cart reminder');
 
   await dropNode(page, 'wait_for_event', 420, 360);
   await page.locator('select[name="wait-target"]').selectOption('activity');
@@ -136,12 +163,24 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
 
   // A contact adds to their cart through the API; the canvas counts follow.
   const contact = `ana-${suffix}`;
-  expect((await request.put(`/api/v1/contacts/${contact}`, { data: { attributes: { email: 'ana@example.com' } } })).ok()).toBe(true);
+  expect(
+    (await request.put(`/api/v1/contacts/${contact}`, { data: { attributes: { email: 'ana@example.com', first_name: 'Ana' } } })).ok(),
+  ).toBe(true);
   expect((await request.post('/api/v1/events', { data: { contact, event: 'add_to_cart' } })).status()).toBe(202);
 
   await expect(node(page, 'n1').locator('.badge.reached')).toContainText('1', { timeout: 15_000 });
   await expect(node(page, 'n4').locator('.badge.deliveries')).toContainText('✓ 1', { timeout: 20_000 });
   expect(receiver.received()).toBeGreaterThanOrEqual(2); // the Test button's and the journey's
+
+  // The email went out; Ana opens it (her mail client fetches the pixel) and the action node
+  // counts it.
+  await expect(node(page, 'n2').locator('.badge.messages.sent')).toContainText('✉ 1');
+  const email = readable(smtp.messages().find((message) => message.includes('ana@example.com')) ?? '');
+  expect(email).toContain('Subject: Ana, your cart is waiting');
+  const pixel = email.match(/http:\/\/127\.0\.0\.1:\d+\/t\/o\/[A-Za-z0-9_-]+/)?.[0];
+  expect(pixel, email).toBeTruthy();
+  expect((await request.get(pixel ?? '')).status()).toBe(200);
+  await expect(node(page, 'n2').locator('.badge.messages.opened')).toContainText('opened 1', { timeout: 15_000 });
   await page.screenshot({ path: 'artifacts/statistics.png' });
 
   // The webhook node's counts open its delivery log.
@@ -157,6 +196,7 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
 
   expect(problems).toEqual([]);
   receiver.close();
+  smtp.close();
 });
 
 test('every edit can be undone and redone; Delete removes what is selected', async ({ page }) => {

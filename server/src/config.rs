@@ -72,11 +72,15 @@ pub struct Config {
     )]
     pub allowed_target_networks: Vec<Network>,
 
-    /// Where alert emails go out: `smtp://host:25` (plain), `smtp://user:password@host:587?tls=required`
-    /// (STARTTLS) or `smtps://host:465`. Without it, webhooks' alert addresses are kept but
-    /// nothing is sent.
+    /// Where emails go out (action nodes' messages and webhook alerts): `smtp://host:25`
+    /// (plain), `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtps://host:465`.
+    /// Without it, email action nodes record their messages as skipped and alerts are not sent.
     #[arg(long, env = "WAYFARER_SMTP_URL")]
     pub smtp_url: Option<String>,
+
+    /// The contact attribute that holds a contact's email address.
+    #[arg(long, env = "WAYFARER_EMAIL_ATTRIBUTE", default_value = "email")]
+    pub email_attribute: String,
 
     /// The sender of alert emails.
     #[arg(
@@ -242,6 +246,7 @@ impl Config {
             allow_private_targets: true,
             allowed_target_networks: Vec::new(),
             smtp_url: None,
+            email_attribute: "email".to_owned(),
             alert_from: "Wayfarer <wayfarer@localhost>".to_owned(),
             delivery_timeout_secs: 15,
             delivery_batch: 512,

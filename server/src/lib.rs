@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub(crate) mod http;
 pub(crate) mod intake;
+pub mod messaging;
 mod pace;
 pub mod secret_key;
 pub mod store;
@@ -27,6 +28,7 @@ use crate::{
     engine::{Engine, EngineSettings},
     http::AppState,
     intake::{EventIntake, IntakeQueue},
+    messaging::{MessageWorker, MessagingSettings},
     store::Store,
 };
 pub use crate::{
@@ -46,6 +48,7 @@ pub struct Server {
     engine: Engine,
     intake: IntakeQueue,
     deliveries: DeliveryWorker,
+    messages: MessageWorker,
     insecure_no_auth: bool,
 }
 
@@ -68,7 +71,7 @@ impl Server {
             .local_addr()
             .map_err(|error| Error::listen(config.listen, error))?;
         // After the checks that change nothing: a server that cannot listen creates no key file.
-        let store = with_secret_key(store, config).await?;
+        let (store, keys) = with_secret_key(store, config).await?;
         take_over_claims(&store, clock.now()).await?;
         warn_if_bundle_missing(config);
         if !config.listen.ip().is_loopback() && config.public_url.is_none() {
@@ -118,7 +121,29 @@ impl Server {
         )
         .with_alerts(Arc::new(alerter))
         .recording_through(intake.attempt_log());
-        let engine = engine.handing_deliveries_to(deliveries.handoff());
+        let mailer = config
+            .smtp_url
+            .as_deref()
+            .map(messaging::email::Mailer::new)
+            .transpose()
+            .map_err(Error::SmtpUrl)?;
+        let tracker =
+            messaging::tracking::Tracker::new(&public_base(config, local_addr), keys.link_keys());
+        let messages = MessageWorker::new(
+            store.clone(),
+            clock.clone(),
+            mailer,
+            tracker.clone(),
+            MessagingSettings {
+                poll_interval: Duration::from_millis(config.engine_poll_ms),
+                batch_size: 100,
+                concurrency: 8,
+                email_attribute: config.email_attribute.clone(),
+            },
+        );
+        let engine = engine
+            .handing_deliveries_to(deliveries.handoff())
+            .waking_message_worker(messages.wake_handle());
         let auth = auth::Auth::new(
             store.clone(),
             clock.clone(),
@@ -144,6 +169,7 @@ impl Server {
             sender,
             site: http::Site::new(config.public_url.clone()),
             intake,
+            tracker,
             leptos: leptos_options(config, local_addr),
         };
         Ok(Self {
@@ -159,6 +185,7 @@ impl Server {
             engine,
             intake: intake_queue,
             deliveries,
+            messages,
             insecure_no_auth: config.insecure_no_auth,
         })
     }
@@ -179,10 +206,15 @@ impl Server {
         self.say_how_to_sign_in().await;
         let (stop_engine, engine_stopping) = watch::channel(false);
         let engine = tokio::spawn(self.engine.run(self.intake, engine_stopping.clone()));
-        let deliveries = tokio::spawn(self.deliveries.run(engine_stopping));
+        let deliveries = tokio::spawn(self.deliveries.run(engine_stopping.clone()));
+        let messages = tokio::spawn(self.messages.run(engine_stopping));
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
-        for (task, name) in [(engine, "engine"), (deliveries, "delivery worker")] {
+        for (task, name) in [
+            (engine, "engine"),
+            (deliveries, "delivery worker"),
+            (messages, "message worker"),
+        ] {
             if let Err(error) = task.await {
                 tracing::error!(%error, "the {name} task ended abnormally");
             }
@@ -233,7 +265,10 @@ pub fn secret_key_path(config: &Config) -> Result<Option<std::path::PathBuf>> {
 
 /// The store, sealing webhook secrets with the key of `--secret-key-file` (created if missing),
 /// and every secret still stored in plain text sealed now.
-async fn with_secret_key(store: Store, config: &Config) -> Result<Store> {
+async fn with_secret_key(
+    store: Store,
+    config: &Config,
+) -> Result<(Store, Arc<secret_key::KeyRing>)> {
     let keys = match secret_key_path(config)? {
         Some(path) => {
             let (keys, created) = secret_key::KeyRing::load_or_create(&path)?;
@@ -248,7 +283,8 @@ async fn with_secret_key(store: Store, config: &Config) -> Result<Store> {
         }
         None => secret_key::KeyRing::ephemeral()?,
     };
-    let store = store.with_secret_key(Arc::new(keys));
+    let keys = Arc::new(keys);
+    let store = store.with_secret_key(keys.clone());
     let sealed = store
         .reseal_webhook_secrets()
         .await
@@ -256,12 +292,12 @@ async fn with_secret_key(store: Store, config: &Config) -> Result<Store> {
     if sealed > 0 {
         tracing::info!(webhooks = sealed, "sealed the secrets stored in plain text");
     }
-    Ok(store)
+    Ok((store, keys))
 }
 
-/// A SQLite file has one server process, so the deliveries claimed there when this one starts
-/// were claimed by a predecessor that died mid-send: they are due at once rather than when
-/// their lease lapses. (On PostgreSQL other live processes may hold claims; theirs lapse
+/// A SQLite file has one server process, so the deliveries and messages claimed there when
+/// this one starts were claimed by a predecessor that died mid-send: they are due at once
+/// rather than when their lease lapses. (On PostgreSQL other live processes may hold claims; theirs lapse
 /// within [`delivery::LEASE`] of their death.)
 async fn take_over_claims(store: &Store, now: clock::Millis) -> Result<()> {
     if store.backend() != store::Backend::Sqlite {
@@ -271,13 +307,27 @@ async fn take_over_claims(store: &Store, now: clock::Millis) -> Result<()> {
         .release_claims(None, None, now)
         .await
         .map_err(Error::TakeOver)?;
-    if taken > 0 {
+    let messages = store
+        .release_message_claims(None, now)
+        .await
+        .map_err(Error::TakeOver)?;
+    if taken + messages > 0 {
         tracing::info!(
             deliveries = taken,
-            "took over the deliveries a previous process was sending when it stopped"
+            messages,
+            "took over the deliveries and messages a previous process was sending when it stopped"
         );
     }
     Ok(())
+}
+
+/// Where people reach the server from outside, for links in emails: `--public-url`, else the
+/// address it listens on.
+fn public_base(config: &Config, local_addr: SocketAddr) -> String {
+    match &config.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None => browser_url(local_addr),
+    }
 }
 
 /// The address to type into a browser on this machine: a server listening on every address

@@ -57,6 +57,9 @@ struct Key {
     /// The first 8 hex digits of the key's SHA-256: names it in sealed values.
     id: String,
     cipher: XChaCha20Poly1305,
+    /// A key of its own for signing links (tracking, unsubscribe), derived so that no MAC is
+    /// ever made with the sealing key itself.
+    link_key: [u8; 32],
 }
 
 /// The keys of a secret key file; the first seals.
@@ -191,6 +194,12 @@ impl KeyRing {
         String::from_utf8(plain).map_err(|_| SecretKeyError::Damaged)
     }
 
+    /// The keys links are signed with: the first signs, every one verifies (so links sent
+    /// before a key rotation keep working while the old key stays in the file).
+    pub fn link_keys(&self) -> Vec<[u8; 32]> {
+        self.keys.iter().map(|key| key.link_key).collect()
+    }
+
     /// Whether `stored` is sealed with the key that seals now (so it needs no re-sealing).
     pub fn is_sealed_with_current(&self, stored: &str) -> bool {
         stored
@@ -209,6 +218,11 @@ impl Key {
                 .map(|byte| format!("{byte:02x}"))
                 .collect(),
             cipher: XChaCha20Poly1305::new(bytes.into()),
+            link_key: Sha256::new()
+                .chain_update(b"wayfarer link signing key\0")
+                .chain_update(bytes)
+                .finalize()
+                .into(),
         }
     }
 }

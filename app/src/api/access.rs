@@ -29,6 +29,8 @@ crate::text_enum! {
         JourneysWrite = "journeys:write",
         WebhooksRead = "webhooks:read",
         WebhooksWrite = "webhooks:write",
+        TemplatesRead = "templates:read",
+        TemplatesWrite = "templates:write",
         DeliveriesRead = "deliveries:read",
         DeliveriesWrite = "deliveries:write",
         /// Operators, API keys and the audit log; implies every other scope.
@@ -47,6 +49,7 @@ impl Role {
                 Scope::ContactsRead
                     | Scope::JourneysRead
                     | Scope::WebhooksRead
+                    | Scope::TemplatesRead
                     | Scope::DeliveriesRead
             ),
         }
@@ -195,6 +198,9 @@ crate::text_enum! {
         WebhookCreated = "webhook_created",
         WebhookEdited = "webhook_edited",
         WebhookDeleted = "webhook_deleted",
+        TemplateCreated = "template_created",
+        TemplateEdited = "template_edited",
+        TemplateDeleted = "template_deleted",
         SigningSecretRead = "signing_secret_read",
         SigningSecretRotated = "signing_secret_rotated",
         DeliveryResent = "delivery_resent",

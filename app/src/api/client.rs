@@ -9,11 +9,12 @@ use super::{
     ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus, JourneyIn,
     JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, NodeFailuresOut,
     OperatorCreatedOut, OperatorIn, OperatorOut, OperatorPatch, PasswordChangeIn, PublishOut,
-    RequestPreviewOut, ResendCauseIn, ResentOut, SessionOut, SignInIn, WebhookIn, WebhookOut,
-    WebhookPatch, WebhookTestIn, WebhookTestOut,
+    RequestPreviewOut, ResendCauseIn, ResentOut, SessionOut, SignInIn, TemplateIn, TemplateOut,
+    TemplatePreviewIn, TemplatePreviewOut, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn,
+    WebhookTestOut,
 };
 use crate::{
-    ids::{DeliveryId, JourneyId, WebhookId},
+    ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
     journey::{NodeId, ValidationError},
 };
 
@@ -313,6 +314,33 @@ pub async fn test_webhook(id: WebhookId) -> Result<WebhookTestOut, ClientError> 
         Some(&WebhookTestIn::default()),
     )
     .await
+}
+
+pub async fn list_templates() -> Result<Vec<TemplateOut>, ClientError> {
+    send::<(), _>("GET", "/api/v1/templates", None).await
+}
+
+pub async fn create_template(input: &TemplateIn) -> Result<TemplateOut, ClientError> {
+    send("POST", "/api/v1/templates", Some(input)).await
+}
+
+/// Replaces the template's name and content (its channel stays).
+pub async fn save_template(id: TemplateId, input: &TemplateIn) -> Result<TemplateOut, ClientError> {
+    send("PUT", &format!("/api/v1/templates/{id}"), Some(input)).await
+}
+
+/// Refused (409) while a published journey sends it.
+pub async fn delete_template(id: TemplateId) -> Result<(), ClientError> {
+    send::<(), serde::de::IgnoredAny>("DELETE", &format!("/api/v1/templates/{id}"), None)
+        .await
+        .map(|_| ())
+}
+
+/// The content as the contact (or sample data) would receive it; nothing is saved.
+pub async fn preview_template(
+    input: &TemplatePreviewIn,
+) -> Result<TemplatePreviewOut, ClientError> {
+    send("POST", "/api/v1/templates/preview", Some(input)).await
 }
 
 #[cfg(feature = "hydrate")]

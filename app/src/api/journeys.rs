@@ -139,6 +139,9 @@ pub struct NodeStatsOut {
     /// For webhook nodes: the requests it queued, by state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<DeliveryCountsOut>,
+    /// For action nodes: the messages it sent, by state and activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<super::MessageCountsOut>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ mod contacts;
 mod deliveries;
 mod events;
 mod journeys;
+mod templates;
 mod webhooks;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ pub use contacts::*;
 pub use deliveries::*;
 pub use events::*;
 pub use journeys::*;
+pub use templates::*;
 pub use webhooks::*;
 
 /// `GET /api/v1/health`: answered with 200 when the database is usable, 503 otherwise.

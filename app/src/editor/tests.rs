@@ -62,6 +62,7 @@ fn every_edit_is_undone_and_redone_in_order() {
             &send,
             NodeKind::Action(Action {
                 channel: Channel::Sms,
+                template: None,
                 message: "hello".to_owned(),
             }),
         )

@@ -23,6 +23,7 @@ pub fn trigger(event: &str) -> NodeKind {
 pub fn email(message: &str) -> NodeKind {
     NodeKind::Action(Action {
         channel: Channel::Email,
+        template: None,
         message: message.to_owned(),
     })
 }

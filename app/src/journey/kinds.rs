@@ -85,6 +85,7 @@ impl NodeKindTag {
             }),
             Self::Action => NodeKind::Action(Action {
                 channel: Channel::Email,
+                template: None,
                 message: String::new(),
             }),
             Self::WaitForEvent => NodeKind::WaitForEvent(WaitForEvent {

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::rule::Rule;
-use crate::ids::WebhookId;
+use crate::ids::{TemplateId, WebhookId};
 
 /// A node's id within its journey, chosen by the editor (e.g. `n1`); stable across versions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -126,13 +126,18 @@ pub struct Trigger {
     pub filter: Vec<Rule>,
 }
 
-/// Sends a message on a channel. The engine records the message so that later activity
-/// events (`opened`, `clicked`, …) can refer to it.
+/// Sends a message on a channel: the engine queues it, the message worker sends it, and its
+/// activities (`opened`, `clicked`, …) come back as events that refer to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Action {
     pub channel: Channel,
-    /// The message template's name or id.
+    /// The template the message is made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateId>,
+    /// A template's name: how documents saved before templates were assets named their
+    /// message. Used when no `template` is picked.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
 }
 

@@ -283,7 +283,7 @@ fn settings_must_be_complete() {
         messages(&journey),
         vec![
             "node \"start\": Trigger needs the name of the event that starts the journey.",
-            "node \"send\": Action needs the email message to send.",
+            "node \"send\": Action needs an email template to send: pick one.",
             "node \"wait\": Wait for event needs a timeout longer than zero.",
             "node \"wait\": Wait for event needs the name of the event to wait for.",
             "node \"pause\": Delay needs a duration longer than zero.",
@@ -543,8 +543,13 @@ fn kind() -> impl Strategy<Value = NodeKind> {
     prop_oneof![
         (name(), proptest::collection::vec(rule(), 0..3))
             .prop_map(|(event, filter)| NodeKind::Trigger(Trigger { event, filter })),
-        (proptest::sample::select(Channel::ALL.to_vec()), name())
-            .prop_map(|(channel, message)| NodeKind::Action(Action { channel, message })),
+        (proptest::sample::select(Channel::ALL.to_vec()), name()).prop_map(|(channel, message)| {
+            NodeKind::Action(Action {
+                channel,
+                template: None,
+                message,
+            })
+        }),
         (name(), span()).prop_map(|(event, timeout)| NodeKind::WaitForEvent(WaitForEvent {
             until: WaitTarget::Event { event },
             timeout

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     graph::Journey,
-    node::{Branch, ConditionRule, Node, NodeId, NodeKind, Span, WaitTarget},
+    node::{Branch, Channel, ConditionRule, Node, NodeId, NodeKind, Span, WaitTarget},
     rule::{Rule, split_field},
 };
-use crate::ids::WebhookId;
+use crate::ids::{TemplateId, WebhookId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -61,6 +61,38 @@ impl Journey {
                     node,
                     format!("sends to webhook {id}, which does not exist: pick another."),
                 );
+            }
+        }
+        errors.0
+    }
+
+    /// Problems of action nodes whose template is gone or is for another channel;
+    /// `channel_of` gives an existing template's channel.
+    pub fn check_templates(
+        &self,
+        channel_of: impl Fn(TemplateId) -> Option<Channel>,
+    ) -> Vec<ValidationError> {
+        let mut errors = Errors::default();
+        for node in self.nodes() {
+            let NodeKind::Action(action) = &node.kind else {
+                continue;
+            };
+            let Some(id) = action.template else {
+                continue;
+            };
+            match channel_of(id) {
+                None => errors.node(
+                    node,
+                    format!("sends template {id}, which does not exist: pick another."),
+                ),
+                Some(channel) if channel != action.channel => errors.node(
+                    node,
+                    format!(
+                        "sends {} but its template is for {channel}: pick an {} template.",
+                        action.channel, action.channel
+                    ),
+                ),
+                Some(_) => {}
             }
         }
         errors.0
@@ -163,10 +195,13 @@ fn check_settings(journey: &Journey, node: &Node, errors: &mut Errors) {
             }
         }
         NodeKind::Action(action) => {
-            if action.message.trim().is_empty() {
+            if action.template.is_none() && action.message.trim().is_empty() {
                 errors.node(
                     node,
-                    format!("needs the {} message to send.", action.channel.as_str()),
+                    format!(
+                        "needs an {} template to send: pick one.",
+                        action.channel.as_str()
+                    ),
                 );
             }
         }

@@ -2,7 +2,19 @@
 
 use leptos::prelude::*;
 
-use crate::journey::KeyValue;
+use crate::journey::{Channel, KeyValue};
+
+/// A channel as people name it.
+pub(super) fn channel_label(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "Email",
+        Channel::Sms => "SMS",
+        Channel::AppPush => "App push",
+        Channel::WebPush => "Web push",
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Rcs => "RCS",
+    }
+}
 
 /// Key/value rows (custom data, headers) with add and remove. Rows are drawn by position, so
 /// typing into one keeps its focus while the list is written back through `set_rows`.

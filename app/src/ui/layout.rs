@@ -25,6 +25,7 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     // and screen readers both use.
                     <A href="/journeys">"Journeys"</A>
                     <A href="/webhooks">"Webhooks"</A>
+                    <A href="/templates">"Templates"</A>
                     <A href="/contacts">"Contacts"</A>
                     <Show when=move || access.can(Scope::Admin)>
                         <A href="/operators">"Operators"</A>

@@ -7,6 +7,7 @@ mod editor;
 mod fields;
 mod layout;
 mod pages;
+mod templates;
 mod webhooks;
 
 use leptos::prelude::*;
@@ -23,6 +24,7 @@ use contacts::ContactsPage;
 use editor::EditorPage;
 use layout::AppShell;
 use pages::{JourneysPage, NotFoundPage};
+use templates::TemplatesPage;
 use webhooks::WebhooksPage;
 
 #[component]
@@ -40,6 +42,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/journeys") view=JourneysPage/>
                     <Route path=path!("/journeys/:id") view={Lazy::<EditorRoute>::new()}/>
                     <Route path=path!("/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
+                    <Route path=path!("/templates") view={Lazy::<TemplatesRoute>::new()}/>
                     <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()}/>
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/setup") view=SetupPage/>
@@ -75,4 +78,5 @@ macro_rules! lazy_page {
 
 lazy_page!(EditorRoute shows EditorPage);
 lazy_page!(WebhooksRoute shows WebhooksPage);
+lazy_page!(TemplatesRoute shows TemplatesPage);
 lazy_page!(ContactsRoute shows ContactsPage);

@@ -247,7 +247,7 @@ where
 }
 
 /// Asks the person in the browser; never true on the server.
-fn confirm(message: &str) -> bool {
+pub(super) fn confirm(message: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         web_sys::window()

@@ -154,7 +154,7 @@ impl Subject {
     }
 }
 
-fn rfc3339(at: Millis) -> String {
+pub(crate) fn rfc3339(at: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(at)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

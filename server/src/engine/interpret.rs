@@ -1,7 +1,7 @@
 //! What happens when a contact enters a node, and where it goes next, decided without I/O.
 
 use app::{
-    ids::WebhookId,
+    ids::{TemplateId, WebhookId},
     journey::{
         Activity, Branch, Channel, Combine, ConditionRule, Facts, Journey, Node, NodeId, NodeKind,
         Resume, WaitTarget,
@@ -23,6 +23,8 @@ pub enum Effect {
     SendMessage {
         node: NodeId,
         channel: Channel,
+        template: Option<TemplateId>,
+        /// The template's name, when no template is picked (documents from before templates).
         message: String,
     },
     /// A webhook node queues a request.
@@ -108,6 +110,7 @@ pub fn advance(
                 effects.push(Effect::SendMessage {
                     node: current.id.clone(),
                     channel: action.channel,
+                    template: action.template,
                     message: action.message.clone(),
                 });
                 Branch::Next
@@ -312,6 +315,7 @@ mod tests {
         assert!(outcome.effects.contains(&Effect::SendMessage {
             node: NodeId::new("email"),
             channel: Channel::Email,
+            template: None,
             message: "cart".to_owned(),
         }));
         assert_eq!(

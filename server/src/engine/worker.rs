@@ -14,7 +14,7 @@ use app::{
     journey::{ConditionRule, Facts, Journey, NodeId, NodeKind, Resume, Trigger},
 };
 use serde_json::{Map, Value};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::interpret::{
     Awaiting, Context, Effect, EventHistory, Halt, InterpretError, Outcome, advance, resume,
@@ -60,6 +60,8 @@ pub struct Engine {
     versions: HashMap<(JourneyId, i64), Result<Arc<Journey>, Arc<str>>>,
     /// Where the deliveries a round queues go once it commits.
     handoff: Option<Handoff>,
+    /// Wakes the message worker once a round that queued messages commits.
+    messages_queued: Option<Arc<Notify>>,
     /// When a round last claimed events stored unmatched.
     stored_looked_for: Instant,
 }
@@ -72,6 +74,7 @@ impl Engine {
             settings,
             versions: HashMap::new(),
             handoff: None,
+            messages_queued: None,
             stored_looked_for: Instant::now(),
         }
     }
@@ -80,6 +83,12 @@ impl Engine {
     /// round's transaction; when it has no room, queues them unclaimed and wakes it.
     pub fn handing_deliveries_to(mut self, handoff: Handoff) -> Self {
         self.handoff = Some(handoff);
+        self
+    }
+
+    /// Wakes the message worker through `notify` whenever a round queues messages.
+    pub fn waking_message_worker(mut self, notify: Arc<Notify>) -> Self {
+        self.messages_queued = Some(notify);
         self
     }
 
@@ -220,6 +229,11 @@ impl Engine {
             with_commit = ?round_started.elapsed(),
             "engine round"
         );
+        if stepped.messages > 0
+            && let Some(notify) = &self.messages_queued
+        {
+            notify.notify_one();
+        }
         match stepped.queued {
             Queued::Nothing => {}
             Queued::HandedOver(slot, due) => slot.hand_over(due),
@@ -387,6 +401,7 @@ impl Engine {
         Ok(Stepped {
             count: due.len(),
             queued,
+            messages: records.messages.len(),
         })
     }
 
@@ -444,6 +459,8 @@ struct Round {
 struct Stepped {
     count: usize,
     queued: Queued,
+    /// Messages the steps queued.
+    messages: usize,
 }
 
 /// The webhook requests a round's steps queued, and where they go once it commits.
@@ -651,12 +668,14 @@ fn record<'a>(records: &mut StepRecords<'a>, enrollment: &'a EnrollmentRow, outc
             Effect::SendMessage {
                 node,
                 channel,
+                template,
                 message,
             } => records.messages.push(NewMessage {
                 enrollment,
                 node,
                 channel: *channel,
-                template: message,
+                template: *template,
+                template_name: message,
             }),
             Effect::QueueDelivery {
                 node,

@@ -68,6 +68,13 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         | ("POST", "/webhooks" | "/webhooks/{id}/rotate-secret" | "/webhooks/{id}/test")
         | ("PATCH" | "DELETE", "/webhooks/{id}") => Needs(WebhooksWrite),
 
+        // A preview fills placeholders with a contact's attributes: a reader of templates and
+        // contacts may see it.
+        ("GET", "/templates" | "/templates/{id}") | ("POST", "/templates/preview") => {
+            Needs(TemplatesRead)
+        }
+        ("POST", "/templates") | ("PUT" | "DELETE", "/templates/{id}") => Needs(TemplatesWrite),
+
         ("GET", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures") => {
             Needs(DeliveriesRead)
         }
@@ -246,6 +253,8 @@ pub async fn page_guard(State(state): State<AppState>, request: Request, next: N
     let is_page = request.method() == Method::GET
         && !path.starts_with("/api/")
         && !path.starts_with("/pkg/")
+        // Links in emails, for contacts: they carry their own token.
+        && !path.starts_with("/t/")
         && !path
             .rsplit('/')
             .next()

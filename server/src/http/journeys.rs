@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use app::{
     api::{
         AuditAction, DeliveryCountsOut, DeliveryStatus, EnrollmentState, JourneyIn, JourneyOut,
-        JourneyPatch, JourneyStatsOut, JourneyStatus, JourneySummaryOut, NodeStatsOut, PublishOut,
-        StatsQuery,
+        JourneyPatch, JourneyStatsOut, JourneyStatus, JourneySummaryOut, MessageCountsOut,
+        MessageStatus, NodeStatsOut, PublishOut, StatsQuery,
     },
-    ids::{JourneyId, WebhookId},
-    journey::{Journey, JourneyDocument, NodeKind, ValidationError},
+    ids::{JourneyId, TemplateId, WebhookId},
+    journey::{Activity, Channel, Journey, JourneyDocument, NodeId, NodeKind, ValidationError},
 };
 use axum::{
     Json, Router,
@@ -350,6 +350,8 @@ async fn stats(
                     held: requests(DeliveryStatus::Held),
                     failed: requests(DeliveryStatus::Failed),
                 }),
+                messages: matches!(node.kind, NodeKind::Action(_))
+                    .then(|| message_counts(&counts, id)),
             }
         })
         .collect();
@@ -358,6 +360,57 @@ async fn stats(
         version,
         nodes,
     }))
+}
+
+fn message_counts(counts: &VersionCounts, node: &NodeId) -> MessageCountsOut {
+    let messages = |status: MessageStatus| {
+        counts
+            .messages
+            .get(&(node.clone(), status))
+            .copied()
+            .unwrap_or(0)
+    };
+    let had = |activity: Activity| {
+        counts
+            .activities
+            .get(&(node.clone(), activity))
+            .copied()
+            .unwrap_or(0)
+    };
+    MessageCountsOut {
+        queued: messages(MessageStatus::Queued),
+        sent: messages(MessageStatus::Sent),
+        failed: messages(MessageStatus::Failed),
+        skipped: messages(MessageStatus::Skipped),
+        delivered: had(Activity::Delivered),
+        opened: had(Activity::Opened),
+        clicked: had(Activity::Clicked),
+        bounced: had(Activity::Bounced),
+    }
+}
+
+/// The published journeys (live or paused) whose version in force `uses` (an asset about to
+/// be deleted), named as `"Name" (id)`.
+pub(super) async fn published_using(
+    state: &AppState,
+    uses: impl Fn(&Journey) -> bool,
+) -> ApiResult<Vec<String>> {
+    let mut users = Vec::new();
+    for published in state.store.published_journeys().await? {
+        match serde_json::from_str::<Journey>(&published.document) {
+            Ok(journey) => {
+                if uses(&journey) {
+                    users.push(format!("\"{}\" ({})", published.name, published.id));
+                }
+            }
+            Err(error) => tracing::error!(
+                journey = %published.id,
+                %error,
+                "a published version cannot be read"
+            ),
+        }
+    }
+    Ok(users)
 }
 
 async fn existing(state: &AppState, id: JourneyId) -> ApiResult<JourneyRow> {
@@ -399,12 +452,20 @@ fn stored_journey(row: &JourneyRow) -> ApiResult<Journey> {
     })
 }
 
-/// Everything that keeps the journey from being published: its own problems, and webhook
-/// nodes naming webhooks that do not exist (deleted, or mistyped through the API).
+/// Everything that keeps the journey from being published: its own problems, and webhook and
+/// action nodes naming assets that do not exist (deleted, or mistyped through the API).
 async fn problems(state: &AppState, journey: &Journey) -> ApiResult<Vec<ValidationError>> {
     let mut errors = journey.validate();
     let webhooks: HashSet<WebhookId> = state.store.webhook_ids().await?.into_iter().collect();
     errors.extend(journey.check_webhooks(|id| webhooks.contains(&id)));
+    if journey
+        .nodes()
+        .any(|node| matches!(&node.kind, NodeKind::Action(action) if action.template.is_some()))
+    {
+        let templates: HashMap<TemplateId, Channel> =
+            state.store.template_channels().await?.into_iter().collect();
+        errors.extend(journey.check_templates(|id| templates.get(&id).copied()));
+    }
     Ok(errors)
 }
 

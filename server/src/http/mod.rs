@@ -15,6 +15,8 @@ mod openapi;
 mod operators;
 pub(crate) mod serve;
 mod session;
+mod templates;
+mod tracking;
 mod webhooks;
 
 use axum::{Router, extract::FromRef, response::Redirect, routing::get};
@@ -46,6 +48,8 @@ pub struct AppState {
     pub intake: EventIntake,
     /// The HTTP client for webhook requests (the test button uses it too).
     pub sender: Sender,
+    /// Checks the tokens of the links in sent emails.
+    pub tracker: crate::messaging::tracking::Tracker,
     /// The names and origins this server answers to.
     pub site: Site,
     /// Who is calling: sessions, API keys, sign-in.
@@ -71,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         // The journeys list is the home page; redirecting here keeps one URL per page.
         .route("/", get(|| async { Redirect::temporary("/journeys") }))
         .nest("/api/v1", api_v1(&state))
+        .merge(tracking::router())
         .leptos_routes(&state, routes, render_shell)
         .fallback(file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -105,6 +110,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .merge(openapi::router())
         .merge(operators::router())
         .merge(session::router())
+        .merge(templates::router())
         .merge(webhooks::router())
         // After routing, so that the guard knows the route and unknown paths stay 404s.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -16,7 +16,7 @@ use utoipa::{
 
 use super::{
     AppState, access, api_keys, audit, contacts, deliveries, events, health, journeys, operators,
-    session, webhooks,
+    session, templates, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -67,6 +67,12 @@ use super::{
         webhooks::rotate_secret,
         webhooks::preview,
         webhooks::test,
+        templates::list,
+        templates::create,
+        templates::show,
+        templates::replace,
+        templates::remove,
+        templates::preview,
         deliveries::list,
         deliveries::show,
         deliveries::resend,
@@ -84,6 +90,7 @@ use super::{
         (name = "events"),
         (name = "journeys"),
         (name = "webhooks"),
+        (name = "templates", description = "What action nodes send, per channel"),
         (name = "deliveries"),
     )
 )]

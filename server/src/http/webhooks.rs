@@ -8,7 +8,6 @@ use app::{
         WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
     },
     ids::WebhookId,
-    journey::Journey,
 };
 use axum::{
     Json, Router,
@@ -247,7 +246,10 @@ async fn remove(
     caller: Caller,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<StatusCode> {
-    let users = journeys_sending_to(&state, id).await?;
+    let users = super::journeys::published_using(&state, |journey| {
+        journey.webhook_nodes().any(|(_, webhook)| webhook == id)
+    })
+    .await?;
     if !users.is_empty() {
         return Err(ApiError::conflict(format!(
             "webhook {id} is used by the published journeys {}: remove it from their webhook \
@@ -267,27 +269,6 @@ async fn remove(
     } else {
         Err(no_webhook(id))
     }
-}
-
-/// The published journeys (live or paused) whose version in force has a webhook node sending
-/// to `webhook`, named as `"Name" (id)`.
-async fn journeys_sending_to(state: &AppState, webhook: WebhookId) -> ApiResult<Vec<String>> {
-    let mut users = Vec::new();
-    for published in state.store.published_journeys().await? {
-        match serde_json::from_str::<Journey>(&published.document) {
-            Ok(journey) => {
-                if journey.webhook_nodes().any(|(_, id)| id == webhook) {
-                    users.push(format!("\"{}\" ({})", published.name, published.id));
-                }
-            }
-            Err(error) => tracing::error!(
-                journey = %published.id,
-                %error,
-                "a published version cannot be read"
-            ),
-        }
-    }
-    Ok(users)
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/signing-secret", tag = "webhooks",

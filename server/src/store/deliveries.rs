@@ -114,7 +114,7 @@ impl<'a> SettledState<'a> {
 /// claimed delivery names its holder, so a worker whose lease ran out (and whose deliveries
 /// another worker took over) cannot write over the new holder's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Claimant(i64);
+pub struct Claimant(pub(super) i64);
 
 impl Claimant {
     pub fn random() -> Self {
@@ -128,6 +128,49 @@ impl Claimant {
     }
 }
 
+/// The tables whose due rows workers claim, with the state a due row is in.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Claimable {
+    Deliveries,
+    Messages,
+}
+
+/// Claims up to `limit` rows of `table` that are due at `now` for `claimant` until
+/// `lease_until` (their `next_attempt_at` moves to the lease's end); rows the claimant holds
+/// already are never claimed twice. Returns their ids.
+pub(super) async fn claim_due<Id>(
+    connection: &mut sqlx::AnyConnection,
+    backend: super::Backend,
+    table: Claimable,
+    claimant: Claimant,
+    now: Millis,
+    lease_until: Millis,
+    limit: i64,
+) -> sqlx::Result<Vec<Id>>
+where
+    Id: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+{
+    let (table, due) = match table {
+        Claimable::Deliveries => ("deliveries", "pending"),
+        Claimable::Messages => ("messages", "queued"),
+    };
+    let skip_locked = backend.skip_locked();
+    sqlx::query_scalar(&format!(
+        "UPDATE {table} SET next_attempt_at = $2, claimed_by = $4
+         WHERE id IN (SELECT id FROM {table}
+                      WHERE status = '{due}' AND next_attempt_at <= $1
+                        AND (claimed_by IS NULL OR claimed_by <> $4)
+                      ORDER BY next_attempt_at, id LIMIT $3 {skip_locked})
+         RETURNING id"
+    ))
+    .bind(now)
+    .bind(lease_until)
+    .bind(limit)
+    .bind(claimant.0)
+    .fetch_all(connection)
+    .await
+}
+
 impl Store {
     /// Claims up to `limit` due deliveries for `claimant` until `lease_until`: if this process
     /// dies while sending, they become due again then (at-least-once). Deliveries the claimant
@@ -139,21 +182,16 @@ impl Store {
         lease_until: Millis,
         limit: i64,
     ) -> sqlx::Result<Vec<DueDelivery>> {
-        let skip_locked = self.backend.skip_locked();
         let mut transaction = self.begin_write().await?;
-        let ids: Vec<DeliveryId> = sqlx::query_scalar(&format!(
-            "UPDATE deliveries SET next_attempt_at = $2, claimed_by = $4
-             WHERE id IN (SELECT id FROM deliveries
-                          WHERE status = 'pending' AND next_attempt_at <= $1
-                            AND (claimed_by IS NULL OR claimed_by <> $4)
-                          ORDER BY next_attempt_at, id LIMIT $3 {skip_locked})
-             RETURNING id"
-        ))
-        .bind(now)
-        .bind(lease_until)
-        .bind(limit)
-        .bind(claimant.0)
-        .fetch_all(&mut *transaction)
+        let ids: Vec<DeliveryId> = claim_due(
+            &mut transaction,
+            self.backend,
+            Claimable::Deliveries,
+            claimant,
+            now,
+            lease_until,
+            limit,
+        )
         .await?;
         if ids.is_empty() {
             transaction.commit().await?;

@@ -133,7 +133,7 @@ impl Store {
     }
 
     /// Deletes the journey, its versions, the contacts' runs through it and its statistics;
-    /// messages and webhook requests stay as history, and the requests not sent yet are
+    /// messages and webhook requests stay as history, and those not sent yet are skipped or
     /// cancelled. `false` if there was no such journey.
     pub async fn delete_journey(&self, id: JourneyId, now: Millis) -> sqlx::Result<bool> {
         let mut transaction = self.begin_write().await?;
@@ -145,6 +145,14 @@ impl Store {
                 now,
             )
             .await?;
+        sqlx::query(
+            "UPDATE messages SET status = 'skipped', reason = 'its journey was deleted',
+                 next_attempt_at = NULL, claimed_by = NULL
+             WHERE journey_id = $1 AND status = 'queued'",
+        )
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
         for table in ["node_visits", "enrollments", "journey_versions"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE journey_id = $1"))
                 .bind(id)

@@ -1,16 +1,19 @@
-//! Messages action nodes sent: activity events (`opened`, `clicked`, …) name them by id, and
-//! a wait for an activity finds its message through them.
+//! Messages action nodes send: queued by the step that reaches the node, claimed and sent by
+//! the message worker. Activity events (`opened`, `clicked`, …) name them by id, and a wait for
+//! an activity finds its message through them.
 
 use std::collections::HashMap;
 
 use app::{
-    ids::MessageId,
+    api::MessageStatus,
+    ids::{JourneyId, MessageId, TemplateId},
     journey::{Channel, NodeId},
 };
 use sqlx::FromRow;
 
 use super::{
-    Batch, EnrollmentRow,
+    Batch, Claimant, EnrollmentRow, Store,
+    deliveries::{Claimable, claim_due},
     sql::{IN_LIST_CHUNK, Param, Params, insert_rows},
 };
 use crate::clock::Millis;
@@ -21,7 +24,57 @@ pub struct NewMessage<'a> {
     pub enrollment: &'a EnrollmentRow,
     pub node: &'a NodeId,
     pub channel: Channel,
-    pub template: &'a str,
+    pub template: Option<TemplateId>,
+    /// The template's name, for documents saved before templates were assets.
+    pub template_name: &'a str,
+}
+
+/// A claimed message with what sending it needs.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct DueMessage {
+    pub id: MessageId,
+    pub journey_id: JourneyId,
+    pub channel: Channel,
+    /// What the node picked: a template id, else a name.
+    pub template_id: Option<TemplateId>,
+    pub template_name: String,
+    /// The template found, if it still exists: its channel and content (JSON).
+    pub template_channel: Option<Channel>,
+    pub template_content: Option<String>,
+    pub attempts: i64,
+    pub created_at: Millis,
+    pub contact_external_id: String,
+    pub contact_attributes: String,
+    pub event_name: Option<String>,
+    pub event_properties: Option<String>,
+    pub event_occurred_at: Option<Millis>,
+    pub journey_name: Option<String>,
+}
+
+/// What became of a claimed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageOutcome {
+    /// The provider took it.
+    Sent,
+    /// A transient failure: try again at `at`.
+    Retry {
+        at: Millis,
+        error: String,
+    },
+    Failed {
+        reason: String,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+/// A message the tracking endpoints found.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct TrackedMessage {
+    pub id: MessageId,
+    pub channel: Channel,
+    pub contact_external_id: String,
 }
 
 /// A message as stored.
@@ -46,7 +99,10 @@ impl Batch {
                 Param::Text(message.node.as_str()),
                 message.enrollment.contact_id.into(),
                 Param::Text(message.channel.as_str()),
-                Param::Text(message.template),
+                Param::Text(message.template_name),
+                Param::OptInt(message.template.map(TemplateId::get)),
+                Param::Text(MessageStatus::Queued.as_str()),
+                Param::Int(now),
                 Param::Int(now),
             ]
         });
@@ -54,9 +110,144 @@ impl Batch {
             &mut self.transaction,
             self.backend,
             "messages (enrollment_id, journey_id, version, node_id, contact_id, channel, template,
-                       created_at)",
+                       template_id, status, next_attempt_at, created_at)",
             rows,
         )
+        .await
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` queued messages that are due for `claimant` until `lease_until`:
+    /// if this process dies while sending, they are due again then.
+    pub async fn claim_due_messages(
+        &self,
+        claimant: Claimant,
+        now: Millis,
+        lease_until: Millis,
+        limit: i64,
+    ) -> sqlx::Result<Vec<DueMessage>> {
+        let mut transaction = self.begin_write().await?;
+        let ids: Vec<MessageId> = claim_due(
+            &mut transaction,
+            self.backend,
+            Claimable::Messages,
+            claimant,
+            now,
+            lease_until,
+            limit,
+        )
+        .await?;
+        let mut due = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT m.id, m.journey_id, m.channel, m.template_id, m.template AS template_name,
+                        t.channel AS template_channel, t.content AS template_content,
+                        m.attempts, m.created_at,
+                        c.external_id AS contact_external_id, c.attributes AS contact_attributes,
+                        e.name AS event_name, e.properties AS event_properties,
+                        e.occurred_at AS event_occurred_at, j.name AS journey_name
+                 FROM messages m
+                 JOIN contacts c ON c.id = m.contact_id
+                 LEFT JOIN templates t ON t.id = COALESCE(
+                     m.template_id,
+                     (SELECT MIN(named.id) FROM templates named
+                      WHERE named.name = m.template AND named.channel = m.channel))
+                 LEFT JOIN enrollments n ON n.id = m.enrollment_id
+                 LEFT JOIN events e ON e.id = n.trigger_event_id
+                 LEFT JOIN journeys j ON j.id = m.journey_id
+                 WHERE m.id IN ({})
+                 ORDER BY m.id",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, DueMessage>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            due.extend(query.fetch_all(&mut *transaction).await?);
+        }
+        transaction.commit().await?;
+        Ok(due)
+    }
+
+    /// Records what became of messages `claimant` holds; one whose claim another worker took
+    /// over meanwhile is left to that worker.
+    pub async fn record_messages(
+        &self,
+        claimant: Claimant,
+        outcomes: &[(MessageId, MessageOutcome)],
+        now: Millis,
+    ) -> sqlx::Result<()> {
+        let mut transaction = self.begin_write().await?;
+        for (id, outcome) in outcomes {
+            let (status, next_attempt_at, reason) = match outcome {
+                MessageOutcome::Sent => (MessageStatus::Sent, None, None),
+                MessageOutcome::Retry { at, error } => {
+                    (MessageStatus::Queued, Some(*at), Some(error.as_str()))
+                }
+                MessageOutcome::Failed { reason } => {
+                    (MessageStatus::Failed, None, Some(reason.as_str()))
+                }
+                MessageOutcome::Skipped { reason } => {
+                    (MessageStatus::Skipped, None, Some(reason.as_str()))
+                }
+            };
+            let attempted = i64::from(!matches!(outcome, MessageOutcome::Skipped { .. }));
+            sqlx::query(
+                "UPDATE messages SET status = $1, next_attempt_at = $2, reason = $3,
+                     attempts = attempts + $4,
+                     sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END,
+                     claimed_by = NULL
+                 WHERE id = $6 AND claimed_by = $7 AND status = 'queued'",
+            )
+            .bind(status)
+            .bind(next_attempt_at)
+            .bind(reason)
+            .bind(attempted)
+            .bind(now)
+            .bind(*id)
+            .bind(claimant.0)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Makes the queued messages claimed by `claimant` (or by anyone, with `None`) due at
+    /// `now` and unclaimed: what a stopping worker gives back, and what a restarted SQLite
+    /// server takes over from the process that died. Returns how many.
+    pub async fn release_message_claims(
+        &self,
+        claimant: Option<Claimant>,
+        now: Millis,
+    ) -> sqlx::Result<u64> {
+        let holder = if claimant.is_some() {
+            "AND claimed_by = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE messages SET next_attempt_at = $1, claimed_by = NULL
+             WHERE status = 'queued' AND claimed_by IS NOT NULL {holder}"
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        if let Some(claimant) = claimant {
+            query = query.bind(claimant.0);
+        }
+        let done = self.write_one(query).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// A message a tracking link names, with its contact; `None` if unknown.
+    pub async fn tracked_message(&self, id: MessageId) -> sqlx::Result<Option<TrackedMessage>> {
+        sqlx::query_as(
+            "SELECT m.id, m.channel, c.external_id AS contact_external_id
+             FROM messages m JOIN contacts c ON c.id = m.contact_id
+             WHERE m.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
         .await
     }
 }

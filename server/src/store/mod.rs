@@ -14,6 +14,7 @@ mod operators;
 mod sql;
 mod stats;
 mod steps;
+mod templates;
 mod url;
 mod webhooks;
 
@@ -46,10 +47,11 @@ pub use self::{
     },
     events::{ContactEventRow, EventRow, NewEvent},
     journeys::{JourneyChanges, JourneyRow, LiveJourney, PublishedJourney},
-    messages::{MessageRow, NewMessage},
+    messages::{DueMessage, MessageOutcome, MessageRow, NewMessage, TrackedMessage},
     operators::{NewOperator, OperatorRow, SessionRow},
     stats::{VersionCounts, Visit},
     steps::StepRecords,
+    templates::TemplateRow,
     url::redact_url,
     webhooks::WebhookRow,
 };

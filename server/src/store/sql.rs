@@ -89,6 +89,7 @@ id_params!(
     app::ids::EventId,
     app::ids::JourneyId,
     app::ids::MessageId,
+    app::ids::TemplateId,
     app::ids::WebhookId
 );
 

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use app::{
-    api::{DeliveryStatus, EnrollmentState},
+    api::{DeliveryStatus, EnrollmentState, MessageStatus},
     ids::JourneyId,
+    journey::Activity,
     journey::NodeId,
 };
 
@@ -30,6 +31,10 @@ pub struct VersionCounts {
     pub states: HashMap<(NodeId, EnrollmentState), i64>,
     /// Requests of each webhook node in each state.
     pub deliveries: HashMap<(NodeId, DeliveryStatus), i64>,
+    /// Messages of each action node in each state.
+    pub messages: HashMap<(NodeId, MessageStatus), i64>,
+    /// Messages of each action node that had each activity, each counted once.
+    pub activities: HashMap<(NodeId, Activity), i64>,
 }
 
 impl Batch {
@@ -100,8 +105,37 @@ impl Store {
         .bind(version)
         .fetch_all(&mut *snapshot)
         .await?;
+        let messages: Vec<(NodeId, MessageStatus, i64)> = sqlx::query_as(
+            "SELECT node_id, status, COUNT(*) FROM messages
+             WHERE journey_id = $1 AND version = $2
+             GROUP BY node_id, status",
+        )
+        .bind(journey_id)
+        .bind(version)
+        .fetch_all(&mut *snapshot)
+        .await?;
+        let activities: Vec<(NodeId, String, i64)> = sqlx::query_as(
+            "SELECT m.node_id, e.name, COUNT(DISTINCT m.id) FROM messages m
+             JOIN events e ON e.message_id = m.id
+             WHERE m.journey_id = $1 AND m.version = $2
+             GROUP BY m.node_id, e.name",
+        )
+        .bind(journey_id)
+        .bind(version)
+        .fetch_all(&mut *snapshot)
+        .await?;
         snapshot.commit().await?;
         Ok(VersionCounts {
+            messages: messages
+                .into_iter()
+                .map(|(node, status, count)| ((node, status), count))
+                .collect(),
+            activities: activities
+                .into_iter()
+                .filter_map(|(node, name, count)| {
+                    Some(((node, name.parse::<Activity>().ok()?), count))
+                })
+                .collect(),
             reached: reached.into_iter().collect(),
             states: states
                 .into_iter()

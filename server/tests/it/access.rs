@@ -70,6 +70,10 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
         ("get", "/webhooks/{id}/signing-secret")
         | ("post", "/webhooks" | "/webhooks/{id}/rotate-secret" | "/webhooks/{id}/test")
         | ("patch" | "delete", "/webhooks/{id}") => scope(WebhooksWrite),
+        ("get", "/templates" | "/templates/{id}") | ("post", "/templates/preview") => {
+            scope(TemplatesRead)
+        }
+        ("post", "/templates") | ("put" | "delete", "/templates/{id}") => scope(TemplatesWrite),
         ("get", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures") => {
             scope(DeliveriesRead)
         }
@@ -91,9 +95,11 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
 /// The least role that has `scope`.
 fn least_role(scope: Scope) -> Role {
     match scope {
-        Scope::ContactsRead | Scope::JourneysRead | Scope::WebhooksRead | Scope::DeliveriesRead => {
-            Role::Viewer
-        }
+        Scope::ContactsRead
+        | Scope::JourneysRead
+        | Scope::WebhooksRead
+        | Scope::TemplatesRead
+        | Scope::DeliveriesRead => Role::Viewer,
         Scope::Admin => Role::Admin,
         _ => Role::Editor,
     }

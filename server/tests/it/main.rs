@@ -18,6 +18,7 @@ mod events;
 mod health;
 mod held;
 mod journeys;
+mod messages;
 mod migrations;
 mod openapi;
 mod pages;

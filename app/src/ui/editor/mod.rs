@@ -24,7 +24,8 @@ use leptos_router::{components::A, hooks::use_params_map};
 use super::{access::use_access, pages::ErrorNotice};
 use crate::{
     api::{
-        DeliveryStatus, JourneyOut, NodeStatsOut, Scope, WebhookOut, client, client::ClientError,
+        DeliveryStatus, JourneyOut, NodeStatsOut, Scope, TemplateOut, WebhookOut, client,
+        client::ClientError,
     },
     editor::{Editor, canvas::Viewport},
     ids::JourneyId,
@@ -65,6 +66,8 @@ pub(super) struct EditorState {
     pub problems: Memo<Vec<ValidationError>>,
     /// Kept up to date when the node panel disables or enables one.
     pub webhooks: RwSignal<Vec<WebhookOut>>,
+    /// Every template, for action nodes to pick from (by their channel).
+    pub templates: RwSignal<Vec<TemplateOut>>,
     /// Per node, for the published version.
     pub stats: RwSignal<HashMap<NodeId, NodeStatsOut>>,
     /// The webhook node whose delivery log is open.
@@ -121,7 +124,7 @@ impl EditorState {
     }
 }
 
-/// `/journeys/:id`: loads the journey and the webhooks its nodes can send to.
+/// `/journeys/:id`: loads the journey, and the webhooks and templates its nodes can send.
 #[component]
 pub fn EditorPage() -> impl IntoView {
     let params = use_params_map();
@@ -143,7 +146,8 @@ pub fn EditorPage() -> impl IntoView {
             };
             let journey = client::journey(id).await?;
             let webhooks = client::list_webhooks().await?;
-            Ok((journey, webhooks))
+            let templates = client::list_templates().await?;
+            Ok((journey, webhooks, templates))
         }
     });
     view! {
@@ -153,8 +157,8 @@ pub fn EditorPage() -> impl IntoView {
                 loaded
                     .get()
                     .map(|result| match result {
-                        Ok((journey, webhooks)) => {
-                            view! { <JourneyEditor journey webhooks/> }.into_any()
+                        Ok((journey, webhooks, templates)) => {
+                            view! { <JourneyEditor journey webhooks templates/> }.into_any()
                         }
                         Err(error) => {
                             view! {
@@ -171,9 +175,14 @@ pub fn EditorPage() -> impl IntoView {
 }
 
 #[component]
-fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoView {
+fn JourneyEditor(
+    journey: JourneyOut,
+    webhooks: Vec<WebhookOut>,
+    templates: Vec<TemplateOut>,
+) -> impl IntoView {
     let editor = RwSignal::new(Editor::open(journey.draft.clone()).unwrap_or_default());
     let webhooks = RwSignal::new(webhooks);
+    let templates = RwSignal::new(templates);
     let problems = Memo::new(move |_| {
         webhooks.with(|webhooks| {
             editor.with(|editor| {
@@ -191,6 +200,7 @@ fn JourneyEditor(journey: JourneyOut, webhooks: Vec<WebhookOut>) -> impl IntoVie
         connecting: RwSignal::new(None),
         problems,
         webhooks,
+        templates,
         stats: RwSignal::new(HashMap::new()),
         log_node: RwSignal::new(None),
         log_status: RwSignal::new(None),

@@ -5,13 +5,15 @@ use leptos::{ev, prelude::*};
 
 use super::{EditorState, Selection, pointer::Pointer};
 use crate::{
-    api::{DeliveryCountsOut, DeliveryStatus, NodeStatsOut, WebhookOut},
+    api::{
+        DeliveryCountsOut, DeliveryStatus, MessageCountsOut, NodeStatsOut, TemplateOut, WebhookOut,
+    },
     editor::canvas::{NODE_HEIGHT, NODE_WIDTH, output_port},
     journey::{Action, Branch, NodeId, NodeKind, NodeKindTag, Position, WaitTarget},
 };
 
 /// One line saying what the node does.
-fn summary(kind: &NodeKind, webhooks: &[WebhookOut]) -> String {
+fn summary(kind: &NodeKind, webhooks: &[WebhookOut], templates: &[TemplateOut]) -> String {
     fn or_unset(text: &str) -> String {
         if text.trim().is_empty() {
             "not set".to_owned()
@@ -21,8 +23,24 @@ fn summary(kind: &NodeKind, webhooks: &[WebhookOut]) -> String {
     }
     match kind {
         NodeKind::Trigger(trigger) => format!("on {}", or_unset(&trigger.event)),
-        NodeKind::Action(Action { channel, message }) => {
-            format!("{} · {}", channel.as_str(), or_unset(message))
+        NodeKind::Action(Action {
+            channel,
+            template,
+            message,
+        }) => {
+            let what = match template {
+                Some(id) => templates
+                    .iter()
+                    .find(|candidate| candidate.id == *id)
+                    .map_or_else(
+                        || format!("template {id} (missing)"),
+                        |template| template.name.clone(),
+                    ),
+                // Saved before templates were assets: the template's name.
+                None if !message.trim().is_empty() => message.clone(),
+                None => "no template picked".to_owned(),
+            };
+            format!("{} · {what}", channel.as_str())
         }
         NodeKind::WaitForEvent(wait) => {
             let what = match &wait.until {
@@ -110,7 +128,13 @@ pub(super) fn NodeView(state: EditorState, id: NodeId, pointer: Pointer) -> impl
     let text = move || {
         kind.with(|kind| {
             kind.as_ref()
-                .map(|kind| fitted(state.webhooks.with(|webhooks| summary(kind, webhooks))))
+                .map(|kind| {
+                    fitted(state.webhooks.with(|webhooks| {
+                        state
+                            .templates
+                            .with(|templates| summary(kind, webhooks, templates))
+                    }))
+                })
                 .unwrap_or_default()
         })
     };
@@ -197,8 +221,8 @@ fn Ports(id: NodeId, tag: Memo<NodeKindTag>, pointer: Pointer) -> impl IntoView 
     }
 }
 
-/// On a live journey: contacts that reached the node and, for webhook nodes, the requests by
-/// state (which open the delivery log).
+/// On a live journey: contacts that reached the node; for webhook nodes, the requests by
+/// state (which open the delivery log); for action nodes, the messages sent and opened.
 #[component]
 fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
     let stats: Memo<Option<NodeStatsOut>> = {
@@ -237,6 +261,7 @@ fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
                         {delivery_counts_text(&counts)}
                     </span>
                 })}
+                {stats.messages.map(|counts| view! { <MessageBadges counts/> })}
             }
         })
     }
@@ -262,4 +287,24 @@ fn delivery_counts_title(counts: &DeliveryCountsOut) -> String {
         ));
     }
     title
+}
+
+/// An action node's messages: how many were sent and, once some were, opened; every count in
+/// the tooltip.
+#[component]
+fn MessageBadges(counts: MessageCountsOut) -> impl IntoView {
+    let title = message_counts_title(&counts);
+    view! {
+        <span class="badge messages sent" title=title.clone()>{format!("✉ {}", counts.sent)}</span>
+        {(counts.opened > 0).then(|| view! {
+            <span class="badge messages opened" title=title>{format!("opened {}", counts.opened)}</span>
+        })}
+    }
+}
+
+fn message_counts_title(counts: &MessageCountsOut) -> String {
+    format!(
+        "sent {} · opened {} · clicked {} · failed {} · skipped {} · queued {}",
+        counts.sent, counts.opened, counts.clicked, counts.failed, counts.skipped, counts.queued
+    )
 }

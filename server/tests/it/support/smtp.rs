@@ -1,6 +1,10 @@
-//! A local SMTP server that accepts every message and keeps it, for alert emails.
+//! A local SMTP server that keeps every message it accepts (alerts, action nodes' emails), and
+//! answers the end of a message with the replies a test queued (`451 …`, `550 …`) first.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -11,6 +15,7 @@ use tokio::{
 pub struct SmtpReceiver {
     port: u16,
     messages: Arc<Mutex<Vec<String>>>,
+    replies: Arc<Mutex<VecDeque<String>>>,
     task: JoinHandle<()>,
 }
 
@@ -19,10 +24,13 @@ impl SmtpReceiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         let messages = Arc::new(Mutex::new(Vec::new()));
+        let replies: Arc<Mutex<VecDeque<String>>> = Arc::default();
         let kept = messages.clone();
+        let queued = replies.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let kept = kept.clone();
+                let queued = queued.clone();
                 tokio::spawn(async move {
                     let (reader, mut writer) = stream.into_split();
                     let mut lines = BufReader::new(reader).lines();
@@ -31,9 +39,16 @@ impl SmtpReceiver {
                     while let Ok(Some(line)) = lines.next_line().await {
                         if let Some(message) = &mut data {
                             if line == "." {
-                                kept.lock().expect("lock").push(std::mem::take(message));
+                                let reply = queued.lock().expect("lock").pop_front();
+                                let reply = match reply {
+                                    Some(reply) => reply,
+                                    None => {
+                                        kept.lock().expect("lock").push(std::mem::take(message));
+                                        "250 queued".to_owned()
+                                    }
+                                };
                                 data = None;
-                                let _ = writer.write_all(b"250 queued\r\n").await;
+                                let _ = writer.write_all(format!("{reply}\r\n").as_bytes()).await;
                             } else {
                                 message.push_str(&line);
                                 message.push('\n');
@@ -61,8 +76,18 @@ impl SmtpReceiver {
         Self {
             port,
             messages,
+            replies,
             task,
         }
+    }
+
+    /// Answers the next messages with these replies (e.g. `451 4.3.0 try later`) instead of
+    /// accepting them, in order.
+    pub fn reply_next(&self, replies: &[&str]) {
+        self.replies
+            .lock()
+            .expect("lock")
+            .extend(replies.iter().map(|reply| (*reply).to_owned()));
     }
 
     pub fn url(&self) -> String {

@@ -1,0 +1,235 @@
+//! From a template to the message a contact receives: every field's placeholders filled (HTML
+//! escaped in an email's HTML part), checked the same way when a template is saved.
+
+use app::{
+    api::TemplateContent,
+    template::{Template, TemplateData, TemplateError},
+};
+
+/// A field of a template whose text is not a valid template, or a required field left empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidTemplate {
+    #[error("{field}: {error}")]
+    Placeholder {
+        field: &'static str,
+        error: TemplateError,
+    },
+    #[error("{field} is required")]
+    Required { field: &'static str },
+    #[error("an email needs an HTML or a text part (or both)")]
+    NoBody,
+}
+
+impl InvalidTemplate {
+    /// The field the error is about, as the API names it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Placeholder { field, .. } | Self::Required { field } => field,
+            Self::NoBody => "html",
+        }
+    }
+}
+
+/// A template filled for one contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub content: TemplateContent,
+    /// Placeholders the contact had no value for.
+    pub missing: Vec<String>,
+}
+
+/// Checks that every field parses and the channel's required fields are there.
+pub fn validate(content: &TemplateContent) -> Result<(), InvalidTemplate> {
+    for (field, text) in content.fields() {
+        Template::parse(text).map_err(|error| InvalidTemplate::Placeholder { field, error })?;
+    }
+    let required: &[&'static str] = match content {
+        TemplateContent::Email(_) => &["from", "subject"],
+        TemplateContent::Sms(_) | TemplateContent::Whatsapp(_) | TemplateContent::Rcs(_) => {
+            &["text"]
+        }
+        TemplateContent::AppPush(_) | TemplateContent::WebPush(_) => &["title", "body"],
+    };
+    for (field, text) in content.fields() {
+        if required.contains(&field) && text.trim().is_empty() {
+            return Err(InvalidTemplate::Required { field });
+        }
+    }
+    if let TemplateContent::Email(email) = content
+        && email.html.trim().is_empty()
+        && email.text.trim().is_empty()
+    {
+        return Err(InvalidTemplate::NoBody);
+    }
+    Ok(())
+}
+
+/// The template filled with `data`.
+pub fn compose(
+    content: &TemplateContent,
+    data: &TemplateData<'_>,
+) -> Result<Composed, InvalidTemplate> {
+    fill(content, |field, template| {
+        let rendered = if field == "html" {
+            template.render_with(data, html_escape)
+        } else {
+            template.render(data)
+        };
+        (rendered.text, rendered.missing)
+    })
+}
+
+/// The template with each placeholder shown as its default, or as `[contact.first_name]`:
+/// a preview without a contact.
+pub fn sample(content: &TemplateContent) -> Result<Composed, InvalidTemplate> {
+    fill(content, |field, template| {
+        let text = template.fill(|placeholder| {
+            let shown = placeholder
+                .default
+                .clone()
+                .unwrap_or_else(|| format!("[{placeholder}]"));
+            if field == "html" {
+                html_escape(&shown)
+            } else {
+                shown
+            }
+        });
+        (text, Vec::new())
+    })
+}
+
+fn fill(
+    content: &TemplateContent,
+    mut each: impl FnMut(&'static str, &Template) -> (String, Vec<String>),
+) -> Result<Composed, InvalidTemplate> {
+    let mut missing = Vec::new();
+    let mut invalid = None;
+    let content = content.map_fields(|field, text| match Template::parse(text) {
+        Ok(template) => {
+            let (text, lacking) = each(field, &template);
+            for placeholder in lacking {
+                if !missing.contains(&placeholder) {
+                    missing.push(placeholder);
+                }
+            }
+            // A header cannot span lines: a contact's value must not add headers.
+            if matches!(field, "from" | "reply_to" | "subject" | "title") {
+                text.replace(['\r', '\n'], " ")
+            } else {
+                text
+            }
+        }
+        Err(error) => {
+            invalid.get_or_insert(InvalidTemplate::Placeholder { field, error });
+            String::new()
+        }
+    });
+    match invalid {
+        Some(error) => Err(error),
+        None => Ok(Composed { content, missing }),
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn html_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use app::api::{EmailContent, TextContent};
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    fn contact() -> Map<String, Value> {
+        json!({"first_name": "<Ana>", "city": "Lyon\r\nBcc: x@evil.example"})
+            .as_object()
+            .cloned()
+            .expect("object")
+    }
+
+    fn data(contact: &Map<String, Value>) -> TemplateData<'_> {
+        TemplateData {
+            contact_external_id: "c-1",
+            contact,
+            event_name: None,
+            event_occurred_at: None,
+            event: None,
+            journey_id: None,
+            journey_name: None,
+        }
+    }
+
+    fn email(subject: &str, html: &str) -> TemplateContent {
+        TemplateContent::Email(EmailContent {
+            from: "Shop <shop@example.com>".to_owned(),
+            reply_to: String::new(),
+            subject: subject.to_owned(),
+            html: html.to_owned(),
+            text: String::new(),
+        })
+    }
+
+    #[test]
+    fn html_values_are_escaped_and_headers_stay_on_one_line() {
+        let contact = contact();
+        let composed = compose(
+            &email(
+                "Hello from {{contact.city}}",
+                "<p>Hi {{contact.first_name}} {{contact.last_name | default: \"friend\"}}</p>",
+            ),
+            &data(&contact),
+        )
+        .expect("compose");
+        let TemplateContent::Email(email) = composed.content else {
+            panic!("an email");
+        };
+        assert_eq!(email.html, "<p>Hi &lt;Ana&gt; friend</p>");
+        assert_eq!(email.subject, "Hello from Lyon  Bcc: x@evil.example");
+        assert_eq!(composed.missing, vec!["contact.last_name".to_owned()]);
+    }
+
+    #[test]
+    fn saving_names_the_field_that_is_wrong() {
+        let error = validate(&email("Hi {{contact.name", "<p>x</p>")).expect_err("unclosed");
+        assert_eq!(error.field(), "subject");
+        assert_eq!(
+            validate(&email("", "<p>x</p>")),
+            Err(InvalidTemplate::Required { field: "subject" })
+        );
+        assert_eq!(validate(&email("Hi", " ")), Err(InvalidTemplate::NoBody));
+        assert_eq!(
+            validate(&TemplateContent::Sms(TextContent::default())),
+            Err(InvalidTemplate::Required { field: "text" })
+        );
+        assert_eq!(validate(&email("Hi {{contact.name}}", "<p>x</p>")), Ok(()));
+    }
+
+    #[test]
+    fn a_sample_shows_defaults_and_names() {
+        let composed = sample(&TemplateContent::Sms(TextContent {
+            text: "Hi {{contact.first_name}}, {{event.total | default: \"0\"}} €".to_owned(),
+            media_url: String::new(),
+        }))
+        .expect("sample");
+        assert_eq!(
+            composed.content,
+            TemplateContent::Sms(TextContent {
+                text: "Hi [contact.first_name], 0 €".to_owned(),
+                media_url: String::new(),
+            })
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! The message worker: claims queued messages, renders each for its contact, sends it through
+//! its channel and records what became of it, retrying transient failures with backoff.
+
+use std::{sync::Arc, time::Duration};
+
+use app::{api::TemplateContent, journey::Channel, template::TemplateData};
+use serde_json::{Map, Value};
+use tokio::{
+    sync::{Notify, watch},
+    task::JoinSet,
+};
+
+use super::{
+    compose,
+    email::{EmailError, Mailer, OutgoingEmail},
+    tracking::{Purpose, Tracker},
+};
+use crate::{
+    clock::{Millis, SharedClock},
+    delivery::{prepare::rfc3339, schedule},
+    store::{Claimant, DueMessage, MessageOutcome, Store, json_object},
+};
+
+/// How long a claim lasts: a batch's SMTP conversations (30 s timeout each, a few rounds of
+/// them) end well within it, and a dead process's messages are due again after it.
+const LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// How long a message that meets transient failures is retried from when it was queued: an
+/// email hours late is worse than none.
+const RETRY_WINDOW: Duration = Duration::from_secs(4 * 60 * 60);
+
+#[derive(Debug, Clone)]
+pub struct MessagingSettings {
+    /// How often to look for due retries when nothing wakes the worker.
+    pub poll_interval: Duration,
+    pub batch_size: i64,
+    /// Messages sent at once.
+    pub concurrency: usize,
+    /// The contact attribute that holds the email address.
+    pub email_attribute: String,
+}
+
+pub struct MessageWorker {
+    store: Store,
+    clock: SharedClock,
+    mailer: Option<Mailer>,
+    tracker: Tracker,
+    settings: MessagingSettings,
+    claimant: Claimant,
+    wake: Arc<Notify>,
+}
+
+/// A message ready to send, or what became of it without sending.
+enum Prepared {
+    Email(OutgoingEmail),
+    Settled(MessageOutcome),
+}
+
+impl MessageWorker {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        mailer: Option<Mailer>,
+        tracker: Tracker,
+        settings: MessagingSettings,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            mailer,
+            tracker,
+            settings,
+            claimant: Claimant::random(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// What the engine notifies when it has queued messages.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Sends until `stop` turns true, then gives back what it had claimed and not sent.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let worker = Arc::new(self);
+        while !*stop.borrow() {
+            match worker.clone().round().await {
+                // A full batch: more may be due at once.
+                Ok(handled) if handled as i64 >= worker.settings.batch_size => continue,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "message worker round failed; retrying"),
+            }
+            tokio::select! {
+                () = worker.wake.notified() => {}
+                () = tokio::time::sleep(worker.settings.poll_interval) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        if let Err(error) = worker
+            .store
+            .release_message_claims(Some(worker.claimant), worker.clock.now())
+            .await
+        {
+            tracing::warn!(%error, "cannot give back claimed messages; they are due when their lease ends");
+        }
+    }
+
+    /// Claims one batch, sends it and records the outcomes. Returns how many it handled.
+    async fn round(self: Arc<Self>) -> sqlx::Result<usize> {
+        let now = self.clock.now();
+        let lease_until = now.saturating_add(LEASE.as_millis() as Millis);
+        let due = self
+            .store
+            .claim_due_messages(self.claimant, now, lease_until, self.settings.batch_size)
+            .await?;
+        let handled = due.len();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut outcomes = Vec::with_capacity(due.len());
+        let mut sending = JoinSet::new();
+        for message in due {
+            match self.prepare(&message) {
+                Prepared::Settled(outcome) => outcomes.push((message.id, outcome)),
+                Prepared::Email(email) => {
+                    if sending.len() >= self.settings.concurrency.max(1)
+                        && let Some(Ok(done)) = sending.join_next().await
+                    {
+                        outcomes.push(done);
+                    }
+                    let worker = self.clone();
+                    sending.spawn(async move {
+                        let outcome = worker.send(&message, &email).await;
+                        (message.id, outcome)
+                    });
+                }
+            }
+        }
+        while let Some(done) = sending.join_next().await {
+            match done {
+                Ok(done) => outcomes.push(done),
+                // Its claim lapses and another round sends it.
+                Err(error) => tracing::error!(%error, "a message send task ended abnormally"),
+            }
+        }
+        self.store
+            .record_messages(self.claimant, &outcomes, self.clock.now())
+            .await?;
+        Ok(handled)
+    }
+
+    fn prepare(&self, message: &DueMessage) -> Prepared {
+        let skip = |reason: String| Prepared::Settled(MessageOutcome::Skipped { reason });
+        let Some(stored) = &message.template_content else {
+            return skip(match message.template_id {
+                Some(id) => format!("template {id} was deleted"),
+                None if message.template_name.trim().is_empty() => {
+                    "the action node has no template picked".to_owned()
+                }
+                None => format!(
+                    "there is no {} template named \"{}\"",
+                    message.channel, message.template_name
+                ),
+            });
+        };
+        let content: TemplateContent = match serde_json::from_str(stored) {
+            Ok(content) => content,
+            Err(error) => {
+                return Prepared::Settled(MessageOutcome::Failed {
+                    reason: format!("the template cannot be read: {error}"),
+                });
+            }
+        };
+        if content.channel() != message.channel {
+            return skip(format!(
+                "the template is a {} template; the node sends {}",
+                content.channel(),
+                message.channel
+            ));
+        }
+        if message.channel != Channel::Email {
+            return skip(format!(
+                "no {} provider is set up: only email is sent so far",
+                message.channel
+            ));
+        }
+        if self.mailer.is_none() {
+            return skip("emails cannot be sent: the server runs without --smtp-url".to_owned());
+        }
+        let contact = json_object(&message.contact_attributes);
+        let attribute = &self.settings.email_attribute;
+        let Some(address) = contact
+            .get(attribute)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|address| !address.is_empty())
+        else {
+            return skip(format!(
+                "the contact has no email address (attribute \"{attribute}\")"
+            ));
+        };
+        if opted_out(&contact) {
+            return skip("the contact unsubscribed".to_owned());
+        }
+        let event = message.event_properties.as_deref().map(json_object);
+        let occurred_at = message.event_occurred_at.map(rfc3339);
+        let data = TemplateData {
+            contact_external_id: &message.contact_external_id,
+            contact: &contact,
+            event_name: message.event_name.as_deref(),
+            event_occurred_at: occurred_at.as_deref(),
+            event: event.as_ref(),
+            journey_id: Some(message.journey_id),
+            journey_name: message.journey_name.as_deref(),
+        };
+        let composed = match compose::compose(&content, &data) {
+            Ok(composed) => composed,
+            Err(error) => {
+                return Prepared::Settled(MessageOutcome::Failed {
+                    reason: format!("the template cannot be rendered: {error}"),
+                });
+            }
+        };
+        let TemplateContent::Email(email) = composed.content else {
+            unreachable!("the channel was checked to be email");
+        };
+        let html = if email.html.trim().is_empty() {
+            String::new()
+        } else {
+            self.tracker.track_html(message.id, &email.html).0
+        };
+        Prepared::Email(OutgoingEmail {
+            from: email.from,
+            reply_to: email.reply_to,
+            to: address.to_owned(),
+            subject: email.subject,
+            html,
+            text: email.text,
+            message_id: format!("<wf-{}-{}@wayfarer>", message.id, message.created_at),
+            unsubscribe: Some(self.tracker.link(message.id, Purpose::Unsubscribe, "")),
+        })
+    }
+
+    async fn send(&self, message: &DueMessage, email: &OutgoingEmail) -> MessageOutcome {
+        let Some(mailer) = &self.mailer else {
+            unreachable!("prepare checks that there is a mailer");
+        };
+        match mailer.send(email).await {
+            Ok(()) => MessageOutcome::Sent,
+            Err(error @ (EmailError::Invalid(_) | EmailError::Refused(_))) => {
+                MessageOutcome::Failed {
+                    reason: error.to_string(),
+                }
+            }
+            Err(error @ EmailError::Transient(_)) => {
+                let attempts = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
+                let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
+                let now = self.clock.now();
+                match schedule::next_attempt(
+                    attempts,
+                    now,
+                    message.created_at,
+                    RETRY_WINDOW,
+                    None,
+                    jitter,
+                ) {
+                    Some(at) => MessageOutcome::Retry {
+                        at,
+                        error: error.to_string(),
+                    },
+                    None => MessageOutcome::Failed {
+                        reason: format!("not sent within 4 hours; the last error: {error}"),
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// Whether the contact has opted out of messages (`unsubscribed` set to true or "true").
+fn opted_out(contact: &Map<String, Value>) -> bool {
+    match contact.get("unsubscribed") {
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::String(text)) => text.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}

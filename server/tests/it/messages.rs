@@ -1,0 +1,437 @@
+//! Action nodes that send: an email made from a template goes out through SMTP with its links
+//! tracked; opening it (the pixel) and clicking (the redirect) come back as activity events
+//! that resume a wait for them and are counted on the node, once per message; forged links get
+//! 404; a contact without an address is skipped with the reason; a transient SMTP failure is
+//! retried and a refusal fails the message.
+
+use std::time::Duration;
+
+use app::{
+    api::{JourneyStatsOut, MessageCountsOut, Reentry, TemplateOut},
+    ids::{JourneyId, TemplateId},
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, Receiver, SmtpReceiver, TestServer};
+
+backend_tests!(
+    an_opened_email_resumes_its_wait_and_every_activity_is_counted_once,
+    a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message,
+    templates_are_checked_when_saved_and_previewed_unsaved,
+);
+
+const MINUTE: i64 = 60_000;
+
+async fn email_template(server: &TestServer) -> TemplateOut {
+    server
+        .expect(
+            server
+                .post_json(
+                    "/api/v1/templates",
+                    &json!({"name": "Cart reminder", "content": {
+                        "channel": "email",
+                        "from": "Shop <shop@example.com>",
+                        "subject": "{{contact.first_name | default: \"Hi\"}}, your cart",
+                        "html": "<html><body><p>Hello {{contact.first_name}}</p>\
+                                 <a href=\"https://shop.example/cart?a=1&amp;b=2\">see it</a>\
+                                 </body></html>",
+                        "text": "Your cart: https://shop.example/cart"
+                    }}),
+                )
+                .await,
+            StatusCode::CREATED,
+        )
+        .await
+}
+
+/// signup → email → wait 15 min for it to be opened → (event) exit "read" / (timeout) webhook
+/// → exit "missed".
+async fn publish(server: &TestServer, template: TemplateId, hook_url: &str) -> JourneyId {
+    let webhook = server
+        .create_webhook(&json!({"name": "CRM", "url": hook_url}))
+        .await;
+    let node = |id: &str, kind: &str, settings: Value| json!({"id": id, "position": {"x": 0, "y": 0}, "kind": kind, "settings": settings});
+    let edge =
+        |from: &str, branch: &str, to: &str| json!({"from": from, "branch": branch, "to": to});
+    let draft = json!({
+        "nodes": [
+            node("start", "trigger", json!({"event": "signup"})),
+            node("email", "action", json!({"channel": "email", "template": template})),
+            node("wait", "wait_for_event", json!({
+                "until": {"type": "message_activity", "action": "email", "activity": "opened"},
+                "timeout": {"value": 15, "unit": "minutes"}})),
+            node("read", "exit", json!(null)),
+            node("hook", "webhook", json!({"webhook": webhook.id})),
+            node("missed", "exit", json!(null)),
+        ],
+        "edges": [
+            edge("start", "next", "email"),
+            edge("email", "next", "wait"),
+            edge("wait", "event", "read"),
+            edge("wait", "timeout", "hook"),
+            edge("hook", "next", "missed"),
+        ],
+    });
+    server.publish_journey(Reentry::Once, draft).await
+}
+
+async fn contact_signs_up(server: &TestServer, external_id: &str, attributes: Value) {
+    let contact = server
+        .put_json(
+            &format!("/api/v1/contacts/{external_id}"),
+            &json!({ "attributes": attributes }),
+        )
+        .await;
+    assert_eq!(contact.status(), 200);
+    let event = server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": external_id, "event": "signup"}),
+        )
+        .await;
+    assert_eq!(event.status(), 202);
+}
+
+async fn stats(server: &TestServer, journey: JourneyId) -> JourneyStatsOut {
+    server
+        .expect(
+            server
+                .get(&format!("/api/v1/journeys/{journey}/stats"))
+                .await,
+            StatusCode::OK,
+        )
+        .await
+}
+
+async fn email_counts(server: &TestServer, journey: JourneyId) -> MessageCountsOut {
+    stats(server, journey)
+        .await
+        .nodes
+        .iter()
+        .find(|node| node.node_id == "email")
+        .and_then(|node| node.messages)
+        .expect("the email node's message counts")
+}
+
+/// The node's counts once `condition` holds (or a panic after five seconds).
+async fn email_counts_when(
+    server: &TestServer,
+    journey: JourneyId,
+    condition: impl Fn(&MessageCountsOut) -> bool,
+) -> MessageCountsOut {
+    let mut counts = email_counts(server, journey).await;
+    for _ in 0..500 {
+        if condition(&counts) {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        counts = email_counts(server, journey).await;
+    }
+    panic!("the email node's counts never got there: {counts:?}");
+}
+
+async fn emails_when(smtp: &SmtpReceiver, count: usize) -> Vec<String> {
+    for _ in 0..500 {
+        let messages = smtp.messages();
+        if messages.len() >= count {
+            return messages;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{count} emails never arrived: {:?}", smtp.messages());
+}
+
+/// The message as its reader sees it: quoted-printable soft breaks joined and `=XX` decoded.
+fn readable(message: &str) -> String {
+    let joined = message.replace("=\r\n", "").replace("=\n", "");
+    let mut bytes = Vec::with_capacity(joined.len());
+    let raw = joined.as_bytes();
+    let mut at = 0;
+    while at < raw.len() {
+        let hex = raw
+            .get(at + 1..at + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (raw[at], hex) {
+            (b'=', Some(byte)) => {
+                bytes.push(byte);
+                at += 3;
+            }
+            (byte, _) => {
+                bytes.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The first URL in `text` that starts with `prefix`, up to its closing quote.
+fn url_after(text: &str, prefix: &str) -> String {
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+    let rest = &text[start..];
+    let end = rest.find(['"', '>', ' ', '\n']).unwrap_or(rest.len());
+    rest[..end].replace("&amp;", "&")
+}
+
+async fn an_opened_email_resumes_its_wait_and_every_activity_is_counted_once(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let receiver = Receiver::start().await;
+    let smtp_url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
+    let template = email_template(&server).await;
+    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+
+    contact_signs_up(
+        &server,
+        "ana",
+        json!({"email": "ana@example.com", "first_name": "Ana"}),
+    )
+    .await;
+    contact_signs_up(&server, "bob", json!({"email": "bob@example.com"})).await;
+    contact_signs_up(&server, "cy", json!({"phone": "+33600000000"})).await;
+
+    let counts = email_counts_when(&server, journey, |counts| {
+        counts.sent == 2 && counts.skipped == 1
+    })
+    .await;
+    assert_eq!(counts.queued + counts.failed, 0, "{counts:?}");
+    let emails = emails_when(&smtp, 2).await;
+    let to_ana = emails
+        .iter()
+        .map(|email| readable(email))
+        .find(|email| email.contains("To: ana@example.com"))
+        .expect("Ana's email");
+    assert!(to_ana.contains("Subject: Ana, your cart"), "{to_ana}");
+    assert!(to_ana.contains("Hello Ana"));
+    assert!(to_ana.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    // The link leads through the server; the original address is not in the HTML part.
+    assert!(!to_ana.contains("href=\"https://shop.example"), "{to_ana}");
+    let base = server.url("");
+    let pixel = url_after(&to_ana, &format!("{base}/t/o/"));
+    let click = url_after(&to_ana, &format!("{base}/t/c/"));
+    let unsubscribe = url_after(&to_ana, &format!("{base}/t/u/"));
+
+    let client = crate::support::http_client();
+    for _ in 0..2 {
+        let opened = client.get(&pixel).send().await.expect("fetch the pixel");
+        assert_eq!(opened.status(), 200);
+        assert_eq!(opened.headers()["content-type"], "image/gif");
+    }
+    let clicked = client.get(&click).send().await.expect("follow the link");
+    assert_eq!(clicked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        clicked.headers()["location"],
+        "https://shop.example/cart?a=1&b=2"
+    );
+
+    // Forged, altered or retargeted links lead nowhere and record nothing.
+    let (click_path, target) = click.split_once("?u=").expect("a target");
+    for forged in [
+        format!("{base}/t/o/AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        format!("{click_path}?u=aHR0cHM6Ly9ldmlsLmV4YW1wbGUv"),
+        format!("{}x?u={target}", click_path),
+        format!("{base}/t/o/not-a-token"),
+    ] {
+        let answer = client.get(&forged).send().await.expect("a forged link");
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{forged}");
+    }
+
+    let counts = email_counts_when(&server, journey, |counts| {
+        counts.opened == 1 && counts.clicked == 1
+    })
+    .await;
+    assert_eq!((counts.sent, counts.skipped), (2, 1));
+    let skipped: Vec<(String,)> = sqlx::query_as(
+        "SELECT m.reason FROM messages m JOIN contacts c ON c.id = m.contact_id
+         WHERE c.external_id = 'cy'",
+    )
+    .fetch_all(&mut server.database_connection().await)
+    .await
+    .expect("Cy's message");
+    assert_eq!(
+        skipped,
+        vec![("the contact has no email address (attribute \"email\")".to_owned(),)]
+    );
+
+    // Ana opened it: her wait resumed by the event; Bob and Cy time out to the webhook.
+    server.clock().advance(16 * MINUTE);
+    for _ in 0..500 {
+        if receiver.received().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stats = stats(&server, journey).await;
+    let node = |id: &str| {
+        stats
+            .nodes
+            .iter()
+            .find(|node| node.node_id == id)
+            .expect("a node")
+    };
+    assert_eq!(node("read").reached, 1);
+    assert_eq!(node("missed").reached, 2);
+    assert_eq!(receiver.received().len(), 2);
+
+    // Unsubscribing: a page with a button on GET (link scanners change nothing), the opt-out
+    // on POST (the button, or a mail client's one-click).
+    let page = client
+        .get(&unsubscribe)
+        .send()
+        .await
+        .expect("the unsubscribe page");
+    assert_eq!(page.status(), 200);
+    let ana: Value = server
+        .get("/api/v1/contacts/ana")
+        .await
+        .json()
+        .await
+        .expect("Ana");
+    assert!(ana["attributes"].get("unsubscribed").is_none(), "{ana}");
+    let done = client.post(&unsubscribe).send().await.expect("unsubscribe");
+    assert_eq!(done.status(), 200);
+    let ana: Value = server
+        .get("/api/v1/contacts/ana")
+        .await
+        .json()
+        .await
+        .expect("Ana");
+    assert_eq!(ana["attributes"]["unsubscribed"], true, "{ana}");
+}
+
+async fn a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let receiver = Receiver::start().await;
+    let smtp_url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
+    let template = email_template(&server).await;
+    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+
+    smtp.reply_next(&["451 4.3.0 try again later"]);
+    contact_signs_up(&server, "ana", json!({"email": "ana@example.com"})).await;
+    // The first attempt meets the 451: still queued, its next attempt a few seconds on.
+    let counts = email_counts_when(&server, journey, |counts| counts.queued == 1).await;
+    assert_eq!(counts.sent, 0);
+    let mut connection = server.database_connection().await;
+    for _ in 0..500 {
+        let (attempts,): (i64,) = sqlx::query_as("SELECT attempts FROM messages")
+            .fetch_one(&mut connection)
+            .await
+            .expect("the message");
+        if attempts == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (reason,): (Option<String>,) = sqlx::query_as("SELECT reason FROM messages")
+        .fetch_one(&mut connection)
+        .await
+        .expect("the message");
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("try again later")),
+        "{reason:?}"
+    );
+    assert!(smtp.messages().is_empty());
+    server.clock().advance(10_000);
+    email_counts_when(&server, journey, |counts| counts.sent == 1).await;
+    assert_eq!(emails_when(&smtp, 1).await.len(), 1);
+
+    smtp.reply_next(&["550 5.1.1 no such user"]);
+    contact_signs_up(&server, "bob", json!({"email": "bob@example.com"})).await;
+    let counts = email_counts_when(&server, journey, |counts| counts.failed == 1).await;
+    assert_eq!((counts.sent, counts.queued), (1, 0));
+    let (reason,): (String,) =
+        sqlx::query_as("SELECT reason FROM messages WHERE status = 'failed'")
+            .fetch_one(&mut connection)
+            .await
+            .expect("the failed message");
+    assert!(reason.contains("no such user"), "{reason}");
+}
+
+async fn templates_are_checked_when_saved_and_previewed_unsaved(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let refused = server
+        .post_json(
+            "/api/v1/templates",
+            &json!({"name": "Bad", "content": {"channel": "email", "from": "a@example.com",
+                    "subject": "Hi {{contact.name", "html": "<p>x</p>"}}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = refused.json().await.expect("an error");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(message.starts_with("content: subject:"), "{message}");
+
+    let no_text = server
+        .post_json(
+            "/api/v1/templates",
+            &json!({"name": "Empty", "content": {"channel": "sms", "text": " "}}),
+        )
+        .await;
+    assert_eq!(no_text.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let contact = server
+        .put_json(
+            "/api/v1/contacts/ana",
+            &json!({"attributes": {"first_name": "<Ana>"}}),
+        )
+        .await;
+    assert_eq!(contact.status(), 200);
+    let preview: Value = server
+        .expect(
+            server
+                .post_json(
+                    "/api/v1/templates/preview",
+                    &json!({"contact": "ana", "content": {"channel": "email",
+                            "from": "a@example.com", "subject": "Hi {{contact.first_name}}",
+                            "html": "<p>Hi {{contact.first_name}} {{contact.city}}</p>"}}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(preview["content"]["subject"], "Hi <Ana>");
+    assert_eq!(preview["content"]["html"], "<p>Hi &lt;Ana&gt; </p>");
+    assert_eq!(preview["missing"], json!(["contact.city"]));
+    // A preview saves nothing.
+    let list: Vec<TemplateOut> = server
+        .get("/api/v1/templates")
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert!(list.is_empty());
+
+    // A template a published journey sends cannot be deleted; replacing it works.
+    let template = email_template(&server).await;
+    let receiver = Receiver::start().await;
+    let journey = publish(&server, template.id, &receiver.url("/x")).await;
+    let conflict = server
+        .delete(&format!("/api/v1/templates/{}", template.id))
+        .await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    let renamed: TemplateOut = server
+        .expect(
+            server
+                .put_json(
+                    &format!("/api/v1/templates/{}", template.id),
+                    &json!({"name": "Cart reminder 2", "content": template.content}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(renamed.name, "Cart reminder 2");
+    let deleted = server.delete(&format!("/api/v1/journeys/{journey}")).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = server
+        .delete(&format!("/api/v1/templates/{}", template.id))
+        .await;
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+}
