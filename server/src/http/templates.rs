@@ -168,6 +168,7 @@ async fn remove(
     request_body = TemplatePreviewIn,
     responses(
         (status = 200, description = "The content with its placeholders filled", body = TemplatePreviewOut),
+        (status = 404, description = "No contact with that external id (`not_found`)", body = app::api::ErrorOut),
         BadBody, Fault,
     ))]
 async fn preview(
