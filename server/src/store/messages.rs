@@ -127,6 +127,17 @@ impl Store {
         lease_until: Millis,
         limit: i64,
     ) -> sqlx::Result<Vec<DueMessage>> {
+        // A read first: the worker polls for retries, and an idle poll must not take SQLite's
+        // write turn from the engine (it delayed the engine's records of attempts).
+        let any_due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if any_due.is_none() {
+            return Ok(Vec::new());
+        }
         let mut transaction = self.begin_write().await?;
         let ids: Vec<MessageId> = claim_due(
             &mut transaction,
