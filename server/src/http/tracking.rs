@@ -20,6 +20,7 @@ use super::AppState;
 use crate::{
     intake::{IncomingEvent, IntakeError},
     messaging::tracking::{Purpose, Tracker},
+    store::TrackedMessage,
 };
 
 /// A transparent 1×1 GIF.
@@ -110,10 +111,9 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     let Some((message, Purpose::Unsubscribe)) = state.tracker.verify(&token, "") else {
         return not_a_link();
     };
-    let tracked = match state.store.tracked_message(message).await {
-        Ok(Some(tracked)) => tracked,
-        Ok(None) => return not_a_link(),
-        Err(error) => return super::ApiError::from(error).into_response(),
+    let tracked = match tracked(&state, message).await {
+        Ok(tracked) => tracked,
+        Err(response) => return response,
     };
     let now = state.clock.now();
     if let Err(error) = state
@@ -127,7 +127,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     {
         return super::ApiError::from(error).into_response();
     }
-    if let Err(response) = record(&state, message, "unsubscribed", json!({})).await {
+    if let Err(response) = append(&state, tracked, "unsubscribed", json!({})).await {
         return response;
     }
     Html(
@@ -145,11 +145,24 @@ async fn record(
     activity: &str,
     properties: serde_json::Value,
 ) -> Result<(), Response> {
-    let tracked = match state.store.tracked_message(message).await {
-        Ok(Some(tracked)) => tracked,
-        Ok(None) => return Err(not_a_link()),
-        Err(error) => return Err(super::ApiError::from(error).into_response()),
-    };
+    append(state, tracked(state, message).await?, activity, properties).await
+}
+
+/// The message a genuine token names, with its contact.
+async fn tracked(state: &AppState, message: MessageId) -> Result<TrackedMessage, Response> {
+    match state.store.tracked_message(message).await {
+        Ok(Some(tracked)) => Ok(tracked),
+        Ok(None) => Err(not_a_link()),
+        Err(error) => Err(super::ApiError::from(error).into_response()),
+    }
+}
+
+async fn append(
+    state: &AppState,
+    tracked: TrackedMessage,
+    activity: &str,
+    properties: serde_json::Value,
+) -> Result<(), Response> {
     let now = state.clock.now();
     state
         .intake
@@ -157,7 +170,7 @@ async fn record(
             contact: tracked.contact_external_id,
             name: activity.to_owned(),
             properties: properties.to_string(),
-            message_id: Some(message),
+            message_id: Some(tracked.id),
             occurred_at: now,
             received_at: now,
         }])
