@@ -143,6 +143,7 @@ proptest! {
                 event: Some(&event),
                 journey_id: Some(JourneyId(1)),
                 journey_name: Some("j"),
+                message: None,
             };
             let rendered = template.render(&data);
             // What was missing is named by its placeholder.

@@ -133,6 +133,7 @@ impl Server {
             store.clone(),
             clock.clone(),
             mailer,
+            sender.clone(),
             tracker.clone(),
             MessagingSettings {
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
@@ -170,6 +171,10 @@ impl Server {
             site: http::Site::new(config.public_url.clone()),
             intake,
             tracker,
+            messaging: messaging::MessagingSetup {
+                email_attribute: config.email_attribute.clone(),
+                smtp: config.smtp_url.is_some(),
+            },
             leptos: leptos_options(config, local_addr),
         };
         Ok(Self {

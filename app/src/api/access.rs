@@ -201,6 +201,8 @@ crate::text_enum! {
         TemplateCreated = "template_created",
         TemplateEdited = "template_edited",
         TemplateDeleted = "template_deleted",
+        ChannelSaved = "channel_saved",
+        ChannelReset = "channel_reset",
         SigningSecretRead = "signing_secret_read",
         SigningSecretRotated = "signing_secret_rotated",
         DeliveryResent = "delivery_resent",

@@ -3,6 +3,7 @@
 //! `*Out`.
 
 mod access;
+mod channels;
 pub mod client;
 mod contacts;
 mod deliveries;
@@ -14,6 +15,7 @@ mod webhooks;
 use serde::{Deserialize, Serialize};
 
 pub use access::*;
+pub use channels::*;
 pub use contacts::*;
 pub use deliveries::*;
 pub use events::*;

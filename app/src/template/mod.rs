@@ -6,6 +6,11 @@
 //! - A placeholder names a value: `contact.external_id`, `contact.<attribute>`,
 //!   `event.name`, `event.occurred_at` (RFC 3339), `event.<property>`, `journey.id`,
 //!   `journey.name`. Nested values use more dots: `contact.address.city`.
+//! - In a channel provider's request (not in webhooks or templates), `message.<field>` names
+//!   the message being sent: `message.id`, `message.to` (the contact's address on the
+//!   channel), `message.channel`, and the template's fields as filled for the contact
+//!   (`message.text`, `message.media_url`, `message.title`, `message.body`,
+//!   `message.deep_link`).
 //! - `| default: "text"` gives the text to use when the value is missing or null.
 //! - Strings render as they are, numbers and booleans as JSON writes them, lists and objects
 //!   as JSON text.
@@ -45,7 +50,21 @@ pub enum Scope {
     Contact,
     Event,
     Journey,
+    /// The message a channel provider's request sends.
+    Message,
 }
+
+/// The fields `message.<field>` may name.
+pub const MESSAGE_FIELDS: [&str; 8] = [
+    "id",
+    "to",
+    "channel",
+    "text",
+    "media_url",
+    "title",
+    "body",
+    "deep_link",
+];
 
 impl Scope {
     pub fn as_str(self) -> &'static str {
@@ -53,6 +72,7 @@ impl Scope {
             Self::Contact => "contact",
             Self::Event => "event",
             Self::Journey => "journey",
+            Self::Message => "message",
         }
     }
 }
@@ -71,7 +91,8 @@ pub enum TemplateError {
     Empty { at: usize },
     #[error(
         "\"{name}\" at character {at} is not a value a placeholder can name; use contact.<attribute>, \
-         event.<property>, event.name, event.occurred_at, journey.id or journey.name"
+         event.<property>, event.name, event.occurred_at, journey.id or journey.name (and, in \
+         a channel provider's request, message.id, message.to, message.text, …)"
     )]
     UnknownName { name: String, at: usize },
     #[error(
@@ -91,6 +112,8 @@ pub struct TemplateData<'a> {
     pub event: Option<&'a Map<String, Value>>,
     pub journey_id: Option<JourneyId>,
     pub journey_name: Option<&'a str>,
+    /// What `message.<field>` reads: only a channel provider's request has a message.
+    pub message: Option<&'a Map<String, Value>>,
 }
 
 /// A rendered text and the placeholders whose values were missing.
@@ -124,6 +147,12 @@ impl Template {
             parts.push(Part::Text(rest.to_owned()));
         }
         Ok(Self { parts })
+    }
+
+    /// Whether a placeholder names a value of `scope`.
+    pub fn uses(&self, scope: Scope) -> bool {
+        self.placeholders()
+            .any(|placeholder| placeholder.scope == scope)
     }
 
     /// The placeholders in the order they appear.
@@ -194,6 +223,7 @@ fn parse_placeholder(inner: &str, at: usize) -> Result<Placeholder, TemplateErro
         Some("contact") => Scope::Contact,
         Some("event") => Scope::Event,
         Some("journey") => Scope::Journey,
+        Some("message") => Scope::Message,
         _ => return Err(unknown()),
     };
     let path: Vec<String> = segments.map(str::to_owned).collect();
@@ -207,6 +237,8 @@ fn parse_placeholder(inner: &str, at: usize) -> Result<Placeholder, TemplateErro
     if !well_formed
         || (scope == Scope::Journey
             && !matches!(path.as_slice(), [key] if key == "id" || key == "name"))
+        || (scope == Scope::Message
+            && !matches!(path.as_slice(), [key] if MESSAGE_FIELDS.contains(&key.as_str())))
     {
         return Err(unknown());
     }
@@ -257,6 +289,8 @@ fn lookup(placeholder: &Placeholder, data: &TemplateData<'_>) -> Option<String> 
         (Scope::Event, [first, rest @ ..]) => descend(data.event?.get(first.as_str())?, rest)?,
         (Scope::Journey, [key]) if key == "id" => return data.journey_id.map(|id| id.to_string()),
         (Scope::Journey, _) => return data.journey_name.map(str::to_owned),
+        (Scope::Message, [key]) => data.message?.get(key.as_str())?,
+        (Scope::Message, _) => return None,
         (_, []) => return None,
     };
     match value {
@@ -289,6 +323,7 @@ mod tests {
             event: Some(event),
             journey_id: Some(JourneyId(7)),
             journey_name: Some("Welcome"),
+            message: None,
         }
     }
 
@@ -412,6 +447,37 @@ mod tests {
         assert_eq!(
             template.render(&data(&contact, &event)).text,
             "plain } text {"
+        );
+    }
+
+    #[test]
+    fn message_fields_render_where_a_message_is_given() {
+        let contact = Map::new();
+        let event = Map::new();
+        let message = object(json!({"id": "42", "to": "+33612345678", "text": "Hi"}));
+        let template =
+            Template::parse("To={{message.to}}&Body={{message.text}}&Ref={{message.id}}")
+                .expect("parses");
+        assert!(template.uses(Scope::Message));
+        let with = TemplateData {
+            message: Some(&message),
+            ..data(&contact, &event)
+        };
+        assert_eq!(
+            template.render(&with).text,
+            "To=+33612345678&Body=Hi&Ref=42"
+        );
+        let without = template.render(&data(&contact, &event));
+        assert_eq!(without.text, "To=&Body=&Ref=");
+        assert_eq!(without.missing.len(), 3);
+        assert!(matches!(
+            Template::parse("{{message.secret}}"),
+            Err(TemplateError::UnknownName { .. })
+        ));
+        assert!(
+            !Template::parse("{{contact.email}}")
+                .expect("parses")
+                .uses(Scope::Message)
         );
     }
 }

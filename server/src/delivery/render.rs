@@ -88,50 +88,24 @@ pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequ
         event: Some(payload.event),
         journey_id: payload.journey_id,
         journey_name: payload.journey_name,
+        message: None,
     };
     let mut missing = Vec::new();
-    let mut fill = |text: &str, encode: bool| -> Result<String, RenderError> {
-        let template = Template::parse(text)?;
-        let rendered = if encode {
-            template.render_with(&data, |value| {
-                utf8_percent_encode(value, URL_VALUE).to_string()
-            })
-        } else {
-            template.render(&data)
-        };
+    let mut url = filled_url(&settings.url, &data, &mut missing)?;
+    let mut fill = |text: &str| -> Result<String, RenderError> {
+        let rendered = Template::parse(text)?.render(&data);
         missing.extend(rendered.missing);
         Ok(rendered.text)
     };
-
-    let filled = fill(&settings.url, true)?;
-    // Percent-encoding cannot keep a value of "." or ".." in its segment: URL parsers resolve
-    // `%2E%2E` as `..` too, and an external id of ".." walked up the receiver's path.
-    if dot_segments(&filled) > dot_segments(&settings.url) {
-        return Err(RenderError::DotSegment);
-    }
-    let mut url = url::Url::parse(&filled).map_err(|error| RenderError::Url(error.to_string()))?;
     let mut custom_data = Map::new();
     for pair in settings.custom_data.iter().chain(payload.node_custom_data) {
-        custom_data.insert(pair.key.clone(), Value::String(fill(&pair.value, false)?));
+        custom_data.insert(pair.key.clone(), Value::String(fill(&pair.value)?));
     }
     let mut headers = vec![("user-agent".to_owned(), USER_AGENT.to_owned())];
     for header in &settings.headers {
-        headers.push((header.key.to_ascii_lowercase(), fill(&header.value, false)?));
+        headers.push((header.key.to_ascii_lowercase(), fill(&header.value)?));
     }
-    match &settings.auth {
-        Auth::None => {}
-        Auth::Basic { username, password } => headers.push((
-            "authorization".to_owned(),
-            format!(
-                "Basic {}",
-                STANDARD.encode(format!("{username}:{password}"))
-            ),
-        )),
-        Auth::Bearer { token } => {
-            headers.push(("authorization".to_owned(), format!("Bearer {token}")))
-        }
-        Auth::ApiKey { header, key } => headers.push((header.to_ascii_lowercase(), key.clone())),
-    }
+    headers.extend(auth_header(&settings.auth));
 
     let body = match settings.body_format {
         BodyFormat::Json => {
@@ -179,6 +153,41 @@ pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequ
         body,
         missing,
     })
+}
+
+/// The URL template filled with `data`, each value percent-encoded; placeholders it lacked
+/// are added to `missing`.
+pub(crate) fn filled_url(
+    template: &str,
+    data: &TemplateData<'_>,
+    missing: &mut Vec<String>,
+) -> Result<url::Url, RenderError> {
+    let rendered = Template::parse(template)?.render_with(data, |value| {
+        utf8_percent_encode(value, URL_VALUE).to_string()
+    });
+    missing.extend(rendered.missing);
+    // Percent-encoding cannot keep a value of "." or ".." in its segment: URL parsers resolve
+    // `%2E%2E` as `..` too, and an external id of ".." walked up the receiver's path.
+    if dot_segments(&rendered.text) > dot_segments(template) {
+        return Err(RenderError::DotSegment);
+    }
+    url::Url::parse(&rendered.text).map_err(|error| RenderError::Url(error.to_string()))
+}
+
+/// The header that carries the request's credentials, if it has any.
+pub(crate) fn auth_header(auth: &Auth) -> Option<(String, String)> {
+    match auth {
+        Auth::None => None,
+        Auth::Basic { username, password } => Some((
+            "authorization".to_owned(),
+            format!(
+                "Basic {}",
+                STANDARD.encode(format!("{username}:{password}"))
+            ),
+        )),
+        Auth::Bearer { token } => Some(("authorization".to_owned(), format!("Bearer {token}"))),
+        Auth::ApiKey { header, key } => Some((header.to_ascii_lowercase(), key.clone())),
+    }
 }
 
 /// The request with its secrets replaced by `***` (its authentication) or `********` (custom

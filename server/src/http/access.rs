@@ -75,6 +75,12 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         }
         ("POST", "/templates") | ("PUT" | "DELETE", "/templates/{id}") => Needs(TemplatesWrite),
 
+        // Channel settings hold the providers' credentials.
+        ("GET", "/channels" | "/channels/presets" | "/channels/{channel}")
+        | ("PUT" | "DELETE", "/channels/{channel}") => Needs(Admin),
+        // Providers' reports prove themselves with the secret shared with the provider.
+        ("POST", "/receipts/{channel}") => Public,
+
         ("GET", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures") => {
             Needs(DeliveriesRead)
         }

@@ -4,6 +4,7 @@ mod access;
 mod api_keys;
 mod audit;
 mod browser;
+mod channels;
 mod contacts;
 mod deliveries;
 mod error;
@@ -13,6 +14,7 @@ mod health;
 mod journeys;
 mod openapi;
 mod operators;
+mod receipts;
 pub(crate) mod serve;
 mod session;
 mod templates;
@@ -50,6 +52,7 @@ pub struct AppState {
     pub sender: Sender,
     /// Checks the tokens of the links in sent emails.
     pub tracker: crate::messaging::tracking::Tracker,
+    pub messaging: crate::messaging::MessagingSetup,
     /// The names and origins this server answers to.
     pub site: Site,
     /// Who is calling: sessions, API keys, sign-in.
@@ -102,6 +105,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(channels::router())
         .merge(contacts::router())
         .merge(deliveries::router())
         .merge(events::router())
@@ -109,6 +113,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .merge(journeys::router())
         .merge(openapi::router())
         .merge(operators::router())
+        .merge(receipts::router())
         .merge(session::router())
         .merge(templates::router())
         .merge(webhooks::router())

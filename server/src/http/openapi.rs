@@ -15,8 +15,8 @@ use utoipa::{
 };
 
 use super::{
-    AppState, access, api_keys, audit, contacts, deliveries, events, health, journeys, operators,
-    session, templates, webhooks,
+    AppState, access, api_keys, audit, channels, contacts, deliveries, events, health, journeys,
+    operators, receipts, session, templates, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -73,6 +73,12 @@ use super::{
         templates::replace,
         templates::remove,
         templates::preview,
+        channels::list,
+        channels::provider_presets,
+        channels::show,
+        channels::save,
+        channels::reset,
+        receipts::receive,
         deliveries::list,
         deliveries::show,
         deliveries::resend,
@@ -91,6 +97,7 @@ use super::{
         (name = "journeys"),
         (name = "webhooks"),
         (name = "templates", description = "What action nodes send, per channel"),
+        (name = "channels", description = "How each channel's messages are sent (admin), and providers' receipts"),
         (name = "deliveries"),
     )
 )]

@@ -194,6 +194,7 @@ async fn preview(
                     event: None,
                     journey_id: None,
                     journey_name: None,
+                    message: None,
                 },
             )
         }

@@ -163,6 +163,23 @@ async fn append(
     activity: &str,
     properties: serde_json::Value,
 ) -> Result<(), Response> {
+    append_activity(state, tracked, activity, properties)
+        .await
+        .map_err(|error| match error {
+            IntakeError::UnknownContacts(_) => not_a_link(),
+            IntakeError::Stopped => super::ApiError::unavailable(error.to_string()).into_response(),
+            IntakeError::Database(_) => super::ApiError::internal(error).into_response(),
+        })
+}
+
+/// Stores what the contact did with the message as an event of theirs, tied to the message:
+/// it resumes waits on that activity and is counted on the action node.
+pub(super) async fn append_activity(
+    state: &AppState,
+    tracked: TrackedMessage,
+    activity: &str,
+    properties: serde_json::Value,
+) -> Result<(), IntakeError> {
     let now = state.clock.now();
     state
         .intake
@@ -176,11 +193,6 @@ async fn append(
         }])
         .await
         .map(|_| ())
-        .map_err(|error| match error {
-            IntakeError::UnknownContacts(_) => not_a_link(),
-            IntakeError::Stopped => super::ApiError::unavailable(error.to_string()).into_response(),
-            IntakeError::Database(_) => super::ApiError::internal(error).into_response(),
-        })
 }
 
 /// A token that is not ours, altered, or about a message that no longer exists.

@@ -3,7 +3,7 @@
 
 use app::{
     api::TemplateContent,
-    template::{Template, TemplateData, TemplateError},
+    template::{Scope, Template, TemplateData, TemplateError},
 };
 
 /// A field of a template whose text is not a valid template, or a required field left empty.
@@ -18,13 +18,20 @@ pub enum InvalidTemplate {
     Required { field: &'static str },
     #[error("an email needs an HTML or a text part (or both)")]
     NoBody,
+    #[error(
+        "{field}: message.* placeholders belong in a channel provider's request; a template \
+         is the message"
+    )]
+    MessageScope { field: &'static str },
 }
 
 impl InvalidTemplate {
     /// The field the error is about, as the API names it.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Placeholder { field, .. } | Self::Required { field } => field,
+            Self::Placeholder { field, .. }
+            | Self::Required { field }
+            | Self::MessageScope { field } => field,
             Self::NoBody => "html",
         }
     }
@@ -41,7 +48,11 @@ pub struct Composed {
 /// Checks that every field parses and the channel's required fields are there.
 pub fn validate(content: &TemplateContent) -> Result<(), InvalidTemplate> {
     for (field, text) in content.fields() {
-        Template::parse(text).map_err(|error| InvalidTemplate::Placeholder { field, error })?;
+        let template =
+            Template::parse(text).map_err(|error| InvalidTemplate::Placeholder { field, error })?;
+        if template.uses(Scope::Message) {
+            return Err(InvalidTemplate::MessageScope { field });
+        }
     }
     let required: &[&'static str] = match content {
         TemplateContent::Email(_) => &["from", "subject"],
@@ -169,6 +180,7 @@ mod tests {
             event: None,
             journey_id: None,
             journey_name: None,
+            message: None,
         }
     }
 

@@ -11,13 +11,15 @@ use tokio::{
 };
 
 use super::{
+    channel::{ChannelSettings, Channels},
     compose,
     email::{EmailError, Mailer, OutgoingEmail},
+    provider::{self, Answer},
     tracking::{Purpose, Tracker},
 };
 use crate::{
     clock::{Millis, SharedClock},
-    delivery::{prepare::rfc3339, schedule},
+    delivery::{prepare::rfc3339, render::OutgoingRequest, schedule, send::Sender},
     store::{Claimant, DueMessage, MessageOutcome, Store, json_object},
 };
 
@@ -36,7 +38,8 @@ pub struct MessagingSettings {
     pub batch_size: i64,
     /// Messages sent at once.
     pub concurrency: usize,
-    /// The contact attribute that holds the email address.
+    /// The contact attribute that holds the email address, unless the email channel's
+    /// settings name another.
     pub email_attribute: String,
 }
 
@@ -44,6 +47,8 @@ pub struct MessageWorker {
     store: Store,
     clock: SharedClock,
     mailer: Option<Mailer>,
+    /// Sends HTTP providers' requests, through the same address guard as webhooks.
+    sender: Sender,
     tracker: Tracker,
     settings: MessagingSettings,
     claimant: Claimant,
@@ -53,6 +58,10 @@ pub struct MessageWorker {
 /// A message ready to send, or what became of it without sending.
 enum Prepared {
     Email(OutgoingEmail),
+    Http {
+        request: OutgoingRequest,
+        answer_id_path: String,
+    },
     Settled(MessageOutcome),
 }
 
@@ -61,6 +70,7 @@ impl MessageWorker {
         store: Store,
         clock: SharedClock,
         mailer: Option<Mailer>,
+        sender: Sender,
         tracker: Tracker,
         settings: MessagingSettings,
     ) -> Self {
@@ -68,6 +78,7 @@ impl MessageWorker {
             store,
             clock,
             mailer,
+            sender,
             tracker,
             settings,
             claimant: Claimant::random(),
@@ -117,12 +128,16 @@ impl MessageWorker {
         if due.is_empty() {
             return Ok(0);
         }
+        let channels = Channels::of(
+            self.store.channel_rows().await?,
+            &self.settings.email_attribute,
+        );
         let mut outcomes = Vec::with_capacity(due.len());
         let mut sending = JoinSet::new();
         for message in due {
-            match self.prepare(&message) {
+            match self.prepare(&message, &channels) {
                 Prepared::Settled(outcome) => outcomes.push((message.id, outcome)),
-                Prepared::Email(email) => {
+                prepared => {
                     if sending.len() >= self.settings.concurrency.max(1)
                         && let Some(Ok(done)) = sending.join_next().await
                     {
@@ -130,7 +145,7 @@ impl MessageWorker {
                     }
                     let worker = self.clone();
                     sending.spawn(async move {
-                        let outcome = worker.send(&message, &email).await;
+                        let outcome = worker.send(&message, &prepared).await;
                         (message.id, outcome)
                     });
                 }
@@ -149,7 +164,7 @@ impl MessageWorker {
         Ok(handled)
     }
 
-    fn prepare(&self, message: &DueMessage) -> Prepared {
+    fn prepare(&self, message: &DueMessage, channels: &Channels) -> Prepared {
         let skip = |reason: String| Prepared::Settled(MessageOutcome::Skipped { reason });
         let Some(stored) = &message.template_content else {
             return skip(match message.template_id {
@@ -178,29 +193,40 @@ impl MessageWorker {
                 message.channel
             ));
         }
-        if message.channel != Channel::Email {
-            return skip(format!(
-                "no {} provider is set up: only email is sent so far",
-                message.channel
-            ));
-        }
-        if self.mailer.is_none() {
-            return skip("emails cannot be sent: the server runs without --smtp-url".to_owned());
+        let settings = match channels.get(message.channel) {
+            Ok(settings) => settings,
+            Err(problem) => return skip(problem),
+        };
+        match (&settings.provider, message.channel) {
+            (_, Channel::Email) if self.mailer.is_none() => {
+                return skip(
+                    "emails cannot be sent: the server runs without --smtp-url".to_owned(),
+                );
+            }
+            (None, channel) if channel != Channel::Email => {
+                return skip(format!(
+                    "no {channel} provider is set up (an admin sets it on the Channels page)"
+                ));
+            }
+            _ => {}
         }
         let contact = json_object(&message.contact_attributes);
-        let attribute = &self.settings.email_attribute;
+        let attribute = &settings.address_attribute;
         let Some(address) = contact
             .get(attribute)
-            .and_then(Value::as_str)
-            .map(str::trim)
+            .and_then(address_text)
             .filter(|address| !address.is_empty())
         else {
             return skip(format!(
-                "the contact has no email address (attribute \"{attribute}\")"
+                "the contact has no {} address (attribute \"{attribute}\")",
+                message.channel
             ));
         };
-        if opted_out(&contact) {
-            return skip("the contact unsubscribed".to_owned());
+        if opted_out(&contact, &settings.opt_out_attribute) {
+            return skip(format!(
+                "the contact opted out of {} (attribute \"{}\")",
+                message.channel, settings.opt_out_attribute
+            ));
         }
         let event = message.event_properties.as_deref().map(json_object);
         let occurred_at = message.event_occurred_at.map(rfc3339);
@@ -212,6 +238,7 @@ impl MessageWorker {
             event: event.as_ref(),
             journey_id: Some(message.journey_id),
             journey_name: message.journey_name.as_deref(),
+            message: None,
         };
         let composed = match compose::compose(&content, &data) {
             Ok(composed) => composed,
@@ -221,8 +248,9 @@ impl MessageWorker {
                 });
             }
         };
-        let TemplateContent::Email(email) = composed.content else {
-            unreachable!("the channel was checked to be email");
+        let email = match composed.content {
+            TemplateContent::Email(email) => email,
+            content => return self.provider_request(message, settings, &data, &address, &content),
         };
         let html = if email.html.trim().is_empty() {
             String::new()
@@ -232,7 +260,7 @@ impl MessageWorker {
         Prepared::Email(OutgoingEmail {
             from: email.from,
             reply_to: email.reply_to,
-            to: address.to_owned(),
+            to: address,
             subject: email.subject,
             html,
             text: email.text,
@@ -241,45 +269,117 @@ impl MessageWorker {
         })
     }
 
-    async fn send(&self, message: &DueMessage, email: &OutgoingEmail) -> MessageOutcome {
-        let Some(mailer) = &self.mailer else {
-            unreachable!("prepare checks that there is a mailer");
+    /// The HTTP provider's request for a text or push message.
+    fn provider_request(
+        &self,
+        message: &DueMessage,
+        settings: &ChannelSettings,
+        data: &TemplateData<'_>,
+        address: &str,
+        content: &TemplateContent,
+    ) -> Prepared {
+        let Some(provider) = &settings.provider else {
+            unreachable!("prepare checks that the channel has a provider");
         };
-        match mailer.send(email).await {
-            Ok(()) => MessageOutcome::Sent,
-            Err(error @ (EmailError::Invalid(_) | EmailError::Refused(_))) => {
-                MessageOutcome::Failed {
-                    reason: error.to_string(),
+        let mut fields = Map::new();
+        fields.insert("id".to_owned(), Value::String(message.id.to_string()));
+        fields.insert("to".to_owned(), Value::String(address.to_owned()));
+        fields.insert(
+            "channel".to_owned(),
+            Value::String(message.channel.as_str().to_owned()),
+        );
+        for (field, text) in content.fields() {
+            fields.insert(field.to_owned(), Value::String(text.to_owned()));
+        }
+        let data = TemplateData {
+            message: Some(&fields),
+            ..*data
+        };
+        match provider::request(provider, &message.id.to_string(), &data) {
+            Ok(request) => Prepared::Http {
+                request,
+                answer_id_path: provider.answer_id_path.clone(),
+            },
+            Err(error) => Prepared::Settled(MessageOutcome::Failed {
+                reason: format!("the provider's request cannot be built: {error}"),
+            }),
+        }
+    }
+
+    async fn send(&self, message: &DueMessage, prepared: &Prepared) -> MessageOutcome {
+        match prepared {
+            Prepared::Settled(outcome) => outcome.clone(),
+            Prepared::Email(email) => {
+                let Some(mailer) = &self.mailer else {
+                    unreachable!("prepare checks that there is a mailer");
+                };
+                match mailer.send(email).await {
+                    Ok(()) => MessageOutcome::Sent { provider_ref: None },
+                    Err(error @ (EmailError::Invalid(_) | EmailError::Refused(_))) => {
+                        MessageOutcome::Failed {
+                            reason: error.to_string(),
+                        }
+                    }
+                    Err(error @ EmailError::Transient(_)) => {
+                        self.retry(message, error.to_string(), None)
+                    }
                 }
             }
-            Err(error @ EmailError::Transient(_)) => {
-                let attempts = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
-                let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
-                let now = self.clock.now();
-                match schedule::next_attempt(
-                    attempts,
-                    now,
-                    message.created_at,
-                    RETRY_WINDOW,
-                    None,
-                    jitter,
-                ) {
-                    Some(at) => MessageOutcome::Retry {
-                        at,
-                        error: error.to_string(),
+            Prepared::Http {
+                request,
+                answer_id_path,
+            } => {
+                let attempt = self.sender.send(request).await;
+                match provider::read_answer(&attempt, answer_id_path) {
+                    Answer::Taken { reference } => MessageOutcome::Sent {
+                        provider_ref: reference,
                     },
-                    None => MessageOutcome::Failed {
-                        reason: format!("not sent within 4 hours; the last error: {error}"),
-                    },
+                    Answer::Retry { error, retry_after } => self.retry(message, error, retry_after),
+                    Answer::Refused { reason } => MessageOutcome::Failed { reason },
                 }
             }
         }
     }
+
+    /// Tries a transient failure again later, or gives up when its window is over.
+    fn retry(
+        &self,
+        message: &DueMessage,
+        error: String,
+        retry_after: Option<Duration>,
+    ) -> MessageOutcome {
+        let attempts = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
+        let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
+        match schedule::next_attempt(
+            attempts,
+            self.clock.now(),
+            message.created_at,
+            RETRY_WINDOW,
+            retry_after,
+            jitter,
+        ) {
+            Some(at) => MessageOutcome::Retry { at, error },
+            None => MessageOutcome::Failed {
+                reason: format!("not sent within 4 hours; the last error: {error}"),
+            },
+        }
+    }
 }
 
-/// Whether the contact has opted out of messages (`unsubscribed` set to true or "true").
-fn opted_out(contact: &Map<String, Value>) -> bool {
-    match contact.get("unsubscribed") {
+/// An address as a contact attribute holds it: text, or a number (a phone number stored as
+/// one).
+fn address_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.trim().to_owned()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether the contact has opted out of the channel (its opt-out attribute set to true or
+/// "true").
+fn opted_out(contact: &Map<String, Value>, attribute: &str) -> bool {
+    match contact.get(attribute) {
         Some(Value::Bool(flag)) => *flag,
         Some(Value::String(text)) => text.eq_ignore_ascii_case("true"),
         _ => false,

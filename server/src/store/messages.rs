@@ -54,8 +54,10 @@ pub struct DueMessage {
 /// What became of a claimed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageOutcome {
-    /// The provider took it.
-    Sent,
+    /// The provider took it; with the provider's own id for it, when its answer gave one.
+    Sent {
+        provider_ref: Option<String>,
+    },
     /// A transient failure: try again at `at`.
     Retry {
         at: Millis,
@@ -67,6 +69,15 @@ pub enum MessageOutcome {
     Skipped {
         reason: String,
     },
+}
+
+/// How a provider's receipt names a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageReference {
+    /// By the id the provider's answer gave it.
+    Provider(String),
+    /// By Wayfarer's id, which the provider's request passed on.
+    Ours(MessageId),
 }
 
 /// A message the tracking endpoints found.
@@ -191,8 +202,12 @@ impl Store {
     ) -> sqlx::Result<()> {
         let mut transaction = self.begin_write().await?;
         for (id, outcome) in outcomes {
+            let provider_ref = match outcome {
+                MessageOutcome::Sent { provider_ref } => provider_ref.as_deref(),
+                _ => None,
+            };
             let (status, next_attempt_at, reason) = match outcome {
-                MessageOutcome::Sent => (MessageStatus::Sent, None, None),
+                MessageOutcome::Sent { .. } => (MessageStatus::Sent, None, None),
                 MessageOutcome::Retry { at, error } => {
                     (MessageStatus::Queued, Some(*at), Some(error.as_str()))
                 }
@@ -208,7 +223,7 @@ impl Store {
                 "UPDATE messages SET status = $1, next_attempt_at = $2, reason = $3,
                      attempts = attempts + $4,
                      sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END,
-                     claimed_by = NULL
+                     provider_ref = $8, claimed_by = NULL
                  WHERE id = $6 AND claimed_by = $7 AND status = 'queued'",
             )
             .bind(status)
@@ -218,6 +233,7 @@ impl Store {
             .bind(now)
             .bind(*id)
             .bind(claimant.0)
+            .bind(provider_ref)
             .execute(&mut *transaction)
             .await?;
         }
@@ -264,6 +280,54 @@ impl Store {
 }
 
 impl super::Store {
+    /// The message on `channel` a provider's receipt names, with its contact.
+    pub async fn message_by_reference(
+        &self,
+        channel: Channel,
+        reference: &MessageReference,
+    ) -> sqlx::Result<Option<TrackedMessage>> {
+        let column = match reference {
+            MessageReference::Provider(_) => "provider_ref",
+            MessageReference::Ours(_) => "id",
+        };
+        let sql = format!(
+            "SELECT m.id, m.channel, c.external_id AS contact_external_id
+             FROM messages m JOIN contacts c ON c.id = m.contact_id
+             WHERE m.channel = $1 AND m.{column} = $2"
+        );
+        let query = sqlx::query_as(&sql).bind(channel);
+        let query = match reference {
+            MessageReference::Provider(reference) => query.bind(reference.as_str()),
+            MessageReference::Ours(id) => query.bind(*id),
+        };
+        query.fetch_optional(&self.pool).await
+    }
+
+    /// Whether an activity event of `name` was recorded for the message.
+    pub async fn message_had_activity(&self, id: MessageId, name: &str) -> sqlx::Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM events WHERE message_id = $1 AND name = $2 LIMIT 1")
+                .bind(id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    /// Marks a sent message failed because its provider reported that it could not deliver it.
+    pub async fn fail_sent_message(&self, id: MessageId, reason: &str) -> sqlx::Result<()> {
+        self.write_one(
+            sqlx::query(
+                "UPDATE messages SET status = 'failed', reason = $1
+                 WHERE id = $2 AND status = 'sent'",
+            )
+            .bind(reason)
+            .bind(id),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The external id of the contact each of these messages was sent to; unknown messages
     /// are absent.
     pub async fn message_recipients(

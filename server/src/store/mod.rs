@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+mod channels;
 mod contacts;
 mod deliveries;
 mod enrollments;
@@ -36,6 +37,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use self::{
     api_keys::{ApiKeyRow, NewApiKey},
     audit::{AuditRow, NewAuditEntry},
+    channels::ChannelRow,
     contacts::ContactRow,
     deliveries::{
         AttemptRecord, AttemptRow, BornClaimed, Cancelled, Claimant, DeliveryQuery, DeliveryRow,
@@ -47,7 +49,9 @@ pub use self::{
     },
     events::{ContactEventRow, EventRow, NewEvent},
     journeys::{JourneyChanges, JourneyRow, LiveJourney, PublishedJourney},
-    messages::{DueMessage, MessageOutcome, MessageRow, NewMessage, TrackedMessage},
+    messages::{
+        DueMessage, MessageOutcome, MessageReference, MessageRow, NewMessage, TrackedMessage,
+    },
     operators::{NewOperator, OperatorRow, SessionRow},
     stats::{VersionCounts, Visit},
     steps::StepRecords,

@@ -145,9 +145,9 @@ impl Store {
         stored.into_iter().map(|row| self.opened(row)).collect()
     }
 
-    /// Seals every webhook secret that is stored in plain text (written before sealing
-    /// existed) or with another key than the current one (after a rotation); how many rows
-    /// changed. One transaction: a crash leaves every row as it was or all re-sealed.
+    /// Seals every webhook secret and channel's settings that is stored in plain text
+    /// (written before sealing existed) or with another key than the current one (after a
+    /// rotation); how many rows changed. One transaction: a crash leaves every row as it was or all re-sealed.
     pub async fn reseal_webhook_secrets(&self) -> sqlx::Result<u64> {
         let Some(keys) = &self.secrets else {
             return Ok(0);
@@ -183,6 +183,7 @@ impl Store {
             .await?;
             changed += 1;
         }
+        changed += self.reseal_channels(&mut write).await?;
         write.commit().await?;
         Ok(changed)
     }

@@ -7,7 +7,7 @@ use app::{
     api::{AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},
     ids::WebhookId,
     journey::KeyValue,
-    template::Template,
+    template::{Scope, Template},
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
@@ -40,6 +40,10 @@ const RESERVED_HEADERS: [&str; 12] = [
     "upgrade",
 ];
 
+/// Why a webhook may not name `message.*`: it sends no message.
+const NO_MESSAGE_HERE: &str = "message.* placeholders belong in a channel provider's request; \
+     a webhook sends no message.";
+
 /// Everything wrong with a webhook's settings, each a sentence saying what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.join(" "))]
@@ -54,7 +58,8 @@ pub struct CorruptWebhook {
 }
 
 /// How requests authenticate, with their secrets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Auth {
     None,
     Basic { username: String, password: String },
@@ -167,7 +172,7 @@ impl Settings {
                 "A webhook name has at most {MAX_NAME_CHARS} characters."
             ));
         }
-        check_url(&self.url, &mut problems);
+        check_url(&self.url, false, &mut problems);
         match (self.body_format, self.method) {
             (BodyFormat::Query, HttpMethod::Get | HttpMethod::Post) => {}
             (BodyFormat::Query, method) => problems.push(format!(
@@ -181,8 +186,8 @@ impl Settings {
             _ => {}
         }
         check_contact_fields(&self.contact_fields, &mut problems);
-        check_pairs("custom data", &self.custom_data, &mut problems);
-        check_pairs("header", &self.headers, &mut problems);
+        check_pairs("custom data", &self.custom_data, false, &mut problems);
+        check_pairs("header", &self.headers, false, &mut problems);
         check_headers(&self.headers, &self.auth, &mut problems);
         check_alert_emails(&self.alert_emails, &mut problems);
         if !(1..=MAX_RETRY_WINDOW_HOURS).contains(&self.retry_window_hours) {
@@ -307,20 +312,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
 /// The webhook as the API shows it: every setting, no secret.
 pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
     let settings = Settings::from_row(row)?;
-    let auth = match settings.auth {
-        Auth::None => AuthOut::None,
-        Auth::Basic { username, password } => AuthOut::Basic {
-            username,
-            password_set: !password.is_empty(),
-        },
-        Auth::Bearer { token } => AuthOut::Bearer {
-            token_set: !token.is_empty(),
-        },
-        Auth::ApiKey { header, key } => AuthOut::ApiKey {
-            header,
-            key_set: !key.is_empty(),
-        },
-    };
+    let auth = auth_out(&settings.auth);
     Ok(WebhookOut {
         id: row.id,
         name: settings.name,
@@ -343,8 +335,26 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
     })
 }
 
+/// The authentication as answers show it: whether each secret is set, never the secret.
+pub(crate) fn auth_out(auth: &Auth) -> AuthOut {
+    match auth {
+        Auth::None => AuthOut::None,
+        Auth::Basic { username, password } => AuthOut::Basic {
+            username: username.clone(),
+            password_set: !password.is_empty(),
+        },
+        Auth::Bearer { token } => AuthOut::Bearer {
+            token_set: !token.is_empty(),
+        },
+        Auth::ApiKey { header, key } => AuthOut::ApiKey {
+            header: header.clone(),
+            key_set: !key.is_empty(),
+        },
+    }
+}
+
 /// Header names as they are sent: `" X-Tenant "` is stored and sent as `X-Tenant`.
-fn trimmed_names(headers: Vec<KeyValue>) -> Vec<KeyValue> {
+pub(crate) fn trimmed_names(headers: Vec<KeyValue>) -> Vec<KeyValue> {
     headers
         .into_iter()
         .map(|header| KeyValue {
@@ -420,7 +430,7 @@ pub fn rotated(
     })
 }
 
-fn auth_from_input(input: AuthIn, current: &Auth, problems: &mut Vec<String>) -> Auth {
+pub(crate) fn auth_from_input(input: AuthIn, current: &Auth, problems: &mut Vec<String>) -> Auth {
     let mut secret = |given: Option<String>, kept: Option<&String>, what: &str| -> String {
         match given.or_else(|| kept.cloned()) {
             Some(secret) if !secret.is_empty() => secret,
@@ -474,7 +484,8 @@ fn auth_from_input(input: AuthIn, current: &Auth, problems: &mut Vec<String>) ->
     }
 }
 
-fn check_url(url: &str, problems: &mut Vec<String>) {
+/// Checks a request URL template; `message` allows `message.*` placeholders (a provider's).
+pub(crate) fn check_url(url: &str, message: bool, problems: &mut Vec<String>) {
     let template = match Template::parse(url) {
         Ok(template) => template,
         Err(error) => {
@@ -482,6 +493,9 @@ fn check_url(url: &str, problems: &mut Vec<String>) {
             return;
         }
     };
+    if !message && template.uses(Scope::Message) {
+        problems.push(NO_MESSAGE_HERE.to_owned());
+    }
     // Placeholders are filled per contact; a sample value shows whether the rest is a URL.
     let sample = template.fill(|_| "sample".to_owned());
     match url::Url::parse(&sample) {
@@ -535,7 +549,12 @@ fn check_contact_fields(fields: &[String], problems: &mut Vec<String>) {
     }
 }
 
-fn check_pairs(what: &str, pairs: &[KeyValue], problems: &mut Vec<String>) {
+pub(crate) fn check_pairs(
+    what: &str,
+    pairs: &[KeyValue],
+    message: bool,
+    problems: &mut Vec<String>,
+) {
     let mut seen = std::collections::HashSet::new();
     for pair in pairs {
         if pair.key.trim().is_empty() {
@@ -543,16 +562,20 @@ fn check_pairs(what: &str, pairs: &[KeyValue], problems: &mut Vec<String>) {
         } else if !seen.insert(pair.key.to_ascii_lowercase()) {
             problems.push(format!("The {what} \"{}\" is given twice.", pair.key));
         }
-        if let Err(error) = Template::parse(&pair.value) {
-            problems.push(format!(
+        match Template::parse(&pair.value) {
+            Ok(template) if !message && template.uses(Scope::Message) => {
+                problems.push(format!("The {what} \"{}\": {NO_MESSAGE_HERE}", pair.key))
+            }
+            Ok(_) => {}
+            Err(error) => problems.push(format!(
                 "The {what} \"{}\" has a bad placeholder: {error}.",
                 pair.key
-            ));
+            )),
         }
     }
 }
 
-fn check_headers(headers: &[KeyValue], auth: &Auth, problems: &mut Vec<String>) {
+pub(crate) fn check_headers(headers: &[KeyValue], auth: &Auth, problems: &mut Vec<String>) {
     for header in headers {
         let name = header.key.trim().to_ascii_lowercase();
         if name.is_empty() {

@@ -22,6 +22,7 @@ mod messages;
 mod migrations;
 mod openapi;
 mod pages;
+mod providers;
 mod rate;
 mod reentry;
 mod scale_out;

@@ -62,6 +62,12 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("put", "/api/v1/templates/{id}"),
     ("delete", "/api/v1/templates/{id}"),
     ("post", "/api/v1/templates/preview"),
+    ("get", "/api/v1/channels"),
+    ("get", "/api/v1/channels/presets"),
+    ("get", "/api/v1/channels/{channel}"),
+    ("put", "/api/v1/channels/{channel}"),
+    ("delete", "/api/v1/channels/{channel}"),
+    ("post", "/api/v1/receipts/{channel}"),
     ("get", "/api/v1/deliveries"),
     ("get", "/api/v1/deliveries/{id}"),
     ("post", "/api/v1/deliveries/{id}/resend"),
@@ -97,7 +103,8 @@ async fn the_document_describes_every_endpoint_and_only_real_ones(backend: Backe
         let concrete = path
             .replace("{id}", "999999")
             .replace("{external_id}", "nobody")
-            .replace("{node}", "hook");
+            .replace("{node}", "hook")
+            .replace("{channel}", "sms");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
         let answer = server
             .client()

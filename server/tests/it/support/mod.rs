@@ -12,7 +12,7 @@ mod smtp;
 pub use database::{Backend, TestDatabase};
 pub use postgres::PostgresCluster;
 pub use process::{WayfarerProcess, free_port, wait_until_healthy};
-pub use receiver::{Answer, Receiver, resetting_port};
+pub use receiver::{Answer, Received, Receiver, resetting_port};
 pub use server::TestServer;
 pub use session::{PASSWORD, Session, set_cookie, sign_in};
 pub use signature::verify_signature;

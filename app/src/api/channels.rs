@@ -1,0 +1,222 @@
+//! `/api/v1/channels`: how each channel's messages reach contacts (admin only). Email goes out
+//! through the server's SMTP relay (`--smtp-url`); SMS, WhatsApp, RCS, app push and web push
+//! go through an HTTP provider configured like a webhook, whose request is a template of the
+//! provider's own API. Providers report what became of a message (delivered, failed, …) to
+//! `/api/v1/receipts/{channel}`, authenticated by a secret shared with the provider.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AuthIn, AuthOut, HttpMethod};
+use crate::journey::{Activity, Channel, KeyValue};
+
+/// `PUT /api/v1/channels/{channel}`. Secrets left out keep the ones stored, so a form can be
+/// saved without typing them again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"address_attribute": "phone", "opt_out_attribute": "sms_opt_out", "provider": {"url": "https://sms.example/v1/messages", "body_format": "form", "body": "To={{message.to}}&Body={{message.text}}&Reference={{message.id}}", "auth": {"type": "basic", "username": "account", "password": "s3cret"}, "answer_id_path": "$.sid", "receipts": {"auth": {"type": "hmac", "header": "X-Signature", "secret": "shared-secret"}, "message_path": "$.MessageSid", "status_path": "$.MessageStatus"}}})))]
+pub struct ChannelIn {
+    /// The contact attribute holding the address on this channel (default: `email` for
+    /// email, `phone` for SMS, WhatsApp and RCS, `push_token` for push).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_attribute: Option<String>,
+    /// The contact attribute that, set to true, opts the contact out of this channel
+    /// (default: `unsubscribed` for email, `sms_opt_out`, `whatsapp_opt_out`, `rcs_opt_out`,
+    /// `push_opt_out`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_attribute: Option<String>,
+    /// How messages are sent; required for every channel but email, absent for email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderIn>,
+}
+
+/// The request sent to a provider for each message. Its URL, headers and body are templates:
+/// `{{message.to}}`, `{{message.text}}`, `{{message.id}}`, `{{contact.first_name}}`, …
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProviderIn {
+    /// http(s) URL; placeholders may appear in its path and query, not its host.
+    pub url: String,
+    /// Defaults to POST.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    #[serde(default)]
+    pub body_format: ProviderBodyFormat,
+    /// The body, a template; values are escaped for the body format (JSON string escapes, or
+    /// form encoding). Empty for `none`.
+    #[serde(default)]
+    pub body: String,
+    /// Extra request headers; values may contain placeholders. Pass the message id as the
+    /// provider's idempotency key (`Idempotency-Key: {{message.id}}`) where it takes one: a
+    /// retry after a crash is then never sent twice.
+    #[serde(default)]
+    pub headers: Vec<KeyValue>,
+    #[serde(default)]
+    pub auth: AuthIn,
+    /// Where the provider's answer gives its own id for the message (`$.sid`); receipts then
+    /// name messages by that id. Empty: receipts name them by Wayfarer's id, which the
+    /// request passes with `{{message.id}}`.
+    #[serde(default)]
+    pub answer_id_path: String,
+    pub receipts: ReceiptsIn,
+}
+
+crate::text_enum! {
+    #[derive(Default)]
+    pub enum ProviderBodyFormat {
+        /// `application/json`; placeholder values are escaped as JSON string contents.
+        #[default]
+        Json = "json",
+        /// `application/x-www-form-urlencoded`; placeholder values are percent-encoded.
+        Form = "form",
+        /// No body (the message goes in the URL's query).
+        None = "none",
+    }
+}
+
+/// How the provider's delivery reports are read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReceiptsIn {
+    pub auth: ReceiptAuthIn,
+    /// Where a report names the message (`$.MessageSid`, `$.data.reference`); form bodies
+    /// read as an object of their fields.
+    pub message_path: String,
+    /// Where a report gives the message's status (`$.MessageStatus`).
+    pub status_path: String,
+    /// The provider's statuses that are activities, e.g. `undelivered` → `failed`. Empty: the
+    /// usual words (`delivered`, `read`/`opened`, `clicked`, `failed`/`undelivered`,
+    /// `bounced`) and nothing else.
+    #[serde(default)]
+    pub statuses: Vec<StatusMapping>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StatusMapping {
+    /// The provider's word, compared without regard to case.
+    pub status: String,
+    pub activity: Activity,
+}
+
+/// How a provider proves a report is its own. Secrets are write-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReceiptAuthIn {
+    /// A header carrying the HMAC-SHA256 of the raw body under the secret, in hex or base64,
+    /// optionally prefixed `sha256=`.
+    Hmac {
+        header: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
+    },
+    /// HTTP basic authentication, as set in the provider's callback URL settings.
+    Basic {
+        username: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
+}
+
+impl Default for ReceiptAuthIn {
+    fn default() -> Self {
+        Self::Hmac {
+            header: "X-Signature".to_owned(),
+            secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReceiptAuthOut {
+    Hmac {
+        header: String,
+        secret_set: bool,
+    },
+    Basic {
+        username: String,
+        password_set: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChannelOut {
+    pub channel: Channel,
+    pub address_attribute: String,
+    pub opt_out_attribute: String,
+    pub provider: Option<ProviderOut>,
+    /// Whether messages on this channel are sent now.
+    pub ready: bool,
+    /// What stands in the way when not ready, as a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Where the provider posts its reports (path on this server), for HTTP channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_path: Option<String>,
+    /// When the settings were last saved; absent while they are the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProviderOut {
+    pub url: String,
+    pub method: HttpMethod,
+    pub body_format: ProviderBodyFormat,
+    pub body: String,
+    /// Credentials among them masked.
+    pub headers: Vec<KeyValue>,
+    pub auth: AuthOut,
+    pub answer_id_path: String,
+    pub receipts: ReceiptsOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReceiptsOut {
+    pub auth: ReceiptAuthOut,
+    pub message_path: String,
+    pub status_path: String,
+    pub statuses: Vec<StatusMapping>,
+}
+
+/// A ready-made provider shape to start a form from (`GET /api/v1/channels/presets`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProviderPreset {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The channels it fits.
+    pub channels: Vec<Channel>,
+    /// The settings, with the account's URL and secrets left to fill in.
+    pub provider: ProviderIn,
+}
+
+/// `POST /api/v1/receipts/{channel}` answers a report it took with 200 and this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReceiptOut {
+    pub status: ReceiptStatus,
+    /// The activity recorded, when one was.
+    pub recorded: Option<Activity>,
+    /// Why nothing was recorded, when nothing was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+crate::text_enum! {
+    /// What became of a provider's report.
+    pub enum ReceiptStatus {
+        /// Recorded as an activity of the message.
+        Recorded = "recorded",
+        /// The message already had this activity: nothing changed.
+        Duplicate = "duplicate",
+        /// Its status (`queued`, `sent`, …) is not an activity: nothing changed.
+        NotAnActivity = "not_an_activity",
+    }
+}
