@@ -13,3 +13,10 @@ CREATE TABLE channels (
 ALTER TABLE messages ADD COLUMN provider_ref TEXT;
 CREATE INDEX messages_provider_ref ON messages (channel, provider_ref)
     WHERE provider_ref IS NOT NULL;
+
+-- Where a queued message's retry window starts when not at its creation: a message held for
+-- the contact's quiet hours gets its full window from when they end.
+ALTER TABLE messages ADD COLUMN window_from BIGINT;
+-- Frequency caps count each contact's recent messages on a channel.
+CREATE INDEX messages_contact_sent ON messages (contact_id, channel, sent_at)
+    WHERE status = 'sent';

@@ -13,7 +13,7 @@ use crate::journey::{Activity, Channel, KeyValue};
 /// saved without typing them again.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ssr", schema(example = json!({"address_attribute": "phone", "opt_out_attribute": "sms_opt_out", "provider": {"url": "https://sms.example/v1/messages", "body_format": "form", "body": "To={{message.to}}&Body={{message.text}}&Reference={{message.id}}", "auth": {"type": "basic", "username": "account", "password": "s3cret"}, "answer_id_path": "$.sid", "receipts": {"auth": {"type": "hmac", "header": "X-Signature", "secret": "shared-secret"}, "message_path": "$.MessageSid", "status_path": "$.MessageStatus"}}})))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"address_attribute": "phone", "opt_out_attribute": "sms_opt_out", "provider": {"url": "https://sms.example/v1/messages", "body_format": "form", "body": "To={{message.to}}&Body={{message.text}}&Reference={{message.id}}", "auth": {"type": "basic", "username": "account", "password": "s3cret"}, "answer_id_path": "$.sid", "receipts": {"auth": {"type": "hmac", "header": "X-Signature", "secret": "shared-secret"}, "message_path": "$.MessageSid", "status_path": "$.MessageStatus"}}, "frequency_cap": {"max_messages": 3, "per_hours": 24}, "quiet_hours": {"start": "21:00", "end": "08:00", "time_zone_attribute": "time_zone", "default_time_zone": "Europe/Paris"}})))]
 pub struct ChannelIn {
     /// The contact attribute holding the address on this channel (default: `email` for
     /// email, `phone` for SMS, WhatsApp and RCS, `push_token` for push).
@@ -27,6 +27,39 @@ pub struct ChannelIn {
     /// How messages are sent; required for every channel but email, absent for email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderIn>,
+    /// At most so many of this channel's messages per contact in a sliding window; the ones
+    /// over it are skipped (recorded, with the reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_cap: Option<FrequencyCap>,
+    /// Hours of the contact's day when nothing is sent: a message due then waits until they
+    /// end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FrequencyCap {
+    /// 1 to 1000.
+    pub max_messages: u32,
+    /// The window, in hours: 1 to 720 (30 days).
+    pub per_hours: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QuietHours {
+    /// When they start, `HH:MM` in the contact's time zone, e.g. `21:00`.
+    pub start: String,
+    /// When they end, e.g. `08:00` (before `start`: they span midnight).
+    pub end: String,
+    /// The contact attribute holding an IANA time zone such as `Europe/Paris` (default
+    /// `time_zone`).
+    #[serde(default)]
+    pub time_zone_attribute: String,
+    /// For contacts without a (valid) one (default `UTC`).
+    #[serde(default)]
+    pub default_time_zone: String,
 }
 
 /// The request sent to a provider for each message. Its URL, headers and body are templates:
@@ -148,6 +181,8 @@ pub struct ChannelOut {
     pub address_attribute: String,
     pub opt_out_attribute: String,
     pub provider: Option<ProviderOut>,
+    pub frequency_cap: Option<FrequencyCap>,
+    pub quiet_hours: Option<QuietHours>,
     /// Whether messages on this channel are sent now.
     pub ready: bool,
     /// What stands in the way when not ready, as a sentence.

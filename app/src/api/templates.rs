@@ -208,3 +208,53 @@ pub struct MessageCountsOut {
     pub clicked: i64,
     pub bounced: i64,
 }
+
+/// `GET /api/v1/messages`: the message log, filtered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+pub struct MessageFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journey: Option<crate::ids::JourneyId>,
+    /// An action node's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<crate::journey::NodeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MessageStatus>,
+    /// A contact's `external_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// At most this many, newest first (default 100, at most 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// A message an action node sent (or did not, and why), with what its contact did with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MessageOut {
+    pub id: crate::ids::MessageId,
+    pub journey_id: crate::ids::JourneyId,
+    pub version: i64,
+    pub node_id: crate::journey::NodeId,
+    pub channel: Channel,
+    pub template_id: Option<TemplateId>,
+    /// The contact's external id.
+    pub contact: String,
+    pub status: MessageStatus,
+    /// Why it failed or was skipped, why it is held, or the last transient error while queued.
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    /// The provider's own id for it, from its answer.
+    pub provider_ref: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    /// The activities recorded for it (delivered, opened, …), each once, in order.
+    pub activities: Vec<crate::journey::Activity>,
+}

@@ -81,9 +81,9 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         // Providers' reports prove themselves with the secret shared with the provider.
         ("POST", "/receipts/{channel}") => Public,
 
-        ("GET", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures") => {
-            Needs(DeliveriesRead)
-        }
+        // The outbound logs: webhook deliveries and the messages action nodes sent.
+        ("GET", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures")
+        | ("GET", "/messages") => Needs(DeliveriesRead),
         (
             "POST",
             "/deliveries/{id}/resend"

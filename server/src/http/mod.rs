@@ -12,6 +12,7 @@ mod events;
 mod extract;
 mod health;
 mod journeys;
+mod messages;
 mod openapi;
 mod operators;
 mod receipts;
@@ -111,6 +112,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .merge(events::router())
         .merge(health::router())
         .merge(journeys::router())
+        .merge(messages::router())
         .merge(openapi::router())
         .merge(operators::router())
         .merge(receipts::router())

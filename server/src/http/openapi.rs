@@ -16,7 +16,7 @@ use utoipa::{
 
 use super::{
     AppState, access, api_keys, audit, channels, contacts, deliveries, events, health, journeys,
-    operators, receipts, session, templates, webhooks,
+    messages, operators, receipts, session, templates, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -73,6 +73,7 @@ use super::{
         templates::replace,
         templates::remove,
         templates::preview,
+        messages::list,
         channels::list,
         channels::provider_presets,
         channels::show,

@@ -5,8 +5,9 @@
 
 use app::{
     api::{
-        ChannelIn, ChannelOut, HttpMethod, ProviderBodyFormat, ProviderIn, ProviderOut,
-        ReceiptAuthIn, ReceiptAuthOut, ReceiptsIn, ReceiptsOut, StatusMapping,
+        ChannelIn, ChannelOut, FrequencyCap, HttpMethod, ProviderBodyFormat, ProviderIn,
+        ProviderOut, QuietHours, ReceiptAuthIn, ReceiptAuthOut, ReceiptsIn, ReceiptsOut,
+        StatusMapping,
     },
     journey::{Activity, Channel, KeyValue},
     template::Template,
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::json_path;
+use super::{json_path, pacing};
 use crate::store::ChannelRow;
 use crate::webhook::{
     Auth, auth_from_input, auth_out, check_headers, check_pairs, check_url, mask, trimmed_names,
@@ -23,6 +24,8 @@ use crate::webhook::{
 
 const MAX_ATTRIBUTE_CHARS: usize = 200;
 const MAX_STATUSES: usize = 50;
+const MAX_CAP_MESSAGES: u32 = 1_000;
+const MAX_CAP_HOURS: u32 = 720;
 
 /// Everything wrong with a channel's settings, each a sentence saying what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +38,11 @@ pub struct ChannelSettings {
     pub address_attribute: String,
     pub opt_out_attribute: String,
     pub provider: Option<Provider>,
+    #[serde(default)]
+    pub frequency_cap: Option<FrequencyCap>,
+    /// Stored with its defaults filled in.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
 }
 
 /// The request sent for each message, and how the provider's receipts are read.
@@ -68,6 +76,8 @@ pub enum ReceiptAuth {
 /// Every channel's settings as a round of the message worker reads them.
 pub struct Channels {
     settings: HashMap<Channel, Result<ChannelSettings, String>>,
+    /// The quiet hours of channels that have them, parsed, with the zone attribute.
+    quiet: HashMap<Channel, (pacing::Quiet, String)>,
 }
 
 impl Channels {
@@ -85,7 +95,23 @@ impl Channels {
         for row in rows {
             settings.insert(row.channel, ChannelSettings::parse(&row));
         }
-        Self { settings }
+        let quiet = settings
+            .iter()
+            .filter_map(|(channel, settings)| {
+                let hours = settings.as_ref().ok()?.quiet_hours.as_ref()?;
+                // Checked when saved; settings that no longer parse send at any hour.
+                let parsed = pacing::check(hours).ok()?;
+                Some((*channel, (parsed, hours.time_zone_attribute.clone())))
+            })
+            .collect();
+        Self { settings, quiet }
+    }
+
+    /// The channel's quiet hours and the attribute naming a contact's zone, if it has them.
+    pub fn quiet(&self, channel: Channel) -> Option<(&pacing::Quiet, &str)> {
+        self.quiet
+            .get(&channel)
+            .map(|(quiet, attribute)| (quiet, attribute.as_str()))
     }
 
     /// The channel's settings, or why they cannot be used.
@@ -124,6 +150,8 @@ impl ChannelSettings {
             address_attribute: address.to_owned(),
             opt_out_attribute: opt_out.to_owned(),
             provider: None,
+            frequency_cap: None,
+            quiet_hours: None,
         }
     }
 
@@ -174,11 +202,36 @@ impl ChannelSettings {
                 &mut problems,
             )),
         };
+        if let Some(cap) = input.frequency_cap {
+            if !(1..=MAX_CAP_MESSAGES).contains(&cap.max_messages) {
+                problems.push(format!(
+                    "frequency_cap.max_messages is between 1 and {MAX_CAP_MESSAGES}."
+                ));
+            }
+            if !(1..=MAX_CAP_HOURS).contains(&cap.per_hours) {
+                problems.push(format!(
+                    "frequency_cap.per_hours is between 1 and {MAX_CAP_HOURS} (30 days)."
+                ));
+            }
+        }
+        let quiet_hours = input.quiet_hours.map(|quiet| {
+            if let Err(problem) = pacing::check(&quiet) {
+                problems.push(problem);
+            }
+            QuietHours {
+                start: quiet.start.trim().to_owned(),
+                end: quiet.end.trim().to_owned(),
+                time_zone_attribute: pacing::zone_attribute(&quiet.time_zone_attribute).to_owned(),
+                default_time_zone: pacing::zone_name(&quiet.default_time_zone).to_owned(),
+            }
+        });
         if problems.is_empty() {
             Ok(Self {
                 address_attribute,
                 opt_out_attribute,
                 provider,
+                frequency_cap: input.frequency_cap,
+                quiet_hours,
             })
         } else {
             Err(InvalidChannel(problems))
@@ -192,6 +245,8 @@ impl ChannelSettings {
             address_attribute: self.address_attribute.clone(),
             opt_out_attribute: self.opt_out_attribute.clone(),
             provider: self.provider.as_ref().map(Provider::out),
+            frequency_cap: self.frequency_cap,
+            quiet_hours: self.quiet_hours.clone(),
             ready: false,
             problem: None,
             receipt_path: (channel != Channel::Email)

@@ -7,6 +7,7 @@ pub mod channel;
 pub mod compose;
 pub mod email;
 pub mod json_path;
+pub mod pacing;
 pub mod presets;
 pub mod provider;
 pub mod receipt;

@@ -1,9 +1,9 @@
 //! The message worker: claims queued messages, renders each for its contact, sends it through
 //! its channel and records what became of it, retrying transient failures with backoff.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use app::{api::TemplateContent, journey::Channel, template::TemplateData};
+use app::{api::TemplateContent, ids::ContactId, journey::Channel, template::TemplateData};
 use serde_json::{Map, Value};
 use tokio::{
     sync::{Notify, watch},
@@ -14,6 +14,7 @@ use super::{
     channel::{ChannelSettings, Channels},
     compose,
     email::{EmailError, Mailer, OutgoingEmail},
+    pacing,
     provider::{self, Answer},
     tracking::{Purpose, Tracker},
 };
@@ -132,10 +133,11 @@ impl MessageWorker {
             self.store.channel_rows().await?,
             &self.settings.email_attribute,
         );
+        let mut recent = self.recently_sent(&due, &channels, now).await?;
         let mut outcomes = Vec::with_capacity(due.len());
         let mut sending = JoinSet::new();
         for message in due {
-            match self.prepare(&message, &channels) {
+            match self.prepare(&message, &channels, &mut recent) {
                 Prepared::Settled(outcome) => outcomes.push((message.id, outcome)),
                 prepared => {
                     if sending.len() >= self.settings.concurrency.max(1)
@@ -164,7 +166,44 @@ impl MessageWorker {
         Ok(handled)
     }
 
-    fn prepare(&self, message: &DueMessage, channels: &Channels) -> Prepared {
+    /// How many messages each contact of the batch was sent lately on each capped channel.
+    async fn recently_sent(
+        &self,
+        due: &[DueMessage],
+        channels: &Channels,
+        now: Millis,
+    ) -> sqlx::Result<RecentlySent> {
+        let mut recent = RecentlySent::new();
+        for &channel in Channel::ALL {
+            let Some(cap) = channels
+                .get(channel)
+                .ok()
+                .and_then(|settings| settings.frequency_cap)
+            else {
+                continue;
+            };
+            let contacts: Vec<ContactId> = due
+                .iter()
+                .filter(|message| message.channel == channel)
+                .map(|message| message.contact_id)
+                .collect();
+            if contacts.is_empty() {
+                continue;
+            }
+            let since = now.saturating_sub(Millis::from(cap.per_hours) * 3_600_000);
+            for (contact, sent) in self.store.recently_sent(channel, &contacts, since).await? {
+                recent.insert((contact, channel), sent);
+            }
+        }
+        Ok(recent)
+    }
+
+    fn prepare(
+        &self,
+        message: &DueMessage,
+        channels: &Channels,
+        recent: &mut RecentlySent,
+    ) -> Prepared {
         let skip = |reason: String| Prepared::Settled(MessageOutcome::Skipped { reason });
         let Some(stored) = &message.template_content else {
             return skip(match message.template_id {
@@ -227,6 +266,30 @@ impl MessageWorker {
                 "the contact opted out of {} (attribute \"{}\")",
                 message.channel, settings.opt_out_attribute
             ));
+        }
+        if let Some((quiet, zone_attribute)) = channels.quiet(message.channel)
+            && let Some((until, zone)) =
+                pacing::quiet_until(quiet, zone_attribute, &contact, self.clock.now())
+        {
+            return Prepared::Settled(MessageOutcome::Deferred {
+                until,
+                reason: format!(
+                    "held for the contact's quiet hours, until {} ({zone})",
+                    local_time(until, zone)
+                ),
+            });
+        }
+        if let Some(cap) = settings.frequency_cap {
+            let sent = recent
+                .entry((message.contact_id, message.channel))
+                .or_default();
+            if *sent >= i64::from(cap.max_messages) {
+                return skip(format!(
+                    "over the frequency cap: {sent} {} messages in the last {} hours already",
+                    message.channel, cap.per_hours
+                ));
+            }
+            *sent += 1;
         }
         let event = message.event_properties.as_deref().map(json_object);
         let occurred_at = message.event_occurred_at.map(rfc3339);
@@ -353,7 +416,7 @@ impl MessageWorker {
         match schedule::next_attempt(
             attempts,
             self.clock.now(),
-            message.created_at,
+            message.window_from.unwrap_or(message.created_at),
             RETRY_WINDOW,
             retry_after,
             jitter,
@@ -364,6 +427,20 @@ impl MessageWorker {
             },
         }
     }
+}
+
+/// Messages sent lately per contact and capped channel, counting the batch's own as it goes.
+type RecentlySent = HashMap<(ContactId, Channel), i64>;
+
+/// `at` as a wall-clock time in `zone`, e.g. `2026-12-04 08:00`.
+fn local_time(at: Millis, zone: chrono_tz::Tz) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at)
+        .map(|time| {
+            time.with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// An address as a contact attribute holds it: text, or a number (a phone number stored as

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use app::{
     api::MessageStatus,
-    ids::{JourneyId, MessageId, TemplateId},
+    ids::{ContactId, JourneyId, MessageId, TemplateId},
     journey::{Channel, NodeId},
 };
 use sqlx::FromRow;
@@ -34,6 +34,7 @@ pub struct NewMessage<'a> {
 pub struct DueMessage {
     pub id: MessageId,
     pub journey_id: JourneyId,
+    pub contact_id: ContactId,
     pub channel: Channel,
     /// What the node picked: a template id, else a name.
     pub template_id: Option<TemplateId>,
@@ -43,6 +44,8 @@ pub struct DueMessage {
     pub template_content: Option<String>,
     pub attempts: i64,
     pub created_at: Millis,
+    /// Where its retry window starts, when not at `created_at` (held for quiet hours).
+    pub window_from: Option<Millis>,
     pub contact_external_id: String,
     pub contact_attributes: String,
     pub event_name: Option<String>,
@@ -69,6 +72,12 @@ pub enum MessageOutcome {
     Skipped {
         reason: String,
     },
+    /// Not sent yet on purpose (the contact's quiet hours): due again at `until`, with a fresh
+    /// retry window from then.
+    Deferred {
+        until: Millis,
+        reason: String,
+    },
 }
 
 /// How a provider's receipt names a message.
@@ -86,6 +95,36 @@ pub struct TrackedMessage {
     pub id: MessageId,
     pub channel: Channel,
     pub contact_external_id: String,
+}
+
+/// What the message log lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MessageQuery<'a> {
+    pub journey: Option<JourneyId>,
+    pub node: Option<&'a NodeId>,
+    pub channel: Option<Channel>,
+    pub status: Option<MessageStatus>,
+    pub contact: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// A message as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct MessageLogRow {
+    pub id: MessageId,
+    pub journey_id: JourneyId,
+    pub version: i64,
+    pub node_id: NodeId,
+    pub channel: Channel,
+    pub template_id: Option<TemplateId>,
+    pub contact: String,
+    pub status: MessageStatus,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<Millis>,
+    pub provider_ref: Option<String>,
+    pub created_at: Millis,
+    pub sent_at: Option<Millis>,
 }
 
 /// A message as stored.
@@ -163,9 +202,9 @@ impl Store {
         let mut due = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IN_LIST_CHUNK) {
             let sql = format!(
-                "SELECT m.id, m.journey_id, m.channel, m.template_id, m.template AS template_name,
+                "SELECT m.id, m.journey_id, m.contact_id, m.channel, m.template_id, m.template AS template_name,
                         t.channel AS template_channel, t.content AS template_content,
-                        m.attempts, m.created_at,
+                        m.attempts, m.created_at, m.window_from,
                         c.external_id AS contact_external_id, c.attributes AS contact_attributes,
                         e.name AS event_name, e.properties AS event_properties,
                         e.occurred_at AS event_occurred_at, j.name AS journey_name
@@ -217,13 +256,24 @@ impl Store {
                 MessageOutcome::Skipped { reason } => {
                     (MessageStatus::Skipped, None, Some(reason.as_str()))
                 }
+                MessageOutcome::Deferred { until, reason } => {
+                    (MessageStatus::Queued, Some(*until), Some(reason.as_str()))
+                }
             };
-            let attempted = i64::from(!matches!(outcome, MessageOutcome::Skipped { .. }));
+            let window_from = match outcome {
+                MessageOutcome::Deferred { until, .. } => Some(*until),
+                _ => None,
+            };
+            let attempted = i64::from(!matches!(
+                outcome,
+                MessageOutcome::Skipped { .. } | MessageOutcome::Deferred { .. }
+            ));
             sqlx::query(
                 "UPDATE messages SET status = $1, next_attempt_at = $2, reason = $3,
                      attempts = attempts + $4,
                      sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END,
-                     provider_ref = $8, claimed_by = NULL
+                     provider_ref = $8, window_from = COALESCE($9, window_from),
+                     claimed_by = NULL
                  WHERE id = $6 AND claimed_by = $7 AND status = 'queued'",
             )
             .bind(status)
@@ -234,6 +284,7 @@ impl Store {
             .bind(*id)
             .bind(claimant.0)
             .bind(provider_ref)
+            .bind(window_from)
             .execute(&mut *transaction)
             .await?;
         }
@@ -301,6 +352,87 @@ impl super::Store {
             MessageReference::Ours(id) => query.bind(*id),
         };
         query.fetch_optional(&self.pool).await
+    }
+
+    /// The message log: messages matching `query`, newest first.
+    pub async fn messages(&self, query: &MessageQuery<'_>) -> sqlx::Result<Vec<MessageLogRow>> {
+        sqlx::query_as(
+            "SELECT m.id, m.journey_id, m.version, m.node_id, m.channel, m.template_id,
+                    c.external_id AS contact, m.status, m.reason, m.attempts,
+                    CASE WHEN m.status = 'queued' THEN m.next_attempt_at END AS next_attempt_at,
+                    m.provider_ref, m.created_at, m.sent_at
+             FROM messages m JOIN contacts c ON c.id = m.contact_id
+             WHERE ($1 IS NULL OR m.journey_id = $1)
+               AND ($2 IS NULL OR m.node_id = $2)
+               AND ($3 IS NULL OR m.channel = $3)
+               AND ($4 IS NULL OR m.status = $4)
+               AND ($5 IS NULL OR c.external_id = $5)
+             ORDER BY m.id DESC
+             LIMIT $6",
+        )
+        .bind(query.journey)
+        .bind(query.node)
+        .bind(query.channel)
+        .bind(query.status)
+        .bind(query.contact)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The activities recorded for each of these messages, each once, in the order they came.
+    pub async fn message_activities(
+        &self,
+        ids: &[MessageId],
+    ) -> sqlx::Result<HashMap<MessageId, Vec<String>>> {
+        let mut found: HashMap<MessageId, Vec<String>> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT message_id, name FROM events WHERE message_id IN ({}) ORDER BY id",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (MessageId, String)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for (id, name) in query.fetch_all(&self.pool).await? {
+                let names = found.entry(id).or_default();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// How many messages on `channel` each of `contacts` was sent since `since`.
+    pub async fn recently_sent(
+        &self,
+        channel: Channel,
+        contacts: &[ContactId],
+        since: Millis,
+    ) -> sqlx::Result<HashMap<ContactId, i64>> {
+        let mut counts = HashMap::with_capacity(contacts.len());
+        for chunk in contacts.chunks(IN_LIST_CHUNK) {
+            let mut params = Params::new(self.backend);
+            let sql = format!(
+                "SELECT contact_id, COUNT(*) FROM messages
+                 WHERE status = 'sent' AND channel = {} AND sent_at > {}
+                   AND contact_id IN ({})
+                 GROUP BY contact_id",
+                params.one(),
+                params.one(),
+                params.list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (ContactId, i64)>(&sql)
+                .bind(channel)
+                .bind(since);
+            for contact in chunk {
+                query = query.bind(*contact);
+            }
+            counts.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(counts)
     }
 
     /// Whether an activity event of `name` was recorded for the message.

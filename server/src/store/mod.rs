@@ -50,7 +50,8 @@ pub use self::{
     events::{ContactEventRow, EventRow, NewEvent},
     journeys::{JourneyChanges, JourneyRow, LiveJourney, PublishedJourney},
     messages::{
-        DueMessage, MessageOutcome, MessageReference, MessageRow, NewMessage, TrackedMessage,
+        DueMessage, MessageLogRow, MessageOutcome, MessageQuery, MessageReference, MessageRow,
+        NewMessage, TrackedMessage,
     },
     operators::{NewOperator, OperatorRow, SessionRow},
     stats::{VersionCounts, Visit},

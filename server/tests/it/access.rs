@@ -74,9 +74,8 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
             scope(TemplatesRead)
         }
         ("post", "/templates") | ("put" | "delete", "/templates/{id}") => scope(TemplatesWrite),
-        ("get", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures") => {
-            scope(DeliveriesRead)
-        }
+        ("get", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures")
+        | ("get", "/messages") => scope(DeliveriesRead),
         (
             "post",
             "/deliveries/{id}/resend"

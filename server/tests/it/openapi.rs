@@ -62,6 +62,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("put", "/api/v1/templates/{id}"),
     ("delete", "/api/v1/templates/{id}"),
     ("post", "/api/v1/templates/preview"),
+    ("get", "/api/v1/messages"),
     ("get", "/api/v1/channels"),
     ("get", "/api/v1/channels/presets"),
     ("get", "/api/v1/channels/{channel}"),

@@ -3,12 +3,16 @@
 //! provider's signed receipts come back as activities that resume waits and are counted once;
 //! forged, unknown and repeated receipts change nothing; a provider that fails for a while is
 //! retried and one that refuses fails the message; a contact who cannot be reached or opted
-//! out is skipped with the reason.
+//! out is skipped with the reason; quiet hours in the contact's time zone hold a message
+//! until they end, and a frequency cap skips what goes over it.
 
 use std::time::Duration;
 
 use app::{
-    api::{ChannelOut, JourneyStatsOut, MessageCountsOut, ReceiptOut, ReceiptStatus, Reentry},
+    api::{
+        ChannelOut, JourneyStatsOut, MessageCountsOut, MessageOut, MessageStatus, ReceiptOut,
+        ReceiptStatus, Reentry,
+    },
     ids::JourneyId,
     journey::Activity,
 };
@@ -23,8 +27,10 @@ backend_tests!(
     an_sms_goes_out_through_its_provider_and_its_receipts_resume_the_wait,
     a_failing_provider_is_retried_and_a_refusal_fails_the_message,
     channel_settings_are_checked_and_never_show_their_secrets,
+    quiet_hours_hold_messages_and_the_frequency_cap_skips_the_extra_ones,
 );
 
+const MINUTE: i64 = 60_000;
 const RECEIPT_SECRET: &str = "receipt-secret";
 
 fn sms_channel(provider_url: &str, answer_id_path: &str) -> Value {
@@ -334,6 +340,39 @@ async fn an_sms_goes_out_through_its_provider_and_its_receipts_resume_the_wait(b
             .await
             .expect("activity events");
     assert_eq!(events, 1);
+
+    // The message log shows each message's fate and activities.
+    let log: Vec<MessageOut> = server
+        .expect(
+            server
+                .get(&format!("/api/v1/messages?journey={journey}&node=text"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(log.len(), 3);
+    let ana = log
+        .iter()
+        .find(|message| message.contact == "ana")
+        .expect("Ana's message");
+    assert_eq!(ana.id.to_string(), message_id);
+    assert_eq!(ana.status, MessageStatus::Sent);
+    assert_eq!(ana.activities, vec![Activity::Delivered]);
+    let skipped: Vec<MessageOut> = server
+        .expect(
+            server
+                .get("/api/v1/messages?status=skipped&contact=bob")
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(skipped.len(), 1);
+    assert!(
+        skipped[0]
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("opted out"))
+    );
     for _ in 0..500 {
         let stats = stats(&server, journey).await;
         let reached = |id: &str| {
@@ -498,4 +537,129 @@ async fn channel_settings_are_checked_and_never_show_their_secrets(backend: Back
     )
     .await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+/// The node's message counts (any state).
+async fn counts_of(server: &TestServer, journey: JourneyId, node: &str) -> MessageCountsOut {
+    stats(server, journey)
+        .await
+        .nodes
+        .iter()
+        .find(|counted| counted.node_id == node)
+        .and_then(|counted| counted.messages)
+        .unwrap_or_else(|| panic!("counts of {node}"))
+}
+
+async fn quiet_hours_hold_messages_and_the_frequency_cap_skips_the_extra_ones(backend: Backend) {
+    let provider = Receiver::start().await;
+    // The test clock starts at 2026-01-01T00:00Z: night in UTC, 09:00 in Tokyo.
+    let server = TestServer::start(backend).await;
+    let mut channel = sms_channel(&provider.url("/send"), "");
+    channel["quiet_hours"] = json!({"start": "21:00", "end": "08:00"});
+    channel["frequency_cap"] = json!({"max_messages": 1, "per_hours": 24});
+    let saved: ChannelOut = server
+        .expect(
+            server.put_json("/api/v1/channels/sms", &channel).await,
+            StatusCode::OK,
+        )
+        .await;
+    let quiet = saved.quiet_hours.expect("quiet hours");
+    assert_eq!(
+        (
+            quiet.time_zone_attribute.as_str(),
+            quiet.default_time_zone.as_str()
+        ),
+        ("time_zone", "UTC")
+    );
+    let template: Value = server
+        .expect(
+            server
+                .post_json(
+                    "/api/v1/templates",
+                    &json!({"name": "Promo", "content": {"channel": "sms", "text": "Sale!"}}),
+                )
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let node = |id: &str, kind: &str, settings: Value| json!({"id": id, "position": {"x": 0, "y": 0}, "kind": kind, "settings": settings});
+    let sms = json!({"channel": "sms", "template": template["id"]});
+    let journey = server
+        .publish_journey(
+            Reentry::Once,
+            json!({
+                "nodes": [
+                    node("start", "trigger", json!({"event": "signup"})),
+                    node("first", "action", sms.clone()),
+                    node("second", "action", sms),
+                    node("done", "exit", json!(null)),
+                ],
+                "edges": [
+                    {"from": "start", "branch": "next", "to": "first"},
+                    {"from": "first", "branch": "next", "to": "second"},
+                    {"from": "second", "branch": "next", "to": "done"},
+                ],
+            }),
+        )
+        .await;
+
+    // Daytime in Tokyo: the first goes out, the second is over the cap of one a day.
+    signs_up(
+        &server,
+        "tokyo",
+        json!({"phone": "+8190", "time_zone": "Asia/Tokyo"}),
+    )
+    .await;
+    requests_when(&provider, 1).await;
+    for _ in 0..500 {
+        if counts_of(&server, journey, "second").await.skipped == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(counts_of(&server, journey, "first").await.sent, 1);
+    assert_eq!(counts_of(&server, journey, "second").await.skipped, 1);
+    let mut connection = server.database_connection().await;
+    let (capped,): (String,) =
+        sqlx::query_as("SELECT reason FROM messages WHERE node_id = 'second'")
+            .fetch_one(&mut connection)
+            .await
+            .expect("the capped message");
+    assert_eq!(
+        capped,
+        "over the frequency cap: 1 sms messages in the last 24 hours already"
+    );
+
+    // Night in UTC (the default zone): both wait for 08:00, nothing is sent meanwhile.
+    signs_up(&server, "night", json!({"phone": "+4420"})).await;
+    let held = loop {
+        let held: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT m.reason, m.attempts FROM messages m JOIN contacts c ON c.id = m.contact_id
+             WHERE c.external_id = 'night' AND m.reason IS NOT NULL ORDER BY m.id",
+        )
+        .fetch_all(&mut connection)
+        .await
+        .expect("held messages");
+        if held.len() == 2 {
+            break held;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let reason = "held for the contact's quiet hours, until 2026-01-01 08:00 (UTC)".to_owned();
+    assert_eq!(held, vec![(reason.clone(), 0), (reason, 0)]);
+    assert_eq!(counts_of(&server, journey, "first").await.queued, 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(provider.received().len(), 1);
+
+    server.clock().advance(8 * 60 * MINUTE);
+    requests_when(&provider, 2).await;
+    for _ in 0..500 {
+        if counts_of(&server, journey, "second").await.skipped == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(counts_of(&server, journey, "first").await.sent, 2);
+    assert_eq!(counts_of(&server, journey, "second").await.skipped, 2);
+    assert_eq!(provider.received().len(), 2);
 }
