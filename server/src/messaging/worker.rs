@@ -117,6 +117,11 @@ impl MessageWorker {
         }
     }
 
+    /// One round now, whatever is due: what benches and tests drive the worker with.
+    pub async fn tick(self: &Arc<Self>) -> sqlx::Result<usize> {
+        self.clone().round().await
+    }
+
     /// Claims one batch, sends it and records the outcomes. Returns how many it handled.
     async fn round(self: Arc<Self>) -> sqlx::Result<usize> {
         let now = self.clock.now();
