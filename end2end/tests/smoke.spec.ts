@@ -13,6 +13,7 @@ test('every page hydrates without a console error', async ({ page }) => {
     ['/journeys', 'Journeys'],
     ['/webhooks', 'Webhooks'],
     ['/contacts', 'Contacts'],
+    ['/channels', 'Channels'],
   ]) {
     await page.goto(path);
     await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();

@@ -5,17 +5,17 @@
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditQuery, ContactActivityOut,
-    ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus, JourneyIn,
-    JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, NodeFailuresOut,
-    OperatorCreatedOut, OperatorIn, OperatorOut, OperatorPatch, PasswordChangeIn, PublishOut,
-    RequestPreviewOut, ResendCauseIn, ResentOut, SessionOut, SignInIn, TemplateIn, TemplateOut,
-    TemplatePreviewIn, TemplatePreviewOut, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn,
-    WebhookTestOut,
+    ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditQuery, ChannelIn, ChannelOut,
+    ContactActivityOut, ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus,
+    JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, NodeFailuresOut,
+    OperatorCreatedOut, OperatorIn, OperatorOut, OperatorPatch, PasswordChangeIn, ProviderPreset,
+    PublishOut, RequestPreviewOut, ResendCauseIn, ResentOut, SessionOut, SignInIn, TemplateIn,
+    TemplateOut, TemplatePreviewIn, TemplatePreviewOut, WebhookIn, WebhookOut, WebhookPatch,
+    WebhookTestIn, WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
-    journey::{NodeId, ValidationError},
+    journey::{Channel, NodeId, ValidationError},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -341,6 +341,29 @@ pub async fn preview_template(
     input: &TemplatePreviewIn,
 ) -> Result<TemplatePreviewOut, ClientError> {
     send("POST", "/api/v1/templates/preview", Some(input)).await
+}
+
+/// Every channel, set up or not, without secrets.
+pub async fn list_channels() -> Result<Vec<ChannelOut>, ClientError> {
+    send::<(), _>("GET", "/api/v1/channels", None).await
+}
+
+/// Replaces the channel's settings; secrets left out keep the stored ones while the provider's
+/// URL stays on the same host.
+pub async fn save_channel(channel: Channel, input: &ChannelIn) -> Result<ChannelOut, ClientError> {
+    send("PUT", &format!("/api/v1/channels/{channel}"), Some(input)).await
+}
+
+/// Back to the default attributes and no provider (its messages are then skipped).
+pub async fn reset_channel(channel: Channel) -> Result<(), ClientError> {
+    send::<(), serde::de::IgnoredAny>("DELETE", &format!("/api/v1/channels/{channel}"), None)
+        .await
+        .map(|_| ())
+}
+
+/// Provider shapes a channel's form can start from.
+pub async fn channel_presets() -> Result<Vec<ProviderPreset>, ClientError> {
+    send::<(), _>("GET", "/api/v1/channels/presets", None).await
 }
 
 #[cfg(feature = "hydrate")]

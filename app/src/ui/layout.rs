@@ -28,6 +28,7 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     <A href="/templates">"Templates"</A>
                     <A href="/contacts">"Contacts"</A>
                     <Show when=move || access.can(Scope::Admin)>
+                        <A href="/channels">"Channels"</A>
                         <A href="/operators">"Operators"</A>
                         <A href="/api-keys">"API keys"</A>
                         <A href="/audit">"Audit log"</A>

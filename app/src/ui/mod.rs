@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+mod channels;
 mod contacts;
 mod editor;
 mod fields;
@@ -20,6 +21,7 @@ use leptos_router::{
 
 use access::{AccountPage, SetupPage, SignInPage};
 use admin::{ApiKeysPage, AuditPage, OperatorsPage};
+use channels::ChannelsPage;
 use contacts::ContactsPage;
 use editor::EditorPage;
 use layout::AppShell;
@@ -44,6 +46,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
                     <Route path=path!("/templates") view={Lazy::<TemplatesRoute>::new()}/>
                     <Route path=path!("/contacts") view={Lazy::<ContactsRoute>::new()}/>
+                    <Route path=path!("/channels") view={Lazy::<ChannelsRoute>::new()}/>
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     <Route path=path!("/account") view=AccountPage/>
@@ -80,3 +83,4 @@ lazy_page!(EditorRoute shows EditorPage);
 lazy_page!(WebhooksRoute shows WebhooksPage);
 lazy_page!(TemplatesRoute shows TemplatesPage);
 lazy_page!(ContactsRoute shows ContactsPage);
+lazy_page!(ChannelsRoute shows ChannelsPage);
