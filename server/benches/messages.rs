@@ -180,10 +180,17 @@ fn median(mut rates: Vec<f64>) -> f64 {
     rates[rates.len() / 2]
 }
 
-/// Runs the worker until nothing is due; the seconds it took.
+/// Runs the worker until nothing is due, two rounds under way at once as the server runs
+/// it; the seconds it took.
 async fn drain(worker: &Arc<MessageWorker>) -> support::BenchResult<f64> {
     let started = Instant::now();
-    while worker.tick().await? > 0 {}
+    let one = || async {
+        while worker.tick().await? > 0 {}
+        Ok::<(), sqlx::Error>(())
+    };
+    let (first, second) = tokio::join!(one(), one());
+    first?;
+    second?;
     Ok(started.elapsed().as_secs_f64())
 }
 

@@ -28,6 +28,9 @@ use crate::{
 /// them) end well within it, and a dead process's messages are due again after it.
 const LEASE: Duration = Duration::from_secs(5 * 60);
 
+/// Rounds under way at once.
+const LOOPS: usize = 2;
+
 /// How long a message that meets transient failures is retried from when it was queued: an
 /// email hours late is worse than none.
 const RETRY_WINDOW: Duration = Duration::from_secs(4 * 60 * 60);
@@ -93,27 +96,40 @@ impl MessageWorker {
     }
 
     /// Sends until `stop` turns true, then gives back what it had claimed and not sent.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
-        while !*stop.borrow() {
-            match worker.clone().round().await {
-                // A full batch: more may be due at once.
-                Ok(handled) if handled as i64 >= worker.settings.batch_size => continue,
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "message worker round failed; retrying"),
-            }
-            tokio::select! {
-                () = worker.wake.notified() => {}
-                () = tokio::time::sleep(worker.settings.poll_interval) => {}
-                _ = stop.changed() => {}
-            }
+        // Two rounds under way at once: one sends while the other claims or records (SQLite
+        // commits cost as much as a batch's local sends).
+        let mut loops = JoinSet::new();
+        for _ in 0..LOOPS {
+            loops.spawn(worker.clone().send_until(stop.clone()));
         }
+        while loops.join_next().await.is_some() {}
         if let Err(error) = worker
             .store
             .release_message_claims(Some(worker.claimant), worker.clock.now())
             .await
         {
             tracing::warn!(%error, "cannot give back claimed messages; they are due when their lease ends");
+        }
+    }
+
+    async fn send_until(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            match self.clone().round().await {
+                // A full batch: more may be due at once; the other loop may take some.
+                Ok(handled) if handled as i64 >= self.settings.batch_size => {
+                    self.wake.notify_one();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "message worker round failed; retrying"),
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = stop.changed() => {}
+            }
         }
     }
 

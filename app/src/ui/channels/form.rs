@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use super::{ChannelList, default_attributes, page_origin};
 use crate::{
     api::{
-        AuthIn, AuthKind, AuthOut, ChannelIn, ChannelOut, HttpMethod, ProviderBodyFormat,
-        ProviderIn, ProviderOut, ReceiptAuthIn, ReceiptAuthOut, ReceiptsIn, StatusMapping,
+        AuthIn, AuthKind, AuthOut, ChannelIn, ChannelOut, FrequencyCap, HttpMethod,
+        ProviderBodyFormat, ProviderIn, ProviderOut, QuietHours, ReceiptAuthIn, ReceiptAuthOut,
+        ReceiptsIn, StatusMapping,
         client::{self, ClientError},
     },
     journey::{Activity, Channel, KeyValue},
@@ -55,6 +56,14 @@ struct Draft {
     opt_out_attribute: RwSignal<String>,
     /// None for email, which goes out through the server's SMTP relay.
     provider: Option<ProviderDraft>,
+    /// The frequency cap's numbers as typed; both empty: no cap.
+    cap_messages: RwSignal<String>,
+    cap_hours: RwSignal<String>,
+    /// Quiet hours as typed; start and end empty: none.
+    quiet_start: RwSignal<String>,
+    quiet_end: RwSignal<String>,
+    quiet_zone_attribute: RwSignal<String>,
+    quiet_default_zone: RwSignal<String>,
 }
 
 impl Draft {
@@ -64,6 +73,22 @@ impl Draft {
             opt_out_attribute: RwSignal::new(channel.opt_out_attribute.clone()),
             provider: (channel.channel != Channel::Email)
                 .then(|| ProviderDraft::new(channel.provider.as_ref())),
+            cap_messages: RwSignal::new(
+                channel
+                    .frequency_cap
+                    .map(|cap| cap.max_messages.to_string())
+                    .unwrap_or_default(),
+            ),
+            cap_hours: RwSignal::new(
+                channel
+                    .frequency_cap
+                    .map(|cap| cap.per_hours.to_string())
+                    .unwrap_or_default(),
+            ),
+            quiet_start: RwSignal::new(quiet(channel, |hours| &hours.start)),
+            quiet_end: RwSignal::new(quiet(channel, |hours| &hours.end)),
+            quiet_zone_attribute: RwSignal::new(quiet(channel, |hours| &hours.time_zone_attribute)),
+            quiet_default_zone: RwSignal::new(quiet(channel, |hours| &hours.default_time_zone)),
         }
     }
 
@@ -76,8 +101,51 @@ impl Draft {
             address_attribute: named(self.address_attribute),
             opt_out_attribute: named(self.opt_out_attribute),
             provider: self.provider.map(ProviderDraft::input),
+            frequency_cap: self.frequency_cap(),
+            quiet_hours: self.quiet_hours(),
         }
     }
+
+    /// A number that does not parse is sent as 0, which the server refuses naming the field.
+    fn frequency_cap(self) -> Option<FrequencyCap> {
+        let (messages, hours) = (
+            self.cap_messages.get_untracked(),
+            self.cap_hours.get_untracked(),
+        );
+        if messages.trim().is_empty() && hours.trim().is_empty() {
+            return None;
+        }
+        Some(FrequencyCap {
+            max_messages: messages.trim().parse().unwrap_or(0),
+            per_hours: hours.trim().parse().unwrap_or(0),
+        })
+    }
+
+    fn quiet_hours(self) -> Option<QuietHours> {
+        let (start, end) = (
+            self.quiet_start.get_untracked(),
+            self.quiet_end.get_untracked(),
+        );
+        if start.trim().is_empty() && end.trim().is_empty() {
+            return None;
+        }
+        Some(QuietHours {
+            start,
+            end,
+            time_zone_attribute: self.quiet_zone_attribute.get_untracked(),
+            default_time_zone: self.quiet_default_zone.get_untracked(),
+        })
+    }
+}
+
+/// A field of the channel's quiet hours, empty when it has none.
+fn quiet(channel: &ChannelOut, field: impl Fn(&QuietHours) -> &String) -> String {
+    channel
+        .quiet_hours
+        .as_ref()
+        .map(field)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The provider's fields. Each secret is what the user typed; `*_stored` names the kind of
@@ -339,6 +407,19 @@ pub(super) fn ChannelForm(
                 <TextField label="Opt-out attribute" value=draft.opt_out_attribute
                     placeholder=format!("Default: {default_opt_out}")
                     hint="Set to true on a contact, it opts them out of this channel."/>
+            </div>
+            <h3>"Frequency and time"</h3>
+            <div class="form-grid">
+                <TextField label="At most messages" value=draft.cap_messages
+                    placeholder="No cap" hint="Per contact; the ones over it are skipped."/>
+                <TextField label="Per hours" value=draft.cap_hours placeholder="24"/>
+                <TextField label="Quiet hours start" value=draft.quiet_start placeholder="21:00"
+                    hint="In the contact's time zone; messages wait until the end."/>
+                <TextField label="Quiet hours end" value=draft.quiet_end placeholder="08:00"/>
+                <TextField label="Time zone attribute" value=draft.quiet_zone_attribute
+                    placeholder="time_zone"/>
+                <TextField label="Default time zone" value=draft.quiet_default_zone
+                    placeholder="UTC" hint="For contacts without one, e.g. Europe/Paris."/>
             </div>
             {provider}
             <div class="form-actions">
