@@ -12,7 +12,7 @@ use app::{
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, State},
+    extract::{DefaultBodyLimit, State},
     http::{HeaderMap, header},
     routing::post,
 };
@@ -21,6 +21,7 @@ use serde_json::json;
 use super::{
     AppState, body_limit,
     error::{ApiError, ApiResult},
+    extract::ApiPath,
     openapi::Fault,
     tracking::append_activity,
 };
@@ -50,7 +51,7 @@ pub fn router() -> Router<AppState> {
     ))]
 async fn receive(
     State(state): State<AppState>,
-    Path(channel): Path<String>,
+    ApiPath(channel): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ReceiptOut>> {

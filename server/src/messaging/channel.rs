@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use super::{json_path, pacing};
 use crate::store::ChannelRow;
 use crate::webhook::{
-    Auth, auth_from_input, auth_out, check_headers, check_pairs, check_url, mask, trimmed_names,
+    Auth, auth_from_input, auth_out, check_headers, check_pairs, check_url, mask, same_origin,
+    trimmed_names,
 };
 
 const MAX_ATTRIBUTE_CHARS: usize = 200;
@@ -486,13 +487,6 @@ fn check_body(
                 }
             }
         }
-    }
-}
-
-fn same_origin(before: &str, after: &str) -> bool {
-    match (url::Url::parse(before), url::Url::parse(after)) {
-        (Ok(before), Ok(after)) => before.origin() == after.origin(),
-        _ => false,
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::{
 };
 
 use super::{
-    channel::{ChannelSettings, Channels},
+    channel::{Channels, Provider},
     compose,
     email::{EmailError, Mailer, OutgoingEmail},
     pacing,
@@ -61,12 +61,17 @@ pub struct MessageWorker {
 
 /// A message ready to send, or what became of it without sending.
 enum Prepared {
+    Send(Outgoing),
+    Settled(MessageOutcome),
+}
+
+/// What goes out, by way of its channel.
+enum Outgoing {
     Email(OutgoingEmail),
     Http {
         request: OutgoingRequest,
         answer_id_path: String,
     },
-    Settled(MessageOutcome),
 }
 
 impl MessageWorker {
@@ -160,7 +165,7 @@ impl MessageWorker {
         for message in due {
             match self.prepare(&message, &channels, &mut recent) {
                 Prepared::Settled(outcome) => outcomes.push((message.id, outcome)),
-                prepared => {
+                Prepared::Send(outgoing) => {
                     if sending.len() >= self.settings.concurrency.max(1)
                         && let Some(Ok(done)) = sending.join_next().await
                     {
@@ -168,7 +173,7 @@ impl MessageWorker {
                     }
                     let worker = self.clone();
                     sending.spawn(async move {
-                        let outcome = worker.send(&message, &prepared).await;
+                        let outcome = worker.send(&message, &outgoing).await;
                         (message.id, outcome)
                     });
                 }
@@ -263,11 +268,7 @@ impl MessageWorker {
                     "emails cannot be sent: the server runs without --smtp-url".to_owned(),
                 );
             }
-            (None, channel) if channel != Channel::Email => {
-                return skip(format!(
-                    "no {channel} provider is set up (an admin sets it on the Channels page)"
-                ));
-            }
+            (None, channel) if channel != Channel::Email => return skip(no_provider(channel)),
             _ => {}
         }
         let contact = json_object(&message.contact_attributes);
@@ -334,14 +335,19 @@ impl MessageWorker {
         };
         let email = match composed.content {
             TemplateContent::Email(email) => email,
-            content => return self.provider_request(message, settings, &data, &address, &content),
+            content => {
+                let Some(provider) = &settings.provider else {
+                    return skip(no_provider(message.channel));
+                };
+                return provider_request(message, provider, &data, &address, &content);
+            }
         };
         let html = if email.html.trim().is_empty() {
             String::new()
         } else {
             self.tracker.track_html(message.id, &email.html).0
         };
-        Prepared::Email(OutgoingEmail {
+        Prepared::Send(Outgoing::Email(OutgoingEmail {
             from: email.from,
             reply_to: email.reply_to,
             to: address,
@@ -350,50 +356,12 @@ impl MessageWorker {
             text: email.text,
             message_id: format!("<wf-{}-{}@wayfarer>", message.id, message.created_at),
             unsubscribe: Some(self.tracker.link(message.id, Purpose::Unsubscribe, "")),
-        })
+        }))
     }
 
-    /// The HTTP provider's request for a text or push message.
-    fn provider_request(
-        &self,
-        message: &DueMessage,
-        settings: &ChannelSettings,
-        data: &TemplateData<'_>,
-        address: &str,
-        content: &TemplateContent,
-    ) -> Prepared {
-        let Some(provider) = &settings.provider else {
-            unreachable!("prepare checks that the channel has a provider");
-        };
-        let mut fields = Map::new();
-        fields.insert("id".to_owned(), Value::String(message.id.to_string()));
-        fields.insert("to".to_owned(), Value::String(address.to_owned()));
-        fields.insert(
-            "channel".to_owned(),
-            Value::String(message.channel.as_str().to_owned()),
-        );
-        for (field, text) in content.fields() {
-            fields.insert(field.to_owned(), Value::String(text.to_owned()));
-        }
-        let data = TemplateData {
-            message: Some(&fields),
-            ..*data
-        };
-        match provider::request(provider, &message.id.to_string(), &data) {
-            Ok(request) => Prepared::Http {
-                request,
-                answer_id_path: provider.answer_id_path.clone(),
-            },
-            Err(error) => Prepared::Settled(MessageOutcome::Failed {
-                reason: format!("the provider's request cannot be built: {error}"),
-            }),
-        }
-    }
-
-    async fn send(&self, message: &DueMessage, prepared: &Prepared) -> MessageOutcome {
-        match prepared {
-            Prepared::Settled(outcome) => outcome.clone(),
-            Prepared::Email(email) => {
+    async fn send(&self, message: &DueMessage, outgoing: &Outgoing) -> MessageOutcome {
+        match outgoing {
+            Outgoing::Email(email) => {
                 let Some(mailer) = &self.mailer else {
                     unreachable!("prepare checks that there is a mailer");
                 };
@@ -409,7 +377,7 @@ impl MessageWorker {
                     }
                 }
             }
-            Prepared::Http {
+            Outgoing::Http {
                 request,
                 answer_id_path,
             } => {
@@ -448,6 +416,44 @@ impl MessageWorker {
             },
         }
     }
+}
+
+/// The HTTP provider's request for a text or push message.
+fn provider_request(
+    message: &DueMessage,
+    provider: &Provider,
+    data: &TemplateData<'_>,
+    address: &str,
+    content: &TemplateContent,
+) -> Prepared {
+    let id = message.id.to_string();
+    let mut fields = Map::new();
+    fields.insert("id".to_owned(), Value::String(id.clone()));
+    fields.insert("to".to_owned(), Value::String(address.to_owned()));
+    fields.insert(
+        "channel".to_owned(),
+        Value::String(message.channel.as_str().to_owned()),
+    );
+    for (field, text) in content.fields() {
+        fields.insert(field.to_owned(), Value::String(text.to_owned()));
+    }
+    let data = TemplateData {
+        message: Some(&fields),
+        ..*data
+    };
+    match provider::request(provider, &id, &data) {
+        Ok(request) => Prepared::Send(Outgoing::Http {
+            request,
+            answer_id_path: provider.answer_id_path.clone(),
+        }),
+        Err(error) => Prepared::Settled(MessageOutcome::Failed {
+            reason: format!("the provider's request cannot be built: {error}"),
+        }),
+    }
+}
+
+fn no_provider(channel: Channel) -> String {
+    format!("no {channel} provider is set up (an admin sets it on the Channels page)")
 }
 
 /// Messages sent lately per contact and capped channel, counting the batch's own as it goes.

@@ -408,7 +408,7 @@ pub fn generate_signing_secret() -> Result<String, getrandom::Error> {
 
 /// Whether two webhook URLs send to the same scheme, host and port (placeholders cannot be
 /// there, so the templates parse as URLs); a URL that does not parse is another origin.
-fn same_origin(before: &str, after: &str) -> bool {
+pub(crate) fn same_origin(before: &str, after: &str) -> bool {
     match (url::Url::parse(before), url::Url::parse(after)) {
         (Ok(before), Ok(after)) => before.origin() == after.origin(),
         _ => false,
