@@ -23,7 +23,6 @@ use server::{
     store::Store,
     webhook::{self, Settings},
 };
-use tokio::task::JoinSet;
 
 const IN_FLIGHT: usize = 16;
 const ROUNDS: usize = 5;
@@ -117,7 +116,7 @@ async fn main() -> support::BenchResult {
         bare_rates.push(bare_rate);
         durable_rates.push(durable_rate);
     }
-    let (bare, durable) = (median(bare_rates), median(durable_rates));
+    let (bare, durable) = (support::median(bare_rates), support::median(durable_rates));
     println!("bare reqwest POSTs: {requests} per round, median {bare:.0}/s");
     println!(
         "durable deliveries: {requests} per round, median {durable:.0}/s ({:.0} % of bare POSTs)",
@@ -126,29 +125,13 @@ async fn main() -> support::BenchResult {
     Ok(())
 }
 
-fn median(mut rates: Vec<f64>) -> f64 {
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
-}
-
 async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    let mut in_flight = JoinSet::new();
-    for _ in 0..requests {
-        if in_flight.len() >= IN_FLIGHT
-            && let Some(done) = in_flight.join_next().await
-        {
-            done??;
-        }
-        let request = client.post(url).body(r#"{"bench":true}"#).send();
-        in_flight.spawn(async move { request.await.map(|response| response.status()) });
-    }
-    while let Some(done) = in_flight.join_next().await {
-        done??;
-    }
-    Ok(started.elapsed().as_secs_f64())
+    support::bare_requests(requests, IN_FLIGHT, |_| {
+        client.post(url).body(r#"{"bench":true}"#)
+    })
+    .await
 }
 
 /// Publishes trigger → webhook → exit; every `signup` enters it, also again.

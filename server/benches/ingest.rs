@@ -107,7 +107,7 @@ async fn main() -> support::BenchResult {
             rates.push(rate);
         }
     }
-    let [bare_rate, off, on] = rates.map(median);
+    let [bare_rate, off, on] = rates.map(support::median);
     println!("bare POSTs: {requests} per round, median {bare_rate:.0}/s");
     println!(
         "events accepted, limiter off: median {off:.0}/s ({:.0} % of bare POSTs)",
@@ -142,11 +142,6 @@ fn limiter_nanoseconds() -> f64 {
         let _ = std::hint::black_box(limiter.take(key, 1, i64::from(now)));
     }
     started.elapsed().as_secs_f64() * 1e9 / f64::from(TAKES)
-}
-
-fn median(mut rates: Vec<f64>) -> f64 {
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
 }
 
 /// `requests` POSTs of one event, `IN_FLIGHT` at a time; the rate of 2xx answers.

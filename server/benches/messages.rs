@@ -142,8 +142,8 @@ async fn main() -> support::BenchResult {
         record(&mut rates.smtp, round, "SMTP", emails, bare, durable);
     }
     for (name, pairs) in [("HTTP provider", rates.http), ("SMTP", rates.smtp)] {
-        let bare = median(pairs.iter().map(|(bare, _)| *bare).collect());
-        let durable = median(pairs.iter().map(|(_, durable)| *durable).collect());
+        let bare = support::median(pairs.iter().map(|(bare, _)| *bare).collect());
+        let durable = support::median(pairs.iter().map(|(_, durable)| *durable).collect());
         println!(
             "{name}: bare {bare:.0}/s, durable messages {durable:.0}/s ({:.0} % of bare), medians",
             100.0 * durable / bare
@@ -173,11 +173,6 @@ fn record(
         100.0 * durable / bare
     );
     into.push((bare, durable));
-}
-
-fn median(mut rates: Vec<f64>) -> f64 {
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
 }
 
 /// Runs the worker until nothing is due, two rounds under way at once as the server runs
@@ -211,25 +206,13 @@ async fn sent_every(store: &Store, channel: Channel, expected: usize) -> support
 async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    let mut in_flight = JoinSet::new();
-    for n in 0..requests {
-        if in_flight.len() >= IN_FLIGHT
-            && let Some(done) = in_flight.join_next().await
-        {
-            done??;
-        }
-        let request = client
+    support::bare_requests(requests, IN_FLIGHT, |n| {
+        client
             .post(url)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!("To=%2B3361{n}&Body=Hi+Ana"))
-            .send();
-        in_flight.spawn(async move { request.await.map(|response| response.status()) });
-    }
-    while let Some(done) = in_flight.join_next().await {
-        done??;
-    }
-    Ok(started.elapsed().as_secs_f64())
+    })
+    .await
 }
 
 async fn bare_emails(mailer: &Mailer, emails: usize) -> support::BenchResult<f64> {

@@ -296,22 +296,12 @@ async fn paced(
 /// loopback's limit.
 async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    let mut in_flight = JoinSet::new();
-    for n in 0..requests {
-        if in_flight.len() >= connections()
-            && let Some(done) = in_flight.join_next().await
-        {
-            done??;
-        }
-        let request = client
+    let seconds = support::bare_requests(requests, connections(), |n| {
+        client
             .post(url)
-            .json(&json!({"contact": format!("bare-{n}"), "event": "purchase"}));
-        in_flight.spawn(support::succeeded(request));
-    }
-    while let Some(done) = in_flight.join_next().await {
-        done??;
-    }
+            .json(&json!({"contact": format!("bare-{n}"), "event": "purchase"}))
+    })
+    .await?;
     #[expect(clippy::cast_precision_loss, reason = "a request count")]
-    Ok(requests as f64 / started.elapsed().as_secs_f64())
+    Ok(requests as f64 / seconds)
 }

@@ -75,3 +75,32 @@ pub async fn succeeded(request: reqwest::RequestBuilder) -> Result<(), String> {
         Err(error) => Err(error.to_string()),
     }
 }
+
+/// Sends `requests` requests made by `request(n)`, `in_flight` at a time, each required to
+/// succeed: the bare rate a bench compares its durable one with. The seconds it took.
+pub async fn bare_requests(
+    requests: usize,
+    in_flight: usize,
+    request: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> BenchResult<f64> {
+    let started = std::time::Instant::now();
+    let mut sending = tokio::task::JoinSet::new();
+    for n in 0..requests {
+        if sending.len() >= in_flight
+            && let Some(done) = sending.join_next().await
+        {
+            done??;
+        }
+        sending.spawn(succeeded(request(n)));
+    }
+    while let Some(done) = sending.join_next().await {
+        done??;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The middle of a run's rates: this machine's speed drifts, so rounds are compared by it.
+pub fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}

@@ -61,24 +61,8 @@ async fn deleted_ids_are_never_given_again(backend: Backend) {
 async fn one_contact_through(server: &TestServer, webhook: WebhookId) -> JourneyId {
     let draft = chain("signup", vec![("hook", webhook_with(webhook, &[]))]);
     let journey = server.publish_journey(Reentry::Always, &draft).await;
-    sign_up(server, "ana").await;
+    server.signs_up("ana", json!({})).await;
     journey
-}
-
-async fn sign_up(server: &TestServer, contact: &str) {
-    server
-        .put_json(
-            &format!("/api/v1/contacts/{contact}"),
-            &json!({"attributes": {}}),
-        )
-        .await;
-    let event = server
-        .post_json(
-            "/api/v1/events",
-            &json!({"contact": contact, "event": "signup"}),
-        )
-        .await;
-    assert_eq!(event.status(), 202);
 }
 
 /// The deliveries of `webhook` once `ready` holds for them (or after five seconds).

@@ -99,24 +99,6 @@ pub(crate) async fn deliver_once_to(
     (webhook, journey.id)
 }
 
-/// A contact `external_id` without attributes signs up (the journeys here start on it).
-pub(crate) async fn sign_up(server: &TestServer, external_id: &str) {
-    let contact = server
-        .put_json(
-            &format!("/api/v1/contacts/{external_id}"),
-            &json!({"attributes": {}}),
-        )
-        .await;
-    assert_eq!(contact.status(), 200);
-    let event = server
-        .post_json(
-            "/api/v1/events",
-            &json!({"contact": external_id, "event": "signup"}),
-        )
-        .await;
-    assert_eq!(event.status(), 202);
-}
-
 /// The deliveries at `path` once there are `count` of them (or the last list read, after
 /// five seconds).
 async fn deliveries_when(server: &TestServer, path: &str, count: usize) -> Vec<DeliveryOut> {
@@ -630,7 +612,7 @@ async fn the_delivery_log_filters_shows_attempts_and_resends(backend: Backend) {
     let (webhook, journey) = deliver_once(&server, &receiver.url("/hook")).await;
     after_attempts(&server, 1).await;
     // Bob's request comes after the 410 disabled the webhook: it is held, not sent, not failed.
-    sign_up(&server, "bob").await;
+    server.signs_up("bob", json!({})).await;
     let held = deliveries_when(
         &server,
         &format!("/api/v1/deliveries?journey={journey}&status=held"),
@@ -1004,7 +986,7 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     // A second contact's request fails within the hour (410 Gone fails it at once): no
     // second email.
     receiver.always(Answer::Status(410));
-    sign_up(&server, "bob").await;
+    server.signs_up("bob", json!({})).await;
     let failed = deliveries_when(&server, "/api/v1/deliveries?status=failed", 2).await;
     assert_eq!(failed.len(), 2, "bob's request failed too");
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    deliveries::{DeliveryState, after_attempts, deliver_once_to, delivery, sign_up},
+    deliveries::{DeliveryState, after_attempts, deliver_once_to, delivery},
     support::{Answer, Backend, Receiver, SmtpReceiver, TestServer},
 };
 
@@ -120,7 +120,7 @@ async fn a_disabled_webhook_holds_its_requests_until_it_is_enabled(backend: Back
             chain("signup", vec![("hook", webhook_with(hook.id, &[]))]),
         )
         .await;
-    sign_up(&server, "ana").await;
+    server.signs_up("ana", json!({})).await;
 
     let held = delivery_when(&server, "held").await;
     assert_eq!((held.attempts, held.next_attempt_at), (0, None));

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use app::{
-    api::{JourneyStatsOut, MessageCountsOut, Reentry, TemplateOut},
+    api::{MessageCountsOut, Reentry, TemplateOut},
     ids::{JourneyId, TemplateId},
 };
 use reqwest::StatusCode;
@@ -76,36 +76,9 @@ async fn publish(server: &TestServer, template: TemplateId, hook_url: &str) -> J
     server.publish_journey(Reentry::Once, draft).await
 }
 
-async fn contact_signs_up(server: &TestServer, external_id: &str, attributes: Value) {
-    let contact = server
-        .put_json(
-            &format!("/api/v1/contacts/{external_id}"),
-            &json!({ "attributes": attributes }),
-        )
-        .await;
-    assert_eq!(contact.status(), 200);
-    let event = server
-        .post_json(
-            "/api/v1/events",
-            &json!({"contact": external_id, "event": "signup"}),
-        )
-        .await;
-    assert_eq!(event.status(), 202);
-}
-
-async fn stats(server: &TestServer, journey: JourneyId) -> JourneyStatsOut {
-    server
-        .expect(
-            server
-                .get(&format!("/api/v1/journeys/{journey}/stats"))
-                .await,
-            StatusCode::OK,
-        )
-        .await
-}
-
 async fn email_counts(server: &TestServer, journey: JourneyId) -> MessageCountsOut {
-    stats(server, journey)
+    server
+        .journey_stats(journey)
         .await
         .nodes
         .iter()
@@ -185,14 +158,18 @@ async fn an_opened_email_resumes_its_wait_and_every_activity_is_counted_once(bac
     let template = email_template(&server).await;
     let journey = publish(&server, template.id, &receiver.url("/missed")).await;
 
-    contact_signs_up(
-        &server,
-        "ana",
-        json!({"email": "ana@example.com", "first_name": "Ana"}),
-    )
-    .await;
-    contact_signs_up(&server, "bob", json!({"email": "bob@example.com"})).await;
-    contact_signs_up(&server, "cy", json!({"phone": "+33600000000"})).await;
+    server
+        .signs_up(
+            "ana",
+            json!({"email": "ana@example.com", "first_name": "Ana"}),
+        )
+        .await;
+    server
+        .signs_up("bob", json!({"email": "bob@example.com"}))
+        .await;
+    server
+        .signs_up("cy", json!({"phone": "+33600000000"}))
+        .await;
 
     let counts = email_counts_when(&server, journey, |counts| {
         counts.sent == 2 && counts.skipped == 1
@@ -265,7 +242,7 @@ async fn an_opened_email_resumes_its_wait_and_every_activity_is_counted_once(bac
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let stats = stats(&server, journey).await;
+    let stats = server.journey_stats(journey).await;
     let node = |id: &str| {
         stats
             .nodes
@@ -312,7 +289,9 @@ async fn a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message(bac
     let journey = publish(&server, template.id, &receiver.url("/missed")).await;
 
     smtp.reply_next(&["451 4.3.0 try again later"]);
-    contact_signs_up(&server, "ana", json!({"email": "ana@example.com"})).await;
+    server
+        .signs_up("ana", json!({"email": "ana@example.com"}))
+        .await;
     // The first attempt meets the 451: still queued, its next attempt a few seconds on.
     let counts = email_counts_when(&server, journey, |counts| counts.queued == 1).await;
     assert_eq!(counts.sent, 0);
@@ -343,7 +322,9 @@ async fn a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message(bac
     assert_eq!(emails_when(&smtp, 1).await.len(), 1);
 
     smtp.reply_next(&["550 5.1.1 no such user"]);
-    contact_signs_up(&server, "bob", json!({"email": "bob@example.com"})).await;
+    server
+        .signs_up("bob", json!({"email": "bob@example.com"}))
+        .await;
     let counts = email_counts_when(&server, journey, |counts| counts.failed == 1).await;
     assert_eq!((counts.sent, counts.queued), (1, 0));
     let (reason,): (String,) =

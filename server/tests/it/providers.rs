@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use app::{
     api::{
-        ChannelOut, JourneyStatsOut, MessageCountsOut, MessageOut, MessageStatus, ReceiptOut,
-        ReceiptStatus, Reentry,
+        ChannelOut, MessageCountsOut, MessageOut, MessageStatus, ReceiptOut, ReceiptStatus, Reentry,
     },
     ids::JourneyId,
     journey::Activity,
@@ -107,34 +106,6 @@ async fn publish(server: &TestServer) -> JourneyId {
         .await
 }
 
-async fn signs_up(server: &TestServer, external_id: &str, attributes: Value) {
-    let contact = server
-        .put_json(
-            &format!("/api/v1/contacts/{external_id}"),
-            &json!({ "attributes": attributes }),
-        )
-        .await;
-    assert_eq!(contact.status(), 200);
-    let event = server
-        .post_json(
-            "/api/v1/events",
-            &json!({"contact": external_id, "event": "signup"}),
-        )
-        .await;
-    assert_eq!(event.status(), 202);
-}
-
-async fn stats(server: &TestServer, journey: JourneyId) -> JourneyStatsOut {
-    server
-        .expect(
-            server
-                .get(&format!("/api/v1/journeys/{journey}/stats"))
-                .await,
-            StatusCode::OK,
-        )
-        .await
-}
-
 async fn sms_counts_when(
     server: &TestServer,
     journey: JourneyId,
@@ -142,7 +113,8 @@ async fn sms_counts_when(
 ) -> MessageCountsOut {
     let mut counts = MessageCountsOut::default();
     for _ in 0..500 {
-        counts = stats(server, journey)
+        counts = server
+            .journey_stats(journey)
             .await
             .nodes
             .iter()
@@ -214,19 +186,15 @@ async fn an_sms_goes_out_through_its_provider_and_its_receipts_resume_the_wait(b
     );
     let journey = publish(&server).await;
 
-    signs_up(
-        &server,
-        "ana",
-        json!({"phone": "+33 6 11", "first_name": "Ana"}),
-    )
-    .await;
-    signs_up(
-        &server,
-        "bob",
-        json!({"phone": "+33 6 22", "sms_opt_out": true}),
-    )
-    .await;
-    signs_up(&server, "cy", json!({"email": "cy@example.com"})).await;
+    server
+        .signs_up("ana", json!({"phone": "+33 6 11", "first_name": "Ana"}))
+        .await;
+    server
+        .signs_up("bob", json!({"phone": "+33 6 22", "sms_opt_out": true}))
+        .await;
+    server
+        .signs_up("cy", json!({"email": "cy@example.com"}))
+        .await;
 
     let counts = sms_counts_when(&server, journey, |counts| {
         counts.sent == 1 && counts.skipped == 2
@@ -374,7 +342,7 @@ async fn an_sms_goes_out_through_its_provider_and_its_receipts_resume_the_wait(b
             .is_some_and(|reason| reason.contains("opted out"))
     );
     for _ in 0..500 {
-        let stats = stats(&server, journey).await;
+        let stats = server.journey_stats(journey).await;
         let reached = |id: &str| {
             stats
                 .nodes
@@ -401,7 +369,7 @@ async fn a_failing_provider_is_retried_and_a_refusal_fails_the_message(backend: 
         Answer::Status(503),
         Answer::WithBody(201, br#"{"sid": "SM-ana"}"#),
     ]);
-    signs_up(&server, "ana", json!({"phone": "+33611"})).await;
+    server.signs_up("ana", json!({"phone": "+33611"})).await;
     requests_when(&provider, 1).await;
     let counts = sms_counts_when(&server, journey, |counts| counts.queued == 1).await;
     assert_eq!(counts.sent, 0);
@@ -416,7 +384,7 @@ async fn a_failing_provider_is_retried_and_a_refusal_fails_the_message(backend: 
 
     // A refusal is final, with the provider's reason.
     provider.queue([Answer::WithBody(400, b"invalid phone number\ndetails")]);
-    signs_up(&server, "bob", json!({"phone": 33622})).await;
+    server.signs_up("bob", json!({"phone": 33622})).await;
     let counts = sms_counts_when(&server, journey, |counts| counts.failed == 1).await;
     assert_eq!((counts.sent, counts.queued), (1, 0));
     let (reason,): (String,) =
@@ -541,7 +509,8 @@ async fn channel_settings_are_checked_and_never_show_their_secrets(backend: Back
 
 /// The node's message counts (any state).
 async fn counts_of(server: &TestServer, journey: JourneyId, node: &str) -> MessageCountsOut {
-    stats(server, journey)
+    server
+        .journey_stats(journey)
         .await
         .nodes
         .iter()
@@ -604,12 +573,12 @@ async fn quiet_hours_hold_messages_and_the_frequency_cap_skips_the_extra_ones(ba
         .await;
 
     // Daytime in Tokyo: the first goes out, the second is over the cap of one a day.
-    signs_up(
-        &server,
-        "tokyo",
-        json!({"phone": "+8190", "time_zone": "Asia/Tokyo"}),
-    )
-    .await;
+    server
+        .signs_up(
+            "tokyo",
+            json!({"phone": "+8190", "time_zone": "Asia/Tokyo"}),
+        )
+        .await;
     requests_when(&provider, 1).await;
     for _ in 0..500 {
         if counts_of(&server, journey, "second").await.skipped == 1 {
@@ -631,7 +600,7 @@ async fn quiet_hours_hold_messages_and_the_frequency_cap_skips_the_extra_ones(ba
     );
 
     // Night in UTC (the default zone): both wait for 08:00, nothing is sent meanwhile.
-    signs_up(&server, "night", json!({"phone": "+4420"})).await;
+    server.signs_up("night", json!({"phone": "+4420"})).await;
     let held = loop {
         let held: Vec<(String, i64)> = sqlx::query_as(
             "SELECT m.reason, m.attempts FROM messages m JOIN contacts c ON c.id = m.contact_id

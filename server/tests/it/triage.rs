@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    deliveries::{deliver_once_to, sign_up},
+    deliveries::deliver_once_to,
     support::{Answer, Backend, Receiver, TestServer},
 };
 
@@ -89,10 +89,10 @@ async fn failures_are_grouped_by_cause_and_resent_one_cause_at_a_time(backend: B
     )
     .await;
     fail_for_good(&server, "ana").await;
-    sign_up(&server, "bo").await;
+    server.signs_up("bo", json!({})).await;
     fail_for_good(&server, "bo").await;
     receiver.always(Answer::WithBody(400, b"unknown country"));
-    sign_up(&server, "cy").await;
+    server.signs_up("cy", json!({})).await;
     fail_for_good(&server, "cy").await;
 
     let found = failures(&server, journey, "").await;

@@ -163,6 +163,34 @@ impl TestServer {
         journey.id
     }
 
+    /// Stores the contact with these attributes and posts its `signup` (the journeys of the
+    /// tests start on it).
+    pub async fn signs_up(&self, external_id: &str, attributes: serde_json::Value) {
+        let contact = self
+            .put_json(
+                &format!("/api/v1/contacts/{external_id}"),
+                &serde_json::json!({ "attributes": attributes }),
+            )
+            .await;
+        assert_eq!(contact.status(), 200);
+        let event = self
+            .post_json(
+                "/api/v1/events",
+                &serde_json::json!({"contact": external_id, "event": "signup"}),
+            )
+            .await;
+        assert_eq!(event.status(), 202);
+    }
+
+    /// The journey's statistics (its version in force).
+    pub async fn journey_stats(&self, journey: JourneyId) -> app::api::JourneyStatsOut {
+        self.expect(
+            self.get(&format!("/api/v1/journeys/{journey}/stats")).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     /// Creates a webhook asset with these settings (which must be valid).
     pub async fn create_webhook(&self, settings: &serde_json::Value) -> WebhookOut {
         self.expect(
