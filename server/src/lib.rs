@@ -223,6 +223,7 @@ impl Server {
             if let Err(error) = task.await {
                 tracing::error!(%error, "the {name} task ended abnormally");
             }
+            tracing::debug!("{name} stopped");
         }
         self.store.close().await;
         tracing::info!("stopped");

@@ -283,7 +283,8 @@ impl DeliveryWorker {
         for _ in 0..LOOPS {
             loops.spawn(worker.clone().run_loop(stop.clone()));
         }
-        let heartbeat = tokio::spawn(worker.clone().heartbeat());
+        let (stop_heartbeat, heartbeat_stopping) = watch::channel(false);
+        let heartbeat = tokio::spawn(worker.clone().heartbeat(heartbeat_stopping));
         let mut stopping = stop.clone();
         let told_to_stop = tokio::select! {
             () = join_loops(&mut loops) => false,
@@ -301,7 +302,10 @@ impl DeliveryWorker {
             );
         }
         loops.shutdown().await;
-        heartbeat.abort();
+        // Stopped between beats, never aborted: an abort in the middle of a renewal left
+        // SQLite's write lock taken for seconds, and the claims below were not given back.
+        let _ = stop_heartbeat.send(true);
+        let _ = heartbeat.await;
         match worker
             .store
             .release_claims(Some(worker.claimant), None, worker.clock.now())
@@ -359,11 +363,14 @@ impl DeliveryWorker {
     }
 
     /// Renews this worker's claims every [`HEARTBEAT`], for as long as it runs.
-    async fn heartbeat(self: Arc<Self>) {
+    async fn heartbeat(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            beat.tick().await;
+            tokio::select! {
+                _ = beat.tick() => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
             let lease_until = self.clock.now().saturating_add(millis(LEASE));
             if let Err(error) = self.store.renew_claims(self.claimant, lease_until).await {
                 tracing::error!(

@@ -108,5 +108,7 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop.send(true);
+    tracing::debug!(open = connections.len(), "closing connections");
     while connections.join_next().await.is_some() {}
+    tracing::debug!("connections closed");
 }

@@ -88,10 +88,14 @@ async fn sigterm_stops_the_server_gracefully(backend: Backend) {
         .args(["--database-url", database.url()])
         .arg("--secret-key-file")
         .arg(database.secret_key_file())
-        .args(["--log", "info"])
+        .args(["--log", "info,server=debug"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("start wayfarer");
+    // Read stderr as it comes: a full pipe would block the server's logging, and a hang is
+    // diagnosed by what it said last.
+    let stderr = child.stderr.take().expect("piped stderr");
+    let said = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
 
     wait_until_healthy(port).await;
 
@@ -100,9 +104,11 @@ async fn sigterm_stops_the_server_gracefully(backend: Backend) {
         .status()
         .expect("run kill");
     assert!(sent.success());
-    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
-    let output = child.wait_with_output().expect("collect output");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let status = wait_for_exit(&mut child, Duration::from_secs(10));
+    let stderr = said.join().expect("stderr reader");
+    let Some(status) = status else {
+        panic!("wayfarer did not exit within 10 s of SIGTERM; it said:\n{stderr}");
+    };
 
     assert!(status.success(), "exit status {status}: {stderr}");
     assert!(stderr.contains("shutdown requested"), "{stderr}");
@@ -137,18 +143,25 @@ fn run_to_exit(command: &mut Command) -> Output {
 
 /// Waits for the child to exit, killing it (and failing) if it outlives `limit`.
 fn wait_with_deadline(child: &mut Child, limit: Duration) -> ExitStatus {
+    wait_for_exit(child, limit).unwrap_or_else(|| panic!("wayfarer did not exit within {limit:?}"))
+}
+
+/// The child's exit status, or `None` (and the child killed) if it outlives `limit`.
+fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().expect("poll the child") {
-            return status;
+            return Some(status);
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
-            panic!("wayfarer did not exit within {limit:?}");
+            let _ = child.wait();
+            return None;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
 #[test]
 fn a_bad_target_network_is_refused_with_the_reason() {
     let output = run_to_exit(wayfarer().args([
