@@ -110,7 +110,7 @@ async fn main() -> support::BenchResult {
         Tracker::new("http://127.0.0.1:3000", vec![[7; 32]]),
         MessagingSettings {
             poll_interval: std::time::Duration::from_millis(10),
-            batch_size: 100,
+            batch_size: 500,
             concurrency: IN_FLIGHT,
             email_attribute: "email".to_owned(),
         },

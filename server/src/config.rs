@@ -100,6 +100,11 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=10_000))]
     pub delivery_batch: i64,
 
+    /// Messages (email, SMS, push…) one round of the message worker takes at most.
+    #[arg(long, env = "WAYFARER_MESSAGE_BATCH", default_value_t = 500,
+          value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub message_batch: i64,
+
     /// Requests in flight to one webhook at most.
     #[arg(long, env = "WAYFARER_DELIVERY_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1_000))]
@@ -250,6 +255,7 @@ impl Config {
             alert_from: "Wayfarer <wayfarer@localhost>".to_owned(),
             delivery_timeout_secs: 15,
             delivery_batch: 512,
+            message_batch: 500,
             delivery_concurrency: 16,
             shutdown_grace_secs: 10,
             max_connections: 1_024,

@@ -137,7 +137,7 @@ impl Server {
             tracker.clone(),
             MessagingSettings {
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
-                batch_size: 100,
+                batch_size: config.message_batch,
                 concurrency: 8,
                 email_attribute: config.email_attribute.clone(),
             },

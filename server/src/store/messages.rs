@@ -14,7 +14,7 @@ use sqlx::FromRow;
 use super::{
     Batch, Claimant, EnrollmentRow, Store,
     deliveries::{Claimable, claim_due},
-    sql::{IN_LIST_CHUNK, Param, Params, insert_rows},
+    sql::{IN_LIST_CHUNK, Param, Params, ROWS_PER_STATEMENT, bind_rows, insert_rows},
 };
 use crate::clock::Millis;
 
@@ -239,12 +239,7 @@ impl Store {
         outcomes: &[(MessageId, MessageOutcome)],
         now: Millis,
     ) -> sqlx::Result<()> {
-        let mut transaction = self.begin_write().await?;
-        for (id, outcome) in outcomes {
-            let provider_ref = match outcome {
-                MessageOutcome::Sent { provider_ref } => provider_ref.as_deref(),
-                _ => None,
-            };
+        let settled = outcomes.iter().map(|(id, outcome)| {
             let (status, next_attempt_at, reason) = match outcome {
                 MessageOutcome::Sent { .. } => (MessageStatus::Sent, None, None),
                 MessageOutcome::Retry { at, error } => {
@@ -260,6 +255,10 @@ impl Store {
                     (MessageStatus::Queued, Some(*until), Some(reason.as_str()))
                 }
             };
+            let provider_ref = match outcome {
+                MessageOutcome::Sent { provider_ref } => provider_ref.as_deref(),
+                _ => None,
+            };
             let window_from = match outcome {
                 MessageOutcome::Deferred { until, .. } => Some(*until),
                 _ => None,
@@ -268,25 +267,47 @@ impl Store {
                 outcome,
                 MessageOutcome::Skipped { .. } | MessageOutcome::Deferred { .. }
             ));
-            sqlx::query(
-                "UPDATE messages SET status = $1, next_attempt_at = $2, reason = $3,
-                     attempts = attempts + $4,
-                     sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END,
-                     provider_ref = $8, window_from = COALESCE($9, window_from),
+            [
+                (*id).into(),
+                Param::Text(status.as_str()),
+                Param::OptInt(next_attempt_at),
+                Param::OptText(reason),
+                Param::Int(attempted),
+                Param::OptText(provider_ref),
+                Param::OptInt(window_from),
+            ]
+        });
+        let settled: Vec<[Param<'_>; 7]> = settled.collect();
+        let mut transaction = self.begin_write().await?;
+        // One statement per few hundred messages, not one each: each statement costs a
+        // hand-off to SQLite's thread, which made recording cost as much as sending.
+        for chunk in settled.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 7);
+            let sent_at = params.one();
+            let holder = params.one();
+            let sql = format!(
+                "WITH settled (id, status, next_attempt_at, reason, attempted, provider_ref,
+                               window_from) AS (VALUES {values})
+                 UPDATE messages SET
+                     status = settled.status,
+                     next_attempt_at = settled.next_attempt_at,
+                     reason = settled.reason,
+                     attempts = messages.attempts + settled.attempted,
+                     sent_at = CASE WHEN settled.status = 'sent' THEN {sent_at}
+                                    ELSE messages.sent_at END,
+                     provider_ref = settled.provider_ref,
+                     window_from = COALESCE(settled.window_from, messages.window_from),
                      claimed_by = NULL
-                 WHERE id = $6 AND claimed_by = $7 AND status = 'queued'",
-            )
-            .bind(status)
-            .bind(next_attempt_at)
-            .bind(reason)
-            .bind(attempted)
-            .bind(now)
-            .bind(*id)
-            .bind(claimant.0)
-            .bind(provider_ref)
-            .bind(window_from)
-            .execute(&mut *transaction)
-            .await?;
+                 FROM settled
+                 WHERE messages.id = settled.id AND messages.claimed_by = {holder}
+                   AND messages.status = 'queued'"
+            );
+            bind_rows(sqlx::query(&sql), chunk)
+                .bind(now)
+                .bind(claimant.0)
+                .execute(&mut *transaction)
+                .await?;
         }
         transaction.commit().await?;
         Ok(())

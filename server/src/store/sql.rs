@@ -169,7 +169,10 @@ fn insert_sql(
     format!("INSERT INTO {table_and_columns} VALUES {values} {returning}")
 }
 
-fn bind_rows<'q, const N: usize>(mut query: AnyQuery<'q>, rows: &[[Param<'q>; N]]) -> AnyQuery<'q> {
+pub(super) fn bind_rows<'q, const N: usize>(
+    mut query: AnyQuery<'q>,
+    rows: &[[Param<'q>; N]],
+) -> AnyQuery<'q> {
     for row in rows {
         for param in row {
             query = param.bind(query);
