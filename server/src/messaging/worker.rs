@@ -24,9 +24,13 @@ use crate::{
     store::{Claimant, DueMessage, MessageOutcome, Store, json_object},
 };
 
-/// How long a claim lasts: a batch's SMTP conversations (30 s timeout each, a few rounds of
-/// them) end well within it, and a dead process's messages are due again after it.
+/// How long a claim lasts past the last heartbeat: a dead process's messages are due again
+/// after it.
 const LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// How often the worker renews the leases of the messages it holds: a round of 500 emails to
+/// an SMTP server that times out (30 s, 8 at once) lasts half an hour, far past one lease.
+const HEARTBEAT: Duration = Duration::from_secs(60);
 
 /// Rounds under way at once.
 const LOOPS: usize = 2;
@@ -109,7 +113,11 @@ impl MessageWorker {
         for _ in 0..LOOPS {
             loops.spawn(worker.clone().send_until(stop.clone()));
         }
+        let (stop_heartbeat, heartbeat_stopping) = watch::channel(false);
+        let heartbeat = tokio::spawn(worker.clone().heartbeat(heartbeat_stopping));
         while loops.join_next().await.is_some() {}
+        let _ = stop_heartbeat.send(true);
+        let _ = heartbeat.await;
         if let Err(error) = worker
             .store
             .release_message_claims(Some(worker.claimant), worker.clock.now())
@@ -134,6 +142,32 @@ impl MessageWorker {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
                 _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Renews this worker's claims every [`HEARTBEAT`] until told to stop (between beats,
+    /// never in the middle of one).
+    async fn heartbeat(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                _ = beat.tick() => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+            let lease_until = self.clock.now().saturating_add(LEASE.as_millis() as Millis);
+            if let Err(error) = self
+                .store
+                .renew_message_claims(self.claimant, lease_until)
+                .await
+            {
+                tracing::error!(
+                    %error,
+                    "cannot renew the leases of the messages being sent; another process may \
+                     send them too"
+                );
             }
         }
     }

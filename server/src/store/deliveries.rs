@@ -135,6 +135,15 @@ pub(super) enum Claimable {
     Messages,
 }
 
+impl Claimable {
+    fn table_and_due_state(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Deliveries => ("deliveries", "pending"),
+            Self::Messages => ("messages", "queued"),
+        }
+    }
+}
+
 /// Claims up to `limit` rows of `table` that are due at `now` for `claimant` until
 /// `lease_until` (their `next_attempt_at` moves to the lease's end); rows the claimant holds
 /// already are never claimed twice. Returns their ids.
@@ -150,10 +159,7 @@ pub(super) async fn claim_due<Id>(
 where
     Id: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
 {
-    let (table, due) = match table {
-        Claimable::Deliveries => ("deliveries", "pending"),
-        Claimable::Messages => ("messages", "queued"),
-    };
+    let (table, due) = table.table_and_due_state();
     let skip_locked = backend.skip_locked();
     sqlx::query_scalar(&format!(
         "UPDATE {table} SET next_attempt_at = $2, claimed_by = $4
@@ -212,11 +218,23 @@ impl Store {
     /// the same rows in another order: PostgreSQL noticed after a second and aborted one of
     /// the two (measured in the pipeline bench: the round stalled, the renewal failed).
     pub async fn renew_claims(&self, claimant: Claimant, lease_until: Millis) -> sqlx::Result<u64> {
+        self.renew(Claimable::Deliveries, claimant, lease_until)
+            .await
+    }
+
+    /// Extends the lease of what `claimant` holds of `table` to `lease_until`.
+    pub(super) async fn renew(
+        &self,
+        table: Claimable,
+        claimant: Claimant,
+        lease_until: Millis,
+    ) -> sqlx::Result<u64> {
+        let (table, due) = table.table_and_due_state();
         let mut transaction = self.begin_write().await?;
         let renewed = sqlx::query(&format!(
-            "UPDATE deliveries SET next_attempt_at = $2
-             WHERE id IN (SELECT id FROM deliveries
-                          WHERE claimed_by = $1 AND status = 'pending' {})",
+            "UPDATE {table} SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM {table}
+                          WHERE claimed_by = $1 AND status = '{due}' {})",
             self.backend.skip_locked()
         ))
         .bind(claimant.0)

@@ -313,6 +313,17 @@ impl Store {
         Ok(())
     }
 
+    /// Extends the lease of every queued message `claimant` holds to `lease_until`: the
+    /// message worker's heartbeat, so a round longer than a lease (500 emails to a server that
+    /// times out) is not taken over and sent twice by another process. Returns how many.
+    pub async fn renew_message_claims(
+        &self,
+        claimant: Claimant,
+        lease_until: Millis,
+    ) -> sqlx::Result<u64> {
+        self.renew(Claimable::Messages, claimant, lease_until).await
+    }
+
     /// Makes the queued messages claimed by `claimant` (or by anyone, with `None`) due at
     /// `now` and unclaimed: what a stopping worker gives back, and what a restarted SQLite
     /// server takes over from the process that died. Returns how many.

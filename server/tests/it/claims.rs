@@ -19,6 +19,7 @@ backend_tests!(
     a_lapsed_claim_cannot_overwrite_the_new_holders_result,
     a_stopping_server_gives_back_what_it_was_sending,
     an_answer_within_the_shutdown_grace_is_recorded,
+    a_renewed_message_claim_is_not_taken_over,
     renewing_leases_never_waits_for_a_delivery_being_settled,
 );
 
@@ -45,6 +46,62 @@ async fn two_due_deliveries(connection: &mut AnyConnection) -> [DeliveryId; 2] {
         .expect("a delivery");
     }
     ids
+}
+
+/// A long round of messages (500 emails to an SMTP server that times out) outlasts a lease:
+/// the worker's heartbeat renews it, so another process does not send them too.
+async fn a_renewed_message_claim_is_not_taken_over(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let (store, mut connection) = database.migrated().await;
+    let contact: ContactId = sqlx::query_scalar(
+        "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
+         VALUES ('ana', '{}', 0, 0) RETURNING id",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .expect("a contact");
+    for enrollment in 1..=2_i64 {
+        sqlx::query(
+            "INSERT INTO messages (enrollment_id, journey_id, version, node_id, contact_id,
+                                   channel, template, created_at, next_attempt_at)
+             VALUES ($1, 1, 1, 'mail', $2, 'email', 'welcome', 0, 0)",
+        )
+        .bind(enrollment)
+        .bind(contact)
+        .execute(&mut connection)
+        .await
+        .expect("a queued message");
+    }
+    let (sending, other) = (Claimant::random(), Claimant::random());
+    let claim = |claimant, now| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_due_messages(claimant, now, now + 100, 10)
+                .await
+                .expect("claim")
+                .len()
+        }
+    };
+
+    assert_eq!(claim(sending, 10).await, 2);
+    assert_eq!(
+        store
+            .renew_message_claims(sending, 300)
+            .await
+            .expect("renew"),
+        2
+    );
+    assert_eq!(claim(other, 200).await, 0, "renewed until 300");
+    assert_eq!(claim(other, 350).await, 2, "lapsed: taken over");
+    assert_eq!(
+        store
+            .renew_message_claims(sending, 600)
+            .await
+            .expect("renew"),
+        0,
+        "a lapsed holder renews nothing it lost"
+    );
 }
 
 fn record(delivery_id: DeliveryId, status: DeliveryStatus, at: i64) -> AttemptRecord {
