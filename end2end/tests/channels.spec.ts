@@ -128,11 +128,16 @@ test('an admin sets up SMS from a preset, and a journey texts through that provi
     },
   });
   expect(journey.status()).toBe(201);
-  expect((await request.post(`/api/v1/journeys/${(await journey.json()).id}/publish`)).status()).toBe(201);
+  const journeyId = (await journey.json()).id;
+  expect((await request.post(`/api/v1/journeys/${journeyId}/publish`)).status()).toBe(201);
   const contact = `ana-${suffix}`;
   const phone = '+33 6 11 22 33 44';
   expect((await request.put(`/api/v1/contacts/${contact}`, { data: { attributes: { phone, first_name: 'Ana' } } })).ok()).toBe(true);
   expect((await request.post('/api/v1/events', { data: { contact, event } })).status()).toBe(202);
+  // A contact without a phone number is skipped, and the message log says why.
+  const unreachable = `bo-${suffix}`;
+  expect((await request.put(`/api/v1/contacts/${unreachable}`, { data: { attributes: { first_name: 'Bo' } } })).ok()).toBe(true);
+  expect((await request.post('/api/v1/events', { data: { contact: unreachable, event } })).status()).toBe(202);
 
   await expect.poll(() => provider.received.length, { timeout: 20_000 }).toBe(1);
   const sent = provider.received[0];
@@ -158,6 +163,28 @@ test('an admin sets up SMS from a preset, and a journey texts through that provi
   await expect(page.getByRole('status').filter({ hasText: 'sms channel' })).toHaveText('Reset the sms channel to its defaults.');
   await expect(sms).toContainText('sms messages are skipped until a provider is set up');
   await expect(sms.getByRole('button', { name: 'Reset SMS' })).toHaveCount(0);
+
+  // Selecting the action node on the canvas shows its messages, each with its state: the one
+  // sent with the provider's id and its delivery receipt, the skipped one with its reason.
+  await page.goto(`/journeys/${journeyId}`);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.locator('div.node[data-node-id="text"] .node-box').click();
+  const log = page.getByRole('region', { name: 'Message log' });
+  await expect(log.getByRole('heading')).toHaveText('Message log text');
+  const rows = log.locator('.message-row');
+  await expect(rows).toHaveCount(2, { timeout: 20_000 });
+  const sentRow = rows.filter({ hasText: contact });
+  await expect(sentRow.locator('.pill')).toHaveText('sent');
+  await expect(sentRow.locator('.detail')).toContainText('1 attempt(s) · provider id SM1');
+  await expect(sentRow.getByRole('list', { name: 'Activities' })).toHaveText('delivered');
+  await expect(sentRow.locator('.when')).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  const skippedRow = rows.filter({ hasText: unreachable });
+  await expect(skippedRow.locator('.pill')).toHaveText('skipped');
+  await expect(skippedRow.locator('.reason')).toHaveText('the contact has no sms address (attribute "phone")');
+  await page.screenshot({ path: 'artifacts/message-log.png' });
+  // Another kind of node has no message log.
+  await page.locator('div.node[data-node-id="start"] .node-box').click();
+  await expect(log).toHaveCount(0);
 
   expect(problems).toEqual([]);
   provider.close();

@@ -7,11 +7,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{
     ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditQuery, ChannelIn, ChannelOut,
     ContactActivityOut, ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus,
-    JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, NodeFailuresOut,
-    OperatorCreatedOut, OperatorIn, OperatorOut, OperatorPatch, PasswordChangeIn, ProviderPreset,
-    PublishOut, RequestPreviewOut, ResendCauseIn, ResentOut, SessionOut, SignInIn, TemplateIn,
-    TemplateOut, TemplatePreviewIn, TemplatePreviewOut, WebhookIn, WebhookOut, WebhookPatch,
-    WebhookTestIn, WebhookTestOut,
+    JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, MessageFilter,
+    MessageOut, NodeFailuresOut, OperatorCreatedOut, OperatorIn, OperatorOut, OperatorPatch,
+    PasswordChangeIn, ProviderPreset, PublishOut, RequestPreviewOut, ResendCauseIn, ResentOut,
+    SessionOut, SignInIn, TemplateIn, TemplateOut, TemplatePreviewIn, TemplatePreviewOut,
+    WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
@@ -219,26 +219,53 @@ pub async fn resend_failed_of_node(
     .await
 }
 
+/// Newest first: what action nodes sent, or skipped and why, with each message's activities.
+pub async fn messages(filter: &MessageFilter) -> Result<Vec<MessageOut>, ClientError> {
+    let query = message_query(filter);
+    send::<(), _>("GET", &format!("/api/v1/messages?{query}"), None).await
+}
+
+/// `key=value` pairs of a query string, each value percent-encoded; absent ones left out.
+#[derive(Default)]
+struct Query(Vec<String>);
+
+impl Query {
+    fn add(mut self, key: &str, value: Option<impl ToString>) -> Self {
+        if let Some(value) = value {
+            self.0
+                .push(format!("{key}={}", encode_query_value(&value.to_string())));
+        }
+        self
+    }
+
+    fn finish(self) -> String {
+        self.0.join("&")
+    }
+}
+
 /// The filter as a query string; its values are ids, node ids and status words.
 fn query_string(filter: &DeliveryFilter) -> String {
-    let mut pairs = Vec::new();
-    let mut add = |key: &str, value: Option<String>| {
-        if let Some(value) = value {
-            pairs.push(format!("{key}={}", encode_query_value(&value)));
-        }
-    };
-    add("webhook", filter.webhook.map(|id| id.to_string()));
-    add("journey", filter.journey.map(|id| id.to_string()));
-    add("node", filter.node.as_ref().map(ToString::to_string));
-    add(
-        "status",
-        filter.status.map(|status| status.as_str().to_owned()),
-    );
-    add("contact", filter.contact.clone());
-    add("since", filter.since.map(|at| at.to_string()));
-    add("until", filter.until.map(|at| at.to_string()));
-    add("limit", filter.limit.map(|limit| limit.to_string()));
-    pairs.join("&")
+    Query::default()
+        .add("webhook", filter.webhook)
+        .add("journey", filter.journey)
+        .add("node", filter.node.as_ref())
+        .add("status", filter.status)
+        .add("contact", filter.contact.as_ref())
+        .add("since", filter.since)
+        .add("until", filter.until)
+        .add("limit", filter.limit)
+        .finish()
+}
+
+fn message_query(filter: &MessageFilter) -> String {
+    Query::default()
+        .add("journey", filter.journey)
+        .add("node", filter.node.as_ref())
+        .add("channel", filter.channel)
+        .add("status", filter.status)
+        .add("contact", filter.contact.as_ref())
+        .add("limit", filter.limit)
+        .finish()
 }
 
 fn encode_query_value(value: &str) -> String {
@@ -478,5 +505,22 @@ mod tests {
             "journey=3&node=n%207%26x&status=failed&limit=50"
         );
         assert_eq!(query_string(&DeliveryFilter::default()), "");
+    }
+
+    #[test]
+    fn message_filters_become_query_strings() {
+        let filter = MessageFilter {
+            journey: Some(JourneyId(3)),
+            node: Some(crate::journey::NodeId::new("text 1")),
+            channel: Some(Channel::Sms),
+            status: Some(super::super::MessageStatus::Skipped),
+            contact: Some("ana+1@example.com".to_owned()),
+            limit: Some(100),
+        };
+        assert_eq!(
+            message_query(&filter),
+            "journey=3&node=text%201&channel=sms&status=skipped&contact=ana%2B1%40example.com&limit=100"
+        );
+        assert_eq!(message_query(&MessageFilter::default()), "");
     }
 }

@@ -263,8 +263,29 @@ pub(super) fn confirm(message: &str) -> bool {
 
 /// Epoch milliseconds as `2026-11-23 16:35` (UTC), without a date library in the bundle.
 pub(super) fn utc_minutes(millis: i64) -> String {
-    let minutes = millis.div_euclid(60_000);
-    let (days, minute_of_day) = (minutes.div_euclid(1_440), minutes.rem_euclid(1_440));
+    let (date, second_of_day) = utc_date(millis);
+    format!(
+        "{date} {:02}:{:02}",
+        second_of_day / 3_600,
+        second_of_day % 3_600 / 60
+    )
+}
+
+/// Epoch milliseconds as `2026-11-23 16:35:07` (UTC), for logs whose rows come seconds apart.
+pub(super) fn utc_seconds(millis: i64) -> String {
+    let (date, second_of_day) = utc_date(millis);
+    format!(
+        "{date} {:02}:{:02}:{:02}",
+        second_of_day / 3_600,
+        second_of_day % 3_600 / 60,
+        second_of_day % 60
+    )
+}
+
+/// The UTC date of epoch milliseconds as `2026-11-23`, and the second of that day.
+fn utc_date(millis: i64) -> (String, i64) {
+    let seconds = millis.div_euclid(1_000);
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // Howard Hinnant's days-to-civil algorithm.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -280,11 +301,7 @@ pub(super) fn utc_minutes(millis: i64) -> String {
         month_index - 9
     };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        minute_of_day / 60,
-        minute_of_day % 60
-    )
+    (format!("{year:04}-{month:02}-{day:02}"), second_of_day)
 }
 
 #[component]
@@ -314,7 +331,7 @@ pub(super) fn EmptyState(children: Children) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::utc_minutes;
+    use super::{utc_minutes, utc_seconds};
 
     #[test]
     fn times_read_as_utc_dates() {
@@ -322,5 +339,14 @@ mod tests {
         assert_eq!(utc_minutes(1_767_225_600_000), "2026-01-01 00:00");
         assert_eq!(utc_minutes(1_795_451_700_000), "2026-11-23 16:35");
         assert_eq!(utc_minutes(951_782_400_000), "2000-02-29 00:00");
+    }
+
+    #[test]
+    fn log_times_keep_their_seconds() {
+        assert_eq!(utc_seconds(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_seconds(1_795_451_707_999), "2026-11-23 16:35:07");
+        // Before 1970 the second still counts forward within its day.
+        assert_eq!(utc_seconds(-1_000), "1969-12-31 23:59:59");
+        assert_eq!(utc_minutes(-1), "1969-12-31 23:59");
     }
 }

@@ -1,6 +1,9 @@
 //! The delivery log of a webhook node: its requests filtered by state, each with its attempts
 //! and a Resend button when it failed, and a small chart of accepted and failed over time;
-//! failed or retrying requests also grouped by cause, a group resent at once.
+//! failed or retrying requests also grouped by cause, a group resent at once. Its reload
+//! ticker serves the message log too.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 
@@ -9,7 +12,7 @@ use crate::{
     api::{DeliveryFilter, DeliveryOut, DeliveryStatus, client},
     ids::DeliveryId,
     journey::NodeId,
-    ui::pages::{ErrorNotice, utc_minutes},
+    ui::pages::{ErrorNotice, LoadedList, utc_minutes},
 };
 
 /// Buckets of the chart.
@@ -18,8 +21,8 @@ const BARS: usize = 12;
 #[component]
 pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
     let status = state.log_status;
-    // Bumped to read the log again (after a resend, and every few seconds while open).
-    let reload = RwSignal::new(0_u32);
+    // Also bumped after a resend.
+    let reload = reload_while(move || state.log_node.get_untracked().is_some());
     let deliveries = LocalResource::new(move || {
         let node = state.log_node.get();
         let status = status.get();
@@ -38,16 +41,6 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
             client::deliveries(&filter).await
         }
     });
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            if state.log_node.get_untracked().is_some() {
-                reload.update(|n| *n += 1);
-            }
-        },
-        std::time::Duration::from_secs(3),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
     let resend = Action::new_local(move |id: &DeliveryId| {
         let id = *id;
         async move { client::resend_delivery(id).await }
@@ -100,35 +93,45 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                         }),
                         _ => None,
                     }}
-                    <Transition fallback=|| view! { <p class="loading">"Loading deliveries…"</p> }>
-                        {move || {
-                            deliveries
-                                .get()
-                                .map(|loaded| match loaded {
-                                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                                    Ok(list) if list.is_empty() => {
-                                        view! { <p class="empty-state">"No requests yet."</p> }.into_any()
-                                    }
-                                    Ok(list) => {
-                                        view! {
-                                            <Chart deliveries=list.clone()/>
-                                            <ul class="deliveries">
-                                                {list
-                                                    .into_iter()
-                                                    .map(|delivery| view! { <DeliveryItem delivery resend/> })
-                                                    .collect_view()}
-                                            </ul>
-                                        }
-                                            .into_any()
-                                    }
-                                })
-                        }}
-                    </Transition>
+                    <LoadedList
+                        list=deliveries
+                        loading="Loading deliveries…"
+                        empty="No requests yet."
+                        show=move |list| view! {
+                            <Chart deliveries=list.clone()/>
+                            <ul class="deliveries">
+                                {list
+                                    .into_iter()
+                                    .map(|delivery| view! { <DeliveryItem delivery resend/> })
+                                    .collect_view()}
+                            </ul>
+                        }
+                    />
                 </section>
             }
             .into_any()
         })
     }
+}
+
+/// How often an open log reads its rows again.
+const RELOAD_EVERY: Duration = Duration::from_secs(3);
+
+/// A counter bumped every few seconds while `open` says the log is shown: a log's resource
+/// tracks it to read its rows again (the delivery and message logs).
+pub(super) fn reload_while(open: impl Fn() -> bool + 'static) -> RwSignal<u32> {
+    let reload = RwSignal::new(0_u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            if open() {
+                reload.update(|n| *n += 1);
+            }
+        },
+        RELOAD_EVERY,
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    reload
 }
 
 /// The node's failed (or retrying) requests grouped by cause, each failed group with a

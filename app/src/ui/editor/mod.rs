@@ -3,12 +3,14 @@
 //!
 //! `palette` adds nodes, `canvas` holds the view and its gestures, `node` and `edge` draw the
 //! journey, `settings` edits the selected node (a form per kind), `header` saves and
-//! publishes, `problems` and `log` fill the side panel.
+//! publishes, `problems`, `log` (a webhook node's deliveries) and `messages` (an action node's
+//! messages) fill the side panel.
 
 mod canvas;
 mod edge;
 mod header;
 mod log;
+mod messages;
 mod node;
 mod palette;
 mod pointer;
@@ -223,6 +225,7 @@ fn JourneyEditor(
                 <aside class="side-panel" aria-label="Settings">
                     <settings::SidePanel state/>
                     <log::DeliveryLog state/>
+                    <messages::MessageLog state/>
                     <problems::Problems state/>
                 </aside>
             </div>
