@@ -161,6 +161,19 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   await expect(page.getByText('Published version 1.')).toBeVisible();
   await expect(publish, 'nothing new to publish').toBeDisabled();
 
+  // After a reload the draft is still the live version: Publish is not offered again. An
+  // edit offers it; undoing the edit by hand withdraws it (documents are compared).
+  await page.reload();
+  await expect(node(page, 'n3')).toBeVisible();
+  await expect(page.locator('.problems')).toContainText('Ready to publish');
+  await expect(publish, 'the draft is the live version').toBeDisabled();
+  await node(page, 'n3').locator('.node-box').click();
+  await page.getByLabel('Give up after: number').fill('3');
+  await expect(publish, 'an edit can be published').toBeEnabled();
+  await page.getByLabel('Give up after: number').fill('2');
+  await expect(publish, 'back to the live version').toBeDisabled();
+  await expect(page.getByRole('status').filter({ hasText: 'All changes saved' })).toBeVisible();
+
   // A contact adds to their cart through the API; the canvas counts follow.
   const contact = `ana-${suffix}`;
   expect(

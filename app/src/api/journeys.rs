@@ -76,6 +76,10 @@ pub struct JourneyOut {
     /// The newest published version, if any.
     pub live_version: Option<i64>,
     pub draft: JourneyDocument,
+    /// The live version's document: publishing a draft equal to it would only make an
+    /// identical version, so the editor does not offer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_document: Option<JourneyDocument>,
     /// Why the draft cannot be published yet; empty when it can.
     pub validation_errors: Vec<ValidationError>,
     /// Epoch milliseconds.

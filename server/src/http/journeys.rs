@@ -471,7 +471,17 @@ async fn problems(state: &AppState, journey: &Journey) -> ApiResult<Vec<Validati
 
 async fn journey_out(state: &AppState, row: JourneyRow) -> ApiResult<JourneyOut> {
     let journey = stored_journey(&row)?;
+    let live_document = match row.live_version {
+        Some(version) => state
+            .store
+            .journey_version(row.id, version)
+            .await?
+            .and_then(|stored| serde_json::from_str::<Journey>(&stored).ok())
+            .map(|live| live.to_document()),
+        None => None,
+    };
     Ok(JourneyOut {
+        live_document,
         status: row.status,
         reentry: row.reentry,
         validation_errors: problems(state, &journey).await?,

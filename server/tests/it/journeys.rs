@@ -179,12 +179,22 @@ async fn publishing_freezes_numbered_versions(backend: Backend) {
     let server = TestServer::start(backend).await;
     let hook = a_webhook(&server).await;
     let journey = create(&server, "Abandoned cart", abandoned_cart(&hook)).await;
+    assert_eq!(journey.live_document, None, "nothing published yet");
     let publish = format!("/api/v1/journeys/{}/publish", journey.id);
 
     let response = server.post(&publish).await;
     assert_eq!(response.status(), 201);
     let first: PublishOut = response.json().await.expect("a version");
     assert_eq!(first.version, 1);
+    // The editor compares its draft with the live document to tell whether publishing
+    // would make anything new.
+    let shown: JourneyOut = server
+        .get(&format!("/api/v1/journeys/{}", journey.id))
+        .await
+        .json()
+        .await
+        .expect("a journey");
+    assert_eq!(shown.live_document.as_ref(), Some(&shown.draft));
 
     // Editing the draft afterwards leaves version 1 as published.
     let mut edited = abandoned_cart(&hook);
@@ -209,6 +219,7 @@ async fn publishing_freezes_numbered_versions(backend: Backend) {
         .expect("a journey");
     assert_eq!(live.status, JourneyStatus::Live);
     assert_eq!(live.live_version, Some(2));
+    assert_eq!(live.live_document, Some(edited));
     let version_1 = server
         .store()
         .await

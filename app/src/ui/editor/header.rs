@@ -10,6 +10,7 @@ use super::{EditorState, ErrorNotice};
 use crate::{
     api::{JourneyOut, JourneyPatch, JourneyStatus, PublishOut, client, client::ClientError},
     editor::Editor,
+    journey::JourneyDocument,
 };
 
 /// Whether the draft on the server matches the one on screen.
@@ -48,7 +49,8 @@ pub(super) fn EditorHeader(
         }
     });
     on_cleanup(move || leaving.remove());
-    let publish = publish_action(state, status, live_version);
+    let live_document = RwSignal::new(journey.live_document);
+    let publish = publish_action(state, status, live_version, live_document);
     view! {
         <header class="editor-header">
             <A href="/journeys" attr:class="back">"← Journeys"</A>
@@ -68,7 +70,7 @@ pub(super) fn EditorHeader(
                 <span class="save-state" role="status" aria-live="polite">
                     {move || save_state.get().text()}
                 </span>
-                <PublishButton state publish/>
+                <PublishButton state publish live_document/>
             </Show>
         </header>
         {move || {
@@ -77,7 +79,7 @@ pub(super) fn EditorHeader(
                 .value()
                 .get()
                 .map(|result| match result {
-                    Ok(published) => {
+                    Ok((published, _)) => {
                         view! {
                             <p class="notice ok" role="status">
                                 {format!("Published version {}.", published.version)}
@@ -92,56 +94,64 @@ pub(super) fn EditorHeader(
     .into_any()
 }
 
-/// Publishing, and the editor revision last published from this page: publishing it again
-/// would only make an identical version.
+/// Publishing: the action publishes what is on screen and returns it with the new version.
 #[derive(Clone, Copy)]
 struct Publish {
-    action: Action<(), Result<PublishOut, ClientError>>,
-    revision: RwSignal<Option<u64>>,
+    action: Action<(), Result<(PublishOut, JourneyDocument), ClientError>>,
 }
 
 fn publish_action(
     state: EditorState,
     status: RwSignal<JourneyStatus>,
     live_version: RwSignal<Option<i64>>,
+    live_document: RwSignal<Option<JourneyDocument>>,
 ) -> Publish {
-    let revision = RwSignal::new(None::<u64>);
     let action = Action::new_local(move |_: &()| async move {
         // The server publishes the saved draft: save what is on screen first.
-        let (published, document) = state
-            .editor
-            .with_untracked(|editor| (editor.revision(), editor.document()));
-        revision.set(Some(published));
+        let document = state.editor.with_untracked(Editor::document);
         let patch = JourneyPatch {
-            draft: Some(document),
+            draft: Some(document.clone()),
             ..JourneyPatch::default()
         };
         client::update_journey(state.journey_id, &patch).await?;
-        client::publish_journey(state.journey_id).await
+        let published = client::publish_journey(state.journey_id).await?;
+        Ok((published, document))
     });
     Effect::new(move |_| {
         if let Some(result) = action.value().get() {
-            let Ok(published) = result else {
-                revision.set(None);
+            let Ok((published, document)) = result else {
                 return;
             };
+            live_document.set(Some(document));
             live_version.set(Some(published.version));
             if status.get_untracked() == JourneyStatus::Draft {
                 status.set(JourneyStatus::Live);
             }
         }
     });
-    Publish { action, revision }
+    Publish { action }
 }
 
 #[component]
-fn PublishButton(state: EditorState, publish: Publish) -> impl IntoView {
+fn PublishButton(
+    state: EditorState,
+    publish: Publish,
+    live_document: RwSignal<Option<JourneyDocument>>,
+) -> impl IntoView {
     let ready = move || state.problems.with(Vec::is_empty);
+    // Documents compared, not a flag of this page: after a reload, or an edit undone, the
+    // draft that equals the live version is not offered again as an identical new version.
+    let same_as_live = Memo::new(move |_| {
+        live_document.with(|live| {
+            live.as_ref()
+                .is_some_and(|live| state.editor.with(|editor| editor.document() == *live))
+        })
+    });
     let can_publish = move || {
         ready()
             && !publish.action.pending().get()
             && !state.editor.with(|editor| editor.journey().is_empty())
-            && publish.revision.get() != Some(state.editor.with(Editor::revision))
+            && !same_as_live.get()
     };
     view! {
         <button
@@ -149,7 +159,9 @@ fn PublishButton(state: EditorState, publish: Publish) -> impl IntoView {
             class="primary"
             disabled=move || !can_publish()
             title=move || {
-                if ready() {
+                if same_as_live.get() {
+                    "The draft is the live version: edit it to publish a new one"
+                } else if ready() {
                     "Publish the draft as a new version"
                 } else {
                     "Fix the problems listed before publishing"
