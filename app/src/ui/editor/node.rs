@@ -9,7 +9,9 @@ use crate::{
         DeliveryCountsOut, DeliveryStatus, MessageCountsOut, NodeStatsOut, TemplateOut, WebhookOut,
     },
     editor::canvas::{NODE_HEIGHT, NODE_WIDTH, output_port},
-    journey::{Action, Branch, NodeId, NodeKind, NodeKindTag, Position, WaitTarget},
+    journey::{
+        Action, Branch, NodeId, NodeKind, NodeKindTag, Operator, Position, Rule, WaitTarget,
+    },
 };
 
 /// One line saying what the node does.
@@ -22,7 +24,17 @@ fn summary(kind: &NodeKind, webhooks: &[WebhookOut], templates: &[TemplateOut]) 
         }
     }
     match kind {
-        NodeKind::Trigger(trigger) => format!("on {}", or_unset(&trigger.event)),
+        NodeKind::Trigger(trigger) => {
+            let mut text = format!("on {}", or_unset(&trigger.event));
+            if let Some(first) = trigger.filter.first() {
+                text.push_str(" · ");
+                text.push_str(&rule_text(first));
+                if trigger.filter.len() > 1 {
+                    text.push_str(&format!(" +{}", trigger.filter.len() - 1));
+                }
+            }
+            text
+        }
         NodeKind::Action(Action {
             channel,
             template,
@@ -65,6 +77,22 @@ fn summary(kind: &NodeKind, webhooks: &[WebhookOut], templates: &[TemplateOut]) 
                 ),
         },
         NodeKind::Exit => "end of the journey".to_owned(),
+    }
+}
+
+/// A rule as a marketer reads it: `cabin = business` for `event.cabin == "business"` (the
+/// event is what a trigger's filter reads first; contact fields keep their prefix).
+fn rule_text(rule: &Rule) -> String {
+    let field = rule.field.strip_prefix("event.").unwrap_or(&rule.field);
+    let value = match &rule.value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    match rule.operator {
+        Operator::Exists => format!("{field} exists"),
+        Operator::Eq => format!("{field} = {value}"),
+        Operator::Ne => format!("{field} ≠ {value}"),
+        operator => format!("{field} {} {value}", operator.as_str()),
     }
 }
 
@@ -125,19 +153,20 @@ pub(super) fn NodeView(state: EditorState, id: NodeId, pointer: Pointer) -> impl
     let tag = Memo::new(move |_| {
         kind.with(|kind| kind.as_ref().map_or(NodeKindTag::Exit, NodeKind::tag))
     });
-    let text = move || {
+    let full_text = Memo::new(move |_| {
         kind.with(|kind| {
             kind.as_ref()
                 .map(|kind| {
-                    fitted(state.webhooks.with(|webhooks| {
+                    state.webhooks.with(|webhooks| {
                         state
                             .templates
                             .with(|templates| summary(kind, webhooks, templates))
-                    }))
+                    })
                 })
                 .unwrap_or_default()
         })
-    };
+    });
+    let text = move || fitted(full_text.get());
     let label = id.to_string();
     let (press_id, key_id) = (id.clone(), id.clone());
     view! {
@@ -174,7 +203,7 @@ pub(super) fn NodeView(state: EditorState, id: NodeId, pointer: Pointer) -> impl
             <div class="node-box">
                 <span class="node-icon" aria-hidden="true">{move || tag.get().icon()}</span>
                 <span class="node-kind">{move || tag.get().label()}</span>
-                <span class="node-summary">{text}</span>
+                <span class="node-summary" title=move || full_text.get()>{text}</span>
             </div>
             <span class="port-in"></span>
             <div class="ports">
@@ -307,4 +336,64 @@ fn message_counts_title(counts: &MessageCountsOut) -> String {
         "sent {} · opened {} · clicked {} · failed {} · skipped {} · queued {}",
         counts.sent, counts.opened, counts.clicked, counts.failed, counts.skipped, counts.queued
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::Trigger;
+
+    fn trigger(filter: Vec<Rule>) -> NodeKind {
+        NodeKind::Trigger(Trigger {
+            event: "flight_search".to_owned(),
+            filter,
+        })
+    }
+
+    fn rule(field: &str, operator: Operator, value: serde_json::Value) -> Rule {
+        Rule {
+            field: field.to_owned(),
+            operator,
+            value,
+        }
+    }
+
+    #[test]
+    fn a_trigger_says_its_event_and_its_filter() {
+        assert_eq!(summary(&trigger(Vec::new()), &[], &[]), "on flight_search");
+        let business = rule("event.cabin", Operator::Eq, serde_json::json!("business"));
+        assert_eq!(
+            summary(&trigger(vec![business.clone()]), &[], &[]),
+            "on flight_search · cabin = business"
+        );
+        let adults = rule("contact.age", Operator::Ge, serde_json::json!(18));
+        assert_eq!(
+            summary(&trigger(vec![business, adults]), &[], &[]),
+            "on flight_search · cabin = business +1"
+        );
+    }
+
+    #[test]
+    fn rules_read_as_sentences() {
+        assert_eq!(
+            rule_text(&rule("contact.age", Operator::Ge, serde_json::json!(18))),
+            "contact.age >= 18"
+        );
+        assert_eq!(
+            rule_text(&rule(
+                "event.coupon",
+                Operator::Exists,
+                serde_json::Value::Null
+            )),
+            "coupon exists"
+        );
+        assert_eq!(
+            rule_text(&rule(
+                "event.cabin",
+                Operator::Ne,
+                serde_json::json!("economy")
+            )),
+            "cabin ≠ economy"
+        );
+    }
 }
