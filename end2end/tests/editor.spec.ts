@@ -315,7 +315,13 @@ test('an invalid journey is outlined, its problems listed, and it cannot be publ
   await expect(node(page, 'n1')).toHaveClass(/invalid/);
   const list = page.locator('.problems li');
   await expect(list.filter({ hasText: 'Trigger needs the name of the event' })).toHaveCount(1);
-  await expect(list.filter({ hasText: 'node "n2"' })).not.toHaveCount(0);
+  // Problems name nodes as the canvas shows them (kind · summary), never by internal id, and
+  // a click selects the node.
+  await expect(list.filter({ hasText: 'node "' })).toHaveCount(0);
+  const delayProblems = list.filter({ hasText: /^Delay · / });
+  await expect(delayProblems).not.toHaveCount(0);
+  await delayProblems.first().getByRole('button').click();
+  await expect(node(page, 'n2')).toHaveClass(/selected/);
   await expect(page.getByRole('button', { name: 'Publish' })).toBeDisabled();
 
   await node(page, 'n1').locator('.node-box').click();

@@ -15,7 +15,11 @@ use crate::{
 };
 
 /// One line saying what the node does.
-fn summary(kind: &NodeKind, webhooks: &[WebhookOut], templates: &[TemplateOut]) -> String {
+pub(super) fn summary(
+    kind: &NodeKind,
+    webhooks: &[WebhookOut],
+    templates: &[TemplateOut],
+) -> String {
     fn or_unset(text: &str) -> String {
         if text.trim().is_empty() {
             "not set".to_owned()
