@@ -327,6 +327,17 @@ test('an invalid journey is outlined, its problems listed, and it cannot be publ
   await node(page, 'n1').locator('.node-box').click();
   await page.getByLabel('Event that starts the journey').fill('signup');
   await expect(node(page, 'n1')).not.toHaveClass(/invalid/);
+
+  // A filter rule's field and value are read whole, and the trigger's summary says it.
+  await page.getByRole('button', { name: '+ Add rule' }).click();
+  await page.getByLabel('Field', { exact: true }).fill('event.cabin');
+  await page.getByLabel('Value', { exact: true }).fill('business');
+  for (const label of ['Field', 'Value']) {
+    const input = page.getByLabel(label, { exact: true });
+    const fits = await input.evaluate((element: HTMLInputElement) => element.scrollWidth <= element.clientWidth);
+    expect(fits, `the ${label} input shows its text whole`).toBe(true);
+  }
+  await expect(node(page, 'n1').locator('.node-summary')).toHaveAttribute('title', 'on signup · cabin = business');
   await expect(page.getByRole('button', { name: 'Publish' })).toBeDisabled(); // the delay leads nowhere
 
   expect(problems).toEqual([]);

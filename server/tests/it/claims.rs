@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use app::{
     api::{AttemptOutcome, DeliveryStatus, Reentry},
-    ids::{ContactId, DeliveryId},
+    ids::DeliveryId,
     journey::fixtures::{chain, webhook_with},
 };
 use serde_json::json;
 use server::store::{AttemptRecord, Claimant};
 use sqlx::{AnyConnection, Connection};
 
-use crate::support::{Answer, Backend, Receiver, TestDatabase, TestServer};
+use crate::support::{Answer, Backend, Receiver, TestDatabase, TestServer, insert_contact};
 
 backend_tests!(
     a_lapsed_claim_cannot_overwrite_the_new_holders_result,
@@ -25,13 +25,7 @@ backend_tests!(
 
 /// Two deliveries due at 0, for one contact.
 async fn two_due_deliveries(connection: &mut AnyConnection) -> [DeliveryId; 2] {
-    let contact: ContactId = sqlx::query_scalar(
-        "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
-         VALUES ('ana', '{}', 0, 0) RETURNING id",
-    )
-    .fetch_one(&mut *connection)
-    .await
-    .expect("a contact");
+    let contact = insert_contact(&mut *connection).await;
     let mut ids = [DeliveryId(0); 2];
     for (enrollment, id) in ids.iter_mut().enumerate() {
         *id = sqlx::query_scalar(
@@ -53,13 +47,7 @@ async fn two_due_deliveries(connection: &mut AnyConnection) -> [DeliveryId; 2] {
 async fn a_renewed_message_claim_is_not_taken_over(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let (store, mut connection) = database.migrated().await;
-    let contact: ContactId = sqlx::query_scalar(
-        "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
-         VALUES ('ana', '{}', 0, 0) RETURNING id",
-    )
-    .fetch_one(&mut connection)
-    .await
-    .expect("a contact");
+    let contact = insert_contact(&mut connection).await;
     for enrollment in 1..=2_i64 {
         sqlx::query(
             "INSERT INTO messages (enrollment_id, journey_id, version, node_id, contact_id,

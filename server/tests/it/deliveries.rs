@@ -8,7 +8,7 @@ use app::{
         AttemptOutcome, DeliveryDetailOut, DeliveryOut, DeliveryStatus, JourneyIn, JourneyOut,
         JourneyStatsOut, Reentry, ResentOut, SigningSecretOut, WebhookOut, WebhookTestOut,
     },
-    ids::{ContactId, DeliveryId, JourneyId},
+    ids::{DeliveryId, JourneyId},
     journey::fixtures::{chain, webhook_with},
 };
 use reqwest::StatusCode;
@@ -18,8 +18,8 @@ use sqlx::{AnyConnection, Connection};
 use server::store::{AttemptRecord, Claimant};
 
 use crate::support::{
-    Answer, Backend, Receiver, SmtpReceiver, TestDatabase, TestServer, resetting_port,
-    verify_signature,
+    Answer, Backend, Receiver, SmtpReceiver, TestDatabase, TestServer, insert_contact,
+    resetting_port, verify_signature,
 };
 
 backend_tests!(
@@ -823,13 +823,7 @@ async fn a_slow_receiver_does_not_hold_back_the_others(backend: Backend) {
 async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let (store, mut connection) = database.migrated().await;
-    let contact: ContactId = sqlx::query_scalar(
-        "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
-         VALUES ('ana', '{}', 0, 0) RETURNING id",
-    )
-    .fetch_one(&mut connection)
-    .await
-    .expect("a contact");
+    let contact = insert_contact(&mut connection).await;
     let mut ids = Vec::new();
     for enrollment in 1..=5_i64 {
         let id: DeliveryId = sqlx::query_scalar(

@@ -132,6 +132,17 @@ impl TestDatabase {
     }
 }
 
+/// Inserts the contact `ana`, with no attributes, for tests that write rows by hand.
+pub async fn insert_contact(connection: &mut AnyConnection) -> app::ids::ContactId {
+    sqlx::query_scalar(
+        "INSERT INTO contacts (external_id, attributes, created_at, updated_at)
+         VALUES ('ana', '{}', 0, 0) RETURNING id",
+    )
+    .fetch_one(connection)
+    .await
+    .expect("a contact")
+}
+
 async fn create_postgres_database(server_url: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     sqlx::any::install_default_drivers();

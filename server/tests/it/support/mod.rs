@@ -9,7 +9,7 @@ mod session;
 mod signature;
 mod smtp;
 
-pub use database::{Backend, TestDatabase};
+pub use database::{Backend, TestDatabase, insert_contact};
 pub use postgres::PostgresCluster;
 pub use process::{WayfarerProcess, free_port, wait_until_healthy};
 pub use receiver::{Answer, Received, Receiver, resetting_port};
