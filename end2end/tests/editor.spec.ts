@@ -431,3 +431,104 @@ test('a webhook node’s failures are grouped by cause and one cause is resent',
   expect(problems).toEqual([]);
   server.close();
 });
+
+test('the travel case: each branch, the contacts waiting, and an earlier version’s counts', async ({ page, request }) => {
+  test.setTimeout(60_000);
+  const receiver = await startReceiver();
+  const problems = problemsOf(page);
+  const suffix = Date.now();
+  const webhook = await (
+    await request.post('/api/v1/webhooks', { data: { name: `Travel CRM ${suffix}`, url: receiver.url } })
+  ).json();
+  const search = `flight_search_${suffix}`;
+  const booking = `booking_${suffix}`;
+  // flight search (business only) → wait 8 s for a booking → (event) exit / (timeout) webhook → exit.
+  const draft = (timeout: number) => ({
+    nodes: [
+      {
+        id: 'start',
+        position: { x: 0, y: 0 },
+        kind: 'trigger',
+        settings: { event: search, filter: [{ field: 'event.cabin', operator: '==', value: 'business' }] },
+      },
+      {
+        id: 'wait',
+        position: { x: 0, y: 160 },
+        kind: 'wait_for_event',
+        settings: { until: { type: 'event', event: booking }, timeout: { value: timeout, unit: 'seconds' } },
+      },
+      { id: 'booked', position: { x: -160, y: 320 }, kind: 'exit' },
+      { id: 'hook', position: { x: 160, y: 320 }, kind: 'webhook', settings: { webhook: webhook.id } },
+      { id: 'missed', position: { x: 160, y: 480 }, kind: 'exit' },
+    ],
+    edges: [
+      { from: 'start', branch: 'next', to: 'wait' },
+      { from: 'wait', branch: 'event', to: 'booked' },
+      { from: 'wait', branch: 'timeout', to: 'hook' },
+      { from: 'hook', branch: 'next', to: 'missed' },
+    ],
+  });
+  const created = await request.post('/api/v1/journeys', { data: { name: `Travel ${suffix}`, draft: draft(8) } });
+  expect(created.status()).toBe(201);
+  const { id } = await created.json();
+  expect((await request.post(`/api/v1/journeys/${id}/publish`)).status()).toBe(201);
+
+  await page.goto(`/journeys/${id}`);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.counts-legend')).toContainText('◉ reached');
+  await expect(page.locator('.counts-legend')).toContainText('◔ waiting now');
+  // One version only: nothing to pick.
+  await expect(page.locator('.counts-version')).toHaveCount(0);
+
+  // Five business searches enrol five contacts; an economy one does not.
+  const travellers = [0, 1, 2, 3, 4].map((n) => `traveller-${suffix}-${n}`);
+  for (const contact of [...travellers, `economy-${suffix}`]) {
+    expect((await request.put(`/api/v1/contacts/${contact}`, { data: { attributes: {} } })).ok()).toBe(true);
+  }
+  const searches = travellers
+    .map((contact) => ({ contact, event: search, properties: { cabin: 'business' } }))
+    .concat([{ contact: `economy-${suffix}`, event: search, properties: { cabin: 'economy' } }]);
+  expect((await request.post('/api/v1/events/batch', { data: { events: searches } })).status()).toBe(202);
+
+  const wait = node(page, 'wait');
+  await expect(wait.locator('.badge.waiting')).toHaveText('◔ 5', { timeout: 10_000 });
+  await expect(wait.locator('.badge.waiting')).toHaveAttribute('title', '5 contacts waiting at this node now');
+  await expect(node(page, 'start').locator('.port-out[data-branch="next"] .port-count')).toHaveText('5');
+
+  // Two of them book within the wait; the other three time out and reach the webhook.
+  const bookings = travellers.slice(0, 2).map((contact) => ({ contact, event: booking }));
+  expect((await request.post('/api/v1/events/batch', { data: { events: bookings } })).status()).toBe(202);
+  const event = wait.locator('.port-out[data-branch="event"]');
+  const timeout = wait.locator('.port-out[data-branch="timeout"]');
+  await expect(event.locator('.port-count')).toHaveText('2', { timeout: 10_000 });
+  await expect(event).toHaveAttribute('title', '2 contacts left by event');
+  await expect(wait.locator('.badge.waiting')).toHaveText('◔ 3');
+  await expect(timeout.locator('.port-count')).toHaveText('3', { timeout: 20_000 });
+  await expect(wait.locator('.badge.waiting')).toHaveCount(0);
+  await expect(wait.locator('.badge.reached')).toHaveText('◉ 5');
+  await expect(node(page, 'hook').locator('.badge.deliveries')).toContainText('✓ 3', { timeout: 20_000 });
+  await expect(node(page, 'missed').locator('.badge.exited')).toHaveText('⇥ 3');
+  await expect(node(page, 'booked').locator('.badge.exited')).toHaveText('⇥ 2');
+  await page.screenshot({ path: 'artifacts/branch-counts.png' });
+
+  // Version 2 (a longer wait) starts from zero; version 1's counts stay one pick away.
+  expect((await request.patch(`/api/v1/journeys/${id}`, { data: { draft: draft(20) } })).ok()).toBe(true);
+  expect((await request.post(`/api/v1/journeys/${id}/publish`)).status()).toBe(201);
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const picker = page.getByLabel('Version whose counts the canvas shows');
+  await expect(picker.locator('option')).toHaveText(['v2 (live)', 'v1']);
+  await expect(wait.locator('.badge.reached')).toHaveText('◉ 0', { timeout: 10_000 });
+  await picker.selectOption({ label: 'v1' });
+  await expect(wait.locator('.badge.reached')).toHaveText('◉ 5', { timeout: 10_000 });
+  await expect(event.locator('.port-count')).toHaveText('2');
+  await expect(timeout.locator('.port-count')).toHaveText('3');
+  // Still v1 after the next polls.
+  await page.waitForTimeout(2_500);
+  await expect(wait.locator('.badge.reached')).toHaveText('◉ 5');
+  await picker.selectOption({ label: 'v2 (live)' });
+  await expect(wait.locator('.badge.reached')).toHaveText('◉ 0', { timeout: 10_000 });
+
+  expect(problems).toEqual([]);
+  receiver.close();
+});

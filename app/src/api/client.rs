@@ -149,8 +149,16 @@ pub async fn publish_journey(id: JourneyId) -> Result<PublishOut, ClientError> {
     send::<(), _>("POST", &format!("/api/v1/journeys/{id}/publish"), None).await
 }
 
-pub async fn journey_stats(id: JourneyId) -> Result<JourneyStatsOut, ClientError> {
-    send::<(), _>("GET", &format!("/api/v1/journeys/{id}/stats"), None).await
+/// The counts of `version`, or of the live version.
+pub async fn journey_stats(
+    id: JourneyId,
+    version: Option<i64>,
+) -> Result<JourneyStatsOut, ClientError> {
+    let path = match version {
+        Some(version) => format!("/api/v1/journeys/{id}/stats?version={version}"),
+        None => format!("/api/v1/journeys/{id}/stats"),
+    };
+    send::<(), _>("GET", &path, None).await
 }
 
 /// Newest first.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ids::JourneyId,
-    journey::{JourneyDocument, NodeId, ValidationError},
+    journey::{Branch, JourneyDocument, NodeId, ValidationError},
 };
 
 /// `POST /api/v1/journeys`.
@@ -140,12 +140,23 @@ pub struct NodeStatsOut {
     pub exited: i64,
     /// Contacts whose run failed at this node.
     pub failed: i64,
+    /// Per output of the node, in the kind's order: distinct contacts that left by it.
+    #[serde(default)]
+    pub left_by: Vec<BranchCountOut>,
     /// For webhook nodes: the requests it queued, by state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<DeliveryCountsOut>,
     /// For action nodes: the messages it sent, by state and activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<super::MessageCountsOut>,
+}
+
+/// How many distinct contacts left a node by one of its outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BranchCountOut {
+    pub branch: Branch,
+    pub contacts: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

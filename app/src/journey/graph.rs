@@ -23,6 +23,13 @@ pub struct Edge {
     pub to: NodeId,
 }
 
+/// An output of a node: the connection a contact leaves `node` by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Output {
+    pub node: NodeId,
+    pub branch: Branch,
+}
+
 /// The stable JSON form of a journey, as the API and the database hold it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -11,7 +11,9 @@ mod node;
 mod rule;
 mod validate;
 
-pub use graph::{Edge, EditError, Journey, JourneyDocument, MAX_EDGES, MAX_NODES, StructureError};
+pub use graph::{
+    Edge, EditError, Journey, JourneyDocument, MAX_EDGES, MAX_NODES, Output, StructureError,
+};
 pub use kinds::NodeKindTag;
 pub use node::{
     Action, Activity, Branch, Channel, Combine, Condition, ConditionRule, Delay, KeyValue, Node,

@@ -4,7 +4,7 @@ use app::{
     ids::{TemplateId, WebhookId},
     journey::{
         Activity, Branch, Channel, Combine, ConditionRule, Facts, Journey, Node, NodeId, NodeKind,
-        Resume, WaitTarget,
+        Output, Resume, WaitTarget,
     },
 };
 
@@ -17,8 +17,12 @@ const MAX_ENTRIES_PER_ADVANCE: usize = 1_000;
 /// Something the store must record for a step.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// The contact reached this node (statistics).
-    Visit { node: NodeId },
+    /// The contact reached this node, by `arrived_by` unless its run started there
+    /// (statistics: contacts per node and per branch).
+    Visit {
+        node: NodeId,
+        arrived_by: Option<Output>,
+    },
     /// An action node sends a message.
     SendMessage {
         node: NodeId,
@@ -92,10 +96,12 @@ pub struct Context<'a> {
     pub now: Millis,
 }
 
-/// Moves a contact from `start` (entered now) until it waits or exits.
+/// Moves a contact from `start` (entered now, by `arrived_by` unless its run starts there)
+/// until it waits or exits.
 pub fn advance(
     journey: &Journey,
     start: &NodeId,
+    mut arrived_by: Option<Output>,
     context: &Context<'_>,
 ) -> Result<Outcome, InterpretError> {
     let mut effects = Vec::new();
@@ -103,6 +109,7 @@ pub fn advance(
     for _ in 0..MAX_ENTRIES_PER_ADVANCE {
         effects.push(Effect::Visit {
             node: current.id.clone(),
+            arrived_by: arrived_by.take(),
         });
         let branch = match &current.kind {
             NodeKind::Trigger(_) => Branch::Next,
@@ -169,7 +176,12 @@ pub fn advance(
                 return Ok(Outcome { effects, halt });
             }
         };
-        current = follow(journey, current, branch)?;
+        let next = follow(journey, current, branch)?;
+        arrived_by = Some(Output {
+            node: current.id.clone(),
+            branch,
+        });
+        current = next;
     }
     Err(InterpretError::Runaway)
 }
@@ -189,7 +201,11 @@ pub fn resume(
         _ => return Err(InterpretError::NotWaiting(waiting_at.clone())),
     };
     let next = follow(journey, waiting, branch)?;
-    advance(journey, &next.id, context)
+    let arrived_by = Output {
+        node: waiting.id.clone(),
+        branch,
+    };
+    advance(journey, &next.id, Some(arrived_by), context)
 }
 
 fn node<'j>(journey: &'j Journey, id: &NodeId) -> Result<&'j Node, InterpretError> {
@@ -289,12 +305,16 @@ mod tests {
         }
     }
 
-    fn visits(outcome: &Outcome) -> Vec<&str> {
+    /// Each visit as `from.branch → node` (`→ node` where the run started).
+    fn arrivals(outcome: &Outcome) -> Vec<String> {
         outcome
             .effects
             .iter()
             .filter_map(|effect| match effect {
-                Effect::Visit { node } => Some(node.as_str()),
+                Effect::Visit { node, arrived_by } => Some(match arrived_by {
+                    Some(Output { node: from, branch }) => format!("{from}.{branch} → {node}"),
+                    None => format!("→ {node}"),
+                }),
                 _ => None,
             })
             .collect()
@@ -307,11 +327,15 @@ mod tests {
         let outcome = advance(
             &abandoned_cart(),
             &NodeId::new("start"),
+            None,
             &context(&contact, &history, 1_000),
         )
         .expect("advance");
 
-        assert_eq!(visits(&outcome), vec!["start", "email", "wait"]);
+        assert_eq!(
+            arrivals(&outcome),
+            ["→ start", "start.next → email", "email.next → wait"]
+        );
         assert!(outcome.effects.contains(&Effect::SendMessage {
             node: NodeId::new("email"),
             channel: Channel::Email,
@@ -343,7 +367,10 @@ mod tests {
         )
         .expect("resume");
 
-        assert_eq!(visits(&outcome), vec!["hook", "done"]);
+        assert_eq!(
+            arrivals(&outcome),
+            ["wait.timeout → hook", "hook.next → done"]
+        );
         assert!(outcome.effects.contains(&Effect::QueueDelivery {
             node: NodeId::new("hook"),
             webhook: WebhookId(1),
@@ -369,7 +396,7 @@ mod tests {
         )
         .expect("resume");
 
-        assert_eq!(visits(&outcome), vec!["done"]);
+        assert_eq!(arrivals(&outcome), ["wait.event → done"]);
         assert_eq!(
             outcome.halt,
             Halt::Exited {
@@ -412,7 +439,8 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let none = History(vec![]);
-        let outcome = advance(&journey, &start, &context(&canadian, &none, now)).expect("advance");
+        let outcome =
+            advance(&journey, &start, None, &context(&canadian, &none, now)).expect("advance");
         assert_eq!(
             outcome.halt,
             Halt::Waiting {
@@ -427,14 +455,16 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let recent = History(vec![("purchase", now - 3 * day)]);
-        let outcome = advance(&journey, &start, &context(&french, &recent, now)).expect("advance");
+        let outcome =
+            advance(&journey, &start, None, &context(&french, &recent, now)).expect("advance");
         assert!(
             matches!(outcome.halt, Halt::Waiting { .. }),
             "a purchase 3 days ago counts"
         );
 
         let old = History(vec![("purchase", now - 8 * day)]);
-        let outcome = advance(&journey, &start, &context(&french, &old, now)).expect("advance");
+        let outcome =
+            advance(&journey, &start, None, &context(&french, &old, now)).expect("advance");
         assert_eq!(
             outcome.halt,
             Halt::Exited {
@@ -454,7 +484,7 @@ mod tests {
             &context(&contact, &history, 0),
         )
         .expect("resume");
-        assert_eq!(visits(&outcome), vec!["yes"]);
+        assert_eq!(arrivals(&outcome), ["pause.next → yes"]);
     }
 
     #[test]
@@ -476,6 +506,7 @@ mod tests {
         let result = advance(
             &looping,
             &NodeId::new("start"),
+            None,
             &context(&contact, &history, 0),
         );
         assert_eq!(result, Err(InterpretError::Runaway));

@@ -653,7 +653,7 @@ fn step(
     };
     let node = &enrollment.node_id;
     match (enrollment.state, enrollment.resumed) {
-        (EnrollmentState::Active, None) => advance(journey, node, &context),
+        (EnrollmentState::Active, None) => advance(journey, node, None, &context),
         (EnrollmentState::Active, Some(how)) => resume(journey, node, how, &context),
         // A waiting enrollment is due when its timer fires.
         _ => resume(journey, node, Resume::Timer, &context),
@@ -664,7 +664,11 @@ fn step(
 fn record<'a>(records: &mut StepRecords<'a>, enrollment: &'a EnrollmentRow, outcome: &'a Outcome) {
     for effect in &outcome.effects {
         match effect {
-            Effect::Visit { node } => records.visits.push(Visit { enrollment, node }),
+            Effect::Visit { node, arrived_by } => records.visits.push(Visit {
+                enrollment,
+                node,
+                arrived_by: arrived_by.as_ref(),
+            }),
             Effect::SendMessage {
                 node,
                 channel,

@@ -6,12 +6,14 @@ use std::collections::{HashMap, HashSet};
 
 use app::{
     api::{
-        AuditAction, DeliveryCountsOut, DeliveryStatus, EnrollmentState, JourneyIn, JourneyOut,
-        JourneyPatch, JourneyStatsOut, JourneyStatus, JourneySummaryOut, MessageCountsOut,
-        MessageStatus, NodeStatsOut, PublishOut, StatsQuery,
+        AuditAction, BranchCountOut, DeliveryCountsOut, DeliveryStatus, EnrollmentState, JourneyIn,
+        JourneyOut, JourneyPatch, JourneyStatsOut, JourneyStatus, JourneySummaryOut,
+        MessageCountsOut, MessageStatus, NodeStatsOut, PublishOut, StatsQuery,
     },
     ids::{JourneyId, TemplateId, WebhookId},
-    journey::{Activity, Channel, Journey, JourneyDocument, NodeId, NodeKind, ValidationError},
+    journey::{
+        Activity, Channel, Journey, JourneyDocument, NodeId, NodeKind, Output, ValidationError,
+    },
 };
 use axum::{
     Json, Router,
@@ -344,6 +346,23 @@ async fn stats(
                 waiting: in_state(EnrollmentState::Waiting) + in_state(EnrollmentState::Active),
                 exited: in_state(EnrollmentState::Exited),
                 failed: in_state(EnrollmentState::Failed),
+                left_by: node
+                    .kind
+                    .tag()
+                    .branches()
+                    .iter()
+                    .map(|&branch| BranchCountOut {
+                        branch,
+                        contacts: counts
+                            .took
+                            .get(&Output {
+                                node: id.clone(),
+                                branch,
+                            })
+                            .copied()
+                            .unwrap_or(0),
+                    })
+                    .collect(),
                 deliveries: matches!(node.kind, NodeKind::Webhook(_)).then(|| DeliveryCountsOut {
                     accepted: requests(DeliveryStatus::Accepted),
                     pending: requests(DeliveryStatus::Pending),

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use app::{
     api::{DeliveryStatus, EnrollmentState, MessageStatus},
     ids::JourneyId,
-    journey::Activity,
-    journey::NodeId,
+    journey::{Activity, Branch, NodeId, Output},
 };
 
 use super::{
@@ -21,12 +20,16 @@ use crate::clock::Millis;
 pub struct Visit<'a> {
     pub enrollment: &'a EnrollmentRow,
     pub node: &'a NodeId,
+    /// The output it came by; `None` where its run started.
+    pub arrived_by: Option<&'a Output>,
 }
 
 /// Counts of one journey version, keyed by node id.
 #[derive(Debug, Clone, Default)]
 pub struct VersionCounts {
     pub reached: HashMap<NodeId, i64>,
+    /// Distinct contacts that left a node by each of its outputs.
+    pub took: HashMap<Output, i64>,
     /// Contacts at each node in each state.
     pub states: HashMap<(NodeId, EnrollmentState), i64>,
     /// Requests of each webhook node in each state.
@@ -49,6 +52,8 @@ impl Batch {
                 visit.enrollment.journey_id.into(),
                 Param::Int(visit.enrollment.version),
                 Param::Text(visit.node.as_str()),
+                Param::OptText(visit.arrived_by.map(|output| output.node.as_str())),
+                Param::OptText(visit.arrived_by.map(|output| output.branch.as_str())),
                 visit.enrollment.contact_id.into(),
                 Param::Int(now),
             ]
@@ -56,7 +61,8 @@ impl Batch {
         insert_rows(
             &mut self.transaction,
             self.backend,
-            "node_visits (enrollment_id, journey_id, version, node_id, contact_id, visited_at)",
+            "node_visits (enrollment_id, journey_id, version, node_id, from_node, from_branch,
+                          contact_id, visited_at)",
             rows,
         )
         .await
@@ -82,6 +88,16 @@ impl Store {
             "SELECT node_id, COUNT(DISTINCT contact_id) FROM node_visits
              WHERE journey_id = $1 AND version = $2
              GROUP BY node_id",
+        )
+        .bind(journey_id)
+        .bind(version)
+        .fetch_all(&mut *snapshot)
+        .await?;
+        // Grouped by the visited node too, which the output decides: that is the index's order.
+        let took: Vec<(NodeId, Branch, i64)> = sqlx::query_as(
+            "SELECT from_node, from_branch, COUNT(DISTINCT contact_id) FROM node_visits
+             WHERE journey_id = $1 AND version = $2 AND from_node IS NOT NULL
+             GROUP BY node_id, from_node, from_branch",
         )
         .bind(journey_id)
         .bind(version)
@@ -137,6 +153,10 @@ impl Store {
                 })
                 .collect(),
             reached: reached.into_iter().collect(),
+            took: took
+                .into_iter()
+                .map(|(node, branch, count)| (Output { node, branch }, count))
+                .collect(),
             states: states
                 .into_iter()
                 .map(|(node, state, count)| ((node, state), count))

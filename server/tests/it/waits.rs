@@ -214,6 +214,37 @@ async fn an_awaited_event_counts_the_same_whatever_the_batching(backend: Backend
         "{} of {CONTACTS} wrong: {wrong:#?}",
         wrong.len()
     );
+    // The canvas counts each of the wait's outputs: the contacts that took it.
+    let took = |branch: &str| expected.values().filter(|ended| *ended == branch).count();
+    let stats: JourneyStatsOut = server
+        .get(&format!("/api/v1/journeys/{journey}/stats"))
+        .await
+        .json()
+        .await
+        .expect("stats");
+    let left_by = |node: &str| -> Vec<(String, i64)> {
+        stats
+            .nodes
+            .iter()
+            .find(|stats| stats.node_id.as_str() == node)
+            .map(|stats| {
+                stats
+                    .left_by
+                    .iter()
+                    .map(|count| (count.branch.to_string(), count.contacts))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        left_by("wait"),
+        [
+            ("event".to_owned(), took("bought") as i64),
+            ("timeout".to_owned(), took("missed") as i64)
+        ]
+    );
+    assert_eq!(left_by("start"), [("next".to_owned(), CONTACTS as i64)]);
+    assert_eq!(left_by("bought"), []);
 }
 
 async fn events_that_came_while_paused_are_heard_on_resume(backend: Backend) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use leptos::{ev, prelude::*, task::spawn_local};
 use leptos_router::components::A;
 
-use super::{EditorState, ErrorNotice};
+use super::{EditorState, ErrorNotice, node::ContactCount};
 use crate::{
     api::{JourneyOut, JourneyPatch, JourneyStatus, PublishOut, client, client::ClientError},
     editor::Editor,
@@ -61,6 +61,7 @@ pub(super) fn EditorHeader(
             <span class="version">
                 {move || live_version.get().map(|version| format!("live: v{version}"))}
             </span>
+            <CountsPicker state live_version/>
             <Show
                 when=move || !state.read_only.get()
                 fallback=|| view! {
@@ -94,6 +95,61 @@ pub(super) fn EditorHeader(
     .into_any()
 }
 
+/// Once a version is published: which version's counts the canvas shows (the live one unless
+/// another is picked), and what each count's sign means.
+#[component]
+fn CountsPicker(state: EditorState, live_version: RwSignal<Option<i64>>) -> impl IntoView {
+    let picker = move || {
+        let live = live_version.get().filter(|&live| live > 1)?;
+        let options = (1..=live)
+            .rev()
+            .map(|version| {
+                let text = if version == live {
+                    format!("v{version} (live)")
+                } else {
+                    format!("v{version}")
+                };
+                let value = if version == live {
+                    String::new()
+                } else {
+                    version.to_string()
+                };
+                view! {
+                    <option
+                        value=value
+                        selected=move || state.stats_version.get().unwrap_or(live) == version
+                    >
+                        {text}
+                    </option>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <label class="counts-version" title="Counts of the version picked, on the nodes it shares with the draft">
+                "Counts of "
+                <select
+                    aria-label="Version whose counts the canvas shows"
+                    on:change=move |event| {
+                        state.stats_version.set(event_target_value(&event).parse().ok());
+                    }
+                >
+                    {options}
+                </select>
+            </label>
+        })
+    };
+    let legend = move || {
+        live_version.get().map(|_| {
+            let items = ContactCount::ALL
+                .iter()
+                .map(|count| view! { <span><b>{count.symbol()}</b>" "{count.meaning()}</span> })
+                .collect_view();
+            view! { <span class="counts-legend" aria-label="What the counts mean">{items}</span> }
+        })
+    };
+    view! { {picker} {legend} }
+}
+
 /// Publishing: the action publishes what is on screen and returns it with the new version.
 #[derive(Clone, Copy)]
 struct Publish {
@@ -124,6 +180,8 @@ fn publish_action(
             };
             live_document.set(Some(document));
             live_version.set(Some(published.version));
+            // The canvas counts the new version: the one contacts now enter.
+            state.stats_version.set(None);
             if status.get_untracked() == JourneyStatus::Draft {
                 status.set(JourneyStatus::Live);
             }

@@ -70,8 +70,10 @@ pub(super) struct EditorState {
     pub webhooks: RwSignal<Vec<WebhookOut>>,
     /// Every template, for action nodes to pick from (by their channel).
     pub templates: RwSignal<Vec<TemplateOut>>,
-    /// Per node, for the published version.
+    /// Per node, for the version in `stats_version`.
     pub stats: RwSignal<HashMap<NodeId, NodeStatsOut>>,
+    /// The published version whose counts the canvas shows; `None`: the live one.
+    pub stats_version: RwSignal<Option<i64>>,
     /// The webhook node whose delivery log is open.
     pub log_node: RwSignal<Option<NodeId>>,
     /// The state the delivery log shows (`None`: every state).
@@ -204,6 +206,7 @@ fn JourneyEditor(
         webhooks,
         templates,
         stats: RwSignal::new(HashMap::new()),
+        stats_version: RwSignal::new(None),
         log_node: RwSignal::new(None),
         log_status: RwSignal::new(None),
         read_only: {
@@ -234,25 +237,33 @@ fn JourneyEditor(
     .into_any()
 }
 
-/// While a version is live, reads the node counts every two seconds.
+/// While a version is published, reads the node counts (of the version picked, the live one
+/// by default) every two seconds.
 fn poll_stats(state: EditorState, live_version: RwSignal<Option<i64>>) {
     let refresh = move || {
         if live_version.get_untracked().is_none() {
             return;
         }
+        let version = state.stats_version.get_untracked();
         spawn_local(async move {
-            if let Ok(stats) = client::journey_stats(state.journey_id).await {
-                state.stats.set(
-                    stats
-                        .nodes
-                        .into_iter()
-                        .map(|node| (node.node_id.clone(), node))
-                        .collect(),
-                );
+            let Ok(stats) = client::journey_stats(state.journey_id, version).await else {
+                return;
+            };
+            // Another version was picked while this one was read.
+            if state.stats_version.get_untracked() != version {
+                return;
             }
+            state.stats.set(
+                stats
+                    .nodes
+                    .into_iter()
+                    .map(|node| (node.node_id.clone(), node))
+                    .collect(),
+            );
         });
     };
     Effect::new(move |_| {
+        state.stats_version.track();
         if live_version.get().is_some() {
             refresh();
         }

@@ -211,7 +211,7 @@ pub(super) fn NodeView(state: EditorState, id: NodeId, pointer: Pointer) -> impl
             </div>
             <span class="port-in"></span>
             <div class="ports">
-                <Ports id=id.clone() tag pointer/>
+                <Ports state id=id.clone() tag pointer/>
             </div>
             <Badges state id/>
         </div>
@@ -226,7 +226,12 @@ const PORT_SIZE: f64 = 14.0;
 /// edge. They sit in the row's flow, each moved to its place by its left margin: a positioned
 /// element would cost the canvas a paint chunk of its own.
 #[component]
-fn Ports(id: NodeId, tag: Memo<NodeKindTag>, pointer: Pointer) -> impl IntoView {
+fn Ports(
+    state: EditorState,
+    id: NodeId,
+    tag: Memo<NodeKindTag>,
+    pointer: Pointer,
+) -> impl IntoView {
     move || {
         let tag = tag.get();
         let mut end_of_previous = 0.0;
@@ -236,15 +241,33 @@ fn Ports(id: NodeId, tag: Memo<NodeKindTag>, pointer: Pointer) -> impl IntoView 
                 let centre = output_port(Position::default(), tag, branch).x;
                 let margin = centre - PORT_SIZE / 2.0 - end_of_previous;
                 end_of_previous = centre + PORT_SIZE / 2.0;
-                let id = id.clone();
+                let press_id = id.clone();
+                let took = {
+                    let id = id.clone();
+                    Memo::new(move |_| {
+                        state.stats.with(|stats| {
+                            stats.get(&id).map(|stats| {
+                                stats
+                                    .left_by
+                                    .iter()
+                                    .find(|count| count.branch == branch)
+                                    .map_or(0, |count| count.contacts)
+                            })
+                        })
+                    })
+                };
                 view! {
                     <span
                         class="port-out"
                         data-branch=branch.as_str()
                         style=format!("margin-left: {}", px(margin))
-                        on:pointerdown=move |event| pointer.press_port(id.clone(), branch, event)
+                        title=move || took.get().map(|contacts| took_title(branch, contacts))
+                        on:pointerdown=move |event| pointer.press_port(press_id.clone(), branch, event)
                     >
                         <span class="port-dot"></span>
+                        {move || took.get().map(|contacts| view! {
+                            <span class="port-count">{contacts}</span>
+                        })}
                         {(branch != Branch::Next)
                             .then(|| view! { <span class="port-label">{branch.as_str()}</span> })}
                     </span>
@@ -254,8 +277,17 @@ fn Ports(id: NodeId, tag: Memo<NodeKindTag>, pointer: Pointer) -> impl IntoView 
     }
 }
 
-/// On a live journey: contacts that reached the node; for webhook nodes, the requests by
-/// state (which open the delivery log); for action nodes, the messages sent and opened.
+fn took_title(branch: Branch, contacts: i64) -> String {
+    let contacts = some_contacts(contacts);
+    match branch {
+        Branch::Next => format!("{contacts} went on from here"),
+        branch => format!("{contacts} left by {branch}"),
+    }
+}
+
+/// On a live journey: contacts that reached the node, wait at it now, ended there or failed
+/// there (the last three when there are any); for webhook nodes, the requests by state (which
+/// open the delivery log); for action nodes, the messages sent and opened.
 #[component]
 fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
     let stats: Memo<Option<NodeStatsOut>> = {
@@ -280,10 +312,21 @@ fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
     move || {
         stats.get().map(|stats| {
             let open_log = open_log.clone();
+            let contacts = ContactCount::ALL
+                .iter()
+                .filter_map(|&count| {
+                    let contacts = count.of(&stats);
+                    (count == ContactCount::Reached || contacts > 0).then(|| {
+                        view! {
+                            <span class=format!("badge {}", count.class()) title=count.title(contacts)>
+                                {format!("{} {contacts}", count.symbol())}
+                            </span>
+                        }
+                    })
+                })
+                .collect_view();
             view! {
-                <span class="badge reached" title="Contacts that reached this node">
-                    {format!("◉ {}", stats.reached)}
-                </span>
+                <span class="contact-counts">{contacts}</span>
                 {stats.deliveries.map(|counts| view! {
                     <span
                         class="badge deliveries"
@@ -297,6 +340,75 @@ fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
                 {stats.messages.map(|counts| view! { <MessageBadges counts/> })}
             }
         })
+    }
+}
+
+/// The counts of contacts a node shows, in the order it shows them; the header's legend lists
+/// the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ContactCount {
+    Reached,
+    Waiting,
+    Exited,
+    Failed,
+}
+
+impl ContactCount {
+    pub const ALL: [Self; 4] = [Self::Reached, Self::Waiting, Self::Exited, Self::Failed];
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Reached => "◉",
+            Self::Waiting => "◔",
+            Self::Exited => "⇥",
+            Self::Failed => "⚠",
+        }
+    }
+
+    /// What the legend says of it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Reached => "reached",
+            Self::Waiting => "waiting now",
+            Self::Exited => "ended here",
+            Self::Failed => "failed here",
+        }
+    }
+
+    fn class(self) -> &'static str {
+        match self {
+            Self::Reached => "reached",
+            Self::Waiting => "waiting",
+            Self::Exited => "exited",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn of(self, stats: &NodeStatsOut) -> i64 {
+        match self {
+            Self::Reached => stats.reached,
+            Self::Waiting => stats.waiting,
+            Self::Exited => stats.exited,
+            Self::Failed => stats.failed,
+        }
+    }
+
+    fn title(self, contacts: i64) -> String {
+        let contacts = some_contacts(contacts);
+        match self {
+            Self::Reached => format!("{contacts} reached this node"),
+            Self::Waiting => format!("{contacts} waiting at this node now"),
+            Self::Exited => format!("{contacts} ended their run here"),
+            Self::Failed => format!("{contacts} stopped here on an error"),
+        }
+    }
+}
+
+/// "1 contact", "2 contacts".
+fn some_contacts(count: i64) -> String {
+    match count {
+        1 => "1 contact".to_owned(),
+        many => format!("{many} contacts"),
     }
 }
 
