@@ -203,6 +203,11 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   await expect(log.locator('.delivery')).toHaveCount(1);
   await expect(log.locator('.delivery .pill')).toHaveText('accepted');
   await expect(log.locator('.delivery .contact')).toHaveText(contact);
+  // Who she is beside her id, and when to the second.
+  await expect(log.locator('.delivery .contact-name')).toHaveText('Ana');
+  await expect(log.locator('.delivery .contact-email')).toHaveText('ana@example.com');
+  await expect(log.locator('.delivery .when')).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  await expect(log.locator('.chart figcaption')).toHaveText('✓ 1 accepted · ◷ 0 pending · ✗ 0 failed');
   await log.getByRole('button', { name: 'Attempts' }).click();
   await expect(log.locator('.attempts li')).toContainText('accepted');
   await page.screenshot({ path: 'artifacts/delivery-log.png' });
@@ -510,6 +515,26 @@ test('the travel case: each branch, the contacts waiting, and an earlier version
   await expect(node(page, 'missed').locator('.badge.exited')).toHaveText('⇥ 3');
   await expect(node(page, 'booked').locator('.badge.exited')).toHaveText('⇥ 2');
   await page.screenshot({ path: 'artifacts/branch-counts.png' });
+
+  // The delivery log opens in a drawer under the canvas with room for every row, and charts
+  // the node's requests over time (a bar per second here), each bar telling its figures.
+  await node(page, 'hook').locator('.badge.deliveries').click();
+  const log = page.getByRole('region', { name: 'Delivery log' });
+  await expect(log.locator('.delivery')).toHaveCount(3);
+  for (const row of await log.locator('.delivery').all()) {
+    await expect(row).toBeInViewport();
+  }
+  const drawer = await log.boundingBox();
+  const canvas = await page.locator('div.canvas').boundingBox();
+  expect(drawer && canvas && drawer.y >= canvas.y + canvas.height - 1, 'the drawer is under the canvas').toBe(true);
+  expect(drawer && drawer.width > 600, `the drawer is wide: ${drawer?.width}`).toBe(true);
+  await expect(log.locator('.chart figcaption')).toHaveText('✓ 3 accepted · ◷ 0 pending · ✗ 0 failed');
+  await expect(log.locator('.chart-axis')).toContainText('one bar: 1 s');
+  await expect.poll(() => log.locator('.chart .slice').count(), { timeout: 10_000 }).toBeGreaterThan(1);
+  await expect(log.locator('.chart .slice title').first()).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \(\+1 s\): \d+ accepted, 0 pending, 0 failed$/);
+  await page.screenshot({ path: 'artifacts/delivery-log-drawer.png' });
+  await log.getByRole('button', { name: 'Close' }).click();
+  await expect(log).toHaveCount(0);
 
   // Version 2 (a longer wait) starts from zero; version 1's counts stay one pick away.
   expect((await request.patch(`/api/v1/journeys/${id}`, { data: { draft: draft(20) } })).ok()).toBe(true);

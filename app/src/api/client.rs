@@ -8,10 +8,10 @@ use super::{
     ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditQuery, ChannelIn, ChannelOut,
     ContactActivityOut, ContactOut, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus,
     JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, MessageFilter,
-    MessageOut, NodeFailuresOut, OperatorCreatedOut, OperatorIn, OperatorOut, OperatorPatch,
-    PasswordChangeIn, ProviderPreset, PublishOut, RequestPreviewOut, ResendCauseIn, ResentOut,
-    SessionOut, SignInIn, TemplateIn, TemplateOut, TemplatePreviewIn, TemplatePreviewOut,
-    WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
+    MessageOut, NodeFailuresOut, NodeTimelineOut, OperatorCreatedOut, OperatorIn, OperatorOut,
+    OperatorPatch, PasswordChangeIn, ProviderPreset, PublishOut, RequestPreviewOut, ResendCauseIn,
+    ResentOut, SessionOut, SignInIn, TemplateIn, TemplateOut, TemplatePreviewIn,
+    TemplatePreviewOut, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
@@ -189,6 +189,20 @@ pub async fn node_failures(
     send::<(), _>(
         "GET",
         &format!("/api/v1/journeys/{journey}/nodes/{node}/failures?status={status}"),
+        None,
+    )
+    .await
+}
+
+/// A webhook node's requests over its life, in equal slices of time up to now.
+pub async fn node_timeline(
+    journey: JourneyId,
+    node: &NodeId,
+) -> Result<NodeTimelineOut, ClientError> {
+    let node = encode_query_value(node.as_str());
+    send::<(), _>(
+        "GET",
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/timeline"),
         None,
     )
     .await

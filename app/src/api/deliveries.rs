@@ -72,6 +72,14 @@ pub struct DeliveryOut {
     pub version: i64,
     pub node_id: NodeId,
     pub contact: String,
+    /// The contact's name (`first_name` and `last_name`, or `name`), for callers who may read
+    /// contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
+    /// The contact's email (the attribute the email channel reads), for callers who may read
+    /// contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
     pub status: DeliveryStatus,
     /// Attempts since the delivery was queued or last resent (a resend starts the retry
     /// schedule over); `attempts_log` lists every attempt.
@@ -126,6 +134,42 @@ pub struct FailuresQuery {
     /// Only this version's requests; all versions without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+}
+
+/// `GET /api/v1/journeys/{id}/nodes/{node}/timeline`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+pub struct TimelineQuery {
+    /// Only this version's requests; all versions without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+/// A webhook node's requests over its life, by when each was queued, in equal slices of time
+/// from its first request to now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NodeTimelineOut {
+    /// The width of a slice, a round span (1 s, 10 s, 1 min, 1 h, 1 day…); 0 without requests.
+    pub slice_ms: i64,
+    /// Oldest first, every slice from the first request's to now's (empty ones too).
+    pub slices: Vec<TimelineSliceOut>,
+}
+
+/// Requests queued in `[start, start + slice_ms)`, by where they stand now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TimelineSliceOut {
+    /// Epoch milliseconds.
+    pub start: i64,
+    pub accepted: i64,
+    pub failed: i64,
+    /// Pending or held.
+    pub pending: i64,
 }
 
 /// A webhook node's failed (or retrying) requests, grouped by cause.

@@ -10,6 +10,7 @@ pub mod render;
 pub mod schedule;
 pub mod send;
 pub mod sign;
+pub mod timeline;
 pub mod triage;
 mod worker;
 

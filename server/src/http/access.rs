@@ -82,7 +82,13 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         ("POST", "/receipts/{channel}") => Public,
 
         // The outbound logs: webhook deliveries and the messages action nodes sent.
-        ("GET", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures")
+        (
+            "GET",
+            "/deliveries"
+            | "/deliveries/{id}"
+            | "/journeys/{id}/nodes/{node}/failures"
+            | "/journeys/{id}/nodes/{node}/timeline",
+        )
         | ("GET", "/messages") => Needs(DeliveriesRead),
         (
             "POST",

@@ -160,3 +160,13 @@ fn out(state: &AppState, channel: Channel, row: Option<&ChannelRow>) -> ChannelO
     shown.ready = shown.problem.is_none();
     shown
 }
+
+/// The email channel's settings as saved, or its defaults while nobody set it up.
+pub(super) async fn email_channel(state: &AppState) -> ApiResult<ChannelSettings> {
+    let defaults =
+        || ChannelSettings::default_for(Channel::Email, &state.messaging.email_attribute);
+    Ok(match state.store.channel_row(Channel::Email).await? {
+        Some(row) => ChannelSettings::parse(&row).unwrap_or_else(|_| defaults()),
+        None => defaults(),
+    })
+}

@@ -4,7 +4,7 @@
 use super::openapi::{BadBody, BadPath, BadQuery, Fault};
 use app::api::{
     ContactActivityOut, ContactBatchIn, ContactBatchOut, ContactEventOut, ContactIn, ContactOut,
-    ContactRunOut, ContactSearch,
+    ContactRunOut, ContactSearch, Scope,
 };
 use axum::{
     Json, Router,
@@ -18,7 +18,7 @@ use super::{
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
-use crate::store::ContactRow;
+use crate::{auth::Caller, store::ContactRow};
 
 const MAX_EXTERNAL_ID_CHARS: usize = 255;
 const MAX_BATCH: usize = 1_000;
@@ -210,4 +210,85 @@ fn contact_out(row: ContactRow) -> ApiResult<ContactOut> {
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
+}
+
+/// Who a contact is, for a person reading a log: a name and an email from their attributes.
+/// Only for callers who may read contacts: an API key that reads the delivery log alone sees
+/// external ids.
+pub(super) struct ContactLabels {
+    email_attribute: String,
+}
+
+/// A contact's name and email, as [`ContactLabels`] reads them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct ContactLabel {
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl ContactLabels {
+    pub async fn for_caller(state: &AppState, caller: &Caller) -> ApiResult<Option<Self>> {
+        if !caller.principal.has(Scope::ContactsRead) {
+            return Ok(None);
+        }
+        let email_attribute = super::channels::email_channel(state)
+            .await?
+            .address_attribute;
+        Ok(Some(Self { email_attribute }))
+    }
+
+    /// `attributes` as stored (a JSON object).
+    pub fn label(&self, attributes: &str) -> ContactLabel {
+        let Ok(attributes) = serde_json::from_str::<Map<String, Value>>(attributes) else {
+            return ContactLabel::default();
+        };
+        let text = |key: &str| {
+            attributes
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+        };
+        let name = match (text("first_name"), text("last_name")) {
+            (Some(first), Some(last)) => Some(format!("{first} {last}")),
+            (Some(only), None) | (None, Some(only)) => Some(only.to_owned()),
+            (None, None) => text("name").map(str::to_owned),
+        };
+        ContactLabel {
+            name,
+            email: text(&self.email_attribute).map(str::to_owned),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_reads_the_name_and_the_email_channels_attribute() {
+        let labels = ContactLabels {
+            email_attribute: "work_email".to_owned(),
+        };
+        assert_eq!(
+            labels.label(r#"{"first_name": "Ana", "last_name": "Silva", "work_email": "ana@example.com", "email": "old@example.com"}"#),
+            ContactLabel {
+                name: Some("Ana Silva".to_owned()),
+                email: Some("ana@example.com".to_owned()),
+            }
+        );
+        assert_eq!(
+            labels
+                .label(r#"{"name": "Bo", "first_name": " "}"#)
+                .name
+                .as_deref(),
+            Some("Bo")
+        );
+        assert_eq!(
+            labels.label(r#"{"last_name": "Silva"}"#).name.as_deref(),
+            Some("Silva")
+        );
+        assert_eq!(labels.label(r#"{"email": 7}"#), ContactLabel::default());
+        assert_eq!(labels.label("not json"), ContactLabel::default());
+    }
 }

@@ -5,7 +5,7 @@ use super::openapi::{BadBody, BadPath, BadQuery, Fault};
 use app::{
     api::{
         AttemptOut, AuditAction, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus,
-        FailuresQuery, NodeFailuresOut, ResendCauseIn, ResentOut,
+        FailuresQuery, NodeFailuresOut, NodeTimelineOut, ResendCauseIn, ResentOut, TimelineQuery,
     },
     ids::{DeliveryId, JourneyId},
     journey::NodeId,
@@ -18,12 +18,13 @@ use axum::{
 
 use super::{
     AppState, audit,
+    contacts::ContactLabels,
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
 use crate::{
     auth::Caller,
-    delivery::triage,
+    delivery::{timeline, triage},
     store::{DeliveryQuery, DeliveryRow, ResendScope},
 };
 
@@ -46,6 +47,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/journeys/{id}/nodes/{node}/failures/resend",
             post(resend_cause_of_node),
+        )
+        .route(
+            "/journeys/{id}/nodes/{node}/timeline",
+            get(timeline_of_node),
         )
 }
 
@@ -78,6 +83,42 @@ async fn failures_of_node(
         groups: triage::group(failures),
         scanned: failures.len() as u64,
         truncated,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/journeys/{id}/nodes/{node}/timeline", tag = "deliveries",
+    params(("id" = i64, Path, description = "The journey's id", example = 1), ("node" = String, Path, description = "The webhook node's id", example = "hook"), TimelineQuery),
+    responses(
+        (status = 200, description = "The node's requests over its life, in equal slices of time up to now", body = NodeTimelineOut),
+        (status = 404, description = "No such journey (`not_found`)", body = app::api::ErrorOut),
+        BadPath, BadQuery, Fault,
+    ))]
+async fn timeline_of_node(
+    State(state): State<AppState>,
+    ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
+) -> ApiResult<Json<NodeTimelineOut>> {
+    existing_journey(&state, journey).await?;
+    let Some(first) = state
+        .store
+        .first_delivery_at(journey, &node, query.version)
+        .await?
+    else {
+        return Ok(Json(NodeTimelineOut {
+            slice_ms: 0,
+            slices: Vec::new(),
+        }));
+    };
+    let now = state.clock.now();
+    let width = timeline::slice_width(first, now);
+    let origin = first - first.rem_euclid(width);
+    let counts = state
+        .store
+        .delivery_timeline(journey, &node, query.version, origin, width)
+        .await?;
+    Ok(Json(NodeTimelineOut {
+        slice_ms: width,
+        slices: timeline::slices(first, now, width, &counts),
     }))
 }
 
@@ -149,6 +190,7 @@ async fn existing_journey(state: &AppState, journey: JourneyId) -> ApiResult<()>
     ))]
 async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> ApiResult<Json<Vec<DeliveryOut>>> {
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
@@ -169,7 +211,12 @@ async fn list(
         limit,
     };
     let rows = state.store.deliveries(&query).await?;
-    Ok(Json(rows.into_iter().map(delivery_out).collect()))
+    let labels = ContactLabels::for_caller(&state, &caller).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| delivery_out(row, labels.as_ref()))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "deliveries",
@@ -188,8 +235,9 @@ async fn show(
     let shows_answers = caller.principal.has(app::api::Scope::DeliveriesWrite);
     let delivery = one(&state, id).await?;
     let attempts = state.store.delivery_attempts(id).await?;
+    let labels = ContactLabels::for_caller(&state, &caller).await?;
     Ok(Json(DeliveryDetailOut {
-        delivery: delivery_out(delivery),
+        delivery: delivery_out(delivery, labels.as_ref()),
         attempts_log: attempts
             .into_iter()
             .map(|attempt| AttemptOut {
@@ -253,7 +301,8 @@ async fn resend(
         format!("delivery {id}"),
     )
     .await;
-    Ok(Json(delivery_out(one(&state, id).await?)))
+    let labels = ContactLabels::for_caller(&state, &caller).await?;
+    Ok(Json(delivery_out(one(&state, id).await?, labels.as_ref())))
 }
 
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/nodes/{node}/resend-failed", tag = "deliveries",
@@ -302,7 +351,10 @@ async fn one(state: &AppState, id: DeliveryId) -> ApiResult<DeliveryRow> {
         .ok_or_else(|| ApiError::not_found(format!("there is no delivery {id}")))
 }
 
-fn delivery_out(row: DeliveryRow) -> DeliveryOut {
+fn delivery_out(row: DeliveryRow, labels: Option<&ContactLabels>) -> DeliveryOut {
+    let label = labels
+        .map(|labels| labels.label(&row.contact_attributes))
+        .unwrap_or_default();
     DeliveryOut {
         id: row.id,
         webhook: row.webhook_id,
@@ -310,6 +362,8 @@ fn delivery_out(row: DeliveryRow) -> DeliveryOut {
         version: row.version,
         node_id: row.node_id,
         contact: row.contact,
+        contact_name: label.name,
+        contact_email: label.email,
         status: row.status,
         attempts: row.attempts,
         next_attempt_at: row.next_attempt_at,

@@ -85,6 +85,7 @@ use super::{
         deliveries::resend,
         deliveries::resend_failed_of_node,
         deliveries::failures_of_node,
+        deliveries::timeline_of_node,
         deliveries::resend_cause_of_node,
     ),
     tags(

@@ -5,7 +5,7 @@
 //! the contact tied to the message, so it resumes waits on that activity and is counted on the
 //! canvas.
 
-use app::{ids::MessageId, journey::Channel};
+use app::ids::MessageId;
 use axum::{
     Router,
     extract::{Path, Query, State},
@@ -19,10 +19,7 @@ use serde_json::json;
 use super::AppState;
 use crate::{
     intake::{IncomingEvent, IntakeError},
-    messaging::{
-        channel::ChannelSettings,
-        tracking::{Purpose, Tracker},
-    },
+    messaging::tracking::{Purpose, Tracker},
     store::TrackedMessage,
 };
 
@@ -120,15 +117,9 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     };
     let now = state.clock.now();
     // The attribute the email channel's settings read as the opt-out.
-    let opt_out = match state.store.channel_row(Channel::Email).await {
-        Ok(row) => {
-            row.and_then(|row| ChannelSettings::parse(&row).ok())
-                .unwrap_or_else(|| {
-                    ChannelSettings::default_for(Channel::Email, &state.messaging.email_attribute)
-                })
-                .opt_out_attribute
-        }
-        Err(error) => return super::ApiError::from(error).into_response(),
+    let opt_out = match super::channels::email_channel(&state).await {
+        Ok(settings) => settings.opt_out_attribute,
+        Err(error) => return error.into_response(),
     };
     let attributes = json!({ opt_out: true }).to_string();
     if let Err(error) = state

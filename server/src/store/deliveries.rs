@@ -548,6 +548,8 @@ pub struct DeliveryRow {
     pub version: i64,
     pub node_id: NodeId,
     pub contact: String,
+    /// The contact's attributes (JSON), to name them in the log.
+    pub contact_attributes: String,
     pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: Option<Millis>,
@@ -586,7 +588,8 @@ impl Store {
     pub async fn deliveries(&self, query: &DeliveryQuery<'_>) -> sqlx::Result<Vec<DeliveryRow>> {
         sqlx::query_as(
             "SELECT d.id, d.webhook_id, d.journey_id, d.version, d.node_id,
-                    c.external_id AS contact, d.status, d.attempts, d.next_attempt_at,
+                    c.external_id AS contact, c.attributes AS contact_attributes, d.status,
+                    d.attempts, d.next_attempt_at,
                     d.last_status_code, d.last_error, d.created_at
              FROM deliveries d JOIN contacts c ON c.id = d.contact_id
              WHERE ($1 IS NULL OR d.id = $1)

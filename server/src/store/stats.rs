@@ -13,7 +13,7 @@ use super::{
     Backend, Batch, EnrollmentRow, Store,
     sql::{Param, insert_rows},
 };
-use crate::clock::Millis;
+use crate::{clock::Millis, delivery::timeline::SliceCount};
 
 /// A contact reaching a node in a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,5 +166,49 @@ impl Store {
                 .map(|(node, status, count)| ((node, status), count))
                 .collect(),
         })
+    }
+}
+
+impl Store {
+    /// When a webhook node queued its first request (of `version`, or of any).
+    pub async fn first_delivery_at(
+        &self,
+        journey_id: JourneyId,
+        node: &NodeId,
+        version: Option<i64>,
+    ) -> sqlx::Result<Option<Millis>> {
+        sqlx::query_scalar(
+            "SELECT MIN(created_at) FROM deliveries
+             WHERE journey_id = $1 AND node_id = $2 AND ($3 IS NULL OR version = $3)",
+        )
+        .bind(journey_id)
+        .bind(node)
+        .bind(version)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// A webhook node's requests (of `version`, or of any) counted per slice of `width`
+    /// milliseconds from `origin`, by where they stand now.
+    pub async fn delivery_timeline(
+        &self,
+        journey_id: JourneyId,
+        node: &NodeId,
+        version: Option<i64>,
+        origin: Millis,
+        width: i64,
+    ) -> sqlx::Result<Vec<SliceCount>> {
+        sqlx::query_as(
+            "SELECT (created_at - $4) / $5 AS slice, status, COUNT(*) AS count FROM deliveries
+             WHERE journey_id = $1 AND node_id = $2 AND ($3 IS NULL OR version = $3)
+             GROUP BY 1, 2",
+        )
+        .bind(journey_id)
+        .bind(node)
+        .bind(version)
+        .bind(origin)
+        .bind(width)
+        .fetch_all(&self.pool)
+        .await
     }
 }

@@ -74,7 +74,13 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
             scope(TemplatesRead)
         }
         ("post", "/templates") | ("put" | "delete", "/templates/{id}") => scope(TemplatesWrite),
-        ("get", "/deliveries" | "/deliveries/{id}" | "/journeys/{id}/nodes/{node}/failures")
+        (
+            "get",
+            "/deliveries"
+            | "/deliveries/{id}"
+            | "/journeys/{id}/nodes/{node}/failures"
+            | "/journeys/{id}/nodes/{node}/timeline",
+        )
         | ("get", "/messages") => scope(DeliveriesRead),
         (
             "post",

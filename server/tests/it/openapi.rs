@@ -47,6 +47,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/journeys/{id}/nodes/{node}/resend-failed"),
     ("get", "/api/v1/journeys/{id}/nodes/{node}/failures"),
     ("post", "/api/v1/journeys/{id}/nodes/{node}/failures/resend"),
+    ("get", "/api/v1/journeys/{id}/nodes/{node}/timeline"),
     ("get", "/api/v1/webhooks"),
     ("post", "/api/v1/webhooks"),
     ("get", "/api/v1/webhooks/{id}"),

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use app::{
-    api::{DeliveryOut, DeliveryStatus, NodeFailuresOut, ResentOut},
+    api::{
+        ApiKeyCreatedOut, DeliveryOut, DeliveryStatus, NodeFailuresOut, NodeTimelineOut, ResentOut,
+    },
     ids::JourneyId,
 };
 use reqwest::StatusCode;
@@ -13,12 +15,13 @@ use serde_json::json;
 
 use crate::{
     deliveries::deliver_once_to,
-    support::{Answer, Backend, Receiver, TestServer},
+    support::{Answer, Backend, Receiver, TestServer, http_client_with_key},
 };
 
 backend_tests!(
     failures_are_grouped_by_cause_and_resent_one_cause_at_a_time,
     retrying_requests_are_grouped_too,
+    the_log_names_contacts_and_draws_the_node_over_time,
 );
 
 const MINUTE: i64 = 60_000;
@@ -207,4 +210,117 @@ async fn retrying_requests_are_grouped_too(backend: Backend) {
         failures(&server, journey, "").await.groups.is_empty(),
         "none failed for good"
     );
+}
+
+async fn the_log_names_contacts_and_draws_the_node_over_time(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let (_, journey) = deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": receiver.url("/hook"), "retry_window_hours": 1}),
+    )
+    .await;
+    let ana = delivery_of(&server, "ana", |delivery| {
+        delivery.status == DeliveryStatus::Accepted
+    })
+    .await;
+    server.clock().advance(30_000);
+    receiver.always(Answer::Status(400));
+    server
+        .signs_up("bo", json!({"first_name": "Bo", "last_name": "Lee"}))
+        .await;
+    fail_for_good(&server, "bo").await;
+    let bo = delivery_of(&server, "bo", |_| true).await;
+
+    // Who each contact is, beside their id.
+    assert_eq!(
+        (ana.contact_name.as_deref(), ana.contact_email.as_deref()),
+        (None, Some("ana@example.com"))
+    );
+    assert_eq!(
+        (bo.contact_name.as_deref(), bo.contact_email.as_deref()),
+        (Some("Bo Lee"), None)
+    );
+    // A key that reads the delivery log but not contacts sees ids only.
+    let created: ApiKeyCreatedOut = server
+        .expect(
+            server
+                .post_json(
+                    "/api/v1/api-keys",
+                    &json!({"name": "Monitor", "scopes": ["deliveries:read"]}),
+                )
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let monitor = http_client_with_key(&created.key);
+    let seen: Vec<DeliveryOut> = monitor
+        .get(server.url("/api/v1/deliveries?contact=ana"))
+        .send()
+        .await
+        .expect("a response")
+        .json()
+        .await
+        .expect("deliveries");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        (&seen[0].contact_name, &seen[0].contact_email),
+        (&None, &None)
+    );
+
+    // The node over its life: from ana's request to now (80.5 minutes), in 2-minute slices.
+    let timeline: NodeTimelineOut = server
+        .expect(
+            monitor
+                .get(server.url(&format!("/api/v1/journeys/{journey}/nodes/hook/timeline")))
+                .send()
+                .await
+                .expect("a response"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(timeline.slice_ms, 2 * MINUTE);
+    let now = server.clock().now_millis();
+    let first = timeline.slices.first().expect("a slice");
+    let last = timeline.slices.last().expect("a slice");
+    assert!(first.start <= ana.created_at && ana.created_at < first.start + 2 * MINUTE);
+    assert!(last.start <= now && now < last.start + 2 * MINUTE);
+    assert!(
+        timeline
+            .slices
+            .windows(2)
+            .all(|pair| pair[1].start == pair[0].start + 2 * MINUTE),
+        "{timeline:?}"
+    );
+    let holding = |at: i64| {
+        timeline
+            .slices
+            .iter()
+            .find(|slice| slice.start <= at && at < slice.start + 2 * MINUTE)
+            .copied()
+            .expect("a slice holds it")
+    };
+    assert!(holding(ana.created_at).accepted >= 1);
+    assert!(holding(bo.created_at).failed == 1);
+    let totals = timeline.slices.iter().fold((0, 0, 0), |(a, f, p), slice| {
+        (a + slice.accepted, f + slice.failed, p + slice.pending)
+    });
+    assert_eq!(totals, (1, 1, 0));
+
+    // Another version has no requests; a journey that does not exist, none either.
+    let other: NodeTimelineOut = server
+        .expect(
+            server
+                .get(&format!(
+                    "/api/v1/journeys/{journey}/nodes/hook/timeline?version=2"
+                ))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!((other.slice_ms, other.slices.len()), (0, 0));
+    let unknown = server
+        .get("/api/v1/journeys/999999/nodes/hook/timeline")
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

@@ -1,7 +1,7 @@
-//! The delivery log of a webhook node: its requests filtered by state, each with its attempts
-//! and a Resend button when it failed, and a small chart of accepted and failed over time;
-//! failed or retrying requests also grouped by cause, a group resent at once. Its reload
-//! ticker serves the message log too.
+//! The delivery log of a webhook node, in a drawer under the canvas: its requests filtered by
+//! state, each with its contact, its attempts and a Resend button when it failed; a chart of
+//! the node's requests over its life; failed or retrying requests also grouped by cause, a
+//! group resent at once. Its reload ticker serves the message log too.
 
 use std::time::Duration;
 
@@ -9,14 +9,11 @@ use leptos::prelude::*;
 
 use super::EditorState;
 use crate::{
-    api::{DeliveryFilter, DeliveryOut, DeliveryStatus, client},
+    api::{DeliveryFilter, DeliveryOut, DeliveryStatus, NodeTimelineOut, TimelineSliceOut, client},
     ids::DeliveryId,
     journey::NodeId,
-    ui::pages::{ErrorNotice, LoadedList, utc_minutes},
+    ui::pages::{ErrorNotice, LoadedList, utc_minutes, utc_seconds},
 };
-
-/// Buckets of the chart.
-const BARS: usize = 12;
 
 #[component]
 pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
@@ -54,9 +51,9 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
     move || {
         state.log_node.get().map(|node| {
             view! {
-                <section class="delivery-log" aria-label="Delivery log">
-                    <h2>"Delivery log " <span class="node-id">{node.to_string()}</span></h2>
+                <section class="delivery-log drawer" aria-label="Delivery log">
                     <div class="log-controls">
+                        <h2>"Delivery log " <span class="node-id">{node.to_string()}</span></h2>
                         <label>
                             "Show "
                             <select
@@ -87,6 +84,7 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                         </button>
                     </div>
                     {move || resend.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+                    <Timeline state node=node.clone() reload/>
                     {move || match status.get() {
                         Some(grouped @ (DeliveryStatus::Failed | DeliveryStatus::Pending)) => Some(view! {
                             <FailureGroups state node=node.clone() status=grouped reload/>
@@ -98,7 +96,6 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                         loading="Loading deliveries…"
                         empty="No requests yet."
                         show=move |list| view! {
-                            <Chart deliveries=list.clone()/>
                             <ul class="deliveries">
                                 {list
                                     .into_iter()
@@ -264,23 +261,26 @@ fn DeliveryItem(
         (None, None) => "not sent yet".to_owned(),
     };
     let failed = delivery.status == DeliveryStatus::Failed;
+    let contact_title = format!("contact {}", delivery.contact);
     view! {
         <li class=format!("delivery status-{}", delivery.status)>
             <div class="delivery-line">
+                <span class="when">{utc_seconds(delivery.created_at)}</span>
                 <span class=format!("pill {}", delivery.status)>{delivery.status.as_str()}</span>
-                <span class="contact">{delivery.contact.clone()}</span>
-                <span class="when">{utc_minutes(delivery.created_at)}</span>
-            </div>
-            <div class="delivery-line detail">
-                {format!("{} attempt(s), {outcome}", delivery.attempts)}
-            </div>
-            <div class="delivery-actions">
-                <button type="button" class="secondary" on:click=move |_| open.update(|open| *open = !*open)>
-                    {move || if open.get() { "Hide attempts" } else { "Attempts" }}
-                </button>
-                {failed.then(|| view! {
-                    <button type="button" on:click=move |_| { resend.dispatch(id); }>"Resend"</button>
-                })}
+                <span class="who" title=contact_title>
+                    <span class="contact">{delivery.contact.clone()}</span>
+                    {delivery.contact_name.map(|name| view! { <span class="contact-name">{name}</span> })}
+                    {delivery.contact_email.map(|email| view! { <span class="contact-email">{email}</span> })}
+                </span>
+                <span class="detail">{format!("{} attempt(s), {outcome}", delivery.attempts)}</span>
+                <span class="delivery-actions">
+                    <button type="button" class="secondary" on:click=move |_| open.update(|open| *open = !*open)>
+                        {move || if open.get() { "Hide attempts" } else { "Attempts" }}
+                    </button>
+                    {failed.then(|| view! {
+                        <button type="button" on:click=move |_| { resend.dispatch(id); }>"Resend"</button>
+                    })}
+                </span>
             </div>
             {move || {
                 attempts.get().and_then(|loaded| match loaded {
@@ -296,7 +296,7 @@ fn DeliveryItem(
                                     <li>
                                         {format!(
                                             "{} · {} · {} ms · {}",
-                                            utc_minutes(attempt.attempted_at),
+                                            utc_seconds(attempt.attempted_at),
                                             attempt.outcome,
                                             attempt.latency_ms,
                                             answer,
@@ -315,55 +315,138 @@ fn DeliveryItem(
     }
 }
 
-/// Accepted (up) and failed (down) requests by when they were created, in equal time slices.
+/// The node's requests over its life, by when each was queued: accepted (green) and pending
+/// (amber) up, failed (red) down, one bar per slice of a round width from the first request
+/// to now; each bar says its figures on hover.
 #[component]
-fn Chart(deliveries: Vec<DeliveryOut>) -> impl IntoView {
-    let (first, last) = deliveries
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(low, high), delivery| {
-            (low.min(delivery.created_at), high.max(delivery.created_at))
-        });
-    let span = (last - first).max(1) + 1;
-    let mut accepted = [0_u32; BARS];
-    let mut failed = [0_u32; BARS];
-    for delivery in &deliveries {
-        let slot = usize::try_from((delivery.created_at - first) * BARS as i64 / span)
-            .unwrap_or(0)
-            .min(BARS - 1);
-        match delivery.status {
-            DeliveryStatus::Accepted => accepted[slot] += 1,
-            DeliveryStatus::Failed => failed[slot] += 1,
-            DeliveryStatus::Pending | DeliveryStatus::Held | DeliveryStatus::Cancelled => {}
-        }
+fn Timeline(state: EditorState, node: NodeId, reload: RwSignal<u32>) -> impl IntoView {
+    let journey = state.journey_id;
+    let timeline = LocalResource::new(move || {
+        reload.track();
+        let node = node.clone();
+        async move { client::node_timeline(journey, &node).await }
+    });
+    move || {
+        timeline.get().map(|loaded| match loaded {
+            Ok(timeline) if timeline.slices.is_empty() => None,
+            Ok(timeline) => Some(view! { <Chart timeline/> }.into_any()),
+            Err(error) => Some(view! { <ErrorNotice error/> }.into_any()),
+        })
     }
-    let highest = accepted
+}
+
+/// Width of a bar and the gap after it, in the chart's units.
+const BAR: f64 = 8.0;
+const BAR_GAP: f64 = 2.0;
+
+#[component]
+fn Chart(timeline: NodeTimelineOut) -> impl IntoView {
+    let NodeTimelineOut { slice_ms, slices } = timeline;
+    let highest = slices
         .iter()
-        .chain(&failed)
-        .copied()
+        .map(|slice| (slice.accepted + slice.pending).max(slice.failed))
         .max()
         .unwrap_or(0)
-        .max(1);
-    let bars = (0..BARS)
-        .map(|slot| {
-            let x = slot as f64 * 20.0 + 2.0;
-            let up = f64::from(accepted[slot]) / f64::from(highest) * 36.0;
-            let down = f64::from(failed[slot]) / f64::from(highest) * 20.0;
+        .max(1) as f64;
+    let width = slices.len() as f64 * (BAR + BAR_GAP);
+    let bars = slices
+        .iter()
+        .enumerate()
+        .map(|(index, slice)| {
+            let x = index as f64 * (BAR + BAR_GAP);
+            let accepted = slice.accepted as f64 / highest * 36.0;
+            let pending = slice.pending as f64 / highest * 36.0;
+            let failed = slice.failed as f64 / highest * 20.0;
             view! {
-                <rect class="bar-accepted" x=x y=40.0 - up width="16" height=up></rect>
-                <rect class="bar-failed" x=x y="42" width="16" height=down></rect>
+                <g class="slice">
+                    <title>{slice_title(slice, slice_ms)}</title>
+                    <rect class="bar-accepted" x=x y=40.0 - accepted width=BAR height=accepted></rect>
+                    <rect class="bar-pending" x=x y=40.0 - accepted - pending width=BAR height=pending></rect>
+                    <rect class="bar-failed" x=x y="42" width=BAR height=failed></rect>
+                    // The whole slice answers the pointer, not only its bars.
+                    <rect class="bar-hit" x=x y="0" width=BAR + BAR_GAP height="64"></rect>
+                </g>
             }
         })
         .collect_view();
-    let total_accepted: u32 = accepted.iter().sum();
-    let total_failed: u32 = failed.iter().sum();
+    let total = |count: fn(&TimelineSliceOut) -> i64| slices.iter().map(count).sum::<i64>();
+    let (accepted, failed, pending) = (
+        total(|slice| slice.accepted),
+        total(|slice| slice.failed),
+        total(|slice| slice.pending),
+    );
+    let first = slices.first().map_or(0, |slice| slice.start);
     view! {
         <figure class="chart">
-            <svg viewBox="0 0 240 64" role="img"
-                aria-label=format!("{total_accepted} accepted and {total_failed} failed over time")>
+            <svg
+                viewBox=format!("0 0 {width} 64")
+                preserveAspectRatio="none"
+                role="img"
+                aria-label=format!("{accepted} accepted, {pending} pending and {failed} failed since {}", utc_minutes(first))
+            >
+                <line x1="0" y1="41" x2=width y2="41" class="axis"></line>
                 {bars}
-                <line x1="0" y1="41" x2="240" y2="41" class="axis"></line>
             </svg>
-            <figcaption>{format!("✓ {total_accepted} accepted · ✗ {total_failed} failed")}</figcaption>
+            <div class="chart-axis">
+                <span>{utc_minutes(first)}</span>
+                <span>{format!("one bar: {}", span_text(slice_ms))}</span>
+                <span>"now"</span>
+            </div>
+            <figcaption>
+                {format!("✓ {accepted} accepted · ◷ {pending} pending · ✗ {failed} failed")}
+            </figcaption>
         </figure>
+    }
+}
+
+fn slice_title(slice: &TimelineSliceOut, slice_ms: i64) -> String {
+    let when = if slice_ms < 60_000 {
+        utc_seconds(slice.start)
+    } else {
+        utc_minutes(slice.start)
+    };
+    format!(
+        "{when} (+{}): {} accepted, {} pending, {} failed",
+        span_text(slice_ms),
+        slice.accepted,
+        slice.pending,
+        slice.failed
+    )
+}
+
+/// A slice's width as a reader says it: `10 s`, `5 min`, `1 h`, `2 weeks`.
+fn span_text(millis: i64) -> String {
+    const UNITS: [(i64, &str, &str); 5] = [
+        (7 * 86_400_000, "week", "weeks"),
+        (86_400_000, "day", "days"),
+        (3_600_000, "h", "h"),
+        (60_000, "min", "min"),
+        (1_000, "s", "s"),
+    ];
+    UNITS
+        .iter()
+        .find(|(unit, ..)| millis >= *unit && millis % unit == 0)
+        .map_or_else(
+            || format!("{millis} ms"),
+            |(unit, one, many)| {
+                let count = millis / unit;
+                format!("{count} {}", if count == 1 { one } else { many })
+            },
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_widths_read_in_their_largest_whole_unit() {
+        assert_eq!(span_text(1_000), "1 s");
+        assert_eq!(span_text(15_000), "15 s");
+        assert_eq!(span_text(120_000), "2 min");
+        assert_eq!(span_text(3_600_000), "1 h");
+        assert_eq!(span_text(86_400_000), "1 day");
+        assert_eq!(span_text(14 * 86_400_000), "2 weeks");
+        assert_eq!(span_text(1_500), "1500 ms");
     }
 }

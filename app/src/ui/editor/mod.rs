@@ -3,8 +3,8 @@
 //!
 //! `palette` adds nodes, `canvas` holds the view and its gestures, `node` and `edge` draw the
 //! journey, `settings` edits the selected node (a form per kind), `header` saves and
-//! publishes, `problems`, `log` (a webhook node's deliveries) and `messages` (an action node's
-//! messages) fill the side panel.
+//! publishes, `problems` and `messages` (an action node's messages) fill the side panel, `log`
+//! (a webhook node's deliveries) a drawer under the canvas.
 
 mod canvas;
 mod edge;
@@ -224,10 +224,14 @@ fn JourneyEditor(
                 <Show when=move || !state.read_only.get()>
                     <palette::Palette state/>
                 </Show>
-                <canvas::Canvas state/>
+                // The delivery log opens as a drawer under the canvas: room for its rows while
+                // the journey stays in sight.
+                <div class="canvas-column">
+                    <canvas::Canvas state/>
+                    <log::DeliveryLog state/>
+                </div>
                 <aside class="side-panel" aria-label="Settings">
                     <settings::SidePanel state/>
-                    <log::DeliveryLog state/>
                     <messages::MessageLog state/>
                     <problems::Problems state/>
                 </aside>
