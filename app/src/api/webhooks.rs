@@ -78,6 +78,28 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
+/// Every field of the settings, as a replacement of the stored ones (the enabled state stays):
+/// what a form that shows the whole webhook sends when it edits one.
+impl From<WebhookIn> for WebhookPatch {
+    fn from(input: WebhookIn) -> Self {
+        Self {
+            name: Some(input.name),
+            url: Some(input.url),
+            method: input.method,
+            body_format: Some(input.body_format),
+            contact_fields: Some(input.contact_fields),
+            custom_data: Some(input.custom_data),
+            headers: Some(input.headers),
+            auth: Some(input.auth),
+            retry_window_hours: input.retry_window_hours,
+            disable_after_failing_hours: input.disable_after_failing_hours,
+            max_requests_per_second: input.max_requests_per_second,
+            alert_emails: Some(input.alert_emails),
+            enabled: None,
+        }
+    }
+}
+
 crate::text_enum! {
     pub enum HttpMethod {
         Get = "GET",
@@ -239,6 +261,23 @@ pub struct WebhookTestIn {
     pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `POST /api/v1/webhooks/preview` and `/test`: settings as a form holds them, tried before
+/// they are saved. Nothing is stored or changed; the settings are checked as a save checks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"webhook": {"name": "CRM", "url": "https://crm.example/hook/{{contact.external_id}}", "auth": {"type": "bearer"}}, "edits": 1, "sample": {"event": "signup"}})))]
+pub struct WebhookDraftIn {
+    pub webhook: WebhookIn,
+    /// The stored webhook these settings edit. Its secrets stand in for those left out (or
+    /// sent back masked), as when the edit is saved, and its signing secret signs. Without
+    /// it the settings are a new webhook's, signed with a throwaway secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edits: Option<WebhookId>,
+    /// What to fill the placeholders with.
+    #[serde(default)]
+    pub sample: WebhookTestIn,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HeaderOut {
@@ -271,3 +310,4 @@ pub struct WebhookTestOut {
     pub response_body: String,
     pub request: RequestPreviewOut,
 }
+
