@@ -76,7 +76,7 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   const suffix = Date.now();
   const webhookName = `CRM ${suffix}`;
 
-  // The webhook, tested from its page first.
+  // The webhook, tested from its page first (the test saves nothing), then saved.
   await page.goto('/webhooks');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   await page.getByRole('button', { name: 'New webhook' }).click();
@@ -85,6 +85,8 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   await form.getByLabel('URL', { exact: true }).fill(receiver.url);
   await form.getByRole('button', { name: 'Send test' }).click();
   await expect(form.getByRole('status').filter({ hasText: '✓' })).toHaveText(/^✓ 200 in \d+ ms$/);
+  await form.getByRole('button', { name: 'Save webhook' }).click();
+  await expect(form.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
 
   // The email, written and previewed on the templates page (the preview saves nothing).
   const smtp = await startSmtpSink();

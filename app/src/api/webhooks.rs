@@ -297,6 +297,48 @@ pub struct RequestPreviewOut {
     pub missing_placeholders: Vec<String>,
 }
 
+impl RequestPreviewOut {
+    /// A form body's `data` field (the envelope, URL-encoded as the receiver gets it) decoded
+    /// and laid out as JSON; `None` for other bodies.
+    pub fn form_data_json(&self) -> Option<String> {
+        let form = self.headers.iter().any(|header| {
+            header.name.eq_ignore_ascii_case("content-type")
+                && header
+                    .value
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+        });
+        if !form {
+            return None;
+        }
+        let data = self.body.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decoded(name)? == "data").then(|| form_decoded(value))?
+        })?;
+        let value: serde_json::Value = serde_json::from_str(&data).ok()?;
+        serde_json::to_string_pretty(&value).ok()
+    }
+}
+
+/// An `application/x-www-form-urlencoded` name or value as text: `+` is a space, `%XX` a byte;
+/// `None` when that is not UTF-8 or an escape is broken.
+fn form_decoded(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.bytes();
+    while let Some(byte) = rest.next() {
+        bytes.push(match byte {
+            b'+' => b' ',
+            b'%' => {
+                let high = char::from(rest.next()?).to_digit(16)?;
+                let low = char::from(rest.next()?).to_digit(16)?;
+                u8::try_from(high * 16 + low).ok()?
+            }
+            other => other,
+        });
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// What the receiver answered to a test request. 2xx means the webhook works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -311,3 +353,58 @@ pub struct WebhookTestOut {
     pub request: RequestPreviewOut,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preview(content_type: &str, body: &str) -> RequestPreviewOut {
+        RequestPreviewOut {
+            method: HttpMethod::Post,
+            url: "https://crm.example/hook".to_owned(),
+            headers: vec![HeaderOut {
+                name: "content-type".to_owned(),
+                value: content_type.to_owned(),
+            }],
+            body: body.to_owned(),
+            missing_placeholders: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_form_bodys_data_reads_as_json() {
+        let body = "data=%7B%22data%22%3A%7B%22name%22%3A%22Ana+Lima%22%2C%22%C3%A9%22%3A1%7D%7D";
+        let decoded = preview("application/x-www-form-urlencoded", body)
+            .form_data_json()
+            .expect("decoded");
+        assert_eq!(
+            decoded,
+            "{\n  \"data\": {\n    \"name\": \"Ana Lima\",\n    \"é\": 1\n  }\n}"
+        );
+        // Another field first, upper-case escapes and content type: still found.
+        let decoded = preview(
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+            "x=1&data=%5B1%2C2%5D",
+        )
+        .form_data_json();
+        assert_eq!(decoded.as_deref(), Some("[\n  1,\n  2\n]"));
+    }
+
+    #[test]
+    fn other_bodies_are_not_decoded() {
+        let form = "application/x-www-form-urlencoded";
+        for (content_type, body) in [
+            ("application/json;charset=UTF-8", "{\"data\": 1}"),
+            (form, "other=%7B%7D"),
+            (form, "data=not+json"),
+            (form, "data=%7"),
+            (form, "data=%FF"),
+            (form, ""),
+        ] {
+            assert_eq!(
+                preview(content_type, body).form_data_json(),
+                None,
+                "{content_type} {body}"
+            );
+        }
+    }
+}
