@@ -76,7 +76,7 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   const suffix = Date.now();
   const webhookName = `CRM ${suffix}`;
 
-  // The webhook, tested from its page first.
+  // The webhook, tested from its page first (the test saves nothing), then saved.
   await page.goto('/webhooks');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   await page.getByRole('button', { name: 'New webhook' }).click();
@@ -85,6 +85,8 @@ test('a marketer builds the abandoned-cart journey with the mouse, publishes it 
   await form.getByLabel('URL', { exact: true }).fill(receiver.url);
   await form.getByRole('button', { name: 'Send test' }).click();
   await expect(form.getByRole('status').filter({ hasText: '✓' })).toHaveText(/^✓ 200 in \d+ ms$/);
+  await form.getByRole('button', { name: 'Save webhook' }).click();
+  await expect(form.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
 
   // The email, written and previewed on the templates page (the preview saves nothing).
   const smtp = await startSmtpSink();
@@ -556,4 +558,68 @@ test('the travel case: each branch, the contacts waiting, and an earlier version
 
   expect(problems).toEqual([]);
   receiver.close();
+});
+
+test('the canvas opens each journey where the user left it, and fits one never moved', async ({ page, request }) => {
+  const problems = problemsOf(page);
+  const journey = async (name: string, gap: number): Promise<number> => {
+    const nodes = [
+      { id: 'n1', position: { x: 0, y: 0 }, kind: 'trigger', settings: { event: 'signup' } },
+      { id: 'n2', position: { x: gap, y: 160 }, kind: 'delay', settings: { duration: { value: 1, unit: 'hours' } } },
+      { id: 'n3', position: { x: 2 * gap, y: 320 }, kind: 'exit' },
+    ];
+    const edges = [
+      { from: 'n1', branch: 'next', to: 'n2' },
+      { from: 'n2', branch: 'next', to: 'n3' },
+    ];
+    const created = await request.post('/api/v1/journeys', { data: { name, draft: { nodes, edges } } });
+    expect(created.status()).toBe(201);
+    return (await created.json()).id;
+  };
+  const suffix = Date.now();
+  const [first, second] = [await journey(`Kept view ${suffix}`, 300), await journey(`Other view ${suffix}`, 900)];
+  const viewport = page.locator('div.viewport');
+  const zoom = page.getByLabel('Zoom level');
+  const open = async (id: number) => {
+    await page.goto(`/journeys/${id}`);
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.locator('div.node')).toHaveCount(3);
+  };
+
+  // Never moved: fitted, the same way on every visit.
+  await open(first);
+  await expect(page.locator('div.node[data-node-id="n3"]')).toBeInViewport();
+  const fitted = await viewport.getAttribute('style');
+  await page.reload();
+  await expect(page.locator('div.node')).toHaveCount(3);
+  await expect(viewport).toHaveAttribute('style', fitted ?? '');
+
+  // Zoomed and panned by hand: kept for this journey across a reload.
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  const canvas = await page.locator('div.canvas').boundingBox();
+  if (!canvas) throw new Error('no canvas');
+  await page.mouse.move(canvas.x + 20, canvas.y + canvas.height - 20);
+  await page.mouse.down();
+  await page.mouse.move(canvas.x + 140, canvas.y + canvas.height - 90, { steps: 6 });
+  await page.mouse.up();
+  const moved = await viewport.getAttribute('style');
+  const movedZoom = await zoom.textContent();
+  expect(moved).not.toBe(fitted);
+  // Kept a moment after the gesture ends.
+  await expect
+    .poll(() => page.evaluate((id) => localStorage.getItem(`wayfarer.viewport.${id}`), first))
+    .not.toBeNull();
+  await page.reload();
+  await expect(page.locator('div.node')).toHaveCount(3);
+  await expect(viewport).toHaveAttribute('style', moved ?? '');
+  await expect(zoom).toHaveText(movedZoom ?? '');
+
+  // Another journey keeps its own view (fitted here); the first is still where it was left.
+  await open(second);
+  await expect(page.locator('div.node[data-node-id="n3"]')).toBeInViewport();
+  await expect(viewport).not.toHaveAttribute('style', moved ?? '');
+  await open(first);
+  await expect(viewport).toHaveAttribute('style', moved ?? '');
+  expect(problems).toEqual([]);
 });

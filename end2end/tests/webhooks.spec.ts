@@ -78,10 +78,15 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
     { path: '/ok/sample-contact', authorization: 'Bearer s3cret-token', source: 'wayfarer' },
   ]);
   await page.screenshot({ path: 'artifacts/webhooks.png' });
+  // Previewed and tested, not saved: Save does that.
+  const row = page.getByRole('row').filter({ hasText: working });
+  await expect(row).toHaveCount(0);
+  await form.getByRole('button', { name: 'Save webhook' }).click();
+  await expect(form.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+  await expect(row).toHaveCount(1);
 
   // Reopened, the secret is not shown but kept when the form is saved again.
   await form.getByRole('button', { name: 'Close' }).click();
-  const row = page.getByRole('row').filter({ hasText: working });
   await row.getByRole('button', { name: `Edit ${working}` }).click();
   await expect(form.getByLabel('Token', { exact: true })).toHaveValue('');
   await expect(form.getByLabel('Email when requests fail for good')).toHaveValue('ops@example.com, crm@example.com');
@@ -140,4 +145,96 @@ test('an operator disables a webhook, which holds its requests, and enables it a
   await expect(form.getByLabel('Disable after failing for (hours)')).toHaveValue('6');
   expect(problems).toEqual([]);
   receiver.close();
+});
+
+test('previewing and testing an unsaved form leaves the webhooks as they were', async ({ page, request }) => {
+  const receiver = await startReceiver();
+  const problems = problemsOf(page, []);
+  const suffix = Date.now();
+  const stored = `Stored CRM ${suffix}`;
+  const created = await request.post('/api/v1/webhooks', {
+    data: { name: stored, url: `${receiver.url}/ok/stored`, auth: { type: 'bearer', token: 'st0red-token' } },
+  });
+  expect(created.status()).toBe(201);
+  const before = await (await request.get('/api/v1/webhooks')).json();
+  await page.goto('/webhooks');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const form = page.getByRole('form', { name: 'Webhook settings' });
+  const unsaved = `Unsaved CRM ${suffix}`;
+
+  // A new webhook in the form format: its body is shown as sent and decoded.
+  await newWebhook(page, unsaved, `${receiver.url}/ok/new`);
+  await form.getByLabel('Format').selectOption('form');
+  await form.getByRole('button', { name: 'Preview request' }).click();
+  const preview = form.getByRole('region', { name: 'Request preview' });
+  await expect(preview).toContainText('data=%7B%22');
+  const decoded = preview.getByLabel('data, decoded');
+  await expect(decoded).toBeVisible();
+  await expect(decoded).toContainText('"external_id": "sample-contact"');
+  await expect(decoded).toContainText('"event": "sample.event"');
+  await form.getByRole('button', { name: 'Send test' }).click();
+  await expect(form.getByRole('status').filter({ hasText: '✓' })).toHaveText(/^✓ 200 in \d+ ms$/);
+  expect(receiver.received.at(-1)?.path).toBe('/ok/new');
+  await form.getByRole('button', { name: 'Close' }).click();
+
+  // An edit, tried before it is saved: the stored token (not shown, left blank) is sent.
+  const row = page.getByRole('row').filter({ hasText: stored });
+  await row.getByRole('button', { name: `Edit ${stored}` }).click();
+  await form.getByLabel('Name', { exact: true }).fill(`${stored} renamed`);
+  await form.getByLabel('URL', { exact: true }).fill(`${receiver.url}/ok/edited`);
+  await form.getByRole('button', { name: 'Preview request' }).click();
+  await expect(preview).toContainText(`POST ${receiver.url}/ok/edited`);
+  await form.getByRole('button', { name: 'Send test' }).click();
+  await expect(form.getByRole('status').filter({ hasText: '✓' })).toHaveText(/^✓ 200 in \d+ ms$/);
+  expect(receiver.received.at(-1)).toEqual({ path: '/ok/edited', authorization: 'Bearer st0red-token', source: '' });
+  await form.getByRole('button', { name: 'Close' }).click();
+
+  // Nothing was created or changed, on the page or on the server.
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(row).toContainText(`${receiver.url}/ok/stored`);
+  await expect(page.getByRole('row').filter({ hasText: unsaved })).toHaveCount(0);
+  await expect(page.getByRole('row').filter({ hasText: 'renamed' })).toHaveCount(0);
+  expect(await (await request.get('/api/v1/webhooks')).json()).toEqual(before);
+  expect(problems).toEqual([]);
+  receiver.close();
+});
+
+test('a long URL reads in a few lines and a failed test wraps inside its row', async ({ page, request }) => {
+  await page.setViewportSize({ width: 900, height: 800 });
+  // A port nobody listens on: the test fails with the connection error.
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const name = `Long URL ${Date.now()}`;
+  const url =
+    `http://127.0.0.1:${port}/hooks/crm/contacts/{{contact.external_id}}/events` +
+    '?list=newsletter-weekly&source=wayfarer-journeys';
+  const created = await request.post('/api/v1/webhooks', { data: { name, url } });
+  expect(created.status()).toBe(201);
+  const problems = problemsOf(page, []);
+  await page.goto('/webhooks');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+
+  const row = page.getByRole('row').filter({ hasText: name });
+  await row.getByRole('button', { name: `Test ${name}` }).click();
+  const verdict = row.getByRole('status');
+  await expect(verdict).toContainText('✗');
+  const width = page.viewportSize()?.width ?? 900;
+  const verdictBox = await verdict.boundingBox();
+  expect(verdictBox && verdictBox.x + verdictBox.width).toBeLessThanOrEqual(width);
+
+  // The URL cell beside it stays a readable column: a few lines of 20 characters or more,
+  // not a character per line.
+  const cell = row.locator('td.url');
+  await expect(cell).toHaveText(url);
+  const lines = await cell.evaluate((element) => {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+  });
+  expect(lines).toBeLessThanOrEqual(Math.ceil(url.length / 20));
+  await page.screenshot({ path: 'artifacts/webhooks-narrow.png' });
+  expect(problems).toEqual([]);
 });

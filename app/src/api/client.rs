@@ -11,7 +11,8 @@ use super::{
     MessageOut, NodeFailuresOut, NodeTimelineOut, OperatorCreatedOut, OperatorIn, OperatorOut,
     OperatorPatch, PasswordChangeIn, ProviderPreset, PublishOut, RequestPreviewOut, ResendCauseIn,
     ResentOut, SessionOut, SignInIn, TemplateIn, TemplateOut, TemplatePreviewIn,
-    TemplatePreviewOut, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
+    TemplatePreviewOut, WebhookDraftIn, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn,
+    WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
@@ -345,16 +346,6 @@ pub async fn update_webhook(
     send("PATCH", &format!("/api/v1/webhooks/{id}"), Some(patch)).await
 }
 
-/// The exact request the webhook would send with sample data, secrets masked.
-pub async fn preview_webhook(id: WebhookId) -> Result<RequestPreviewOut, ClientError> {
-    send(
-        "POST",
-        &format!("/api/v1/webhooks/{id}/preview"),
-        Some(&WebhookTestIn::default()),
-    )
-    .await
-}
-
 /// Sends the webhook's request with sample data now.
 pub async fn test_webhook(id: WebhookId) -> Result<WebhookTestOut, ClientError> {
     send(
@@ -363,6 +354,18 @@ pub async fn test_webhook(id: WebhookId) -> Result<WebhookTestOut, ClientError> 
         Some(&WebhookTestIn::default()),
     )
     .await
+}
+
+/// The exact request settings not saved yet would send, secrets masked; nothing is stored.
+pub async fn preview_webhook_draft(
+    draft: &WebhookDraftIn,
+) -> Result<RequestPreviewOut, ClientError> {
+    send("POST", "/api/v1/webhooks/preview", Some(draft)).await
+}
+
+/// Sends the request of settings not saved yet now; nothing is stored.
+pub async fn test_webhook_draft(draft: &WebhookDraftIn) -> Result<WebhookTestOut, ClientError> {
+    send("POST", "/api/v1/webhooks/test", Some(draft)).await
 }
 
 pub async fn list_templates() -> Result<Vec<TemplateOut>, ClientError> {

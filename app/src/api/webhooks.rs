@@ -78,6 +78,28 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
+/// Every field of the settings, as a replacement of the stored ones (the enabled state stays):
+/// what a form that shows the whole webhook sends when it edits one.
+impl From<WebhookIn> for WebhookPatch {
+    fn from(input: WebhookIn) -> Self {
+        Self {
+            name: Some(input.name),
+            url: Some(input.url),
+            method: input.method,
+            body_format: Some(input.body_format),
+            contact_fields: Some(input.contact_fields),
+            custom_data: Some(input.custom_data),
+            headers: Some(input.headers),
+            auth: Some(input.auth),
+            retry_window_hours: input.retry_window_hours,
+            disable_after_failing_hours: input.disable_after_failing_hours,
+            max_requests_per_second: input.max_requests_per_second,
+            alert_emails: Some(input.alert_emails),
+            enabled: None,
+        }
+    }
+}
+
 crate::text_enum! {
     pub enum HttpMethod {
         Get = "GET",
@@ -239,6 +261,23 @@ pub struct WebhookTestIn {
     pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `POST /api/v1/webhooks/preview` and `/test`: settings as a form holds them, tried before
+/// they are saved. Nothing is stored or changed; the settings are checked as a save checks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"webhook": {"name": "CRM", "url": "https://crm.example/hook/{{contact.external_id}}", "auth": {"type": "bearer"}}, "edits": 1, "sample": {"event": "signup"}})))]
+pub struct WebhookDraftIn {
+    pub webhook: WebhookIn,
+    /// The stored webhook these settings edit. Its secrets stand in for those left out (or
+    /// sent back masked), as when the edit is saved, and its signing secret signs. Without
+    /// it the settings are a new webhook's, signed with a throwaway secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edits: Option<WebhookId>,
+    /// What to fill the placeholders with.
+    #[serde(default)]
+    pub sample: WebhookTestIn,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HeaderOut {
@@ -258,6 +297,48 @@ pub struct RequestPreviewOut {
     pub missing_placeholders: Vec<String>,
 }
 
+impl RequestPreviewOut {
+    /// A form body's `data` field (the envelope, URL-encoded as the receiver gets it) decoded
+    /// and laid out as JSON; `None` for other bodies.
+    pub fn form_data_json(&self) -> Option<String> {
+        let form = self.headers.iter().any(|header| {
+            header.name.eq_ignore_ascii_case("content-type")
+                && header
+                    .value
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+        });
+        if !form {
+            return None;
+        }
+        let data = self.body.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decoded(name)? == "data").then(|| form_decoded(value))?
+        })?;
+        let value: serde_json::Value = serde_json::from_str(&data).ok()?;
+        serde_json::to_string_pretty(&value).ok()
+    }
+}
+
+/// An `application/x-www-form-urlencoded` name or value as text: `+` is a space, `%XX` a byte;
+/// `None` when that is not UTF-8 or an escape is broken.
+fn form_decoded(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.bytes();
+    while let Some(byte) = rest.next() {
+        bytes.push(match byte {
+            b'+' => b' ',
+            b'%' => {
+                let high = char::from(rest.next()?).to_digit(16)?;
+                let low = char::from(rest.next()?).to_digit(16)?;
+                u8::try_from(high * 16 + low).ok()?
+            }
+            other => other,
+        });
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// What the receiver answered to a test request. 2xx means the webhook works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -270,4 +351,60 @@ pub struct WebhookTestOut {
     /// The first 4 KB of the answer.
     pub response_body: String,
     pub request: RequestPreviewOut,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preview(content_type: &str, body: &str) -> RequestPreviewOut {
+        RequestPreviewOut {
+            method: HttpMethod::Post,
+            url: "https://crm.example/hook".to_owned(),
+            headers: vec![HeaderOut {
+                name: "content-type".to_owned(),
+                value: content_type.to_owned(),
+            }],
+            body: body.to_owned(),
+            missing_placeholders: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_form_bodys_data_reads_as_json() {
+        let body = "data=%7B%22data%22%3A%7B%22name%22%3A%22Ana+Lima%22%2C%22%C3%A9%22%3A1%7D%7D";
+        let decoded = preview("application/x-www-form-urlencoded", body)
+            .form_data_json()
+            .expect("decoded");
+        assert_eq!(
+            decoded,
+            "{\n  \"data\": {\n    \"name\": \"Ana Lima\",\n    \"é\": 1\n  }\n}"
+        );
+        // Another field first, upper-case escapes and content type: still found.
+        let decoded = preview(
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+            "x=1&data=%5B1%2C2%5D",
+        )
+        .form_data_json();
+        assert_eq!(decoded.as_deref(), Some("[\n  1,\n  2\n]"));
+    }
+
+    #[test]
+    fn other_bodies_are_not_decoded() {
+        let form = "application/x-www-form-urlencoded";
+        for (content_type, body) in [
+            ("application/json;charset=UTF-8", "{\"data\": 1}"),
+            (form, "other=%7B%7D"),
+            (form, "data=not+json"),
+            (form, "data=%7"),
+            (form, "data=%FF"),
+            (form, ""),
+        ] {
+            assert_eq!(
+                preview(content_type, body).form_data_json(),
+                None,
+                "{content_type} {body}"
+            );
+        }
+    }
 }

@@ -1,12 +1,19 @@
 //! Canvas geometry: node boxes and their ports, connection curves, and the viewport that pans
 //! and zooms the journey (world coordinates) onto the screen (pixels in the canvas).
 
-use crate::journey::{Branch, NodeKindTag, Position};
+use serde::Deserialize;
+
+use crate::{
+    ids::JourneyId,
+    journey::{Branch, NodeKindTag, Position},
+};
 
 pub const NODE_WIDTH: f64 = 184.0;
 pub const NODE_HEIGHT: f64 = 64.0;
 pub const MIN_ZOOM: f64 = 0.1;
 pub const MAX_ZOOM: f64 = 2.5;
+/// The farthest pan kept between visits, in pixels: a journey spans far less, even zoomed in.
+const MAX_KEPT_PAN: f64 = 1.0e6;
 
 /// Where a node's incoming connections end: the middle of its top edge.
 pub fn input_port(node: Position) -> Position {
@@ -146,6 +153,29 @@ impl Viewport {
         }
     }
 
+    /// The viewport as the browser keeps it between visits (see [`viewport_key`]).
+    pub fn to_kept(self) -> String {
+        serde_json::json!({"x": self.x, "y": self.y, "zoom": self.zoom}).to_string()
+    }
+
+    /// A kept viewport read back; `None` for anything that is not one (written by another
+    /// version, or edited by hand), and the journey is then fitted instead.
+    pub fn from_kept(text: &str) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Kept {
+            x: f64,
+            y: f64,
+            zoom: f64,
+        }
+        let Kept { x, y, zoom } = serde_json::from_str(text).ok()?;
+        let usable = x.is_finite()
+            && y.is_finite()
+            && x.abs() <= MAX_KEPT_PAN
+            && y.abs() <= MAX_KEPT_PAN
+            && (MIN_ZOOM..=MAX_ZOOM).contains(&zoom);
+        usable.then_some(Self { x, y, zoom })
+    }
+
     /// The CSS `transform` that pans the journey's layer. Panning changes only this
     /// translation, which the browser applies to the composited layer without re-sorting its
     /// paint; the zoom is the separate [`Viewport::scale`] of a layer inside it.
@@ -157,6 +187,12 @@ impl Viewport {
     pub fn scale(self) -> String {
         format!("scale({:.4})", self.zoom)
     }
+}
+
+/// Where the browser keeps the user's pan and zoom of a journey (local storage), so that the
+/// canvas opens where they left it.
+pub fn viewport_key(journey: JourneyId) -> String {
+    format!("wayfarer.viewport.{journey}")
 }
 
 /// A box on the screen, in CSS pixels: an element's place as the browser reports it.

@@ -3,7 +3,7 @@ use super::{
     *,
 };
 use crate::{
-    ids::WebhookId,
+    ids::{JourneyId, WebhookId},
     journey::{Action, Branch, Channel, NodeId, NodeKindTag, Position, Trigger, WebhookNode},
 };
 
@@ -300,6 +300,44 @@ fn rects_locate_points_and_drops_snap_to_the_grid() {
         "translate(40.00px, 40.00px)"
     );
     assert_eq!(Viewport::default().scale(), "scale(1.0000)");
+}
+
+#[test]
+fn a_kept_viewport_reads_back_as_it_was() {
+    let view = Viewport::default()
+        .zoomed(1.7, at(310.5, 122.25))
+        .panned(-1234.5, 0.125);
+    assert_eq!(Viewport::from_kept(&view.to_kept()), Some(view));
+    assert_eq!(
+        Viewport::from_kept(r#"{"x": 1, "y": -2.5, "zoom": 0.5}"#),
+        Some(Viewport {
+            x: 1.0,
+            y: -2.5,
+            zoom: 0.5
+        })
+    );
+    assert_eq!(canvas::viewport_key(JourneyId(42)), "wayfarer.viewport.42");
+    assert_ne!(
+        canvas::viewport_key(JourneyId(4)),
+        canvas::viewport_key(JourneyId(42))
+    );
+}
+
+#[test]
+fn a_kept_viewport_that_is_not_one_is_ignored() {
+    for text in [
+        "",
+        "null",
+        "40 40 1",
+        r#"{"x": 1, "y": 2}"#,
+        r#"{"x": "1", "y": 2, "zoom": 1}"#,
+        r#"{"x": 1, "y": 2, "zoom": 0}"#,
+        r#"{"x": 1, "y": 2, "zoom": 99}"#,
+        r#"{"x": 1e300, "y": 2, "zoom": 1}"#,
+        r#"{"x": 1, "y": -2e7, "zoom": 1}"#,
+    ] {
+        assert_eq!(Viewport::from_kept(text), None, "{text}");
+    }
 }
 
 #[test]

@@ -63,9 +63,17 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         ("GET", "/webhooks" | "/webhooks/{id}") | ("POST", "/webhooks/{id}/preview") => {
             Needs(WebhooksRead)
         }
-        // The signing secret lets its holder forge requests receivers trust.
+        // The signing secret lets its holder forge requests receivers trust. Settings not
+        // saved yet are a writer's: an edit's preview or test uses the stored secrets.
         ("GET", "/webhooks/{id}/signing-secret")
-        | ("POST", "/webhooks" | "/webhooks/{id}/rotate-secret" | "/webhooks/{id}/test")
+        | (
+            "POST",
+            "/webhooks"
+            | "/webhooks/{id}/rotate-secret"
+            | "/webhooks/{id}/test"
+            | "/webhooks/preview"
+            | "/webhooks/test",
+        )
         | ("PATCH" | "DELETE", "/webhooks/{id}") => Needs(WebhooksWrite),
 
         // A preview fills placeholders with a contact's attributes: a reader of templates and

@@ -67,6 +67,8 @@ use super::{
         webhooks::rotate_secret,
         webhooks::preview,
         webhooks::test,
+        webhooks::preview_draft,
+        webhooks::test_draft,
         templates::list,
         templates::create,
         templates::show,

@@ -1,11 +1,11 @@
 //! `/api/v1/webhooks`: create, list, read, edit and delete webhook assets; read and rotate
-//! their signing secrets.
+//! their signing secrets; preview and test a webhook, saved or not.
 
 use super::openapi::{BadBody, BadPath, Fault};
 use app::{
     api::{
-        AuditAction, HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut, WebhookIn,
-        WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
+        AuditAction, HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut,
+        WebhookDraftIn, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
     },
     ids::WebhookId,
 };
@@ -38,6 +38,8 @@ const MAX_OVERLAP_HOURS: u32 = 24 * 7;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks", get(list).post(create))
+        .route("/webhooks/preview", post(preview_draft))
+        .route("/webhooks/test", post(test_draft))
         .route("/webhooks/{id}", get(show).patch(update).delete(remove))
         .route("/webhooks/{id}/signing-secret", get(signing_secret))
         .route("/webhooks/{id}/rotate-secret", post(rotate_secret))
@@ -58,8 +60,8 @@ async fn preview(
     ApiPath(id): ApiPath<WebhookId>,
     ApiJson(input): ApiJson<WebhookTestIn>,
 ) -> ApiResult<Json<RequestPreviewOut>> {
-    let (target, request) = sample_request(&state, id, input).await?;
-    Ok(Json(preview_out(render::masked(request, &target.settings))))
+    let target = stored_target(&state, id).await?;
+    Ok(Json(preview_of(&state, &target, input).await?))
 }
 
 /// Sends the request now, whatever the webhook's state, and reports the answer.
@@ -75,9 +77,90 @@ async fn test(
     ApiPath(id): ApiPath<WebhookId>,
     ApiJson(input): ApiJson<WebhookTestIn>,
 ) -> ApiResult<Json<WebhookTestOut>> {
-    let (target, request) = sample_request(&state, id, input).await?;
+    let target = stored_target(&state, id).await?;
+    Ok(Json(test_of(&state, &target, input).await?))
+}
+
+/// The request settings not saved yet would send: what a form previews before Save.
+#[utoipa::path(post, path = "/api/v1/webhooks/preview", tag = "webhooks",
+    request_body = WebhookDraftIn,
+    responses(
+        (status = 200, description = "The exact request, authentication masked; nothing is stored", body = RequestPreviewOut),
+        BadBody, Fault,
+    ))]
+async fn preview_draft(
+    State(state): State<AppState>,
+    ApiJson(draft): ApiJson<WebhookDraftIn>,
+) -> ApiResult<Json<RequestPreviewOut>> {
+    let target = draft_target(&state, draft.edits, draft.webhook).await?;
+    Ok(Json(preview_of(&state, &target, draft.sample).await?))
+}
+
+/// Sends the request of settings not saved yet, now, and reports the answer; nothing is
+/// stored.
+#[utoipa::path(post, path = "/api/v1/webhooks/test", tag = "webhooks",
+    request_body = WebhookDraftIn,
+    responses(
+        (status = 200, description = "The request was sent now; what the receiver answered", body = WebhookTestOut),
+        BadBody, Fault,
+    ))]
+async fn test_draft(
+    State(state): State<AppState>,
+    ApiJson(draft): ApiJson<WebhookDraftIn>,
+) -> ApiResult<Json<WebhookTestOut>> {
+    let target = draft_target(&state, draft.edits, draft.webhook).await?;
+    Ok(Json(test_of(&state, &target, draft.sample).await?))
+}
+
+async fn stored_target(state: &AppState, id: WebhookId) -> ApiResult<Target> {
+    let row = existing(state, id).await?;
+    Target::of(&row, state.clock.now()).map_err(ApiError::internal)
+}
+
+/// Settings from a form, checked as saving them would check them, as a target that is not
+/// stored: a new webhook's, or the stored one's as the edit would leave it (its secrets kept
+/// where the edit leaves them out, never for another origin).
+async fn draft_target(
+    state: &AppState,
+    edits: Option<WebhookId>,
+    webhook: WebhookIn,
+) -> ApiResult<Target> {
+    let now = state.clock.now();
+    let row = match edits {
+        Some(id) => {
+            let row = existing(state, id).await?;
+            Settings::from_row(&row)
+                .map_err(ApiError::internal)?
+                .patched(webhook.into())
+                .map_err(invalid)?
+                .into_row(row)
+        }
+        None => {
+            let settings = Settings::from_input(webhook).map_err(invalid)?;
+            webhook::new_row(settings, now).map_err(ApiError::internal)?
+        }
+    };
+    Target::of(&row, now).map_err(ApiError::internal)
+}
+
+async fn preview_of(
+    state: &AppState,
+    target: &Target,
+    input: WebhookTestIn,
+) -> ApiResult<RequestPreviewOut> {
+    let request = sample_request(state, target, input).await?;
+    Ok(preview_out(render::masked(request, &target.settings)))
+}
+
+/// Sends the target's sample request through the delivery sender (and so its guard).
+async fn test_of(
+    state: &AppState,
+    target: &Target,
+    input: WebhookTestIn,
+) -> ApiResult<WebhookTestOut> {
+    let request = sample_request(state, target, input).await?;
     let attempt = state.sender.send(&request).await;
-    Ok(Json(WebhookTestOut {
+    Ok(WebhookTestOut {
         accepted: attempt
             .status
             .is_some_and(|status| (200..300).contains(&status)),
@@ -91,19 +174,17 @@ async fn test(
             .collect(),
         response_body: attempt.body,
         request: preview_out(render::masked(request, &target.settings)),
-    }))
+    })
 }
 
-/// The webhook's signed request for a chosen contact, or for sample data: built the way the
+/// The target's signed request for a chosen contact, or for sample data: built the way the
 /// delivery worker builds it.
 async fn sample_request(
     state: &AppState,
-    id: WebhookId,
+    target: &Target,
     input: WebhookTestIn,
-) -> ApiResult<(Target, OutgoingRequest)> {
-    let row = existing(state, id).await?;
+) -> ApiResult<OutgoingRequest> {
     let now = state.clock.now();
-    let target = Target::of(&row, now).map_err(ApiError::internal)?;
     let contact = match &input.contact {
         Some(external_id) => Some(state.store.contact(external_id).await?.ok_or_else(|| {
             ApiError::not_found(format!("there is no contact \"{external_id}\""))
@@ -115,7 +196,7 @@ async fn sample_request(
         ApiError::unprocessable(format!("the request cannot be built: {error}"))
     })?;
     target.sign(&mut request, now).map_err(ApiError::internal)?;
-    Ok((target, request))
+    Ok(request)
 }
 
 fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {

@@ -68,7 +68,14 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
             scope(WebhooksRead)
         }
         ("get", "/webhooks/{id}/signing-secret")
-        | ("post", "/webhooks" | "/webhooks/{id}/rotate-secret" | "/webhooks/{id}/test")
+        | (
+            "post",
+            "/webhooks"
+            | "/webhooks/{id}/rotate-secret"
+            | "/webhooks/{id}/test"
+            | "/webhooks/preview"
+            | "/webhooks/test",
+        )
         | ("patch" | "delete", "/webhooks/{id}") => scope(WebhooksWrite),
         ("get", "/templates" | "/templates/{id}") | ("post", "/templates/preview") => {
             scope(TemplatesRead)

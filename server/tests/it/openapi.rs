@@ -57,6 +57,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/webhooks/{id}/rotate-secret"),
     ("post", "/api/v1/webhooks/{id}/preview"),
     ("post", "/api/v1/webhooks/{id}/test"),
+    ("post", "/api/v1/webhooks/preview"),
+    ("post", "/api/v1/webhooks/test"),
     ("get", "/api/v1/templates"),
     ("post", "/api/v1/templates"),
     ("get", "/api/v1/templates/{id}"),
@@ -162,6 +164,12 @@ async fn the_documents_examples_are_accepted_as_they_are(backend: Backend) {
             Method::POST,
             "/api/v1/webhooks/1/preview",
             "WebhookTestIn",
+            200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/webhooks/preview",
+            "WebhookDraftIn",
             200,
         ),
     ];

@@ -19,6 +19,8 @@ backend_tests!(
     a_preview_shows_the_exact_request_with_secrets_masked,
     the_test_button_sends_now_and_reports_the_answer,
     a_secret_never_follows_the_url_to_another_host,
+    unsaved_settings_are_previewed_and_tested_without_being_stored,
+    an_unsaved_webhooks_test_is_guarded_like_a_delivery,
 );
 
 fn crm_hook() -> Value {
@@ -508,4 +510,162 @@ async fn a_secret_never_follows_the_url_to_another_host(backend: Backend) {
             .map(|request| request.header("authorization")),
         Some("Bearer for-other")
     );
+}
+
+async fn stored_webhooks(server: &TestServer) -> Vec<WebhookOut> {
+    server
+        .expect(server.get("/api/v1/webhooks").await, StatusCode::OK)
+        .await
+}
+
+/// A form's Preview and Send test before Save: the settings as the form holds them are
+/// checked, rendered and sent, and no webhook is created or changed.
+async fn unsaved_settings_are_previewed_and_tested_without_being_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (receiver, other) = (Receiver::start().await, Receiver::start().await);
+    let stored = create(
+        &server,
+        &json!({"name": "CRM", "url": receiver.url("/hook"),
+                "headers": [{"key": "X-Tenant", "value": "acme", "secret": true}],
+                "auth": {"type": "bearer", "token": "SUPERSECRET"}}),
+    )
+    .await;
+    let before = stored_webhooks(&server).await;
+    // Any write from here on would show in `updated_at`.
+    server.clock().advance(60_000);
+
+    // A new webhook, in the form's words.
+    let new = json!({"name": "New CRM", "url": receiver.url("/new/{{contact.external_id}}"),
+                     "body_format": "form", "auth": {"type": "bearer", "token": "n3w-token"}});
+    let preview: RequestPreviewOut = server
+        .expect(
+            server
+                .post_json("/api/v1/webhooks/preview", &json!({"webhook": new}))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(preview.url, receiver.url("/new/sample-contact"));
+    assert_eq!(header(&preview.headers, "authorization"), "Bearer ***");
+    assert!(preview.body.starts_with("data=%7B"), "{}", preview.body);
+    assert!(header(&preview.headers, "webhook-signature").starts_with("v1,"));
+    let response = server
+        .post_json(
+            "/api/v1/webhooks/test",
+            &json!({"webhook": new, "sample": {"event": "signup"}}),
+        )
+        .await;
+    let text = response.text().await.expect("a body");
+    assert!(!text.contains("n3w-token"), "{text}");
+    let tested: WebhookTestOut = serde_json::from_str(&text).expect("a test result");
+    assert!(tested.accepted, "{tested:?}");
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].uri.to_string(), "/new/sample-contact");
+    assert_eq!(received[0].header("authorization"), "Bearer n3w-token");
+
+    // An edit of the stored webhook: the secrets the form leaves out (or shows masked) are
+    // the stored ones, as when it is saved; the stored webhook stays as it was.
+    let edit = json!({"name": "CRM renamed", "url": receiver.url("/edited"),
+                      "headers": [{"key": "X-Tenant", "value": "********", "secret": true}],
+                      "auth": {"type": "bearer"}});
+    let response = server
+        .post_json(
+            "/api/v1/webhooks/test",
+            &json!({"webhook": edit, "edits": stored.id}),
+        )
+        .await;
+    let text = response.text().await.expect("a body");
+    assert!(
+        !text.contains("SUPERSECRET") && !text.contains("acme"),
+        "{text}"
+    );
+    let tested: WebhookTestOut = serde_json::from_str(&text).expect("a test result");
+    assert!(tested.accepted, "{tested:?}");
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].uri.to_string(), "/edited");
+    assert_eq!(received[1].header("authorization"), "Bearer SUPERSECRET");
+    assert_eq!(received[1].header("x-tenant"), "acme");
+    let preview: RequestPreviewOut = server
+        .expect(
+            server
+                .post_json(
+                    "/api/v1/webhooks/preview",
+                    &json!({"webhook": edit, "edits": stored.id}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(preview.url, receiver.url("/edited"));
+    assert_eq!(header(&preview.headers, "x-tenant"), "********");
+
+    // Checked as a save checks them: refused with the same words, nothing sent.
+    for (draft, expected) in [
+        (
+            json!({"webhook": {"name": "x", "url": "ftp://files.example/drop"}}),
+            "must start with http:// or https://",
+        ),
+        (
+            json!({"webhook": {"name": "x", "url": other.url("/hook"), "auth": {"type": "bearer"}},
+                   "edits": stored.id}),
+            "needs a token",
+        ),
+        (
+            json!({"webhook": {"name": "x", "url": receiver.url("/hook")}, "edits": 4242}),
+            "there is no webhook 4242",
+        ),
+    ] {
+        for path in ["/api/v1/webhooks/preview", "/api/v1/webhooks/test"] {
+            let response = server.post_json(path, &draft).await;
+            assert!(
+                [StatusCode::UNPROCESSABLE_ENTITY, StatusCode::NOT_FOUND]
+                    .contains(&response.status()),
+                "{path} {draft}"
+            );
+            let error: ErrorOut = response.json().await.expect("an error");
+            assert!(
+                error.error.message.contains(expected),
+                "{path} {draft}: {}",
+                error.error.message
+            );
+        }
+    }
+    assert!(other.received().is_empty(), "the secret stayed home");
+    assert_eq!(receiver.received().len(), 2);
+
+    assert_eq!(
+        stored_webhooks(&server).await,
+        before,
+        "no webhook was created or changed"
+    );
+}
+
+/// A test of unsaved settings goes out through the delivery sender, and its guard.
+async fn an_unsaved_webhooks_test_is_guarded_like_a_delivery(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |config| config.allow_private_targets = false).await;
+    let receiver = Receiver::start().await;
+    let tested: WebhookTestOut = server
+        .expect(
+            server
+                .post_json(
+                    "/api/v1/webhooks/test",
+                    &json!({"webhook": {"name": "Inside", "url": receiver.url("/hook")}}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(!tested.accepted);
+    assert!(
+        tested
+            .error
+            .as_deref()
+            .is_some_and(|error| error.contains("refused to connect")),
+        "{tested:?}"
+    );
+    assert!(receiver.received().is_empty());
+    assert!(stored_webhooks(&server).await.is_empty());
 }

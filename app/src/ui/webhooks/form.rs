@@ -1,13 +1,14 @@
 //! The webhook form: every setting of the asset, a placeholder picker, "Preview request" and
-//! "Send test" (both save first, so they show what the stored webhook would send).
+//! "Send test". Both try the settings as the form shows them without saving them: only "Save
+//! webhook" creates or changes the webhook.
 
 use leptos::prelude::*;
 
 use super::{Editing, RequestPreview, TestVerdict};
 use crate::{
     api::{
-        AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch,
-        WebhookTestOut,
+        AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookDraftIn, WebhookIn, WebhookOut,
+        WebhookTestIn, WebhookTestOut,
         client::{self, ClientError},
     },
     ids::WebhookId,
@@ -133,23 +134,13 @@ impl Draft {
         }
     }
 
-    /// Every field, as a replacement of the stored ones (the enabled state stays).
-    fn patch(self) -> WebhookPatch {
-        let input = self.input();
-        WebhookPatch {
-            name: Some(input.name),
-            url: Some(input.url),
-            method: input.method,
-            body_format: Some(input.body_format),
-            contact_fields: Some(input.contact_fields),
-            custom_data: Some(input.custom_data),
-            headers: Some(input.headers),
-            auth: Some(input.auth),
-            retry_window_hours: input.retry_window_hours,
-            disable_after_failing_hours: input.disable_after_failing_hours,
-            max_requests_per_second: input.max_requests_per_second,
-            alert_emails: Some(input.alert_emails),
-            enabled: None,
+    /// What the form shows, as an edit of the saved webhook (if there is one): secrets left
+    /// empty are the stored ones.
+    fn draft(self) -> WebhookDraftIn {
+        WebhookDraftIn {
+            webhook: self.input(),
+            edits: self.saved_id.get_untracked(),
+            sample: WebhookTestIn::default(),
         }
     }
 
@@ -157,7 +148,7 @@ impl Draft {
     async fn save(self) -> Result<WebhookId, ClientError> {
         let saved = match self.saved_id.get_untracked() {
             None => client::create_webhook(&self.input()).await?,
-            Some(id) => client::update_webhook(id, &self.patch()).await?,
+            Some(id) => client::update_webhook(id, &self.input().into()).await?,
         };
         self.saved_id.set(Some(saved.id));
         self.secret.set(String::new());
@@ -179,14 +170,12 @@ pub(super) fn WebhookForm(
         Ok::<_, ClientError>(())
     });
     let preview = Action::new_local(move |_: &()| async move {
-        let id = draft.save().await?;
-        webhooks.refetch();
-        client::preview_webhook(id).await
+        let draft = draft.draft();
+        client::preview_webhook_draft(&draft).await
     });
     let test = Action::new_local(move |_: &()| async move {
-        let id = draft.save().await?;
-        webhooks.refetch();
-        client::test_webhook(id).await
+        let draft = draft.draft();
+        client::test_webhook_draft(&draft).await
     });
     let busy = move || save.pending().get() || preview.pending().get() || test.pending().get();
     let saved = move || {

@@ -109,56 +109,66 @@ fn WebhookRow(
     view! {
         <tr>
             <td class="journey-name">{webhook.name}</td>
-            <td class="url">{webhook.url}</td>
+            <td class="url">{url_with_breaks(&webhook.url)}</td>
             <td>{webhook.body_format.as_str()}</td>
             <td>{state}</td>
             <td class="test-cell">
-                <button
-                    type="button"
-                    class="secondary"
-                    hidden=move || !access.can(Scope::WebhooksWrite)
-                    aria-label=format!("Edit {name}")
-                    on:click=move |_| editing.set(Editing::Existing(Box::new(edited.clone())))
-                >
-                    "Edit"
-                </button>
-                " "
-                <button
-                    type="button"
-                    class="secondary"
-                    hidden=move || !access.can(Scope::WebhooksWrite)
-                    aria-label=format!("{} {switch_name}", if enable { "Enable" } else { "Disable" })
-                    title=if enable {
-                        "Send what it holds, oldest first, and new requests again"
-                    } else {
-                        "Hold its requests (not sent, not failed) until it is enabled again"
-                    }
-                    disabled=move || switch.pending().get()
-                    on:click=move |_| {
-                        switch.dispatch(());
-                    }
-                >
-                    {if enable { "Enable" } else { "Disable" }}
-                </button>
+                <div class="row-buttons">
+                    <button
+                        type="button"
+                        class="secondary"
+                        hidden=move || !access.can(Scope::WebhooksWrite)
+                        aria-label=format!("Edit {name}")
+                        on:click=move |_| editing.set(Editing::Existing(Box::new(edited.clone())))
+                    >
+                        "Edit"
+                    </button>
+                    " "
+                    <button
+                        type="button"
+                        class="secondary"
+                        hidden=move || !access.can(Scope::WebhooksWrite)
+                        aria-label=format!("{} {switch_name}", if enable { "Enable" } else { "Disable" })
+                        title=if enable {
+                            "Send what it holds, oldest first, and new requests again"
+                        } else {
+                            "Hold its requests (not sent, not failed) until it is enabled again"
+                        }
+                        disabled=move || switch.pending().get()
+                        on:click=move |_| {
+                            switch.dispatch(());
+                        }
+                    >
+                        {if enable { "Enable" } else { "Disable" }}
+                    </button>
+                    " "
+                    <button
+                        type="button"
+                        hidden=move || !access.can(Scope::WebhooksWrite)
+                        aria-label=format!("Test {name}")
+                        disabled=move || test.pending().get()
+                        on:click=move |_| {
+                            test.dispatch(());
+                        }
+                    >
+                        "Test"
+                    </button>
+                </div>
                 {move || switch.value().get().and_then(Result::err).map(|error| view! {
                     <span class="test-result failed" role="alert">{format!("✗ {error}")}</span>
                 })}
-                " "
-                <button
-                    type="button"
-                    hidden=move || !access.can(Scope::WebhooksWrite)
-                    aria-label=format!("Test {name}")
-                    disabled=move || test.pending().get()
-                    on:click=move |_| {
-                        test.dispatch(());
-                    }
-                >
-                    "Test"
-                </button>
                 {move || test.value().get().map(|result| view! { <TestVerdict result/> })}
             </td>
         </tr>
     }
+}
+
+/// The URL with a line-break opportunity after each `/`, `?` and `&`, so that a narrow column
+/// breaks it between its parts; a part longer than the column still breaks anywhere (CSS).
+fn url_with_breaks(url: &str) -> impl IntoView + use<> {
+    url.split_inclusive(['/', '?', '&'])
+        .map(|part| view! { {part.to_owned()}<wbr/> })
+        .collect_view()
 }
 
 /// A green check for a 2xx answer, a red cross with the reason otherwise.
@@ -209,9 +219,17 @@ fn RequestPreview(request: RequestPreviewOut) -> impl IntoView {
             </p>
         }
     });
+    // A form body is the envelope URL-encoded: sent as it is, read decoded.
+    let decoded = request.form_data_json().map(|json| {
+        view! {
+            <h3 class="preview-label" id="decoded-form-data">"data, decoded (sent URL-encoded, as above)"</h3>
+            <pre aria-labelledby="decoded-form-data">{json}</pre>
+        }
+    });
     view! {
         <section class="request-preview" aria-label="Request preview">
             <pre>{format!("{} {}\n{headers}\n\n{}", request.method.as_str(), request.url, request.body)}</pre>
+            {decoded}
             {missing}
         </section>
     }
