@@ -335,6 +335,9 @@ fn Timeline(state: EditorState, node: NodeId, reload: RwSignal<u32>) -> impl Int
     }
 }
 
+/// Bars the chart has room for (the server sends at most 48 slices).
+const CHART_SLOTS: usize = 48;
+
 /// Width of a bar and the gap after it, in the chart's units.
 const BAR: f64 = 8.0;
 const BAR_GAP: f64 = 2.0;
@@ -348,12 +351,16 @@ fn Chart(timeline: NodeTimelineOut) -> impl IntoView {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let width = slices.len() as f64 * (BAR + BAR_GAP);
+    // Room for the most slices the server sends, the newest at the right edge ("now"): a
+    // young node's few bars stay bars instead of stretching across the drawer.
+    let slots = slices.len().max(CHART_SLOTS);
+    let width = slots as f64 * (BAR + BAR_GAP);
+    let first_x = (slots - slices.len()) as f64 * (BAR + BAR_GAP);
     let bars = slices
         .iter()
         .enumerate()
         .map(|(index, slice)| {
-            let x = index as f64 * (BAR + BAR_GAP);
+            let x = first_x + index as f64 * (BAR + BAR_GAP);
             let accepted = slice.accepted as f64 / highest * 36.0;
             let pending = slice.pending as f64 / highest * 36.0;
             let failed = slice.failed as f64 / highest * 20.0;
@@ -388,9 +395,7 @@ fn Chart(timeline: NodeTimelineOut) -> impl IntoView {
                 {bars}
             </svg>
             <div class="chart-axis">
-                <span>{utc_minutes(first)}</span>
-                <span>{format!("one bar: {}", span_text(slice_ms))}</span>
-                <span>"now"</span>
+                {format!("from {} to now · one bar: {}", utc_minutes(first), span_text(slice_ms))}
             </div>
             <figcaption>
                 {format!("✓ {accepted} accepted · ◷ {pending} pending · ✗ {failed} failed")}
