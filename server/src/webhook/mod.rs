@@ -148,9 +148,7 @@ impl Settings {
             body_format,
             contact_fields: patch.contact_fields.unwrap_or(self.contact_fields),
             custom_data: patch.custom_data.unwrap_or(self.custom_data),
-            headers: patch.headers.map_or(self.headers.clone(), |headers| {
-                trimmed_names(mask::unmasked_headers(headers, &self.headers))
-            }),
+            headers: patched_headers(patch.headers, &self.headers, moved, &mut problems),
             auth,
             retry_window_hours: patch.retry_window_hours.unwrap_or(self.retry_window_hours),
             disable_after_failing_hours: patch
@@ -404,6 +402,52 @@ pub fn generate_signing_secret() -> Result<String, getrandom::Error> {
     let mut key = [0_u8; 24];
     getrandom::fill(&mut key)?;
     Ok(format!("whsec_{}", STANDARD.encode(key)))
+}
+
+/// The headers after an edit. A credential header (marked secret, or named like one) sent back
+/// masked, or left out of the edit, keeps its stored value, unless the URL moved to another
+/// origin: then, like the authentication's secret, it must be typed again or removed.
+fn patched_headers(
+    patch: Option<Vec<KeyValue>>,
+    stored: &[KeyValue],
+    moved: bool,
+    problems: &mut Vec<String>,
+) -> Vec<KeyValue> {
+    let is_credential = |header: &KeyValue| header.secret || mask::is_sensitive_name(&header.key);
+    match patch {
+        Some(headers) => {
+            let kept: Vec<String> = headers
+                .iter()
+                .filter(|header| header.value == mask::MASK)
+                .map(|header| header.key.trim().to_owned())
+                .collect();
+            let unmasked = trimmed_names(mask::unmasked_headers(headers, stored));
+            if moved {
+                for header in unmasked.iter().filter(|header| {
+                    kept.iter().any(|key| key.eq_ignore_ascii_case(&header.key))
+                        && header.value != mask::MASK
+                }) {
+                    problems.push(moved_header_problem(&header.key));
+                }
+            }
+            unmasked
+        }
+        None => {
+            if moved {
+                for header in stored.iter().filter(|header| is_credential(header)) {
+                    problems.push(moved_header_problem(&header.key));
+                }
+            }
+            stored.to_vec()
+        }
+    }
+}
+
+fn moved_header_problem(name: &str) -> String {
+    format!(
+        "The URL now points to another host: enter the value of the header \"{name}\" again \
+         (a stored credential is not sent to a new host unless you do), or remove the header."
+    )
 }
 
 /// Whether two webhook URLs send to the same scheme, host and port (placeholders cannot be
