@@ -78,6 +78,10 @@ test('a viewer sees no edit controls, and a write forced from the page is refuse
   await row.getByRole('link', { name: 'Open' }).click();
   await expect(page.getByText('Read-only: your role cannot edit journeys')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Publish' })).toBeHidden();
+  // Without the palette the canvas takes its room: wider than the page's other columns.
+  const canvas = await page.locator('div.canvas').boundingBox();
+  const panel = await page.locator('aside.side-panel').boundingBox();
+  expect(canvas && panel && canvas.width > 2 * panel.width, `canvas ${canvas?.width} px wide`).toBe(true);
 
   await page.goto('/webhooks');
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');

@@ -187,22 +187,38 @@ fn kept_viewport(journey: JourneyId) -> Option<Viewport> {
 }
 
 /// Keeps the viewport in local storage for the next visit, a moment after the user stops
-/// moving it: a pan changes it every frame. The automatic fit is not kept, so a journey never
-/// panned or zoomed by hand is fitted again on every visit.
+/// moving it: a pan changes it every frame. A write still waiting when the page goes (a
+/// reload, another page of the app) is done then. The automatic fit is not kept, so a journey
+/// never panned or zoomed by hand is fitted again on every visit.
 fn keep_viewport(state: EditorState, fitted: StoredValue<Option<Viewport>>) {
     let opened = state.viewport.get_untracked();
-    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let journey = state.journey_id;
+    let pending = StoredValue::new(None::<(TimeoutHandle, Viewport)>);
+    let flush = move || {
+        if let Some(Some((handle, viewport))) = pending.try_update_value(Option::take) {
+            handle.clear();
+            store_viewport(journey, viewport);
+        }
+    };
     Effect::new(move |_| {
         let viewport = state.viewport.get();
         if viewport == opened || fitted.get_value() == Some(viewport) {
             return;
         }
-        if let Some(handle) = pending.get_value() {
+        if let Some((handle, _)) = pending.get_value() {
             handle.clear();
         }
-        let journey = state.journey_id;
-        let write = move || store_viewport(journey, viewport);
-        pending.set_value(set_timeout_with_handle(write, Duration::from_millis(300)).ok());
+        let write = move || {
+            pending.set_value(None);
+            store_viewport(journey, viewport);
+        };
+        let handle = set_timeout_with_handle(write, Duration::from_millis(300)).ok();
+        pending.set_value(handle.map(|handle| (handle, viewport)));
+    });
+    let leaving = window_event_listener(leptos::ev::pagehide, move |_| flush());
+    on_cleanup(move || {
+        leaving.remove();
+        flush();
     });
 }
 

@@ -220,7 +220,10 @@ fn JourneyEditor(
     view! {
         <div class="editor">
             <header::EditorHeader state journey live_version/>
-            <div class="editor-body">
+            // Without the palette (a viewer), the canvas takes its column too.
+            <div class=move || {
+                if state.read_only.get() { "editor-body read-only" } else { "editor-body" }
+            }>
                 <Show when=move || !state.read_only.get()>
                     <palette::Palette state/>
                 </Show>
