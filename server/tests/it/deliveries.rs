@@ -163,12 +163,7 @@ pub(crate) async fn after_attempts(server: &TestServer, attempts: i64) -> Delive
 }
 
 async fn hook_counts(server: &TestServer, journey: JourneyId) -> (i64, i64, i64) {
-    let stats: JourneyStatsOut = server
-        .get(&format!("/api/v1/journeys/{journey}/stats"))
-        .await
-        .json()
-        .await
-        .expect("stats");
+    let stats: JourneyStatsOut = server.journey_stats(journey).await;
     let hook = stats
         .nodes
         .iter()

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use app::{
-    api::{DeliveryCountsOut, JourneyStatsOut, Reentry, WebhookOut},
+    api::{DeliveryCountsOut, Reentry, WebhookOut},
     ids::{JourneyId, WebhookId},
     journey::fixtures::{chain, webhook_with},
 };
@@ -26,15 +26,9 @@ backend_tests!(
 const HOUR: i64 = 3_600_000;
 
 async fn hook_counts(server: &TestServer, journey: JourneyId) -> DeliveryCountsOut {
-    let stats: JourneyStatsOut = server
-        .expect(
-            server
-                .get(&format!("/api/v1/journeys/{journey}/stats"))
-                .await,
-            StatusCode::OK,
-        )
-        .await;
-    stats
+    server
+        .journey_stats(journey)
+        .await
         .nodes
         .iter()
         .find(|node| node.node_id == "hook")

@@ -216,12 +216,7 @@ async fn an_awaited_event_counts_the_same_whatever_the_batching(backend: Backend
     );
     // The canvas counts each of the wait's outputs: the contacts that took it.
     let took = |branch: &str| expected.values().filter(|ended| *ended == branch).count();
-    let stats: JourneyStatsOut = server
-        .get(&format!("/api/v1/journeys/{journey}/stats"))
-        .await
-        .json()
-        .await
-        .expect("stats");
+    let stats: JourneyStatsOut = server.journey_stats(journey).await;
     let left_by = |node: &str| -> Vec<(String, i64)> {
         stats
             .nodes
@@ -286,12 +281,7 @@ async fn events_that_came_while_paused_are_heard_on_resume(backend: Backend) {
 
 async fn wait_for_waiting(server: &TestServer, journey: JourneyId) {
     for _ in 0..500 {
-        let stats: JourneyStatsOut = server
-            .get(&format!("/api/v1/journeys/{journey}/stats"))
-            .await
-            .json()
-            .await
-            .expect("stats");
+        let stats: JourneyStatsOut = server.journey_stats(journey).await;
         if stats
             .nodes
             .iter()
