@@ -86,6 +86,7 @@ async fn test(
     request_body = WebhookDraftIn,
     responses(
         (status = 200, description = "The exact request, authentication masked; nothing is stored", body = RequestPreviewOut),
+        (status = 404, description = "`edits` names no webhook (`not_found`)", body = app::api::ErrorOut),
         BadBody, Fault,
     ))]
 async fn preview_draft(
@@ -102,6 +103,7 @@ async fn preview_draft(
     request_body = WebhookDraftIn,
     responses(
         (status = 200, description = "The request was sent now; what the receiver answered", body = WebhookTestOut),
+        (status = 404, description = "`edits` names no webhook (`not_found`)", body = app::api::ErrorOut),
         BadBody, Fault,
     ))]
 async fn test_draft(
