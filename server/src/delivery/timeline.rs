@@ -62,6 +62,12 @@ pub struct SliceCount {
     pub count: i64,
 }
 
+/// Where slice 0 starts: the multiple of `width` at or before `first`. [`SliceCount::slice`]
+/// counts from it.
+pub fn origin(first: Millis, width: i64) -> Millis {
+    first - first.rem_euclid(width)
+}
+
 /// Every slice from the one holding `first` to the one holding `now`, empty ones included.
 pub fn slices(
     first: Millis,
@@ -69,7 +75,7 @@ pub fn slices(
     width: i64,
     counts: &[SliceCount],
 ) -> Vec<TimelineSliceOut> {
-    let origin = first - first.rem_euclid(width);
+    let origin = origin(first, width);
     let total = (now.max(first) - origin) / width + 1;
     let mut slices: Vec<TimelineSliceOut> = (0..total)
         .map(|slice| TimelineSliceOut {

@@ -111,10 +111,15 @@ async fn timeline_of_node(
     };
     let now = state.clock.now();
     let width = timeline::slice_width(first, now);
-    let origin = first - first.rem_euclid(width);
     let counts = state
         .store
-        .delivery_timeline(journey, &node, query.version, origin, width)
+        .delivery_timeline(
+            journey,
+            &node,
+            query.version,
+            timeline::origin(first, width),
+            width,
+        )
         .await?;
     Ok(Json(NodeTimelineOut {
         slice_ms: width,
