@@ -138,7 +138,7 @@ impl Server {
             MessagingSettings {
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
                 batch_size: config.message_batch,
-                concurrency: 8,
+                concurrency: 16,
                 email_attribute: config.email_attribute.clone(),
             },
         );

@@ -162,13 +162,23 @@ pub(crate) fn filled_url(
     data: &TemplateData<'_>,
     missing: &mut Vec<String>,
 ) -> Result<url::Url, RenderError> {
-    let rendered = Template::parse(template)?.render_with(data, |value| {
+    filled_parsed_url(template, &Template::parse(template)?, data, missing)
+}
+
+/// [`filled_url`] with `source` parsed already (as `parsed`).
+pub(crate) fn filled_parsed_url(
+    source: &str,
+    parsed: &Template,
+    data: &TemplateData<'_>,
+    missing: &mut Vec<String>,
+) -> Result<url::Url, RenderError> {
+    let rendered = parsed.render_with(data, |value| {
         utf8_percent_encode(value, URL_VALUE).to_string()
     });
     missing.extend(rendered.missing);
     // Percent-encoding cannot keep a value of "." or ".." in its segment: URL parsers resolve
     // `%2E%2E` as `..` too, and an external id of ".." walked up the receiver's path.
-    if dot_segments(&rendered.text) > dot_segments(template) {
+    if dot_segments(&rendered.text) > dot_segments(source) {
         return Err(RenderError::DotSegment);
     }
     url::Url::parse(&rendered.text).map_err(|error| RenderError::Url(error.to_string()))

@@ -80,20 +80,78 @@ pub fn compose(
     content: &TemplateContent,
     data: &TemplateData<'_>,
 ) -> Result<Composed, InvalidTemplate> {
-    fill(content, |field, template| {
-        let rendered = if field == "html" {
-            template.render_with(data, html_escape)
-        } else {
-            template.render(data)
-        };
-        (rendered.text, rendered.missing)
-    })
+    Ok(Compiled::new(content.clone())?.compose(data))
+}
+
+/// A template with every field's placeholders parsed: what the message worker parses once per
+/// round and fills once per message.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    content: TemplateContent,
+    fields: Vec<(&'static str, Template)>,
+}
+
+impl Compiled {
+    pub fn new(content: TemplateContent) -> Result<Self, InvalidTemplate> {
+        let fields = content
+            .fields()
+            .into_iter()
+            .map(|(field, text)| {
+                Template::parse(text)
+                    .map(|template| (field, template))
+                    .map_err(|error| InvalidTemplate::Placeholder { field, error })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { content, fields })
+    }
+
+    pub fn content(&self) -> &TemplateContent {
+        &self.content
+    }
+
+    /// The template filled with `data`.
+    pub fn compose(&self, data: &TemplateData<'_>) -> Composed {
+        self.fill(|field, template| {
+            let rendered = if field == "html" {
+                template.render_with(data, html_escape)
+            } else {
+                template.render(data)
+            };
+            (rendered.text, rendered.missing)
+        })
+    }
+
+    /// Each field as `each` fills it, with the placeholders it lacked.
+    fn fill(
+        &self,
+        mut each: impl FnMut(&'static str, &Template) -> (String, Vec<String>),
+    ) -> Composed {
+        let mut missing = Vec::new();
+        let content = self.content.map_fields(|field, _| {
+            let Some((_, template)) = self.fields.iter().find(|(name, _)| *name == field) else {
+                return String::new();
+            };
+            let (text, lacking) = each(field, template);
+            for placeholder in lacking {
+                if !missing.contains(&placeholder) {
+                    missing.push(placeholder);
+                }
+            }
+            // A header cannot span lines: a contact's value must not add headers.
+            if matches!(field, "from" | "reply_to" | "subject" | "title") {
+                text.replace(['\r', '\n'], " ")
+            } else {
+                text
+            }
+        });
+        Composed { content, missing }
+    }
 }
 
 /// The template with each placeholder shown as its default, or as `[contact.first_name]`:
 /// a preview without a contact.
 pub fn sample(content: &TemplateContent) -> Result<Composed, InvalidTemplate> {
-    fill(content, |field, template| {
+    Ok(Compiled::new(content.clone())?.fill(|field, template| {
         let text = template.fill(|placeholder| {
             let shown = placeholder
                 .default
@@ -106,39 +164,7 @@ pub fn sample(content: &TemplateContent) -> Result<Composed, InvalidTemplate> {
             }
         });
         (text, Vec::new())
-    })
-}
-
-fn fill(
-    content: &TemplateContent,
-    mut each: impl FnMut(&'static str, &Template) -> (String, Vec<String>),
-) -> Result<Composed, InvalidTemplate> {
-    let mut missing = Vec::new();
-    let mut invalid = None;
-    let content = content.map_fields(|field, text| match Template::parse(text) {
-        Ok(template) => {
-            let (text, lacking) = each(field, &template);
-            for placeholder in lacking {
-                if !missing.contains(&placeholder) {
-                    missing.push(placeholder);
-                }
-            }
-            // A header cannot span lines: a contact's value must not add headers.
-            if matches!(field, "from" | "reply_to" | "subject" | "title") {
-                text.replace(['\r', '\n'], " ")
-            } else {
-                text
-            }
-        }
-        Err(error) => {
-            invalid.get_or_insert(InvalidTemplate::Placeholder { field, error });
-            String::new()
-        }
-    });
-    match invalid {
-        Some(error) => Err(error),
-        None => Ok(Composed { content, missing }),
-    }
+    }))
 }
 
 /// Escapes text for HTML content and attribute values.

@@ -14,7 +14,7 @@ pub mod receipt;
 pub mod tracking;
 pub mod worker;
 
-pub use self::worker::{MessageWorker, MessagingSettings};
+pub use self::worker::{MessageWorker, MessagingSettings, ROUNDS_UNDER_WAY};
 
 /// What the API says about sending as the server was started.
 #[derive(Debug, Clone)]

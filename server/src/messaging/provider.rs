@@ -9,63 +9,96 @@ use app::{api::ProviderBodyFormat, template::Template, template::TemplateData};
 use super::{channel::Provider, json_path};
 use crate::{
     delivery::{
-        render::{OutgoingRequest, RenderError, USER_AGENT, auth_header, filled_url},
+        render::{OutgoingRequest, RenderError, USER_AGENT, auth_header, filled_parsed_url},
         send::Attempt,
     },
     webhook::authority_is_fixed,
 };
 
-/// The provider's request for the message in `data`.
-pub fn request(
-    provider: &Provider,
-    message_id: &str,
-    data: &TemplateData<'_>,
-) -> Result<OutgoingRequest, RenderError> {
-    let url_template = Template::parse(&provider.url)?;
-    if !authority_is_fixed(&url_template) {
-        return Err(RenderError::Url(
-            "placeholders in the scheme or host could send contact data elsewhere".to_owned(),
-        ));
-    }
-    let mut missing = Vec::new();
-    let url = filled_url(&provider.url, data, &mut missing)?;
-    let mut headers = vec![("user-agent".to_owned(), USER_AGENT.to_owned())];
-    for header in &provider.headers {
-        let rendered = Template::parse(&header.value)?.render(data);
-        missing.extend(rendered.missing);
-        // A contact's value must not end the header and start another.
-        headers.push((
-            header.key.to_ascii_lowercase(),
-            rendered.text.replace(['\r', '\n'], " "),
-        ));
-    }
-    headers.extend(auth_header(&provider.auth));
-    let body_template = Template::parse(&provider.body)?;
-    let body = match provider.body_format {
-        ProviderBodyFormat::Json => {
-            headers.push(("content-type".to_owned(), "application/json".to_owned()));
-            body_template.render_with(data, json_string_contents)
-        }
-        ProviderBodyFormat::Form => {
-            headers.push((
-                "content-type".to_owned(),
-                "application/x-www-form-urlencoded".to_owned(),
+/// A provider's request settings with their placeholders parsed: parsed once per round of
+/// messages, filled once per message.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate<'a> {
+    provider: &'a Provider,
+    url: Template,
+    headers: Vec<(String, Template)>,
+    body: Template,
+}
+
+impl<'a> RequestTemplate<'a> {
+    pub fn new(provider: &'a Provider) -> Result<Self, RenderError> {
+        let url = Template::parse(&provider.url)?;
+        if !authority_is_fixed(&url) {
+            return Err(RenderError::Url(
+                "placeholders in the scheme or host could send contact data elsewhere".to_owned(),
             ));
-            body_template.render_with(data, |value| {
-                url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-            })
         }
-        ProviderBodyFormat::None => body_template.render(data),
-    };
-    missing.extend(body.missing);
-    Ok(OutgoingRequest {
-        message_id: message_id.to_owned(),
-        method: provider.method,
-        url,
-        headers,
-        body: body.text.into_bytes(),
-        missing,
-    })
+        let headers = provider
+            .headers
+            .iter()
+            .map(|header| {
+                Ok((
+                    header.key.to_ascii_lowercase(),
+                    Template::parse(&header.value)?,
+                ))
+            })
+            .collect::<Result<_, RenderError>>()?;
+        Ok(Self {
+            provider,
+            url,
+            headers,
+            body: Template::parse(&provider.body)?,
+        })
+    }
+
+    /// Where the provider's answer gives its own id for the message.
+    pub fn answer_id_path(&self) -> &str {
+        &self.provider.answer_id_path
+    }
+
+    /// The provider's request for the message in `data`.
+    pub fn request(
+        &self,
+        message_id: &str,
+        data: &TemplateData<'_>,
+    ) -> Result<OutgoingRequest, RenderError> {
+        let provider = self.provider;
+        let mut missing = Vec::new();
+        let url = filled_parsed_url(&provider.url, &self.url, data, &mut missing)?;
+        let mut headers = vec![("user-agent".to_owned(), USER_AGENT.to_owned())];
+        for (name, value) in &self.headers {
+            let rendered = value.render(data);
+            missing.extend(rendered.missing);
+            // A contact's value must not end the header and start another.
+            headers.push((name.clone(), rendered.text.replace(['\r', '\n'], " ")));
+        }
+        headers.extend(auth_header(&provider.auth));
+        let body = match provider.body_format {
+            ProviderBodyFormat::Json => {
+                headers.push(("content-type".to_owned(), "application/json".to_owned()));
+                self.body.render_with(data, json_string_contents)
+            }
+            ProviderBodyFormat::Form => {
+                headers.push((
+                    "content-type".to_owned(),
+                    "application/x-www-form-urlencoded".to_owned(),
+                ));
+                self.body.render_with(data, |value| {
+                    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+                })
+            }
+            ProviderBodyFormat::None => self.body.render(data),
+        };
+        missing.extend(body.missing);
+        Ok(OutgoingRequest {
+            message_id: message_id.to_owned(),
+            method: provider.method,
+            url,
+            headers,
+            body: body.text.into_bytes(),
+            missing,
+        })
+    }
 }
 
 /// `value` escaped to sit between a JSON string's quotes.
@@ -179,7 +212,9 @@ mod tests {
             journey_name: None,
             message: Some(&message),
         };
-        request(provider, "7", &data).expect("renders")
+        RequestTemplate::new(provider)
+            .and_then(|template| template.request("7", &data))
+            .expect("renders")
     }
 
     fn header<'a>(request: &'a OutgoingRequest, name: &str) -> Option<&'a str> {

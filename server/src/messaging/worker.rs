@@ -3,19 +3,24 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use app::{api::TemplateContent, ids::ContactId, journey::Channel, template::TemplateData};
+use app::{
+    api::TemplateContent,
+    ids::{ContactId, TemplateId},
+    journey::Channel,
+    template::TemplateData,
+};
 use serde_json::{Map, Value};
 use tokio::{
-    sync::{Notify, watch},
+    sync::{Notify, Semaphore, watch},
     task::JoinSet,
 };
 
 use super::{
-    channel::{Channels, Provider},
-    compose,
+    channel::Channels,
+    compose::Compiled,
     email::{EmailError, Mailer, OutgoingEmail},
     pacing,
-    provider::{self, Answer},
+    provider::{self, Answer, RequestTemplate},
     tracking::{Purpose, Tracker},
 };
 use crate::{
@@ -29,11 +34,12 @@ use crate::{
 const LEASE: Duration = Duration::from_secs(5 * 60);
 
 /// How often the worker renews the leases of the messages it holds: a round of 500 emails to
-/// an SMTP server that times out (30 s, 8 at once) lasts half an hour, far past one lease.
+/// an SMTP server that times out (30 s, 16 at once) lasts a quarter of an hour, three leases.
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
-/// Rounds under way at once.
-const LOOPS: usize = 2;
+/// Rounds under way at once: while some claim or record (SQLite commits cost as much as a
+/// batch's local sends), the others keep [`MessagingSettings::concurrency`] messages in flight.
+pub const ROUNDS_UNDER_WAY: usize = 4;
 
 /// How long a message that meets transient failures is retried from when it was queued: an
 /// email hours late is worse than none.
@@ -44,7 +50,7 @@ pub struct MessagingSettings {
     /// How often to look for due retries when nothing wakes the worker.
     pub poll_interval: Duration,
     pub batch_size: i64,
-    /// Messages sent at once.
+    /// Messages sent at once, across the rounds under way.
     pub concurrency: usize,
     /// The contact attribute that holds the email address, unless the email channel's
     /// settings name another.
@@ -61,6 +67,8 @@ pub struct MessageWorker {
     settings: MessagingSettings,
     claimant: Claimant,
     wake: Arc<Notify>,
+    /// A permit per message being sent.
+    in_flight: Arc<Semaphore>,
 }
 
 /// A message ready to send, or what became of it without sending.
@@ -87,6 +95,7 @@ impl MessageWorker {
         tracker: Tracker,
         settings: MessagingSettings,
     ) -> Self {
+        let in_flight = Arc::new(Semaphore::new(settings.concurrency.max(1)));
         Self {
             store,
             clock,
@@ -96,6 +105,7 @@ impl MessageWorker {
             settings,
             claimant: Claimant::random(),
             wake: Arc::new(Notify::new()),
+            in_flight,
         }
     }
 
@@ -107,10 +117,8 @@ impl MessageWorker {
     /// Sends until `stop` turns true, then gives back what it had claimed and not sent.
     pub async fn run(self, stop: watch::Receiver<bool>) {
         let worker = Arc::new(self);
-        // Two rounds under way at once: one sends while the other claims or records (SQLite
-        // commits cost as much as a batch's local sends).
         let mut loops = JoinSet::new();
-        for _ in 0..LOOPS {
+        for _ in 0..ROUNDS_UNDER_WAY {
             loops.spawn(worker.clone().send_until(stop.clone()));
         }
         let (stop_heartbeat, heartbeat_stopping) = watch::channel(false);
@@ -193,21 +201,22 @@ impl MessageWorker {
             self.store.channel_rows().await?,
             &self.settings.email_attribute,
         );
+        let templates = self.templates(&due).await?;
+        let providers = request_templates(&channels);
         let mut recent = self.recently_sent(&due, &channels, now).await?;
         let mut outcomes = Vec::with_capacity(due.len());
         let mut sending = JoinSet::new();
         for message in due {
-            match self.prepare(&message, &channels, &mut recent) {
+            match self.prepare(&message, &channels, &templates, &providers, &mut recent) {
                 Prepared::Settled(outcome) => outcomes.push((message.id, outcome)),
                 Prepared::Send(outgoing) => {
-                    if sending.len() >= self.settings.concurrency.max(1)
-                        && let Some(Ok(done)) = sending.join_next().await
-                    {
-                        outcomes.push(done);
-                    }
+                    let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+                        unreachable!("the semaphore is never closed");
+                    };
                     let worker = self.clone();
                     sending.spawn(async move {
                         let outcome = worker.send(&message, &outgoing).await;
+                        drop(permit);
                         (message.id, outcome)
                     });
                 }
@@ -224,6 +233,31 @@ impl MessageWorker {
             .record_messages(self.claimant, &outcomes, self.clock.now())
             .await?;
         Ok(handled)
+    }
+
+    /// The batch's templates, each read and parsed once.
+    async fn templates(&self, due: &[DueMessage]) -> sqlx::Result<Templates> {
+        let mut ids: Vec<TemplateId> = due
+            .iter()
+            .filter_map(|message| message.found_template)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(self
+            .store
+            .templates_by_id(&ids)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let compiled = serde_json::from_str(&row.content)
+                    .map_err(|error| format!("the template cannot be read: {error}"))
+                    .and_then(|content| {
+                        Compiled::new(content)
+                            .map_err(|error| format!("the template cannot be rendered: {error}"))
+                    });
+                (row.id, compiled)
+            })
+            .collect())
     }
 
     /// How many messages each contact of the batch was sent lately on each capped channel.
@@ -262,10 +296,15 @@ impl MessageWorker {
         &self,
         message: &DueMessage,
         channels: &Channels,
+        templates: &Templates,
+        providers: &Providers<'_>,
         recent: &mut RecentlySent,
     ) -> Prepared {
         let skip = |reason: String| Prepared::Settled(MessageOutcome::Skipped { reason });
-        let Some(stored) = &message.template_content else {
+        let Some(found) = message
+            .found_template
+            .and_then(|found| templates.get(&found))
+        else {
             return skip(match message.template_id {
                 Some(id) => format!("template {id} was deleted"),
                 None if message.template_name.trim().is_empty() => {
@@ -277,18 +316,18 @@ impl MessageWorker {
                 ),
             });
         };
-        let content: TemplateContent = match serde_json::from_str(stored) {
-            Ok(content) => content,
-            Err(error) => {
+        let template = match found {
+            Ok(template) => template,
+            Err(reason) => {
                 return Prepared::Settled(MessageOutcome::Failed {
-                    reason: format!("the template cannot be read: {error}"),
+                    reason: reason.clone(),
                 });
             }
         };
-        if content.channel() != message.channel {
+        if template.content().channel() != message.channel {
             return skip(format!(
                 "the template is a {} template; the node sends {}",
-                content.channel(),
+                template.content().channel(),
                 message.channel
             ));
         }
@@ -359,21 +398,18 @@ impl MessageWorker {
             journey_name: message.journey_name.as_deref(),
             message: None,
         };
-        let composed = match compose::compose(&content, &data) {
-            Ok(composed) => composed,
-            Err(error) => {
-                return Prepared::Settled(MessageOutcome::Failed {
-                    reason: format!("the template cannot be rendered: {error}"),
-                });
-            }
-        };
-        let email = match composed.content {
+        let email = match template.compose(&data).content {
             TemplateContent::Email(email) => email,
             content => {
-                let Some(provider) = &settings.provider else {
-                    return skip(no_provider(message.channel));
+                return match providers.get(&message.channel) {
+                    None => skip(no_provider(message.channel)),
+                    Some(Err(error)) => Prepared::Settled(MessageOutcome::Failed {
+                        reason: error.clone(),
+                    }),
+                    Some(Ok(provider)) => {
+                        provider_request(message, provider, &data, &address, &content)
+                    }
                 };
-                return provider_request(message, provider, &data, &address, &content);
             }
         };
         let html = if email.html.trim().is_empty() {
@@ -455,7 +491,7 @@ impl MessageWorker {
 /// The HTTP provider's request for a text or push message.
 fn provider_request(
     message: &DueMessage,
-    provider: &Provider,
+    provider: &RequestTemplate<'_>,
     data: &TemplateData<'_>,
     address: &str,
     content: &TemplateContent,
@@ -475,10 +511,10 @@ fn provider_request(
         message: Some(&fields),
         ..*data
     };
-    match provider::request(provider, &id, &data) {
+    match provider.request(&id, &data) {
         Ok(request) => Prepared::Send(Outgoing::Http {
             request,
-            answer_id_path: provider.answer_id_path.clone(),
+            answer_id_path: provider.answer_id_path().to_owned(),
         }),
         Err(error) => Prepared::Settled(MessageOutcome::Failed {
             reason: format!("the provider's request cannot be built: {error}"),
@@ -488,6 +524,25 @@ fn provider_request(
 
 fn no_provider(channel: Channel) -> String {
     format!("no {channel} provider is set up (an admin sets it on the Channels page)")
+}
+
+/// A round's templates by id, parsed, or why one cannot be used.
+type Templates = HashMap<TemplateId, Result<Compiled, String>>;
+
+/// A round's HTTP providers by channel, their requests parsed, or why one cannot be used.
+type Providers<'a> = HashMap<Channel, Result<RequestTemplate<'a>, String>>;
+
+/// The request template of each channel that has a provider.
+fn request_templates(channels: &Channels) -> Providers<'_> {
+    Channel::ALL
+        .iter()
+        .filter_map(|&channel| {
+            let provider = channels.get(channel).ok()?.provider.as_ref()?;
+            let template = RequestTemplate::new(provider)
+                .map_err(|error| format!("the provider's request cannot be built: {error}"));
+            Some((channel, template))
+        })
+        .collect()
 }
 
 /// Messages sent lately per contact and capped channel, counting the batch's own as it goes.

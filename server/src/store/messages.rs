@@ -39,9 +39,9 @@ pub struct DueMessage {
     /// What the node picked: a template id, else a name.
     pub template_id: Option<TemplateId>,
     pub template_name: String,
-    /// The template found, if it still exists: its channel and content (JSON).
-    pub template_channel: Option<Channel>,
-    pub template_content: Option<String>,
+    /// The template found, if it still exists ([`Store::templates_by_id`] reads it once per
+    /// round rather than once per message).
+    pub found_template: Option<TemplateId>,
     pub attempts: i64,
     pub created_at: Millis,
     /// Where its retry window starts, when not at `created_at` (held for quiet hours).
@@ -199,11 +199,14 @@ impl Store {
             limit,
         )
         .await?;
+        // What sending needs is read after the claim commits: SQLite has one writer, and the
+        // other round's records (or the engine's) should not wait for this read.
+        transaction.commit().await?;
         let mut due = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IN_LIST_CHUNK) {
             let sql = format!(
                 "SELECT m.id, m.journey_id, m.contact_id, m.channel, m.template_id, m.template AS template_name,
-                        t.channel AS template_channel, t.content AS template_content,
+                        t.id AS found_template,
                         m.attempts, m.created_at, m.window_from,
                         c.external_id AS contact_external_id, c.attributes AS contact_attributes,
                         e.name AS event_name, e.properties AS event_properties,
@@ -225,9 +228,8 @@ impl Store {
             for id in chunk {
                 query = query.bind(*id);
             }
-            due.extend(query.fetch_all(&mut *transaction).await?);
+            due.extend(query.fetch_all(&self.pool).await?);
         }
-        transaction.commit().await?;
         Ok(due)
     }
 

@@ -3,7 +3,10 @@
 use app::{ids::TemplateId, journey::Channel};
 use sqlx::FromRow;
 
-use super::Store;
+use super::{
+    Store,
+    sql::{IN_LIST_CHUNK, Params},
+};
 use crate::clock::Millis;
 
 /// A template as stored; `content` is the channel's fields as JSON.
@@ -69,6 +72,23 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// The templates with these ids that exist.
+    pub async fn templates_by_id(&self, ids: &[TemplateId]) -> sqlx::Result<Vec<TemplateRow>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM templates WHERE id IN ({})",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            rows.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(rows)
     }
 
     /// Every template's channel, without the content: what publishing checks.
