@@ -3,7 +3,7 @@
 
 use app::{
     api::{
-        AuditAction, TemplateContent, TemplateIn, TemplateOut, TemplatePreviewIn,
+        AuditAction, Scope, TemplateContent, TemplateIn, TemplateOut, TemplatePreviewIn,
         TemplatePreviewOut,
     },
     ids::TemplateId,
@@ -168,17 +168,26 @@ async fn remove(
     request_body = TemplatePreviewIn,
     responses(
         (status = 200, description = "The content with its placeholders filled", body = TemplatePreviewOut),
+        (status = 403, description = "A contact named by a caller who may not read contacts (`forbidden`)", body = app::api::ErrorOut),
         (status = 404, description = "No contact with that external id (`not_found`)", body = app::api::ErrorOut),
         BadBody, Fault,
     ))]
 async fn preview(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(input): ApiJson<TemplatePreviewIn>,
 ) -> ApiResult<Json<TemplatePreviewOut>> {
     compose::validate(&input.content).map_err(|error| ApiError::invalid_field("content", error))?;
     let composed = match &input.contact {
         None => compose::sample(&input.content),
         Some(external_id) => {
+            // The preview shows the contact's attributes: templates:read alone must not read
+            // them one placeholder at a time.
+            if !caller.principal.has(Scope::ContactsRead) {
+                return Err(ApiError::forbidden(
+                    "previewing with a contact shows their attributes, which needs contacts:read;                      preview with sample values instead (no contact)",
+                ));
+            }
             let contact = state.store.contact(external_id).await?.ok_or_else(|| {
                 ApiError::not_found(format!("there is no contact \"{external_id}\""))
             })?;

@@ -13,7 +13,7 @@ use app::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Receiver, SmtpReceiver, TestServer};
+use crate::support::{Backend, Receiver, SmtpReceiver, TestServer, http_client_with_key};
 
 backend_tests!(
     an_opened_email_resumes_its_wait_and_every_activity_is_counted_once,
@@ -380,6 +380,28 @@ async fn templates_are_checked_when_saved_and_previewed_unsaved(backend: Backend
     assert_eq!(preview["content"]["subject"], "Hi <Ana>");
     assert_eq!(preview["content"]["html"], "<p>Hi &lt;Ana&gt; </p>");
     assert_eq!(preview["missing"], json!(["contact.city"]));
+    // An API key that reads templates but not contacts previews with sample values only: a
+    // contact's preview would read their attributes one placeholder at a time.
+    let key =
+        crate::support::create_api_key(server.database().url(), &[app::api::Scope::TemplatesRead])
+            .await;
+    let templates_only = http_client_with_key(&key);
+    let preview_as_key = |contact: Option<&str>| {
+        templates_only
+            .post(server.url("/api/v1/templates/preview"))
+            .json(&json!({"contact": contact, "content": {"channel": "sms",
+                          "text": "Hi {{contact.first_name}}"}}))
+            .send()
+    };
+    let refused = preview_as_key(Some("ana")).await.expect("a response");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refusal: Value = refused.json().await.expect("an error");
+    let message = refusal["error"]["message"].as_str().expect("a message");
+    assert!(message.contains("contacts:read"), "{message}");
+    let sample = preview_as_key(None).await.expect("a response");
+    assert_eq!(sample.status(), StatusCode::OK);
+    let sample: Value = sample.json().await.expect("a preview");
+    assert_eq!(sample["content"]["text"], "Hi [contact.first_name]");
     // A preview saves nothing.
     let list: Vec<TemplateOut> = server
         .get("/api/v1/templates")
