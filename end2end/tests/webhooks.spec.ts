@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -237,4 +238,68 @@ test('a long URL reads in a few lines and a failed test wraps inside its row', a
   expect(lines).toBeLessThanOrEqual(Math.ceil(url.length / 20));
   await page.screenshot({ path: 'artifacts/webhooks-narrow.png' });
   expect(problems).toEqual([]);
+});
+
+/** Whether `signature` (a `webhook-signature` header) holds a v1 signature of the request by `secret`. */
+function signedBy(secret: string, id: string, timestamp: string, body: string, signature: string): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return signature.split(' ').includes(`v1,${expected}`);
+}
+
+test('an editor reads the signing secret a receiver verifies with, and rotates it with an overlap', async ({ page, request }) => {
+  const signed: { id: string; timestamp: string; signature: string; body: string }[] = [];
+  const receiver = http.createServer((incoming, response) => {
+    let body = '';
+    incoming.on('data', (chunk) => (body += chunk));
+    incoming.on('end', () => {
+      signed.push({
+        id: String(incoming.headers['webhook-id'] ?? ''),
+        timestamp: String(incoming.headers['webhook-timestamp'] ?? ''),
+        signature: String(incoming.headers['webhook-signature'] ?? ''),
+        body,
+      });
+      response.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const { port } = receiver.address() as AddressInfo;
+  const name = `Signed CRM ${Date.now()}`;
+  const created = await request.post('/api/v1/webhooks', {
+    data: { name, url: `http://127.0.0.1:${port}/hook` },
+  });
+  expect(created.status()).toBe(201);
+  const problems = problemsOf(page, []);
+  await page.goto('/webhooks');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+
+  const row = page.getByRole('row').filter({ hasText: name });
+  await row.getByRole('button', { name: `Signing secret of ${name}` }).click();
+  const panel = row.getByRole('region', { name: 'Signing secret' });
+  const secretField = panel.getByLabel('Secret', { exact: true });
+  await expect(secretField).toHaveValue(/^whsec_/);
+  const first = await secretField.inputValue();
+
+  // The receiver verifies a test request with the secret the page shows.
+  await row.getByRole('button', { name: `Test ${name}` }).click();
+  await expect(row.getByRole('status')).toContainText('✓ 200');
+  expect(signed).toHaveLength(1);
+  expect(signedBy(first, signed[0].id, signed[0].timestamp, signed[0].body, signed[0].signature)).toBe(true);
+
+  // Rotated with an hour of overlap: a new secret, the old one shown beside it, and requests
+  // signed by both until the overlap ends, so a receiver still on the old one keeps working.
+  await panel.getByLabel('Old secret signs too for (hours)').fill('1');
+  await panel.getByRole('button', { name: 'Rotate secret' }).click();
+  await expect(secretField).not.toHaveValue(first);
+  const second = await secretField.inputValue();
+  expect(second).toMatch(/^whsec_/);
+  await expect(panel.getByLabel(/^Previous secret \(signs too until/)).toHaveValue(first);
+  await page.screenshot({ path: 'artifacts/signing-secret.png' });
+  await row.getByRole('button', { name: `Test ${name}` }).click();
+  await expect.poll(() => signed.length).toBe(2);
+  const after = signed[1];
+  expect(signedBy(second, after.id, after.timestamp, after.body, after.signature)).toBe(true);
+  expect(signedBy(first, after.id, after.timestamp, after.body, after.signature)).toBe(true);
+  expect(problems).toEqual([]);
+  receiver.close();
 });

@@ -10,9 +10,9 @@ use super::{
     JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, MessageFilter,
     MessageOut, NodeFailuresOut, NodeTimelineOut, OperatorCreatedOut, OperatorIn, OperatorOut,
     OperatorPatch, PasswordChangeIn, ProviderPreset, PublishOut, RequestPreviewOut, ResendCauseIn,
-    ResentOut, SessionOut, SignInIn, TemplateIn, TemplateOut, TemplatePreviewIn,
-    TemplatePreviewOut, WebhookDraftIn, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn,
-    WebhookTestOut,
+    ResentOut, RotateSecretIn, SessionOut, SignInIn, SigningSecretOut, TemplateIn, TemplateOut,
+    TemplatePreviewIn, TemplatePreviewOut, WebhookDraftIn, WebhookIn, WebhookOut, WebhookPatch,
+    WebhookTestIn, WebhookTestOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
@@ -352,6 +352,31 @@ pub async fn test_webhook(id: WebhookId) -> Result<WebhookTestOut, ClientError> 
         "POST",
         &format!("/api/v1/webhooks/{id}/test"),
         Some(&WebhookTestIn::default()),
+    )
+    .await
+}
+
+/// The secret the webhook's receivers verify its signatures with (the read is audited).
+pub async fn webhook_signing_secret(id: WebhookId) -> Result<SigningSecretOut, ClientError> {
+    send::<(), _>(
+        "GET",
+        &format!("/api/v1/webhooks/{id}/signing-secret"),
+        None,
+    )
+    .await
+}
+
+/// A new signing secret for the webhook; the old one signs too for `overlap_hours`.
+pub async fn rotate_webhook_secret(
+    id: WebhookId,
+    overlap_hours: u32,
+) -> Result<SigningSecretOut, ClientError> {
+    send(
+        "POST",
+        &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        Some(&RotateSecretIn {
+            overlap_hours: Some(overlap_hours),
+        }),
     )
     .await
 }

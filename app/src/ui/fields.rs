@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::journey::{Channel, KeyValue};
+use crate::{
+    api::AuthKind,
+    journey::{Channel, KeyValue},
+};
 
 /// A channel as people name it.
 pub(super) fn channel_label(channel: Channel) -> &'static str {
@@ -101,5 +104,83 @@ pub(super) fn KeyValueRows(
             >{format!("+ Add {name}")}</button>
             {(!hint.is_empty()).then(|| view! { <span class="field-hint">{hint}</span> })}
         </fieldset>
+    }
+}
+
+/// A write-only secret: it starts empty, and says so while the server holds one that an empty
+/// input keeps.
+#[component]
+pub(super) fn SecretField(
+    label: &'static str,
+    typed: RwSignal<String>,
+    /// Whether the server holds a secret for this field.
+    stored: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <input type="password" autocomplete="new-password"
+                placeholder=move || if stored.get() { "stored, unchanged; type to replace" } else { "" }
+                prop:value=typed on:input=move |event| typed.set(event_target_value(&event))/>
+        </label>
+    }
+}
+
+/// How outgoing requests authenticate (a webhook's, a channel provider's), and the fields that
+/// choice needs: a user name or a header name, and the secret.
+#[component]
+pub(super) fn AuthFields(
+    kind: RwSignal<AuthKind>,
+    /// The user name (basic) or the header's name (API key).
+    name: RwSignal<String>,
+    secret: RwSignal<String>,
+    /// Whether the server holds a secret that an empty secret field keeps.
+    stored: Signal<bool>,
+    username_placeholder: &'static str,
+) -> impl IntoView {
+    let choice = |option: AuthKind, label: &'static str| {
+        view! { <option value=option.as_str() selected=move || kind.get() == option>{label}</option> }
+    };
+    let fields = move || {
+        let chosen = kind.get();
+        let name_field = match chosen {
+            AuthKind::Basic => Some(("Username", username_placeholder)),
+            AuthKind::ApiKey => Some(("Header", "X-API-Key")),
+            AuthKind::None | AuthKind::Bearer => None,
+        };
+        let secret_label = match chosen {
+            AuthKind::None => return None,
+            AuthKind::Basic => "Password",
+            AuthKind::Bearer => "Token",
+            AuthKind::ApiKey => "Key",
+        };
+        Some(view! {
+            {name_field.map(|(label, placeholder)| view! {
+                <label class="field">
+                    <span class="field-label">{label}</span>
+                    <input type="text" placeholder=placeholder prop:value=name
+                        on:input=move |event| name.set(event_target_value(&event))/>
+                </label>
+            })}
+            <SecretField label=secret_label typed=secret stored/>
+        })
+    };
+    view! {
+        <label class="field">
+            <span class="field-label">"Authentication"</span>
+            <select on:change=move |event| {
+                if let Ok(chosen) = event_target_value(&event).parse::<AuthKind>() {
+                    // A user name is no header, nor the other way round.
+                    name.set(String::new());
+                    kind.set(chosen);
+                }
+            }>
+                {choice(AuthKind::None, "None")}
+                {choice(AuthKind::Basic, "Basic (username and password)")}
+                {choice(AuthKind::Bearer, "Bearer token")}
+                {choice(AuthKind::ApiKey, "API key in a header")}
+            </select>
+        </label>
+        {fields}
     }
 }

@@ -14,7 +14,7 @@ use crate::{
     },
     journey::{Activity, Channel, KeyValue},
     ui::{
-        fields::{KeyValueRows, channel_label},
+        fields::{AuthFields, KeyValueRows, SecretField, channel_label},
         pages::{ErrorNotice, action_error},
     },
 };
@@ -23,9 +23,6 @@ use crate::{
 const PLACEHOLDERS: &str = "Placeholders: {{message.to}} {{message.text}} {{message.id}} \
      {{message.title}} {{message.body}} {{message.deep_link}} {{message.media_url}} \
      {{contact.<attribute>}}. Values are escaped for the body format.";
-
-/// Shown in a secret's empty input while the server holds one.
-const UNCHANGED: &str = "unchanged; type to replace";
 
 /// How a provider proves its receipts are its own: the `type` of [`ReceiptAuthIn`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -458,7 +455,11 @@ fn ProviderFields(channel: Channel, provider: ProviderDraft, receipt_url: String
                     <span class="field-hint" id="channel-body-hint">{PLACEHOLDERS}</span>
                 </div>
             </Show>
-            <AuthFields provider/>
+            <AuthFields kind=provider.auth_kind name=provider.auth_name
+                secret=provider.auth_secret username_placeholder="account id"
+                stored=Signal::derive(move || {
+                    provider.auth_stored == Some(provider.auth_kind.get()) && provider.same_host.get()
+                })/>
             <TextField label="Answer id path" value=provider.answer_id_path placeholder="$.sid"
                 hint="Where the provider's answer gives its id for the message; empty: receipts \
                       name messages by {{message.id}}."/>
@@ -563,61 +564,6 @@ fn BodyFormatChoice(format: RwSignal<ProviderBodyFormat>) -> impl IntoView {
                 {choice(ProviderBodyFormat::None, "None (the message goes in the URL)")}
             </select>
         </label>
-    }
-}
-
-/// How the provider's requests authenticate, and the fields that choice needs.
-#[component]
-fn AuthFields(provider: ProviderDraft) -> impl IntoView {
-    let ProviderDraft {
-        auth_kind,
-        auth_name,
-        auth_secret,
-        auth_stored,
-        ..
-    } = provider;
-    let choice = |kind: AuthKind, label: &'static str| {
-        view! { <option value=kind.as_str() selected=move || auth_kind.get() == kind>{label}</option> }
-    };
-    let stored =
-        Signal::derive(move || auth_stored == Some(auth_kind.get()) && provider.same_host.get());
-    let fields = move || {
-        let kind = auth_kind.get();
-        let name = match kind {
-            AuthKind::Basic => Some(("Username", "account id")),
-            AuthKind::ApiKey => Some(("Header", "X-API-Key")),
-            AuthKind::None | AuthKind::Bearer => None,
-        };
-        let secret_label = match kind {
-            AuthKind::None => return None,
-            AuthKind::Basic => "Password",
-            AuthKind::Bearer => "Token",
-            AuthKind::ApiKey => "Key",
-        };
-        Some(view! {
-            {name.map(|(label, placeholder)| view! {
-                <TextField label value=auth_name placeholder/>
-            })}
-            <SecretField label=secret_label typed=auth_secret stored/>
-        })
-    };
-    view! {
-        <label class="field">
-            <span class="field-label">"Authentication"</span>
-            <select on:change=move |event| {
-                if let Ok(kind) = event_target_value(&event).parse::<AuthKind>() {
-                    // A user name is no header, nor the other way round.
-                    auth_name.set(String::new());
-                    auth_kind.set(kind);
-                }
-            }>
-                {choice(AuthKind::None, "None")}
-                {choice(AuthKind::Basic, "Basic (username and password)")}
-                {choice(AuthKind::Bearer, "Bearer token")}
-                {choice(AuthKind::ApiKey, "API key in a header")}
-            </select>
-        </label>
-        {fields}
     }
 }
 
@@ -753,24 +699,6 @@ fn TextField(
 /// The id of the form's field labelled `label` (one form is open at a time).
 fn field_id(label: &str) -> String {
     format!("channel-{}", label.to_ascii_lowercase().replace(' ', "-"))
-}
-
-/// A write-only secret: it starts empty, and says "unchanged" while the server holds one that
-/// an empty input keeps.
-#[component]
-fn SecretField(
-    label: &'static str,
-    typed: RwSignal<String>,
-    stored: Signal<bool>,
-) -> impl IntoView {
-    view! {
-        <label class="field">
-            <span class="field-label">{label}</span>
-            <input type="password" autocomplete="new-password"
-                placeholder=move || if stored.get() { UNCHANGED } else { "" }
-                prop:value=typed on:input=move |event| typed.set(event_target_value(&event))/>
-        </label>
-    }
 }
 
 #[cfg(test)]

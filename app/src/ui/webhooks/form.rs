@@ -14,7 +14,7 @@ use crate::{
     ids::WebhookId,
     journey::KeyValue,
     ui::{
-        fields::KeyValueRows,
+        fields::{AuthFields, KeyValueRows},
         pages::{ErrorNotice, action_error},
     },
 };
@@ -190,7 +190,8 @@ pub(super) fn WebhookForm(
             <h2>{move || if draft.saved_id.get().is_some() { "Edit webhook" } else { "New webhook" }}</h2>
             <div class="form-grid">
                 <RequestFields draft/>
-                <AuthFields draft/>
+                <AuthFields kind=draft.auth_kind name=draft.auth_name secret=draft.secret
+                    stored=draft.secret_set.into() username_placeholder="crm-user"/>
             </div>
             <KeyValueRows legend="Custom data" name="custom field" rows=draft.custom_data.into()
                 set_rows=Callback::new(move |rows| draft.custom_data.set(rows))
@@ -326,66 +327,6 @@ fn RequestFields(draft: Draft) -> impl IntoView {
                 on:input=move |event| alert_emails.set(event_target_value(&event))/>
             <span class="field-hint">"Comma-separated; at most one email an hour per webhook."</span>
         </label>
-    }
-}
-
-/// The authentication choice and the fields it needs.
-#[component]
-fn AuthFields(draft: Draft) -> impl IntoView {
-    let Draft {
-        auth_kind,
-        auth_name,
-        secret,
-        secret_set,
-        ..
-    } = draft;
-    let choice = |kind: AuthKind, label: &'static str| {
-        view! { <option value=kind.as_str() selected=move || auth_kind.get() == kind>{label}</option> }
-    };
-    let fields = move || {
-        let kind = auth_kind.get();
-        let name = match kind {
-            AuthKind::Basic => Some(("Username", "crm-user")),
-            AuthKind::ApiKey => Some(("Header", "X-API-Key")),
-            AuthKind::None | AuthKind::Bearer => None,
-        };
-        let secret_label = match kind {
-            AuthKind::None => return None,
-            AuthKind::Basic => "Password",
-            AuthKind::Bearer => "Token",
-            AuthKind::ApiKey => "Key",
-        };
-        Some(view! {
-            {name.map(|(label, placeholder)| view! {
-                <label class="field">
-                    <span class="field-label">{label}</span>
-                    <input type="text" placeholder=placeholder prop:value=auth_name
-                        on:input=move |event| auth_name.set(event_target_value(&event))/>
-                </label>
-            })}
-            <label class="field">
-                <span class="field-label">{secret_label}</span>
-                <input type="password" autocomplete="new-password"
-                    placeholder=move || if secret_set.get() { "•••••• stored; type to replace" } else { "" }
-                    prop:value=secret on:input=move |event| secret.set(event_target_value(&event))/>
-            </label>
-        })
-    };
-    view! {
-        <label class="field">
-            <span class="field-label">"Authentication"</span>
-            <select on:change=move |event| {
-                if let Ok(kind) = event_target_value(&event).parse::<AuthKind>() {
-                    auth_kind.set(kind);
-                }
-            }>
-                {choice(AuthKind::None, "None")}
-                {choice(AuthKind::Basic, "Basic (username and password)")}
-                {choice(AuthKind::Bearer, "Bearer token")}
-                {choice(AuthKind::ApiKey, "API key in a header")}
-            </select>
-        </label>
-        {fields}
     }
 }
 

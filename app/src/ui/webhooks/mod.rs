@@ -10,9 +10,15 @@ use form::WebhookForm;
 
 use super::{
     access::use_access,
-    pages::{DataTable, LoadedList, PageHeader},
+    pages::{DataTable, LoadedList, PageHeader, utc_seconds},
 };
-use crate::api::{RequestPreviewOut, Scope, WebhookOut, WebhookPatch, WebhookTestOut, client};
+use crate::{
+    api::{
+        RequestPreviewOut, Scope, SigningSecretOut, WebhookOut, WebhookPatch, WebhookTestOut,
+        client,
+    },
+    ids::WebhookId,
+};
 
 /// Which webhook the form edits.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +111,8 @@ fn WebhookRow(
     };
     let name = webhook.name.clone();
     let switch_name = webhook.name.clone();
+    let secret_name = webhook.name.clone();
+    let secret_open = RwSignal::new(false);
     let edited = webhook.clone();
     view! {
         <tr>
@@ -144,6 +152,17 @@ fn WebhookRow(
                     " "
                     <button
                         type="button"
+                        class="secondary"
+                        hidden=move || !access.can(Scope::WebhooksWrite)
+                        aria-label=format!("Signing secret of {secret_name}")
+                        aria-expanded=move || secret_open.get().to_string()
+                        on:click=move |_| secret_open.update(|open| *open = !*open)
+                    >
+                        "Signing secret"
+                    </button>
+                    " "
+                    <button
+                        type="button"
                         hidden=move || !access.can(Scope::WebhooksWrite)
                         aria-label=format!("Test {name}")
                         disabled=move || test.pending().get()
@@ -158,8 +177,86 @@ fn WebhookRow(
                     <span class="test-result failed" role="alert">{format!("✗ {error}")}</span>
                 })}
                 {move || test.value().get().map(|result| view! { <TestVerdict result/> })}
+                <Show when=move || secret_open.get()>
+                    <SigningSecret id/>
+                </Show>
             </td>
         </tr>
+    }
+}
+
+/// The webhook's signing secret, read when opened (the read is audited), and a rotation with
+/// an overlap during which the old secret signs too, so receivers can switch without
+/// refusing requests.
+#[component]
+fn SigningSecret(id: WebhookId) -> impl IntoView {
+    let secret = RwSignal::new(None::<Result<SigningSecretOut, client::ClientError>>);
+    leptos::task::spawn_local(async move {
+        secret.set(Some(client::webhook_signing_secret(id).await));
+    });
+    let overlap_hours = RwSignal::new(24_u32);
+    let rotate = Action::new_local(move |_: &()| async move {
+        let rotated = client::rotate_webhook_secret(id, overlap_hours.get_untracked()).await;
+        if rotated.is_ok() {
+            secret.set(Some(rotated.clone()));
+        }
+        rotated.map(|_| ())
+    });
+    let shown = move || match secret.get() {
+        None => view! { <p class="field-hint">"Reading the secret…"</p> }.into_any(),
+        Some(Err(error)) => {
+            view! { <p class="test-result failed" role="alert">{format!("✗ {error}")}</p> }
+                .into_any()
+        }
+        Some(Ok(out)) => {
+            let previous = out.previous_secret.map(|previous| {
+                let until = out.previous_expires_at.map(utc_seconds).unwrap_or_default();
+                view! {
+                    <label class="field">
+                        <span class="field-label">{format!("Previous secret (signs too until {until} UTC)")}</span>
+                        <input type="text" readonly class="secret-value" prop:value=previous/>
+                    </label>
+                }
+            });
+            view! {
+                <label class="field">
+                    <span class="field-label">"Secret"</span>
+                    <input type="text" readonly class="secret-value" prop:value=out.secret/>
+                </label>
+                {previous}
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="signing-secret" aria-label="Signing secret">
+            <p class="field-hint">
+                "Receivers verify the webhook-signature header with this secret (Standard Webhooks). \
+                 Anyone holding it can forge requests they trust."
+            </p>
+            {shown}
+            <div class="row-buttons">
+                <label class="field">
+                    <span class="field-label">"Old secret signs too for (hours)"</span>
+                    <input type="number" min="0" max="168"
+                        prop:value=move || overlap_hours.get().to_string()
+                        on:input=move |event| {
+                            if let Ok(hours) = event_target_value(&event).trim().parse() {
+                                overlap_hours.set(hours);
+                            }
+                        }/>
+                </label>
+                <button type="button" class="secondary" disabled=move || rotate.pending().get()
+                    on:click=move |_| {
+                        rotate.dispatch(());
+                    }>
+                    "Rotate secret"
+                </button>
+            </div>
+            {move || rotate.value().get().and_then(Result::err).map(|error| view! {
+                <p class="test-result failed" role="alert">{format!("✗ {error}")}</p>
+            })}
+        </section>
     }
 }
 
