@@ -33,8 +33,9 @@ use crate::{
 /// after it.
 const LEASE: Duration = Duration::from_secs(5 * 60);
 
-/// How often the worker renews the leases of the messages it holds: a round of 500 emails to
-/// an SMTP server that times out (30 s, 16 at once) lasts a quarter of an hour, three leases.
+/// How often the worker renews the leases of the messages it holds: four rounds of 500 emails
+/// sharing 16 sends to an SMTP server that times out (30 s each) last about an hour, a dozen
+/// leases.
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
 /// Rounds under way at once: while some claim or record (SQLite commits cost as much as a
