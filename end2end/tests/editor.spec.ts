@@ -553,8 +553,15 @@ test('the travel case: each branch, the contacts waiting, and an earlier version
   // Still v1 after the next polls.
   await page.waitForTimeout(2_500);
   await expect(wait.locator('.badge.reached')).toHaveText('◉ 5');
+  // The delivery log follows the version whose counts the canvas shows.
+  await node(page, 'hook').locator('.badge.deliveries').click();
+  await expect(log.locator('.log-version')).toHaveText('v1');
+  await expect(log.locator('.delivery')).toHaveCount(3);
+  await expect(log.locator('.chart figcaption')).toHaveText('✓ 3 accepted · ◷ 0 pending · ✗ 0 failed');
   await picker.selectOption({ label: 'v2 (live)' });
   await expect(wait.locator('.badge.reached')).toHaveText('◉ 0', { timeout: 10_000 });
+  await expect(log.locator('.log-version')).toHaveText('v2');
+  await expect(log.getByText('No requests yet.')).toBeVisible();
 
   expect(problems).toEqual([]);
   receiver.close();

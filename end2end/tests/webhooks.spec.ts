@@ -118,7 +118,7 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   receiver.close();
 });
 
-test('an operator disables a webhook, which holds its requests, and enables it again', async ({ page }) => {
+test('an operator disables a webhook, which holds its requests, and enables it again', async ({ page, request }) => {
   const receiver = await startReceiver();
   const problems = problemsOf(page, []);
   await page.goto('/webhooks');
@@ -135,12 +135,56 @@ test('an operator disables a webhook, which holds its requests, and enables it a
   await form.getByRole('button', { name: 'Close' }).click();
 
   const row = page.getByRole('row').filter({ hasText: name });
-  await expect(row).toContainText('enabled');
+  const state = row.locator('td.health .state');
+  await expect(state).toHaveText('enabled');
+  await expect(row.locator('[data-field="day"]')).toHaveText('24 h: ✓ 0 · ✗ 0');
   await row.getByRole('button', { name: `Disable ${name}` }).click();
-  await expect(row).toContainText('disabled: disabled by an operator');
+  await expect(state).toHaveText(/^disabled since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: by an operator$/);
+
+  // A contact reaches the webhook while it is disabled: the request is held, not sent.
+  const webhookId = (await (await request.get('/api/v1/webhooks')).json()).find(
+    (webhook: { name: string }) => webhook.name === name,
+  ).id;
+  const event = `paused_${Date.now()}`;
+  const created = await request.post('/api/v1/journeys', {
+    data: {
+      name: `Paused ${event}`,
+      draft: {
+        nodes: [
+          { id: 'start', position: { x: 0, y: 0 }, kind: 'trigger', settings: { event } },
+          { id: 'hook', position: { x: 0, y: 160 }, kind: 'webhook', settings: { webhook: webhookId } },
+          { id: 'done', position: { x: 0, y: 320 }, kind: 'exit' },
+        ],
+        edges: [
+          { from: 'start', branch: 'next', to: 'hook' },
+          { from: 'hook', branch: 'next', to: 'done' },
+        ],
+      },
+    },
+  });
+  expect(created.status()).toBe(201);
+  const journey = await created.json();
+  expect((await request.post(`/api/v1/journeys/${journey.id}/publish`)).status()).toBe(201);
+  const contact = `held-${event}`;
+  expect((await request.put(`/api/v1/contacts/${contact}`, { data: { attributes: {} } })).ok()).toBe(true);
+  expect((await request.post('/api/v1/events', { data: { contact, event } })).status()).toBe(202);
+  await expect(async () => {
+    await page.reload();
+    await expect(row.locator('[data-field="unsent"]')).toHaveText('1 held', { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+  expect(receiver.received).toHaveLength(0);
+
+  // Enabled again, it sends what it held; its line counts the request accepted.
   await row.getByRole('button', { name: `Enable ${name}` }).click();
   await expect(row.getByRole('button', { name: `Disable ${name}` })).toBeVisible();
-  await expect(row).not.toContainText('disabled:');
+  await expect(state).toHaveText('enabled');
+  await expect(async () => {
+    await page.reload();
+    await expect(row.locator('[data-field="day"]')).toHaveText('24 h: ✓ 1 · ✗ 0', { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(row.locator('[data-field="unsent"]')).toHaveCount(0);
+  await expect(row.getByRole('img', { name: 'last 24 hours: 1 accepted, 0 failed' })).toBeVisible();
+  expect(receiver.received).toHaveLength(1);
 
   await row.getByRole('button', { name: `Edit ${name}` }).click();
   await expect(form.getByLabel('Disable after failing for (hours)')).toHaveValue('6');

@@ -131,6 +131,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub shutdown_grace_secs: u64,
 
+    /// Days each webhook request attempt (with the receiver's answer) stays in the delivery
+    /// log; older ones are deleted, a batch at a time, once an hour. 0 keeps them for ever.
+    /// The deliveries themselves, their states and the canvas counts stay.
+    #[arg(long, env = "WAYFARER_ATTEMPT_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub attempt_retention_days: u32,
+
     /// Lets anyone who reaches the server in as an admin, without signing in: for a demo on
     /// this machine only. Refused unless --listen is a loopback address; the UI shows a banner.
     #[arg(long, env = "WAYFARER_INSECURE_NO_AUTH")]
@@ -258,6 +265,7 @@ impl Config {
             message_batch: 500,
             delivery_concurrency: 16,
             shutdown_grace_secs: 10,
+            attempt_retention_days: 30,
             max_connections: 1_024,
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,

@@ -12,6 +12,7 @@ pub(crate) mod http;
 pub(crate) mod intake;
 pub mod messaging;
 mod pace;
+pub mod retention;
 pub mod secret_key;
 pub mod store;
 pub mod webhook;
@@ -49,6 +50,7 @@ pub struct Server {
     intake: IntakeQueue,
     deliveries: DeliveryWorker,
     messages: MessageWorker,
+    pruner: retention::Pruner,
     insecure_no_auth: bool,
 }
 
@@ -142,6 +144,15 @@ impl Server {
                 email_attribute: config.email_attribute.clone(),
             },
         );
+        let pruner = retention::Pruner::new(
+            store.clone(),
+            clock.clone(),
+            retention::RetentionSettings {
+                keep: (config.attempt_retention_days > 0)
+                    .then(|| i64::from(config.attempt_retention_days) * 24 * store::HOUR_MS),
+                poll_interval: Duration::from_millis(config.engine_poll_ms),
+            },
+        );
         let engine = engine
             .handing_deliveries_to(deliveries.handoff())
             .waking_message_worker(messages.wake_handle());
@@ -191,6 +202,7 @@ impl Server {
             intake: intake_queue,
             deliveries,
             messages,
+            pruner,
             insecure_no_auth: config.insecure_no_auth,
         })
     }
@@ -212,13 +224,15 @@ impl Server {
         let (stop_engine, engine_stopping) = watch::channel(false);
         let engine = tokio::spawn(self.engine.run(self.intake, engine_stopping.clone()));
         let deliveries = tokio::spawn(self.deliveries.run(engine_stopping.clone()));
-        let messages = tokio::spawn(self.messages.run(engine_stopping));
+        let messages = tokio::spawn(self.messages.run(engine_stopping.clone()));
+        let pruner = tokio::spawn(self.pruner.run(engine_stopping));
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         for (task, name) in [
             (engine, "engine"),
             (deliveries, "delivery worker"),
             (messages, "message worker"),
+            (pruner, "attempt log pruner"),
         ] {
             if let Err(error) = task.await {
                 tracing::error!(%error, "the {name} task ended abnormally");

@@ -12,7 +12,7 @@ use super::{
     OperatorPatch, PasswordChangeIn, ProviderPreset, PublishOut, RequestPreviewOut, ResendCauseIn,
     ResentOut, RotateSecretIn, SessionOut, SignInIn, SigningSecretOut, TemplateIn, TemplateOut,
     TemplatePreviewIn, TemplatePreviewOut, WebhookDraftIn, WebhookIn, WebhookOut, WebhookPatch,
-    WebhookTestIn, WebhookTestOut,
+    WebhookTestIn, WebhookTestOut, WebhooksHealthOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
@@ -184,12 +184,14 @@ pub async fn node_failures(
     journey: JourneyId,
     node: &NodeId,
     status: DeliveryStatus,
+    version: Option<i64>,
 ) -> Result<NodeFailuresOut, ClientError> {
     let node = encode_query_value(node.as_str());
     let status = status.as_str();
+    let version = version_query("&", version);
     send::<(), _>(
         "GET",
-        &format!("/api/v1/journeys/{journey}/nodes/{node}/failures?status={status}"),
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/failures?status={status}{version}"),
         None,
     )
     .await
@@ -199,14 +201,23 @@ pub async fn node_failures(
 pub async fn node_timeline(
     journey: JourneyId,
     node: &NodeId,
+    version: Option<i64>,
 ) -> Result<NodeTimelineOut, ClientError> {
     let node = encode_query_value(node.as_str());
+    let version = version_query("?", version);
     send::<(), _>(
         "GET",
-        &format!("/api/v1/journeys/{journey}/nodes/{node}/timeline"),
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/timeline{version}"),
         None,
     )
     .await
+}
+
+/// `{separator}version=N`, or nothing for every version.
+fn version_query(separator: &str, version: Option<i64>) -> String {
+    version.map_or_else(String::new, |version| {
+        format!("{separator}version={version}")
+    })
 }
 
 /// Resends the node's failed requests of one cause; how many.
@@ -214,11 +225,12 @@ pub async fn resend_cause(
     journey: JourneyId,
     node: &NodeId,
     cause: &str,
+    version: Option<i64>,
 ) -> Result<ResentOut, ClientError> {
     let node = encode_query_value(node.as_str());
     let input = ResendCauseIn {
         cause: cause.to_owned(),
-        version: None,
+        version,
     };
     send(
         "POST",
@@ -232,11 +244,13 @@ pub async fn resend_cause(
 pub async fn resend_failed_of_node(
     journey: JourneyId,
     node: &NodeId,
+    version: Option<i64>,
 ) -> Result<ResentOut, ClientError> {
     let node = encode_query_value(node.as_str());
+    let version = version_query("?", version);
     send::<(), _>(
         "POST",
-        &format!("/api/v1/journeys/{journey}/nodes/{node}/resend-failed"),
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/resend-failed{version}"),
         None,
     )
     .await
@@ -272,6 +286,7 @@ fn query_string(filter: &DeliveryFilter) -> String {
         .add("webhook", filter.webhook)
         .add("journey", filter.journey)
         .add("node", filter.node.as_ref())
+        .add("version", filter.version)
         .add("status", filter.status)
         .add("contact", filter.contact.as_ref())
         .add("since", filter.since)
@@ -333,6 +348,10 @@ pub async fn delete_journey(id: JourneyId) -> Result<(), ClientError> {
 
 pub async fn list_webhooks() -> Result<Vec<WebhookOut>, ClientError> {
     send::<(), _>("GET", "/api/v1/webhooks", None).await
+}
+
+pub async fn webhooks_health() -> Result<WebhooksHealthOut, ClientError> {
+    send::<(), _>("GET", "/api/v1/webhooks/health", None).await
 }
 
 pub async fn create_webhook(input: &WebhookIn) -> Result<WebhookOut, ClientError> {
@@ -546,15 +565,22 @@ mod tests {
         let filter = DeliveryFilter {
             journey: Some(JourneyId(3)),
             node: Some(crate::journey::NodeId::new("n 7&x")),
+            version: Some(2),
             status: Some(super::super::DeliveryStatus::Failed),
             limit: Some(50),
             ..DeliveryFilter::default()
         };
         assert_eq!(
             query_string(&filter),
-            "journey=3&node=n%207%26x&status=failed&limit=50"
+            "journey=3&node=n%207%26x&version=2&status=failed&limit=50"
         );
         assert_eq!(query_string(&DeliveryFilter::default()), "");
+    }
+
+    #[test]
+    fn a_version_is_added_to_a_node_query_only_when_given() {
+        assert_eq!(version_query("?", Some(3)), "?version=3");
+        assert_eq!(version_query("&", None), "");
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct DeliveryFilter {
     pub journey: Option<JourneyId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<NodeId>,
+    /// Only the requests of this journey version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeliveryStatus>,
     /// A contact's `external_id`.
@@ -136,7 +139,8 @@ pub struct FailuresQuery {
     pub version: Option<i64>,
 }
 
-/// `GET /api/v1/journeys/{id}/nodes/{node}/timeline`.
+/// `GET /api/v1/journeys/{id}/nodes/{node}/timeline` and
+/// `POST /api/v1/journeys/{id}/nodes/{node}/resend-failed`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(
     feature = "ssr",

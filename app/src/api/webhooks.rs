@@ -219,6 +219,8 @@ pub struct WebhookOut {
     pub disabled_reason: Option<String>,
     /// Since when every request has failed (`None` while the receiver accepts).
     pub failing_since: Option<i64>,
+    /// Since when the webhook is disabled (`None` while enabled).
+    pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -232,6 +234,42 @@ pub struct SigningSecretOut {
     /// During a rotation's overlap, the previous secret, which still signs too.
     pub previous_secret: Option<String>,
     pub previous_expires_at: Option<i64>,
+}
+
+/// `GET /api/v1/webhooks/health`: how each webhook's receiver has fared lately, for the
+/// webhooks page's health line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WebhooksHealthOut {
+    /// The width of an hour, in milliseconds (3,600,000): `hours[i]` starts at
+    /// `since + i * hour_ms`.
+    pub hour_ms: i64,
+    /// Epoch milliseconds: the start of the oldest hour, 23 whole hours before the current one.
+    pub since: i64,
+    /// Every webhook, by id.
+    pub webhooks: Vec<WebhookHealthOut>,
+}
+
+/// One webhook's last 24 hours and the requests it has not sent yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WebhookHealthOut {
+    pub id: WebhookId,
+    /// 24 hours, oldest first, the current (unfinished) hour last.
+    pub hours: Vec<HourCountOut>,
+    /// Requests waiting for the webhook to be enabled again.
+    pub held: i64,
+    /// Requests queued or waiting for a retry.
+    pub pending: i64,
+}
+
+/// Requests to a webhook in one hour: `accepted` answered 2xx; `failed` did not (each attempt
+/// counts, retried or not) or could not be sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HourCountOut {
+    pub accepted: i64,
+    pub failed: i64,
 }
 
 /// `POST /api/v1/webhooks/{id}/rotate-secret`.

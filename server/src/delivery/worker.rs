@@ -745,6 +745,7 @@ fn millis(duration: Duration) -> Millis {
 fn unsendable_record(failure: &Unsendable, now: Millis) -> AttemptRecord {
     AttemptRecord {
         delivery_id: failure.delivery.id,
+        webhook_id: failure.delivery.webhook_id,
         attempted_at: now,
         latency_ms: 0,
         status_code: None,
@@ -781,6 +782,7 @@ fn sent_record(sent: &Sent, now: Millis) -> AttemptRecord {
         };
     AttemptRecord {
         delivery_id: sent.delivery.id,
+        webhook_id: sent.delivery.webhook_id,
         attempted_at: now,
         latency_ms: i64::try_from(attempt.latency.as_millis()).unwrap_or(i64::MAX),
         status_code: attempt.status.map(i64::from),

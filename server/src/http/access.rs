@@ -97,7 +97,7 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
             | "/journeys/{id}/nodes/{node}/failures"
             | "/journeys/{id}/nodes/{node}/timeline",
         )
-        | ("GET", "/messages") => Needs(DeliveriesRead),
+        | ("GET", "/messages" | "/webhooks/health") => Needs(DeliveriesRead),
         (
             "POST",
             "/deliveries/{id}/resend"

@@ -209,6 +209,7 @@ async fn list(
         webhook: filter.webhook,
         journey: filter.journey,
         node: filter.node.as_ref(),
+        version: filter.version,
         status: filter.status,
         contact: filter.contact.as_deref(),
         since: filter.since,
@@ -311,15 +312,16 @@ async fn resend(
 }
 
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/nodes/{node}/resend-failed", tag = "deliveries",
-    params(("id" = i64, Path, description = "The journey's id", example = 1), ("node" = String, Path, description = "The webhook node's id", example = "hook")),
+    params(("id" = i64, Path, description = "The journey's id", example = 1), ("node" = String, Path, description = "The webhook node's id", example = "hook"), TimelineQuery),
     responses(
         (status = 200, description = "How many failed deliveries were resent", body = ResentOut),
-        BadPath, Fault,
+        BadPath, BadQuery, Fault,
     ))]
 async fn resend_failed_of_node(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> ApiResult<Json<ResentOut>> {
     existing_journey(&state, journey).await?;
     let resent = state
@@ -328,6 +330,7 @@ async fn resend_failed_of_node(
             ResendScope::FailedOfNode {
                 journey,
                 node: &node,
+                version: query.version,
             },
             state.clock.now(),
         )

@@ -59,6 +59,7 @@ use super::{
         journeys::resume,
         journeys::stats,
         webhooks::list,
+        webhooks::health,
         webhooks::create,
         webhooks::show,
         webhooks::update,

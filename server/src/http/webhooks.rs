@@ -6,6 +6,7 @@ use app::{
     api::{
         AuditAction, HeaderOut, RequestPreviewOut, RotateSecretIn, SigningSecretOut,
         WebhookDraftIn, WebhookIn, WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut,
+        WebhooksHealthOut,
     },
     ids::WebhookId,
 };
@@ -38,6 +39,7 @@ const MAX_OVERLAP_HOURS: u32 = 24 * 7;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks", get(list).post(create))
+        .route("/webhooks/health", get(health))
         .route("/webhooks/preview", post(preview_draft))
         .route("/webhooks/test", post(test_draft))
         .route("/webhooks/{id}", get(show).patch(update).delete(remove))
@@ -247,6 +249,20 @@ async fn create(
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<WebhookOut>>> {
     let rows = state.store.webhooks().await?;
     Ok(Json(rows.iter().map(out).collect::<ApiResult<_>>()?))
+}
+
+#[utoipa::path(get, path = "/api/v1/webhooks/health", tag = "webhooks",
+    responses(
+        (status = 200, description = "Every webhook's requests accepted and failed in each of the last 24 hours, and the requests it holds or has pending now", body = WebhooksHealthOut),
+        Fault,
+    ))]
+async fn health(State(state): State<AppState>) -> ApiResult<Json<WebhooksHealthOut>> {
+    let now = state.clock.now();
+    let rows = state
+        .store
+        .webhook_health(webhook::health::since(now))
+        .await?;
+    Ok(Json(webhook::health::health(&rows, now)))
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",

@@ -53,6 +53,8 @@ pub struct DueDelivery {
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
     pub delivery_id: DeliveryId,
+    /// The delivery's webhook, whose hourly counts the attempt joins.
+    pub webhook_id: WebhookId,
     pub attempted_at: Millis,
     pub latency_ms: i64,
     pub status_code: Option<i64>,
@@ -405,6 +407,7 @@ async fn record_attempts(
         attempts,
     )
     .await?;
+    super::webhook_hours::count_attempts(&mut *connection, backend, records).await?;
     // Deliveries that end in the same state (a batch accepted at once, typically) are moved
     // by one `WHERE id IN` per state, which binds a parameter per row instead of six; the
     // rest (retries, whose next attempts differ by their jitter) by a `VALUES` list.
@@ -576,6 +579,7 @@ pub struct DeliveryQuery<'a> {
     pub webhook: Option<WebhookId>,
     pub journey: Option<JourneyId>,
     pub node: Option<&'a NodeId>,
+    pub version: Option<i64>,
     pub status: Option<DeliveryStatus>,
     pub contact: Option<&'a str>,
     pub since: Option<Millis>,
@@ -600,8 +604,9 @@ impl Store {
                AND ($6 IS NULL OR c.external_id = $6)
                AND ($7 IS NULL OR d.created_at >= $7)
                AND ($8 IS NULL OR d.created_at < $8)
+               AND ($9 IS NULL OR d.version = $9)
              ORDER BY d.id DESC
-             LIMIT $9",
+             LIMIT $10",
         )
         .bind(query.id)
         .bind(query.webhook)
@@ -611,6 +616,7 @@ impl Store {
         .bind(query.contact)
         .bind(query.since)
         .bind(query.until)
+        .bind(query.version)
         .bind(query.limit)
         .fetch_all(&self.pool)
         .await
@@ -637,9 +643,13 @@ impl Store {
         scope: ResendScope<'_>,
         now: Millis,
     ) -> sqlx::Result<u64> {
-        let (delivery, journey_node, only_failed) = match scope {
-            ResendScope::Delivery(id) => (Some(id), None, false),
-            ResendScope::FailedOfNode { journey, node } => (None, Some((journey, node)), true),
+        let (delivery, journey_node, version, only_failed) = match scope {
+            ResendScope::Delivery(id) => (Some(id), None, None, false),
+            ResendScope::FailedOfNode {
+                journey,
+                node,
+                version,
+            } => (None, Some((journey, node)), version, true),
         };
         let resent = self
             .write_one(
@@ -650,13 +660,15 @@ impl Store {
                AND ($2 IS NULL OR id = $2)
                AND ($3 IS NULL OR journey_id = $3)
                AND ($4 IS NULL OR node_id = $4)
-               AND ($5 = 0 OR status = 'failed')",
+               AND ($5 = 0 OR status = 'failed')
+               AND ($6 IS NULL OR version = $6)",
                 )
                 .bind(now)
                 .bind(delivery)
                 .bind(journey_node.map(|(journey, _)| journey))
                 .bind(journey_node.map(|(_, node)| node))
-                .bind(i64::from(only_failed)),
+                .bind(i64::from(only_failed))
+                .bind(version),
             )
             .await?;
         Ok(resent.rows_affected())
@@ -739,10 +751,11 @@ impl Store {
 pub enum ResendScope<'a> {
     /// This one, if it is not pending.
     Delivery(DeliveryId),
-    /// Every failed delivery of a journey's webhook node, in all its versions.
+    /// Every failed delivery of a journey's webhook node, of one version or of all.
     FailedOfNode {
         journey: JourneyId,
         node: &'a NodeId,
+        version: Option<i64>,
     },
 }
 

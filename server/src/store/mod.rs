@@ -12,11 +12,13 @@ mod events;
 mod journeys;
 mod messages;
 mod operators;
+mod retention;
 mod sql;
 mod stats;
 mod steps;
 mod templates;
 mod url;
+mod webhook_hours;
 mod webhooks;
 
 use std::{
@@ -54,10 +56,12 @@ pub use self::{
         NewMessage, TrackedMessage,
     },
     operators::{NewOperator, OperatorRow, SessionRow},
+    retention::Pruned,
     stats::{VersionCounts, Visit},
     steps::StepRecords,
     templates::TemplateRow,
     url::redact_url,
+    webhook_hours::{HOUR_MS, Unsent, WebhookHealthRows, WebhookHour, hour_of},
     webhooks::WebhookRow,
 };
 use crate::error::{Error, Result, describe_io_error};

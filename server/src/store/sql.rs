@@ -116,10 +116,23 @@ pub(super) async fn insert_rows<'a, const N: usize>(
     table_and_columns: &str,
     rows: impl Iterator<Item = [Param<'a>; N]>,
 ) -> sqlx::Result<()> {
+    upsert_rows(connection, backend, table_and_columns, rows, "").await
+}
+
+/// [`insert_rows`] with an `ON CONFLICT …` clause (both databases read the same syntax), e.g.
+/// to add to counters that exist already. Rows conflicting within one statement are an error
+/// on PostgreSQL: give each key once.
+pub(super) async fn upsert_rows<'a, const N: usize>(
+    connection: &mut AnyConnection,
+    backend: Backend,
+    table_and_columns: &str,
+    rows: impl Iterator<Item = [Param<'a>; N]>,
+    on_conflict: &str,
+) -> sqlx::Result<()> {
     const { assert!(N * ROWS_PER_STATEMENT <= MAX_PARAMETERS) };
     let rows: Vec<[Param<'a>; N]> = rows.collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = insert_sql(backend, table_and_columns, chunk.len(), N, "");
+        let sql = insert_sql(backend, table_and_columns, chunk.len(), N, on_conflict);
         bind_rows(sqlx::query(&sql), chunk)
             .execute(&mut *connection)
             .await?;

@@ -44,6 +44,9 @@ pub struct WebhookRow {
     pub failing_since: Option<Millis>,
     /// At most this many requests a second, from each process; 0: no limit.
     pub max_requests_per_second: i64,
+    /// Since when the webhook is disabled; `None` while enabled. Kept by the store from
+    /// `enabled`'s changes.
+    pub disabled_at: Option<Millis>,
 }
 
 impl WebhookRow {
@@ -72,7 +75,7 @@ macro_rules! columns {
          auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
          disabled_reason, created_at, updated_at, disable_after_failing_hours, failing_since,
-         max_requests_per_second"
+         max_requests_per_second, disabled_at"
     };
 }
 
@@ -83,9 +86,9 @@ const INSERT: &str = concat!(
          headers, auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, enabled,
          disabled_reason, updated_at, disable_after_failing_hours, max_requests_per_second,
-         created_at)
+         created_at, disabled_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-             $19, $20, $21)
+             $19, $20, $21, CASE WHEN $16 = 0 THEN $18 END)
      RETURNING ",
     columns!()
 );
@@ -96,6 +99,7 @@ const UPDATE: &str = concat!(
          auth_secret = $10, signing_secret = $11, previous_signing_secret = $12,
          previous_secret_expires_at = $13, retry_window_hours = $14, alert_emails = $15,
          failing_since = CASE WHEN enabled = 0 AND $16 = 1 THEN NULL ELSE failing_since END,
+         disabled_at = CASE WHEN $16 = 1 THEN NULL WHEN enabled = 1 THEN $18 ELSE disabled_at END,
          enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19,
          max_requests_per_second = $20
      WHERE id = $21
@@ -276,12 +280,16 @@ impl Store {
         reason: &str,
         now: Millis,
     ) -> sqlx::Result<()> {
-        self.write_one(sqlx::query(
-            "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1",
+        self.write_one(
+            sqlx::query(
+                "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3,
+                 disabled_at = CASE WHEN enabled = 1 THEN $3 ELSE disabled_at END
+             WHERE id = $1",
+            )
+            .bind(id)
+            .bind(reason)
+            .bind(now),
         )
-        .bind(id)
-        .bind(reason)
-        .bind(now))
         .await?;
         Ok(())
     }
@@ -304,7 +312,8 @@ impl Store {
         .execute(&mut *transaction)
         .await?;
         let disabled = sqlx::query(
-            "UPDATE webhooks SET enabled = 0, disabled_reason = $3, updated_at = $2
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $3, updated_at = $2,
+                 disabled_at = $2
              WHERE id = $1 AND enabled = 1 AND disable_after_failing_hours > 0
                AND failing_since <= $2 - disable_after_failing_hours * 3600000",
         )

@@ -1,6 +1,7 @@
 //! Webhook assets: what a marketer configures, checked when saved so that problems surface in
 //! the form rather than in a failed delivery hours later; and the secrets that go with them.
 
+pub mod health;
 pub mod mask;
 
 use app::{
@@ -303,6 +304,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         disable_after_failing_hours: 0,
         failing_since: None,
         max_requests_per_second: 0,
+        disabled_at: None,
     };
     Ok(settings.into_row(base))
 }
@@ -328,6 +330,7 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
         enabled: row.is_enabled(),
         disabled_reason: row.disabled_reason.clone(),
         failing_since: row.failing_since,
+        disabled_at: row.disabled_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -88,7 +88,7 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
             | "/journeys/{id}/nodes/{node}/failures"
             | "/journeys/{id}/nodes/{node}/timeline",
         )
-        | ("get", "/messages") => scope(DeliveriesRead),
+        | ("get", "/messages" | "/webhooks/health") => scope(DeliveriesRead),
         (
             "post",
             "/deliveries/{id}/resend"

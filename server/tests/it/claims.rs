@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app::{
     api::{AttemptOutcome, DeliveryStatus, Reentry},
-    ids::DeliveryId,
+    ids::{DeliveryId, WebhookId},
     journey::fixtures::{chain, webhook_with},
 };
 use serde_json::json;
@@ -96,6 +96,7 @@ fn record(delivery_id: DeliveryId, status: DeliveryStatus, at: i64) -> AttemptRe
     let accepted = status == DeliveryStatus::Accepted;
     AttemptRecord {
         delivery_id,
+        webhook_id: WebhookId(1),
         attempted_at: at,
         latency_ms: 1,
         status_code: Some(if accepted { 200 } else { 503 }),

@@ -8,7 +8,7 @@ use app::{
         AttemptOutcome, DeliveryDetailOut, DeliveryOut, DeliveryStatus, JourneyIn, JourneyOut,
         JourneyStatsOut, Reentry, ResentOut, SigningSecretOut, WebhookOut, WebhookTestOut,
     },
-    ids::{DeliveryId, JourneyId},
+    ids::{DeliveryId, JourneyId, WebhookId},
     journey::fixtures::{chain, webhook_with},
 };
 use reqwest::StatusCode;
@@ -842,6 +842,7 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
 
     let record = |n: usize, status: DeliveryStatus, code: i64, next: Option<i64>| AttemptRecord {
         delivery_id: ids[n],
+        webhook_id: WebhookId(1),
         attempted_at: 20,
         latency_ms: ids[n].get(),
         status_code: Some(code),
@@ -919,6 +920,36 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
         .map(|&id| (id, id.get(), format!("body {id}")))
         .collect();
     assert_eq!(attempts, expected);
+
+    // The webhook's hour counts them, and a later batch in the same hour adds to it.
+    let hour = || async {
+        store
+            .webhook_health(0)
+            .await
+            .expect("health")
+            .hours
+            .into_iter()
+            .map(|hour| (hour.webhook_id, hour.hour, hour.accepted, hour.failed))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hour().await, vec![(WebhookId(1), 0, 3, 2)]);
+    let again = store
+        .claim_due_deliveries(claimant, 10_000, 1_000_000, 10)
+        .await
+        .expect("claim the retries");
+    assert_eq!(again.len(), 2);
+    store
+        .record_attempts(
+            claimant,
+            &[
+                record(1, DeliveryStatus::Accepted, 200, None),
+                record(3, DeliveryStatus::Accepted, 200, None),
+            ],
+            40,
+        )
+        .await
+        .expect("record the retries");
+    assert_eq!(hour().await, vec![(WebhookId(1), 0, 5, 2)]);
     connection.close().await.ok();
     store.close().await;
 }

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use app::{
-    api::{DeliveryCountsOut, Reentry, WebhookOut},
+    api::{
+        DeliveryCountsOut, HourCountOut, Reentry, WebhookHealthOut, WebhookOut, WebhooksHealthOut,
+    },
     ids::{JourneyId, WebhookId},
     journey::fixtures::{chain, webhook_with},
 };
@@ -59,6 +61,28 @@ async fn webhook(server: &TestServer, webhook: WebhookId) -> WebhookOut {
         .await
 }
 
+/// The webhook's health line, as the webhooks page reads it.
+async fn health(server: &TestServer, webhook: WebhookId) -> WebhookHealthOut {
+    let all: WebhooksHealthOut = server
+        .expect(server.get("/api/v1/webhooks/health").await, StatusCode::OK)
+        .await;
+    assert_eq!(all.hour_ms, HOUR);
+    all.webhooks
+        .into_iter()
+        .find(|line| line.id == webhook)
+        .expect("every webhook has a health line")
+}
+
+/// Requests of a health line's 24 hours, accepted and failed.
+fn day_total(line: &WebhookHealthOut) -> HourCountOut {
+    line.hours
+        .iter()
+        .fold(HourCountOut::default(), |sum, hour| HourCountOut {
+            accepted: sum.accepted + hour.accepted,
+            failed: sum.failed + hour.failed,
+        })
+}
+
 /// The webhook once `condition` holds (or a panic after five seconds).
 async fn webhook_when(
     server: &TestServer,
@@ -108,6 +132,8 @@ async fn a_disabled_webhook_holds_its_requests_until_it_is_enabled(backend: Back
         (disabled.enabled, disabled.disabled_reason.as_deref()),
         (false, Some("disabled by an operator"))
     );
+    let disabled_at = server.clock().now_millis();
+    assert_eq!(disabled.disabled_at, Some(disabled_at));
     let journey = server
         .publish_journey(
             Reentry::Once,
@@ -122,6 +148,13 @@ async fn a_disabled_webhook_holds_its_requests_until_it_is_enabled(backend: Back
     assert_eq!(
         (counts.accepted, counts.pending, counts.held, counts.failed),
         (0, 0, 1, 0)
+    );
+    let line = health(&server, hook.id).await;
+    assert_eq!((line.held, line.pending, line.hours.len()), (1, 0, 24));
+    assert_eq!(
+        day_total(&line),
+        HourCountOut::default(),
+        "nothing sent yet"
     );
     let id: i64 = sqlx::query_scalar("SELECT id FROM deliveries")
         .fetch_one(&mut server.database_connection().await)
@@ -144,9 +177,23 @@ async fn a_disabled_webhook_holds_its_requests_until_it_is_enabled(backend: Back
         receiver.received().is_empty(),
         "nothing is sent while disabled"
     );
+    // An edit of another setting keeps the time it was disabled at.
+    let renamed = server
+        .expect::<WebhookOut>(
+            server
+                .patch_json(
+                    &format!("/api/v1/webhooks/{}", hook.id),
+                    &json!({"name": "CRM 2"}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(renamed.disabled_at, Some(disabled_at));
 
     let enabled = switch(&server, hook.id, true).await;
     assert!(enabled.enabled && enabled.disabled_reason.is_none());
+    assert_eq!(enabled.disabled_at, None);
     let sent = after_attempts(&server, 1).await;
     assert_eq!(sent.status, "accepted");
     assert_eq!(receiver.received().len(), 1);
@@ -159,6 +206,16 @@ async fn a_disabled_webhook_holds_its_requests_until_it_is_enabled(backend: Back
     assert_eq!(
         (counts.accepted, counts.pending, counts.held, counts.failed),
         (1, 0, 0, 0)
+    );
+    let line = health(&server, hook.id).await;
+    assert_eq!((line.held, line.pending), (0, 0));
+    assert_eq!(
+        line.hours[23],
+        HourCountOut {
+            accepted: 1,
+            failed: 0
+        },
+        "the current hour, last"
     );
 }
 
@@ -193,6 +250,21 @@ async fn a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest
     assert_eq!(
         disabled.disabled_reason.as_deref(),
         Some("every request failed for 1 h; its requests are held until it is enabled again")
+    );
+    assert_eq!(disabled.disabled_at, Some(server.clock().now_millis()));
+    // Every attempt of that hour and a bit is on the health line as failed.
+    let line = health(&server, hook.id).await;
+    assert_eq!(
+        day_total(&line),
+        HourCountOut {
+            accepted: 0,
+            failed: state.attempts
+        }
+    );
+    assert_eq!(
+        (line.held, line.pending),
+        (0, 1),
+        "the next retry is queued"
     );
     // The stakeholders hear of it, whatever the hourly limit of failure alerts.
     let mut emails = Vec::new();

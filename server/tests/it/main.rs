@@ -25,6 +25,7 @@ mod pages;
 mod providers;
 mod rate;
 mod reentry;
+mod retention;
 mod scale_out;
 mod secrets;
 mod startup;

@@ -54,6 +54,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("patch", "/api/v1/webhooks/{id}"),
     ("delete", "/api/v1/webhooks/{id}"),
     ("get", "/api/v1/webhooks/{id}/signing-secret"),
+    ("get", "/api/v1/webhooks/health"),
     ("post", "/api/v1/webhooks/{id}/rotate-secret"),
     ("post", "/api/v1/webhooks/{id}/preview"),
     ("post", "/api/v1/webhooks/{id}/test"),

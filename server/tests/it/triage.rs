@@ -175,6 +175,43 @@ async fn failures_are_grouped_by_cause_and_resent_one_cause_at_a_time(backend: B
         .await;
     assert_eq!(nothing.resent, 0);
 
+    // The log and "resend all failed" keep to a version when given one.
+    let of_version = |version: i64| {
+        let server = &server;
+        async move {
+            server
+                .expect::<Vec<serde_json::Value>>(
+                    server
+                        .get(&format!(
+                            "/api/v1/deliveries?journey={journey}&version={version}"
+                        ))
+                        .await,
+                    StatusCode::OK,
+                )
+                .await
+                .len()
+        }
+    };
+    assert_eq!((of_version(1).await, of_version(2).await), (3, 0));
+    let resend_all = |version: i64| {
+        let server = &server;
+        async move {
+            server
+                .expect::<ResentOut>(
+                    server
+                        .post(&format!(
+                            "/api/v1/journeys/{journey}/nodes/hook/resend-failed?version={version}"
+                        ))
+                        .await,
+                    StatusCode::OK,
+                )
+                .await
+                .resent
+        }
+    };
+    assert_eq!(resend_all(2).await, 0, "version 2 failed nothing");
+    assert_eq!(resend_all(1).await, 1, "cy's request, of version 1");
+
     let accepted = server
         .get(&format!(
             "/api/v1/journeys/{journey}/nodes/hook/failures?status=accepted"

@@ -15,14 +15,21 @@ use crate::{
     ui::pages::{ErrorNotice, LoadedList, utc_minutes, utc_seconds},
 };
 
+/// The requests of the webhook node whose counts were clicked, of the version whose counts the
+/// canvas shows (the live one, or the one picked in the header).
 #[component]
-pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
+pub(super) fn DeliveryLog(
+    state: EditorState,
+    live_version: RwSignal<Option<i64>>,
+) -> impl IntoView {
     let status = state.log_status;
+    let version = Memo::new(move |_| state.stats_version.get().or(live_version.get()));
     // Also bumped after a resend.
     let reload = reload_while(move || state.log_node.get_untracked().is_some());
     let deliveries = LocalResource::new(move || {
         let node = state.log_node.get();
         let status = status.get();
+        let version = version.get();
         reload.track();
         async move {
             let Some(node) = node else {
@@ -31,6 +38,7 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
             let filter = DeliveryFilter {
                 journey: Some(state.journey_id),
                 node: Some(node),
+                version,
                 status,
                 limit: Some(200),
                 ..DeliveryFilter::default()
@@ -53,7 +61,12 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
             view! {
                 <section class="delivery-log drawer" aria-label="Delivery log">
                     <div class="log-controls">
-                        <h2>"Delivery log " <span class="node-id">{node.to_string()}</span></h2>
+                        <h2>
+                            "Delivery log " <span class="node-id">{node.to_string()}</span>
+                            {move || version.get().map(|version| view! {
+                                " " <span class="log-version">{format!("v{version}")}</span>
+                            })}
+                        </h2>
                         <label>
                             "Show "
                             <select
@@ -84,10 +97,10 @@ pub(super) fn DeliveryLog(state: EditorState) -> impl IntoView {
                         </button>
                     </div>
                     {move || resend.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
-                    <Timeline state node=node.clone() reload/>
+                    <Timeline state node=node.clone() version reload/>
                     {move || match status.get() {
                         Some(grouped @ (DeliveryStatus::Failed | DeliveryStatus::Pending)) => Some(view! {
-                            <FailureGroups state node=node.clone() status=grouped reload/>
+                            <FailureGroups state node=node.clone() status=grouped version reload/>
                         }),
                         _ => None,
                     }}
@@ -138,6 +151,7 @@ fn FailureGroups(
     state: EditorState,
     node: NodeId,
     status: DeliveryStatus,
+    version: Memo<Option<i64>>,
     reload: RwSignal<u32>,
 ) -> impl IntoView {
     let journey = state.journey_id;
@@ -145,15 +159,17 @@ fn FailureGroups(
     let groups = LocalResource::new(move || {
         reload.track();
         let node = listed_node.clone();
-        async move { client::node_failures(journey, &node, status).await }
+        let version = version.get();
+        async move { client::node_failures(journey, &node, status, version).await }
     });
     // `None`: every failed request of the node; `Some(cause)`: that group's.
     let resend = Action::new_local(move |cause: &Option<String>| {
         let (node, cause) = (node.clone(), cause.clone());
+        let version = version.get_untracked();
         async move {
             match cause {
-                Some(cause) => client::resend_cause(journey, &node, &cause).await,
-                None => client::resend_failed_of_node(journey, &node).await,
+                Some(cause) => client::resend_cause(journey, &node, &cause, version).await,
+                None => client::resend_failed_of_node(journey, &node, version).await,
             }
         }
     });
@@ -319,12 +335,18 @@ fn DeliveryItem(
 /// (amber) up, failed (red) down, one bar per slice of a round width from the first request
 /// to now; each bar says its figures on hover.
 #[component]
-fn Timeline(state: EditorState, node: NodeId, reload: RwSignal<u32>) -> impl IntoView {
+fn Timeline(
+    state: EditorState,
+    node: NodeId,
+    version: Memo<Option<i64>>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
     let journey = state.journey_id;
     let timeline = LocalResource::new(move || {
         reload.track();
         let node = node.clone();
-        async move { client::node_timeline(journey, &node).await }
+        let version = version.get();
+        async move { client::node_timeline(journey, &node, version).await }
     });
     move || {
         timeline.get().map(|loaded| match loaded {

@@ -231,7 +231,7 @@ fn JourneyEditor(
                 // the journey stays in sight.
                 <div class="canvas-column">
                     <canvas::Canvas state/>
-                    <log::DeliveryLog state/>
+                    <log::DeliveryLog state live_version/>
                 </div>
                 <aside class="side-panel" aria-label="Settings">
                     <settings::SidePanel state/>

@@ -5,8 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 mod form;
+mod health;
 
 use form::WebhookForm;
+use health::{HealthLine, state_text};
 
 use super::{
     access::use_access,
@@ -15,7 +17,7 @@ use super::{
 use crate::{
     api::{
         RequestPreviewOut, Scope, SigningSecretOut, WebhookOut, WebhookPatch, WebhookTestOut,
-        client,
+        WebhooksHealthOut, client,
     },
     ids::WebhookId,
 };
@@ -31,6 +33,12 @@ enum Editing {
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
     let webhooks = LocalResource::new(client::list_webhooks);
+    // The health lines come apart from the list: a caller without deliveries:read still sees
+    // the webhooks, only without them.
+    let health = LocalResource::new(move || {
+        webhooks.track();
+        client::webhooks_health()
+    });
     let editing = RwSignal::new(Editing::Closed);
     let may_write = use_access().can_once_hydrated(Scope::WebhooksWrite);
     view! {
@@ -52,25 +60,27 @@ pub fn WebhooksPage() -> impl IntoView {
             list=webhooks
             loading="Loading webhooks…"
             empty="No webhooks yet. Add one, then test it with sample data."
-            show=move |list| view! { <WebhookTable webhooks=list editing reload=webhooks/> }
+            show=move |list| view! { <WebhookTable webhooks=list editing reload=webhooks health/> }
         />
     }
 }
 
 type WebhookList = LocalResource<Result<Vec<WebhookOut>, client::ClientError>>;
+type HealthLines = LocalResource<Result<WebhooksHealthOut, client::ClientError>>;
 
 #[component]
 fn WebhookTable(
     webhooks: Vec<WebhookOut>,
     editing: RwSignal<Editing>,
     reload: WebhookList,
+    health: HealthLines,
 ) -> impl IntoView {
     let rows = webhooks
         .into_iter()
-        .map(|webhook| view! { <WebhookRow webhook editing reload/> })
+        .map(|webhook| view! { <WebhookRow webhook editing reload health/> })
         .collect_view();
     view! {
-        <DataTable columns=&["Name", "URL", "Format", "State", "Test"]>
+        <DataTable columns=&["Name", "URL", "Format", "State and last 24 hours", "Test"]>
             {rows}
         </DataTable>
     }
@@ -82,6 +92,7 @@ fn WebhookRow(
     webhook: WebhookOut,
     editing: RwSignal<Editing>,
     reload: WebhookList,
+    health: HealthLines,
 ) -> impl IntoView {
     let access = use_access();
     let id = webhook.id;
@@ -98,16 +109,13 @@ fn WebhookRow(
         }
         switched
     });
-    let state = if webhook.enabled {
-        "enabled".to_owned()
-    } else {
-        format!(
-            "disabled: {}",
-            webhook
-                .disabled_reason
-                .as_deref()
-                .unwrap_or("by an operator")
-        )
+    let state = state_text(&webhook);
+    let health_line = move || {
+        let Some(Ok(all)) = health.get() else {
+            return None;
+        };
+        let line = all.webhooks.into_iter().find(|line| line.id == id)?;
+        Some(view! { <HealthLine line hour_ms=all.hour_ms since=all.since/> })
     };
     let name = webhook.name.clone();
     let switch_name = webhook.name.clone();
@@ -119,7 +127,10 @@ fn WebhookRow(
             <td class="journey-name">{webhook.name}</td>
             <td class="url">{url_with_breaks(&webhook.url)}</td>
             <td>{webhook.body_format.as_str()}</td>
-            <td>{state}</td>
+            <td class="health">
+                <span class="state">{state}</span>
+                {health_line}
+            </td>
             <td class="test-cell">
                 <div class="row-buttons">
                     <button

@@ -1,0 +1,108 @@
+//! A webhook's health line: its state in words, its last 24 hours as small bars (accepted up,
+//! failed down) and the requests it holds or has pending.
+
+use leptos::prelude::*;
+
+use super::super::pages::utc_minutes;
+use crate::api::{HourCountOut, WebhookHealthOut, WebhookOut};
+
+/// Width of an hour's bar and the gap after it, in the line's units.
+const BAR: f64 = 4.0;
+const BAR_GAP: f64 = 1.0;
+/// Height of the accepted bars above the axis and of the failed ones below it.
+const UP: f64 = 16.0;
+const DOWN: f64 = 8.0;
+
+/// The webhook's state: enabled, or disabled since when and why.
+pub(super) fn state_text(webhook: &WebhookOut) -> String {
+    if webhook.enabled {
+        return match webhook.failing_since {
+            Some(since) => format!(
+                "enabled, every request failing since {} UTC",
+                utc_minutes(since)
+            ),
+            None => "enabled".to_owned(),
+        };
+    }
+    let reason = webhook
+        .disabled_reason
+        .as_deref()
+        .unwrap_or("by an operator");
+    // The operator's reason reads "disabled by an operator": said once here.
+    let reason = reason.strip_prefix("disabled ").unwrap_or(reason);
+    match webhook.disabled_at {
+        Some(at) => format!("disabled since {} UTC: {reason}", utc_minutes(at)),
+        None => format!("disabled: {reason}"),
+    }
+}
+
+#[component]
+pub(super) fn HealthLine(line: WebhookHealthOut, hour_ms: i64, since: i64) -> impl IntoView {
+    let total = |count: fn(&HourCountOut) -> i64| line.hours.iter().map(count).sum::<i64>();
+    let (accepted, failed) = (total(|hour| hour.accepted), total(|hour| hour.failed));
+    let highest = line
+        .hours
+        .iter()
+        .map(|hour| hour.accepted.max(hour.failed))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let width = line.hours.len() as f64 * (BAR + BAR_GAP);
+    let bars = line
+        .hours
+        .iter()
+        .enumerate()
+        .map(|(index, hour)| {
+            let x = index as f64 * (BAR + BAR_GAP);
+            // A single request still shows as a sliver.
+            let scaled = |count: i64, room: f64| {
+                if count == 0 {
+                    0.0
+                } else {
+                    (count as f64 / highest * room).max(1.5)
+                }
+            };
+            let up = scaled(hour.accepted, UP);
+            let down = scaled(hour.failed, DOWN);
+            let start = since + index as i64 * hour_ms;
+            view! {
+                <g class="slice">
+                    <title>{format!(
+                        "{} UTC: {} accepted, {} failed",
+                        utc_minutes(start),
+                        hour.accepted,
+                        hour.failed
+                    )}</title>
+                    <rect class="bar-accepted" x=x y=UP - up width=BAR height=up></rect>
+                    <rect class="bar-failed" x=x y=UP + 1.0 width=BAR height=down></rect>
+                </g>
+            }
+        })
+        .collect_view();
+    let unsent = [(line.held, "held"), (line.pending, "pending")]
+        .into_iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    view! {
+        <div class="health-line">
+            <svg
+                class="sparkline"
+                viewBox=format!("0 0 {width} {}", UP + 1.0 + DOWN)
+                preserveAspectRatio="none"
+                role="img"
+                aria-label=format!("last 24 hours: {accepted} accepted, {failed} failed")
+            >
+                <line x1="0" y1=UP + 0.5 x2=width y2=UP + 0.5 class="axis"></line>
+                {bars}
+            </svg>
+            <span class="health-figures" data-field="day">
+                {format!("24 h: ✓ {accepted} · ✗ {failed}")}
+            </span>
+            {(!unsent.is_empty()).then(|| view! {
+                <span class="health-figures unsent" data-field="unsent">{unsent}</span>
+            })}
+        </div>
+    }
+}
