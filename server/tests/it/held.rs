@@ -27,7 +27,7 @@ backend_tests!(
 
 const HOUR: i64 = 3_600_000;
 
-async fn hook_counts(server: &TestServer, journey: JourneyId) -> DeliveryCountsOut {
+pub(crate) async fn hook_counts(server: &TestServer, journey: JourneyId) -> DeliveryCountsOut {
     server
         .journey_stats(journey)
         .await

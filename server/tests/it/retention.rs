@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::{
     deliveries::deliver_once_to,
+    held::hook_counts,
     support::{Backend, Receiver, TestServer},
 };
 
@@ -57,14 +58,7 @@ async fn attempts_older_than_the_retention_period_are_pruned(backend: Backend) {
     assert_eq!(left, both[1..].to_vec());
     assert_ne!(left, first);
     // The deliveries and the canvas counts are untouched.
-    let hook = server
-        .journey_stats(journey)
-        .await
-        .nodes
-        .into_iter()
-        .find(|node| node.node_id == "hook")
-        .and_then(|node| node.deliveries)
-        .expect("the hook node's counts");
+    let hook = hook_counts(&server, journey).await;
     assert_eq!((hook.accepted, hook.failed), (2, 0));
     // The first request's hour went from the health counts; the second's stays.
     let hours: Vec<(i64, i64)> = sqlx::query_as("SELECT hour, accepted FROM webhook_hours")
