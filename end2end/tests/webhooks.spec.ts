@@ -62,6 +62,9 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   await form.getByLabel('header 1 secret').check();
   await form.getByLabel('Contact fields to send').fill('email, first_name');
   await form.getByLabel('Email when requests fail for good').fill('ops@example.com, crm@example.com');
+  const pause = form.getByLabel('At most one alert every (minutes)');
+  await expect(pause).toHaveValue('60');
+  await pause.fill('1440');
 
   await form.getByRole('button', { name: 'Preview request' }).click();
   const preview = form.getByRole('region', { name: 'Request preview' });
@@ -91,6 +94,7 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   await row.getByRole('button', { name: `Edit ${working}` }).click();
   await expect(form.getByLabel('Token', { exact: true })).toHaveValue('');
   await expect(form.getByLabel('Email when requests fail for good')).toHaveValue('ops@example.com, crm@example.com');
+  await expect(form.getByLabel('At most one alert every (minutes)')).toHaveValue('1440');
   await expect(form.getByLabel('Token', { exact: true })).toHaveAttribute('placeholder', /stored/);
   await expect(form.getByLabel('header 1 value')).toHaveValue('********');
   await expect(form.getByLabel('header 1 secret')).toBeChecked();

@@ -1,8 +1,11 @@
 //! Emails to a webhook's stakeholders when its requests fail for good (after the retry window,
-//! at once on `410 Gone`, or unsendable): at most one an hour per webhook, from whichever
-//! process takes the webhook's alert turn first; and when the webhook disables itself because
-//! every request failed for its set period (always: it happens once, and from then on its
-//! requests are held until someone acts).
+//! at once on `410 Gone`, or unsendable): at most one every `alert_every_minutes` per webhook,
+//! from whichever process takes the webhook's alert turn first, failures within the pause
+//! added up for the next email (which the sweep sends once the pause is over); and when the
+//! webhook disables itself because every request failed for its set period (always: it happens
+//! once, and from then on its requests are held until someone acts).
+
+use std::{sync::Arc, time::Duration};
 
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -11,14 +14,16 @@ use lettre::{
 
 use app::ids::WebhookId;
 
+use tokio::sync::watch;
+
 use crate::{
     clock::{Millis, SharedClock},
     error::{Error, Result},
-    store::Store,
+    store::{AlertTurn, Store},
 };
 
-/// The least time between two alerts about one webhook.
-const ALERT_INTERVAL: Millis = 60 * 60 * 1_000;
+/// How often, by the server's clock, the sweep looks for failures held back past their pause.
+const SWEEP_EVERY: Millis = 60 * 1_000;
 
 /// Failed requests of one webhook, as a delivery batch saw them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +42,15 @@ pub enum Alert {
         webhook: WebhookId,
         reason: String,
     },
+    /// Failures held back during the webhook's pause, now that it is over.
+    HeldBack(WebhookId),
 }
 
 impl Alert {
     fn webhook(&self) -> WebhookId {
         match self {
             Self::Failures(failures) => failures.webhook,
-            Self::Disabled { webhook, .. } => *webhook,
+            Self::Disabled { webhook, .. } | Self::HeldBack(webhook) => *webhook,
         }
     }
 }
@@ -80,8 +87,35 @@ impl Alerter {
         })
     }
 
+    /// Sends, every minute by the server's clock, the failures held back by webhooks whose
+    /// pause is over, until told to stop.
+    pub async fn sweep(self: Arc<Self>, poll_interval: Duration, mut stop: watch::Receiver<bool>) {
+        if self.mailer.is_none() {
+            return;
+        }
+        let mut next_at = self.clock.now();
+        while !*stop.borrow() {
+            if self.clock.now() >= next_at {
+                next_at = self.clock.now() + SWEEP_EVERY;
+                match self.store.webhooks_owed_an_alert(self.clock.now()).await {
+                    Ok(webhooks) => {
+                        for webhook in webhooks {
+                            self.alert(Alert::HeldBack(webhook)).await;
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot look for alerts held back"),
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(poll_interval) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
     /// Emails the webhook's alert addresses about these failures, unless it has none, no
-    /// SMTP server is configured, or it was alerted within the hour.
+    /// SMTP server is configured, or its alerts pause (then the failures are added up for the
+    /// next email).
     pub async fn alert(&self, alert: Alert) {
         let Some(mailer) = &self.mailer else {
             return;
@@ -99,21 +133,42 @@ impl Alerter {
             return;
         }
         let now = self.clock.now();
-        // A disabling takes the turn whoever had it: it is news, and it starts the hour.
+        let pause = row.alert_every_minutes.max(1) * 60 * 1_000;
+        // A disabling takes the turn whoever had it: it is news, and it starts the pause.
         let before = match alert {
-            Alert::Failures(_) => now - ALERT_INTERVAL,
+            Alert::Failures(_) | Alert::HeldBack(_) => now - pause,
             Alert::Disabled { .. } => Millis::MAX,
         };
-        match self.store.claim_alert(row.id, now, before).await {
-            Ok(true) => {}
-            Ok(false) => return,
+        let turn = match self.store.take_alert_turn(row.id, now, before).await {
+            Ok(Some(turn)) => turn,
+            Ok(None) => {
+                if let Alert::Failures(failures) = &alert {
+                    let count = i64::try_from(failures.count).unwrap_or(i64::MAX);
+                    if let Err(error) = self
+                        .store
+                        .hold_back_failures(row.id, count, &failures.last_error)
+                        .await
+                    {
+                        tracing::warn!(%error, webhook = %row.id, "failures not kept for the next alert");
+                    }
+                }
+                return;
+            }
             Err(error) => {
                 tracing::warn!(%error, webhook = %row.id, "alert not sent: its turn could not be taken");
                 return;
             }
+        };
+        if matches!(alert, Alert::HeldBack(_)) && turn.held_back == 0 {
+            // Another process sent them meanwhile.
+            return;
         }
-        let url = crate::webhook::mask::masked_url(&row.url);
-        let message = match message(&self.from, &recipients, &row.name, &url, &alert) {
+        let email = Email {
+            name: &row.name,
+            url: &crate::webhook::mask::masked_url(&row.url),
+            every_minutes: row.alert_every_minutes,
+        };
+        let message = match message(&self.from, &recipients, &email, &alert, &turn) {
             Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, webhook = %row.id, "alert not sent: the email could not be built");
@@ -126,39 +181,70 @@ impl Alerter {
     }
 }
 
+/// The webhook an email is about.
+struct Email<'a> {
+    name: &'a str,
+    /// Masked.
+    url: &'a str,
+    every_minutes: i64,
+}
+
 fn message(
     from: &Mailbox,
     recipients: &[String],
-    name: &str,
-    url: &str,
+    email: &Email<'_>,
     alert: &Alert,
+    turn: &AlertTurn,
 ) -> Result<Message, lettre::error::Error> {
+    let Email {
+        name,
+        url,
+        every_minutes,
+    } = email;
+    let failed_text = |count: i64, last_error: &str| {
+        format!(
+            "{count} request(s) to the webhook \"{name}\" ({url}) failed for good: the receiver \
+             did not accept them within the retry window, answered 410 Gone, or the request \
+             could not be built.\n\n\
+             Last error: {last_error}\n\n\
+             Open the journey in Wayfarer and click the webhook node's counts to see the \
+             delivery log and resend the failed requests once the receiver works again. \
+             Further failures of this webhook are reported at most once every {every_minutes} \
+             minute(s), added up.\n"
+        )
+    };
+    let held_back_error = turn.held_back_error.as_deref().unwrap_or("unknown");
     let (subject, body) = match alert {
-        Alert::Failures(failures) => (
+        Alert::Failures(failures) => {
+            let count = i64::try_from(failures.count).unwrap_or(i64::MAX) + turn.held_back;
+            (
+                format!("Webhook \"{name}\": {count} request(s) failed for good"),
+                failed_text(count, &failures.last_error),
+            )
+        }
+        Alert::HeldBack(_) => (
             format!(
                 "Webhook \"{name}\": {} request(s) failed for good",
-                failures.count
+                turn.held_back
             ),
-            format!(
-                "{} request(s) to the webhook \"{name}\" ({url}) failed for good: the receiver \
-                 did not accept them within the retry window, answered 410 Gone, or the request \
-                 could not be built.\n\n\
-                 Last error: {}\n\n\
-                 Open the journey in Wayfarer and click the webhook node's counts to see the \
-                 delivery log and resend the failed requests once the receiver works again. \
-                 Further failures of this webhook are reported at most once an hour.\n",
-                failures.count, failures.last_error
-            ),
+            failed_text(turn.held_back, held_back_error),
         ),
-        Alert::Disabled { reason, .. } => (
-            format!("Webhook \"{name}\" was disabled"),
-            format!(
+        Alert::Disabled { reason, .. } => {
+            let mut body = format!(
                 "The webhook \"{name}\" ({url}) was disabled: {reason}.\n\n\
                  Its requests are held from now on: not sent, not failed, their retry window \
                  stopped. Once the receiver works again, open the webhooks page in Wayfarer and \
                  click Enable: what the webhook held is sent then, oldest first.\n"
-            ),
-        ),
+            );
+            if turn.held_back > 0 {
+                body.push_str(&format!(
+                    "\nBefore that, {} request(s) failed for good since the last alert; last \
+                     error: {held_back_error}\n",
+                    turn.held_back
+                ));
+            }
+            (format!("Webhook \"{name}\" was disabled"), body)
+        }
     };
     let mut builder = Message::builder()
         .from(from.clone())
@@ -186,19 +272,25 @@ mod tests {
             count: 3,
             last_error: "answered 503".to_owned(),
         };
+        // Two more failed during the pause before this one.
+        let turn = AlertTurn {
+            held_back: 2,
+            held_back_error: Some("answered 500".to_owned()),
+        };
         let message = message(
             &from,
             &["ops@example.com".to_owned(), "crm@example.com".to_owned()],
-            "CRM",
-            "https://crm.example/hook",
+            &EMAIL,
             &Alert::Failures(failures),
+            &turn,
         )
         .expect("a message");
-        let text = String::from_utf8(message.formatted()).expect("text");
+        let text = readable(&message);
         assert!(
-            text.contains("Subject: Webhook \"CRM\": 3 request(s) failed for good"),
+            text.contains("Subject: Webhook \"CRM\": 5 request(s) failed for good"),
             "{text}"
         );
+        assert!(text.contains("at most once every 30 minute(s)"), "{text}");
         assert!(
             text.contains("To: ops@example.com, crm@example.com"),
             "{text}"
@@ -216,16 +308,12 @@ mod tests {
         let message = message(
             &from,
             &["ops@example.com".to_owned()],
-            "CRM",
-            "https://crm.example/hook",
+            &EMAIL,
             &alert,
+            &AlertTurn::default(),
         )
         .expect("a message");
-        // The body is quoted-printable: its soft line breaks are undone to read it.
-        let text = String::from_utf8(message.formatted())
-            .expect("text")
-            .replace("=\r\n", "")
-            .replace("=\n", "");
+        let text = readable(&message);
         assert!(
             text.contains("Subject: Webhook \"CRM\" was disabled"),
             "{text}"
@@ -235,5 +323,43 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("click Enable"), "{text}");
+        assert!(!text.contains("Before that"), "{text}");
+    }
+
+    #[test]
+    fn failures_held_back_during_the_pause_are_sent_with_their_last_error() {
+        let from: Mailbox = "wayfarer@example.com".parse().expect("an address");
+        let turn = AlertTurn {
+            held_back: 4,
+            held_back_error: Some("answered 410".to_owned()),
+        };
+        let message = message(
+            &from,
+            &["ops@example.com".to_owned()],
+            &EMAIL,
+            &Alert::HeldBack(WebhookId(7)),
+            &turn,
+        )
+        .expect("a message");
+        let text = readable(&message);
+        assert!(
+            text.contains("Subject: Webhook \"CRM\": 4 request(s) failed for good"),
+            "{text}"
+        );
+        assert!(text.contains("Last error: answered 410"), "{text}");
+    }
+
+    const EMAIL: Email<'static> = Email {
+        name: "CRM",
+        url: "https://crm.example/hook",
+        every_minutes: 30,
+    };
+
+    /// The message as text; its quoted-printable soft line breaks undone.
+    fn readable(message: &Message) -> String {
+        String::from_utf8(message.formatted())
+            .expect("text")
+            .replace("=\r\n", "")
+            .replace("=\n", "")
     }
 }

@@ -51,6 +51,9 @@ pub struct Server {
     deliveries: DeliveryWorker,
     messages: MessageWorker,
     pruner: retention::Pruner,
+    alerter: Arc<Alerter>,
+    /// How often the alert sweep looks at the clock.
+    poll_interval: Duration,
     insecure_no_auth: bool,
 }
 
@@ -104,12 +107,12 @@ impl Server {
         if config.smtp_url.is_none() {
             tracing::info!("no --smtp-url: webhook failure alerts are not emailed");
         }
-        let alerter = Alerter::new(
+        let alerter = Arc::new(Alerter::new(
             config.smtp_url.as_deref(),
             &config.alert_from,
             store.clone(),
             clock.clone(),
-        )?;
+        )?);
         let deliveries = DeliveryWorker::new(
             store.clone(),
             clock.clone(),
@@ -121,7 +124,7 @@ impl Server {
                 shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
             },
         )
-        .with_alerts(Arc::new(alerter))
+        .with_alerts(alerter.clone())
         .recording_through(intake.attempt_log());
         let mailer = config
             .smtp_url
@@ -203,6 +206,8 @@ impl Server {
             deliveries,
             messages,
             pruner,
+            alerter,
+            poll_interval: Duration::from_millis(config.engine_poll_ms),
             insecure_no_auth: config.insecure_no_auth,
         })
     }
@@ -225,7 +230,8 @@ impl Server {
         let engine = tokio::spawn(self.engine.run(self.intake, engine_stopping.clone()));
         let deliveries = tokio::spawn(self.deliveries.run(engine_stopping.clone()));
         let messages = tokio::spawn(self.messages.run(engine_stopping.clone()));
-        let pruner = tokio::spawn(self.pruner.run(engine_stopping));
+        let pruner = tokio::spawn(self.pruner.run(engine_stopping.clone()));
+        let alerts = tokio::spawn(self.alerter.sweep(self.poll_interval, engine_stopping));
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         for (task, name) in [
@@ -233,6 +239,7 @@ impl Server {
             (deliveries, "delivery worker"),
             (messages, "message worker"),
             (pruner, "attempt log pruner"),
+            (alerts, "alert sweep"),
         ] {
             if let Err(error) = task.await {
                 tracing::error!(%error, "the {name} task ended abnormally");

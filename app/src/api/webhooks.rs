@@ -38,9 +38,13 @@ pub struct WebhookIn {
     /// At most this many requests a second, from each server process (default 0: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_requests_per_second: Option<u32>,
-    /// Who is emailed when requests fail for good (at most one email an hour).
+    /// Who is emailed when requests fail for good.
     #[serde(default)]
     pub alert_emails: Vec<String>,
+    /// At most one alert email every this many minutes (1–10,080, default 60); failures in
+    /// between are added up in the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_every_minutes: Option<u32>,
 }
 
 /// `PATCH /api/v1/webhooks/{id}`: only the fields present change. In `auth`, a secret left
@@ -72,6 +76,8 @@ pub struct WebhookPatch {
     pub max_requests_per_second: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_emails: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_every_minutes: Option<u32>,
     /// Disable the webhook (its requests are held, not sent and not failed) or enable it
     /// (what it held is sent, oldest first, each with a fresh retry window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +101,7 @@ impl From<WebhookIn> for WebhookPatch {
             disable_after_failing_hours: input.disable_after_failing_hours,
             max_requests_per_second: input.max_requests_per_second,
             alert_emails: Some(input.alert_emails),
+            alert_every_minutes: input.alert_every_minutes,
             enabled: None,
         }
     }
@@ -214,6 +221,8 @@ pub struct WebhookOut {
     /// At most this many requests a second, from each server process; 0: no limit.
     pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
+    /// At most one alert email every this many minutes.
+    pub alert_every_minutes: u32,
     pub enabled: bool,
     /// Why the webhook was disabled, e.g. the receiver answered `410 Gone`.
     pub disabled_reason: Option<String>,
@@ -248,6 +257,8 @@ pub struct WebhooksHealthOut {
     pub since: i64,
     /// Every webhook, by id.
     pub webhooks: Vec<WebhookHealthOut>,
+    /// Whether alert emails go out: `false` when the server has no `--smtp-url`.
+    pub alert_emails_sent: bool,
 }
 
 /// One webhook's last 24 hours and the requests it has not sent yet.

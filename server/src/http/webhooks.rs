@@ -262,7 +262,11 @@ async fn health(State(state): State<AppState>) -> ApiResult<Json<WebhooksHealthO
         .store
         .webhook_health(webhook::health::since(now))
         .await?;
-    Ok(Json(webhook::health::health(&rows, now)))
+    Ok(Json(webhook::health::health(
+        &rows,
+        now,
+        state.messaging.smtp,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",

@@ -62,7 +62,7 @@ pub use self::{
     templates::TemplateRow,
     url::redact_url,
     webhook_hours::{HOUR_MS, Unsent, WebhookHealthRows, WebhookHour, hour_of},
-    webhooks::WebhookRow,
+    webhooks::{AlertTurn, WebhookRow},
 };
 use crate::error::{Error, Result, describe_io_error};
 

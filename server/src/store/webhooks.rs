@@ -47,6 +47,16 @@ pub struct WebhookRow {
     /// Since when the webhook is disabled; `None` while enabled. Kept by the store from
     /// `enabled`'s changes.
     pub disabled_at: Option<Millis>,
+    /// At most one alert email every this many minutes.
+    pub alert_every_minutes: i64,
+}
+
+/// A webhook's alert turn, taken: the failures held back since its last alert, which the
+/// email taking the turn reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertTurn {
+    pub held_back: i64,
+    pub held_back_error: Option<String>,
 }
 
 impl WebhookRow {
@@ -75,7 +85,7 @@ macro_rules! columns {
          auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
          disabled_reason, created_at, updated_at, disable_after_failing_hours, failing_since,
-         max_requests_per_second, disabled_at"
+         max_requests_per_second, disabled_at, alert_every_minutes"
     };
 }
 
@@ -86,9 +96,9 @@ const INSERT: &str = concat!(
          headers, auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, enabled,
          disabled_reason, updated_at, disable_after_failing_hours, max_requests_per_second,
-         created_at, disabled_at)
+         alert_every_minutes, created_at, disabled_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-             $19, $20, $21, CASE WHEN $16 = 0 THEN $18 END)
+             $19, $20, $21, $22, CASE WHEN $16 = 0 THEN $18 END)
      RETURNING ",
     columns!()
 );
@@ -101,8 +111,8 @@ const UPDATE: &str = concat!(
          failing_since = CASE WHEN enabled = 0 AND $16 = 1 THEN NULL ELSE failing_since END,
          disabled_at = CASE WHEN $16 = 1 THEN NULL WHEN enabled = 1 THEN $18 ELSE disabled_at END,
          enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19,
-         max_requests_per_second = $20
-     WHERE id = $21
+         max_requests_per_second = $20, alert_every_minutes = $21
+     WHERE id = $22
      RETURNING ",
     columns!()
 );
@@ -338,30 +348,85 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the webhook's alert turn: `true` if it was last alerted at or before `before`
-    /// (or never), and marks it alerted `now`. With several processes, one of them wins.
-    pub async fn claim_alert(
+    /// Takes the webhook's alert turn if it was last alerted at or before `before` (or
+    /// never): marks it alerted `now` and hands over the failures held back since, which start
+    /// again from none. `None`: not its turn. With several processes, one of them wins.
+    pub async fn take_alert_turn(
         &self,
         id: WebhookId,
         now: Millis,
         before: Millis,
-    ) -> sqlx::Result<bool> {
-        let claimed = self
-            .write_one(
-                sqlx::query(
-                    "UPDATE webhooks SET alerted_at = $1
-             WHERE id = $2 AND (alerted_at IS NULL OR alerted_at <= $3)",
-                )
-                .bind(now)
-                .bind(id)
-                .bind(before),
+    ) -> sqlx::Result<Option<AlertTurn>> {
+        let mut transaction = self.begin_write().await?;
+        // SQLite's write lock is taken at BEGIN; PostgreSQL locks the row, so a failure held
+        // back by another process meanwhile waits, then counts towards the next turn.
+        let lock = match self.backend {
+            super::Backend::Sqlite => "",
+            super::Backend::Postgres => " FOR UPDATE",
+        };
+        let turn: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT unreported_failures, unreported_error FROM webhooks
+             WHERE id = $1 AND (alerted_at IS NULL OR alerted_at <= $2){lock}"
+        ))
+        .bind(id)
+        .bind(before)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let Some((held_back, held_back_error)) = turn else {
+            transaction.commit().await?;
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE webhooks SET alerted_at = $1, unreported_failures = 0, unreported_error = NULL
+             WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(Some(AlertTurn {
+            held_back,
+            held_back_error,
+        }))
+    }
+
+    /// Adds failures for good that came while the webhook's alerts pause, for its next email.
+    pub async fn hold_back_failures(
+        &self,
+        id: WebhookId,
+        count: i64,
+        last_error: &str,
+    ) -> sqlx::Result<()> {
+        self.write_one(
+            sqlx::query(
+                "UPDATE webhooks SET unreported_failures = unreported_failures + $2,
+                     unreported_error = $3
+                 WHERE id = $1",
             )
-            .await?;
-        Ok(claimed.rows_affected() == 1)
+            .bind(id)
+            .bind(count)
+            .bind(last_error),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Webhooks with failures held back whose pause is over at `now`.
+    pub async fn webhooks_owed_an_alert(&self, now: Millis) -> sqlx::Result<Vec<WebhookId>> {
+        sqlx::query_scalar(
+            "SELECT id FROM webhooks
+             WHERE unreported_failures > 0
+               AND (alerted_at IS NULL OR alerted_at <= $1 - alert_every_minutes * 60000)
+             ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
     }
 }
 
-/// Binds `$1`…`$20` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
+/// Binds `$1`…`$21` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
 fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
     query
         .bind(&row.name)
@@ -384,4 +449,5 @@ fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
         .bind(row.updated_at)
         .bind(row.disable_after_failing_hours)
         .bind(row.max_requests_per_second)
+        .bind(row.alert_every_minutes)
 }

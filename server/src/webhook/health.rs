@@ -22,7 +22,7 @@ pub fn since(now: Millis) -> Millis {
 }
 
 /// Each webhook with its [`HOURS`] hours (empty ones too) from [`since`]`(now)`.
-pub fn health(rows: &WebhookHealthRows, now: Millis) -> WebhooksHealthOut {
+pub fn health(rows: &WebhookHealthRows, now: Millis, alert_emails_sent: bool) -> WebhooksHealthOut {
     let since = since(now);
     let WebhookHealthRows {
         webhooks,
@@ -57,6 +57,7 @@ pub fn health(rows: &WebhookHealthRows, now: Millis) -> WebhooksHealthOut {
         hour_ms: HOUR_MS,
         since,
         webhooks: lines.into_values().collect(),
+        alert_emails_sent,
     }
 }
 
@@ -99,7 +100,7 @@ mod tests {
             hours,
             unsent,
         };
-        let out = health(&rows, now);
+        let out = health(&rows, now, true);
         assert_eq!(out.since, since);
         assert_eq!(out.hour_ms, HOUR_MS);
         let [first, second] = &out.webhooks[..] else {

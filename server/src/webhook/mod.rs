@@ -22,6 +22,9 @@ const MAX_RETRY_WINDOW_HOURS: u32 = 72;
 /// webhook then holds its requests rather than dropping them.
 const DEFAULT_DISABLE_AFTER_FAILING_HOURS: u32 = 24;
 const MAX_DISABLE_AFTER_FAILING_HOURS: u32 = 720;
+const DEFAULT_ALERT_EVERY_MINUTES: u32 = 60;
+/// A week.
+const MAX_ALERT_EVERY_MINUTES: u32 = 10_080;
 const MAX_REQUESTS_PER_SECOND: u32 = 10_000;
 /// Headers Wayfarer sets itself on every request, and the hop-by-hop ones HTTP gives to the
 /// connection rather than the receiver: a custom header or an API key header may be none of
@@ -85,6 +88,8 @@ pub struct Settings {
     /// At most this many requests a second, from each process; 0: no limit.
     pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
+    /// At most one alert email every this many minutes; failures in between go in the next.
+    pub alert_every_minutes: u32,
 }
 
 impl Settings {
@@ -112,6 +117,9 @@ impl Settings {
                 .unwrap_or(DEFAULT_DISABLE_AFTER_FAILING_HOURS),
             max_requests_per_second: input.max_requests_per_second.unwrap_or(0),
             alert_emails: trimmed(input.alert_emails),
+            alert_every_minutes: input
+                .alert_every_minutes
+                .unwrap_or(DEFAULT_ALERT_EVERY_MINUTES),
         };
         settings.checked(problems)
     }
@@ -159,6 +167,9 @@ impl Settings {
                 .max_requests_per_second
                 .unwrap_or(self.max_requests_per_second),
             alert_emails: patch.alert_emails.map_or(self.alert_emails, trimmed),
+            alert_every_minutes: patch
+                .alert_every_minutes
+                .unwrap_or(self.alert_every_minutes),
         };
         settings.checked(problems)
     }
@@ -205,6 +216,11 @@ impl Settings {
                  days); 0 never disables the webhook."
             ));
         }
+        if !(1..=MAX_ALERT_EVERY_MINUTES).contains(&self.alert_every_minutes) {
+            problems.push(format!(
+                "alert_every_minutes is between 1 and {MAX_ALERT_EVERY_MINUTES} (a week)."
+            ));
+        }
         if problems.is_empty() {
             Ok(self)
         } else {
@@ -236,6 +252,7 @@ impl Settings {
             disable_after_failing_hours: i64::from(self.disable_after_failing_hours),
             max_requests_per_second: i64::from(self.max_requests_per_second),
             alert_emails: json_text(&self.alert_emails),
+            alert_every_minutes: i64::from(self.alert_every_minutes),
             ..base
         }
     }
@@ -273,6 +290,8 @@ impl Settings {
                 .map_err(|error| corrupt(format!("max requests per second: {error}")))?,
             alert_emails: serde_json::from_str(&row.alert_emails)
                 .map_err(|error| corrupt(format!("alert emails: {error}")))?,
+            alert_every_minutes: u32::try_from(row.alert_every_minutes)
+                .map_err(|error| corrupt(format!("alert every minutes: {error}")))?,
         })
     }
 }
@@ -305,6 +324,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         failing_since: None,
         max_requests_per_second: 0,
         disabled_at: None,
+        alert_every_minutes: i64::from(DEFAULT_ALERT_EVERY_MINUTES),
     };
     Ok(settings.into_row(base))
 }
@@ -327,6 +347,7 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
         disable_after_failing_hours: settings.disable_after_failing_hours,
         max_requests_per_second: settings.max_requests_per_second,
         alert_emails: settings.alert_emails,
+        alert_every_minutes: settings.alert_every_minutes,
         enabled: row.is_enabled(),
         disabled_reason: row.disabled_reason.clone(),
         failing_since: row.failing_since,

@@ -1011,6 +1011,51 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     assert_eq!(failed.len(), 2, "bob's request failed too");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(smtp.messages().len(), 1, "at most one email an hour");
+
+    // The hour over, the sweep sends what it held back: bob's request and its error.
+    server.clock().advance(60 * 60 * 1_000);
+    let mut messages = Vec::new();
+    for _ in 0..500 {
+        messages = smtp.messages();
+        if messages.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages[1].contains("Subject: Webhook \"CRM\": 1 request(s) failed for good"),
+        "{}",
+        messages[1]
+    );
+    assert!(messages[1].contains("410"), "{}", messages[1]);
+    // Nothing is owed any more: hours later, no third email.
+    server.clock().advance(3 * 60 * 60 * 1_000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 2);
+
+    // The pause is the webhook's own, from a minute to a week.
+    let refused = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"alert_every_minutes": 0}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error = refused.text().await.expect("an error");
+    assert!(error.contains("alert_every_minutes"), "{error}");
+    let daily: WebhookOut = server
+        .expect(
+            server
+                .patch_json(
+                    &format!("/api/v1/webhooks/{}", webhook.id),
+                    &json!({"alert_every_minutes": 1440}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(daily.alert_every_minutes, 1440);
 }
 
 /// Each stage wakes the next when it commits (intake → engine → delivery): with a poll

@@ -73,6 +73,13 @@ async fn health(server: &TestServer, webhook: WebhookId) -> WebhookHealthOut {
         .expect("every webhook has a health line")
 }
 
+async fn alert_emails_sent(server: &TestServer) -> bool {
+    server
+        .expect::<WebhooksHealthOut>(server.get("/api/v1/webhooks/health").await, StatusCode::OK)
+        .await
+        .alert_emails_sent
+}
+
 /// Requests of a health line's 24 hours, accepted and failed.
 fn day_total(line: &WebhookHealthOut) -> HourCountOut {
     line.hours
@@ -151,6 +158,10 @@ async fn a_disabled_webhook_holds_its_requests_until_it_is_enabled(backend: Back
     );
     let line = health(&server, hook.id).await;
     assert_eq!((line.held, line.pending, line.hours.len()), (1, 0, 24));
+    assert!(
+        !alert_emails_sent(&server).await,
+        "no --smtp-url: the page says alerts are not sent"
+    );
     assert_eq!(
         day_total(&line),
         HourCountOut::default(),
@@ -266,6 +277,7 @@ async fn a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest
         (0, 1),
         "the next retry is queued"
     );
+    assert!(alert_emails_sent(&server).await);
     // The stakeholders hear of it, whatever the hourly limit of failure alerts.
     let mut emails = Vec::new();
     for _ in 0..500 {

@@ -48,6 +48,7 @@ struct Draft {
     max_per_second: RwSignal<u32>,
     /// Comma-separated addresses.
     alert_emails: RwSignal<String>,
+    alert_every_minutes: RwSignal<u32>,
     auth_kind: RwSignal<AuthKind>,
     /// Basic: the user name; API key: the header.
     auth_name: RwSignal<String>,
@@ -94,6 +95,7 @@ impl Draft {
                     .map(|w| w.alert_emails.join(", "))
                     .unwrap_or_default(),
             ),
+            alert_every_minutes: RwSignal::new(initial.map_or(60, |w| w.alert_every_minutes)),
             auth_kind: RwSignal::new(initial.map_or(AuthKind::None, |w| w.auth.kind())),
             auth_name: RwSignal::new(auth_name),
             secret: RwSignal::new(String::new()),
@@ -131,6 +133,7 @@ impl Draft {
             disable_after_failing_hours: Some(self.disable_after_hours.get_untracked()),
             max_requests_per_second: Some(self.max_per_second.get_untracked()),
             alert_emails: listed(&self.alert_emails.get_untracked()),
+            alert_every_minutes: Some(self.alert_every_minutes.get_untracked()),
         }
     }
 
@@ -234,6 +237,7 @@ fn RequestFields(draft: Draft) -> impl IntoView {
         disable_after_hours,
         max_per_second,
         alert_emails,
+        alert_every_minutes,
         ..
     } = draft;
     view! {
@@ -325,7 +329,18 @@ fn RequestFields(draft: Draft) -> impl IntoView {
             <input type="text" placeholder="ops@example.com, crm-owner@example.com"
                 prop:value=alert_emails
                 on:input=move |event| alert_emails.set(event_target_value(&event))/>
-            <span class="field-hint">"Comma-separated; at most one email an hour per webhook."</span>
+            <span class="field-hint">"Comma-separated."</span>
+        </label>
+        <label class="field">
+            <span class="field-label">"At most one alert every (minutes)"</span>
+            <input type="number" min="1" max="10080"
+                prop:value=move || alert_every_minutes.get().to_string()
+                on:input=move |event| {
+                    if let Ok(minutes) = event_target_value(&event).trim().parse() {
+                        alert_every_minutes.set(minutes);
+                    }
+                }/>
+            <span class="field-hint">"Failures in between are added up in the next email: 60 for hourly, 1440 for daily."</span>
         </label>
     }
 }

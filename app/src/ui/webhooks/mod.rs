@@ -44,6 +44,15 @@ pub fn WebhooksPage() -> impl IntoView {
     view! {
         <Title text="Webhooks"/>
         <PageHeader title="Webhooks"/>
+        {move || {
+            let unsent = health.get().and_then(Result::ok).is_some_and(|health| !health.alert_emails_sent);
+            unsent.then(|| view! {
+                <p class="notice alerts-off" role="note">
+                    "Alert emails are not sent: this server was started without --smtp-url. \
+                     Failures still show here and in each journey's delivery log."
+                </p>
+            })
+        }}
         <Show when=move || may_write.get()>
             <p>
                 <button type="button" on:click=move |_| editing.set(Editing::New)>"New webhook"</button>
