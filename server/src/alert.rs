@@ -12,7 +12,7 @@ use lettre::{
     message::{Mailbox, header::ContentType},
 };
 
-use app::ids::WebhookId;
+use app::{ids::WebhookId, journey::NodeId};
 
 use tokio::sync::watch;
 
@@ -20,6 +20,7 @@ use crate::{
     clock::{Millis, SharedClock},
     error::{Error, Result},
     store::{AlertTurn, Store},
+    webhook::usage::WebhookUser,
 };
 
 /// How often, by the server's clock, the sweep looks for failures held back past their pause.
@@ -60,6 +61,9 @@ pub struct Alerter {
     from: Mailbox,
     store: Store,
     clock: SharedClock,
+    /// Where people open Wayfarer (`--public-url`, or this machine's address): the emails
+    /// link to the journeys from there.
+    base_url: String,
 }
 
 impl Alerter {
@@ -68,6 +72,7 @@ impl Alerter {
         from: &str,
         store: Store,
         clock: SharedClock,
+        base_url: String,
     ) -> Result<Self> {
         let mailer = smtp_url
             .map(|url| {
@@ -84,6 +89,7 @@ impl Alerter {
             from,
             store,
             clock,
+            base_url,
         })
     }
 
@@ -163,10 +169,25 @@ impl Alerter {
             // Another process sent them meanwhile.
             return;
         }
+        // What the email says besides the failures: who sends there and what waits. A read
+        // that fails leaves its part out rather than the email.
+        let users = crate::webhook::usage::users(&self.store, row.id)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, webhook = %row.id, "the alert names no journey: they could not be read");
+                Vec::new()
+            });
+        let held = self.store.held_count(row.id).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, webhook = %row.id, "the alert leaves out the held count");
+            0
+        });
         let email = Email {
             name: &row.name,
             url: &crate::webhook::mask::masked_url(&row.url),
             every_minutes: row.alert_every_minutes,
+            users: &users,
+            held,
+            base_url: &self.base_url,
         };
         let message = match message(&self.from, &recipients, &email, &alert, &turn) {
             Ok(message) => message,
@@ -187,6 +208,40 @@ struct Email<'a> {
     /// Masked.
     url: &'a str,
     every_minutes: i64,
+    /// The published journeys that send to it.
+    users: &'a [WebhookUser],
+    /// Its requests held now (while disabled).
+    held: i64,
+    base_url: &'a str,
+}
+
+impl Email<'_> {
+    /// The journeys sending to the webhook, each with its nodes and a link, and what it holds.
+    fn context(&self) -> String {
+        let mut text = String::new();
+        if !self.users.is_empty() {
+            text.push_str(
+                "\nJourneys that send to it (click the node's counts for its delivery log):\n",
+            );
+            for user in self.users {
+                let nodes: Vec<&str> = user.nodes.iter().map(NodeId::as_str).collect();
+                text.push_str(&format!(
+                    "- {}, node {}: {}/journeys/{}\n",
+                    user.quoted(),
+                    nodes.join(", "),
+                    self.base_url,
+                    user.journey_id
+                ));
+            }
+        }
+        if self.held > 0 {
+            text.push_str(&format!(
+                "\n{} request(s) are held now, waiting for the webhook to be enabled: {}/webhooks\n",
+                self.held, self.base_url
+            ));
+        }
+        text
+    }
 }
 
 fn message(
@@ -200,6 +255,7 @@ fn message(
         name,
         url,
         every_minutes,
+        ..
     } = email;
     let failed_text = |count: i64, last_error: &str| {
         format!(
@@ -246,6 +302,7 @@ fn message(
             (format!("Webhook \"{name}\" was disabled"), body)
         }
     };
+    let body = body + &email.context();
     let mut builder = Message::builder()
         .from(from.clone())
         .subject(subject)
@@ -353,7 +410,48 @@ mod tests {
         name: "CRM",
         url: "https://crm.example/hook",
         every_minutes: 30,
+        users: &[],
+        held: 0,
+        base_url: "https://journeys.example.com",
     };
+
+    #[test]
+    fn the_email_names_the_journeys_sending_there_and_what_is_held() {
+        let from: Mailbox = "wayfarer@example.com".parse().expect("an address");
+        let users = [WebhookUser {
+            journey_id: app::ids::JourneyId(3),
+            journey_name: "Welcome".to_owned(),
+            nodes: vec![NodeId::new("hook"), NodeId::new("hook-2")],
+        }];
+        let email = Email {
+            users: &users,
+            held: 7,
+            ..EMAIL
+        };
+        let alert = Alert::Disabled {
+            webhook: WebhookId(7),
+            reason: "the receiver answered 410 Gone".to_owned(),
+        };
+        let message = message(
+            &from,
+            &["ops@example.com".to_owned()],
+            &email,
+            &alert,
+            &AlertTurn::default(),
+        )
+        .expect("a message");
+        let text = readable(&message);
+        assert!(
+            text.contains(
+                "- \"Welcome\" (3), node hook, hook-2: https://journeys.example.com/journeys/3"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("7 request(s) are held now, waiting for the webhook to be enabled: https://journeys.example.com/webhooks"),
+            "{text}"
+        );
+    }
 
     /// The message as text; its quoted-printable soft line breaks undone.
     fn readable(message: &Message) -> String {

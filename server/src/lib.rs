@@ -112,6 +112,7 @@ impl Server {
             &config.alert_from,
             store.clone(),
             clock.clone(),
+            public_base(config, local_addr),
         )?);
         let deliveries = DeliveryWorker::new(
             store.clone(),

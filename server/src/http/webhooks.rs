@@ -349,15 +349,16 @@ async fn remove(
     caller: Caller,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<StatusCode> {
-    let users = super::journeys::published_using(&state, |journey| {
-        journey.webhook_nodes().any(|(_, webhook)| webhook == id)
-    })
-    .await?;
+    let users = webhook::usage::users(&state.store, id).await?;
     if !users.is_empty() {
+        let named: Vec<String> = users
+            .iter()
+            .map(webhook::usage::WebhookUser::quoted)
+            .collect();
         return Err(ApiError::conflict(format!(
             "webhook {id} is used by the published journeys {}: remove it from their webhook \
              nodes and publish them, or delete those journeys, before deleting it",
-            users.join(", ")
+            named.join(", ")
         )));
     }
     if state.store.delete_webhook(id, state.clock.now()).await? {

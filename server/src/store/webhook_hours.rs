@@ -87,6 +87,16 @@ pub(super) async fn count_attempts(
 }
 
 impl Store {
+    /// The webhook's requests held now (while it is disabled).
+    pub async fn held_count(&self, webhook: WebhookId) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'held' AND webhook_id = $1",
+        )
+        .bind(webhook)
+        .fetch_one(&self.pool)
+        .await
+    }
+
     /// Every webhook's hours from `since` on, and its held and pending requests now.
     pub async fn webhook_health(&self, since: Millis) -> sqlx::Result<WebhookHealthRows> {
         let webhooks = sqlx::query_scalar("SELECT id FROM webhooks ORDER BY id")

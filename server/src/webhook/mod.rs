@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod mask;
+pub mod usage;
 
 use app::{
     api::{AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},

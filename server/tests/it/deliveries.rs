@@ -960,7 +960,7 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
     let receiver = Receiver::start().await;
     receiver.always(Answer::Status(503));
-    let (webhook, _) = deliver_once_to(
+    let (webhook, journey) = deliver_once_to(
         &server,
         json!({"name": "CRM", "url": receiver.url("/hook"),
                "alert_emails": ["ops@example.com", " crm-owner@example.com "]}),
@@ -998,6 +998,13 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
         "{email}"
     );
     assert!(email.contains("ops@example.com") && email.contains("crm-owner@example.com"));
+    // It names the journey and node sending there, with a link to open them.
+    let readable = email.replace("=\r\n", "").replace("=\n", "");
+    let link = format!(
+        "\"Welcome\" ({journey}), node hook: {}/journeys/{journey}",
+        server.url("")
+    );
+    assert!(readable.contains(&link), "{link} in {readable}");
     assert!(
         email.contains("answered 503") || email.contains("503"),
         "{email}"
