@@ -19,6 +19,31 @@ pub(super) fn channel_label(channel: Channel) -> &'static str {
     }
 }
 
+/// A whole-number setting between `min` and `max`, labelled, with an optional hint. What is
+/// not a number yet (an emptied field while typing) leaves the value as it was.
+#[component]
+pub(super) fn NumberField(
+    label: &'static str,
+    value: RwSignal<u32>,
+    min: u32,
+    max: u32,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <input type="number" min=min max=max
+                prop:value=move || value.get().to_string()
+                on:input=move |event| {
+                    if let Ok(number) = event_target_value(&event).trim().parse() {
+                        value.set(number);
+                    }
+                }/>
+            {(!hint.is_empty()).then(|| view! { <span class="field-hint">{hint}</span> })}
+        </label>
+    }
+}
+
 /// Key/value rows (custom data, headers) with add and remove. Rows are drawn by position, so
 /// typing into one keeps its focus while the list is written back through `set_rows`.
 #[component]

@@ -14,7 +14,7 @@ use crate::{
     ids::WebhookId,
     journey::KeyValue,
     ui::{
-        fields::{AuthFields, KeyValueRows},
+        fields::{AuthFields, KeyValueRows, NumberField},
         pages::{ErrorNotice, action_error},
     },
 };
@@ -293,37 +293,21 @@ fn RequestFields(draft: Draft) -> impl IntoView {
                 on:input=move |event| contact_fields.set(event_target_value(&event))/>
             <span class="field-hint">"Comma-separated attribute names; the external id is always sent."</span>
         </label>
-        <label class="field">
-            <span class="field-label">"Retry for (hours)"</span>
-            <input type="number" min="1" max="72" prop:value=move || retry_hours.get().to_string()
-                on:input=move |event| {
-                    if let Ok(hours) = event_target_value(&event).trim().parse() {
-                        retry_hours.set(hours);
-                    }
-                }/>
-        </label>
-        <label class="field">
-            <span class="field-label">"Disable after failing for (hours)"</span>
-            <input type="number" min="0" max="720"
-                prop:value=move || disable_after_hours.get().to_string()
-                on:input=move |event| {
-                    if let Ok(hours) = event_target_value(&event).trim().parse() {
-                        disable_after_hours.set(hours);
-                    }
-                }/>
-            <span class="field-hint">"Requests are then held until you enable it again; 0: never."</span>
-        </label>
-        <label class="field">
-            <span class="field-label">"At most requests per second"</span>
-            <input type="number" min="0" max="10000"
-                prop:value=move || max_per_second.get().to_string()
-                on:input=move |event| {
-                    if let Ok(rate) = event_target_value(&event).trim().parse() {
-                        max_per_second.set(rate);
-                    }
-                }/>
-            <span class="field-hint">"From each server process; 0: no limit."</span>
-        </label>
+        <NumberField label="Retry for (hours)" value=retry_hours min=1 max=72/>
+        <NumberField
+            label="Disable after failing for (hours)"
+            value=disable_after_hours
+            min=0
+            max=720
+            hint="Requests are then held until you enable it again; 0: never."
+        />
+        <NumberField
+            label="At most requests per second"
+            value=max_per_second
+            min=0
+            max=10_000
+            hint="From each server process; 0: no limit."
+        />
         <label class="field wide">
             <span class="field-label">"Email when requests fail for good"</span>
             <input type="text" placeholder="ops@example.com, crm-owner@example.com"
@@ -331,17 +315,13 @@ fn RequestFields(draft: Draft) -> impl IntoView {
                 on:input=move |event| alert_emails.set(event_target_value(&event))/>
             <span class="field-hint">"Comma-separated."</span>
         </label>
-        <label class="field">
-            <span class="field-label">"At most one alert every (minutes)"</span>
-            <input type="number" min="1" max="10080"
-                prop:value=move || alert_every_minutes.get().to_string()
-                on:input=move |event| {
-                    if let Ok(minutes) = event_target_value(&event).trim().parse() {
-                        alert_every_minutes.set(minutes);
-                    }
-                }/>
-            <span class="field-hint">"Failures in between are added up in the next email: 60 for hourly, 1440 for daily."</span>
-        </label>
+        <NumberField
+            label="At most one alert every (minutes)"
+            value=alert_every_minutes
+            min=1
+            max=10_080
+            hint="Failures in between are added up in the next email: 60 for hourly, 1440 for daily."
+        />
     }
 }
 

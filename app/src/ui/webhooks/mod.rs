@@ -12,6 +12,7 @@ use health::{HealthLine, state_text};
 
 use super::{
     access::use_access,
+    fields::NumberField,
     pages::{DataTable, LoadedList, PageHeader, utc_seconds},
 };
 use crate::{
@@ -256,16 +257,7 @@ fn SigningSecret(id: WebhookId) -> impl IntoView {
             </p>
             {shown}
             <div class="row-buttons">
-                <label class="field">
-                    <span class="field-label">"Old secret signs too for (hours)"</span>
-                    <input type="number" min="0" max="168"
-                        prop:value=move || overlap_hours.get().to_string()
-                        on:input=move |event| {
-                            if let Ok(hours) = event_target_value(&event).trim().parse() {
-                                overlap_hours.set(hours);
-                            }
-                        }/>
-                </label>
+                <NumberField label="Old secret signs too for (hours)" value=overlap_hours min=0 max=168/>
                 <button type="button" class="secondary" disabled=move || rotate.pending().get()
                     on:click=move |_| {
                         rotate.dispatch(());
