@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use crate::{
     clock::{Millis, SharedClock},
     error::{Error, Result},
+    metrics::SharedMetrics,
     store::{AlertTurn, Store},
     webhook::usage::WebhookUser,
 };
@@ -64,6 +65,7 @@ pub struct Alerter {
     /// Where people open Wayfarer (`--public-url`, or this machine's address): the emails
     /// link to the journeys from there.
     base_url: String,
+    metrics: SharedMetrics,
 }
 
 impl Alerter {
@@ -90,7 +92,14 @@ impl Alerter {
             store,
             clock,
             base_url,
+            metrics: SharedMetrics::default(),
         })
+    }
+
+    /// Counts the emails it sends and those the SMTP server refuses in `metrics`.
+    pub fn measured_by(mut self, metrics: SharedMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sends, every minute by the server's clock, the failures held back by webhooks whose
@@ -196,7 +205,9 @@ impl Alerter {
                 return;
             }
         };
-        if let Err(error) = mailer.send(message).await {
+        let sent = mailer.send(message).await;
+        self.metrics.alert_email(sent.is_ok());
+        if let Err(error) = sent {
             tracing::warn!(%error, webhook = %row.id, "alert not sent: the SMTP server refused it");
         }
     }

@@ -42,6 +42,12 @@ pub struct Config {
     #[arg(long, env = "WAYFARER_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<url::Url>,
 
+    /// A second address that serves `GET /metrics` to anyone who reaches it, for a Prometheus
+    /// inside the network (e.g. `10.0.0.5:9464`). Without it the metrics are at
+    /// `/api/v1/metrics`, for a key with the `metrics:read` scope.
+    #[arg(long, env = "WAYFARER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Folder with the compiled browser bundle (`pkg/wayfarer.js`, `.wasm`, `.css`) that
     /// `cargo leptos build` writes.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
@@ -208,8 +214,9 @@ pub enum AdminCommand {
         #[arg(long)]
         name: String,
         /// A scope (events:write, contacts:read, contacts:write, journeys:read,
-        /// journeys:write, webhooks:read, webhooks:write, deliveries:read, deliveries:write,
-        /// admin); repeat the flag or separate with commas.
+        /// journeys:write, webhooks:read, webhooks:write, templates:read, templates:write,
+        /// deliveries:read, deliveries:write, metrics:read, admin); repeat the flag or
+        /// separate with commas.
         #[arg(long = "scope", required = true, value_delimiter = ',', value_parser = parse_word::<Scope>)]
         scopes: Vec<Scope>,
         /// Days until the key stops working; never without it.
@@ -252,6 +259,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             site_root: PathBuf::from("target/site"),
             public_url: None,
+            metrics_listen: None,
             engine_poll_ms: 10,
             engine_batch: 500,
             // Tests send to receivers on 127.0.0.1.

@@ -11,6 +11,7 @@ pub mod error;
 pub(crate) mod http;
 pub(crate) mod intake;
 pub mod messaging;
+pub mod metrics;
 mod pace;
 pub mod retention;
 pub mod secret_key;
@@ -44,6 +45,8 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     router: axum::Router,
+    /// `--metrics-listen`: `/metrics` without authentication, on an address of its own.
+    metrics_listener: Option<(TcpListener, axum::Router)>,
     limits: http::serve::Limits,
     store: Store,
     engine: Engine,
@@ -75,6 +78,14 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|error| Error::listen(config.listen, error))?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|error| Error::listen(address, error))?,
+            ),
+            None => None,
+        };
         // After the checks that change nothing: a server that cannot listen creates no key file.
         let (store, keys) = with_secret_key(store, config).await?;
         take_over_claims(&store, clock.now()).await?;
@@ -87,6 +98,7 @@ impl Server {
                  people use"
             );
         }
+        let metrics = metrics::SharedMetrics::default();
         let (intake, intake_queue) = EventIntake::new();
         let engine = Engine::new(
             store.clone(),
@@ -107,13 +119,16 @@ impl Server {
         if config.smtp_url.is_none() {
             tracing::info!("no --smtp-url: webhook failure alerts are not emailed");
         }
-        let alerter = Arc::new(Alerter::new(
-            config.smtp_url.as_deref(),
-            &config.alert_from,
-            store.clone(),
-            clock.clone(),
-            public_base(config, local_addr),
-        )?);
+        let alerter = Arc::new(
+            Alerter::new(
+                config.smtp_url.as_deref(),
+                &config.alert_from,
+                store.clone(),
+                clock.clone(),
+                public_base(config, local_addr),
+            )?
+            .measured_by(metrics.clone()),
+        );
         let deliveries = DeliveryWorker::new(
             store.clone(),
             clock.clone(),
@@ -126,7 +141,8 @@ impl Server {
             },
         )
         .with_alerts(alerter.clone())
-        .recording_through(intake.attempt_log());
+        .recording_through(intake.attempt_log())
+        .measured_by(metrics.clone());
         let mailer = config
             .smtp_url
             .as_deref()
@@ -147,7 +163,8 @@ impl Server {
                 concurrency: 16,
                 email_attribute: config.email_attribute.clone(),
             },
-        );
+        )
+        .measured_by(metrics.clone());
         let pruner = retention::Pruner::new(
             store.clone(),
             clock.clone(),
@@ -159,7 +176,8 @@ impl Server {
         );
         let engine = engine
             .handing_deliveries_to(deliveries.handoff())
-            .waking_message_worker(messages.wake_handle());
+            .waking_message_worker(messages.wake_handle())
+            .measured_by(metrics.clone());
         let auth = auth::Auth::new(
             store.clone(),
             clock.clone(),
@@ -190,12 +208,16 @@ impl Server {
                 email_attribute: config.email_attribute.clone(),
                 smtp: config.smtp_url.is_some(),
             },
+            metrics,
             leptos: leptos_options(config, local_addr),
         };
+        let metrics_listener =
+            metrics_listener.map(|listener| (listener, http::metrics::open_router(state.clone())));
         Ok(Self {
             listener,
             local_addr,
             router: http::router(state),
+            metrics_listener,
             limits: http::serve::Limits {
                 max_connections: config.max_connections as usize,
                 header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
@@ -217,6 +239,13 @@ impl Server {
         self.local_addr
     }
 
+    /// Where `--metrics-listen` serves `/metrics`, when it was given.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
     /// Serves and runs the engine until `shutdown` completes, then lets requests in flight
     /// and the engine's current batch finish, and closes the database pool.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
@@ -232,7 +261,13 @@ impl Server {
         let deliveries = tokio::spawn(self.deliveries.run(engine_stopping.clone()));
         let messages = tokio::spawn(self.messages.run(engine_stopping.clone()));
         let pruner = tokio::spawn(self.pruner.run(engine_stopping.clone()));
-        let alerts = tokio::spawn(self.alerter.sweep(self.poll_interval, engine_stopping));
+        let alerts = tokio::spawn(
+            self.alerter
+                .sweep(self.poll_interval, engine_stopping.clone()),
+        );
+        let metrics = self.metrics_listener.map(|(listener, router)| {
+            tokio::spawn(serve_metrics(listener, router, engine_stopping))
+        });
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         for (task, name) in [
@@ -241,7 +276,10 @@ impl Server {
             (messages, "message worker"),
             (pruner, "attempt log pruner"),
             (alerts, "alert sweep"),
-        ] {
+        ]
+        .into_iter()
+        .chain(metrics.map(|task| (task, "metrics listener")))
+        {
             if let Err(error) = task.await {
                 tracing::error!(%error, "the {name} task ended abnormally");
             }
@@ -272,6 +310,25 @@ impl Server {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "cannot count operators"),
         }
+    }
+}
+
+/// Serves `--metrics-listen` until the server stops.
+async fn serve_metrics(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "serving /metrics without authentication");
+    }
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        })
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "the metrics listener stopped");
     }
 }
 

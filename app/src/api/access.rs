@@ -33,6 +33,8 @@ crate::text_enum! {
         TemplatesWrite = "templates:write",
         DeliveriesRead = "deliveries:read",
         DeliveriesWrite = "deliveries:write",
+        /// The Prometheus metrics: counts and queue depths, no contact data.
+        MetricsRead = "metrics:read",
         /// Operators, API keys and the audit log; implies every other scope.
         Admin = "admin",
     }
@@ -51,6 +53,7 @@ impl Role {
                     | Scope::WebhooksRead
                     | Scope::TemplatesRead
                     | Scope::DeliveriesRead
+                    | Scope::MetricsRead
             ),
         }
     }

@@ -34,6 +34,7 @@ use crate::{
     alert::{Alert, Alerter, Failures},
     clock::{Millis, SharedClock},
     intake::{AttemptLog, Unrecorded},
+    metrics::SharedMetrics,
     store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store},
 };
 
@@ -131,6 +132,7 @@ pub struct DeliveryWorker {
     rates: Mutex<HashMap<WebhookId, Arc<Spacing>>>,
     alerts: Option<Arc<Alerter>>,
     attempt_log: Option<AttemptLog>,
+    metrics: SharedMetrics,
     handoff: Handoff,
     /// The batches the engine hands over, taken by whichever loop is free.
     handed_over: tokio::sync::Mutex<mpsc::Receiver<Vec<DueDelivery>>>,
@@ -214,6 +216,7 @@ impl DeliveryWorker {
             rates: Mutex::new(HashMap::new()),
             alerts: None,
             attempt_log: None,
+            metrics: SharedMetrics::default(),
             handoff: Handoff {
                 claimant,
                 batches,
@@ -232,6 +235,12 @@ impl DeliveryWorker {
     /// SQLite's single writer).
     pub fn recording_through(mut self, attempt_log: AttemptLog) -> Self {
         self.attempt_log = Some(attempt_log);
+        self
+    }
+
+    /// Counts its requests and their latency in `metrics`.
+    pub fn measured_by(mut self, metrics: SharedMetrics) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -586,6 +595,7 @@ impl DeliveryWorker {
             .into_iter()
             .map(|failure| {
                 let record = unsendable_record(&failure, now);
+                self.metrics.webhook_attempt(&record, None);
                 aftermath.failed_for_good(failure.delivery.webhook_id, &record);
                 record
             })
@@ -605,6 +615,9 @@ impl DeliveryWorker {
                     Ok(sent) => {
                         recorded.insert(sent.delivery.id);
                         let record = sent_record(&sent, now);
+                        let first = sent.delivery.attempts == 0;
+                        self.metrics
+                            .webhook_attempt(&record, first.then_some(sent.delivery.created_at));
                         aftermath.note(&sent, &record);
                         records.push(record);
                     }

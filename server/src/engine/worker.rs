@@ -23,6 +23,7 @@ use crate::{
     clock::{Millis, SharedClock},
     delivery::{Handoff, HandoffSlot},
     intake::{Group, IntakeQueue},
+    metrics::SharedMetrics,
     pace::Pace,
     store::{
         Batch, ContactRow, DueDelivery, EnrollmentRow, EventRow, Hearing, LiveJourney, NewDelivery,
@@ -64,6 +65,7 @@ pub struct Engine {
     messages_queued: Option<Arc<Notify>>,
     /// When a round last claimed events stored unmatched.
     stored_looked_for: Instant,
+    metrics: SharedMetrics,
 }
 
 impl Engine {
@@ -76,7 +78,14 @@ impl Engine {
             handoff: None,
             messages_queued: None,
             stored_looked_for: Instant::now(),
+            metrics: SharedMetrics::default(),
         }
+    }
+
+    /// Counts its events, steps and rounds in `metrics`.
+    pub fn measured_by(mut self, metrics: SharedMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Hands the delivery worker the webhook requests each round queues, claimed for it in the
@@ -147,6 +156,7 @@ impl Engine {
         }
         match self.round(Some(&mut group)).await {
             Ok(round) => {
+                self.metrics.events_stored(round.stored.len());
                 group.stored(round.stored);
                 for attempts in group.attempts.drain(..) {
                     attempts.answer(Ok(()));
@@ -157,7 +167,10 @@ impl Engine {
                 tracing::error!(%error, "an engine round failed; writing what it was given alone");
                 if group.has_events() {
                     match store_unmatched(&self.store, &mut group).await {
-                        Ok(ids) => group.stored(ids),
+                        Ok(ids) => {
+                            self.metrics.events_stored(ids.len());
+                            group.stored(ids);
+                        }
                         Err(error) => group.failed(error),
                     }
                 }
@@ -220,6 +233,8 @@ impl Engine {
             .await?;
         let worked = round_started.elapsed();
         batch.commit().await?;
+        self.metrics
+            .engine_round(stepped.count, round_started.elapsed());
         // `--log server::engine=debug`: how full the rounds are and where their time goes.
         tracing::debug!(
             events = events.len(),

@@ -98,6 +98,7 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
             | "/journeys/{id}/nodes/{node}/timeline",
         )
         | ("GET", "/messages" | "/webhooks/health") => Needs(DeliveriesRead),
+        ("GET", "/metrics") => Needs(MetricsRead),
         (
             "POST",
             "/deliveries/{id}/resend"

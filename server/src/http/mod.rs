@@ -13,6 +13,7 @@ mod extract;
 mod health;
 mod journeys;
 mod messages;
+pub(crate) mod metrics;
 mod openapi;
 mod operators;
 mod receipts;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub auth: std::sync::Arc<Auth>,
     /// Events per second each API key may send.
     pub ingest_limiter: std::sync::Arc<crate::auth::rate::IngestLimiter>,
+    /// This process's counters, for the metrics scrape.
+    pub metrics: crate::metrics::SharedMetrics,
     pub leptos: LeptosOptions,
 }
 
@@ -113,6 +116,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .merge(health::router())
         .merge(journeys::router())
         .merge(messages::router())
+        .merge(metrics::router())
         .merge(openapi::router())
         .merge(operators::router())
         .merge(receipts::router())

@@ -16,7 +16,7 @@ use utoipa::{
 
 use super::{
     AppState, access, api_keys, audit, channels, contacts, deliveries, events, health, journeys,
-    messages, operators, receipts, session, templates, webhooks,
+    messages, metrics, operators, receipts, session, templates, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -90,6 +90,7 @@ use super::{
         deliveries::failures_of_node,
         deliveries::timeline_of_node,
         deliveries::resend_cause_of_node,
+        metrics::scrape,
     ),
     tags(
         (name = "health"),
@@ -104,6 +105,7 @@ use super::{
         (name = "templates", description = "What action nodes send, per channel"),
         (name = "channels", description = "How each channel's messages are sent (admin), and providers' receipts"),
         (name = "deliveries"),
+        (name = "metrics", description = "For Prometheus: counters, latencies and queue depths"),
     )
 )]
 pub(super) struct ApiDoc;

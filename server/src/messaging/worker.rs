@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::{
     api::TemplateContent,
-    ids::{ContactId, TemplateId},
+    ids::{ContactId, MessageId, TemplateId},
     journey::Channel,
     template::TemplateData,
 };
@@ -26,6 +26,7 @@ use super::{
 use crate::{
     clock::{Millis, SharedClock},
     delivery::{prepare::rfc3339, render::OutgoingRequest, schedule, send::Sender},
+    metrics::SharedMetrics,
     store::{Claimant, DueMessage, MessageOutcome, Store, json_object},
 };
 
@@ -70,6 +71,7 @@ pub struct MessageWorker {
     wake: Arc<Notify>,
     /// A permit per message being sent.
     in_flight: Arc<Semaphore>,
+    metrics: SharedMetrics,
 }
 
 /// A message ready to send, or what became of it without sending.
@@ -107,7 +109,14 @@ impl MessageWorker {
             claimant: Claimant::random(),
             wake: Arc::new(Notify::new()),
             in_flight,
+            metrics: SharedMetrics::default(),
         }
+    }
+
+    /// Counts the messages it handles in `metrics`.
+    pub fn measured_by(mut self, metrics: SharedMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// What the engine notifies when it has queued messages.
@@ -205,6 +214,10 @@ impl MessageWorker {
         let templates = self.templates(&due).await?;
         let providers = request_templates(&channels);
         let mut recent = self.recently_sent(&due, &channels, now).await?;
+        let channels_of: HashMap<MessageId, Channel> = due
+            .iter()
+            .map(|message| (message.id, message.channel))
+            .collect();
         let mut outcomes = Vec::with_capacity(due.len());
         let mut sending = JoinSet::new();
         for message in due {
@@ -233,6 +246,11 @@ impl MessageWorker {
         self.store
             .record_messages(self.claimant, &outcomes, self.clock.now())
             .await?;
+        for (message, outcome) in &outcomes {
+            if let Some(channel) = channels_of.get(message) {
+                self.metrics.message(*channel, outcome);
+            }
+        }
         Ok(handled)
     }
 

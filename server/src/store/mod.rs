@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+mod backlog;
 mod channels;
 mod contacts;
 mod deliveries;
@@ -39,6 +40,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use self::{
     api_keys::{ApiKeyRow, NewApiKey},
     audit::{AuditRow, NewAuditEntry},
+    backlog::Backlog,
     channels::ChannelRow,
     contacts::ContactRow,
     deliveries::{

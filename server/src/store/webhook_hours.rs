@@ -108,30 +108,10 @@ impl Store {
         .bind(since)
         .fetch_all(&self.pool)
         .await?;
-        // One index each: `deliveries_held` (webhook_id, id) and `deliveries_due`.
-        let unsent: Vec<(WebhookId, String, i64)> = sqlx::query_as(
-            "SELECT webhook_id, 'held', COUNT(*) FROM deliveries WHERE status = 'held'
-             GROUP BY webhook_id
-             UNION ALL
-             SELECT webhook_id, 'pending', COUNT(*) FROM deliveries
-             WHERE status = 'pending'
-             GROUP BY webhook_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut by_webhook: BTreeMap<WebhookId, Unsent> = BTreeMap::new();
-        for (webhook, why, count) in unsent {
-            let entry = by_webhook.entry(webhook).or_default();
-            if why == "held" {
-                entry.held = count;
-            } else {
-                entry.pending = count;
-            }
-        }
         Ok(WebhookHealthRows {
             webhooks,
             hours,
-            unsent: by_webhook,
+            unsent: self.unsent_by_webhook().await?,
         })
     }
 }

@@ -89,6 +89,7 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
             | "/journeys/{id}/nodes/{node}/timeline",
         )
         | ("get", "/messages" | "/webhooks/health") => scope(DeliveriesRead),
+        ("get", "/metrics") => scope(MetricsRead),
         (
             "post",
             "/deliveries/{id}/resend"
@@ -115,7 +116,8 @@ fn least_role(scope: Scope) -> Role {
         | Scope::JourneysRead
         | Scope::WebhooksRead
         | Scope::TemplatesRead
-        | Scope::DeliveriesRead => Role::Viewer,
+        | Scope::DeliveriesRead
+        | Scope::MetricsRead => Role::Viewer,
         Scope::Admin => Role::Admin,
         _ => Role::Editor,
     }

@@ -19,6 +19,7 @@ mod health;
 mod held;
 mod journeys;
 mod messages;
+mod metrics;
 mod migrations;
 mod openapi;
 mod pages;

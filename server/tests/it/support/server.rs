@@ -21,6 +21,8 @@ const START_OF_TESTS: i64 = 1_767_225_600_000;
 /// The real server, started in this process on an ephemeral loopback port.
 pub struct TestServer {
     addr: SocketAddr,
+    /// `--metrics-listen`'s address, when the test set it.
+    metrics_addr: Option<SocketAddr>,
     /// `None` for a server on the wall clock.
     clock: Option<ManualClock>,
     client: reqwest::Client,
@@ -75,6 +77,7 @@ impl TestServer {
             .await
             .unwrap_or_else(|error| panic!("start the server on {}: {error}", database.url()));
         let addr = server.local_addr();
+        let metrics_addr = server.metrics_addr();
         let (shutdown, shutdown_requested) = oneshot::channel::<()>();
         let serving = tokio::spawn(server.serve(async {
             let _ = shutdown_requested.await;
@@ -83,6 +86,7 @@ impl TestServer {
         let client = super::http_client_with_key(&admin_key);
         Self {
             addr,
+            metrics_addr,
             clock,
             client,
             shutdown: Some(shutdown),
@@ -93,6 +97,12 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The URL of `path` on the `--metrics-listen` address (which the test must have set).
+    pub fn metrics_url(&self, path: &str) -> String {
+        let addr = self.metrics_addr.expect("the test set --metrics-listen");
+        format!("http://{addr}{path}")
     }
 
     pub fn database(&self) -> &TestDatabase {
