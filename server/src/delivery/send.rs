@@ -28,6 +28,8 @@ pub struct Attempt {
     /// The start of the answer's body, as text.
     pub body: String,
     pub retry_after: Option<Duration>,
+    /// No answer within the timeout: the receiver may be overloaded.
+    pub timed_out: bool,
 }
 
 impl Attempt {
@@ -40,6 +42,7 @@ impl Attempt {
             headers: Vec::new(),
             body: String::new(),
             retry_after: None,
+            timed_out: false,
         }
     }
 }
@@ -96,7 +99,12 @@ impl Sender {
         let mut response = match builder.body(request.body.clone()).send().await {
             Ok(response) => response,
             // Without the URL: its query may carry a credential, and the log shows this text.
-            Err(error) => return failed(describe(&error.without_url())),
+            Err(error) => {
+                return Attempt {
+                    timed_out: error.is_timeout(),
+                    ..failed(describe(&error.without_url()))
+                };
+            }
         };
         let status = response.status();
         let headers: Vec<(String, String)> = response
@@ -138,6 +146,7 @@ impl Sender {
             headers,
             body: storable(String::from_utf8_lossy(&body).into_owned()),
             retry_after,
+            timed_out: false,
         }
     }
 

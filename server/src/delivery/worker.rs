@@ -1,6 +1,7 @@
 //! The delivery loop, in stages: claim due deliveries; prepare each request (its webhook read
 //! and parsed once per batch); send them concurrently (at most a few at a time per webhook, so
-//! one slow receiver cannot hold up the others), each signed the moment its turn comes; record
+//! one slow receiver cannot hold up the others, and fewer, after a pause, to a receiver that
+//! says it is overloaded), each signed the moment its turn comes; record
 //! every attempt with the delivery's next state, in groups of whatever finished together; then
 //! act on what the answers said (410 Gone disables a webhook; failures for good alert).
 //!
@@ -9,7 +10,7 @@
 //! claims back at once.
 
 use std::{
-    collections::{HashMap, HashSet, hash_map::Entry},
+    collections::{BTreeMap, HashMap, HashSet, hash_map::Entry},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -19,11 +20,12 @@ use app::{
     ids::{DeliveryId, WebhookId},
 };
 use tokio::{
-    sync::{Notify, Semaphore, mpsc, watch},
+    sync::{Notify, mpsc, watch},
     task::JoinSet,
 };
 
 use super::{
+    congestion::{Congestion, Load},
     prepare::{Subject, Target},
     rate::Spacing,
     render::OutgoingRequest,
@@ -35,7 +37,7 @@ use crate::{
     clock::{Millis, SharedClock},
     intake::{AttemptLog, Unrecorded},
     metrics::SharedMetrics,
-    store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store},
+    store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store, WebhookRow},
 };
 
 /// Attempts recorded in one transaction at most.
@@ -126,8 +128,9 @@ pub struct DeliveryWorker {
     clock: SharedClock,
     sender: Sender,
     settings: DeliverySettings,
-    /// One semaphore per webhook, shared by concurrent batches, caps its requests in flight.
-    limits: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
+    /// Each webhook's congestion window and pause, shared by concurrent batches: its requests
+    /// in flight and whether it may be sent to now.
+    congestion: Mutex<HashMap<WebhookId, Arc<Congestion>>>,
     /// The request rate of webhooks that set one, shared by concurrent batches.
     rates: Mutex<HashMap<WebhookId, Arc<Spacing>>>,
     alerts: Option<Arc<Alerter>>,
@@ -155,6 +158,9 @@ struct Sorted {
     cancelled: HashMap<&'static str, Vec<DeliveryId>>,
     /// Deliveries whose webhook is disabled: held until it is enabled.
     held: Vec<DeliveryId>,
+    /// Deliveries whose webhook is paused (its receiver said it is overloaded), by when the
+    /// pause ends: given back, due then.
+    deferred: BTreeMap<Millis, Vec<DeliveryId>>,
 }
 
 /// Where a batch's deliveries to one webhook go.
@@ -162,6 +168,8 @@ enum Destination {
     Ready(Arc<Target>),
     /// Disabled: its deliveries are held.
     Disabled,
+    /// Paused until then: its deliveries wait for the end of the pause.
+    Paused(Millis),
     /// Deleted: its deliveries are cancelled.
     Gone,
     /// Stored settings that cannot be used: its deliveries fail, with the reason.
@@ -175,6 +183,16 @@ struct Unsendable {
     reason: String,
 }
 
+/// What became of a prepared delivery.
+enum Dispatched {
+    Sent(Box<Sent>),
+    /// Not sent: its webhook was paused by the time its turn came.
+    Deferred {
+        delivery: DeliveryId,
+        until: Millis,
+    },
+}
+
 /// A delivery that was sent, with what the receiver answered.
 struct Sent {
     delivery: DueDelivery,
@@ -182,6 +200,8 @@ struct Sent {
     window_started_at: Millis,
     attempt: Attempt,
     missing_placeholders: Vec<String>,
+    /// What the answer said of the receiver's load.
+    load: Load,
 }
 
 /// What a batch's answers call for once they are recorded.
@@ -195,6 +215,8 @@ struct Aftermath {
     accepting: HashMap<WebhookId, Arc<Target>>,
     /// Webhooks whose receiver did not accept a request of the batch.
     failing: HashMap<WebhookId, Arc<Target>>,
+    /// Webhooks an answer paused, until the latest end asked.
+    paused: HashMap<WebhookId, Millis>,
 }
 
 impl DeliveryWorker {
@@ -212,7 +234,7 @@ impl DeliveryWorker {
             clock,
             sender,
             settings,
-            limits: Mutex::new(HashMap::new()),
+            congestion: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
             alerts: None,
             attempt_log: None,
@@ -250,14 +272,14 @@ impl DeliveryWorker {
         self
     }
 
-    fn limit_of(&self, webhook: WebhookId) -> Arc<Semaphore> {
-        let mut limits = self
-            .limits
+    fn congestion_of(&self, webhook: WebhookId) -> Arc<Congestion> {
+        let mut congestion = self
+            .congestion
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        limits
+        congestion
             .entry(webhook)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_webhook_concurrency)))
+            .or_insert_with(|| Arc::new(Congestion::new(self.settings.per_webhook_concurrency)))
             .clone()
     }
 
@@ -457,10 +479,16 @@ impl DeliveryWorker {
                 .release_claims(Some(self.claimant), Some(&sorted.held), self.clock.now())
                 .await?;
         }
+        for (until, ids) in &sorted.deferred {
+            self.store
+                .release_claims(Some(self.claimant), Some(ids), *until)
+                .await?;
+        }
         let in_flight = self.dispatch(sorted.prepared);
         let (aftermath, mut settled) = self.record(in_flight, sorted.unsendable).await?;
         settled.extend(sorted.cancelled.into_values().flatten());
         settled.extend(sorted.held);
+        settled.extend(sorted.deferred.into_values().flatten());
         if settled.len() < claimed.len() {
             // A send task panicked: give its delivery back rather than hold it until the
             // process ends (this worker never claims what it holds).
@@ -477,9 +505,19 @@ impl DeliveryWorker {
         Ok(claimed.len())
     }
 
+    /// When the webhook's pause ends, if one runs at `now`: set by any process (its row), or
+    /// by an answer this process got since the row was read.
+    fn pause_of(&self, row: &WebhookRow, now: Millis) -> Option<Millis> {
+        let congestion = self.congestion_of(row.id);
+        if let Some(until) = row.paused_until.filter(|until| *until > now) {
+            congestion.pause_until(until);
+        }
+        congestion.paused_at(now)
+    }
+
     /// Builds each delivery's request; each webhook of the batch is read and parsed once.
-    /// Deliveries whose journey or webhook is gone are cancelled instead, and those of a
-    /// disabled webhook held.
+    /// Deliveries whose journey or webhook is gone are cancelled instead, those of a
+    /// disabled webhook held, and those of a paused one deferred to the end of the pause.
     async fn sort(&self, due: Vec<DueDelivery>, now: Millis) -> sqlx::Result<Sorted> {
         let mut destinations: HashMap<WebhookId, Destination> = HashMap::new();
         for delivery in &due {
@@ -487,9 +525,12 @@ impl DeliveryWorker {
                 entry.insert(match self.store.webhook(delivery.webhook_id).await? {
                     None => Destination::Gone,
                     Some(row) if !row.is_enabled() => Destination::Disabled,
-                    Some(row) => match Target::of(&row, now) {
-                        Ok(target) => Destination::Ready(Arc::new(target)),
-                        Err(error) => Destination::Broken(error.to_string()),
+                    Some(row) => match self.pause_of(&row, now) {
+                        Some(until) => Destination::Paused(until),
+                        None => match Target::of(&row, now) {
+                            Ok(target) => Destination::Ready(Arc::new(target)),
+                            Err(error) => Destination::Broken(error.to_string()),
+                        },
                     },
                 });
             }
@@ -518,6 +559,10 @@ impl DeliveryWorker {
                     sorted.held.push(delivery.id);
                     continue;
                 }
+                Destination::Paused(until) => {
+                    sorted.deferred.entry(*until).or_default().push(delivery.id);
+                    continue;
+                }
                 Destination::Ready(target) => target
                     .request(&Subject::of_delivery(&delivery))
                     .map(|request| (target.clone(), request))
@@ -541,9 +586,9 @@ impl DeliveryWorker {
         Ok(sorted)
     }
 
-    /// Starts sending every prepared request, each once its webhook has a free slot (and, with
-    /// a rate limit, its turn).
-    fn dispatch(&self, prepared: Vec<Prepared>) -> JoinSet<Sent> {
+    /// Starts sending every prepared request, each once its webhook has a free slot in its
+    /// window (and, with a rate limit, its turn), unless the webhook is paused by then.
+    fn dispatch(&self, prepared: Vec<Prepared>) -> JoinSet<Dispatched> {
         let mut in_flight = JoinSet::new();
         for Prepared {
             delivery,
@@ -552,26 +597,35 @@ impl DeliveryWorker {
             window_started_at,
         } in prepared
         {
-            let limit = self.limit_of(target.id);
+            let congestion = self.congestion_of(target.id);
             let rate = self.rate_of(target.id, target.settings.max_requests_per_second);
             let sender = self.sender.clone();
             let clock = self.clock.clone();
             in_flight.spawn(async move {
-                let _permit = limit.acquire_owned().await;
+                let slot = congestion.slot().await;
                 if let Some(rate) = &rate {
                     rate.wait().await;
+                }
+                if let Some(until) = congestion.paused_at(clock.now()) {
+                    return Dispatched::Deferred {
+                        delivery: delivery.id,
+                        until,
+                    };
                 }
                 let attempt = match target.sign(&mut request, clock.now()) {
                     Ok(()) => sender.send(&request).await,
                     Err(error) => Attempt::refused(error.to_string()),
                 };
-                Sent {
+                let load = Load::of(&attempt);
+                slot.answered(load);
+                Dispatched::Sent(Box::new(Sent {
                     delivery,
                     target,
                     window_started_at,
                     attempt,
                     missing_placeholders: request.missing,
-                }
+                    load,
+                }))
             });
         }
         in_flight
@@ -582,7 +636,7 @@ impl DeliveryWorker {
     /// Returns what the answers call for and which deliveries were recorded.
     async fn record(
         &self,
-        mut in_flight: JoinSet<Sent>,
+        mut in_flight: JoinSet<Dispatched>,
         unsendable: Vec<Unsendable>,
     ) -> sqlx::Result<(Aftermath, HashSet<DeliveryId>)> {
         let mut aftermath = Aftermath::default();
@@ -610,11 +664,21 @@ impl DeliveryWorker {
                 finished.push(more);
             }
             let now = self.clock.now();
+            let mut deferred: BTreeMap<Millis, Vec<DeliveryId>> = BTreeMap::new();
             for joined in finished {
                 match joined {
-                    Ok(sent) => {
+                    Ok(Dispatched::Deferred { delivery, until }) => {
+                        recorded.insert(delivery);
+                        deferred.entry(until).or_default().push(delivery);
+                    }
+                    Ok(Dispatched::Sent(sent)) => {
                         recorded.insert(sent.delivery.id);
                         let record = sent_record(&sent, now);
+                        if let Some(until) = sent.load.pause_until(now, record.next_attempt_at) {
+                            // The batch's requests still waiting for their turn see it at once.
+                            self.congestion_of(sent.target.id).pause_until(until);
+                            aftermath.paused(sent.target.id, until);
+                        }
                         let first = sent.delivery.attempts == 0;
                         self.metrics
                             .webhook_attempt(&record, first.then_some(sent.delivery.created_at));
@@ -626,6 +690,11 @@ impl DeliveryWorker {
                 }
             }
             self.write(std::mem::take(&mut records), now).await?;
+            for (until, ids) in deferred {
+                self.store
+                    .release_claims(Some(self.claimant), Some(&ids), until)
+                    .await?;
+            }
         }
         if !records.is_empty() {
             self.write(records, now).await?;
@@ -657,6 +726,10 @@ impl DeliveryWorker {
     /// Disables the webhooks whose receivers answered 410 Gone or have failed every request
     /// for their set period, and sends the alerts.
     async fn follow_up(&self, aftermath: Aftermath) -> sqlx::Result<()> {
+        for (webhook, until) in &aftermath.paused {
+            tracing::info!(%webhook, until, "receiver overloaded (429, 503 or no answer in time); webhook paused");
+            self.store.pause_webhook(*webhook, *until).await?;
+        }
         for (webhook, target) in &aftermath.accepting {
             if target.failing_since.is_some() {
                 self.store.note_webhook_accepting(*webhook).await?;
@@ -722,6 +795,11 @@ impl Aftermath {
         if record.status == DeliveryStatus::Failed {
             self.failed_for_good(sent.target.id, record);
         }
+    }
+
+    fn paused(&mut self, webhook: WebhookId, until: Millis) {
+        let paused = self.paused.entry(webhook).or_insert(until);
+        *paused = (*paused).max(until);
     }
 
     fn failed_for_good(&mut self, webhook: WebhookId, record: &AttemptRecord) {

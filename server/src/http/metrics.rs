@@ -11,7 +11,7 @@ use axum::{
     routing::get,
 };
 
-use super::AppState;
+use super::{AppState, openapi::Fault};
 
 /// A database slower than this leaves the backlog out of the scrape rather than holding up
 /// Prometheus (whose scrape timeout is 10 s by default).
@@ -34,6 +34,7 @@ pub fn open_router(state: AppState) -> axum::Router {
           the OpenMetrics text format Prometheus reads (`metrics_path: /api/v1/metrics` with \
           the key as `bearer_token`)",
          body = String, content_type = "application/openmetrics-text"),
+        Fault,
     ))]
 async fn scrape(State(state): State<AppState>) -> Response {
     let backlog = match tokio::time::timeout(

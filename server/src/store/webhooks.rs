@@ -49,6 +49,8 @@ pub struct WebhookRow {
     pub disabled_at: Option<Millis>,
     /// At most one alert email every this many minutes.
     pub alert_every_minutes: i64,
+    /// No request goes out before this: the receiver said it is overloaded.
+    pub paused_until: Option<Millis>,
 }
 
 /// A webhook's alert turn, taken: the failures held back since its last alert, which the
@@ -85,7 +87,7 @@ macro_rules! columns {
          auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
          disabled_reason, created_at, updated_at, disable_after_failing_hours, failing_since,
-         max_requests_per_second, disabled_at, alert_every_minutes"
+         max_requests_per_second, disabled_at, alert_every_minutes, paused_until"
     };
 }
 
@@ -344,6 +346,21 @@ impl Store {
             "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
         )
         .bind(id))
+        .await?;
+        Ok(())
+    }
+
+    /// Pauses the webhook until `until` (a later pause already set stays): no process sends
+    /// it a request before then.
+    pub async fn pause_webhook(&self, id: WebhookId, until: Millis) -> sqlx::Result<()> {
+        self.write_one(
+            sqlx::query(
+                "UPDATE webhooks SET paused_until = $2
+                 WHERE id = $1 AND (paused_until IS NULL OR paused_until < $2)",
+            )
+            .bind(id)
+            .bind(until),
+        )
         .await?;
         Ok(())
     }

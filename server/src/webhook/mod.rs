@@ -326,6 +326,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         max_requests_per_second: 0,
         disabled_at: None,
         alert_every_minutes: i64::from(DEFAULT_ALERT_EVERY_MINUTES),
+        paused_until: None,
     };
     Ok(settings.into_row(base))
 }

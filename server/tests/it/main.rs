@@ -22,6 +22,7 @@ mod messages;
 mod metrics;
 mod migrations;
 mod openapi;
+mod overload;
 mod pages;
 mod providers;
 mod rate;

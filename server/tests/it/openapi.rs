@@ -55,6 +55,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/webhooks/{id}"),
     ("get", "/api/v1/webhooks/{id}/signing-secret"),
     ("get", "/api/v1/webhooks/health"),
+    ("get", "/api/v1/metrics"),
     ("post", "/api/v1/webhooks/{id}/rotate-secret"),
     ("post", "/api/v1/webhooks/{id}/preview"),
     ("post", "/api/v1/webhooks/{id}/test"),
