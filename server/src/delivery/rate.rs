@@ -1,6 +1,10 @@
-//! At most N requests a second to one webhook from this process: each request takes the next
-//! free slot, slots 1/N s apart, and waits for it. Strict spacing rather than a bucket with a
-//! burst: a receiver that allows N a second never sees a burst above it after a pause.
+//! At most N requests a second to one webhook: each request takes the next free slot, slots
+//! 1/N s apart, and waits for it. Strict spacing rather than a bucket with a burst: a receiver
+//! that allows N a second never sees a burst above it after a pause.
+//!
+//! Across processes, each batch first reserves its share of the webhook's send time in the
+//! database ([`SendTimes`]); its requests go no sooner than their reserved times, and this
+//! process's [`Spacing`] keeps them 1/N s apart however late they start.
 
 use std::{
     sync::{Mutex, PoisonError},
@@ -8,6 +12,8 @@ use std::{
 };
 
 use tokio::time::Instant;
+
+use crate::clock::Millis;
 
 #[derive(Debug)]
 pub struct Spacing {
@@ -32,16 +38,56 @@ impl Spacing {
 
     /// Waits for the next free slot (at once when the last one is past).
     pub async fn wait(&self) {
+        self.wait_from(Instant::now()).await;
+    }
+
+    /// Waits for the next free slot no sooner than `earliest`.
+    pub async fn wait_from(&self, earliest: Instant) {
         let slot = {
             let mut next = self
                 .next_slot
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let slot = (*next).max(Instant::now());
+            let slot = (*next).max(Instant::now()).max(earliest);
             *next = slot + self.interval;
             slot
         };
         tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// A batch's reserved send times for one webhook: `count` times 1/rate s apart from `first`
+/// (server clock, milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SendTimes {
+    first: Millis,
+    interval_ms: f64,
+    taken: u32,
+}
+
+impl SendTimes {
+    /// How much send time `count` requests at `rate` a second take, whole milliseconds
+    /// rounded up (a reservation never packs requests closer than the rate).
+    pub fn span(count: usize, rate: u32) -> Millis {
+        let millis = (count as f64 * 1_000.0 / f64::from(rate.max(1))).ceil();
+        millis as Millis
+    }
+
+    pub fn starting(first: Millis, rate: u32) -> Self {
+        Self {
+            first,
+            interval_ms: 1_000.0 / f64::from(rate.max(1)),
+            taken: 0,
+        }
+    }
+
+    /// The next request's reserved time, as an instant of this process (`now` is the server
+    /// clock's reading at the same moment).
+    pub fn next(&mut self, now: Millis) -> Instant {
+        let at = self.first as f64 + f64::from(self.taken) * self.interval_ms;
+        self.taken += 1;
+        let ahead = (at - now as f64).max(0.0);
+        Instant::now() + Duration::from_secs_f64(ahead / 1_000.0)
     }
 }
 
@@ -77,6 +123,39 @@ mod tests {
         spacing.wait().await;
         spacing.wait().await;
         assert_eq!(resumed.elapsed(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_reservation_covers_its_requests_at_the_rate() {
+        assert_eq!(SendTimes::span(10, 10), 1_000);
+        // 3 at 7 a second: 428.57 ms, rounded up.
+        assert_eq!(SendTimes::span(3, 7), 429);
+        assert_eq!(SendTimes::span(5, 10_000), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reserved_times_are_one_interval_apart_from_the_first() {
+        let mut times = SendTimes::starting(10_400, 5);
+        let now = Instant::now();
+        // The server clock reads 10 s: the first time is 400 ms ahead, the next 200 ms later.
+        let ahead: Vec<u128> = (0..3)
+            .map(|_| times.next(10_000).duration_since(now).as_millis())
+            .collect();
+        assert_eq!(ahead, [400, 600, 800]);
+        // Times already past go at once.
+        let mut late = SendTimes::starting(1_000, 5);
+        assert_eq!(late.next(10_000), Instant::now());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_waits_for_its_reserved_time_and_keeps_the_spacing() {
+        let spacing = Spacing::per_second(10).expect("a limit");
+        let started = Instant::now();
+        spacing
+            .wait_from(started + Duration::from_millis(300))
+            .await;
+        spacing.wait_from(started).await;
+        assert_eq!(started.elapsed(), Duration::from_millis(400));
     }
 
     #[test]

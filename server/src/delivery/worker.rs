@@ -27,7 +27,7 @@ use tokio::{
 use super::{
     congestion::{Congestion, Load},
     prepare::{Subject, Target},
-    rate::Spacing,
+    rate::{SendTimes, Spacing},
     render::OutgoingRequest,
     schedule::{self, Verdict},
     send::{Attempt, Sender},
@@ -484,7 +484,7 @@ impl DeliveryWorker {
                 .release_claims(Some(self.claimant), Some(ids), *until)
                 .await?;
         }
-        let in_flight = self.dispatch(sorted.prepared);
+        let in_flight = self.dispatch(sorted.prepared).await?;
         let (aftermath, mut settled) = self.record(in_flight, sorted.unsendable).await?;
         settled.extend(sorted.cancelled.into_values().flatten());
         settled.extend(sorted.held);
@@ -588,7 +588,8 @@ impl DeliveryWorker {
 
     /// Starts sending every prepared request, each once its webhook has a free slot in its
     /// window (and, with a rate limit, its turn), unless the webhook is paused by then.
-    fn dispatch(&self, prepared: Vec<Prepared>) -> JoinSet<Dispatched> {
+    async fn dispatch(&self, prepared: Vec<Prepared>) -> sqlx::Result<JoinSet<Dispatched>> {
+        let mut send_times = self.reserve_send_times(&prepared).await?;
         let mut in_flight = JoinSet::new();
         for Prepared {
             delivery,
@@ -599,12 +600,16 @@ impl DeliveryWorker {
         {
             let congestion = self.congestion_of(target.id);
             let rate = self.rate_of(target.id, target.settings.max_requests_per_second);
+            let reserved = send_times
+                .get_mut(&target.id)
+                .map(|times| times.next(self.clock.now()));
             let sender = self.sender.clone();
             let clock = self.clock.clone();
             in_flight.spawn(async move {
                 let slot = congestion.slot().await;
                 if let Some(rate) = &rate {
-                    rate.wait().await;
+                    rate.wait_from(reserved.unwrap_or_else(tokio::time::Instant::now))
+                        .await;
                 }
                 if let Some(until) = congestion.paused_at(clock.now()) {
                     return Dispatched::Deferred {
@@ -628,7 +633,32 @@ impl DeliveryWorker {
                 }))
             });
         }
-        in_flight
+        Ok(in_flight)
+    }
+
+    /// Reserves, for each rate-limited webhook of the batch, the send time its requests need
+    /// (one write per webhook), so that every process together keeps the webhook's rate.
+    async fn reserve_send_times(
+        &self,
+        prepared: &[Prepared],
+    ) -> sqlx::Result<HashMap<WebhookId, SendTimes>> {
+        let mut counts: HashMap<WebhookId, (u32, usize)> = HashMap::new();
+        for request in prepared {
+            let rate = request.target.settings.max_requests_per_second;
+            if rate > 0 {
+                counts.entry(request.target.id).or_insert((rate, 0)).1 += 1;
+            }
+        }
+        let mut reserved = HashMap::with_capacity(counts.len());
+        for (webhook, (rate, count)) in counts {
+            let now = self.clock.now();
+            let first = self
+                .store
+                .reserve_send_time(webhook, SendTimes::span(count, rate), now)
+                .await?;
+            reserved.insert(webhook, SendTimes::starting(first, rate));
+        }
+        Ok(reserved)
     }
 
     /// Records the attempts as they finish, in groups of whatever finished meanwhile: a slow

@@ -42,7 +42,7 @@ pub struct WebhookRow {
     /// Since when every request has failed; `None` while the receiver accepts. Kept by the
     /// delivery worker; enabling the webhook clears it.
     pub failing_since: Option<Millis>,
-    /// At most this many requests a second, from each process; 0: no limit.
+    /// At most this many requests a second, from all processes together; 0: no limit.
     pub max_requests_per_second: i64,
     /// Since when the webhook is disabled; `None` while enabled. Kept by the store from
     /// `enabled`'s changes.
@@ -363,6 +363,32 @@ impl Store {
         )
         .await?;
         Ok(())
+    }
+
+    /// Reserves the webhook's next `span` of send time, none of it before `now`: returns where
+    /// it starts. Every process reserves from the same row, so together they keep the
+    /// webhook's rate.
+    pub async fn reserve_send_time(
+        &self,
+        id: WebhookId,
+        span: Millis,
+        now: Millis,
+    ) -> sqlx::Result<Millis> {
+        let mut transaction = self.begin_write().await?;
+        let reserved_until: Option<Millis> = sqlx::query_scalar(
+            "UPDATE webhooks
+             SET rate_next_at = CASE WHEN rate_next_at > $2 THEN rate_next_at ELSE $2 END + $3
+             WHERE id = $1
+             RETURNING rate_next_at",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(span)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        // A webhook deleted meanwhile: its requests are cancelled by the next batch.
+        Ok(reserved_until.map_or(now, |until| until - span))
     }
 
     /// Takes the webhook's alert turn if it was last alerted at or before `before` (or

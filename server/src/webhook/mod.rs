@@ -86,7 +86,7 @@ pub struct Settings {
     pub retry_window_hours: u32,
     /// Disables itself once every request has failed for this long; 0: never.
     pub disable_after_failing_hours: u32,
-    /// At most this many requests a second, from each process; 0: no limit.
+    /// At most this many requests a second, from all processes together; 0: no limit.
     pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
     /// At most one alert email every this many minutes; failures in between go in the next.

@@ -1,5 +1,5 @@
-//! A webhook's rate limit, against real receivers: its requests are spaced by it, and a webhook
-//! without one is not held back by it.
+//! A webhook's rate limit, against real receivers: its requests are spaced by it, also when two
+//! processes send to it, and a webhook without one is not held back by it.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,10 @@ use serde_json::json;
 
 use crate::support::{Backend, Receiver, TestServer};
 
-backend_tests!(a_rate_limited_webhook_is_paced_and_holds_no_other_back);
+backend_tests!(
+    a_rate_limited_webhook_is_paced_and_holds_no_other_back,
+    two_processes_together_keep_a_webhooks_rate,
+);
 
 const CONTACTS: usize = 10;
 
@@ -101,4 +104,61 @@ async fn a_rate_limited_webhook_is_paced_and_holds_no_other_back(backend: Backen
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = refused.text().await.expect("a body");
     assert!(body.contains("max_requests_per_second"), "{body}");
+}
+
+/// Each process sends its share: without the send times reserved in the database, each kept
+/// the rate alone and the receiver got twice it.
+async fn two_processes_together_keep_a_webhooks_rate(backend: Backend) {
+    let first = TestServer::start(backend).await;
+    let second = TestServer::start_on(first.database().alias()).await;
+    let paced = Receiver::start().await;
+    let limited = first
+        .create_webhook(&json!({"name": "Paced", "url": paced.url("/hook"),
+                               "max_requests_per_second": 10}))
+        .await;
+    first
+        .publish_journey(
+            Reentry::Once,
+            chain("signup", vec![("paced", webhook_with(limited.id, &[]))]),
+        )
+        .await;
+    let contacts: Vec<_> = (0..2 * CONTACTS)
+        .map(|n| json!({"external_id": format!("c{n}")}))
+        .collect();
+    let created = first
+        .post_json("/api/v1/contacts/batch", &json!({ "contacts": contacts }))
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    // Half of the events through each process, at once: each engine hands its contacts'
+    // requests to its own delivery worker.
+    let events = |range: std::ops::Range<usize>| {
+        let events: Vec<_> = range
+            .map(|n| json!({"contact": format!("c{n}"), "event": "signup"}))
+            .collect();
+        json!({ "events": events })
+    };
+    let (one, two) = (events(0..CONTACTS), events(CONTACTS..2 * CONTACTS));
+    let (one, two) = tokio::join!(
+        first.post_json("/api/v1/events/batch", &one),
+        second.post_json("/api/v1/events/batch", &two),
+    );
+    assert_eq!(one.status(), StatusCode::ACCEPTED);
+    assert_eq!(two.status(), StatusCode::ACCEPTED);
+
+    let at = arrivals(&paced, 2 * CONTACTS).await;
+    // Twenty requests at ten a second: 1.9 s from first to last (less the loopback's jitter),
+    // and never more than ten within any second.
+    let span = at[2 * CONTACTS - 1].duration_since(at[0]);
+    assert!(
+        span >= Duration::from_millis(1_800),
+        "twenty requests within {span:?}"
+    );
+    for eleven in at.windows(CONTACTS + 1) {
+        let within = eleven[CONTACTS].duration_since(eleven[0]);
+        assert!(
+            within >= Duration::from_millis(900),
+            "eleven requests within {within:?}"
+        );
+    }
+    assert_eq!(paced.received().len(), 2 * CONTACTS);
 }
