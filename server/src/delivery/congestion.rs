@@ -60,7 +60,8 @@ impl Load {
 pub struct Congestion {
     max: usize,
     state: Mutex<State>,
-    /// Signalled when a slot frees or the window widens.
+    /// Signalled when a slot frees or the window widens: one waiter per slot, not all of them
+    /// (a batch of 512 for one webhook would wake 500 tasks for each answer).
     changed: Notify,
 }
 
@@ -142,7 +143,7 @@ impl Congestion {
                     state.window += 1;
                     state.coping = 0;
                     drop(state);
-                    self.changed.notify_waiters();
+                    self.changed.notify_one();
                 }
             }
             Load::Overloaded { .. } => {
@@ -181,7 +182,7 @@ impl Load {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.congestion.state().in_flight -= 1;
-        self.congestion.changed.notify_waiters();
+        self.congestion.changed.notify_one();
     }
 }
 
