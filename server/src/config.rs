@@ -31,6 +31,13 @@ pub struct Config {
     #[arg(long, global = true, env = "WAYFARER_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
 
+    /// What this process does: `all` (the default); `web`, the HTTP API and pages, storing
+    /// events for the workers to match; `worker`, the engine, webhook and message delivery,
+    /// alerts and pruning, answering HTTP with health and metrics only. Web and worker
+    /// processes share one PostgreSQL database and scale apart.
+    #[arg(long, env = "WAYFARER_ROLE", value_enum, default_value_t = ProcessRole::All)]
+    pub role: ProcessRole,
+
     /// Address and port the HTTP server listens on.
     #[arg(long, env = "WAYFARER_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -245,6 +252,37 @@ fn parse_public_url(text: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+/// What a server process runs (`--role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProcessRole {
+    /// HTTP, the engine and every worker.
+    All,
+    /// HTTP: the API and the pages; events are stored for the workers to match.
+    Web,
+    /// The engine and every worker; HTTP answers health and metrics only.
+    Worker,
+}
+
+impl ProcessRole {
+    pub fn serves_api(self) -> bool {
+        self != Self::Worker
+    }
+
+    pub fn works(self) -> bool {
+        self != Self::Web
+    }
+}
+
+impl std::fmt::Display for ProcessRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::All => "all",
+            Self::Web => "web",
+            Self::Worker => "worker",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -257,6 +295,7 @@ impl Config {
         Self {
             database_url: database_url.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            role: ProcessRole::All,
             site_root: PathBuf::from("target/site"),
             public_url: None,
             metrics_listen: None,

@@ -55,6 +55,12 @@ pub enum Error {
     )]
     InsecureBeyondLoopback(std::net::SocketAddr),
 
+    #[error(
+        "--role {0} splits the work between processes on one PostgreSQL database; a SQLite file \
+         has one process, which does everything: leave --role out (all)"
+    )]
+    RoleNeedsPostgres(crate::config::ProcessRole),
+
     #[error("{0}")]
     Admin(String),
 

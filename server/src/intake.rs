@@ -12,11 +12,12 @@
 use std::{collections::HashMap, sync::Arc};
 
 use app::ids::{ContactId, EventId, MessageId};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    clock::Millis,
-    store::{AttemptRecord, Claimant, NewEvent},
+    clock::{Millis, SharedClock},
+    metrics::SharedMetrics,
+    store::{AttemptRecord, Claimant, NewEvent, Store},
 };
 
 /// Requests that may wait for the writer before callers wait to enqueue.
@@ -192,6 +193,30 @@ impl AttemptLog {
 }
 
 impl IntakeQueue {
+    /// The intake of a process without an engine (`--role web`): stores each group's events
+    /// unmatched, in one transaction, and answers; the workers' engines match them. Runs until
+    /// `stop` turns true, then writes what is still queued.
+    pub async fn store_only(
+        mut self,
+        store: Store,
+        clock: SharedClock,
+        metrics: SharedMetrics,
+        group_size: usize,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                () = self.ready() => {}
+                _ = stop.wait_for(|stop| *stop) => self.close(),
+            }
+            let group = self.take(group_size);
+            if group.is_empty() {
+                return;
+            }
+            write_alone(&store, &clock, &metrics, group).await;
+        }
+    }
+
     /// Waits until a request is waiting; never returns once every handle is dropped (the
     /// engine then only polls).
     pub async fn ready(&mut self) {
@@ -317,6 +342,42 @@ impl Group {
                 .send(Err(IntakeError::Database(error.clone())));
         }
     }
+}
+
+/// Writes a group without matching its events (a later round matches them) and records its
+/// attempts, each in a transaction of its own; answers every request.
+pub async fn write_alone(
+    store: &Store,
+    clock: &SharedClock,
+    metrics: &SharedMetrics,
+    mut group: Group,
+) {
+    if group.has_events() {
+        match store_unmatched(store, &mut group).await {
+            Ok(ids) => {
+                metrics.events_stored(ids.len());
+                group.stored(ids);
+            }
+            Err(error) => group.failed(error),
+        }
+    }
+    for attempts in group.attempts.drain(..) {
+        let recorded = store
+            .record_attempts(attempts.claimant, &attempts.records, clock.now())
+            .await;
+        attempts.answer(recorded);
+    }
+}
+
+/// Stores the group's events unmatched; their ids, in order.
+async fn store_unmatched(store: &Store, group: &mut Group) -> sqlx::Result<Vec<EventId>> {
+    if group.resolved().is_none() {
+        let contacts = store.contact_ids(&group.contacts()).await?;
+        group.resolve(&contacts);
+    }
+    store
+        .insert_events(group.resolved().unwrap_or_default())
+        .await
 }
 
 impl Attempts {

@@ -58,6 +58,11 @@ pub struct Server {
     /// How often the alert sweep looks at the clock.
     poll_interval: Duration,
     insecure_no_auth: bool,
+    role: config::ProcessRole,
+    clock: SharedClock,
+    metrics: metrics::SharedMetrics,
+    /// Events one transaction stores at most (the engine's batch).
+    group_size: usize,
 }
 
 impl Server {
@@ -69,6 +74,11 @@ impl Server {
     pub async fn start_with_clock(config: &Config, clock: SharedClock) -> Result<Self> {
         if config.insecure_no_auth && !config.listen.ip().is_loopback() {
             return Err(Error::InsecureBeyondLoopback(config.listen));
+        }
+        if config.role != config::ProcessRole::All
+            && store::Backend::from_url(&config.database_url)? == store::Backend::Sqlite
+        {
+            return Err(Error::RoleNeedsPostgres(config.role));
         }
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
@@ -199,7 +209,7 @@ impl Server {
                 burst: config.ingest_burst_per_key,
             })),
             store: store.clone(),
-            clock,
+            clock: clock.clone(),
             sender,
             site: http::Site::new(config.public_url.clone()),
             intake,
@@ -208,7 +218,7 @@ impl Server {
                 email_attribute: config.email_attribute.clone(),
                 smtp: config.smtp_url.is_some(),
             },
-            metrics,
+            metrics: metrics.clone(),
             leptos: leptos_options(config, local_addr),
         };
         let metrics_listener =
@@ -216,7 +226,11 @@ impl Server {
         Ok(Self {
             listener,
             local_addr,
-            router: http::router(state),
+            router: if config.role.serves_api() {
+                http::router(state)
+            } else {
+                http::worker_router(state)
+            },
             metrics_listener,
             limits: http::serve::Limits {
                 max_connections: config.max_connections as usize,
@@ -232,6 +246,10 @@ impl Server {
             alerter,
             poll_interval: Duration::from_millis(config.engine_poll_ms),
             insecure_no_auth: config.insecure_no_auth,
+            role: config.role,
+            clock,
+            metrics,
+            group_size: usize::try_from(config.engine_batch).unwrap_or(usize::MAX),
         })
     }
 
@@ -249,37 +267,69 @@ impl Server {
     /// Serves and runs the engine until `shutdown` completes, then lets requests in flight
     /// and the engine's current batch finish, and closes the database pool.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        tracing::info!(
-            address = %self.local_addr,
-            database = self.store.backend().name(),
-            "listening; open {} in a browser",
-            browser_url(self.local_addr)
-        );
-        self.say_how_to_sign_in().await;
+        if self.role.serves_api() {
+            tracing::info!(
+                address = %self.local_addr,
+                database = self.store.backend().name(),
+                role = %self.role,
+                "listening; open {} in a browser",
+                browser_url(self.local_addr)
+            );
+            self.say_how_to_sign_in().await;
+        } else {
+            tracing::info!(
+                address = %self.local_addr,
+                database = self.store.backend().name(),
+                "worker started; it answers /api/v1/health and /api/v1/metrics"
+            );
+        }
         let (stop_engine, engine_stopping) = watch::channel(false);
-        let engine = tokio::spawn(self.engine.run(self.intake, engine_stopping.clone()));
-        let deliveries = tokio::spawn(self.deliveries.run(engine_stopping.clone()));
-        let messages = tokio::spawn(self.messages.run(engine_stopping.clone()));
-        let pruner = tokio::spawn(self.pruner.run(engine_stopping.clone()));
-        let alerts = tokio::spawn(
-            self.alerter
-                .sweep(self.poll_interval, engine_stopping.clone()),
-        );
-        let metrics = self.metrics_listener.map(|(listener, router)| {
-            tokio::spawn(serve_metrics(listener, router, engine_stopping))
-        });
+        let mut tasks: Vec<(tokio::task::JoinHandle<()>, &str)> = Vec::new();
+        if self.role.works() {
+            tasks.extend([
+                (
+                    tokio::spawn(self.engine.run(self.intake, engine_stopping.clone())),
+                    "engine",
+                ),
+                (
+                    tokio::spawn(self.deliveries.run(engine_stopping.clone())),
+                    "delivery worker",
+                ),
+                (
+                    tokio::spawn(self.messages.run(engine_stopping.clone())),
+                    "message worker",
+                ),
+                (
+                    tokio::spawn(self.pruner.run(engine_stopping.clone())),
+                    "attempt log pruner",
+                ),
+                (
+                    tokio::spawn(
+                        self.alerter
+                            .sweep(self.poll_interval, engine_stopping.clone()),
+                    ),
+                    "alert sweep",
+                ),
+            ]);
+        } else {
+            let intake = self.intake.store_only(
+                self.store.clone(),
+                self.clock.clone(),
+                self.metrics.clone(),
+                self.group_size,
+                engine_stopping.clone(),
+            );
+            tasks.push((tokio::spawn(intake), "event intake"));
+        }
+        if let Some((listener, router)) = self.metrics_listener {
+            tasks.push((
+                tokio::spawn(serve_metrics(listener, router, engine_stopping)),
+                "metrics listener",
+            ));
+        }
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
-        for (task, name) in [
-            (engine, "engine"),
-            (deliveries, "delivery worker"),
-            (messages, "message worker"),
-            (pruner, "attempt log pruner"),
-            (alerts, "alert sweep"),
-        ]
-        .into_iter()
-        .chain(metrics.map(|task| (task, "metrics listener")))
-        {
+        for (task, name) in tasks {
             if let Err(error) = task.await {
                 tracing::error!(%error, "the {name} task ended abnormally");
             }

@@ -22,7 +22,7 @@ use super::interpret::{
 use crate::{
     clock::{Millis, SharedClock},
     delivery::{Handoff, HandoffSlot},
-    intake::{Group, IntakeQueue},
+    intake::{Group, IntakeQueue, write_alone},
     metrics::SharedMetrics,
     pace::Pace,
     store::{
@@ -165,22 +165,7 @@ impl Engine {
             }
             Err(error) => {
                 tracing::error!(%error, "an engine round failed; writing what it was given alone");
-                if group.has_events() {
-                    match store_unmatched(&self.store, &mut group).await {
-                        Ok(ids) => {
-                            self.metrics.events_stored(ids.len());
-                            group.stored(ids);
-                        }
-                        Err(error) => group.failed(error),
-                    }
-                }
-                for attempts in group.attempts.drain(..) {
-                    let recorded = self
-                        .store
-                        .record_attempts(attempts.claimant, &attempts.records, self.clock.now())
-                        .await;
-                    attempts.answer(recorded);
-                }
+                write_alone(&self.store, &self.clock, &self.metrics, group).await;
                 Err(error)
             }
         }
@@ -451,16 +436,6 @@ impl Engine {
 }
 
 /// Stores the group's events without matching them, for a later round to claim.
-async fn store_unmatched(store: &Store, group: &mut Group) -> sqlx::Result<Vec<EventId>> {
-    if group.resolved().is_none() {
-        let contacts = store.contact_ids(&group.contacts()).await?;
-        group.resolve(&contacts);
-    }
-    store
-        .insert_events(group.resolved().unwrap_or_default())
-        .await
-}
-
 /// What a round did.
 struct Round {
     /// The new events' ids, in the order they came.

@@ -105,6 +105,27 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
+/// What a `--role worker` process answers: its health and its metrics (for a key with
+/// `metrics:read`); the API and the pages are the web processes'.
+pub fn worker_router(state: AppState) -> Router {
+    const ELSEWHERE: &str = "this process is a worker (--role worker): it answers \
+                             /api/v1/health and /api/v1/metrics only; the API and the pages are \
+                             served by the web processes";
+    let api = Router::new()
+        .merge(health::router())
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
+        .fallback(|| async { ApiError::not_found(ELSEWHERE) });
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::not_found(ELSEWHERE) })
+        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(Level::INFO)))
+}
+
 fn api_v1(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(api_keys::router())

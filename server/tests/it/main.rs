@@ -28,6 +28,7 @@ mod providers;
 mod rate;
 mod reentry;
 mod retention;
+mod roles;
 mod scale_out;
 mod secrets;
 mod startup;

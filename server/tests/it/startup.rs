@@ -33,6 +33,20 @@ fn port_in_use_is_one_clear_line() {
 }
 
 #[test]
+fn a_split_role_on_sqlite_is_one_clear_line() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let output = run_to_exit(
+        wayfarer()
+            .args(["--listen", "127.0.0.1:0", "--role", "worker"])
+            .arg("--database-url")
+            .arg(sqlite_url_in(folder.path())),
+    );
+    let line = single_error_line(&output);
+    assert!(line.contains("--role worker"), "{line}");
+    assert!(line.contains("PostgreSQL"), "{line}");
+}
+
+#[test]
 fn sqlite_file_in_a_missing_folder_is_one_clear_line() {
     let folder = tempfile::tempdir().expect("temp dir");
     let missing = folder.path().join("no-such-folder");
