@@ -63,6 +63,8 @@ pub struct Server {
     metrics: metrics::SharedMetrics,
     /// Events one transaction stores at most (the engine's batch).
     group_size: usize,
+    /// For the connection that listens for other processes' events (PostgreSQL).
+    database_url: String,
 }
 
 impl Server {
@@ -250,6 +252,7 @@ impl Server {
             clock,
             metrics,
             group_size: usize::try_from(config.engine_batch).unwrap_or(usize::MAX),
+            database_url: config.database_url.clone(),
         })
     }
 
@@ -286,6 +289,14 @@ impl Server {
         let (stop_engine, engine_stopping) = watch::channel(false);
         let mut tasks: Vec<(tokio::task::JoinHandle<()>, &str)> = Vec::new();
         if self.role.works() {
+            if self.store.backend() == store::Backend::Postgres {
+                let listening = store::listen::wake_on_events_stored(
+                    self.database_url.clone(),
+                    self.engine.events_stored_handle(),
+                    engine_stopping.clone(),
+                );
+                tasks.push((tokio::spawn(listening), "event notifications"));
+            }
             tasks.extend([
                 (
                     tokio::spawn(self.engine.run(self.intake, engine_stopping.clone())),

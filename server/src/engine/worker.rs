@@ -65,6 +65,8 @@ pub struct Engine {
     messages_queued: Option<Arc<Notify>>,
     /// When a round last claimed events stored unmatched.
     stored_looked_for: Instant,
+    /// Woken when another process stores events for the engines (PostgreSQL notifications).
+    events_stored: Arc<Notify>,
     metrics: SharedMetrics,
 }
 
@@ -78,8 +80,14 @@ impl Engine {
             handoff: None,
             messages_queued: None,
             stored_looked_for: Instant::now(),
+            events_stored: Arc::new(Notify::new()),
             metrics: SharedMetrics::default(),
         }
+    }
+
+    /// What wakes the engine when another process has stored events for it to match.
+    pub fn events_stored_handle(&self) -> Arc<Notify> {
+        self.events_stored.clone()
     }
 
     /// Counts its events, steps and rounds in `metrics`.
@@ -109,14 +117,20 @@ impl Engine {
     pub async fn run(mut self, mut intake: IntakeQueue, stop: watch::Receiver<bool>) {
         let mut pace = Pace::new(stop, self.settings.poll_interval);
         let group_size = usize::try_from(self.settings.batch_size).unwrap_or(usize::MAX);
+        let events_stored = self.events_stored.clone();
         while !pace.stopping() {
             let round = self.take(intake.take(group_size)).await;
             let next_timer_in = match round {
                 Ok(0) => self.next_timer_in().await,
                 _ => None,
             };
-            pace.after(round, "engine batch", intake.ready(), next_timer_in)
-                .await;
+            let work = async {
+                tokio::select! {
+                    () = intake.ready() => {}
+                    () = events_stored.notified() => {}
+                }
+            };
+            pace.after(round, "engine batch", work, next_timer_in).await;
         }
         intake.close();
         loop {

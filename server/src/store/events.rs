@@ -48,10 +48,18 @@ pub struct ContactEventRow {
 
 impl Store {
     /// Stores the events in one transaction, unmatched (for the engine to claim), and returns
-    /// their ids in the same order.
+    /// their ids in the same order. On PostgreSQL the commit notifies the engines of every
+    /// process ([`super::listen::EVENTS_STORED`]), so they need not wait for their poll.
     pub async fn insert_events(&self, events: &[NewEvent]) -> sqlx::Result<Vec<EventId>> {
         let mut transaction = self.begin_write().await?;
         let ids = insert_events(&mut transaction, self.backend, events, None).await?;
+        if self.backend == Backend::Postgres && !ids.is_empty() {
+            // Delivered when the transaction commits, and only then.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(super::listen::EVENTS_STORED)
+                .execute(&mut *transaction)
+                .await?;
+        }
         transaction.commit().await?;
         Ok(ids)
     }

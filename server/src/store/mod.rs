@@ -11,6 +11,7 @@ mod deliveries;
 mod enrollments;
 mod events;
 mod journeys;
+pub mod listen;
 mod messages;
 mod operators;
 mod retention;

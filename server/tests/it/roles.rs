@@ -1,6 +1,7 @@
 //! `--role web` and `--role worker` on one PostgreSQL database: the web process takes events
 //! and serves the API without running the engine; the worker matches them, steps the journey
-//! and sends the webhook, and answers health and metrics only.
+//! and sends the webhook, woken by the web process's commit rather than by its poll, and
+//! answers health and metrics only.
 
 use std::time::Duration;
 
@@ -50,8 +51,11 @@ async fn a_web_process_takes_events_and_a_worker_process_sends_their_webhooks() 
     assert_eq!(unmatched, 1);
     assert!(receiver.received().is_empty());
 
+    // A poll of a minute: only the notification of the web process's commit can wake the
+    // worker's engine within the test's seconds.
     let worker = TestServer::start_configured(database.alias(), |config| {
         config.role = ProcessRole::Worker;
+        config.engine_poll_ms = 60_000;
     })
     .await;
     for _ in 0..500 {
@@ -110,7 +114,8 @@ async fn a_web_process_takes_events_and_a_worker_process_sends_their_webhooks() 
     let page = worker.get("/journeys").await;
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
 
-    // An event through the web process while the worker runs goes out too.
+    // An event through the web process while the worker idles goes out at once: the commit
+    // notifies the worker's engine.
     web.signs_up("bo", json!({})).await;
     for _ in 0..500 {
         if receiver.received().len() == 2 {
