@@ -183,6 +183,8 @@ impl Server {
             retention::RetentionSettings {
                 keep: (config.attempt_retention_days > 0)
                     .then(|| i64::from(config.attempt_retention_days) * 24 * store::HOUR_MS),
+                session_idle: i64::try_from(config.session_idle_minutes * 60_000)
+                    .unwrap_or(i64::MAX),
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
             },
         );

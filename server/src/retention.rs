@@ -1,6 +1,8 @@
 //! Keeps the attempt log to its retention period: once an hour (by the server's clock), the
 //! attempts older than the period are deleted in batches, each in a short transaction of its
-//! own so the engine and the workers keep their turns at the database meanwhile.
+//! own so the engine and the workers keep their turns at the database meanwhile. Sessions past
+//! their lifetime or idle limit go at the same time (they no longer sign anyone in, but their
+//! rows stayed for ever).
 
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ const BATCH: i64 = 1_000;
 pub struct RetentionSettings {
     /// How long attempts are kept; `None`: for ever.
     pub keep: Option<Millis>,
+    /// A session idle this long has ended.
+    pub session_idle: Millis,
     /// How often the clock is looked at to see whether a pruning is due.
     pub poll_interval: Duration,
 }
@@ -39,18 +43,33 @@ impl Pruner {
 
     /// Prunes at start and then every hour, until told to stop (between batches).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let Some(keep) = self.settings.keep else {
-            return;
-        };
         let mut next_at = self.clock.now();
         while !*stop.borrow() {
             if self.clock.now() >= next_at {
                 next_at = self.clock.now() + HOUR_MS;
-                self.prune(keep, &stop).await;
+                if let Some(keep) = self.settings.keep {
+                    self.prune(keep, &stop).await;
+                }
+                self.forget_ended_sessions().await;
             }
             tokio::select! {
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
                 _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn forget_ended_sessions(&self) {
+        let now = self.clock.now();
+        match self
+            .store
+            .delete_expired_sessions(now, now - self.settings.session_idle)
+            .await
+        {
+            Ok(0) => {}
+            Ok(sessions) => tracing::debug!(sessions, "forgot ended sessions"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot forget ended sessions; trying again in an hour");
             }
         }
     }

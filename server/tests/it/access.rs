@@ -350,6 +350,23 @@ async fn sessions_end_when_idle_and_at_their_lifetime(backend: Backend) {
     server.clock().advance(12 * HOUR + 1);
     let answer = idle.send(Method::GET, "/api/v1/journeys").await;
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "idle 12 h");
+
+    // A session nobody comes back with does not stay behind either: the hourly pruning
+    // forgets it once it has ended.
+    let _forgotten = server.signed_in(Role::Viewer).await;
+    server.clock().advance(13 * HOUR);
+    let mut left = -1;
+    for _ in 0..500 {
+        left = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&mut server.database_connection().await)
+            .await
+            .expect("the sessions");
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(left, 0, "ended sessions still stored");
 }
 
 async fn repeated_failed_sign_ins_lock_the_account_for_a_while(backend: Backend) {
