@@ -332,6 +332,20 @@ impl Group {
         }
     }
 
+    /// Answers every request, events and attempts alike, that the database is unavailable.
+    pub fn unavailable(&mut self, error: &Arc<sqlx::Error>) {
+        for request in self.requests.drain(..) {
+            let _ = request
+                .reply
+                .send(Err(IntakeError::Database(error.clone())));
+        }
+        for attempts in self.attempts.drain(..) {
+            let _ = attempts
+                .reply
+                .send(Err(IntakeError::Database(error.clone())));
+        }
+    }
+
     /// Answers every event request with the error that kept its events from being stored.
     pub fn failed(&mut self, error: sqlx::Error) {
         tracing::error!(%error, requests = self.requests.len(), "storing events failed");

@@ -139,6 +139,10 @@ pub struct DeliveryWorker {
     handoff: Handoff,
     /// The batches the engine hands over, taken by whichever loop is free.
     handed_over: tokio::sync::Mutex<mpsc::Receiver<Vec<DueDelivery>>>,
+    /// Deliveries of failed batches that could not be given back then (the database did not
+    /// answer): the heartbeat gives them back once it does. Without this the heartbeat kept
+    /// renewing their claims, and they waited for the process to end.
+    unreleased: Mutex<Vec<DeliveryId>>,
 }
 
 /// A claimed delivery whose request is built, waiting for its turn to be sent.
@@ -245,6 +249,7 @@ impl DeliveryWorker {
                 wake: Arc::new(Notify::new()),
             },
             handed_over: tokio::sync::Mutex::new(handed_over),
+            unreleased: Mutex::new(Vec::new()),
         }
     }
 
@@ -402,6 +407,7 @@ impl DeliveryWorker {
                 _ = beat.tick() => {}
                 _ = stop.wait_for(|stop| *stop) => return,
             }
+            self.give_back_unreleased().await;
             let lease_until = self.clock.now().saturating_add(millis(LEASE));
             if let Err(error) = self.store.renew_claims(self.claimant, lease_until).await {
                 tracing::error!(
@@ -451,9 +457,46 @@ impl DeliveryWorker {
                 .release_claims(Some(self.claimant), Some(&claimed), self.clock.now())
                 .await
         {
-            tracing::error!(%error, "cannot give back the deliveries of a failed batch");
+            tracing::error!(
+                %error,
+                "cannot give back the deliveries of a failed batch; they are given back once \
+                 the database answers"
+            );
+            self.unreleased
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(claimed);
         }
         sent
+    }
+
+    /// Gives back, due at once, the deliveries of failed batches that could not be given back
+    /// then; keeps them for the next beat if the database still does not answer.
+    async fn give_back_unreleased(&self) {
+        let unreleased = std::mem::take(
+            &mut *self
+                .unreleased
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if unreleased.is_empty() {
+            return;
+        }
+        match self
+            .store
+            .release_claims(Some(self.claimant), Some(&unreleased), self.clock.now())
+            .await
+        {
+            Ok(released) => {
+                tracing::info!(released, "deliveries of failed batches given back");
+                self.handoff.wake();
+            }
+            Err(_) => self
+                .unreleased
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(unreleased),
+        }
     }
 
     async fn send_claimed(

@@ -36,6 +36,8 @@ use crate::{
 pub enum EngineError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(Arc<sqlx::Error>),
     #[error("journey {journey} version {version} is missing or unreadable: {reason}")]
     Version {
         journey: JourneyId,
@@ -176,6 +178,13 @@ impl Engine {
                     attempts.answer(Ok(()));
                 }
                 Ok(round.handled)
+            }
+            Err(EngineError::Database(error)) if crate::store::is_unavailable(&error) => {
+                // Writing alone would wait for the same database again: the clients hear of
+                // it now (503), and the delivery worker records its attempts itself later.
+                let error = Arc::new(error);
+                group.unavailable(&error);
+                Err(EngineError::Unavailable(error))
             }
             Err(error) => {
                 tracing::error!(%error, "an engine round failed; writing what it was given alone");

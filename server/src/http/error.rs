@@ -136,6 +136,28 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// The database cannot be reached now (down, restarting, out of connections): nothing
+    /// was changed, and the same request later may well work.
+    pub fn database_unavailable(error: impl std::fmt::Display) -> Self {
+        Self {
+            fault: Some(format!("database unavailable: {error}")),
+            retry_after: Some(5),
+            ..Self::unavailable(
+                "the database is unavailable right now; nothing was changed; try again in a few \
+                 seconds",
+            )
+        }
+    }
+
+    /// An error of the database: unavailable, or a fault.
+    pub fn from_database(error: &sqlx::Error) -> Self {
+        if crate::store::is_unavailable(error) {
+            Self::database_unavailable(error)
+        } else {
+            Self::internal(format_args!("database: {error}"))
+        }
+    }
+
     /// A journey that cannot run; every problem is listed with its node.
     pub fn invalid_journey(errors: Vec<ValidationError>) -> Self {
         Self {
@@ -188,7 +210,7 @@ impl From<sqlx::Error> for ApiError {
                 _ => {}
             }
         }
-        Self::internal(format_args!("database: {error}"))
+        Self::from_database(&error)
     }
 }
 

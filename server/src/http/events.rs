@@ -132,7 +132,7 @@ async fn accept(
             IntakeError::UnknownContacts(_) => ApiError::not_found(format!(
                 "{error}; create contacts with PUT /api/v1/contacts/{{external_id}} first"
             )),
-            IntakeError::Database(_) => ApiError::internal(error),
+            IntakeError::Database(database) => ApiError::from_database(&database),
         })?;
     Ok((StatusCode::ACCEPTED, Json(EventsAcceptedOut { ids })))
 }

@@ -130,7 +130,7 @@ async fn receive(
     .map_err(|error| match error {
         IntakeError::UnknownContacts(_) => ApiError::not_found("the message's contact was deleted"),
         IntakeError::Stopped => ApiError::unavailable(error.to_string()),
-        IntakeError::Database(_) => ApiError::internal(error),
+        IntakeError::Database(database) => ApiError::from_database(&database),
     })?;
     Ok(Json(ReceiptOut {
         recorded: Some(activity),

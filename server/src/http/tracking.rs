@@ -170,7 +170,9 @@ async fn append(
         .map_err(|error| match error {
             IntakeError::UnknownContacts(_) => not_a_link(),
             IntakeError::Stopped => super::ApiError::unavailable(error.to_string()).into_response(),
-            IntakeError::Database(_) => super::ApiError::internal(error).into_response(),
+            IntakeError::Database(database) => {
+                super::ApiError::from_database(&database).into_response()
+            }
         })
 }
 

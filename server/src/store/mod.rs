@@ -84,6 +84,12 @@ pub fn json_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
 /// How long opening the first connection may take before start-up gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a PostgreSQL statement waits for a connection. While the server is down the pool
+/// keeps trying to connect for this long: a request then answers 503 within a few seconds
+/// rather than after the ten start-up may take, and the engine and the workers find out as
+/// soon and retry on their own rhythm.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// WAL lets readers proceed while the single writer commits; `synchronous = FULL` keeps every
 /// acknowledged commit across a power cut (durable speed comes from batching, not from
 /// weakening this); the busy timeout makes concurrent writers queue instead of failing.
@@ -201,6 +207,24 @@ impl Batch {
     }
 }
 
+/// Whether the error says the database cannot be reached now — down, restarting, the network
+/// gone, no connection free within the pool's wait, SQLite's write lock not had within its wait —
+/// rather than that a statement is wrong: the same work later may well succeed.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => true,
+        // PostgreSQL's classes 08 (connection exception) and 57P (operator intervention:
+        // shutdown, cannot connect now); SQLite's busy codes.
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "5" || code == "517"
+        }),
+        _ => false,
+    }
+}
+
 impl Store {
     pub async fn begin_batch(&self) -> sqlx::Result<Batch> {
         Ok(Batch {
@@ -243,7 +267,10 @@ impl Store {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(match backend {
+                Backend::Sqlite => CONNECT_TIMEOUT,
+                Backend::Postgres => POSTGRES_ACQUIRE_TIMEOUT,
+            })
             // A SQLite connection is a file handle in this process: pinging it before each use
             // (sqlx's default) finds nothing wrong and costs a round trip to its thread.
             .test_before_acquire(backend == Backend::Postgres)

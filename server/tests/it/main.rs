@@ -22,6 +22,7 @@ mod messages;
 mod metrics;
 mod migrations;
 mod openapi;
+mod outage;
 mod overload;
 mod pages;
 mod providers;

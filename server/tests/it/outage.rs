@@ -1,0 +1,135 @@
+//! PostgreSQL stopped for a while and started again: requests meanwhile answer 503 with a clear
+//! error and a Retry-After within seconds, the workers keep trying, and once it is back every
+//! event a 202 acknowledged reaches its webhook without restarting the server. A request in
+//! flight when the database went may arrive twice, with the same `webhook-id` (its answer
+//! could not be recorded): at least once, never lost.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::{Duration, Instant},
+};
+
+use app::{
+    api::{ErrorOut, Reentry},
+    journey::fixtures::{chain, webhook_with},
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Receiver, TestDatabase, TestServer};
+
+const CONTACTS: usize = 10;
+
+async fn post_event(server: &TestServer, contact: usize) -> reqwest::Response {
+    server
+        .post_json(
+            "/api/v1/events",
+            &json!({"contact": format!("c{contact}"), "event": "signup"}),
+        )
+        .await
+}
+
+/// The `webhook-id`s of the requests that arrived, by contact.
+fn arrivals(receiver: &Receiver) -> BTreeMap<String, BTreeSet<String>> {
+    let mut by_contact: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for request in receiver.received() {
+        let body: Value = serde_json::from_slice(&request.body).expect("a JSON body");
+        let contact = body["data"]["contact"]["external_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no contact external_id in {body}"))
+            .to_owned();
+        by_contact
+            .entry(contact)
+            .or_default()
+            .insert(request.header("webhook-id").to_owned());
+    }
+    by_contact
+}
+
+#[tokio::test]
+async fn a_postgres_outage_answers_503_and_loses_nothing_acknowledged() {
+    let server = TestServer::start_on(TestDatabase::on_private_cluster().await).await;
+    let cluster = server
+        .database()
+        .private_cluster()
+        .expect("a private cluster");
+    let receiver = Receiver::start().await;
+    let webhook = server
+        .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook")}))
+        .await;
+    server
+        .publish_journey(
+            Reentry::Once,
+            chain("signup", vec![("hook", webhook_with(webhook.id, &[]))]),
+        )
+        .await;
+    let contacts: Vec<_> = (0..CONTACTS)
+        .map(|n| json!({"external_id": format!("c{n}")}))
+        .collect();
+    let created = server
+        .post_json("/api/v1/contacts/batch", &json!({ "contacts": contacts }))
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    for contact in 0..CONTACTS / 2 {
+        assert_eq!(
+            post_event(&server, contact).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+
+    cluster.stop();
+    let asked = Instant::now();
+    let refused = post_event(&server, CONTACTS / 2).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "the 503 took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key("retry-after"));
+    let error: ErrorOut = refused.json().await.expect("an error body");
+    assert_eq!(error.error.code, "unavailable");
+    assert!(
+        error.error.message.contains("database is unavailable"),
+        "{}",
+        error.error.message
+    );
+    // The engine and the workers meet the outage too, and keep trying.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.resume();
+
+    // A client that retries on 503 gets its events in once the database is back.
+    for contact in CONTACTS / 2..CONTACTS {
+        let mut status = StatusCode::SERVICE_UNAVAILABLE;
+        for _ in 0..100 {
+            status = post_event(&server, contact).await.status();
+            if status != StatusCode::SERVICE_UNAVAILABLE {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, StatusCode::ACCEPTED, "c{contact} after the outage");
+    }
+    let mut arrived = BTreeMap::new();
+    for _ in 0..1_000 {
+        arrived = arrivals(&receiver);
+        if arrived.len() == CONTACTS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let contacts: Vec<&String> = arrived.keys().collect();
+    let expected: Vec<String> = (0..CONTACTS).map(|n| format!("c{n}")).collect();
+    assert_eq!(
+        contacts,
+        expected.iter().collect::<Vec<_>>(),
+        "every acknowledged event's webhook"
+    );
+    for (contact, ids) in &arrived {
+        assert_eq!(
+            ids.len(),
+            1,
+            "{contact}'s requests carry one webhook-id: {ids:?}"
+        );
+    }
+}
