@@ -15,6 +15,7 @@ mod deliveries;
 mod durability;
 mod engine;
 mod events;
+mod failover;
 mod health;
 mod held;
 mod journeys;
