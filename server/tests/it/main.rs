@@ -38,3 +38,4 @@ mod tls;
 mod triage;
 mod waits;
 mod webhooks;
+mod workers_bench;
