@@ -4,34 +4,13 @@
 //! contact's webhook arrives (twice only with the same `webhook-id`, for a request in flight at
 //! the kill).
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    time::Duration,
-};
+use std::{collections::BTreeMap, time::Duration};
 
-use app::journey::fixtures::{chain, webhook_with};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{Answer, Backend, Receiver, TestDatabase, WayfarerProcess, free_port};
 
 const CONTACTS: usize = 200;
-
-/// The `webhook-id`s that arrived, by contact.
-fn arrivals(receiver: &Receiver) -> BTreeMap<String, BTreeSet<String>> {
-    let mut by_contact: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for request in receiver.received() {
-        let body: Value = serde_json::from_slice(&request.body).expect("a JSON body");
-        let contact = body["data"]["contact"]["external_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no contact external_id in {body}"))
-            .to_owned();
-        by_contact
-            .entry(contact)
-            .or_default()
-            .insert(request.header("webhook-id").to_owned());
-    }
-    by_contact
-}
 
 #[tokio::test]
 async fn a_killed_worker_leaves_its_requests_to_the_other() {
@@ -41,14 +20,7 @@ async fn a_killed_worker_leaves_its_requests_to_the_other() {
     receiver.always(Answer::Hang(Duration::from_millis(300)));
     let web = WayfarerProcess::start(&database, free_port(), &["--role", "web"]).await;
     let mut doomed = WayfarerProcess::start(&database, free_port(), &["--role", "worker"]).await;
-    web.publish_with_webhook(
-        &json!({"name": "CRM", "url": receiver.url("/hook")}),
-        |webhook| {
-            serde_json::to_value(chain("signup", vec![("hook", webhook_with(webhook, &[]))]))
-                .expect("a draft")
-        },
-    )
-    .await;
+    web.publish_signup_to(&receiver.url("/hook")).await;
     let ids: Vec<String> = (0..CONTACTS).map(|n| format!("c{n}")).collect();
     web.contacts_with_events(&ids, |id| json!({"contact": id, "event": "signup"}))
         .await;
@@ -72,7 +44,7 @@ async fn a_killed_worker_leaves_its_requests_to_the_other() {
     // Its leases lapse within seconds; the survivor claims and sends what it held.
     let mut arrived = BTreeMap::new();
     for _ in 0..600 {
-        arrived = arrivals(&receiver);
+        arrived = receiver.webhook_ids_by_contact();
         if arrived.len() == CONTACTS {
             break;
         }

@@ -10,17 +10,12 @@ use serde_json::json;
 
 use crate::{
     deliveries::deliver_once_to,
-    support::{Backend, Receiver, TestServer, create_api_key, http_client, http_client_with_key},
+    support::{
+        Backend, Receiver, TestServer, create_api_key, http_client, http_client_with_key, metric,
+    },
 };
 
 backend_tests!(prometheus_reads_what_was_done_and_what_waits,);
-
-/// The scrape's value of `series` (the whole name with its labels), if it has one.
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.parse().expect("a number"))
-}
 
 async fn prometheus_reads_what_was_done_and_what_waits(backend: Backend) {
     let server = TestServer::start_with(backend, |config| {
@@ -59,27 +54,27 @@ async fn prometheus_reads_what_was_done_and_what_waits(backend: Backend) {
     let mut text = String::new();
     for _ in 0..500 {
         text = scrape().await;
-        if value(&text, &accepted) == Some(1.0) {
+        if metric(&text, &accepted) == Some(1.0) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(value(&text, &accepted), Some(1.0), "{text}");
+    assert_eq!(metric(&text, &accepted), Some(1.0), "{text}");
     assert_eq!(receiver.received().len(), 1);
-    assert_eq!(value(&text, "wayfarer_events_stored_total"), Some(1.0));
+    assert_eq!(metric(&text, "wayfarer_events_stored_total"), Some(1.0));
     // Ana's one step: from the trigger through the webhook node to the end.
-    assert_eq!(value(&text, "wayfarer_engine_steps_total"), Some(1.0));
+    assert_eq!(metric(&text, "wayfarer_engine_steps_total"), Some(1.0));
     let timed = format!(
         "wayfarer_webhook_request_seconds_count{{webhook=\"{}\"}}",
         webhook.id
     );
-    assert_eq!(value(&text, &timed), Some(1.0), "{text}");
+    assert_eq!(metric(&text, &timed), Some(1.0), "{text}");
     assert_eq!(
-        value(&text, "wayfarer_delivery_first_answer_seconds_count"),
+        metric(&text, "wayfarer_delivery_first_answer_seconds_count"),
         Some(1.0)
     );
-    assert_eq!(value(&text, "wayfarer_backlog_read"), Some(1.0));
-    assert_eq!(value(&text, "wayfarer_deliveries_due"), Some(0.0));
+    assert_eq!(metric(&text, "wayfarer_backlog_read"), Some(1.0));
+    assert_eq!(metric(&text, "wayfarer_deliveries_due"), Some(0.0));
 
     // Disabled, the webhook holds the next contact's request: the scrape shows it waiting.
     let disabled = server
@@ -96,13 +91,13 @@ async fn prometheus_reads_what_was_done_and_what_waits(backend: Backend) {
     );
     for _ in 0..500 {
         text = scrape().await;
-        if value(&text, &held) == Some(1.0) {
+        if metric(&text, &held) == Some(1.0) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(value(&text, &held), Some(1.0), "{text}");
-    assert_eq!(value(&text, "wayfarer_events_stored_total"), Some(2.0));
+    assert_eq!(metric(&text, &held), Some(1.0), "{text}");
+    assert_eq!(metric(&text, "wayfarer_events_stored_total"), Some(2.0));
     assert_eq!(receiver.received().len(), 1);
 
     // The metrics address answers without a key; the API's scrape wants one.
@@ -113,7 +108,7 @@ async fn prometheus_reads_what_was_done_and_what_waits(backend: Backend) {
         .expect("an answer");
     assert_eq!(open.status(), StatusCode::OK);
     assert_eq!(
-        value(&open.text().await.expect("the metrics"), &held),
+        metric(&open.text().await.expect("the metrics"), &held),
         Some(1.0)
     );
     let anonymous = http_client()

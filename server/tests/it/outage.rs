@@ -5,7 +5,7 @@
 //! could not be recorded): at least once, never lost.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeMap,
     time::{Duration, Instant},
 };
 
@@ -14,7 +14,7 @@ use app::{
     journey::fixtures::{chain, webhook_with},
 };
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{Receiver, TestDatabase, TestServer};
 
@@ -27,23 +27,6 @@ async fn post_event(server: &TestServer, contact: usize) -> reqwest::Response {
             &json!({"contact": format!("c{contact}"), "event": "signup"}),
         )
         .await
-}
-
-/// The `webhook-id`s of the requests that arrived, by contact.
-fn arrivals(receiver: &Receiver) -> BTreeMap<String, BTreeSet<String>> {
-    let mut by_contact: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for request in receiver.received() {
-        let body: Value = serde_json::from_slice(&request.body).expect("a JSON body");
-        let contact = body["data"]["contact"]["external_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no contact external_id in {body}"))
-            .to_owned();
-        by_contact
-            .entry(contact)
-            .or_default()
-            .insert(request.header("webhook-id").to_owned());
-    }
-    by_contact
 }
 
 #[tokio::test]
@@ -112,7 +95,7 @@ async fn a_postgres_outage_answers_503_and_loses_nothing_acknowledged() {
     }
     let mut arrived = BTreeMap::new();
     for _ in 0..1_000 {
-        arrived = arrivals(&receiver);
+        arrived = receiver.webhook_ids_by_contact();
         if arrived.len() == CONTACTS {
             break;
         }

@@ -13,15 +13,8 @@ use server::config::ProcessRole;
 use app::journey::fixtures::{chain, webhook_with};
 
 use crate::support::{
-    Backend, Receiver, TestDatabase, TestServer, create_api_key, http_client_with_key,
+    Backend, Receiver, TestDatabase, TestServer, create_api_key, http_client_with_key, metric,
 };
-
-/// The scrape's value of `series`, if it has one.
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.parse().expect("a number"))
-}
 
 #[tokio::test]
 async fn a_web_process_takes_events_and_a_worker_process_sends_their_webhooks() {
@@ -88,18 +81,18 @@ async fn a_web_process_takes_events_and_a_worker_process_sends_their_webhooks() 
     let mut worked = String::new();
     for _ in 0..500 {
         worked = scrape(&worker).await;
-        if value(&worked, &accepted) == Some(1.0) {
+        if metric(&worked, &accepted) == Some(1.0) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(value(&worked, &accepted), Some(1.0), "{worked}");
-    assert_eq!(value(&worked, "wayfarer_engine_steps_total"), Some(1.0));
+    assert_eq!(metric(&worked, &accepted), Some(1.0), "{worked}");
+    assert_eq!(metric(&worked, "wayfarer_engine_steps_total"), Some(1.0));
     let served = scrape(&web).await;
-    assert_eq!(value(&served, "wayfarer_events_stored_total"), Some(1.0));
-    assert_eq!(value(&served, "wayfarer_engine_steps_total"), Some(0.0));
+    assert_eq!(metric(&served, "wayfarer_events_stored_total"), Some(1.0));
+    assert_eq!(metric(&served, "wayfarer_engine_steps_total"), Some(0.0));
     assert_eq!(
-        value(&served, &accepted),
+        metric(&served, &accepted),
         None,
         "the web process sends nothing"
     );

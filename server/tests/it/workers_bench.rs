@@ -12,7 +12,6 @@
 
 use std::time::{Duration, Instant};
 
-use app::journey::fixtures::{chain, webhook_with};
 use serde_json::json;
 
 use crate::support::{Backend, Receiver, TestDatabase, WayfarerProcess, free_port, http_client};
@@ -50,14 +49,7 @@ async fn executions_per_second(events: usize, workers: usize) -> f64 {
     for _ in 0..workers {
         running.push(WayfarerProcess::start(&database, free_port(), &["--role", "worker"]).await);
     }
-    web.publish_with_webhook(
-        &json!({"name": "CRM", "url": receiver.url("/hook")}),
-        |webhook| {
-            serde_json::to_value(chain("signup", vec![("hook", webhook_with(webhook, &[]))]))
-                .expect("a draft")
-        },
-    )
-    .await;
+    web.publish_signup_to(&receiver.url("/hook")).await;
     let ids: Vec<String> = (0..events).map(|n| format!("c{n}")).collect();
     for chunk in ids.chunks(1_000) {
         let contacts: Vec<_> = chunk.iter().map(|id| json!({"external_id": id})).collect();

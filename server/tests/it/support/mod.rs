@@ -84,3 +84,10 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// A Prometheus scrape's value of `series` (its whole name with its labels), if it has one.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.parse().expect("a number"))
+}

@@ -105,6 +105,18 @@ impl WayfarerProcess {
         (webhook, journey)
     }
 
+    /// Publishes `signup` → a webhook to `url` → exit.
+    pub async fn publish_signup_to(&self, url: &str) -> (WebhookOut, JourneyOut) {
+        self.publish_with_webhook(&json!({"name": "CRM", "url": url}), |webhook| {
+            serde_json::to_value(app::journey::fixtures::chain(
+                "signup",
+                vec![("hook", app::journey::fixtures::webhook_with(webhook, &[]))],
+            ))
+            .expect("a draft")
+        })
+        .await
+    }
+
     /// Creates the contacts and sends each the event `events(id)` gives, a batch at a time.
     pub async fn contacts_with_events(&self, ids: &[String], event: impl Fn(&str) -> Value) {
         for chunk in ids.chunks(1_000) {

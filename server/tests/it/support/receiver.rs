@@ -99,6 +99,29 @@ impl Receiver {
         self.lock().received.clone()
     }
 
+    /// The `webhook-id`s of the webhook requests that arrived, by their contact's external id:
+    /// a contact with two ids was sent two different requests, one with two arrivals of one id
+    /// got the same request twice (an at-least-once retry).
+    pub fn webhook_ids_by_contact(
+        &self,
+    ) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+        let mut by_contact: std::collections::BTreeMap<_, std::collections::BTreeSet<_>> =
+            std::collections::BTreeMap::new();
+        for request in self.received() {
+            let body: serde_json::Value =
+                serde_json::from_slice(&request.body).expect("a JSON body");
+            let contact = body["data"]["contact"]["external_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no contact external_id in {body}"))
+                .to_owned();
+            by_contact
+                .entry(contact)
+                .or_default()
+                .insert(request.header("webhook-id").to_owned());
+        }
+        by_contact
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Script> {
         self.script
             .lock()
