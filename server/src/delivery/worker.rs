@@ -219,8 +219,6 @@ struct Aftermath {
     accepting: HashMap<WebhookId, Arc<Target>>,
     /// Webhooks whose receiver did not accept a request of the batch.
     failing: HashMap<WebhookId, Arc<Target>>,
-    /// Webhooks an answer paused, until the latest end asked.
-    paused: HashMap<WebhookId, Millis>,
 }
 
 impl DeliveryWorker {
@@ -738,6 +736,7 @@ impl DeliveryWorker {
             }
             let now = self.clock.now();
             let mut deferred: BTreeMap<Millis, Vec<DeliveryId>> = BTreeMap::new();
+            let mut paused: HashMap<WebhookId, Millis> = HashMap::new();
             for joined in finished {
                 match joined {
                     Ok(Dispatched::Deferred { delivery, until }) => {
@@ -750,7 +749,8 @@ impl DeliveryWorker {
                         if let Some(until) = sent.load.pause_until(now, record.next_attempt_at) {
                             // The batch's requests still waiting for their turn see it at once.
                             self.congestion_of(sent.target.id).pause_until(until);
-                            aftermath.paused(sent.target.id, until);
+                            let latest = paused.entry(sent.target.id).or_insert(until);
+                            *latest = (*latest).max(until);
                         }
                         let first = sent.delivery.attempts == 0;
                         self.metrics
@@ -761,6 +761,11 @@ impl DeliveryWorker {
                     // A panicking send leaves its delivery claimed; `tick` gives it back.
                     Err(error) => tracing::error!(%error, "a delivery task failed"),
                 }
+            }
+            // Before the attempts: once an attempt shows, so does the pause, for every process.
+            for (webhook, until) in paused {
+                tracing::info!(%webhook, until, "receiver overloaded (429, 503 or no answer in time); webhook paused");
+                self.store.pause_webhook(webhook, until).await?;
             }
             self.write(std::mem::take(&mut records), now).await?;
             for (until, ids) in deferred {
@@ -799,10 +804,6 @@ impl DeliveryWorker {
     /// Disables the webhooks whose receivers answered 410 Gone or have failed every request
     /// for their set period, and sends the alerts.
     async fn follow_up(&self, aftermath: Aftermath) -> sqlx::Result<()> {
-        for (webhook, until) in &aftermath.paused {
-            tracing::info!(%webhook, until, "receiver overloaded (429, 503 or no answer in time); webhook paused");
-            self.store.pause_webhook(*webhook, *until).await?;
-        }
         for (webhook, target) in &aftermath.accepting {
             if target.failing_since.is_some() {
                 self.store.note_webhook_accepting(*webhook).await?;
@@ -868,11 +869,6 @@ impl Aftermath {
         if record.status == DeliveryStatus::Failed {
             self.failed_for_good(sent.target.id, record);
         }
-    }
-
-    fn paused(&mut self, webhook: WebhookId, until: Millis) {
-        let paused = self.paused.entry(webhook).or_insert(until);
-        *paused = (*paused).max(until);
     }
 
     fn failed_for_good(&mut self, webhook: WebhookId, record: &AttemptRecord) {
