@@ -25,15 +25,25 @@ async fn rotate_secret_key(store: &Store, config: &Config) -> Result<String> {
         reason: error.to_string(),
     })?;
     let old = KeyRing::parse(&path, &old_text)?;
+    if let Some(key_id) = store.sealing_key_id().await.map_err(Error::Reseal)?
+        && !old.ids().contains(&key_id)
+    {
+        return Err(Error::SecretKeyNotHeld { path, key_id });
+    }
     let new_line = secret_key::new_key_line()?;
     let both_text = format!("{new_line}{old_text}");
     let both = KeyRing::parse(&path, &both_text)?;
     secret_key::replace_file(&path, &both_text)?;
     let new_id = both.current_id().to_owned();
+    let both_ids = both.ids();
     let resealed = store
         .clone()
         .with_secret_key(Arc::new(both))
         .reseal_webhook_secrets()
+        .await
+        .map_err(Error::Reseal)?;
+    store
+        .adopt_sealing_key(&new_id, &both_ids, SystemClock.now())
         .await
         .map_err(Error::Reseal)?;
     secret_key::replace_file(&path, &new_line)?;

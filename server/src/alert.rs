@@ -4,6 +4,10 @@
 //! added up for the next email (which the sweep sends once the pause is over); and when the
 //! webhook disables itself because every request failed for its set period (always: it happens
 //! once, and from then on its requests are held until someone acts).
+//!
+//! An email is queued in the database in the transaction that takes the turn, then sent by
+//! whichever process claims it; one the SMTP server cannot take now (4xx, no connection) is
+//! retried with backoff for up to a day. A crash or an SMTP outage loses none.
 
 use std::{sync::Arc, time::Duration};
 
@@ -12,20 +16,37 @@ use lettre::{
     message::{Mailbox, header::ContentType},
 };
 
-use app::{ids::WebhookId, journey::NodeId};
+use app::{api::FailureGroupOut, ids::WebhookId, journey::NodeId};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::{
     clock::{Millis, SharedClock},
     error::{Error, Result},
     metrics::SharedMetrics,
-    store::{AlertTurn, Store},
+    store::{AlertEmailOutcome, AlertTurn, Claimant, NewAlertEmail, QueuedAlertEmail, Store},
     webhook::usage::WebhookUser,
 };
 
 /// How often, by the server's clock, the sweep looks for failures held back past their pause.
 const SWEEP_EVERY: Millis = 60 * 1_000;
+
+/// How long an email the SMTP server cannot take is retried, and the waits between tries
+/// (doubling from the first, up to the longest).
+const GIVE_UP_AFTER: Millis = 24 * 60 * 60 * 1_000;
+const FIRST_RETRY: Millis = 60 * 1_000;
+const LONGEST_RETRY: Millis = 60 * 60 * 1_000;
+
+/// How long a claimed email is this process's to send, so no other process sends it
+/// meanwhile: twice the longest an SMTP exchange may take ([`SEND_TIMEOUT`]; lettre's own
+/// timeout, [`SMTP_TIMEOUT`], is per step of the exchange).
+const SEND_LEASE: Millis = 2 * 60 * 1_000;
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The latest failed requests whose causes an email counts, and how many causes it names.
+const CAUSES_SCANNED: i64 = 500;
+const CAUSES_NAMED: usize = 3;
 
 /// Failed requests of one webhook, as a delivery batch saw them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +87,10 @@ pub struct Alerter {
     /// link to the journeys from there.
     base_url: String,
     metrics: SharedMetrics,
+    /// Names this process's claims on queued emails.
+    claimant: Claimant,
+    /// Wakes the sender when an email is queued.
+    queued: Notify,
 }
 
 impl Alerter {
@@ -79,7 +104,7 @@ impl Alerter {
         let mailer = smtp_url
             .map(|url| {
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map(|builder| builder.build())
+                    .map(|builder| builder.timeout(Some(SMTP_TIMEOUT)).build())
                     .map_err(|error| Error::SmtpUrl(error.to_string()))
             })
             .transpose()?;
@@ -93,6 +118,8 @@ impl Alerter {
             clock,
             base_url,
             metrics: SharedMetrics::default(),
+            claimant: Claimant::random(),
+            queued: Notify::new(),
         })
     }
 
@@ -102,12 +129,13 @@ impl Alerter {
         self
     }
 
-    /// Sends, every minute by the server's clock, the failures held back by webhooks whose
-    /// pause is over, until told to stop.
+    /// Sends the queued emails as they come (and those due again), and every minute by the
+    /// server's clock queues the failures held back by webhooks whose pause is over, until
+    /// told to stop.
     pub async fn sweep(self: Arc<Self>, poll_interval: Duration, mut stop: watch::Receiver<bool>) {
-        if self.mailer.is_none() {
+        let Some(mailer) = &self.mailer else {
             return;
-        }
+        };
         let mut next_at = self.clock.now();
         while !*stop.borrow() {
             if self.clock.now() >= next_at {
@@ -121,9 +149,67 @@ impl Alerter {
                     Err(error) => tracing::warn!(%error, "cannot look for alerts held back"),
                 }
             }
+            self.send_queued(mailer).await;
             tokio::select! {
                 () = tokio::time::sleep(poll_interval) => {}
+                () = self.queued.notified() => {}
                 _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Sends the queued emails that are due, one claim at a time, until none is left.
+    async fn send_queued(&self, mailer: &AsyncSmtpTransport<Tokio1Executor>) {
+        loop {
+            let now = self.clock.now();
+            let claimed = match self
+                .store
+                .claim_alert_emails(self.claimant, now, now + SEND_LEASE, 1)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot claim the alert emails due");
+                    return;
+                }
+            };
+            let Some(email) = claimed.into_iter().next() else {
+                return;
+            };
+            let outcome = match message(&self.from, &email) {
+                Ok(message) => {
+                    let sent = match tokio::time::timeout(SEND_TIMEOUT, mailer.send(message)).await
+                    {
+                        Ok(sent) => sent.map(|_| ()).map_err(Refusal::of),
+                        Err(_elapsed) => Err(Refusal {
+                            permanent: false,
+                            error: format!("no answer within {} s", SEND_TIMEOUT.as_secs()),
+                        }),
+                    };
+                    self.metrics.alert_email(sent.is_ok());
+                    outcome(sent, &email, self.clock.now())
+                }
+                Err(error) => AlertEmailOutcome::Failed {
+                    error: format!("the email could not be built: {error}"),
+                },
+            };
+            match &outcome {
+                AlertEmailOutcome::Sent => {}
+                AlertEmailOutcome::Retry { error, .. } => {
+                    tracing::warn!(%error, webhook = ?email.webhook_id, "alert email not sent yet: the SMTP server cannot take it now; retrying");
+                }
+                AlertEmailOutcome::Failed { error } => {
+                    tracing::error!(%error, webhook = ?email.webhook_id, "alert email not sent");
+                }
+            }
+            if let Err(error) = self
+                .store
+                .settle_alert_email(self.claimant, email.id, &outcome)
+                .await
+            {
+                // Claimed still: tried again once due (at the lease's end).
+                tracing::warn!(%error, "cannot record what became of an alert email");
+                return;
             }
         }
     }
@@ -132,9 +218,9 @@ impl Alerter {
     /// SMTP server is configured, or its alerts pause (then the failures are added up for the
     /// next email).
     pub async fn alert(&self, alert: Alert) {
-        let Some(mailer) = &self.mailer else {
+        if self.mailer.is_none() {
             return;
-        };
+        }
         let row = match self.store.webhook(alert.webhook()).await {
             Ok(Some(row)) => row,
             Ok(None) => return,
@@ -154,9 +240,18 @@ impl Alerter {
             Alert::Failures(_) | Alert::HeldBack(_) => now - pause,
             Alert::Disabled { .. } => Millis::MAX,
         };
-        let turn = match self.store.take_alert_turn(row.id, now, before).await {
-            Ok(Some(turn)) => turn,
-            Ok(None) => {
+        // Not its turn as the row was read: held back at once, without the reads below.
+        let turn_taken = if row.alerted_at.is_some_and(|at| at > before) {
+            None
+        } else {
+            self.queue(&row, &alert, recipients, now, before).await
+        };
+        match turn_taken {
+            Some(Ok(())) => self.queued.notify_one(),
+            Some(Err(error)) => {
+                tracing::warn!(%error, webhook = %row.id, "alert not queued: its turn could not be taken");
+            }
+            None => {
                 if let Alert::Failures(failures) = &alert {
                     let count = i64::try_from(failures.count).unwrap_or(i64::MAX);
                     if let Err(error) = self
@@ -167,19 +262,22 @@ impl Alerter {
                         tracing::warn!(%error, webhook = %row.id, "failures not kept for the next alert");
                     }
                 }
-                return;
             }
-            Err(error) => {
-                tracing::warn!(%error, webhook = %row.id, "alert not sent: its turn could not be taken");
-                return;
-            }
-        };
-        if matches!(alert, Alert::HeldBack(_)) && turn.held_back == 0 {
-            // Another process sent them meanwhile.
-            return;
         }
-        // What the email says besides the failures: who sends there and what waits. A read
-        // that fails leaves its part out rather than the email.
+    }
+
+    /// Takes the webhook's alert turn and queues the email, in one transaction. `None`: not
+    /// its turn.
+    async fn queue(
+        &self,
+        row: &crate::store::WebhookRow,
+        alert: &Alert,
+        recipients: Vec<String>,
+        now: Millis,
+        before: Millis,
+    ) -> Option<sqlx::Result<()>> {
+        // What the email says besides the failures: who sends there, what waits and why they
+        // failed. A read that fails leaves its part out rather than the email.
         let users = crate::webhook::usage::users(&self.store, row.id)
             .await
             .unwrap_or_else(|error| {
@@ -190,27 +288,99 @@ impl Alerter {
             tracing::warn!(%error, webhook = %row.id, "the alert leaves out the held count");
             0
         });
+        let failures = self
+            .store
+            .webhook_failures(row.id, CAUSES_SCANNED)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, webhook = %row.id, "the alert leaves out the causes");
+                Vec::new()
+            });
+        let causes = crate::delivery::triage::group(&failures);
         let email = Email {
             name: &row.name,
             url: &crate::webhook::mask::masked_url(&row.url),
             every_minutes: row.alert_every_minutes,
             users: &users,
             held,
+            causes: Causes {
+                groups: &causes,
+                scanned: failures.len(),
+            },
             base_url: &self.base_url,
         };
-        let message = match message(&self.from, &recipients, &email, &alert, &turn) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(%error, webhook = %row.id, "alert not sent: the email could not be built");
-                return;
+        let compose = |turn: &AlertTurn| {
+            // Another process reported the held-back failures meanwhile.
+            if matches!(alert, Alert::HeldBack(_)) && turn.held_back == 0 {
+                return None;
             }
+            let (subject, body) = content(&email, alert, turn);
+            Some(NewAlertEmail {
+                webhook: row.id,
+                recipients,
+                subject,
+                body,
+            })
         };
-        let sent = mailer.send(message).await;
-        self.metrics.alert_email(sent.is_ok());
-        if let Err(error) = sent {
-            tracing::warn!(%error, webhook = %row.id, "alert not sent: the SMTP server refused it");
+        match self
+            .store
+            .queue_alert_email(row.id, now, before, compose)
+            .await
+        {
+            Ok(Some(_)) => Some(Ok(())),
+            Ok(None) => None,
+            Err(error) => Some(Err(error)),
         }
     }
+}
+
+/// Why the SMTP server did not take an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Refusal {
+    /// A 5xx answer: trying again cannot help.
+    permanent: bool,
+    error: String,
+}
+
+impl Refusal {
+    fn of(error: lettre::transport::smtp::Error) -> Self {
+        Self {
+            permanent: error.is_permanent(),
+            error: error.to_string(),
+        }
+    }
+}
+
+/// What a sending attempt comes to: sent; failed for good (a 5xx answer, or out of time); or
+/// due again after a wait that doubles with each attempt.
+fn outcome(sent: Result<(), Refusal>, email: &QueuedAlertEmail, now: Millis) -> AlertEmailOutcome {
+    let error = match sent {
+        Ok(()) => return AlertEmailOutcome::Sent,
+        Err(Refusal {
+            permanent: true,
+            error,
+        }) => {
+            return AlertEmailOutcome::Failed {
+                error: format!("the SMTP server refused it: {error}"),
+            };
+        }
+        Err(Refusal { error, .. }) => error,
+    };
+    let at = now + retry_wait(email.attempts);
+    if at - email.queued_at > GIVE_UP_AFTER {
+        return AlertEmailOutcome::Failed {
+            error: format!("the SMTP server could not take it for a day; last: {error}"),
+        };
+    }
+    AlertEmailOutcome::Retry { at, error }
+}
+
+/// The wait after the `attempts`-th failed try (0 for the first).
+fn retry_wait(attempts: i64) -> Millis {
+    let doublings = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+    FIRST_RETRY
+        .saturating_mul(1 << doublings)
+        .min(LONGEST_RETRY)
 }
 
 /// The webhook an email is about.
@@ -223,13 +393,48 @@ struct Email<'a> {
     users: &'a [WebhookUser],
     /// Its requests held now (while disabled).
     held: i64,
+    causes: Causes<'a>,
     base_url: &'a str,
 }
 
+/// The causes of a webhook's latest failed requests, the largest group first.
+#[derive(Clone, Copy)]
+struct Causes<'a> {
+    groups: &'a [FailureGroupOut],
+    /// How many failed requests they were read from.
+    scanned: usize,
+}
+
 impl Email<'_> {
-    /// The journeys sending to the webhook, each with its nodes and a link, and what it holds.
+    /// The causes of its latest failures, the journeys sending to the webhook, each with its
+    /// nodes and a link, and what it holds.
     fn context(&self) -> String {
         let mut text = String::new();
+        if !self.causes.groups.is_empty() {
+            text.push_str(&format!(
+                "\nWhy its latest {} failed request(s) failed:\n",
+                self.causes.scanned
+            ));
+            for group in self.causes.groups.iter().take(CAUSES_NAMED) {
+                text.push_str(&format!(
+                    "- {}: {}, from {} to {} UTC\n",
+                    group.count,
+                    group.label,
+                    utc_minutes(group.first_at),
+                    utc_minutes(group.last_at)
+                ));
+            }
+            let others: i64 = self
+                .causes
+                .groups
+                .iter()
+                .skip(CAUSES_NAMED)
+                .map(|group| group.count)
+                .sum();
+            if others > 0 {
+                text.push_str(&format!("- {others}: other causes\n"));
+            }
+        }
         if !self.users.is_empty() {
             text.push_str(
                 "\nJourneys that send to it (click the node's counts for its delivery log):\n",
@@ -255,13 +460,15 @@ impl Email<'_> {
     }
 }
 
-fn message(
-    from: &Mailbox,
-    recipients: &[String],
-    email: &Email<'_>,
-    alert: &Alert,
-    turn: &AlertTurn,
-) -> Result<Message, lettre::error::Error> {
+/// Epoch milliseconds as `2026-11-23 16:35` (UTC).
+fn utc_minutes(millis: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// The email's subject and text.
+fn content(email: &Email<'_>, alert: &Alert, turn: &AlertTurn) -> (String, String) {
     let Email {
         name,
         url,
@@ -313,17 +520,22 @@ fn message(
             (format!("Webhook \"{name}\" was disabled"), body)
         }
     };
-    let body = body + &email.context();
+    (subject, body + &email.context())
+}
+
+/// A queued email as the SMTP server gets it.
+fn message(from: &Mailbox, email: &QueuedAlertEmail) -> Result<Message, lettre::error::Error> {
+    let recipients: Vec<String> = serde_json::from_str(&email.recipients).unwrap_or_default();
     let mut builder = Message::builder()
         .from(from.clone())
-        .subject(subject)
+        .subject(email.subject.as_str())
         .header(ContentType::TEXT_PLAIN);
-    for recipient in recipients {
+    for recipient in &recipients {
         if let Ok(mailbox) = recipient.parse::<Mailbox>() {
             builder = builder.to(mailbox);
         }
     }
-    builder.body(body)
+    builder.body(email.body.clone())
 }
 
 #[cfg(test)]
@@ -345,14 +557,13 @@ mod tests {
             held_back: 2,
             held_back_error: Some("answered 500".to_owned()),
         };
-        let message = message(
+        let message = composed(
             &from,
             &["ops@example.com".to_owned(), "crm@example.com".to_owned()],
             &EMAIL,
             &Alert::Failures(failures),
             &turn,
-        )
-        .expect("a message");
+        );
         let text = readable(&message);
         assert!(
             text.contains("Subject: Webhook \"CRM\": 5 request(s) failed for good"),
@@ -373,14 +584,13 @@ mod tests {
             webhook: WebhookId(7),
             reason: "every request failed for 24 h".to_owned(),
         };
-        let message = message(
+        let message = composed(
             &from,
             &["ops@example.com".to_owned()],
             &EMAIL,
             &alert,
             &AlertTurn::default(),
-        )
-        .expect("a message");
+        );
         let text = readable(&message);
         assert!(
             text.contains("Subject: Webhook \"CRM\" was disabled"),
@@ -401,14 +611,13 @@ mod tests {
             held_back: 4,
             held_back_error: Some("answered 410".to_owned()),
         };
-        let message = message(
+        let message = composed(
             &from,
             &["ops@example.com".to_owned()],
             &EMAIL,
             &Alert::HeldBack(WebhookId(7)),
             &turn,
-        )
-        .expect("a message");
+        );
         let text = readable(&message);
         assert!(
             text.contains("Subject: Webhook \"CRM\": 4 request(s) failed for good"),
@@ -423,6 +632,10 @@ mod tests {
         every_minutes: 30,
         users: &[],
         held: 0,
+        causes: Causes {
+            groups: &[],
+            scanned: 0,
+        },
         base_url: "https://journeys.example.com",
     };
 
@@ -443,14 +656,13 @@ mod tests {
             webhook: WebhookId(7),
             reason: "the receiver answered 410 Gone".to_owned(),
         };
-        let message = message(
+        let message = composed(
             &from,
             &["ops@example.com".to_owned()],
             &email,
             &alert,
             &AlertTurn::default(),
-        )
-        .expect("a message");
+        );
         let text = readable(&message);
         assert!(
             text.contains(
@@ -464,11 +676,135 @@ mod tests {
         );
     }
 
+    /// The email as the sender builds it from the queue.
+    fn composed(
+        from: &Mailbox,
+        recipients: &[String],
+        email: &Email<'_>,
+        alert: &Alert,
+        turn: &AlertTurn,
+    ) -> Message {
+        let (subject, body) = content(email, alert, turn);
+        let queued = QueuedAlertEmail {
+            id: 1,
+            webhook_id: Some(alert.webhook()),
+            recipients: serde_json::to_string(recipients).expect("JSON"),
+            subject,
+            body,
+            attempts: 0,
+            queued_at: 0,
+        };
+        message(from, &queued).expect("a message")
+    }
+
+    #[test]
+    fn an_email_the_server_cannot_take_is_retried_ever_later_for_a_day() {
+        let waits: Vec<Millis> = (0..8).map(retry_wait).collect();
+        let minute = 60 * 1_000;
+        assert_eq!(
+            waits,
+            [1, 2, 4, 8, 16, 32, 60, 60].map(|minutes| minutes * minute)
+        );
+        let queued = QueuedAlertEmail {
+            id: 1,
+            webhook_id: None,
+            recipients: "[]".to_owned(),
+            subject: String::new(),
+            body: String::new(),
+            attempts: 3,
+            queued_at: 0,
+        };
+        let refusal = |permanent| {
+            Err(Refusal {
+                permanent,
+                error: "451 try later".to_owned(),
+            })
+        };
+        assert_eq!(
+            outcome(refusal(false), &queued, 10 * minute),
+            AlertEmailOutcome::Retry {
+                at: 18 * minute,
+                error: "451 try later".to_owned(),
+            },
+            "the fourth try fails: due again 8 minutes later"
+        );
+        assert!(matches!(
+            outcome(refusal(false), &queued, 24 * 60 * minute),
+            AlertEmailOutcome::Failed { .. }
+        ));
+        assert!(matches!(
+            outcome(refusal(true), &queued, 10 * minute),
+            AlertEmailOutcome::Failed { .. }
+        ));
+        assert_eq!(outcome(Ok(()), &queued, 0), AlertEmailOutcome::Sent);
+    }
+
     /// The message as text; its quoted-printable soft line breaks undone.
     fn readable(message: &Message) -> String {
         String::from_utf8(message.formatted())
             .expect("text")
             .replace("=\r\n", "")
             .replace("=\n", "")
+    }
+
+    #[test]
+    fn the_email_counts_the_causes_largest_first() {
+        let from: Mailbox = "wayfarer@example.com".parse().expect("an address");
+        let group = |cause: &str, count: i64| FailureGroupOut {
+            cause: cause.to_owned(),
+            label: cause.to_owned(),
+            count,
+            first_at: 1_795_451_700_000,
+            last_at: 1_795_455_300_000,
+            example: app::api::FailureExampleOut {
+                delivery_id: app::ids::DeliveryId(1),
+                contact: "ana".to_owned(),
+                status_code: None,
+                error: None,
+                answer: None,
+            },
+        };
+        let groups = [
+            group("HTTP 400 \"invalid phone\"", 412),
+            group("timeout", 3),
+            group("connection refused", 2),
+            group("dns", 1),
+            group("tls", 1),
+        ];
+        let email = Email {
+            causes: Causes {
+                groups: &groups,
+                scanned: 419,
+            },
+            ..EMAIL
+        };
+        let failures = Failures {
+            webhook: WebhookId(7),
+            count: 1,
+            last_error: "answered 400".to_owned(),
+        };
+        let message = composed(
+            &from,
+            &["ops@example.com".to_owned()],
+            &email,
+            &Alert::Failures(failures),
+            &AlertTurn::default(),
+        );
+        let text = readable(&message);
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        let causes = lines
+            .iter()
+            .position(|line| *line == "Why its latest 419 failed request(s) failed:")
+            .unwrap_or_else(|| panic!("no causes in {text}"));
+        assert_eq!(
+            lines[causes + 1..causes + 5],
+            [
+                "- 412: HTTP 400 \"invalid phone\", from 2026-11-23 16:35 to 2026-11-23 17:35 UTC",
+                "- 3: timeout, from 2026-11-23 16:35 to 2026-11-23 17:35 UTC",
+                "- 2: connection refused, from 2026-11-23 16:35 to 2026-11-23 17:35 UTC",
+                "- 2: other causes",
+            ],
+            "{text}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Errors that stop the server from starting or running. Each message names what is wrong and
 //! what to do about it, because it is the one line an operator sees before the process exits.
 
-use std::{io, net::SocketAddr};
+use std::{io, net::SocketAddr, path::PathBuf};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -76,6 +76,19 @@ pub enum Error {
 
     #[error("cannot seal the stored webhook secrets: {0}")]
     Reseal(#[source] sqlx::Error),
+
+    #[error(
+        "the secret key file {path} does not exist, and this database's secrets are sealed with \
+         key {key_id}: copy there the key file the other processes on this database use (a new \
+         key could open none of them)"
+    )]
+    SecretKeyFileMissing { path: PathBuf, key_id: String },
+
+    #[error(
+        "this database's secrets are sealed with key {key_id}, which the secret key file {path} \
+         does not hold: give this process the key file the other processes on this database use"
+    )]
+    SecretKeyNotHeld { path: PathBuf, key_id: String },
 
     #[error("HTTP server stopped: {0}")]
     Serve(#[source] io::Error),

@@ -76,15 +76,21 @@ struct Request {
 pub enum Unrecorded {
     /// The engine has stopped taking work: here they are back, to record otherwise.
     EngineStopped(Vec<AttemptRecord>),
-    /// The engine's transaction, and then their own, failed.
-    Failed(IntakeError),
+    /// The database did not take them (the engine's transaction, or their own, failed): here
+    /// they are back, to record once it does.
+    Failed {
+        error: IntakeError,
+        records: Vec<AttemptRecord>,
+    },
+    /// The engine ended without answering (it panicked): the records went with it.
+    Lost,
 }
 
 /// Attempts a delivery worker made, to record with its deliveries' new states.
 pub struct Attempts {
     pub claimant: Claimant,
     pub records: Vec<AttemptRecord>,
-    reply: oneshot::Sender<Result<(), IntakeError>>,
+    reply: oneshot::Sender<Result<(), Unrecorded>>,
 }
 
 enum Pending {
@@ -181,14 +187,10 @@ impl AttemptLog {
         if let Err(mpsc::error::SendError(pending)) = self.requests.send(pending).await {
             return Err(match pending {
                 Pending::Attempts(attempts) => Unrecorded::EngineStopped(attempts.records),
-                Pending::Events(_) => Unrecorded::Failed(IntakeError::Stopped),
+                Pending::Events(_) => Unrecorded::Lost,
             });
         }
-        match answer.await {
-            Ok(recorded) => recorded.map_err(Unrecorded::Failed),
-            // The engine ended without answering (it panicked): the records went with it.
-            Err(_) => Err(Unrecorded::Failed(IntakeError::Stopped)),
-        }
+        answer.await.unwrap_or(Err(Unrecorded::Lost))
     }
 }
 
@@ -340,9 +342,7 @@ impl Group {
                 .send(Err(IntakeError::Database(error.clone())));
         }
         for attempts in self.attempts.drain(..) {
-            let _ = attempts
-                .reply
-                .send(Err(IntakeError::Database(error.clone())));
+            attempts.unrecorded(IntakeError::Database(error.clone()));
         }
     }
 
@@ -395,11 +395,21 @@ async fn store_unmatched(store: &Store, group: &mut Group) -> sqlx::Result<Vec<E
 }
 
 impl Attempts {
-    /// Tells the worker whether its attempts are recorded.
+    /// Tells the worker whether its attempts are recorded; if not, gives them back.
     pub fn answer(self, recorded: sqlx::Result<()>) {
-        let _ = self
-            .reply
-            .send(recorded.map_err(|error| IntakeError::Database(Arc::new(error))));
+        match recorded {
+            Ok(()) => {
+                let _ = self.reply.send(Ok(()));
+            }
+            Err(error) => self.unrecorded(IntakeError::Database(Arc::new(error))),
+        }
+    }
+
+    fn unrecorded(self, error: IntakeError) {
+        let _ = self.reply.send(Err(Unrecorded::Failed {
+            error,
+            records: self.records,
+        }));
     }
 }
 

@@ -99,7 +99,7 @@ impl Server {
             None => None,
         };
         // After the checks that change nothing: a server that cannot listen creates no key file.
-        let (store, keys) = with_secret_key(store, config).await?;
+        let (store, keys) = with_secret_key(store, config, clock.now()).await?;
         take_over_claims(&store, clock.now()).await?;
         warn_if_bundle_missing(config);
         if !config.listen.ip().is_loopback() && config.public_url.is_none() {
@@ -183,8 +183,6 @@ impl Server {
             retention::RetentionSettings {
                 keep: (config.attempt_retention_days > 0)
                     .then(|| i64::from(config.attempt_retention_days) * 24 * store::HOUR_MS),
-                session_idle: i64::try_from(config.session_idle_minutes * 60_000)
-                    .unwrap_or(i64::MAX),
                 poll_interval: Duration::from_millis(config.engine_poll_ms),
             },
         );
@@ -336,7 +334,12 @@ impl Server {
         }
         if let Some((listener, router)) = self.metrics_listener {
             tasks.push((
-                tokio::spawn(serve_metrics(listener, router, engine_stopping)),
+                tokio::spawn(serve_metrics(
+                    listener,
+                    router,
+                    self.limits,
+                    engine_stopping,
+                )),
                 "metrics listener",
             ));
         }
@@ -380,19 +383,18 @@ impl Server {
 async fn serve_metrics(
     listener: TcpListener,
     router: axum::Router,
+    limits: http::serve::Limits,
     mut stop: watch::Receiver<bool>,
 ) {
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving /metrics without authentication");
     }
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|stop| *stop).await;
-        })
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "the metrics listener stopped");
-    }
+    // The same accept loop as the API's: its header deadline and connection limit keep a
+    // slow client from holding the scrape port.
+    http::serve::serve(listener, router, limits, async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    })
+    .await;
 }
 
 /// Where the secret key file is: `--secret-key-file`, or beside the SQLite file; `None` for
@@ -411,26 +413,41 @@ pub fn secret_key_path(config: &Config) -> Result<Option<std::path::PathBuf>> {
     }
 }
 
-/// The store, sealing webhook secrets with the key of `--secret-key-file` (created if missing),
-/// and every secret still stored in plain text sealed now.
+/// The store, sealing webhook secrets with the key of `--secret-key-file` (created if missing
+/// on a database that has no key yet), and every secret still stored in plain text sealed now.
+/// Refuses a key file that does not hold the key the database's secrets are sealed with.
 async fn with_secret_key(
     store: Store,
     config: &Config,
+    now: clock::Millis,
 ) -> Result<(Store, Arc<secret_key::KeyRing>)> {
-    let keys = match secret_key_path(config)? {
-        Some(path) => {
-            let (keys, created) = secret_key::KeyRing::load_or_create(&path)?;
-            if created {
-                tracing::info!(
-                    path = %path.display(),
-                    "created the secret key file webhook secrets are sealed with; back it up \
-                     apart from the database: without it they cannot be read"
-                );
-            }
-            keys
-        }
-        None => secret_key::KeyRing::ephemeral()?,
+    let Some(path) = secret_key_path(config)? else {
+        let keys = Arc::new(secret_key::KeyRing::ephemeral()?);
+        return Ok((store.with_secret_key(keys.clone()), keys));
     };
+    let recorded = store.sealing_key_id().await.map_err(Error::Reseal)?;
+    if let Some(key_id) = recorded.clone()
+        && !path.exists()
+    {
+        return Err(Error::SecretKeyFileMissing { path, key_id });
+    }
+    let (keys, created) = secret_key::KeyRing::load_or_create(&path)?;
+    if created {
+        tracing::info!(
+            path = %path.display(),
+            "created the secret key file webhook secrets are sealed with; back it up \
+             apart from the database: without it they cannot be read"
+        );
+    }
+    let not_held = |key_id: String| Error::SecretKeyNotHeld {
+        path: path.clone(),
+        key_id,
+    };
+    if let Some(key_id) = recorded
+        && !keys.ids().contains(&key_id)
+    {
+        return Err(not_held(key_id));
+    }
     let keys = Arc::new(keys);
     let store = store.with_secret_key(keys.clone());
     let sealed = store
@@ -439,6 +456,15 @@ async fn with_secret_key(
         .map_err(Error::Reseal)?;
     if sealed > 0 {
         tracing::info!(webhooks = sealed, "sealed the secrets stored in plain text");
+    }
+    // Another process may have recorded its own key meanwhile (started at the same time on a
+    // new database, with another key file): the first one wins.
+    let sealing = store
+        .adopt_sealing_key(keys.current_id(), &keys.ids(), now)
+        .await
+        .map_err(Error::Reseal)?;
+    if sealing != keys.current_id() {
+        return Err(not_held(sealing));
     }
     Ok((store, keys))
 }

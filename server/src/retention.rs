@@ -20,8 +20,6 @@ const BATCH: i64 = 1_000;
 pub struct RetentionSettings {
     /// How long attempts are kept; `None`: for ever.
     pub keep: Option<Millis>,
-    /// A session idle this long has ended.
-    pub session_idle: Millis,
     /// How often the clock is looked at to see whether a pruning is due.
     pub poll_interval: Duration,
 }
@@ -61,11 +59,7 @@ impl Pruner {
 
     async fn forget_ended_sessions(&self) {
         let now = self.clock.now();
-        match self
-            .store
-            .delete_expired_sessions(now, now - self.settings.session_idle)
-            .await
-        {
+        match self.store.delete_expired_sessions(now).await {
             Ok(0) => {}
             Ok(sessions) => tracing::debug!(sessions, "forgot ended sessions"),
             Err(error) => {

@@ -136,6 +136,11 @@ impl KeyRing {
         &self.keys[0].id
     }
 
+    /// The ids of every key of the ring, the one that seals first.
+    pub fn ids(&self) -> Vec<String> {
+        self.keys.iter().map(|key| key.id.clone()).collect()
+    }
+
     /// `plain` sealed for the column `field`.
     pub fn seal(&self, field: &str, plain: &str) -> Result<String, SecretKeyError> {
         let key = &self.keys[0];

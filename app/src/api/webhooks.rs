@@ -218,7 +218,7 @@ pub struct WebhookOut {
     pub retry_window_hours: u32,
     /// Disables itself once every request has failed for this long; 0: never.
     pub disable_after_failing_hours: u32,
-    /// At most this many requests a second, from each server process; 0: no limit.
+    /// At most this many requests a second, from every server process together; 0: no limit.
     pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
     /// At most one alert email every this many minutes.
@@ -230,6 +230,9 @@ pub struct WebhookOut {
     pub failing_since: Option<i64>,
     /// Since when the webhook is disabled (`None` while enabled).
     pub disabled_at: Option<i64>,
+    /// Until when no request goes to the receiver: it answered 429 or 503, or not within the
+    /// timeout, and asked for (or is given) a break. `None` while not paused.
+    pub paused_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -269,6 +269,7 @@ impl Auth {
                 &token::fingerprint(&token),
                 now,
                 now + self.policy.lifetime,
+                self.policy.idle,
             )
             .await?;
         // As `create_session` just wrote it.

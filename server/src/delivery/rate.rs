@@ -3,8 +3,8 @@
 //! that allows N a second never sees a burst above it after a pause.
 //!
 //! Across processes, each batch first reserves its share of the webhook's send time in the
-//! database ([`SendTimes`]); its requests go no sooner than their reserved times, and this
-//! process's [`Spacing`] keeps them 1/N s apart however late they start.
+//! database ([`SendTimes`]); each request waits for its reserved time, then for this process's
+//! next [`Spacing`] slot, which keeps them 1/N s apart however late they start.
 
 use std::{
     sync::{Mutex, PoisonError},
@@ -38,17 +38,12 @@ impl Spacing {
 
     /// Waits for the next free slot (at once when the last one is past).
     pub async fn wait(&self) {
-        self.wait_from(Instant::now()).await;
-    }
-
-    /// Waits for the next free slot no sooner than `earliest`.
-    pub async fn wait_from(&self, earliest: Instant) {
         let slot = {
             let mut next = self
                 .next_slot
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let slot = (*next).max(Instant::now()).max(earliest);
+            let slot = (*next).max(Instant::now());
             *next = slot + self.interval;
             slot
         };
@@ -145,17 +140,6 @@ mod tests {
         // Times already past go at once.
         let mut late = SendTimes::starting(1_000, 5);
         assert_eq!(late.next(10_000), Instant::now());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_slot_waits_for_its_reserved_time_and_keeps_the_spacing() {
-        let spacing = Spacing::per_second(10).expect("a limit");
-        let started = Instant::now();
-        spacing
-            .wait_from(started + Duration::from_millis(300))
-            .await;
-        spacing.wait_from(started).await;
-        assert_eq!(started.elapsed(), Duration::from_millis(400));
     }
 
     #[test]

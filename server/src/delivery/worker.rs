@@ -35,7 +35,7 @@ use super::{
 use crate::{
     alert::{Alert, Alerter, Failures},
     clock::{Millis, SharedClock},
-    intake::{AttemptLog, Unrecorded},
+    intake::{AttemptLog, IntakeError, Unrecorded},
     metrics::SharedMetrics,
     store::{AttemptRecord, BornClaimed, Cancelled, Claimant, DueDelivery, Store, WebhookRow},
 };
@@ -139,10 +139,22 @@ pub struct DeliveryWorker {
     handoff: Handoff,
     /// The batches the engine hands over, taken by whichever loop is free.
     handed_over: tokio::sync::Mutex<mpsc::Receiver<Vec<DueDelivery>>>,
-    /// Deliveries of failed batches that could not be given back then (the database did not
-    /// answer): the heartbeat gives them back once it does. Without this the heartbeat kept
-    /// renewing their claims, and they waited for the process to end.
-    unreleased: Mutex<Vec<DeliveryId>>,
+    /// What the database did not take when it was told (it did not answer): written by the
+    /// heartbeat once it does.
+    owed: tokio::sync::Mutex<Owed>,
+}
+
+/// Writes a worker owes the database.
+#[derive(Default)]
+struct Owed {
+    /// Attempts made but not recorded. Their deliveries stay claimed (the heartbeat renews
+    /// them) until they are: giving them back would send them again, though their receivers
+    /// answered. (A claim that lapses meanwhile, in an outage longer than [`LEASE`], may be
+    /// taken by another process, which sends again: at least once.)
+    unrecorded: Vec<AttemptRecord>,
+    /// Deliveries of failed batches that could not be given back then. Without this the
+    /// heartbeat kept renewing their claims, and they waited for the process to end.
+    unreleased: Vec<DeliveryId>,
 }
 
 /// A claimed delivery whose request is built, waiting for its turn to be sent.
@@ -247,7 +259,7 @@ impl DeliveryWorker {
                 wake: Arc::new(Notify::new()),
             },
             handed_over: tokio::sync::Mutex::new(handed_over),
-            unreleased: Mutex::new(Vec::new()),
+            owed: tokio::sync::Mutex::new(Owed::default()),
         }
     }
 
@@ -340,6 +352,12 @@ impl DeliveryWorker {
         // SQLite's write lock taken for seconds, and the claims below were not given back.
         let _ = stop_heartbeat.send(true);
         let _ = heartbeat.await;
+        // Answers not recorded yet are recorded before the claims go back, or sent again.
+        if !worker.settle_owed().await {
+            tracing::error!(
+                "attempts made while the database did not answer are not recorded; their deliveries are sent again"
+            );
+        }
         match worker
             .store
             .release_claims(Some(worker.claimant), None, worker.clock.now())
@@ -405,7 +423,7 @@ impl DeliveryWorker {
                 _ = beat.tick() => {}
                 _ = stop.wait_for(|stop| *stop) => return,
             }
-            self.give_back_unreleased().await;
+            // Renewed first: settling waits for the database, the leases cannot.
             let lease_until = self.clock.now().saturating_add(millis(LEASE));
             if let Err(error) = self.store.renew_claims(self.claimant, lease_until).await {
                 tracing::error!(
@@ -414,6 +432,7 @@ impl DeliveryWorker {
                      send them too"
                 );
             }
+            self.settle_owed().await;
             match self.store.release_held(None, self.clock.now()).await {
                 Ok(0) => {}
                 Ok(released) => {
@@ -449,51 +468,109 @@ impl DeliveryWorker {
             return Ok(0);
         }
         let sent = self.send_claimed(due, &claimed, now).await;
-        if sent.is_err()
-            && let Err(error) = self
+        if sent.is_err() {
+            let mut owed = self.owed.lock().await;
+            // Those answered but not recorded stay claimed until they are.
+            let answered: HashSet<DeliveryId> = owed
+                .unrecorded
+                .iter()
+                .map(|record| record.delivery_id)
+                .collect();
+            let unanswered: Vec<DeliveryId> = claimed
+                .into_iter()
+                .filter(|id| !answered.contains(id))
+                .collect();
+            if let Err(error) = self
                 .store
-                .release_claims(Some(self.claimant), Some(&claimed), self.clock.now())
+                .release_claims(Some(self.claimant), Some(&unanswered), self.clock.now())
                 .await
-        {
-            tracing::error!(
-                %error,
-                "cannot give back the deliveries of a failed batch; they are given back once \
-                 the database answers"
-            );
-            self.unreleased
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend(claimed);
+            {
+                tracing::error!(
+                    %error,
+                    "cannot give back the deliveries of a failed batch; they are given back \
+                     once the database answers"
+                );
+                owed.unreleased.extend(unanswered);
+            }
         }
         sent
     }
 
-    /// Gives back, due at once, the deliveries of failed batches that could not be given back
-    /// then; keeps them for the next beat if the database still does not answer.
-    async fn give_back_unreleased(&self) {
-        let unreleased = std::mem::take(
-            &mut *self
-                .unreleased
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        if unreleased.is_empty() {
-            return;
-        }
-        match self
-            .store
-            .release_claims(Some(self.claimant), Some(&unreleased), self.clock.now())
-            .await
-        {
-            Ok(released) => {
-                tracing::info!(released, "deliveries of failed batches given back");
-                self.handoff.wake();
+    /// Records the attempts the database did not take when they were made, then gives back
+    /// (due at once) the deliveries of failed batches; keeps what it still does not take for
+    /// the next try. Returns whether every attempt is recorded now.
+    async fn settle_owed(&self) -> bool {
+        let mut owed = self.owed.lock().await;
+        if !owed.unrecorded.is_empty() {
+            match self
+                .store
+                .record_attempts(self.claimant, &owed.unrecorded, self.clock.now())
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(
+                        attempts = owed.unrecorded.len(),
+                        "attempts made while the database did not answer are recorded"
+                    );
+                    owed.unrecorded.clear();
+                }
+                // Nothing is given back before its answer is recorded.
+                Err(error) if crate::store::is_unavailable(&error) => return false,
+                // Not a passing outage: kept, they would hold their deliveries for as long as
+                // the process lives. Given back, they are sent again.
+                Err(error) => {
+                    tracing::error!(
+                        %error,
+                        attempts = owed.unrecorded.len(),
+                        "cannot record attempts; their deliveries are given back, to be sent again"
+                    );
+                    let ids: Vec<DeliveryId> = owed
+                        .unrecorded
+                        .drain(..)
+                        .map(|record| record.delivery_id)
+                        .collect();
+                    owed.unreleased.extend(ids);
+                }
             }
-            Err(_) => self
-                .unreleased
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend(unreleased),
+        }
+        if !owed.unreleased.is_empty()
+            && let Ok(released) = self
+                .store
+                .release_claims(
+                    Some(self.claimant),
+                    Some(&owed.unreleased),
+                    self.clock.now(),
+                )
+                .await
+        {
+            tracing::info!(released, "deliveries of failed batches given back");
+            owed.unreleased.clear();
+            self.handoff.wake();
+        }
+        true
+    }
+
+    /// Records the attempts, or keeps them to record once the database answers: a failed
+    /// write is no reason to send them again. Fails only if they were lost (the engine
+    /// panicked with them).
+    async fn write_or_owe(&self, records: Vec<AttemptRecord>, now: Millis) -> sqlx::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        match self.write(records, now).await {
+            Ok(()) => Ok(()),
+            Err(Unrecorded::Failed { error, records }) => {
+                tracing::error!(
+                    %error,
+                    attempts = records.len(),
+                    "cannot record attempts; their deliveries stay claimed until they are"
+                );
+                self.owed.lock().await.unrecorded.extend(records);
+                Ok(())
+            }
+            Err(Unrecorded::EngineStopped(_) | Unrecorded::Lost) => Err(sqlx::Error::Protocol(
+                "the attempts were lost with the engine".to_owned(),
+            )),
         }
     }
 
@@ -647,10 +724,15 @@ impl DeliveryWorker {
             let sender = self.sender.clone();
             let clock = self.clock.clone();
             in_flight.spawn(async move {
+                // The reserved time first, holding nothing: a request reserved far ahead (other
+                // processes took the time before it) keeps neither a slot of the window nor
+                // this process's spacing from the others.
+                if let Some(at) = reserved {
+                    tokio::time::sleep_until(at).await;
+                }
                 let slot = congestion.slot().await;
                 if let Some(rate) = &rate {
-                    rate.wait_from(reserved.unwrap_or_else(tokio::time::Instant::now))
-                        .await;
+                    rate.wait().await;
                 }
                 if let Some(until) = congestion.paused_at(clock.now()) {
                     return Dispatched::Deferred {
@@ -763,41 +845,53 @@ impl DeliveryWorker {
                 }
             }
             // Before the attempts: once an attempt shows, so does the pause, for every process.
+            // This process keeps to it anyway, so a database that does not take it fails
+            // nothing.
             for (webhook, until) in paused {
                 tracing::info!(%webhook, until, "receiver overloaded (429, 503 or no answer in time); webhook paused");
-                self.store.pause_webhook(webhook, until).await?;
+                if let Err(error) = self.store.pause_webhook(webhook, until).await {
+                    tracing::error!(%error, %webhook, "cannot write the webhook's pause");
+                }
             }
-            self.write(std::mem::take(&mut records), now).await?;
+            self.write_or_owe(std::mem::take(&mut records), now).await?;
             for (until, ids) in deferred {
-                self.store
+                if let Err(error) = self
+                    .store
                     .release_claims(Some(self.claimant), Some(&ids), until)
-                    .await?;
+                    .await
+                {
+                    tracing::error!(%error, "cannot give back requests deferred by a pause");
+                    self.owed.lock().await.unreleased.extend(ids);
+                }
             }
         }
-        if !records.is_empty() {
-            self.write(records, now).await?;
-        }
+        self.write_or_owe(records, now).await?;
         Ok((aftermath, recorded))
     }
 
     /// Records attempts in the engine's next transaction, or in one of their own without an
     /// engine (or once it has stopped).
-    async fn write(&self, records: Vec<AttemptRecord>, now: Millis) -> sqlx::Result<()> {
-        let Some(log) = &self.attempt_log else {
-            return self
+    async fn write(&self, records: Vec<AttemptRecord>, now: Millis) -> Result<(), Unrecorded> {
+        let alone = |records: Vec<AttemptRecord>, now| async move {
+            match self
                 .store
                 .record_attempts(self.claimant, &records, now)
-                .await;
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(error) => Err(Unrecorded::Failed {
+                    error: IntakeError::Database(Arc::new(error)),
+                    records,
+                }),
+            }
+        };
+        let Some(log) = &self.attempt_log else {
+            return alone(records, now).await;
         };
         match log.record(self.claimant, records).await {
-            Ok(()) => Ok(()),
             // The shutdown grace outlives the engine.
-            Err(Unrecorded::EngineStopped(records)) => {
-                self.store
-                    .record_attempts(self.claimant, &records, self.clock.now())
-                    .await
-            }
-            Err(Unrecorded::Failed(error)) => Err(sqlx::Error::Protocol(error.to_string())),
+            Err(Unrecorded::EngineStopped(records)) => alone(records, self.clock.now()).await,
+            recorded => recorded,
         }
     }
 

@@ -201,10 +201,11 @@ impl Engine {
         let now = self.clock.now();
         let round_started = Instant::now();
         let mut batch = self.store.begin_batch().await?;
-        // Events stored without being matched (a round failed, or an older version stored them)
-        // are looked for when idle and once a poll interval while new events keep coming.
-        let look_for_stored =
-            new.is_none() || self.stored_looked_for.elapsed() >= self.settings.poll_interval;
+        // Events stored without being matched (a round failed, an older version or a web
+        // process stored them) are looked for whenever no new events come with the round (a
+        // worker's rounds bring only attempts), else once a poll interval.
+        let look_for_stored = new.as_ref().is_none_or(|group| !group.has_events())
+            || self.stored_looked_for.elapsed() >= self.settings.poll_interval;
         let mut events = if look_for_stored {
             self.stored_looked_for = Instant::now();
             batch.claim_events(now, self.settings.batch_size).await?

@@ -136,15 +136,16 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
-    /// The database cannot be reached now (down, restarting, out of connections): nothing
-    /// was changed, and the same request later may well work.
+    /// The database cannot be reached now (down, restarting, out of connections): the same
+    /// request later may well work. Whether this one was carried out is not known (a
+    /// connection lost during a commit may have lost only the answer).
     pub fn database_unavailable(error: impl std::fmt::Display) -> Self {
         Self {
             fault: Some(format!("database unavailable: {error}")),
             retry_after: Some(5),
             ..Self::unavailable(
-                "the database is unavailable right now; nothing was changed; try again in a few \
-                 seconds",
+                "the database is unavailable right now, so the request may not have been \
+                 carried out; try again in a few seconds",
             )
         }
     }

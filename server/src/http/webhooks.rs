@@ -238,7 +238,7 @@ async fn create(
         format!("webhook {}", row.id),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(out(&row)?)))
+    Ok((StatusCode::CREATED, Json(out(&row, state.clock.now())?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
@@ -248,7 +248,12 @@ async fn create(
     ))]
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<WebhookOut>>> {
     let rows = state.store.webhooks().await?;
-    Ok(Json(rows.iter().map(out).collect::<ApiResult<_>>()?))
+    let now = state.clock.now();
+    Ok(Json(
+        rows.iter()
+            .map(|row| out(row, now))
+            .collect::<ApiResult<_>>()?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks/health", tag = "webhooks",
@@ -279,7 +284,7 @@ async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WebhookId>,
 ) -> ApiResult<Json<WebhookOut>> {
-    Ok(Json(out(&existing(&state, id).await?)?))
+    Ok(Json(out(&existing(&state, id).await?, state.clock.now())?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks",
@@ -333,7 +338,7 @@ async fn update(
         format!("webhook {id}"),
     )
     .await;
-    Ok(Json(out(&row)?))
+    Ok(Json(out(&row, state.clock.now())?))
 }
 
 /// Deletes a webhook no published journey sends to; its requests not sent yet are cancelled.
@@ -458,6 +463,6 @@ fn invalid(error: InvalidWebhook) -> ApiError {
     ApiError::unprocessable(error.to_string())
 }
 
-fn out(row: &WebhookRow) -> ApiResult<WebhookOut> {
-    webhook::webhook_out(row).map_err(ApiError::internal)
+fn out(row: &WebhookRow, now: Millis) -> ApiResult<WebhookOut> {
+    webhook::webhook_out(row, now).map_err(ApiError::internal)
 }

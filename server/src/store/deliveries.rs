@@ -135,13 +135,23 @@ impl Claimant {
 pub(super) enum Claimable {
     Deliveries,
     Messages,
+    AlertEmails,
 }
 
 impl Claimable {
+    /// Whether the claimant's own claims are left alone. Delivery and message workers send
+    /// many batches at once: a row one of them holds is being sent. The alert sender sends one
+    /// email at a time, so one it holds is one whose outcome it could not record: it takes it
+    /// again rather than leave it until the process ends.
+    fn skips_own_claims(self) -> bool {
+        !matches!(self, Self::AlertEmails)
+    }
+
     fn table_and_due_state(self) -> (&'static str, &'static str) {
         match self {
             Self::Deliveries => ("deliveries", "pending"),
             Self::Messages => ("messages", "queued"),
+            Self::AlertEmails => ("alert_emails", "queued"),
         }
     }
 }
@@ -161,13 +171,17 @@ pub(super) async fn claim_due<Id>(
 where
     Id: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
 {
+    let skips_own = if table.skips_own_claims() {
+        "AND (claimed_by IS NULL OR claimed_by <> $4)"
+    } else {
+        ""
+    };
     let (table, due) = table.table_and_due_state();
     let skip_locked = backend.skip_locked();
     sqlx::query_scalar(&format!(
         "UPDATE {table} SET next_attempt_at = $2, claimed_by = $4
          WHERE id IN (SELECT id FROM {table}
-                      WHERE status = '{due}' AND next_attempt_at <= $1
-                        AND (claimed_by IS NULL OR claimed_by <> $4)
+                      WHERE status = '{due}' AND next_attempt_at <= $1 {skips_own}
                       ORDER BY next_attempt_at, id LIMIT $3 {skip_locked})
          RETURNING id"
     ))
@@ -688,6 +702,14 @@ pub struct LastFailure {
     pub at: Millis,
 }
 
+/// Deliveries (`d`) as [`LastFailure`]s, with what their last attempt left.
+const LAST_FAILURES: &str = "SELECT d.id AS delivery_id, c.external_id AS contact,
+        d.last_status_code AS status_code, d.last_error AS error,
+        (SELECT a.response_body FROM delivery_attempts a
+         WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) AS answer,
+        COALESCE(d.updated_at, d.created_at) AS at
+ FROM deliveries d JOIN contacts c ON c.id = d.contact_id";
+
 impl Store {
     /// The latest `limit` deliveries of a webhook node in `status` (failed, or pending after at
     /// least one attempt), with what their last attempt left; `version` narrows them to one
@@ -700,21 +722,33 @@ impl Store {
         version: Option<i64>,
         limit: i64,
     ) -> sqlx::Result<Vec<LastFailure>> {
-        sqlx::query_as(
-            "SELECT d.id AS delivery_id, c.external_id AS contact,
-                    d.last_status_code AS status_code, d.last_error AS error,
-                    (SELECT a.response_body FROM delivery_attempts a
-                     WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) AS answer,
-                    COALESCE(d.updated_at, d.created_at) AS at
-             FROM deliveries d JOIN contacts c ON c.id = d.contact_id
+        sqlx::query_as(&format!(
+            "{LAST_FAILURES}
              WHERE d.journey_id = $1 AND d.node_id = $2 AND d.status = $3 AND d.attempts > 0
                AND ($4 IS NULL OR d.version = $4)
-             ORDER BY d.id DESC LIMIT $5",
-        )
+             ORDER BY d.id DESC LIMIT $5"
+        ))
         .bind(journey)
         .bind(node)
         .bind(status.as_str())
         .bind(version)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The latest `limit` failed deliveries of a webhook, with what their last attempt left.
+    pub async fn webhook_failures(
+        &self,
+        webhook: WebhookId,
+        limit: i64,
+    ) -> sqlx::Result<Vec<LastFailure>> {
+        sqlx::query_as(&format!(
+            "{LAST_FAILURES}
+             WHERE d.webhook_id = $1 AND d.status = 'failed'
+             ORDER BY d.id DESC LIMIT $2"
+        ))
+        .bind(webhook)
         .bind(limit)
         .fetch_all(&self.pool)
         .await

@@ -2,6 +2,7 @@
 //! default) and PostgreSQL. Where the backends need different SQL, both variants stay side by
 //! side behind one function in the module of that domain.
 
+mod alerts;
 mod api_keys;
 mod audit;
 mod backlog;
@@ -15,6 +16,7 @@ pub mod listen;
 mod messages;
 mod operators;
 mod retention;
+mod sealing_key;
 mod sql;
 mod stats;
 mod steps;
@@ -39,6 +41,7 @@ use sqlx::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use self::{
+    alerts::{AlertEmailOutcome, AlertTurn, NewAlertEmail, QueuedAlertEmail},
     api_keys::{ApiKeyRow, NewApiKey},
     audit::{AuditRow, NewAuditEntry},
     backlog::Backlog,
@@ -65,7 +68,7 @@ pub use self::{
     templates::TemplateRow,
     url::redact_url,
     webhook_hours::{HOUR_MS, Unsent, WebhookHealthRows, WebhookHour, hour_of},
-    webhooks::{AlertTurn, WebhookRow},
+    webhooks::WebhookRow,
 };
 use crate::error::{Error, Result, describe_io_error};
 
@@ -216,10 +219,15 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed => true,
-        // PostgreSQL's classes 08 (connection exception) and 57P (operator intervention:
-        // shutdown, cannot connect now); SQLite's busy codes.
         sqlx::Error::Database(database) => database.code().is_some_and(|code| {
-            code.starts_with("08") || code.starts_with("57P") || code == "5" || code == "517"
+            // PostgreSQL: class 08 (connection exception) but a protocol violation, which is a
+            // fault; 57P (shutdown, cannot connect now); too many connections.
+            (code.starts_with("08") && code != "08P01")
+                || code.starts_with("57P")
+                || code == "53300"
+                // SQLite: busy, and its extended codes busy_recovery, busy_snapshot,
+                // busy_timeout.
+                || matches!(code.as_ref(), "5" | "261" | "517" | "773")
         }),
         _ => false,
     }

@@ -186,6 +186,7 @@ impl Store {
         token_hash: &str,
         now: Millis,
         expires_at: Millis,
+        idle_ms: Millis,
     ) -> sqlx::Result<SessionRow> {
         let mut write = self.begin_write().await?;
         sqlx::query("UPDATE operators SET last_sign_in_at = $1 WHERE id = $2")
@@ -194,14 +195,16 @@ impl Store {
             .execute(&mut *write)
             .await?;
         let row = sqlx::query_as(
-            "INSERT INTO sessions (token_hash, operator_id, created_at, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $3, $4)
+            "INSERT INTO sessions (token_hash, operator_id, created_at, last_seen_at, expires_at,
+                                   idle_ms)
+             VALUES ($1, $2, $3, $3, $4, $5)
              RETURNING id, operator_id, created_at, last_seen_at, expires_at",
         )
         .bind(token_hash)
         .bind(operator)
         .bind(now)
         .bind(expires_at)
+        .bind(idle_ms)
         .fetch_one(&mut *write)
         .await?;
         write.commit().await?;
@@ -245,16 +248,15 @@ impl Store {
             .map(|_| ())
     }
 
-    /// Forgets sessions past their absolute expiry or idle since before `idle_since`.
-    pub async fn delete_expired_sessions(
-        &self,
-        now: Millis,
-        idle_since: Millis,
-    ) -> sqlx::Result<u64> {
+    /// Forgets sessions past their absolute expiry, or idle for longer than the limit they
+    /// were started with.
+    pub async fn delete_expired_sessions(&self, now: Millis) -> sqlx::Result<u64> {
         self.write_one(
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
-                .bind(now)
-                .bind(idle_since),
+            sqlx::query(
+                "DELETE FROM sessions
+                 WHERE expires_at <= $1 OR (idle_ms IS NOT NULL AND last_seen_at < $1 - idle_ms)",
+            )
+            .bind(now),
         )
         .await
         .map(|done| done.rows_affected())

@@ -53,14 +53,6 @@ pub struct WebhookRow {
     pub paused_until: Option<Millis>,
 }
 
-/// A webhook's alert turn, taken: the failures held back since its last alert, which the
-/// email taking the turn reports.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AlertTurn {
-    pub held_back: i64,
-    pub held_back_error: Option<String>,
-}
-
 impl WebhookRow {
     pub fn is_enabled(&self) -> bool {
         self.enabled != 0
@@ -113,7 +105,8 @@ const UPDATE: &str = concat!(
          failing_since = CASE WHEN enabled = 0 AND $16 = 1 THEN NULL ELSE failing_since END,
          disabled_at = CASE WHEN $16 = 1 THEN NULL WHEN enabled = 1 THEN $18 ELSE disabled_at END,
          enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19,
-         max_requests_per_second = $20, alert_every_minutes = $21
+         max_requests_per_second = $20, alert_every_minutes = $21,
+         rate_next_at = CASE WHEN max_requests_per_second = $20 THEN rate_next_at END
      WHERE id = $22
      RETURNING ",
     columns!()
@@ -389,83 +382,6 @@ impl Store {
         transaction.commit().await?;
         // A webhook deleted meanwhile: its requests are cancelled by the next batch.
         Ok(reserved_until.map_or(now, |until| until - span))
-    }
-
-    /// Takes the webhook's alert turn if it was last alerted at or before `before` (or
-    /// never): marks it alerted `now` and hands over the failures held back since, which start
-    /// again from none. `None`: not its turn. With several processes, one of them wins.
-    pub async fn take_alert_turn(
-        &self,
-        id: WebhookId,
-        now: Millis,
-        before: Millis,
-    ) -> sqlx::Result<Option<AlertTurn>> {
-        let mut transaction = self.begin_write().await?;
-        // SQLite's write lock is taken at BEGIN; PostgreSQL locks the row, so a failure held
-        // back by another process meanwhile waits, then counts towards the next turn.
-        let lock = match self.backend {
-            super::Backend::Sqlite => "",
-            super::Backend::Postgres => " FOR UPDATE",
-        };
-        let turn: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT unreported_failures, unreported_error FROM webhooks
-             WHERE id = $1 AND (alerted_at IS NULL OR alerted_at <= $2){lock}"
-        ))
-        .bind(id)
-        .bind(before)
-        .fetch_optional(&mut *transaction)
-        .await?;
-        let Some((held_back, held_back_error)) = turn else {
-            transaction.commit().await?;
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE webhooks SET alerted_at = $1, unreported_failures = 0, unreported_error = NULL
-             WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *transaction)
-        .await?;
-        transaction.commit().await?;
-        Ok(Some(AlertTurn {
-            held_back,
-            held_back_error,
-        }))
-    }
-
-    /// Adds failures for good that came while the webhook's alerts pause, for its next email.
-    pub async fn hold_back_failures(
-        &self,
-        id: WebhookId,
-        count: i64,
-        last_error: &str,
-    ) -> sqlx::Result<()> {
-        self.write_one(
-            sqlx::query(
-                "UPDATE webhooks SET unreported_failures = unreported_failures + $2,
-                     unreported_error = $3
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(count)
-            .bind(last_error),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Webhooks with failures held back whose pause is over at `now`.
-    pub async fn webhooks_owed_an_alert(&self, now: Millis) -> sqlx::Result<Vec<WebhookId>> {
-        sqlx::query_scalar(
-            "SELECT id FROM webhooks
-             WHERE unreported_failures > 0
-               AND (alerted_at IS NULL OR alerted_at <= $1 - alert_every_minutes * 60000)
-             ORDER BY id",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
     }
 }
 

@@ -331,8 +331,8 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
     Ok(settings.into_row(base))
 }
 
-/// The webhook as the API shows it: every setting, no secret.
-pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
+/// The webhook as the API shows it at `now`: every setting, no secret.
+pub fn webhook_out(row: &WebhookRow, now: Millis) -> Result<WebhookOut, CorruptWebhook> {
     let settings = Settings::from_row(row)?;
     let auth = auth_out(&settings.auth);
     Ok(WebhookOut {
@@ -354,6 +354,7 @@ pub fn webhook_out(row: &WebhookRow) -> Result<WebhookOut, CorruptWebhook> {
         disabled_reason: row.disabled_reason.clone(),
         failing_since: row.failing_since,
         disabled_at: row.disabled_at,
+        paused_until: row.paused_until.filter(|until| *until > now),
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

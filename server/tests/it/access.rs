@@ -19,6 +19,7 @@ backend_tests!(
     every_endpoint_answers_each_caller_as_its_rule_says,
     a_browser_session_needs_its_csrf_token_and_ends_on_sign_out,
     sessions_end_when_idle_and_at_their_lifetime,
+    a_session_is_forgotten_by_the_idle_limit_it_was_started_with,
     repeated_failed_sign_ins_lock_the_account_for_a_while,
     api_keys_work_with_their_scopes_until_revoked_or_expired,
     operators_get_a_one_time_password_and_lose_access_when_deactivated,
@@ -367,6 +368,51 @@ async fn sessions_end_when_idle_and_at_their_lifetime(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(left, 0, "ended sessions still stored");
+}
+
+/// Two processes with different idle limits (as a web process and a worker may be started):
+/// each session is forgotten by the limit of the process that started it, not by that of
+/// whichever process prunes.
+async fn a_session_is_forgotten_by_the_idle_limit_it_was_started_with(backend: Backend) {
+    const HOUR: i64 = 3_600_000;
+    let database = TestDatabase::create(backend).await;
+    let patient = TestServer::start_configured(database.alias(), |config| {
+        config.session_idle_minutes = 3 * 24 * 60;
+    })
+    .await;
+    let pruning = TestServer::start_on(database).await;
+    let kept = patient.signed_in(Role::Viewer).await;
+    let ended = pruning.signed_in(Role::Viewer).await;
+    // 13 hours on the pruning process's clock: past its own 12-hour limit, within 3 days.
+    pruning.clock().advance(13 * HOUR);
+    let email = |session: &Session| {
+        session
+            .session
+            .operator
+            .as_ref()
+            .map(|operator| operator.email.clone())
+            .expect("an operator")
+    };
+    let mut left: Vec<String> = Vec::new();
+    for _ in 0..500 {
+        left = sqlx::query_scalar(
+            "SELECT o.email FROM sessions s JOIN operators o ON o.id = s.operator_id",
+        )
+        .fetch_all(&mut pruning.database_connection().await)
+        .await
+        .expect("the sessions");
+        if left.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        left,
+        [email(&kept)],
+        "{} forgotten, {} kept",
+        email(&ended),
+        email(&kept)
+    );
 }
 
 async fn repeated_failed_sign_ins_lock_the_account_for_a_while(backend: Backend) {

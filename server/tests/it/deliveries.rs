@@ -38,6 +38,7 @@ backend_tests!(
     a_slow_receiver_does_not_hold_back_the_others,
     each_attempt_of_a_batch_is_recorded_with_its_own_outcome,
     persistent_failure_emails_the_stakeholders_once_an_hour,
+    an_alert_the_smtp_server_cannot_take_now_is_sent_later_once,
     a_delivery_goes_out_as_soon_as_it_is_queued,
 );
 
@@ -954,6 +955,70 @@ async fn each_attempt_of_a_batch_is_recorded_with_its_own_outcome(backend: Backe
     store.close().await;
 }
 
+/// The SMTP server cannot take the alert at first (451): it stays queued in the database, also
+/// across a restart, and goes out once it is due again, once.
+async fn an_alert_the_smtp_server_cannot_take_now_is_sent_later_once(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    smtp.reply_next(&["451 4.3.0 try later"]);
+    let database = TestDatabase::create(backend).await;
+    let url = smtp.url();
+    let server = TestServer::start_configured(database.alias(), |config| {
+        config.smtp_url = Some(url);
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Status(410));
+    deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": receiver.url("/hook"),
+               "alert_emails": ["ops@example.com"]}),
+    )
+    .await;
+    let mut queued: Option<(i64, Option<String>)> = None;
+    for _ in 0..500 {
+        queued = sqlx::query_as("SELECT attempts, last_error FROM alert_emails")
+            .fetch_optional(&mut server.database_connection().await)
+            .await
+            .expect("the queue");
+        if queued.as_ref().is_some_and(|(attempts, _)| *attempts == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (attempts, error) = queued.expect("the alert is queued");
+    assert_eq!(attempts, 1, "tried once");
+    assert!(
+        error.as_deref().is_some_and(|error| error.contains("451")),
+        "{error:?}"
+    );
+    assert!(smtp.messages().is_empty());
+    server.stop().await.expect("stopped");
+
+    let url = smtp.url();
+    let restarted = TestServer::start_configured(database, |config| {
+        config.smtp_url = Some(url);
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(smtp.messages().is_empty(), "not before it is due again");
+    restarted.clock().advance(2 * 60 * SECOND);
+    let messages = smtp.messages_when(1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("Subject: Webhook \"CRM\": 1 request(s) failed for good"),
+        "{}",
+        messages[0]
+    );
+    restarted.clock().advance(2 * HOUR);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "sent once");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_emails")
+        .fetch_one(&mut restarted.database_connection().await)
+        .await
+        .expect("the queue");
+    assert_eq!(left, 0, "a sent email leaves the queue");
+}
+
 async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backend) {
     let smtp = SmtpReceiver::start().await;
     let url = smtp.url();
@@ -983,14 +1048,7 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
         state = after_attempts(&server, attempts + 1).await;
     }
     assert_eq!(state.status, "failed");
-    let mut messages = Vec::new();
-    for _ in 0..500 {
-        messages = smtp.messages();
-        if !messages.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let messages = smtp.messages_when(1).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let email = &messages[0];
     assert!(
@@ -1021,14 +1079,7 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
 
     // The hour over, the sweep sends what it held back: bob's request and its error.
     server.clock().advance(60 * 60 * 1_000);
-    let mut messages = Vec::new();
-    for _ in 0..500 {
-        messages = smtp.messages();
-        if messages.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let messages = smtp.messages_when(2).await;
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert!(
         messages[1].contains("Subject: Webhook \"CRM\": 1 request(s) failed for good"),
@@ -1036,6 +1087,15 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
         messages[1]
     );
     assert!(messages[1].contains("410"), "{}", messages[1]);
+    // With the causes of the webhook's latest failures, counted.
+    let readable = messages[1].replace("=\r\n", "").replace("=\n", "");
+    for cause in [
+        "Why its latest 2 failed request(s) failed:",
+        "- 1: HTTP 410, from ",
+        "- 1: HTTP 503, from ",
+    ] {
+        assert!(readable.contains(cause), "{cause} in {readable}");
+    }
     // Nothing is owed any more: hours later, no third email.
     server.clock().advance(3 * 60 * 60 * 1_000);
     tokio::time::sleep(Duration::from_millis(300)).await;

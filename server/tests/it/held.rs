@@ -52,15 +52,6 @@ async fn switch(server: &TestServer, webhook: WebhookId, enabled: bool) -> Webho
         .await
 }
 
-async fn webhook(server: &TestServer, webhook: WebhookId) -> WebhookOut {
-    server
-        .expect(
-            server.get(&format!("/api/v1/webhooks/{webhook}")).await,
-            StatusCode::OK,
-        )
-        .await
-}
-
 /// The webhook's health line, as the webhooks page reads it.
 async fn health(server: &TestServer, webhook: WebhookId) -> WebhookHealthOut {
     let all: WebhooksHealthOut = server
@@ -96,13 +87,13 @@ async fn webhook_when(
     id: WebhookId,
     condition: impl Fn(&WebhookOut) -> bool,
 ) -> WebhookOut {
-    let mut last = webhook(server, id).await;
+    let mut last = server.webhook(id).await;
     for _ in 0..500 {
         if condition(&last) {
             return last;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
-        last = webhook(server, id).await;
+        last = server.webhook(id).await;
     }
     panic!("the webhook never came to the expected state: {last:?}");
 }
@@ -251,7 +242,7 @@ async fn a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest
     assert_eq!(failing.failing_since, Some(began_failing));
     // Retries until the hour of failures is over: the attempt after it disables the webhook.
     while server.clock().now_millis() - began_failing < HOUR {
-        assert!(webhook(&server, hook.id).await.enabled, "{state:?}");
+        assert!(server.webhook(hook.id).await.enabled, "{state:?}");
         server
             .clock()
             .set(state.next_attempt_at.expect("a retry is due"));
@@ -313,5 +304,5 @@ async fn a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest
         (counts.accepted, counts.pending, counts.held, counts.failed),
         (1, 0, 0, 0)
     );
-    assert_eq!(webhook(&server, hook.id).await.failing_since, None);
+    assert_eq!(server.webhook(hook.id).await.failing_since, None);
 }

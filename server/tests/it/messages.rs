@@ -104,17 +104,6 @@ async fn email_counts_when(
     panic!("the email node's counts never got there: {counts:?}");
 }
 
-async fn emails_when(smtp: &SmtpReceiver, count: usize) -> Vec<String> {
-    for _ in 0..500 {
-        let messages = smtp.messages();
-        if messages.len() >= count {
-            return messages;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{count} emails never arrived: {:?}", smtp.messages());
-}
-
 /// The message as its reader sees it: quoted-printable soft breaks joined and `=XX` decoded.
 fn readable(message: &str) -> String {
     let joined = message.replace("=\r\n", "").replace("=\n", "");
@@ -176,7 +165,7 @@ async fn an_opened_email_resumes_its_wait_and_every_activity_is_counted_once(bac
     })
     .await;
     assert_eq!(counts.queued + counts.failed, 0, "{counts:?}");
-    let emails = emails_when(&smtp, 2).await;
+    let emails = smtp.messages_when(2).await;
     let to_ana = emails
         .iter()
         .map(|email| readable(email))
@@ -319,7 +308,7 @@ async fn a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message(bac
     assert!(smtp.messages().is_empty());
     server.clock().advance(10_000);
     email_counts_when(&server, journey, |counts| counts.sent == 1).await;
-    assert_eq!(emails_when(&smtp, 1).await.len(), 1);
+    assert_eq!(smtp.messages_when(1).await.len(), 1);
 
     smtp.reply_next(&["550 5.1.1 no such user"]);
     server

@@ -1,8 +1,8 @@
 //! PostgreSQL stopped for a while and started again: requests meanwhile answer 503 with a clear
 //! error and a Retry-After within seconds, the workers keep trying, and once it is back every
 //! event a 202 acknowledged reaches its webhook without restarting the server. A request in
-//! flight when the database went may arrive twice, with the same `webhook-id` (its answer
-//! could not be recorded): at least once, never lost.
+//! flight when the database went is answered, and its answer recorded once the database is
+//! back, without sending it again.
 
 use std::{
     collections::BTreeMap,
@@ -10,13 +10,13 @@ use std::{
 };
 
 use app::{
-    api::{ErrorOut, Reentry},
+    api::{ErrorOut, JourneyStatsOut, Reentry},
     journey::fixtures::{chain, webhook_with},
 };
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{Receiver, TestDatabase, TestServer};
+use crate::support::{Answer, Receiver, TestDatabase, TestServer};
 
 const CONTACTS: usize = 10;
 
@@ -115,4 +115,75 @@ async fn a_postgres_outage_answers_503_and_loses_nothing_acknowledged() {
             "{contact}'s requests carry one webhook-id: {ids:?}"
         );
     }
+}
+
+/// The receiver answers while the database is down: the answer cannot be recorded then. The
+/// delivery stays claimed until it is, and is not sent again (it was, once its batch failed
+/// and was given back).
+#[tokio::test]
+async fn an_answer_during_an_outage_is_recorded_afterwards_not_sent_again() {
+    let server = TestServer::start_on(TestDatabase::on_private_cluster().await).await;
+    let cluster = server
+        .database()
+        .private_cluster()
+        .expect("a private cluster");
+    let receiver = Receiver::start().await;
+    receiver.queue([Answer::Hang(Duration::from_secs(2))]);
+    let webhook = server
+        .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook")}))
+        .await;
+    let journey = server
+        .publish_journey(
+            Reentry::Once,
+            chain("signup", vec![("hook", webhook_with(webhook.id, &[]))]),
+        )
+        .await;
+    let created = server
+        .post_json(
+            "/api/v1/contacts/batch",
+            &json!({"contacts": [{"external_id": "c0"}]}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    assert_eq!(post_event(&server, 0).await.status(), StatusCode::ACCEPTED);
+    for _ in 0..500 {
+        if !receiver.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(receiver.received().len(), 1, "the request is in flight");
+
+    cluster.stop();
+    // The answer comes after 2 s; recording it fails within the pool's 3 s wait, or the
+    // next round's (one that started before the answer came takes it along).
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    cluster.resume();
+
+    let mut accepted = 0;
+    for _ in 0..200 {
+        let answer = server
+            .get(&format!("/api/v1/journeys/{journey}/stats"))
+            .await;
+        if answer.status() == StatusCode::OK {
+            let stats: JourneyStatsOut = answer.json().await.expect("statistics");
+            accepted = stats
+                .nodes
+                .iter()
+                .find(|node| node.node_id == "hook")
+                .and_then(|node| node.deliveries)
+                .map_or(0, |deliveries| deliveries.accepted);
+            if accepted == 1 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        accepted, 1,
+        "the answer is recorded once the database is back"
+    );
+    // Long enough for a delivery given back to be claimed and sent again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.received().len(), 1, "sent once");
 }

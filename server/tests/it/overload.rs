@@ -69,6 +69,12 @@ async fn an_overloaded_receiver_pauses_its_webhook_and_no_other(backend: Backend
         .await
         .expect("the webhook");
     assert_eq!(paused, Some(asked_until), "every process reads the pause");
+    let shown = server.webhook(busy_hook.id).await;
+    assert_eq!(
+        shown.paused_until,
+        Some(asked_until),
+        "the API shows the pause"
+    );
 
     // A second journey on the same event sends to the calm receiver.
     let (calm_hook, _) =
@@ -102,6 +108,11 @@ async fn an_overloaded_receiver_pauses_its_webhook_and_no_other(backend: Backend
 
     // Once the pause is over, both go, and are accepted.
     server.clock().set(asked_until);
+    let shown = server.webhook(busy_hook.id).await;
+    assert_eq!(
+        shown.paused_until, None,
+        "a pause that is over is not shown"
+    );
     deliveries_when(&server, |rows| {
         rows.iter()
             .filter(|row| row.webhook_id == busy_hook.id.0 && row.status == "accepted")

@@ -15,6 +15,7 @@ use crate::support::{Backend, Receiver, TestServer};
 backend_tests!(
     a_rate_limited_webhook_is_paced_and_holds_no_other_back,
     two_processes_together_keep_a_webhooks_rate,
+    a_changed_rate_drops_the_time_reserved_at_the_old_one,
 );
 
 const CONTACTS: usize = 10;
@@ -161,4 +162,62 @@ async fn two_processes_together_keep_a_webhooks_rate(backend: Backend) {
         );
     }
     assert_eq!(paced.received().len(), 2 * CONTACTS);
+}
+
+/// Time reserved at 1 a second (a backlog of a minute) is not kept once the rate is raised:
+/// the next batch's requests start at once, at the new rate.
+async fn a_changed_rate_drops_the_time_reserved_at_the_old_one(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let webhook = server
+        .create_webhook(&json!({"name": "Paced", "url": receiver.url("/hook"),
+                               "max_requests_per_second": 1}))
+        .await;
+    let store = server.store().await;
+    let now = server.clock().now_millis();
+    assert_eq!(
+        store
+            .reserve_send_time(webhook.id, 60_000, now)
+            .await
+            .expect("reserved"),
+        now
+    );
+    assert_eq!(
+        store
+            .reserve_send_time(webhook.id, 1_000, now)
+            .await
+            .expect("reserved"),
+        now + 60_000,
+        "the next reservation follows the first"
+    );
+    let renamed = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    assert_eq!(
+        store
+            .reserve_send_time(webhook.id, 1_000, now)
+            .await
+            .expect("reserved"),
+        now + 61_000,
+        "another change keeps the reservations"
+    );
+    let raised = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"max_requests_per_second": 100}),
+        )
+        .await;
+    assert_eq!(raised.status(), StatusCode::OK);
+    assert_eq!(
+        store
+            .reserve_send_time(webhook.id, 10, now)
+            .await
+            .expect("reserved"),
+        now,
+        "time reserved at the old rate is dropped"
+    );
 }

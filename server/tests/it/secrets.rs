@@ -1,5 +1,7 @@
 //! Webhook secrets at rest: sealed in the database under the key of `--secret-key-file`,
-//! rows from before sealed at start, the key rotated by a command, a wrong key refused at start.
+//! rows from before sealed at start, the key rotated by a command, a wrong key refused at start
+//! (also before any secret is stored: a second process on the database with a key file of its
+//! own would seal secrets and sign links the first cannot open).
 
 use serde_json::{Value, json};
 use server::{Config, Server};
@@ -12,6 +14,7 @@ backend_tests!(
     secrets_stored_in_plain_text_are_sealed_at_start,
     the_secret_key_is_rotated_by_a_command,
     credentials_in_headers_and_the_url_are_masked_and_kept,
+    a_process_with_another_key_file_refuses_to_start,
 );
 
 /// Not per backend: it installs this test process's log subscriber (nextest runs every test in
@@ -386,4 +389,33 @@ async fn everything_written_is_free_of_secrets(backend: Backend) {
         }
     }
     assert!(!receiver.received().is_empty(), "the receiver was reached");
+}
+
+async fn a_process_with_another_key_file_refuses_to_start(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let first = TestServer::start_on(database.alias()).await;
+    let folder = tempfile::tempdir().expect("a folder");
+
+    // No key file where this process looks: it does not make one of its own.
+    let missing = folder.path().join("worker.key");
+    let mut config = Config::for_tests(database.url());
+    config.secret_key_file = Some(missing.clone());
+    let refused = Server::start(&config).await.err().expect("refused");
+    assert!(refused.to_string().contains("does not exist"), "{refused}");
+    assert!(!missing.exists(), "no key file was made");
+
+    // A key file with another key.
+    let other = folder.path().join("other.key");
+    std::fs::write(&other, server::secret_key::new_key_line().expect("a key")).expect("write");
+    config.secret_key_file = Some(other);
+    let refused = Server::start(&config).await.err().expect("refused");
+    assert!(refused.to_string().contains("does not hold"), "{refused}");
+
+    // The same key file as the first: a second process starts.
+    config.secret_key_file = Some(database.secret_key_file().to_owned());
+    let second = Server::start(&config)
+        .await
+        .expect("the same key file is taken");
+    drop(second);
+    first.stop().await.expect("stopped");
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::super::pages::utc_minutes;
+use super::super::pages::{utc_minutes, utc_seconds};
 use crate::api::{HourCountOut, WebhookHealthOut, WebhookOut};
 
 /// Width of an hour's bar and the gap after it, in the line's units.
@@ -13,16 +13,25 @@ const BAR_GAP: f64 = 1.0;
 const UP: f64 = 16.0;
 const DOWN: f64 = 8.0;
 
-/// The webhook's state: enabled, or disabled since when and why.
+/// The webhook's state: enabled (failing, paused by its receiver), or disabled since when and
+/// why.
 pub(super) fn state_text(webhook: &WebhookOut) -> String {
     if webhook.enabled {
-        return match webhook.failing_since {
+        let mut text = match webhook.failing_since {
             Some(since) => format!(
                 "enabled, every request failing since {} UTC",
                 utc_minutes(since)
             ),
             None => "enabled".to_owned(),
         };
+        if let Some(until) = webhook.paused_until {
+            text.push_str(&format!(
+                "; paused until {} UTC: the receiver said it is overloaded (429, 503 or no \
+                 answer in time)",
+                utc_seconds(until)
+            ));
+        }
+        return text;
     }
     let reason = webhook
         .disabled_reason
@@ -104,5 +113,66 @@ pub(super) fn HealthLine(line: WebhookHealthOut, hour_ms: i64, since: i64) -> im
                 <span class="health-figures unsent" data-field="unsent">{unsent}</span>
             })}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::state_text;
+    use crate::{
+        api::{AuthOut, BodyFormat, HttpMethod, WebhookOut},
+        ids::WebhookId,
+    };
+
+    fn webhook() -> WebhookOut {
+        WebhookOut {
+            id: WebhookId(1),
+            name: "CRM".to_owned(),
+            url: "https://crm.example/hook".to_owned(),
+            method: HttpMethod::Post,
+            body_format: BodyFormat::Json,
+            contact_fields: Vec::new(),
+            custom_data: Vec::new(),
+            headers: Vec::new(),
+            auth: AuthOut::None,
+            retry_window_hours: 12,
+            disable_after_failing_hours: 24,
+            max_requests_per_second: 0,
+            alert_emails: Vec::new(),
+            alert_every_minutes: 60,
+            enabled: true,
+            disabled_reason: None,
+            failing_since: None,
+            disabled_at: None,
+            paused_until: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_state_says_failing_paused_or_disabled() {
+        assert_eq!(state_text(&webhook()), "enabled");
+        let paused = WebhookOut {
+            failing_since: Some(1_795_451_700_000),
+            paused_until: Some(1_795_451_707_000),
+            ..webhook()
+        };
+        assert_eq!(
+            state_text(&paused),
+            "enabled, every request failing since 2026-11-23 16:35 UTC; paused until \
+             2026-11-23 16:35:07 UTC: the receiver said it is overloaded (429, 503 or no answer \
+             in time)"
+        );
+        let disabled = WebhookOut {
+            enabled: false,
+            disabled_reason: Some("the receiver answered 410 Gone".to_owned()),
+            disabled_at: Some(1_795_451_700_000),
+            ..webhook()
+        };
+        assert_eq!(
+            state_text(&disabled),
+            "disabled since 2026-11-23 16:35 UTC: the receiver answered 410 Gone"
+        );
     }
 }

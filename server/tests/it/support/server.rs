@@ -201,6 +201,15 @@ impl TestServer {
         .await
     }
 
+    /// The webhook as the API shows it now.
+    pub async fn webhook(&self, id: app::ids::WebhookId) -> WebhookOut {
+        self.expect(
+            self.get(&format!("/api/v1/webhooks/{id}")).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     /// Creates a webhook asset with these settings (which must be valid).
     pub async fn create_webhook(&self, settings: &serde_json::Value) -> WebhookOut {
         self.expect(

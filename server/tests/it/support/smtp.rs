@@ -98,6 +98,18 @@ impl SmtpReceiver {
     pub fn messages(&self) -> Vec<String> {
         self.messages.lock().expect("lock").clone()
     }
+
+    /// Every message received, once there are at least `count` (within 5 s).
+    pub async fn messages_when(&self, count: usize) -> Vec<String> {
+        for _ in 0..500 {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{count} emails never arrived: {:?}", self.messages());
+    }
 }
 
 impl Drop for SmtpReceiver {

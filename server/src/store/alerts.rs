@@ -1,0 +1,226 @@
+//! Alert emails: each webhook's alert turn (at most one email every `alert_every_minutes`,
+//! failures within the pause held back for the next), and the emails themselves, queued in
+//! the same transaction as the turn that decided them and claimed by one sender.
+
+use app::ids::WebhookId;
+use sqlx::FromRow;
+
+use super::{
+    Backend, Claimant, Store,
+    deliveries::{Claimable, claim_due},
+};
+use crate::clock::Millis;
+
+/// A webhook's alert turn, taken: the failures held back since its last alert, which the
+/// email taking the turn reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertTurn {
+    pub held_back: i64,
+    pub held_back_error: Option<String>,
+}
+
+/// An alert email to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlertEmail {
+    pub webhook: WebhookId,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A queued alert email, claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct QueuedAlertEmail {
+    pub id: i64,
+    pub webhook_id: Option<WebhookId>,
+    /// A JSON array of addresses.
+    pub recipients: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+    pub queued_at: Millis,
+}
+
+/// What became of a claimed alert email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertEmailOutcome {
+    /// Taken by the SMTP server: the row goes.
+    Sent,
+    /// Not taken now (4xx, no connection): due again `at`.
+    Retry { at: Millis, error: String },
+    /// Refused for good, or out of time: kept, failed, for whoever looks.
+    Failed { error: String },
+}
+
+impl Store {
+    /// Takes the webhook's alert turn if it was last alerted at or before `before` (or never):
+    /// marks it alerted `now`, hands the failures held back since (which start again from
+    /// none) to `compose`, and queues the email it writes, all in one transaction, so that a
+    /// turn taken is an email sent sooner or later. `None`: not its turn. With several
+    /// processes, one of them wins.
+    pub async fn queue_alert_email(
+        &self,
+        id: WebhookId,
+        now: Millis,
+        before: Millis,
+        compose: impl FnOnce(&AlertTurn) -> Option<NewAlertEmail>,
+    ) -> sqlx::Result<Option<AlertTurn>> {
+        let mut transaction = self.begin_write().await?;
+        // SQLite's write lock is taken at BEGIN; PostgreSQL locks the row, so a failure held
+        // back by another process meanwhile waits, then counts towards the next turn.
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        };
+        let turn: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT unreported_failures, unreported_error FROM webhooks
+             WHERE id = $1 AND (alerted_at IS NULL OR alerted_at <= $2){lock}"
+        ))
+        .bind(id)
+        .bind(before)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let Some((held_back, held_back_error)) = turn else {
+            transaction.commit().await?;
+            return Ok(None);
+        };
+        let turn = AlertTurn {
+            held_back,
+            held_back_error,
+        };
+        let Some(email) = compose(&turn) else {
+            // Nothing to say (another process reported the failures meanwhile): the turn
+            // stays where it was.
+            transaction.commit().await?;
+            return Ok(Some(turn));
+        };
+        sqlx::query(
+            "UPDATE webhooks SET alerted_at = $1, unreported_failures = 0, unreported_error = NULL
+             WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        let recipients = serde_json::to_string(&email.recipients)
+            .map_err(|error| sqlx::Error::Encode(error.into()))?;
+        sqlx::query(
+            "INSERT INTO alert_emails (webhook_id, recipients, subject, body, next_attempt_at,
+                                       queued_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(email.webhook)
+        .bind(recipients)
+        .bind(email.subject)
+        .bind(email.body)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(Some(turn))
+    }
+
+    /// Adds failures for good that came while the webhook's alerts pause, for its next email.
+    pub async fn hold_back_failures(
+        &self,
+        id: WebhookId,
+        count: i64,
+        last_error: &str,
+    ) -> sqlx::Result<()> {
+        self.write_one(
+            sqlx::query(
+                "UPDATE webhooks SET unreported_failures = unreported_failures + $2,
+                     unreported_error = $3
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(count)
+            .bind(last_error),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Webhooks with failures held back whose pause is over at `now`.
+    pub async fn webhooks_owed_an_alert(&self, now: Millis) -> sqlx::Result<Vec<WebhookId>> {
+        sqlx::query_scalar(
+            "SELECT id FROM webhooks
+             WHERE unreported_failures > 0
+               AND (alerted_at IS NULL OR alerted_at <= $1 - alert_every_minutes * 60000)
+             ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Claims up to `limit` queued alert emails due at `now` for `claimant` until
+    /// `lease_until`: if this process dies while sending, another sends them then.
+    pub async fn claim_alert_emails(
+        &self,
+        claimant: Claimant,
+        now: Millis,
+        lease_until: Millis,
+        limit: i64,
+    ) -> sqlx::Result<Vec<QueuedAlertEmail>> {
+        let mut transaction = self.begin_write().await?;
+        let ids: Vec<i64> = claim_due(
+            &mut transaction,
+            self.backend,
+            Claimable::AlertEmails,
+            claimant,
+            now,
+            lease_until,
+            limit,
+        )
+        .await?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let email: QueuedAlertEmail = sqlx::query_as(
+                "SELECT id, webhook_id, recipients, subject, body, attempts, queued_at
+                 FROM alert_emails WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *transaction)
+            .await?;
+            claimed.push(email);
+        }
+        transaction.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records what became of an alert email `claimant` holds (nothing if it lost the claim).
+    pub async fn settle_alert_email(
+        &self,
+        claimant: Claimant,
+        id: i64,
+        outcome: &AlertEmailOutcome,
+    ) -> sqlx::Result<()> {
+        let query = match outcome {
+            AlertEmailOutcome::Sent => {
+                sqlx::query("DELETE FROM alert_emails WHERE id = $1 AND claimed_by = $2")
+                    .bind(id)
+                    .bind(claimant.0)
+            }
+            AlertEmailOutcome::Retry { at, error } => sqlx::query(
+                "UPDATE alert_emails SET attempts = attempts + 1, next_attempt_at = $3,
+                     last_error = $4, claimed_by = NULL
+                 WHERE id = $1 AND claimed_by = $2",
+            )
+            .bind(id)
+            .bind(claimant.0)
+            .bind(*at)
+            .bind(error.as_str()),
+            AlertEmailOutcome::Failed { error } => sqlx::query(
+                "UPDATE alert_emails SET attempts = attempts + 1, status = 'failed',
+                     last_error = $3, claimed_by = NULL
+                 WHERE id = $1 AND claimed_by = $2",
+            )
+            .bind(id)
+            .bind(claimant.0)
+            .bind(error.as_str()),
+        };
+        self.write_one(query).await?;
+        Ok(())
+    }
+}
