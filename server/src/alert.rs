@@ -2,8 +2,9 @@
 //! at once on `410 Gone`, or unsendable): at most one every `alert_every_minutes` per webhook,
 //! from whichever process takes the webhook's alert turn first, failures within the pause
 //! added up for the next email (which the sweep sends once the pause is over); and when the
-//! webhook disables itself because every request failed for its set period (always: it happens
-//! once, and from then on its requests are held until someone acts).
+//! webhook disables itself, because its receiver answered 410 Gone or every request failed for
+//! its set period (always, with the failures that came with it: it happens once, and from then
+//! on its requests are held until someone acts).
 //!
 //! An email is queued in the database in the transaction that takes the turn, then sent by
 //! whichever process claims it; one the SMTP server cannot take now (4xx, no connection) is

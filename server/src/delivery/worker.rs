@@ -896,13 +896,15 @@ impl DeliveryWorker {
     }
 
     /// Disables the webhooks whose receivers answered 410 Gone or have failed every request
-    /// for their set period, and sends the alerts.
-    async fn follow_up(&self, aftermath: Aftermath) -> sqlx::Result<()> {
+    /// for their set period, and sends the alerts: one that says so for a webhook disabled now
+    /// (with the batch's failures in it), one with the failures for the others.
+    async fn follow_up(&self, mut aftermath: Aftermath) -> sqlx::Result<()> {
         for (webhook, target) in &aftermath.accepting {
             if target.failing_since.is_some() {
                 self.store.note_webhook_accepting(*webhook).await?;
             }
         }
+        let mut disabled: Vec<(WebhookId, String)> = Vec::new();
         for (webhook, target) in &aftermath.failing {
             let hours = target.settings.disable_after_failing_hours;
             if aftermath.accepting.contains_key(webhook) || hours == 0 {
@@ -918,30 +920,39 @@ impl DeliveryWorker {
                 .await?
             {
                 tracing::warn!(%webhook, hours, "webhook disabled: every request failed for its set period");
-                if let Some(alerter) = &self.alerts {
-                    let (alerter, webhook) = (alerter.clone(), *webhook);
-                    tokio::spawn(async move {
-                        alerter.alert(Alert::Disabled { webhook, reason }).await;
-                    });
-                }
-            }
-        }
-        if let Some(alerter) = &self.alerts {
-            for failures in aftermath.failed.into_values() {
-                // Sent beside the delivery loops: a slow mail server holds up no request.
-                let alerter = alerter.clone();
-                tokio::spawn(async move { alerter.alert(Alert::Failures(failures)).await });
+                disabled.push((*webhook, reason));
             }
         }
         let now = self.clock.now();
-        let mut gone = aftermath.gone;
+        let mut gone = std::mem::take(&mut aftermath.gone);
         gone.sort_unstable();
         gone.dedup();
         for webhook in gone {
-            tracing::warn!(%webhook, "receiver answered 410 Gone; webhook disabled");
-            self.store
-                .disable_webhook(webhook, "the receiver answered 410 Gone", now)
-                .await?;
+            let reason = "the receiver answered 410 Gone";
+            if self.store.disable_webhook(webhook, reason, now).await? {
+                tracing::warn!(%webhook, "receiver answered 410 Gone; webhook disabled");
+                disabled.push((webhook, reason.to_owned()));
+            }
+        }
+        let Some(alerter) = &self.alerts else {
+            return Ok(());
+        };
+        for (webhook, reason) in disabled {
+            if let Some(failures) = aftermath.failed.remove(&webhook) {
+                let count = i64::try_from(failures.count).unwrap_or(i64::MAX);
+                self.store
+                    .hold_back_failures(webhook, count, &failures.last_error)
+                    .await?;
+            }
+            let alerter = alerter.clone();
+            tokio::spawn(async move {
+                alerter.alert(Alert::Disabled { webhook, reason }).await;
+            });
+        }
+        for failures in aftermath.failed.into_values() {
+            // Sent beside the delivery loops: a slow mail server holds up no request.
+            let alerter = alerter.clone();
+            tokio::spawn(async move { alerter.alert(Alert::Failures(failures)).await });
         }
         Ok(())
     }

@@ -284,19 +284,20 @@ impl Store {
         id: WebhookId,
         reason: &str,
         now: Millis,
-    ) -> sqlx::Result<()> {
-        self.write_one(
-            sqlx::query(
-                "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3,
-                 disabled_at = CASE WHEN enabled = 1 THEN $3 ELSE disabled_at END
-             WHERE id = $1",
+    ) -> sqlx::Result<bool> {
+        let disabled = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3,
+                         disabled_at = $3
+                     WHERE id = $1 AND enabled = 1",
+                )
+                .bind(id)
+                .bind(reason)
+                .bind(now),
             )
-            .bind(id)
-            .bind(reason)
-            .bind(now),
-        )
-        .await?;
-        Ok(())
+            .await?;
+        Ok(disabled.rows_affected() > 0)
     }
 
     /// Notes that every request to the webhook in a batch failed: starts its failing period if

@@ -262,11 +262,20 @@ async fn a_refused_request_is_retried_with_the_same_webhook_id(backend: Backend)
     assert_ne!(received[0].header("webhook-id"), "");
 }
 
+/// 410 Gone fails the request at once and disables the webhook; its stakeholders get one
+/// email that says so, with the failure in it.
 async fn gone_fails_the_delivery_and_disables_the_webhook(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
     let receiver = Receiver::start().await;
     receiver.always(Answer::Status(410));
-    let (webhook, journey) = deliver_once(&server, &receiver.url("/hook")).await;
+    let (webhook, journey) = deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": receiver.url("/hook"),
+               "alert_emails": ["ops@example.com"]}),
+    )
+    .await;
 
     let state = after_attempts(&server, 1).await;
     assert_eq!(
@@ -275,27 +284,30 @@ async fn gone_fails_the_delivery_and_disables_the_webhook(backend: Backend) {
     );
     assert_eq!(hook_counts(&server, journey).await, (0, 0, 1));
     // The worker disables the webhook just after it records the attempt.
-    let mut read = None;
+    let mut read = server.webhook(webhook.id).await;
     for _ in 0..200 {
-        let current: WebhookOut = server
-            .get(&format!("/api/v1/webhooks/{}", webhook.id))
-            .await
-            .json()
-            .await
-            .expect("a webhook");
-        let disabled = !current.enabled;
-        read = Some(current);
-        if disabled {
+        if !read.enabled {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+        read = server.webhook(webhook.id).await;
     }
-    let webhook = read.expect("read");
-    assert!(!webhook.enabled);
+    assert!(!read.enabled);
     assert_eq!(
-        webhook.disabled_reason.as_deref(),
+        read.disabled_reason.as_deref(),
         Some("the receiver answered 410 Gone")
     );
+    let messages = smtp.messages_when(1).await;
+    let email = messages[0].replace("=\r\n", "").replace("=\n", "");
+    for said in [
+        "Subject: Webhook \"CRM\" was disabled",
+        "was disabled: the receiver answered 410 Gone.",
+        "Before that, 1 request(s) failed for good",
+    ] {
+        assert!(email.contains(said), "{said} in {email}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "one email, not one per cause");
 }
 
 async fn retry_after_is_honoured(backend: Backend) {
@@ -1005,7 +1017,7 @@ async fn an_alert_the_smtp_server_cannot_take_now_is_sent_later_once(backend: Ba
     let messages = smtp.messages_when(1).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
-        messages[0].contains("Subject: Webhook \"CRM\": 1 request(s) failed for good"),
+        messages[0].contains("Subject: Webhook \"CRM\" was disabled"),
         "{}",
         messages[0]
     );
@@ -1068,38 +1080,49 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
         "{email}"
     );
 
-    // A second contact's request fails within the hour (410 Gone fails it at once): no
-    // second email.
-    receiver.always(Answer::Status(410));
-    server.signs_up("bob", json!({})).await;
-    let failed = deliveries_when(&server, "/api/v1/deliveries?status=failed", 2).await;
-    assert_eq!(failed.len(), 2, "bob's request failed too");
+    // Failures for good within the hour (as a later batch's would be) are held back, not
+    // emailed; the sweep sends them once the hour is over.
+    server
+        .store()
+        .await
+        .hold_back_failures(webhook.id, 2, "answered 500")
+        .await
+        .expect("held back");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(smtp.messages().len(), 1, "at most one email an hour");
-
-    // The hour over, the sweep sends what it held back: bob's request and its error.
     server.clock().advance(60 * 60 * 1_000);
     let messages = smtp.messages_when(2).await;
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(
-        messages[1].contains("Subject: Webhook \"CRM\": 1 request(s) failed for good"),
-        "{}",
-        messages[1]
-    );
-    assert!(messages[1].contains("410"), "{}", messages[1]);
-    // With the causes of the webhook's latest failures, counted.
     let readable = messages[1].replace("=\r\n", "").replace("=\n", "");
-    for cause in [
-        "Why its latest 2 failed request(s) failed:",
-        "- 1: HTTP 410, from ",
-        "- 1: HTTP 503, from ",
+    for said in [
+        "Subject: Webhook \"CRM\": 2 request(s) failed for good",
+        "Last error: answered 500",
     ] {
-        assert!(readable.contains(cause), "{cause} in {readable}");
+        assert!(readable.contains(said), "{said} in {readable}");
     }
     // Nothing is owed any more: hours later, no third email.
     server.clock().advance(3 * 60 * 60 * 1_000);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.messages().len(), 2);
+
+    // A second contact's request is answered 410 Gone: failed at once, and the webhook
+    // disabled. That is told at once, whatever the pause, with the failure and the causes of
+    // the webhook's latest failures, counted.
+    receiver.always(Answer::Status(410));
+    server.signs_up("bob", json!({})).await;
+    let failed = deliveries_when(&server, "/api/v1/deliveries?status=failed", 2).await;
+    assert_eq!(failed.len(), 2, "bob's request failed too");
+    let messages = smtp.messages_when(3).await;
+    let readable = messages[2].replace("=\r\n", "").replace("=\n", "");
+    for said in [
+        "Subject: Webhook \"CRM\" was disabled",
+        "Before that, 1 request(s) failed for good since the last alert",
+        "Why its latest 2 failed request(s) failed:",
+        "- 1: HTTP 410, from ",
+        "- 1: HTTP 503, from ",
+    ] {
+        assert!(readable.contains(said), "{said} in {readable}");
+    }
 
     // The pause is the webhook's own, from a minute to a week.
     let refused = server
