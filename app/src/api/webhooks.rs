@@ -275,6 +275,12 @@ pub struct WebhookHealthOut {
     pub held: i64,
     /// Requests queued or waiting for a retry.
     pub pending: i64,
+    /// Alert emails about it the SMTP server has not taken yet, though they were tried (they
+    /// are tried again), and those it refused for good or could not take for a day.
+    pub alert_emails_waiting: i64,
+    pub alert_emails_failed: i64,
+    /// What the SMTP server said of the latest of them.
+    pub alert_email_error: Option<String>,
 }
 
 /// Requests to a webhook in one hour: `accepted` answered 2xx; `failed` did not (each attempt

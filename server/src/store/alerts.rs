@@ -41,6 +41,15 @@ pub struct QueuedAlertEmail {
     pub queued_at: Millis,
 }
 
+/// A webhook's alert emails the SMTP server did not take: still tried, or given up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertTrouble {
+    pub waiting: i64,
+    pub failed: i64,
+    /// The latest error.
+    pub last_error: Option<String>,
+}
+
 /// What became of a claimed alert email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlertEmailOutcome {
@@ -152,6 +161,33 @@ impl Store {
         .bind(now)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// Per webhook, its alert emails tried and not taken, and those given up.
+    pub async fn alert_trouble_by_webhook(
+        &self,
+    ) -> sqlx::Result<std::collections::BTreeMap<WebhookId, AlertTrouble>> {
+        // Few rows: only emails whose sending failed are left in the table.
+        let rows: Vec<(WebhookId, String, Option<String>)> = sqlx::query_as(
+            "SELECT webhook_id, status, last_error FROM alert_emails
+             WHERE webhook_id IS NOT NULL AND attempts > 0
+             ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut trouble = std::collections::BTreeMap::<WebhookId, AlertTrouble>::new();
+        for (webhook, status, last_error) in rows {
+            let line = trouble.entry(webhook).or_default();
+            if status == "failed" {
+                line.failed += 1;
+            } else {
+                line.waiting += 1;
+            }
+            if last_error.is_some() {
+                line.last_error = last_error;
+            }
+        }
+        Ok(trouble)
     }
 
     /// Claims up to `limit` queued alert emails due at `now` for `claimant` until

@@ -41,7 +41,7 @@ use sqlx::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use self::{
-    alerts::{AlertEmailOutcome, AlertTurn, NewAlertEmail, QueuedAlertEmail},
+    alerts::{AlertEmailOutcome, AlertTrouble, AlertTurn, NewAlertEmail, QueuedAlertEmail},
     api_keys::{ApiKeyRow, NewApiKey},
     audit::{AuditRow, NewAuditEntry},
     backlog::Backlog,

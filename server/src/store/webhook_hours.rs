@@ -45,6 +45,8 @@ pub struct WebhookHealthRows {
     pub hours: Vec<WebhookHour>,
     /// Webhooks with requests not sent yet.
     pub unsent: BTreeMap<WebhookId, Unsent>,
+    /// Webhooks with alert emails the SMTP server did not take.
+    pub alert_trouble: BTreeMap<WebhookId, super::AlertTrouble>,
 }
 
 /// Adds the attempts to their webhooks' hours: one row per webhook and hour, written in key
@@ -112,6 +114,7 @@ impl Store {
             webhooks,
             hours,
             unsent: self.unsent_by_webhook().await?,
+            alert_trouble: self.alert_trouble_by_webhook().await?,
         })
     }
 }

@@ -28,16 +28,21 @@ pub fn health(rows: &WebhookHealthRows, now: Millis, alert_emails_sent: bool) ->
         webhooks,
         hours,
         unsent,
+        alert_trouble,
     } = rows;
     let mut lines: BTreeMap<WebhookId, WebhookHealthOut> = webhooks
         .iter()
         .map(|&id| {
             let unsent = unsent.get(&id).copied().unwrap_or_default();
+            let trouble = alert_trouble.get(&id).cloned().unwrap_or_default();
             let line = WebhookHealthOut {
                 id,
                 hours: vec![HourCountOut::default(); HOURS as usize],
                 held: unsent.held,
                 pending: unsent.pending,
+                alert_emails_waiting: trouble.waiting,
+                alert_emails_failed: trouble.failed,
+                alert_email_error: trouble.last_error,
             };
             (id, line)
         })
@@ -99,6 +104,7 @@ mod tests {
             webhooks: vec![WebhookId(1), WebhookId(2)],
             hours,
             unsent,
+            alert_trouble: BTreeMap::new(),
         };
         let out = health(&rows, now, true);
         assert_eq!(out.since, since);

@@ -7,6 +7,7 @@ use app::{
     api::{
         AttemptOutcome, DeliveryDetailOut, DeliveryOut, DeliveryStatus, JourneyIn, JourneyOut,
         JourneyStatsOut, Reentry, ResentOut, SigningSecretOut, WebhookOut, WebhookTestOut,
+        WebhooksHealthOut,
     },
     ids::{DeliveryId, JourneyId, WebhookId},
     journey::fixtures::{chain, webhook_with},
@@ -1004,6 +1005,21 @@ async fn an_alert_the_smtp_server_cannot_take_now_is_sent_later_once(backend: Ba
         "{error:?}"
     );
     assert!(smtp.messages().is_empty());
+    // The webhooks page says so.
+    let health: WebhooksHealthOut = server
+        .expect(server.get("/api/v1/webhooks/health").await, StatusCode::OK)
+        .await;
+    let line = &health.webhooks[0];
+    assert_eq!(
+        (line.alert_emails_waiting, line.alert_emails_failed),
+        (1, 0)
+    );
+    assert!(
+        line.alert_email_error
+            .as_deref()
+            .is_some_and(|error| error.contains("451")),
+        "{line:?}"
+    );
     server.stop().await.expect("stopped");
 
     let url = smtp.url();
@@ -1029,6 +1045,13 @@ async fn an_alert_the_smtp_server_cannot_take_now_is_sent_later_once(backend: Ba
         .await
         .expect("the queue");
     assert_eq!(left, 0, "a sent email leaves the queue");
+    let health: WebhooksHealthOut = restarted
+        .expect(
+            restarted.get("/api/v1/webhooks/health").await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(health.webhooks[0].alert_emails_waiting, 0);
 }
 
 async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backend) {

@@ -94,6 +94,7 @@ pub(super) fn HealthLine(line: WebhookHealthOut, hour_ms: i64, since: i64) -> im
         .map(|(count, what)| format!("{count} {what}"))
         .collect::<Vec<_>>()
         .join(" · ");
+    let alert_trouble = alert_trouble_text(&line);
     view! {
         <div class="health-line">
             <svg
@@ -112,17 +113,65 @@ pub(super) fn HealthLine(line: WebhookHealthOut, hour_ms: i64, since: i64) -> im
             {(!unsent.is_empty()).then(|| view! {
                 <span class="health-figures unsent" data-field="unsent">{unsent}</span>
             })}
+            {alert_trouble.map(|text| view! {
+                <span class="health-figures alert-trouble" data-field="alert-emails" role="status">{text}</span>
+            })}
         </div>
     }
 }
 
+/// Alert emails about the webhook the SMTP server did not take, if any: how many are tried
+/// again, how many were given up, and what the server said.
+fn alert_trouble_text(line: &WebhookHealthOut) -> Option<String> {
+    let counts = [
+        (line.alert_emails_waiting, "not sent yet, tried again"),
+        (line.alert_emails_failed, "not sent"),
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, what)| format!("{count} {what}"))
+    .collect::<Vec<_>>();
+    if counts.is_empty() {
+        return None;
+    }
+    let mut text = format!("alert emails: {}", counts.join(", "));
+    if let Some(error) = &line.alert_email_error {
+        text.push_str(&format!(" ({error})"));
+    }
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::state_text;
+    use super::{alert_trouble_text, state_text};
     use crate::{
-        api::{AuthOut, BodyFormat, HttpMethod, WebhookOut},
+        api::{AuthOut, BodyFormat, HttpMethod, WebhookHealthOut, WebhookOut},
         ids::WebhookId,
     };
+
+    #[test]
+    fn alert_emails_the_smtp_server_did_not_take_are_told() {
+        let line = WebhookHealthOut {
+            id: WebhookId(1),
+            hours: Vec::new(),
+            held: 0,
+            pending: 0,
+            alert_emails_waiting: 0,
+            alert_emails_failed: 0,
+            alert_email_error: None,
+        };
+        assert_eq!(alert_trouble_text(&line), None);
+        let trouble = WebhookHealthOut {
+            alert_emails_waiting: 2,
+            alert_emails_failed: 1,
+            alert_email_error: Some("451 try later".to_owned()),
+            ..line
+        };
+        assert_eq!(
+            alert_trouble_text(&trouble).as_deref(),
+            Some("alert emails: 2 not sent yet, tried again, 1 not sent (451 try later)")
+        );
+    }
 
     fn webhook() -> WebhookOut {
         WebhookOut {
