@@ -65,6 +65,8 @@ pub enum Alert {
     Disabled {
         webhook: WebhookId,
         reason: String,
+        /// The failures for good of the batch that disabled it: told in the same email.
+        failures: Option<Failures>,
     },
     /// Failures held back during the webhook's pause, now that it is over.
     HeldBack(WebhookId),
@@ -504,18 +506,26 @@ fn content(email: &Email<'_>, alert: &Alert, turn: &AlertTurn) -> (String, Strin
             ),
             failed_text(turn.held_back, held_back_error),
         ),
-        Alert::Disabled { reason, .. } => {
+        Alert::Disabled {
+            reason, failures, ..
+        } => {
+            let of_the_batch = failures.as_ref().map_or(0, |failures| {
+                i64::try_from(failures.count).unwrap_or(i64::MAX)
+            });
+            let failed_before = turn.held_back.saturating_add(of_the_batch);
+            let last_error = failures
+                .as_ref()
+                .map_or(held_back_error, |failures| failures.last_error.as_str());
             let mut body = format!(
                 "The webhook \"{name}\" ({url}) was disabled: {reason}.\n\n\
                  Its requests are held from now on: not sent, not failed, their retry window \
                  stopped. Once the receiver works again, open the webhooks page in Wayfarer and \
                  click Enable: what the webhook held is sent then, oldest first.\n"
             );
-            if turn.held_back > 0 {
+            if failed_before > 0 {
                 body.push_str(&format!(
-                    "\nBefore that, {} request(s) failed for good since the last alert; last \
-                     error: {held_back_error}\n",
-                    turn.held_back
+                    "\nBefore that, {failed_before} request(s) failed for good since the last \
+                     alert; last error: {last_error}\n"
                 ));
             }
             (format!("Webhook \"{name}\" was disabled"), body)
@@ -584,6 +594,7 @@ mod tests {
         let alert = Alert::Disabled {
             webhook: WebhookId(7),
             reason: "every request failed for 24 h".to_owned(),
+            failures: None,
         };
         let message = composed(
             &from,
@@ -656,6 +667,7 @@ mod tests {
         let alert = Alert::Disabled {
             webhook: WebhookId(7),
             reason: "the receiver answered 410 Gone".to_owned(),
+            failures: None,
         };
         let message = composed(
             &from,

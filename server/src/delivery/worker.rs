@@ -897,11 +897,15 @@ impl DeliveryWorker {
 
     /// Disables the webhooks whose receivers answered 410 Gone or have failed every request
     /// for their set period, and sends the alerts: one that says so for a webhook disabled now
-    /// (with the batch's failures in it), one with the failures for the others.
+    /// (with the batch's failures in it), one with the failures for the others. A write that
+    /// fails is logged and the rest goes on: the alerts go out whatever happened before them.
     async fn follow_up(&self, mut aftermath: Aftermath) -> sqlx::Result<()> {
+        let mut trouble = None;
         for (webhook, target) in &aftermath.accepting {
-            if target.failing_since.is_some() {
-                self.store.note_webhook_accepting(*webhook).await?;
+            if target.failing_since.is_some()
+                && let Err(error) = self.store.note_webhook_accepting(*webhook).await
+            {
+                trouble = Some(error);
             }
         }
         let mut disabled: Vec<(WebhookId, String)> = Vec::new();
@@ -914,13 +918,17 @@ impl DeliveryWorker {
                 "every request failed for {hours} h; its requests are held until it is enabled \
                  again"
             );
-            if self
+            match self
                 .store
                 .note_webhook_failing(*webhook, &reason, self.clock.now())
-                .await?
+                .await
             {
-                tracing::warn!(%webhook, hours, "webhook disabled: every request failed for its set period");
-                disabled.push((*webhook, reason));
+                Ok(true) => {
+                    tracing::warn!(%webhook, hours, "webhook disabled: every request failed for its set period");
+                    disabled.push((*webhook, reason));
+                }
+                Ok(false) => {}
+                Err(error) => trouble = Some(error),
             }
         }
         let now = self.clock.now();
@@ -929,32 +937,36 @@ impl DeliveryWorker {
         gone.dedup();
         for webhook in gone {
             let reason = "the receiver answered 410 Gone";
-            if self.store.disable_webhook(webhook, reason, now).await? {
-                tracing::warn!(%webhook, "receiver answered 410 Gone; webhook disabled");
-                disabled.push((webhook, reason.to_owned()));
+            match self.store.disable_webhook(webhook, reason, now).await {
+                Ok(true) => {
+                    tracing::warn!(%webhook, "receiver answered 410 Gone; webhook disabled");
+                    disabled.push((webhook, reason.to_owned()));
+                }
+                Ok(false) => {}
+                Err(error) => trouble = Some(error),
             }
         }
-        let Some(alerter) = &self.alerts else {
-            return Ok(());
-        };
-        for (webhook, reason) in disabled {
-            if let Some(failures) = aftermath.failed.remove(&webhook) {
-                let count = i64::try_from(failures.count).unwrap_or(i64::MAX);
-                self.store
-                    .hold_back_failures(webhook, count, &failures.last_error)
-                    .await?;
+        if let Some(alerter) = &self.alerts {
+            for (webhook, reason) in disabled {
+                let failures = aftermath.failed.remove(&webhook);
+                let alerter = alerter.clone();
+                tokio::spawn(async move {
+                    alerter
+                        .alert(Alert::Disabled {
+                            webhook,
+                            reason,
+                            failures,
+                        })
+                        .await;
+                });
             }
-            let alerter = alerter.clone();
-            tokio::spawn(async move {
-                alerter.alert(Alert::Disabled { webhook, reason }).await;
-            });
+            for failures in aftermath.failed.into_values() {
+                // Sent beside the delivery loops: a slow mail server holds up no request.
+                let alerter = alerter.clone();
+                tokio::spawn(async move { alerter.alert(Alert::Failures(failures)).await });
+            }
         }
-        for failures in aftermath.failed.into_values() {
-            // Sent beside the delivery loops: a slow mail server holds up no request.
-            let alerter = alerter.clone();
-            tokio::spawn(async move { alerter.alert(Alert::Failures(failures)).await });
-        }
-        Ok(())
+        trouble.map_or(Ok(()), Err)
     }
 }
 

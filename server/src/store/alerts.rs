@@ -163,16 +163,19 @@ impl Store {
         .await
     }
 
-    /// Per webhook, its alert emails tried and not taken, and those given up.
+    /// Per webhook, its alert emails queued since `since` that were tried and not taken, and
+    /// those given up (older ones are history: the line shows the last day, like the requests).
     pub async fn alert_trouble_by_webhook(
         &self,
+        since: Millis,
     ) -> sqlx::Result<std::collections::BTreeMap<WebhookId, AlertTrouble>> {
         // Few rows: only emails whose sending failed are left in the table.
         let rows: Vec<(WebhookId, String, Option<String>)> = sqlx::query_as(
             "SELECT webhook_id, status, last_error FROM alert_emails
-             WHERE webhook_id IS NOT NULL AND attempts > 0
+             WHERE webhook_id IS NOT NULL AND attempts > 0 AND queued_at >= $1
              ORDER BY id",
         )
+        .bind(since)
         .fetch_all(&self.pool)
         .await?;
         let mut trouble = std::collections::BTreeMap::<WebhookId, AlertTrouble>::new();

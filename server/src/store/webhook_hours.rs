@@ -114,7 +114,7 @@ impl Store {
             webhooks,
             hours,
             unsent: self.unsent_by_webhook().await?,
-            alert_trouble: self.alert_trouble_by_webhook().await?,
+            alert_trouble: self.alert_trouble_by_webhook(since).await?,
         })
     }
 }
