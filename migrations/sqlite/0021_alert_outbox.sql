@@ -21,3 +21,8 @@ CREATE INDEX alert_emails_due ON alert_emails (next_attempt_at) WHERE status = '
 
 -- A webhook's latest failed requests, read for its alert emails (their causes, grouped).
 CREATE INDEX deliveries_failed ON deliveries (webhook_id, id) WHERE status = 'failed';
+
+-- A webhook disabled by its receiver (410 Gone) or its failing period, whose stakeholders have
+-- not been told yet: set by the disabling, cleared by the transaction that queues the email.
+-- The alert sweep tells those a process left untold (it stopped in between).
+ALTER TABLE webhooks ADD COLUMN disable_untold BIGINT NOT NULL DEFAULT 0;

@@ -151,6 +151,27 @@ impl Alerter {
                     }
                     Err(error) => tracing::warn!(%error, "cannot look for alerts held back"),
                 }
+                // Disabled more than a sweep ago: the process that disabled them tells them at
+                // once, unless it stopped first.
+                match self
+                    .store
+                    .webhooks_disabled_untold(self.clock.now() - SWEEP_EVERY)
+                    .await
+                {
+                    Ok(webhooks) => {
+                        for (webhook, reason) in webhooks {
+                            tracing::info!(%webhook, "telling a disabling its process left untold");
+                            let reason = reason.unwrap_or_else(|| "disabled".to_owned());
+                            let alert = Alert::Disabled {
+                                webhook,
+                                reason,
+                                failures: None,
+                            };
+                            self.alert(alert).await;
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot look for disablings untold"),
+                }
             }
             self.send_queued(mailer).await;
             tokio::select! {
@@ -327,7 +348,13 @@ impl Alerter {
         };
         match self
             .store
-            .queue_alert_email(row.id, now, before, compose)
+            .queue_alert_email(
+                row.id,
+                now,
+                before,
+                matches!(alert, Alert::Disabled { .. }),
+                compose,
+            )
             .await
         {
             Ok(Some(_)) => Some(Ok(())),

@@ -67,14 +67,31 @@ impl Store {
     /// none) to `compose`, and queues the email it writes, all in one transaction, so that a
     /// turn taken is an email sent sooner or later. `None`: not its turn. With several
     /// processes, one of them wins.
+    ///
+    /// `telling_disabled`: the email tells that the webhook was disabled; queued only if no
+    /// other did (the disabling's flag is still set), and the flag is cleared with it.
     pub async fn queue_alert_email(
         &self,
         id: WebhookId,
         now: Millis,
         before: Millis,
+        telling_disabled: bool,
         compose: impl FnOnce(&AlertTurn) -> Option<NewAlertEmail>,
     ) -> sqlx::Result<Option<AlertTurn>> {
         let mut transaction = self.begin_write().await?;
+        if telling_disabled {
+            let untold = sqlx::query(
+                "UPDATE webhooks SET disable_untold = 0 WHERE id = $1 AND disable_untold = 1",
+            )
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            if untold == 0 {
+                transaction.commit().await?;
+                return Ok(None);
+            }
+        }
         // SQLite's write lock is taken at BEGIN; PostgreSQL locks the row, so a failure held
         // back by another process meanwhile waits, then counts towards the next turn.
         let lock = match self.backend {
@@ -191,6 +208,23 @@ impl Store {
             }
         }
         Ok(trouble)
+    }
+
+    /// Webhooks disabled at or before `before` whose stakeholders were not told (the process
+    /// that disabled them stopped first), with the reason; only those with alert addresses.
+    pub async fn webhooks_disabled_untold(
+        &self,
+        before: Millis,
+    ) -> sqlx::Result<Vec<(WebhookId, Option<String>)>> {
+        sqlx::query_as(
+            "SELECT id, disabled_reason FROM webhooks
+             WHERE disable_untold = 1 AND enabled = 0 AND disabled_at <= $1
+               AND alert_emails <> '[]'
+             ORDER BY id",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// Claims up to `limit` queued alert emails due at `now` for `claimant` until

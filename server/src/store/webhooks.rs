@@ -106,6 +106,7 @@ const UPDATE: &str = concat!(
          disabled_at = CASE WHEN $16 = 1 THEN NULL WHEN enabled = 1 THEN $18 ELSE disabled_at END,
          enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19,
          max_requests_per_second = $20, alert_every_minutes = $21,
+         disable_untold = CASE WHEN $16 = 1 THEN 0 ELSE disable_untold END,
          rate_next_at = CASE WHEN max_requests_per_second = $20 THEN rate_next_at END
      WHERE id = $22
      RETURNING ",
@@ -289,7 +290,7 @@ impl Store {
             .write_one(
                 sqlx::query(
                     "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3,
-                         disabled_at = $3
+                         disabled_at = $3, disable_untold = 1
                      WHERE id = $1 AND enabled = 1",
                 )
                 .bind(id)
@@ -319,7 +320,7 @@ impl Store {
         .await?;
         let disabled = sqlx::query(
             "UPDATE webhooks SET enabled = 0, disabled_reason = $3, updated_at = $2,
-                 disabled_at = $2
+                 disabled_at = $2, disable_untold = 1
              WHERE id = $1 AND enabled = 1 AND disable_after_failing_hours > 0
                AND failing_since <= $2 - disable_after_failing_hours * 3600000",
         )

@@ -40,6 +40,7 @@ backend_tests!(
     each_attempt_of_a_batch_is_recorded_with_its_own_outcome,
     persistent_failure_emails_the_stakeholders_once_an_hour,
     an_alert_the_smtp_server_cannot_take_now_is_sent_later_once,
+    a_disabling_left_untold_is_told_by_the_sweep,
     a_delivery_goes_out_as_soon_as_it_is_queued,
 );
 
@@ -1052,6 +1053,41 @@ async fn an_alert_the_smtp_server_cannot_take_now_is_sent_later_once(backend: Ba
         )
         .await;
     assert_eq!(health.webhooks[0].alert_emails_waiting, 0);
+}
+
+/// A process disabled the webhook (its receiver answered 410) and stopped before it queued the
+/// email: the disabling is in the database, so the sweep of any process tells it, once.
+async fn a_disabling_left_untold_is_told_by_the_sweep(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
+    let webhook = server
+        .create_webhook(&json!({"name": "CRM", "url": "https://crm.example/hook",
+                               "alert_emails": ["ops@example.com"]}))
+        .await;
+    let disabled = server
+        .store()
+        .await
+        .disable_webhook(
+            webhook.id,
+            "the receiver answered 410 Gone",
+            server.clock().now_millis(),
+        )
+        .await
+        .expect("disabled");
+    assert!(disabled);
+    server.clock().advance(2 * 60 * SECOND);
+    let messages = smtp.messages_when(1).await;
+    let readable = messages[0].replace("=\r\n", "").replace("=\n", "");
+    for said in [
+        "Subject: Webhook \"CRM\" was disabled",
+        "was disabled: the receiver answered 410 Gone.",
+    ] {
+        assert!(readable.contains(said), "{said} in {readable}");
+    }
+    server.clock().advance(5 * 60 * SECOND);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "told once");
 }
 
 /// Moves the clock to each retry of the one pending delivery until it fails for good.
