@@ -431,7 +431,11 @@ test('a webhook node’s failures are grouped by cause and one cause is resent',
   await expect(state).toHaveText('Sending');
   await expect(page.getByRole('button', { name: 'Disable webhook' })).toBeVisible();
   await causes.getByRole('button', { name: 'Resend these: HTTP 410 "gone away"' }).click();
-  await expect(causes.getByRole('status')).toHaveText('1 request(s) queued again');
+  // The resend's own progress follows its request until it lands.
+  await expect(causes.getByRole('status')).toHaveText(
+    '1 request(s) queued again: 1 accepted · 0 pending · 0 failed',
+    { timeout: 20_000 },
+  );
   await expect(badge).toContainText('✓ 1', { timeout: 20_000 });
   await expect(causes.getByText('None.')).toBeVisible({ timeout: 10_000 });
   expect(received).toBe(2);

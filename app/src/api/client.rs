@@ -10,9 +10,9 @@ use super::{
     JourneyIn, JourneyOut, JourneyPatch, JourneyStatsOut, JourneySummaryOut, MessageFilter,
     MessageOut, NodeFailuresOut, NodeTimelineOut, OperatorCreatedOut, OperatorIn, OperatorOut,
     OperatorPatch, PasswordChangeIn, ProviderPreset, PublishOut, RequestPreviewOut, ResendCauseIn,
-    ResentOut, RotateSecretIn, SessionOut, SignInIn, SigningSecretOut, TemplateIn, TemplateOut,
-    TemplatePreviewIn, TemplatePreviewOut, WebhookDraftIn, WebhookIn, WebhookOut, WebhookPatch,
-    WebhookTestIn, WebhookTestOut, WebhooksHealthOut,
+    ResendProgressOut, ResentOut, RotateSecretIn, SessionOut, SignInIn, SigningSecretOut,
+    TemplateIn, TemplateOut, TemplatePreviewIn, TemplatePreviewOut, WebhookDraftIn, WebhookIn,
+    WebhookOut, WebhookPatch, WebhookTestIn, WebhookTestOut, WebhooksHealthOut,
 };
 use crate::{
     ids::{DeliveryId, JourneyId, TemplateId, WebhookId},
@@ -251,6 +251,21 @@ pub async fn resend_failed_of_node(
     send::<(), _>(
         "POST",
         &format!("/api/v1/journeys/{journey}/nodes/{node}/resend-failed{version}"),
+        None,
+    )
+    .await
+}
+
+/// Where the requests of one resend of a webhook node are now.
+pub async fn resend_progress(
+    journey: JourneyId,
+    node: &NodeId,
+    resent_at: i64,
+) -> Result<ResendProgressOut, ClientError> {
+    let node = encode_query_value(node.as_str());
+    send::<(), _>(
+        "GET",
+        &format!("/api/v1/journeys/{journey}/nodes/{node}/resends?resent_at={resent_at}"),
         None,
     )
     .await

@@ -121,6 +121,31 @@ pub struct DeliveryDetailOut {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResentOut {
     pub resent: u64,
+    /// When they were resent (epoch ms): `GET …/nodes/{node}/resends?resent_at=` follows them.
+    pub resent_at: i64,
+}
+
+/// `GET /api/v1/journeys/{id}/nodes/{node}/resends`: which resend to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+pub struct ResendQuery {
+    /// The `resent_at` a resend answered with.
+    pub resent_at: i64,
+}
+
+/// Where the requests of one resend of a webhook node are now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResendProgressOut {
+    pub resent_at: i64,
+    pub accepted: i64,
+    /// Not answered yet (or held by a disabled webhook).
+    pub pending: i64,
+    pub failed: i64,
 }
 
 /// `GET /api/v1/journeys/{id}/nodes/{node}/failures`: which requests to look at.

@@ -95,7 +95,8 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
             "/deliveries"
             | "/deliveries/{id}"
             | "/journeys/{id}/nodes/{node}/failures"
-            | "/journeys/{id}/nodes/{node}/timeline",
+            | "/journeys/{id}/nodes/{node}/timeline"
+            | "/journeys/{id}/nodes/{node}/resends",
         )
         | ("GET", "/messages" | "/webhooks/health") => Needs(DeliveriesRead),
         ("GET", "/metrics") => Needs(MetricsRead),

@@ -5,7 +5,8 @@ use super::openapi::{BadBody, BadPath, BadQuery, Fault};
 use app::{
     api::{
         AttemptOut, AuditAction, DeliveryDetailOut, DeliveryFilter, DeliveryOut, DeliveryStatus,
-        FailuresQuery, NodeFailuresOut, NodeTimelineOut, ResendCauseIn, ResentOut, TimelineQuery,
+        FailuresQuery, NodeFailuresOut, NodeTimelineOut, ResendCauseIn, ResendProgressOut,
+        ResendQuery, ResentOut, TimelineQuery,
     },
     ids::{DeliveryId, JourneyId},
     journey::NodeId,
@@ -51,6 +52,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/journeys/{id}/nodes/{node}/timeline",
             get(timeline_of_node),
+        )
+        .route(
+            "/journeys/{id}/nodes/{node}/resends",
+            get(resend_progress_of_node),
         )
 }
 
@@ -153,7 +158,8 @@ async fn resend_cause_of_node(
         )
         .await?;
     let ids = triage::with_cause(&failures, &input.cause);
-    let resent = state.store.resend_failed(&ids, state.clock.now()).await?;
+    let resent_at = state.clock.now();
+    let resent = state.store.resend_failed(&ids, resent_at).await?;
     audit::by(
         &state,
         &caller,
@@ -164,7 +170,32 @@ async fn resend_cause_of_node(
         ),
     )
     .await;
-    Ok(Json(ResentOut { resent }))
+    Ok(Json(ResentOut { resent, resent_at }))
+}
+
+#[utoipa::path(get, path = "/api/v1/journeys/{id}/nodes/{node}/resends", tag = "deliveries",
+    params(("id" = i64, Path, description = "The journey's id", example = 1), ("node" = String, Path, description = "The webhook node's id", example = "hook"), ResendQuery),
+    responses(
+        (status = 200, description = "Where the requests of that resend are now: accepted, pending or failed", body = ResendProgressOut),
+        (status = 404, description = "No such journey (`not_found`)", body = app::api::ErrorOut),
+        BadPath, BadQuery, Fault,
+    ))]
+async fn resend_progress_of_node(
+    State(state): State<AppState>,
+    ApiPath((journey, node)): ApiPath<(JourneyId, NodeId)>,
+    ApiQuery(query): ApiQuery<ResendQuery>,
+) -> ApiResult<Json<ResendProgressOut>> {
+    existing_journey(&state, journey).await?;
+    let progress = state
+        .store
+        .resend_progress(journey, &node, query.resent_at)
+        .await?;
+    Ok(Json(ResendProgressOut {
+        resent_at: query.resent_at,
+        accepted: progress.accepted,
+        pending: progress.pending,
+        failed: progress.failed,
+    }))
 }
 
 /// Failed requests, or pending ones being retried: the two a triage groups.
@@ -324,6 +355,7 @@ async fn resend_failed_of_node(
     ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> ApiResult<Json<ResentOut>> {
     existing_journey(&state, journey).await?;
+    let resent_at = state.clock.now();
     let resent = state
         .store
         .resend_deliveries(
@@ -332,7 +364,7 @@ async fn resend_failed_of_node(
                 node: &node,
                 version: query.version,
             },
-            state.clock.now(),
+            resent_at,
         )
         .await?;
     audit::by(
@@ -342,7 +374,7 @@ async fn resend_failed_of_node(
         format!("journey {journey} node {node} ({resent} deliveries)"),
     )
     .await;
-    Ok(Json(ResentOut { resent }))
+    Ok(Json(ResentOut { resent, resent_at }))
 }
 
 async fn one(state: &AppState, id: DeliveryId) -> ApiResult<DeliveryRow> {

@@ -90,6 +90,7 @@ use super::{
         deliveries::failures_of_node,
         deliveries::timeline_of_node,
         deliveries::resend_cause_of_node,
+        deliveries::resend_progress_of_node,
         metrics::scrape,
     ),
     tags(

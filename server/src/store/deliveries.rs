@@ -669,7 +669,7 @@ impl Store {
             .write_one(
                 sqlx::query(
                     "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
-                 window_started_at = NULL, attempts = 0, updated_at = $1
+                 window_started_at = NULL, attempts = 0, updated_at = $1, resent_at = $1
              WHERE status IN ('accepted', 'failed')
                AND ($2 IS NULL OR id = $2)
                AND ($3 IS NULL OR journey_id = $3)
@@ -762,14 +762,15 @@ impl Store {
         for chunk in ids.chunks(IN_LIST_CHUNK) {
             // SQLite's `?` takes the next value each time it appears: one per use.
             let mut params = Params::new(self.backend);
-            let (due_at, updated_at) = (params.one(), params.one());
+            let (due_at, updated_at, resent_at) = (params.one(), params.one(), params.one());
             let sql = format!(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = {due_at},
-                     window_started_at = NULL, attempts = 0, updated_at = {updated_at}
+                     window_started_at = NULL, attempts = 0, updated_at = {updated_at},
+                     resent_at = {resent_at}
                  WHERE status = 'failed' AND id IN ({})",
                 params.list(chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(now).bind(now);
+            let mut query = sqlx::query(&sql).bind(now).bind(now).bind(now);
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -777,6 +778,47 @@ impl Store {
         }
         transaction.commit().await?;
         Ok(resent)
+    }
+}
+
+/// Where the deliveries of one resend are: each counted once, by its state now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResendProgress {
+    pub accepted: i64,
+    /// Pending, or held by a disabled webhook.
+    pub pending: i64,
+    pub failed: i64,
+}
+
+impl Store {
+    /// The deliveries of a webhook node resent at `resent_at`, by state.
+    pub async fn resend_progress(
+        &self,
+        journey: JourneyId,
+        node: &NodeId,
+        resent_at: Millis,
+    ) -> sqlx::Result<ResendProgress> {
+        let counts: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM deliveries
+             WHERE journey_id = $1 AND node_id = $2 AND resent_at = $3
+             GROUP BY status",
+        )
+        .bind(journey)
+        .bind(node)
+        .bind(resent_at)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut progress = ResendProgress::default();
+        for (status, count) in counts {
+            match status.as_str() {
+                "accepted" => progress.accepted += count,
+                "failed" => progress.failed += count,
+                // A cancelled one (its webhook deleted) is no longer on its way.
+                "cancelled" => {}
+                _ => progress.pending += count,
+            }
+        }
+        Ok(progress)
     }
 }
 

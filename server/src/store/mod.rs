@@ -49,7 +49,7 @@ pub use self::{
     contacts::ContactRow,
     deliveries::{
         AttemptRecord, AttemptRow, BornClaimed, Cancelled, Claimant, DeliveryQuery, DeliveryRow,
-        DueDelivery, LastFailure, NewDelivery, ResendScope,
+        DueDelivery, LastFailure, NewDelivery, ResendProgress, ResendScope,
     },
     enrollments::{
         ContactRunRow, EnrollmentRow, Hearing, NewEnrollment, NextState, RunKey, Settled,

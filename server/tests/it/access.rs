@@ -87,7 +87,8 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
             "/deliveries"
             | "/deliveries/{id}"
             | "/journeys/{id}/nodes/{node}/failures"
-            | "/journeys/{id}/nodes/{node}/timeline",
+            | "/journeys/{id}/nodes/{node}/timeline"
+            | "/journeys/{id}/nodes/{node}/resends",
         )
         | ("get", "/messages" | "/webhooks/health") => scope(DeliveriesRead),
         ("get", "/metrics") => scope(MetricsRead),

@@ -48,6 +48,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/journeys/{id}/nodes/{node}/failures"),
     ("post", "/api/v1/journeys/{id}/nodes/{node}/failures/resend"),
     ("get", "/api/v1/journeys/{id}/nodes/{node}/timeline"),
+    ("get", "/api/v1/journeys/{id}/nodes/{node}/resends"),
     ("get", "/api/v1/webhooks"),
     ("post", "/api/v1/webhooks"),
     ("get", "/api/v1/webhooks/{id}"),

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use app::{
     api::{
-        ApiKeyCreatedOut, DeliveryOut, DeliveryStatus, NodeFailuresOut, NodeTimelineOut, ResentOut,
+        ApiKeyCreatedOut, DeliveryOut, DeliveryStatus, NodeFailuresOut, NodeTimelineOut,
+        ResendProgressOut, ResentOut,
     },
     ids::JourneyId,
 };
@@ -151,6 +152,28 @@ async fn failures_are_grouped_by_cause_and_resent_one_cause_at_a_time(backend: B
         })
         .await;
     }
+    // The resend's progress: both accepted, cy (not resent) not counted.
+    let progress: ResendProgressOut = server
+        .expect(
+            server
+                .get(&format!(
+                    "/api/v1/journeys/{journey}/nodes/hook/resends?resent_at={}",
+                    resent.resent_at
+                ))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        (progress.accepted, progress.pending, progress.failed),
+        (2, 0, 0)
+    );
+    let unasked = server
+        .get(&format!("/api/v1/journeys/{journey}/nodes/hook/resends"))
+        .await;
+    assert_eq!(unasked.status(), StatusCode::BAD_REQUEST);
+    let error = unasked.text().await.expect("an error");
+    assert!(error.contains("resent_at"), "{error}");
     let left = failures(&server, journey, "").await;
     assert_eq!(left.groups.len(), 1, "{left:?}");
     assert_eq!(left.groups[0].label, "HTTP 400 \"unknown country\"");

@@ -156,6 +156,7 @@ fn FailureGroups(
 ) -> impl IntoView {
     let journey = state.journey_id;
     let listed_node = node.clone();
+    let followed_node = node.clone();
     let groups = LocalResource::new(move || {
         reload.track();
         let node = listed_node.clone();
@@ -178,12 +179,39 @@ fn FailureGroups(
             reload.update(|n| *n += 1);
         }
     });
+    // The last resend's requests as they land, read again with the log.
+    let progress = LocalResource::new(move || {
+        reload.track();
+        let resent = resend.value().get();
+        let node = followed_node.clone();
+        async move {
+            match resent {
+                Some(Ok(resent)) if resent.resent > 0 => {
+                    client::resend_progress(journey, &node, resent.resent_at)
+                        .await
+                        .ok()
+                }
+                _ => None,
+            }
+        }
+    });
+    let progress_text = move || {
+        progress.get().flatten().map(|now| {
+            format!(
+                ": {} accepted · {} pending · {} failed",
+                now.accepted, now.pending, now.failed
+            )
+        })
+    };
     view! {
         <section class="failure-groups" aria-label="Failures by cause">
             <h3>"By cause"</h3>
             {move || resend.value().get().map(|resent| match resent {
                 Ok(resent) => view! {
-                    <p class="notice" role="status">{format!("{} request(s) queued again", resent.resent)}</p>
+                    <p class="notice resend-progress" role="status">
+                        {format!("{} request(s) queued again", resent.resent)}
+                        {progress_text}
+                    </p>
                 }.into_any(),
                 Err(error) => view! { <ErrorNotice error/> }.into_any(),
             })}
