@@ -17,7 +17,11 @@ use lettre::{
     message::{Mailbox, header::ContentType},
 };
 
-use app::{api::FailureGroupOut, ids::WebhookId, journey::NodeId};
+use app::{
+    api::{AlertDigest, FailureGroupOut},
+    ids::WebhookId,
+    journey::NodeId,
+};
 
 use tokio::sync::{Notify, watch};
 
@@ -31,6 +35,7 @@ use crate::{
 
 /// How often, by the server's clock, the sweep looks for failures held back past their pause.
 const SWEEP_EVERY: Millis = 60 * 1_000;
+const HOUR: Millis = 60 * 60 * 1_000;
 
 /// How long an email the SMTP server cannot take is retried, and the waits between tries
 /// (doubling from the first, up to the longest).
@@ -143,7 +148,14 @@ impl Alerter {
         while !*stop.borrow() {
             if self.clock.now() >= next_at {
                 next_at = self.clock.now() + SWEEP_EVERY;
-                match self.store.webhooks_owed_an_alert(self.clock.now()).await {
+                let now = self.clock.now();
+                let hour_start = now - now.rem_euclid(HOUR);
+                let day_start = now - now.rem_euclid(24 * HOUR);
+                match self
+                    .store
+                    .webhooks_owed_an_alert(now, hour_start, day_start)
+                    .await
+                {
                     Ok(webhooks) => {
                         for webhook in webhooks {
                             self.alert(Alert::HeldBack(webhook)).await;
@@ -259,13 +271,19 @@ impl Alerter {
         }
         let now = self.clock.now();
         let pause = row.alert_every_minutes.max(1) * 60 * 1_000;
-        // A disabling takes the turn whoever had it: it is news, and it starts the pause.
+        let digest = row.alert_digest != AlertDigest::Immediate;
         let before = match alert {
-            Alert::Failures(_) | Alert::HeldBack(_) => now - pause,
-            Alert::Disabled { .. } => Millis::MAX,
+            Alert::Failures(_) => now - pause,
+            Alert::HeldBack(_) if !digest => now - pause,
+            // The sweep found the digest due. A disabling is news: it takes the turn whoever
+            // had it, and starts the pause.
+            Alert::HeldBack(_) | Alert::Disabled { .. } => Millis::MAX,
         };
-        // Not its turn as the row was read: held back at once, without the reads below.
-        let turn_taken = if row.alerted_at.is_some_and(|at| at > before) {
+        // A digest's failures are all held back for it; so are failures within the pause (as
+        // the row was read: without the reads below).
+        let hold_back = (digest && matches!(alert, Alert::Failures(_)))
+            || row.alerted_at.is_some_and(|at| at > before);
+        let turn_taken = if hold_back {
             None
         } else {
             self.queue(&row, &alert, recipients, now, before).await
@@ -280,7 +298,7 @@ impl Alerter {
                     let count = i64::try_from(failures.count).unwrap_or(i64::MAX);
                     if let Err(error) = self
                         .store
-                        .hold_back_failures(row.id, count, &failures.last_error)
+                        .hold_back_failures(row.id, count, &failures.last_error, now)
                         .await
                     {
                         tracing::warn!(%error, webhook = %row.id, "failures not kept for the next alert");
@@ -325,6 +343,7 @@ impl Alerter {
             name: &row.name,
             url: &crate::webhook::mask::masked_url(&row.url),
             every_minutes: row.alert_every_minutes,
+            digest: row.alert_digest,
             users: &users,
             held,
             causes: Causes {
@@ -419,6 +438,7 @@ struct Email<'a> {
     /// Masked.
     url: &'a str,
     every_minutes: i64,
+    digest: AlertDigest,
     /// The published journeys that send to it.
     users: &'a [WebhookUser],
     /// Its requests held now (while disabled).
@@ -503,8 +523,21 @@ fn content(email: &Email<'_>, alert: &Alert, turn: &AlertTurn) -> (String, Strin
         name,
         url,
         every_minutes,
+        digest,
         ..
     } = email;
+    let pacing = match digest {
+        AlertDigest::Immediate => format!(
+            "Further failures of this webhook are reported at most once every {every_minutes} \
+             minute(s), added up."
+        ),
+        AlertDigest::Hourly => "Further failures of this webhook are gathered in an hourly \
+                                digest, sent after each hour that had some."
+            .to_owned(),
+        AlertDigest::Daily => "Further failures of this webhook are gathered in a daily digest, \
+                               sent after midnight (UTC)."
+            .to_owned(),
+    };
     let failed_text = |count: i64, last_error: &str| {
         format!(
             "{count} request(s) to the webhook \"{name}\" ({url}) failed for good: the receiver \
@@ -513,8 +546,7 @@ fn content(email: &Email<'_>, alert: &Alert, turn: &AlertTurn) -> (String, Strin
              Last error: {last_error}\n\n\
              Open the journey in Wayfarer and click the webhook node's counts to see the \
              delivery log and resend the failed requests once the receiver works again. \
-             Further failures of this webhook are reported at most once every {every_minutes} \
-             minute(s), added up.\n"
+             {pacing}\n"
         )
     };
     let held_back_error = turn.held_back_error.as_deref().unwrap_or("unknown");
@@ -669,6 +701,7 @@ mod tests {
         name: "CRM",
         url: "https://crm.example/hook",
         every_minutes: 30,
+        digest: AlertDigest::Immediate,
         users: &[],
         held: 0,
         causes: Causes {

@@ -35,7 +35,8 @@ pub struct WebhookIn {
     /// 0: never); its requests are then held, not failed, until it is enabled again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_after_failing_hours: Option<u32>,
-    /// At most this many requests a second, from each server process (default 0: no limit).
+    /// At most this many requests a second, from all server processes together (default 0:
+    /// no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_requests_per_second: Option<u32>,
     /// Who is emailed when requests fail for good.
@@ -45,6 +46,9 @@ pub struct WebhookIn {
     /// between are added up in the next one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_every_minutes: Option<u32>,
+    /// `immediate` (default), or failures gathered in an `hourly` or `daily` digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_digest: Option<AlertDigest>,
 }
 
 /// `PATCH /api/v1/webhooks/{id}`: only the fields present change. In `auth`, a secret left
@@ -78,6 +82,8 @@ pub struct WebhookPatch {
     pub alert_emails: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_every_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_digest: Option<AlertDigest>,
     /// Disable the webhook (its requests are held, not sent and not failed) or enable it
     /// (what it held is sent, oldest first, each with a fresh retry window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,8 +108,24 @@ impl From<WebhookIn> for WebhookPatch {
             max_requests_per_second: input.max_requests_per_second,
             alert_emails: Some(input.alert_emails),
             alert_every_minutes: input.alert_every_minutes,
+            alert_digest: input.alert_digest,
             enabled: None,
         }
+    }
+}
+
+crate::text_enum! {
+    /// How a webhook's failures for good are told by email. Disablings are told at once
+    /// whatever this says.
+    #[derive(Default)]
+    pub enum AlertDigest {
+        /// The first at once, then at most one email every `alert_every_minutes`.
+        #[default]
+        Immediate = "immediate",
+        /// Gathered, and sent just after each hour (UTC) that had some.
+        Hourly = "hourly",
+        /// Gathered, and sent just after midnight (UTC).
+        Daily = "daily",
     }
 }
 
@@ -223,6 +245,7 @@ pub struct WebhookOut {
     pub alert_emails: Vec<String>,
     /// At most one alert email every this many minutes.
     pub alert_every_minutes: u32,
+    pub alert_digest: AlertDigest,
     pub enabled: bool,
     /// Why the webhook was disabled, e.g. the receiver answered `410 Gone`.
     pub disabled_reason: Option<String>,

@@ -121,7 +121,8 @@ impl Store {
             return Ok(Some(turn));
         };
         sqlx::query(
-            "UPDATE webhooks SET alerted_at = $1, unreported_failures = 0, unreported_error = NULL
+            "UPDATE webhooks SET alerted_at = $1, unreported_failures = 0, unreported_error = NULL,
+                 unreported_since = NULL
              WHERE id = $2",
         )
         .bind(now)
@@ -146,36 +147,51 @@ impl Store {
         Ok(Some(turn))
     }
 
-    /// Adds failures for good that came while the webhook's alerts pause, for its next email.
+    /// Adds failures for good that came while the webhook's alerts pause (or for its
+    /// digest), for its next email.
     pub async fn hold_back_failures(
         &self,
         id: WebhookId,
         count: i64,
         last_error: &str,
+        now: Millis,
     ) -> sqlx::Result<()> {
         self.write_one(
             sqlx::query(
                 "UPDATE webhooks SET unreported_failures = unreported_failures + $2,
-                     unreported_error = $3
+                     unreported_error = $3, unreported_since = COALESCE(unreported_since, $4)
                  WHERE id = $1",
             )
             .bind(id)
             .bind(count)
-            .bind(last_error),
+            .bind(last_error)
+            .bind(now),
         )
         .await?;
         Ok(())
     }
 
-    /// Webhooks with failures held back whose pause is over at `now`.
-    pub async fn webhooks_owed_an_alert(&self, now: Millis) -> sqlx::Result<Vec<WebhookId>> {
+    /// Webhooks with failures held back that are due at `now`: an immediate one's pause is
+    /// over; a digest's hour (from `hour_start`) or day (from `day_start`) began after its
+    /// first held-back failure.
+    pub async fn webhooks_owed_an_alert(
+        &self,
+        now: Millis,
+        hour_start: Millis,
+        day_start: Millis,
+    ) -> sqlx::Result<Vec<WebhookId>> {
         sqlx::query_scalar(
             "SELECT id FROM webhooks
              WHERE unreported_failures > 0
-               AND (alerted_at IS NULL OR alerted_at <= $1 - alert_every_minutes * 60000)
+               AND ((alert_digest = 'immediate'
+                     AND (alerted_at IS NULL OR alerted_at <= $1 - alert_every_minutes * 60000))
+                    OR (alert_digest = 'hourly' AND unreported_since < $2)
+                    OR (alert_digest = 'daily' AND unreported_since < $3))
              ORDER BY id",
         )
         .bind(now)
+        .bind(hour_start)
+        .bind(day_start)
         .fetch_all(&self.pool)
         .await
     }

@@ -6,7 +6,10 @@ pub mod mask;
 pub mod usage;
 
 use app::{
-    api::{AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut, WebhookPatch},
+    api::{
+        AlertDigest, AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut,
+        WebhookPatch,
+    },
     ids::WebhookId,
     journey::KeyValue,
     template::{Scope, Template},
@@ -91,6 +94,7 @@ pub struct Settings {
     pub alert_emails: Vec<String>,
     /// At most one alert email every this many minutes; failures in between go in the next.
     pub alert_every_minutes: u32,
+    pub alert_digest: AlertDigest,
 }
 
 impl Settings {
@@ -121,6 +125,7 @@ impl Settings {
             alert_every_minutes: input
                 .alert_every_minutes
                 .unwrap_or(DEFAULT_ALERT_EVERY_MINUTES),
+            alert_digest: input.alert_digest.unwrap_or_default(),
         };
         settings.checked(problems)
     }
@@ -171,6 +176,7 @@ impl Settings {
             alert_every_minutes: patch
                 .alert_every_minutes
                 .unwrap_or(self.alert_every_minutes),
+            alert_digest: patch.alert_digest.unwrap_or(self.alert_digest),
         };
         settings.checked(problems)
     }
@@ -254,6 +260,7 @@ impl Settings {
             max_requests_per_second: i64::from(self.max_requests_per_second),
             alert_emails: json_text(&self.alert_emails),
             alert_every_minutes: i64::from(self.alert_every_minutes),
+            alert_digest: self.alert_digest,
             ..base
         }
     }
@@ -293,6 +300,7 @@ impl Settings {
                 .map_err(|error| corrupt(format!("alert emails: {error}")))?,
             alert_every_minutes: u32::try_from(row.alert_every_minutes)
                 .map_err(|error| corrupt(format!("alert every minutes: {error}")))?,
+            alert_digest: row.alert_digest,
         })
     }
 }
@@ -326,6 +334,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         max_requests_per_second: 0,
         disabled_at: None,
         alert_every_minutes: i64::from(DEFAULT_ALERT_EVERY_MINUTES),
+        alert_digest: AlertDigest::Immediate,
         paused_until: None,
     };
     Ok(settings.into_row(base))
@@ -350,6 +359,7 @@ pub fn webhook_out(row: &WebhookRow, now: Millis) -> Result<WebhookOut, CorruptW
         max_requests_per_second: settings.max_requests_per_second,
         alert_emails: settings.alert_emails,
         alert_every_minutes: settings.alert_every_minutes,
+        alert_digest: settings.alert_digest,
         enabled: row.is_enabled(),
         disabled_reason: row.disabled_reason.clone(),
         failing_since: row.failing_since,

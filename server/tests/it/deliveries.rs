@@ -41,6 +41,7 @@ backend_tests!(
     persistent_failure_emails_the_stakeholders_once_an_hour,
     an_alert_the_smtp_server_cannot_take_now_is_sent_later_once,
     a_disabling_left_untold_is_told_by_the_sweep,
+    an_hourly_digest_gathers_the_failures_of_its_hour,
     a_delivery_goes_out_as_soon_as_it_is_queued,
 );
 
@@ -1090,6 +1091,49 @@ async fn a_disabling_left_untold_is_told_by_the_sweep(backend: Backend) {
     assert_eq!(smtp.messages().len(), 1, "told once");
 }
 
+/// An hourly digest: failures for good are not emailed as they come; once the hour they came
+/// in is over, one email counts them all.
+async fn an_hourly_digest_gathers_the_failures_of_its_hour(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Answer::Status(503));
+    let (webhook, _) = deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": receiver.url("/hook"), "retry_window_hours": 1,
+               "alert_emails": ["ops@example.com"], "alert_digest": "hourly"}),
+    )
+    .await;
+    assert_eq!(webhook.alert_digest, app::api::AlertDigest::Hourly);
+    server.signs_up("bob", json!({})).await;
+    // Both fail for good within the first hour of the test's clock (about 40 minutes in).
+    let started = server.clock().now_millis();
+    assert_eq!(started % HOUR, 0, "the tests start on the hour");
+    retry_the_pending_until_it_fails(&server).await;
+    assert!(server.clock().now_millis() < started + HOUR);
+    let failed = deliveries_when(&server, "/api/v1/deliveries?status=failed", 2).await;
+    assert_eq!(failed.len(), 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        smtp.messages().is_empty(),
+        "nothing before the hour is over"
+    );
+
+    server.clock().set(started + HOUR + 60 * SECOND);
+    let messages = smtp.messages_when(1).await;
+    let readable = messages[0].replace("=\r\n", "").replace("=\n", "");
+    for said in [
+        "Subject: Webhook \"CRM\": 2 request(s) failed for good",
+        "gathered in an hourly digest",
+    ] {
+        assert!(readable.contains(said), "{said} in {readable}");
+    }
+    server.clock().advance(2 * HOUR);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "one digest");
+}
+
 /// Moves the clock to each retry of the one pending delivery until it fails for good.
 async fn retry_the_pending_until_it_fails(server: &TestServer) {
     let pending = || async {
@@ -1102,25 +1146,21 @@ async fn retry_the_pending_until_it_fails(server: &TestServer) {
         row
     };
     for _ in 0..1_000 {
-        let Some((id, attempts, next_attempt_at)) = pending().await else {
+        let Some(row) = pending().await else {
             return;
         };
-        if attempts > 0 {
-            server
-                .clock()
-                .set(next_attempt_at.max(server.clock().now_millis()));
-            // Until that attempt is recorded.
-            for _ in 0..500 {
-                if pending()
-                    .await
-                    .is_none_or(|(now_id, now_attempts, _)| now_id != id || now_attempts > attempts)
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
+        // Due then: its next attempt, or the end of the pause a receiver's 503 asked for.
+        let (_, _, next_attempt_at) = row;
+        server
+            .clock()
+            .set(next_attempt_at.max(server.clock().now_millis()));
+        // Until that attempt (or deferral) is recorded.
+        for _ in 0..500 {
+            if pending().await != Some(row) {
+                break;
             }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the pending delivery never failed: {:?}", pending().await);
 }

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use super::{Editing, RequestPreview, TestVerdict};
 use crate::{
     api::{
-        AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookDraftIn, WebhookIn, WebhookOut,
-        WebhookTestIn, WebhookTestOut,
+        AlertDigest, AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookDraftIn, WebhookIn,
+        WebhookOut, WebhookTestIn, WebhookTestOut,
         client::{self, ClientError},
     },
     ids::WebhookId,
@@ -49,6 +49,7 @@ struct Draft {
     /// Comma-separated addresses.
     alert_emails: RwSignal<String>,
     alert_every_minutes: RwSignal<u32>,
+    alert_digest: RwSignal<AlertDigest>,
     auth_kind: RwSignal<AuthKind>,
     /// Basic: the user name; API key: the header.
     auth_name: RwSignal<String>,
@@ -96,6 +97,7 @@ impl Draft {
                     .unwrap_or_default(),
             ),
             alert_every_minutes: RwSignal::new(initial.map_or(60, |w| w.alert_every_minutes)),
+            alert_digest: RwSignal::new(initial.map(|w| w.alert_digest).unwrap_or_default()),
             auth_kind: RwSignal::new(initial.map_or(AuthKind::None, |w| w.auth.kind())),
             auth_name: RwSignal::new(auth_name),
             secret: RwSignal::new(String::new()),
@@ -134,6 +136,7 @@ impl Draft {
             max_requests_per_second: Some(self.max_per_second.get_untracked()),
             alert_emails: listed(&self.alert_emails.get_untracked()),
             alert_every_minutes: Some(self.alert_every_minutes.get_untracked()),
+            alert_digest: Some(self.alert_digest.get_untracked()),
         }
     }
 
@@ -238,6 +241,7 @@ fn RequestFields(draft: Draft) -> impl IntoView {
         max_per_second,
         alert_emails,
         alert_every_minutes,
+        alert_digest,
         ..
     } = draft;
     view! {
@@ -306,7 +310,7 @@ fn RequestFields(draft: Draft) -> impl IntoView {
             value=max_per_second
             min=0
             max=10_000
-            hint="From each server process; 0: no limit."
+            hint="From all server processes together; 0: no limit."
         />
         <label class="field wide">
             <span class="field-label">"Email when requests fail for good"</span>
@@ -315,12 +319,25 @@ fn RequestFields(draft: Draft) -> impl IntoView {
                 on:input=move |event| alert_emails.set(event_target_value(&event))/>
             <span class="field-hint">"Comma-separated."</span>
         </label>
+        <label class="field">
+            <span class="field-label">"Alert emails"</span>
+            <select name="alert-digest" on:change=move |event| {
+                if let Ok(chosen) = event_target_value(&event).parse::<AlertDigest>() {
+                    alert_digest.set(chosen);
+                }
+            }>
+                <option value="immediate" selected=move || alert_digest.get() == AlertDigest::Immediate>"At once, then paced"</option>
+                <option value="hourly" selected=move || alert_digest.get() == AlertDigest::Hourly>"Hourly digest"</option>
+                <option value="daily" selected=move || alert_digest.get() == AlertDigest::Daily>"Daily digest (00:00 UTC)"</option>
+            </select>
+            <span class="field-hint">"A disabling is told at once either way."</span>
+        </label>
         <NumberField
             label="At most one alert every (minutes)"
             value=alert_every_minutes
             min=1
             max=10_080
-            hint="Failures in between are added up in the next email: 60 for hourly, 1440 for daily."
+            hint="At once, then paced: failures in between are added up in the next email."
         />
     }
 }

@@ -189,6 +189,7 @@ mod tests {
             max_requests_per_second: 0,
             alert_emails: Vec::new(),
             alert_every_minutes: 60,
+            alert_digest: crate::api::AlertDigest::Immediate,
             enabled: true,
             disabled_reason: None,
             failing_since: None,
