@@ -25,11 +25,8 @@ async fn rotate_secret_key(store: &Store, config: &Config) -> Result<String> {
         reason: error.to_string(),
     })?;
     let old = KeyRing::parse(&path, &old_text)?;
-    if let Some(key_id) = store.sealing_key_id().await.map_err(Error::Reseal)?
-        && !old.ids().contains(&key_id)
-    {
-        return Err(Error::SecretKeyNotHeld { path, key_id });
-    }
+    let recorded = store.sealing_key_id().await.map_err(Error::Reseal)?;
+    crate::check_sealing_key(recorded, &old, &path)?;
     let new_line = secret_key::new_key_line()?;
     let both_text = format!("{new_line}{old_text}");
     let both = KeyRing::parse(&path, &both_text)?;

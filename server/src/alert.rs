@@ -29,13 +29,15 @@ use crate::{
     clock::{Millis, SharedClock},
     error::{Error, Result},
     metrics::SharedMetrics,
-    store::{AlertEmailOutcome, AlertTurn, Claimant, NewAlertEmail, QueuedAlertEmail, Store},
+    store::{
+        AlertEmailOutcome, AlertTurn, Claimant, HOUR_MS, NewAlertEmail, QueuedAlertEmail, Store,
+        hour_of,
+    },
     webhook::usage::WebhookUser,
 };
 
 /// How often, by the server's clock, the sweep looks for failures held back past their pause.
 const SWEEP_EVERY: Millis = 60 * 1_000;
-const HOUR: Millis = 60 * 60 * 1_000;
 
 /// How long an email the SMTP server cannot take is retried, and the waits between tries
 /// (doubling from the first, up to the longest).
@@ -146,14 +148,13 @@ impl Alerter {
         };
         let mut next_at = self.clock.now();
         while !*stop.borrow() {
-            if self.clock.now() >= next_at {
-                next_at = self.clock.now() + SWEEP_EVERY;
-                let now = self.clock.now();
-                let hour_start = now - now.rem_euclid(HOUR);
-                let day_start = now - now.rem_euclid(24 * HOUR);
+            let now = self.clock.now();
+            if now >= next_at {
+                next_at = now + SWEEP_EVERY;
+                let day_start = now - now.rem_euclid(24 * HOUR_MS);
                 match self
                     .store
-                    .webhooks_owed_an_alert(now, hour_start, day_start)
+                    .webhooks_owed_an_alert(now, hour_of(now), day_start)
                     .await
                 {
                     Ok(webhooks) => {
@@ -165,11 +166,7 @@ impl Alerter {
                 }
                 // Disabled more than a sweep ago: the process that disabled them tells them at
                 // once, unless it stopped first.
-                match self
-                    .store
-                    .webhooks_disabled_untold(self.clock.now() - SWEEP_EVERY)
-                    .await
-                {
+                match self.store.webhooks_disabled_untold(now - SWEEP_EVERY).await {
                     Ok(webhooks) => {
                         for (webhook, reason) in webhooks {
                             tracing::info!(%webhook, "telling a disabling its process left untold");
@@ -198,19 +195,17 @@ impl Alerter {
     async fn send_queued(&self, mailer: &AsyncSmtpTransport<Tokio1Executor>) {
         loop {
             let now = self.clock.now();
-            let claimed = match self
+            let email = match self
                 .store
-                .claim_alert_emails(self.claimant, now, now + SEND_LEASE, 1)
+                .claim_alert_email(self.claimant, now, now + SEND_LEASE)
                 .await
             {
-                Ok(claimed) => claimed,
+                Ok(Some(email)) => email,
+                Ok(None) => return,
                 Err(error) => {
                     tracing::warn!(%error, "cannot claim the alert emails due");
                     return;
                 }
-            };
-            let Some(email) = claimed.into_iter().next() else {
-                return;
             };
             let outcome = match message(&self.from, &email) {
                 Ok(message) => {

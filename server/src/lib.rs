@@ -439,15 +439,7 @@ async fn with_secret_key(
              apart from the database: without it they cannot be read"
         );
     }
-    let not_held = |key_id: String| Error::SecretKeyNotHeld {
-        path: path.clone(),
-        key_id,
-    };
-    if let Some(key_id) = recorded
-        && !keys.ids().contains(&key_id)
-    {
-        return Err(not_held(key_id));
-    }
+    check_sealing_key(recorded, &keys, &path)?;
     let keys = Arc::new(keys);
     let store = store.with_secret_key(keys.clone());
     let sealed = store
@@ -463,10 +455,24 @@ async fn with_secret_key(
         .adopt_sealing_key(keys.current_id(), &keys.ids(), now)
         .await
         .map_err(Error::Reseal)?;
-    if sealing != keys.current_id() {
-        return Err(not_held(sealing));
-    }
+    check_sealing_key(Some(sealing), &keys, &path)?;
     Ok((store, keys))
+}
+
+/// Refuses a key file that does not hold the key the database says its secrets are sealed
+/// with (`recorded`; none: a database no process with a key file has used yet).
+pub(crate) fn check_sealing_key(
+    recorded: Option<String>,
+    keys: &secret_key::KeyRing,
+    path: &std::path::Path,
+) -> Result<()> {
+    match recorded {
+        Some(key_id) if !keys.ids().contains(&key_id) => Err(Error::SecretKeyNotHeld {
+            path: path.to_owned(),
+            key_id,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A SQLite file has one server process, so the deliveries and messages claimed there when

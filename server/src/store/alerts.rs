@@ -243,15 +243,15 @@ impl Store {
         .await
     }
 
-    /// Claims up to `limit` queued alert emails due at `now` for `claimant` until
-    /// `lease_until`: if this process dies while sending, another sends them then.
-    pub async fn claim_alert_emails(
+    /// Claims the next queued alert email due at `now` for `claimant` until `lease_until`:
+    /// if this process dies while sending, another sends it then. One at a time: the lease
+    /// covers one SMTP exchange.
+    pub async fn claim_alert_email(
         &self,
         claimant: Claimant,
         now: Millis,
         lease_until: Millis,
-        limit: i64,
-    ) -> sqlx::Result<Vec<QueuedAlertEmail>> {
+    ) -> sqlx::Result<Option<QueuedAlertEmail>> {
         let mut transaction = self.begin_write().await?;
         let ids: Vec<i64> = claim_due(
             &mut transaction,
@@ -260,20 +260,21 @@ impl Store {
             claimant,
             now,
             lease_until,
-            limit,
+            1,
         )
         .await?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let email: QueuedAlertEmail = sqlx::query_as(
-                "SELECT id, webhook_id, recipients, subject, body, attempts, queued_at
-                 FROM alert_emails WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *transaction)
-            .await?;
-            claimed.push(email);
-        }
+        let claimed = match ids.first() {
+            Some(id) => Some(
+                sqlx::query_as(
+                    "SELECT id, webhook_id, recipients, subject, body, attempts, queued_at
+                     FROM alert_emails WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_one(&mut *transaction)
+                .await?,
+            ),
+            None => None,
+        };
         transaction.commit().await?;
         Ok(claimed)
     }
