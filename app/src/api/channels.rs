@@ -35,6 +35,12 @@ pub struct ChannelIn {
     /// end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    /// Email only: how the SMTP relay's event webhook (bounces, deliveries, opens it tracks)
+    /// is read at `/api/v1/receipts/email`. Its reports name a message by the `Message-ID`
+    /// Wayfarer gave it (`<wf-…@wayfarer>`) or by its id. The other channels read receipts
+    /// with their provider (`provider.receipts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts: Option<ReceiptsIn>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,12 +189,16 @@ pub struct ChannelOut {
     pub provider: Option<ProviderOut>,
     pub frequency_cap: Option<FrequencyCap>,
     pub quiet_hours: Option<QuietHours>,
+    /// Email only: how the SMTP relay's reports are read, when it sends some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts: Option<ReceiptsOut>,
     /// Whether messages on this channel are sent now.
     pub ready: bool,
     /// What stands in the way when not ready, as a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
-    /// Where the provider posts its reports (path on this server), for HTTP channels.
+    /// Where the provider (or, for email, the SMTP relay) posts its reports: a path on this
+    /// server, for HTTP channels and for email with receipts set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_path: Option<String>,
     /// When the settings were last saved; absent while they are the defaults.

@@ -152,6 +152,28 @@ crate::text_enum! {
     }
 }
 
+impl Channel {
+    /// What this channel's messages can be seen to become, as its providers report (and, for
+    /// email, its tracking links and relay): the counts an action node shows.
+    pub fn activities(self) -> &'static [Activity] {
+        match self {
+            Self::Email => &[
+                Activity::Delivered,
+                Activity::Opened,
+                Activity::Clicked,
+                Activity::Bounced,
+            ],
+            Self::Sms | Self::AppPush | Self::WebPush => &[Activity::Delivered, Activity::Clicked],
+            Self::Whatsapp | Self::Rcs => &[
+                Activity::Delivered,
+                Activity::Opened,
+                Activity::Clicked,
+                Activity::Failed,
+            ],
+        }
+    }
+}
+
 crate::text_enum! {
     /// How a contact leaves the delay or wait it is at.
     pub enum Resume {

@@ -1,12 +1,11 @@
-//! `POST /api/v1/receipts/{channel}`: where a channel's provider reports what became of a
-//! message (delivered, failed, read, clicked, bounced). Open to the internet like the
+//! `POST /api/v1/receipts/{channel}`: where a channel's provider (for email, the SMTP relay's
+//! event webhook) reports what became of a message (delivered, failed, read, clicked, bounced). Open to the internet like the
 //! tracking links, so each report must carry the provider's signature (or its basic
 //! credentials) before anything in it is read. A report becomes an activity event of the
 //! message's contact, at most once per message and activity.
 
 use app::{
     api::{ReceiptOut, ReceiptStatus},
-    ids::MessageId,
     journey::{Activity, Channel},
 };
 use axum::{
@@ -27,7 +26,7 @@ use super::{
 };
 use crate::{
     intake::IntakeError,
-    messaging::{channel::ChannelSettings, receipt},
+    messaging::{channel::ChannelSettings, email, receipt},
     store::MessageReference,
 };
 
@@ -40,7 +39,7 @@ pub fn router() -> Router<AppState> {
 /// Takes a provider's report on a message. The body is JSON or a form; where it names the
 /// message and its status is set with the channel's provider.
 #[utoipa::path(post, path = "/api/v1/receipts/{channel}", tag = "channels",
-    params(("channel" = String, Path, description = "sms, whatsapp, rcs, app_push or web_push", example = "sms")),
+    params(("channel" = String, Path, description = "sms, whatsapp, rcs, app_push, web_push, or email (its SMTP relay's reports)", example = "sms")),
     request_body(content = String, description = "The provider's report, JSON or a form", content_type = "application/json"),
     responses(
         (status = 200, description = "Taken: what it recorded, if anything", body = ReceiptOut),
@@ -61,21 +60,27 @@ async fn receive(
         ))
     };
     let channel: Channel = channel.parse().map_err(|_| no_provider())?;
-    let provider = state
+    let settings = state
         .store
         .channel_row(channel)
         .await?
         .and_then(|row| ChannelSettings::parse(&row).ok())
-        .and_then(|settings| settings.provider)
         .ok_or_else(no_provider)?;
-    receipt::authenticate(&provider.receipts.auth, &headers, &body)
+    // Email's reports come from its SMTP relay; the others' from their provider, which may
+    // name messages by its own ids.
+    let (receipts, named_by_provider) = match (channel, settings.provider) {
+        (Channel::Email, _) => (settings.receipts.ok_or_else(no_provider)?, false),
+        (_, Some(provider)) => (provider.receipts, !provider.answer_id_path.is_empty()),
+        (_, None) => return Err(no_provider()),
+    };
+    receipt::authenticate(&receipts.auth, &headers, &body)
         .map_err(|error| ApiError::unauthenticated(error.to_string()))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    let report = receipt::read(&provider.receipts, content_type, &body)
+    let report = receipt::read(&receipts, content_type, &body)
         .map_err(|error| ApiError::bad_request(error.to_string()))?;
-    let Some(activity) = provider.receipts.activity(&report.status) else {
+    let Some(activity) = receipts.activity(&report.status) else {
         return Ok(Json(ReceiptOut {
             recorded: None,
             status: ReceiptStatus::NotAnActivity,
@@ -85,14 +90,15 @@ async fn receive(
             )),
         }));
     };
-    let reference = if provider.answer_id_path.is_empty() {
-        // The request passed Wayfarer's id (`{{message.id}}`), so the report gives it back.
-        match report.reference.trim().parse::<i64>() {
-            Ok(id) => MessageReference::Ours(MessageId(id)),
-            Err(_) => return Err(no_message(channel, &report.reference)),
-        }
-    } else {
+    let reference = if named_by_provider {
         MessageReference::Provider(report.reference.clone())
+    } else {
+        // The request passed Wayfarer's id (`{{message.id}}`), or the email its `Message-ID`,
+        // so the report gives it back.
+        match email::message_of_reference(&report.reference) {
+            Some(id) => MessageReference::Ours(id),
+            None => return Err(no_message(channel, &report.reference)),
+        }
     };
     let message = state
         .store

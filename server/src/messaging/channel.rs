@@ -44,6 +44,9 @@ pub struct ChannelSettings {
     /// Stored with its defaults filled in.
     #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
+    /// Email only: how the SMTP relay's reports are read (the others' are the provider's).
+    #[serde(default)]
+    pub receipts: Option<Receipts>,
 }
 
 /// The request sent for each message, and how the provider's receipts are read.
@@ -153,6 +156,7 @@ impl ChannelSettings {
             provider: None,
             frequency_cap: None,
             quiet_hours: None,
+            receipts: None,
         }
     }
 
@@ -203,6 +207,22 @@ impl ChannelSettings {
                 &mut problems,
             )),
         };
+        let receipts = match (channel, input.receipts) {
+            (_, None) => None,
+            (Channel::Email, Some(receipts)) => Some(Receipts::from_input(
+                receipts,
+                current.receipts.as_ref().map(|kept| &kept.auth),
+                &mut problems,
+            )),
+            (_, Some(_)) => {
+                problems.push(
+                    "receipts: this channel reads its receipts with its provider; set them in \
+                     provider.receipts."
+                        .to_owned(),
+                );
+                None
+            }
+        };
         if let Some(cap) = input.frequency_cap {
             if !(1..=MAX_CAP_MESSAGES).contains(&cap.max_messages) {
                 problems.push(format!(
@@ -233,6 +253,7 @@ impl ChannelSettings {
                 provider,
                 frequency_cap: input.frequency_cap,
                 quiet_hours,
+                receipts,
             })
         } else {
             Err(InvalidChannel(problems))
@@ -248,9 +269,10 @@ impl ChannelSettings {
             provider: self.provider.as_ref().map(Provider::out),
             frequency_cap: self.frequency_cap,
             quiet_hours: self.quiet_hours.clone(),
+            receipts: self.receipts.as_ref().map(Receipts::out),
             ready: false,
             problem: None,
-            receipt_path: (channel != Channel::Email)
+            receipt_path: (channel != Channel::Email || self.receipts.is_some())
                 .then(|| format!("/api/v1/receipts/{}", channel.as_str())),
             updated_at: None,
         }
@@ -309,21 +331,7 @@ impl Provider {
             headers: mask::masked_headers(&self.headers),
             auth: auth_out(&self.auth),
             answer_id_path: self.answer_id_path.clone(),
-            receipts: ReceiptsOut {
-                auth: match &self.receipts.auth {
-                    ReceiptAuth::Hmac { header, secret } => ReceiptAuthOut::Hmac {
-                        header: header.clone(),
-                        secret_set: !secret.is_empty(),
-                    },
-                    ReceiptAuth::Basic { username, password } => ReceiptAuthOut::Basic {
-                        username: username.clone(),
-                        password_set: !password.is_empty(),
-                    },
-                },
-                message_path: self.receipts.message_path.clone(),
-                status_path: self.receipts.status_path.clone(),
-                statuses: self.receipts.statuses.clone(),
-            },
+            receipts: self.receipts.out(),
         }
     }
 }
@@ -420,6 +428,25 @@ impl Receipts {
             message_path: input.message_path.trim().to_owned(),
             status_path: input.status_path.trim().to_owned(),
             statuses,
+        }
+    }
+
+    /// The settings as the API shows them: whether a secret is set, never the secret.
+    fn out(&self) -> ReceiptsOut {
+        ReceiptsOut {
+            auth: match &self.auth {
+                ReceiptAuth::Hmac { header, secret } => ReceiptAuthOut::Hmac {
+                    header: header.clone(),
+                    secret_set: !secret.is_empty(),
+                },
+                ReceiptAuth::Basic { username, password } => ReceiptAuthOut::Basic {
+                    username: username.clone(),
+                    password_set: !password.is_empty(),
+                },
+            },
+            message_path: self.message_path.clone(),
+            status_path: self.status_path.clone(),
+            statuses: self.statuses.clone(),
         }
     }
 

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use app::ids::MessageId;
+
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
@@ -9,6 +11,8 @@ use lettre::{
         header::{HeaderName, HeaderValue},
     },
 };
+
+use crate::clock::Millis;
 
 /// How long one SMTP conversation may take before it counts as a transient failure.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,6 +30,30 @@ pub struct OutgoingEmail {
     pub message_id: String,
     /// The unsubscribe link for `List-Unsubscribe` (with one-click `List-Unsubscribe-Post`).
     pub unsubscribe: Option<String>,
+}
+
+/// The `Message-ID` of message `id`: stable across retries, and how an SMTP relay's reports
+/// (bounces) name the message back.
+pub fn message_id_header(id: MessageId, created_at: Millis) -> String {
+    format!("<wf-{id}-{created_at}@wayfarer>")
+}
+
+/// The message a relay's report names: by its `Message-ID` (with or without the angle
+/// brackets) or by Wayfarer's id alone.
+pub fn message_of_reference(reference: &str) -> Option<MessageId> {
+    let reference = reference.trim();
+    let reference = reference
+        .strip_prefix('<')
+        .and_then(|inner| inner.strip_suffix('>'))
+        .unwrap_or(reference);
+    let id = match reference.strip_prefix("wf-") {
+        Some(rest) => rest
+            .strip_suffix("@wayfarer")?
+            .split_once('-')
+            .map(|(id, _created_at)| id)?,
+        None => reference,
+    };
+    id.parse::<i64>().ok().map(MessageId)
 }
 
 /// Why an email was not sent.
@@ -105,6 +133,26 @@ fn build(email: &OutgoingEmail) -> Result<Message, EmailError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relay_report_names_a_message_by_its_message_id_or_its_id() {
+        let header = message_id_header(MessageId(42), 1_700_000_000_000);
+        assert_eq!(header, "<wf-42-1700000000000@wayfarer>");
+        assert_eq!(message_of_reference(&header), Some(MessageId(42)));
+        assert_eq!(
+            message_of_reference(" wf-42-1700000000000@wayfarer "),
+            Some(MessageId(42))
+        );
+        assert_eq!(message_of_reference("42"), Some(MessageId(42)));
+        for foreign in [
+            "<abc@mail.example>",
+            "wf-x-1@wayfarer",
+            "wf-42-1@elsewhere",
+            "",
+        ] {
+            assert_eq!(message_of_reference(foreign), None, "{foreign}");
+        }
+    }
 
     fn email() -> OutgoingEmail {
         OutgoingEmail {

@@ -18,7 +18,7 @@ use tokio::{
 use super::{
     channel::Channels,
     compose::Compiled,
-    email::{EmailError, Mailer, OutgoingEmail},
+    email::{self, EmailError, Mailer, OutgoingEmail},
     pacing,
     provider::{self, Answer, RequestTemplate},
     tracking::{Purpose, Tracker},
@@ -443,7 +443,7 @@ impl MessageWorker {
             subject: email.subject,
             html,
             text: email.text,
-            message_id: format!("<wf-{}-{}@wayfarer>", message.id, message.created_at),
+            message_id: email::message_id_header(message.id, message.created_at),
             unsubscribe: Some(self.tracker.link(message.id, Purpose::Unsubscribe, "")),
         }))
     }

@@ -7,18 +7,24 @@
 use std::time::Duration;
 
 use app::{
-    api::{MessageCountsOut, Reentry, TemplateOut},
+    api::{ChannelOut, MessageCountsOut, Reentry, TemplateOut},
     ids::{JourneyId, TemplateId},
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Receiver, SmtpReceiver, TestServer, http_client_with_key};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::support::{
+    Backend, Receiver, SmtpReceiver, TestServer, http_client, http_client_with_key,
+};
 
 backend_tests!(
     an_opened_email_resumes_its_wait_and_every_activity_is_counted_once,
     a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message,
     templates_are_checked_when_saved_and_previewed_unsaved,
+    the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given,
 );
 
 const MINUTE: i64 = 60_000;
@@ -426,4 +432,116 @@ async fn templates_are_checked_when_saved_and_previewed_unsaved(backend: Backend
         .delete(&format!("/api/v1/templates/{}", template.id))
         .await;
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+}
+
+const RELAY_SECRET: &str = "relay-secret";
+
+/// Posts an SMTP relay's report (shaped like Amazon SES's), signed with `secret`.
+async fn relay_report(server: &TestServer, secret: &str, body: &Value) -> reqwest::Response {
+    let body = body.to_string();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
+    mac.update(body.as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    http_client()
+        .post(server.url("/api/v1/receipts/email"))
+        .header("content-type", "application/json")
+        .header("x-relay-signature", format!("sha256={signature}"))
+        .body(body)
+        .send()
+        .await
+        .expect("a receipt answer")
+}
+
+async fn the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let receiver = Receiver::start().await;
+    let smtp_url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
+    let template = email_template(&server).await;
+    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    let bounce =
+        |message_id: &str| json!({"eventType": "Bounce", "mail": {"messageId": message_id}});
+
+    // Until the relay's reports are set up, email takes none.
+    let response = relay_report(&server, RELAY_SECRET, &bounce("<wf-1-1@wayfarer>")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Only email's receipts are set apart from a provider.
+    let response = server
+        .put_json(
+            "/api/v1/channels/sms",
+            &json!({"receipts": {"auth": {"type": "hmac", "header": "X-Sig", "secret": "s"},
+                    "message_path": "$.id", "status_path": "$.status"}}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.expect("a body").contains("receipts"));
+
+    let channel: ChannelOut = server
+        .expect(
+            server
+                .put_json(
+                    "/api/v1/channels/email",
+                    &json!({"receipts": {
+                        "auth": {"type": "hmac", "header": "X-Relay-Signature", "secret": RELAY_SECRET},
+                        "message_path": "$.mail.messageId",
+                        "status_path": "$.eventType",
+                        "statuses": [
+                            {"status": "Bounce", "activity": "bounced"},
+                            {"status": "Delivery", "activity": "delivered"}
+                        ]
+                    }}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        channel.receipt_path.as_deref(),
+        Some("/api/v1/receipts/email")
+    );
+    let shown = serde_json::to_string(&channel).expect("JSON");
+    assert!(shown.contains("\"secret_set\":true"), "{shown}");
+    assert!(
+        !shown.contains(RELAY_SECRET),
+        "the secret is never shown: {shown}"
+    );
+
+    server
+        .signs_up("ana", json!({"email": "ana@example.com"}))
+        .await;
+    let email = readable(&smtp.messages_when(1).await[0]);
+    let message_id = email
+        .lines()
+        .find_map(|line| line.strip_prefix("Message-ID: "))
+        .expect("a Message-ID")
+        .trim()
+        .to_owned();
+    assert!(message_id.starts_with("<wf-"), "{message_id}");
+
+    let response = relay_report(&server, "not-the-secret", &bounce(&message_id)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = relay_report(&server, RELAY_SECRET, &bounce("<wf-999999-1@wayfarer>")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = relay_report(&server, RELAY_SECRET, &bounce("<other@mail.example>")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let response = relay_report(&server, RELAY_SECRET, &bounce(&message_id)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.expect("JSON");
+    assert_eq!(answer["status"], "recorded");
+    assert_eq!(answer["recorded"], "bounced");
+    let again: Value = relay_report(&server, RELAY_SECRET, &bounce(&message_id))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(again["status"], "duplicate");
+
+    let counts = email_counts_when(&server, journey, |counts| counts.bounced == 1).await;
+    assert_eq!((counts.sent, counts.opened), (1, 0), "{counts:?}");
 }

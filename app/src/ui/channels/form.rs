@@ -1,5 +1,6 @@
 //! The channel form: the address and opt-out attributes and, for every channel but email, the
-//! HTTP provider (from a preset or by hand) and how its receipts are read. Secrets are
+//! HTTP provider (from a preset or by hand) and how its receipts are read; for email, how the
+//! SMTP relay's reports are read, if it sends some. Secrets are
 //! write-only: their inputs start empty, and left empty they keep the stored ones.
 
 use leptos::prelude::*;
@@ -9,7 +10,7 @@ use crate::{
     api::{
         AuthIn, AuthKind, AuthOut, ChannelIn, ChannelOut, FrequencyCap, HttpMethod,
         ProviderBodyFormat, ProviderIn, ProviderOut, QuietHours, ReceiptAuthIn, ReceiptAuthOut,
-        ReceiptsIn, StatusMapping,
+        ReceiptsIn, ReceiptsOut, StatusMapping,
         client::{self, ClientError},
     },
     journey::{Activity, Channel, KeyValue},
@@ -53,6 +54,9 @@ struct Draft {
     opt_out_attribute: RwSignal<String>,
     /// None for email, which goes out through the server's SMTP relay.
     provider: Option<ProviderDraft>,
+    /// Email only: whether the SMTP relay's reports are read, and how.
+    relay_reports: RwSignal<bool>,
+    relay_receipts: ReceiptsDraft,
     /// The frequency cap's numbers as typed; both empty: no cap.
     cap_messages: RwSignal<String>,
     cap_hours: RwSignal<String>,
@@ -70,6 +74,8 @@ impl Draft {
             opt_out_attribute: RwSignal::new(channel.opt_out_attribute.clone()),
             provider: (channel.channel != Channel::Email)
                 .then(|| ProviderDraft::new(channel.provider.as_ref())),
+            relay_reports: RwSignal::new(channel.receipts.is_some()),
+            relay_receipts: ReceiptsDraft::new(channel.receipts.as_ref()),
             cap_messages: RwSignal::new(
                 channel
                     .frequency_cap
@@ -100,6 +106,8 @@ impl Draft {
             provider: self.provider.map(ProviderDraft::input),
             frequency_cap: self.frequency_cap(),
             quiet_hours: self.quiet_hours(),
+            receipts: (self.provider.is_none() && self.relay_reports.get_untracked())
+                .then(|| self.relay_receipts.input()),
         }
     }
 
@@ -164,14 +172,80 @@ struct ProviderDraft {
     auth_secret: RwSignal<String>,
     auth_stored: Option<AuthKind>,
     answer_id_path: RwSignal<String>,
-    receipt_kind: RwSignal<ReceiptAuthKind>,
+    receipts: ReceiptsDraft,
+}
+
+/// How a provider's (or the SMTP relay's) reports are read and proved. The secret is what the
+/// user typed; `stored` names the kind of proof the server holds a secret for.
+#[derive(Clone, Copy)]
+struct ReceiptsDraft {
+    kind: RwSignal<ReceiptAuthKind>,
     /// HMAC: the signature's header; basic: the user name.
-    receipt_name: RwSignal<String>,
-    receipt_secret: RwSignal<String>,
-    receipt_stored: Option<ReceiptAuthKind>,
+    name: RwSignal<String>,
+    secret: RwSignal<String>,
+    stored: Option<ReceiptAuthKind>,
     message_path: RwSignal<String>,
     status_path: RwSignal<String>,
     statuses: RwSignal<Vec<StatusMapping>>,
+}
+
+impl ReceiptsDraft {
+    fn new(stored: Option<&ReceiptsOut>) -> Self {
+        let draft = Self {
+            kind: RwSignal::new(ReceiptAuthKind::Hmac),
+            name: RwSignal::new("X-Signature".to_owned()),
+            secret: RwSignal::default(),
+            stored: stored.and_then(|receipts| match receipts.auth {
+                ReceiptAuthOut::Hmac {
+                    secret_set: true, ..
+                } => Some(ReceiptAuthKind::Hmac),
+                ReceiptAuthOut::Basic {
+                    password_set: true, ..
+                } => Some(ReceiptAuthKind::Basic),
+                _ => None,
+            }),
+            message_path: RwSignal::default(),
+            status_path: RwSignal::default(),
+            statuses: RwSignal::default(),
+        };
+        if let Some(stored) = stored {
+            draft.fill(&receipts_without_secret(stored));
+        }
+        draft
+    }
+
+    fn fill(self, receipts: &ReceiptsIn) {
+        let (kind, name) = match &receipts.auth {
+            ReceiptAuthIn::Hmac { header, .. } => (ReceiptAuthKind::Hmac, header.clone()),
+            ReceiptAuthIn::Basic { username, .. } => (ReceiptAuthKind::Basic, username.clone()),
+        };
+        self.kind.set(kind);
+        self.name.set(name);
+        self.message_path.set(receipts.message_path.clone());
+        self.status_path.set(receipts.status_path.clone());
+        self.statuses.set(receipts.statuses.clone());
+    }
+
+    fn input(self) -> ReceiptsIn {
+        // An empty secret input keeps the stored secret (sent as None).
+        let secret = Some(self.secret.get_untracked()).filter(|typed| !typed.is_empty());
+        let name = self.name.get_untracked();
+        ReceiptsIn {
+            auth: match self.kind.get_untracked() {
+                ReceiptAuthKind::Hmac => ReceiptAuthIn::Hmac {
+                    header: name,
+                    secret,
+                },
+                ReceiptAuthKind::Basic => ReceiptAuthIn::Basic {
+                    username: name,
+                    password: secret,
+                },
+            },
+            message_path: self.message_path.get_untracked(),
+            status_path: self.status_path.get_untracked(),
+            statuses: self.statuses.get_untracked(),
+        }
+    }
 }
 
 impl ProviderDraft {
@@ -195,21 +269,7 @@ impl ProviderDraft {
                 .filter(|auth| auth.secret_set())
                 .map(AuthOut::kind),
             answer_id_path: RwSignal::default(),
-            receipt_kind: RwSignal::new(ReceiptAuthKind::Hmac),
-            receipt_name: RwSignal::default(),
-            receipt_secret: RwSignal::default(),
-            receipt_stored: stored.and_then(|provider| match provider.receipts.auth {
-                ReceiptAuthOut::Hmac {
-                    secret_set: true, ..
-                } => Some(ReceiptAuthKind::Hmac),
-                ReceiptAuthOut::Basic {
-                    password_set: true, ..
-                } => Some(ReceiptAuthKind::Basic),
-                _ => None,
-            }),
-            message_path: RwSignal::default(),
-            status_path: RwSignal::default(),
-            statuses: RwSignal::default(),
+            receipts: ReceiptsDraft::new(stored.map(|provider| &provider.receipts)),
         };
         draft.fill(&stored.map_or_else(ProviderIn::default, without_secrets));
         draft
@@ -232,16 +292,7 @@ impl ProviderDraft {
         self.auth_kind.set(auth_kind);
         self.auth_name.set(auth_name);
         self.answer_id_path.set(provider.answer_id_path.clone());
-        let receipts = &provider.receipts;
-        let (receipt_kind, receipt_name) = match &receipts.auth {
-            ReceiptAuthIn::Hmac { header, .. } => (ReceiptAuthKind::Hmac, header.clone()),
-            ReceiptAuthIn::Basic { username, .. } => (ReceiptAuthKind::Basic, username.clone()),
-        };
-        self.receipt_kind.set(receipt_kind);
-        self.receipt_name.set(receipt_name);
-        self.message_path.set(receipts.message_path.clone());
-        self.status_path.set(receipts.status_path.clone());
-        self.statuses.set(receipts.statuses.clone());
+        self.receipts.fill(&provider.receipts);
     }
 
     fn input(self) -> ProviderIn {
@@ -264,17 +315,6 @@ impl ProviderDraft {
                 key: typed(self.auth_secret),
             },
         };
-        let receipt_name = self.receipt_name.get_untracked();
-        let receipt_auth = match self.receipt_kind.get_untracked() {
-            ReceiptAuthKind::Hmac => ReceiptAuthIn::Hmac {
-                header: receipt_name,
-                secret: typed(self.receipt_secret),
-            },
-            ReceiptAuthKind::Basic => ReceiptAuthIn::Basic {
-                username: receipt_name,
-                password: typed(self.receipt_secret),
-            },
-        };
         let body_format = self.body_format.get_untracked();
         ProviderIn {
             url: self.url.get_untracked(),
@@ -289,12 +329,7 @@ impl ProviderDraft {
             headers: self.headers.get_untracked(),
             auth,
             answer_id_path: self.answer_id_path.get_untracked(),
-            receipts: ReceiptsIn {
-                auth: receipt_auth,
-                message_path: self.message_path.get_untracked(),
-                status_path: self.status_path.get_untracked(),
-                statuses: self.statuses.get_untracked(),
-            },
+            receipts: self.receipts.input(),
         }
     }
 }
@@ -325,17 +360,6 @@ fn without_secrets(provider: &ProviderOut) -> ProviderIn {
             key: None,
         },
     };
-    let receipts = &provider.receipts;
-    let receipt_auth = match &receipts.auth {
-        ReceiptAuthOut::Hmac { header, .. } => ReceiptAuthIn::Hmac {
-            header: header.clone(),
-            secret: None,
-        },
-        ReceiptAuthOut::Basic { username, .. } => ReceiptAuthIn::Basic {
-            username: username.clone(),
-            password: None,
-        },
-    };
     ProviderIn {
         url: provider.url.clone(),
         method: Some(provider.method),
@@ -344,12 +368,26 @@ fn without_secrets(provider: &ProviderOut) -> ProviderIn {
         headers: provider.headers.clone(),
         auth,
         answer_id_path: provider.answer_id_path.clone(),
-        receipts: ReceiptsIn {
-            auth: receipt_auth,
-            message_path: receipts.message_path.clone(),
-            status_path: receipts.status_path.clone(),
-            statuses: receipts.statuses.clone(),
+        receipts: receipts_without_secret(&provider.receipts),
+    }
+}
+
+/// Stored receipt settings as an input that keeps their secret.
+fn receipts_without_secret(receipts: &ReceiptsOut) -> ReceiptsIn {
+    ReceiptsIn {
+        auth: match &receipts.auth {
+            ReceiptAuthOut::Hmac { header, .. } => ReceiptAuthIn::Hmac {
+                header: header.clone(),
+                secret: None,
+            },
+            ReceiptAuthOut::Basic { username, .. } => ReceiptAuthIn::Basic {
+                username: username.clone(),
+                password: None,
+            },
         },
+        message_path: receipts.message_path.clone(),
+        status_path: receipts.status_path.clone(),
+        statuses: receipts.statuses.clone(),
     }
 }
 
@@ -375,21 +413,10 @@ pub(super) fn ChannelForm(
         }
     });
     let (default_address, default_opt_out) = default_attributes(channel);
+    let receipt_url = format!("{}/api/v1/receipts/{}", page_origin(), channel.as_str());
     let provider = match draft.provider {
-        None => view! {
-            <p class="field-hint">
-                "Email goes out through the server's SMTP relay (--smtp-url); only the attributes \
-                 it reads are set here."
-            </p>
-        }
-        .into_any(),
-        Some(provider) => {
-            let receipt_url = initial
-                .receipt_path
-                .map(|path| format!("{}{path}", page_origin()))
-                .unwrap_or_default();
-            view! { <ProviderFields channel provider receipt_url/> }.into_any()
-        }
+        None => view! { <RelayReports draft receipt_url/> }.into_any(),
+        Some(provider) => view! { <ProviderFields channel provider receipt_url/> }.into_any(),
     };
     view! {
         <form class="webhook-form channel-form" aria-label="Channel settings" on:submit=move |event| {
@@ -474,15 +501,56 @@ fn ProviderFields(channel: Channel, provider: ProviderDraft, receipt_url: String
             "Give the provider this URL for its delivery reports: "
             <code class="receipt-url">{receipt_url}</code>
         </p>
+        <ReceiptsFields receipts=provider.receipts secret_kept=provider.same_host.into()
+            message_placeholder="$.MessageSid" status_placeholder="$.MessageStatus"/>
+    }
+}
+
+/// Email's part: it goes out through the server's SMTP relay; the relay's event webhook may
+/// report bounces (and deliveries, opens) back.
+#[component]
+fn RelayReports(draft: Draft, receipt_url: String) -> impl IntoView {
+    let reports = draft.relay_reports;
+    view! {
+        <p class="field-hint">
+            "Email goes out through the server's SMTP relay (--smtp-url)."
+        </p>
+        <label class="field checkbox wide">
+            <input type="checkbox" name="relay-reports" prop:checked=reports
+                on:change=move |event| reports.set(event_target_checked(&event))/>
+            <span>"Read the relay's reports (bounces, deliveries)"</span>
+        </label>
+        <Show when=move || reports.get()>
+            <p class="field-hint">
+                "Give the relay's event webhook this URL: "
+                <code class="receipt-url">{receipt_url.clone()}</code>
+                " Its reports name a message by the Message-ID Wayfarer gave it (<wf-…@wayfarer>)."
+            </p>
+            <ReceiptsFields receipts=draft.relay_receipts secret_kept=Signal::derive(|| true)
+                message_placeholder="$.mail.messageId" status_placeholder="$.eventType"/>
+        </Show>
+    }
+}
+
+/// How reports prove they are the sender's, and where they name the message and its status.
+#[component]
+fn ReceiptsFields(
+    receipts: ReceiptsDraft,
+    /// Whether a stored secret still applies (a provider's does only while its host stays).
+    secret_kept: Signal<bool>,
+    message_placeholder: &'static str,
+    status_placeholder: &'static str,
+) -> impl IntoView {
+    view! {
         <div class="form-grid">
-            <ReceiptAuthFields provider/>
-            <TextField label="Message path" value=provider.message_path placeholder="$.MessageSid"
+            <ReceiptAuthFields receipts secret_kept/>
+            <TextField label="Message path" value=receipts.message_path placeholder=message_placeholder
                 hint="Where a report names the message; form reports read as an object of \
                       their fields."/>
-            <TextField label="Status path" value=provider.status_path placeholder="$.MessageStatus"
+            <TextField label="Status path" value=receipts.status_path placeholder=status_placeholder
                 hint="Where a report gives the message's status."/>
         </div>
-        <StatusRows statuses=provider.statuses/>
+        <StatusRows statuses=receipts.statuses/>
     }
 }
 
@@ -567,22 +635,21 @@ fn BodyFormatChoice(format: RwSignal<ProviderBodyFormat>) -> impl IntoView {
     }
 }
 
-/// How the provider's receipts prove they are its own.
+/// How reports prove they are the provider's own.
 #[component]
-fn ReceiptAuthFields(provider: ProviderDraft) -> impl IntoView {
-    let ProviderDraft {
-        receipt_kind,
-        receipt_name,
-        receipt_secret,
-        receipt_stored,
+fn ReceiptAuthFields(receipts: ReceiptsDraft, secret_kept: Signal<bool>) -> impl IntoView {
+    let ReceiptsDraft {
+        kind: receipt_kind,
+        name: receipt_name,
+        secret: receipt_secret,
+        stored: receipt_stored,
         ..
-    } = provider;
+    } = receipts;
     let choice = |kind: ReceiptAuthKind, label: &'static str| {
         view! { <option value=kind.as_str() selected=move || receipt_kind.get() == kind>{label}</option> }
     };
-    let stored = Signal::derive(move || {
-        receipt_stored == Some(receipt_kind.get()) && provider.same_host.get()
-    });
+    let stored =
+        Signal::derive(move || receipt_stored == Some(receipt_kind.get()) && secret_kept.get());
     let fields = move || match receipt_kind.get() {
         ReceiptAuthKind::Hmac => view! {
             <TextField label="Signature header" value=receipt_name placeholder="X-Signature"/>
@@ -734,7 +801,7 @@ mod tests {
                 password_set: true,
             },
             answer_id_path: "$.sid".to_owned(),
-            receipts: crate::api::ReceiptsOut {
+            receipts: ReceiptsOut {
                 auth: ReceiptAuthOut::Hmac {
                     header: "X-Signature".to_owned(),
                     secret_set: true,

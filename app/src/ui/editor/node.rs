@@ -10,7 +10,8 @@ use crate::{
     },
     editor::canvas::{NODE_HEIGHT, NODE_WIDTH, output_port},
     journey::{
-        Action, Branch, NodeId, NodeKind, NodeKindTag, Operator, Position, Rule, WaitTarget,
+        Action, Activity, Branch, Channel, NodeId, NodeKind, NodeKindTag, Operator, Position, Rule,
+        WaitTarget,
     },
 };
 
@@ -171,6 +172,12 @@ pub(super) fn NodeView(state: EditorState, id: NodeId, pointer: Pointer) -> impl
         })
     });
     let text = move || fitted(full_text.get());
+    let channel = Memo::new(move |_| {
+        kind.with(|kind| match kind {
+            Some(NodeKind::Action(action)) => Some(action.channel),
+            _ => None,
+        })
+    });
     let label = id.to_string();
     let (press_id, key_id) = (id.clone(), id.clone());
     view! {
@@ -213,7 +220,7 @@ pub(super) fn NodeView(state: EditorState, id: NodeId, pointer: Pointer) -> impl
             <div class="ports">
                 <Ports state id=id.clone() tag pointer/>
             </div>
-            <Badges state id/>
+            <Badges state id channel/>
         </div>
     }
     .into_any()
@@ -289,7 +296,7 @@ fn took_title(branch: Branch, contacts: i64) -> String {
 /// there (the last three when there are any); for webhook nodes, the requests by state (which
 /// open the delivery log); for action nodes, the messages sent and opened.
 #[component]
-fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
+fn Badges(state: EditorState, id: NodeId, channel: Memo<Option<Channel>>) -> impl IntoView {
     let stats: Memo<Option<NodeStatsOut>> = {
         let id = id.clone();
         Memo::new(move |_| state.stats.with(|stats| stats.get(&id).cloned()))
@@ -337,7 +344,10 @@ fn Badges(state: EditorState, id: NodeId) -> impl IntoView {
                         {delivery_counts_text(&counts)}
                     </span>
                 })}
-                {stats.messages.map(|counts| view! { <MessageBadges counts/> })}
+                {stats.messages.map(|counts| {
+                    let channel = channel.get().unwrap_or(Channel::Email);
+                    view! { <MessageBadges counts channel/> }
+                })}
             }
         })
     }
@@ -434,30 +444,101 @@ fn delivery_counts_title(counts: &DeliveryCountsOut) -> String {
     title
 }
 
-/// An action node's messages: how many were sent and, once some were, opened; every count in
-/// the tooltip.
+/// An action node's messages: how many were sent, then each of the channel's activities and
+/// the failures once there are some; every count in the tooltip.
 #[component]
-fn MessageBadges(counts: MessageCountsOut) -> impl IntoView {
-    let title = message_counts_title(&counts);
+fn MessageBadges(counts: MessageCountsOut, channel: Channel) -> impl IntoView {
+    let title = message_counts_title(&counts, channel);
+    let seen = message_badges(&counts, channel)
+        .into_iter()
+        .map(|(class, text)| {
+            view! { <span class=format!("badge messages {class}") title=title.clone()>{text}</span> }
+        })
+        .collect_view();
     view! {
-        <span class="badge messages sent" title=title.clone()>{format!("✉ {}", counts.sent)}</span>
-        {(counts.opened > 0).then(|| view! {
-            <span class="badge messages opened" title=title>{format!("opened {}", counts.opened)}</span>
-        })}
+        <span class="message-counts">
+            <span class="badge messages sent" title=title.clone()>{format!("✉ {}", counts.sent)}</span>
+            {seen}
+        </span>
     }
 }
 
-fn message_counts_title(counts: &MessageCountsOut) -> String {
-    format!(
-        "sent {} · opened {} · clicked {} · failed {} · skipped {} · queued {}",
-        counts.sent, counts.opened, counts.clicked, counts.failed, counts.skipped, counts.queued
-    )
+/// How many messages had each activity of the channel, then failed, as (class, text), leaving
+/// out those none had.
+fn message_badges(counts: &MessageCountsOut, channel: Channel) -> Vec<(&'static str, String)> {
+    channel
+        .activities()
+        .iter()
+        .filter(|activity| **activity != Activity::Failed)
+        .map(|activity| (activity.as_str(), activity_count(counts, *activity)))
+        .chain([("failed", counts.failed)])
+        .filter(|(_, count)| *count > 0)
+        .map(|(class, count)| (class, format!("{class} {count}")))
+        .collect()
+}
+
+fn activity_count(counts: &MessageCountsOut, activity: Activity) -> i64 {
+    match activity {
+        Activity::Delivered => counts.delivered,
+        Activity::Opened => counts.opened,
+        Activity::Clicked => counts.clicked,
+        Activity::Bounced => counts.bounced,
+        Activity::Failed => counts.failed,
+    }
+}
+
+fn message_counts_title(counts: &MessageCountsOut, channel: Channel) -> String {
+    let mut parts = vec![format!("sent {}", counts.sent)];
+    for activity in channel.activities() {
+        if *activity != Activity::Failed {
+            parts.push(format!("{activity} {}", activity_count(counts, *activity)));
+        }
+    }
+    parts.push(format!("failed {}", counts.failed));
+    parts.push(format!("skipped {}", counts.skipped));
+    parts.push(format!("queued {}", counts.queued));
+    parts.join(" · ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::journey::Trigger;
+
+    #[test]
+    fn an_action_node_counts_its_channels_own_activities() {
+        let counts = MessageCountsOut {
+            queued: 1,
+            sent: 9,
+            failed: 2,
+            skipped: 3,
+            delivered: 8,
+            opened: 4,
+            clicked: 0,
+            bounced: 1,
+        };
+        assert_eq!(
+            message_badges(&counts, Channel::Email),
+            [
+                ("delivered", "delivered 8".to_owned()),
+                ("opened", "opened 4".to_owned()),
+                ("bounced", "bounced 1".to_owned()),
+                ("failed", "failed 2".to_owned()),
+            ]
+        );
+        // An SMS is never opened: its count is not shown even if a report said so.
+        assert_eq!(
+            message_badges(&counts, Channel::Sms),
+            [
+                ("delivered", "delivered 8".to_owned()),
+                ("failed", "failed 2".to_owned()),
+            ]
+        );
+        assert_eq!(
+            message_counts_title(&counts, Channel::Sms),
+            "sent 9 · delivered 8 · clicked 0 · failed 2 · skipped 3 · queued 1"
+        );
+    }
 
     fn trigger(filter: Vec<Rule>) -> NodeKind {
         NodeKind::Trigger(Trigger {
