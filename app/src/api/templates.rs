@@ -69,6 +69,7 @@ impl TemplateContent {
                 ("title", &push.title),
                 ("body", &push.body),
                 ("deep_link", &push.deep_link),
+                ("data", &push.data),
             ],
         }
     }
@@ -136,6 +137,11 @@ pub struct PushContent {
     /// Where tapping the notification leads.
     #[serde(default)]
     pub deep_link: String,
+    /// Data for the app: a JSON object whose string values may hold placeholders, e.g.
+    /// `{"order": "{{event.order_id}}"}` (filled values are escaped as JSON). A provider's
+    /// request sends it with `{{message.data}}`.
+    #[serde(default)]
+    pub data: String,
 }
 
 impl PushContent {
@@ -144,6 +150,7 @@ impl PushContent {
             title: each("title", &self.title),
             body: each("body", &self.body),
             deep_link: each("deep_link", &self.deep_link),
+            data: each("data", &self.data),
         }
     }
 }

@@ -10,7 +10,8 @@
 //!   the message being sent: `message.id`, `message.to` (the contact's address on the
 //!   channel), `message.channel`, and the template's fields as filled for the contact
 //!   (`message.text`, `message.media_url`, `message.title`, `message.body`,
-//!   `message.deep_link`).
+//!   `message.deep_link`, and `message.data`, a push's data as a JSON object, which a JSON
+//!   request inserts as it is).
 //! - `| default: "text"` gives the text to use when the value is missing or null.
 //! - Strings render as they are, numbers and booleans as JSON writes them, lists and objects
 //!   as JSON text.
@@ -55,7 +56,7 @@ pub enum Scope {
 }
 
 /// The fields `message.<field>` may name.
-pub const MESSAGE_FIELDS: [&str; 8] = [
+pub const MESSAGE_FIELDS: [&str; 9] = [
     "id",
     "to",
     "channel",
@@ -64,6 +65,7 @@ pub const MESSAGE_FIELDS: [&str; 8] = [
     "title",
     "body",
     "deep_link",
+    "data",
 ];
 
 impl Scope {
@@ -170,17 +172,27 @@ impl Template {
         data: &TemplateData<'_>,
         encode: impl Fn(&str) -> String,
     ) -> Rendered {
+        self.render_each(data, |_, value| encode(value))
+    }
+
+    /// [`Template::render_with`] where the encoding may depend on the placeholder, e.g. a
+    /// value that is JSON already, inserted as it is.
+    pub fn render_each(
+        &self,
+        data: &TemplateData<'_>,
+        encode: impl Fn(&Placeholder, &str) -> String,
+    ) -> Rendered {
         let mut text = String::new();
         let mut missing = Vec::new();
         for part in &self.parts {
             match part {
                 Part::Text(literal) => text.push_str(literal),
                 Part::Placeholder(placeholder) => match lookup(placeholder, data) {
-                    Some(value) => text.push_str(&encode(&value)),
+                    Some(value) => text.push_str(&encode(placeholder, &value)),
                     None => {
                         missing.push(placeholder.to_string());
                         if let Some(default) = &placeholder.default {
-                            text.push_str(&encode(default));
+                            text.push_str(&encode(placeholder, default));
                         }
                     }
                 },

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{json_path, pacing};
+use super::{json_path, pacing, provider};
 use crate::store::ChannelRow;
 use crate::webhook::{
     Auth, auth_from_input, auth_out, check_headers, check_pairs, check_url, mask, same_origin,
@@ -505,7 +505,13 @@ fn check_body(
                     "The provider's request needs a body (e.g. with {{message.text}}).".to_owned(),
                 );
             } else if format == ProviderBodyFormat::Json {
-                let sample = template.fill(|_| "sample".to_owned());
+                let sample = template.fill(|placeholder| {
+                    if provider::is_push_data(placeholder) {
+                        "{}".to_owned()
+                    } else {
+                        "sample".to_owned()
+                    }
+                });
                 if let Err(error) = serde_json::from_str::<serde_json::Value>(&sample) {
                     problems.push(format!(
                         "The body is not JSON once its placeholders are filled ({error}); put \

@@ -23,6 +23,11 @@ pub enum InvalidTemplate {
          is the message"
     )]
     MessageScope { field: &'static str },
+    #[error(
+        "data is not a JSON object once its placeholders are filled ({0}); put placeholders \
+         inside strings, e.g. {{\"order\": \"{{{{event.order_id}}}}\"}}"
+    )]
+    DataNotJson(String),
 }
 
 impl InvalidTemplate {
@@ -33,6 +38,7 @@ impl InvalidTemplate {
             | Self::Required { field }
             | Self::MessageScope { field } => field,
             Self::NoBody => "html",
+            Self::DataNotJson(_) => "data",
         }
     }
 }
@@ -72,7 +78,46 @@ pub fn validate(content: &TemplateContent) -> Result<(), InvalidTemplate> {
     {
         return Err(InvalidTemplate::NoBody);
     }
+    if let TemplateContent::AppPush(push) | TemplateContent::WebPush(push) = content {
+        check_data(&push.data)?;
+    }
     Ok(())
+}
+
+/// A push's data must stay a JSON object whatever its placeholders hold: filled with a value
+/// full of quotes (escaped, as they are when sent), it must still parse as one.
+fn check_data(data: &str) -> Result<(), InvalidTemplate> {
+    if data.trim().is_empty() {
+        return Ok(());
+    }
+    let template = Template::parse(data).map_err(|error| InvalidTemplate::Placeholder {
+        field: "data",
+        error,
+    })?;
+    let sample = template.fill(|_| json_string_contents("\"sample\""));
+    match serde_json::from_str::<serde_json::Value>(&sample) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        Ok(_) => Err(InvalidTemplate::DataNotJson(
+            "it is JSON, but not an object".to_owned(),
+        )),
+        Err(error) => Err(InvalidTemplate::DataNotJson(error.to_string())),
+    }
+}
+
+/// `value` escaped to sit between a JSON string's quotes.
+pub fn json_string_contents(value: &str) -> String {
+    let quoted = serde_json::Value::String(value.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// How a filled value is escaped in `field`: HTML in an email's HTML part, JSON in a push's
+/// data, as it is elsewhere.
+fn escape_for(field: &str, value: &str) -> String {
+    match field {
+        "html" => html_escape(value),
+        "data" => json_string_contents(value),
+        _ => value.to_owned(),
+    }
 }
 
 /// The template filled with `data`.
@@ -112,12 +157,14 @@ impl Compiled {
     /// The template filled with `data`.
     pub fn compose(&self, data: &TemplateData<'_>) -> Composed {
         self.fill(|field, template| {
-            let rendered = if field == "html" {
-                template.render_with(data, html_escape)
+            let rendered = template.render_with(data, |value| escape_for(field, value));
+            let text = if field == "data" && rendered.text.trim().is_empty() {
+                // A provider's JSON request inserts it as it is: it must be JSON.
+                "{}".to_owned()
             } else {
-                template.render(data)
+                rendered.text
             };
-            (rendered.text, rendered.missing)
+            (text, rendered.missing)
         })
     }
 
@@ -157,11 +204,7 @@ pub fn sample(content: &TemplateContent) -> Result<Composed, InvalidTemplate> {
                 .default
                 .clone()
                 .unwrap_or_else(|| format!("[{placeholder}]"));
-            if field == "html" {
-                html_escape(&shown)
-            } else {
-                shown
-            }
+            escape_for(field, &shown)
         });
         (text, Vec::new())
     }))
@@ -237,6 +280,50 @@ mod tests {
         assert_eq!(email.html, "<p>Hi &lt;Ana&gt; friend</p>");
         assert_eq!(email.subject, "Hello from Lyon  Bcc: x@evil.example");
         assert_eq!(composed.missing, vec!["contact.last_name".to_owned()]);
+    }
+
+    fn push(data: &str) -> TemplateContent {
+        TemplateContent::AppPush(app::api::PushContent {
+            title: "Your order".to_owned(),
+            body: "Hi".to_owned(),
+            deep_link: String::new(),
+            data: data.to_owned(),
+        })
+    }
+
+    #[test]
+    fn a_pushs_data_stays_a_json_object_whatever_the_contact_holds() {
+        assert_eq!(validate(&push("")), Ok(()));
+        assert_eq!(
+            validate(&push(r#"{"who": "{{contact.first_name}}", "n": 1}"#)),
+            Ok(())
+        );
+        for broken in [r#"{"who": {{contact.first_name}}}"#, "[1]", "{"] {
+            let error = validate(&push(broken)).expect_err(broken);
+            assert_eq!(error.field(), "data", "{broken}");
+        }
+        let contact = contact();
+        let composed = compose(
+            &push(r#"{"who": "{{contact.first_name}}", "city": "{{contact.city}}"}"#),
+            &data(&contact),
+        )
+        .expect("compose");
+        let TemplateContent::AppPush(filled) = composed.content else {
+            panic!("a push");
+        };
+        let parsed: Value = serde_json::from_str(&filled.data).expect("JSON");
+        assert_eq!(
+            parsed,
+            json!({"who": "<Ana>", "city": "Lyon\r\nBcc: x@evil.example"})
+        );
+        // Without data, a provider's JSON request still gets an object.
+        let TemplateContent::AppPush(empty) = compose(&push(""), &data(&contact))
+            .expect("compose")
+            .content
+        else {
+            panic!("a push");
+        };
+        assert_eq!(empty.data, "{}");
     }
 
     #[test]

@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
-use app::{api::ProviderBodyFormat, template::Template, template::TemplateData};
+use app::{
+    api::ProviderBodyFormat,
+    template::{Placeholder, Scope, Template, TemplateData},
+};
 
-use super::{channel::Provider, json_path};
+use super::{channel::Provider, compose::json_string_contents, json_path};
 use crate::{
     delivery::{
         render::{OutgoingRequest, RenderError, USER_AGENT, auth_header, filled_parsed_url},
@@ -76,7 +79,14 @@ impl<'a> RequestTemplate<'a> {
         let body = match provider.body_format {
             ProviderBodyFormat::Json => {
                 headers.push(("content-type".to_owned(), "application/json".to_owned()));
-                self.body.render_with(data, json_string_contents)
+                self.body.render_each(data, |placeholder, value| {
+                    if is_push_data(placeholder) {
+                        // A JSON object already (checked when its template was saved).
+                        value.to_owned()
+                    } else {
+                        json_string_contents(value)
+                    }
+                })
             }
             ProviderBodyFormat::Form => {
                 headers.push((
@@ -101,10 +111,9 @@ impl<'a> RequestTemplate<'a> {
     }
 }
 
-/// `value` escaped to sit between a JSON string's quotes.
-fn json_string_contents(value: &str) -> String {
-    let quoted = serde_json::Value::String(value.to_owned()).to_string();
-    quoted[1..quoted.len() - 1].to_owned()
+/// `{{message.data}}`: a push's data, a JSON object that a JSON request carries as it is.
+pub fn is_push_data(placeholder: &Placeholder) -> bool {
+    placeholder.scope == Scope::Message && placeholder.path == ["data"]
 }
 
 /// What a provider's answer means for the message.
@@ -240,6 +249,31 @@ mod tests {
         assert_eq!(header(&request, "idempotency-key"), Some("7  X-Evil: 1"));
         assert_eq!(header(&request, "authorization"), Some("Bearer t0ken"));
         assert_eq!(header(&request, "content-type"), Some("application/json"));
+    }
+
+    #[test]
+    fn a_pushs_data_goes_into_a_json_body_as_the_object_it_is() {
+        let contact = object(json!({}));
+        let message = object(json!({"to": "tok", "data": "{\"order\": \"o-\\\"1\\\"\"}"}));
+        let data = TemplateData {
+            contact_external_id: "c-1",
+            contact: &contact,
+            event_name: None,
+            event_occurred_at: None,
+            event: None,
+            journey_id: None,
+            journey_name: None,
+            message: Some(&message),
+        };
+        let provider = provider(
+            ProviderBodyFormat::Json,
+            r#"{"to": "{{message.to}}", "data": {{message.data}}}"#,
+        );
+        let request = RequestTemplate::new(&provider)
+            .and_then(|template| template.request("7", &data))
+            .expect("renders");
+        let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+        assert_eq!(body, json!({"to": "tok", "data": {"order": "o-\"1\""}}));
     }
 
     #[test]

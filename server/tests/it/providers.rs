@@ -27,6 +27,7 @@ backend_tests!(
     a_failing_provider_is_retried_and_a_refusal_fails_the_message,
     channel_settings_are_checked_and_never_show_their_secrets,
     quiet_hours_hold_messages_and_the_frequency_cap_skips_the_extra_ones,
+    a_push_goes_out_through_a_json_provider_with_its_data,
 );
 
 const MINUTE: i64 = 60_000;
@@ -631,4 +632,90 @@ async fn quiet_hours_hold_messages_and_the_frequency_cap_skips_the_extra_ones(ba
     assert_eq!(counts_of(&server, journey, "first").await.sent, 2);
     assert_eq!(counts_of(&server, journey, "second").await.skipped, 2);
     assert_eq!(provider.received().len(), 2);
+}
+
+async fn a_push_goes_out_through_a_json_provider_with_its_data(backend: Backend) {
+    let provider = Receiver::start().await;
+    let server = TestServer::start(backend).await;
+    server
+        .expect::<ChannelOut>(
+            server
+                .put_json(
+                    "/api/v1/channels/app_push",
+                    &json!({"provider": {
+                        "url": provider.url("/push"),
+                        "body_format": "json",
+                        "body": "{\"token\": \"{{message.to}}\", \"notification\": {\"title\": \
+                                 \"{{message.title}}\", \"body\": \"{{message.body}}\"}, \
+                                 \"data\": {{message.data}}}",
+                        "receipts": {
+                            "auth": {"type": "hmac", "header": "X-Signature", "secret": RECEIPT_SECRET},
+                            "message_path": "$.ref",
+                            "status_path": "$.status",
+                        },
+                    }}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    let push = |data: &str| {
+        json!({"name": "Order push", "content": {
+            "channel": "app_push",
+            "title": "Your order",
+            "body": "Hi {{contact.first_name}}",
+            "deep_link": "shop://orders",
+            "data": data}})
+    };
+    // A placeholder outside a string could break the JSON: refused, naming the field.
+    let response = server
+        .post_json("/api/v1/templates", &push("{\"who\": {{contact.first_name}}}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.expect("a body").contains("data"));
+    let template: Value = server
+        .expect(
+            server
+                .post_json(
+                    "/api/v1/templates",
+                    &push("{\"who\": \"{{contact.first_name}}\", \"screen\": \"orders\"}"),
+                )
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let node = |id: &str, kind: &str, settings: Value| json!({"id": id, "position": {"x": 0, "y": 0}, "kind": kind, "settings": settings});
+    let edge =
+        |from: &str, branch: &str, to: &str| json!({"from": from, "branch": branch, "to": to});
+    server
+        .publish_journey(
+            Reentry::Once,
+            json!({
+                "nodes": [
+                    node("start", "trigger", json!({"event": "signup"})),
+                    node("push", "action", json!({"channel": "app_push", "template": template["id"]})),
+                    node("done", "exit", json!(null)),
+                ],
+                "edges": [edge("start", "next", "push"), edge("push", "next", "done")],
+            }),
+        )
+        .await;
+    server
+        .signs_up(
+            "ana",
+            json!({"push_token": "tok-1", "first_name": "Zoé \"Z\" {}"}),
+        )
+        .await;
+
+    let received = requests_when(&provider, 1).await;
+    assert_eq!(received[0].header("content-type"), "application/json");
+    let body: Value = serde_json::from_slice(&received[0].body).expect("a JSON body");
+    assert_eq!(
+        body,
+        json!({
+            "token": "tok-1",
+            "notification": {"title": "Your order", "body": "Hi Zoé \"Z\" {}"},
+            "data": {"who": "Zoé \"Z\" {}", "screen": "orders"},
+        })
+    );
 }

@@ -49,6 +49,11 @@ fn shape(channel: Channel, field: &str) -> Shape {
         "title" => ("Title", "Your cart is waiting", false),
         "body" => ("Body", "Hi {{contact.first_name}}, finish your order", true),
         "deep_link" => ("Deep link", "shop://cart (optional)", false),
+        "data" => (
+            "Data (JSON object)",
+            "{\"order\": \"{{event.order_id}}\"} (optional)",
+            true,
+        ),
         _ => ("", "", false),
     };
     Shape {
