@@ -41,6 +41,12 @@ pub struct ChannelIn {
     /// with their provider (`provider.receipts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts: Option<ReceiptsIn>,
+    /// Email only: the SMTP relay email goes out through, instead of the server's
+    /// `--smtp-url`: `smtp://user:password@host:587` (STARTTLS required), `smtps://…:465`
+    /// (TLS), `smtp://host:25?tls=opportunistic`. Empty: `--smtp-url`. Sent back masked, the
+    /// stored password is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +198,9 @@ pub struct ChannelOut {
     /// Email only: how the SMTP relay's reports are read, when it sends some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts: Option<ReceiptsOut>,
+    /// Email only: the channel's own SMTP relay, its password masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
     /// Whether messages on this channel are sent now.
     pub ready: bool,
     /// What stands in the way when not ready, as a sentence.

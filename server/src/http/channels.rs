@@ -148,8 +148,10 @@ fn out(state: &AppState, channel: Channel, row: Option<&ChannelRow>) -> ChannelO
     let mut shown = settings.out(channel);
     shown.updated_at = row.map(|row| row.updated_at);
     shown.problem = unreadable.or_else(|| match channel {
-        Channel::Email if !state.messaging.smtp => Some(
-            "emails are not sent: start the server with --smtp-url naming an SMTP relay".to_owned(),
+        Channel::Email if !state.messaging.smtp && settings.smtp_url.is_none() => Some(
+            "emails are not sent: set the channel's SMTP relay, or start the server with \
+             --smtp-url"
+                .to_owned(),
         ),
         Channel::Email => None,
         _ if settings.provider.is_none() => Some(format!(

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{json_path, pacing, provider};
+use super::{email, json_path, pacing, provider};
 use crate::store::ChannelRow;
 use crate::webhook::{
     Auth, auth_from_input, auth_out, check_headers, check_pairs, check_url, mask, same_origin,
@@ -47,6 +47,9 @@ pub struct ChannelSettings {
     /// Email only: how the SMTP relay's reports are read (the others' are the provider's).
     #[serde(default)]
     pub receipts: Option<Receipts>,
+    /// Email only: its own SMTP relay, instead of `--smtp-url`.
+    #[serde(default)]
+    pub smtp_url: Option<String>,
 }
 
 /// The request sent for each message, and how the provider's receipts are read.
@@ -157,6 +160,7 @@ impl ChannelSettings {
             frequency_cap: None,
             quiet_hours: None,
             receipts: None,
+            smtp_url: None,
         }
     }
 
@@ -223,6 +227,24 @@ impl ChannelSettings {
                 None
             }
         };
+        let smtp_url = match (channel, input.smtp_url) {
+            (_, None) => None,
+            (Channel::Email, Some(url)) if url.trim().is_empty() => None,
+            (Channel::Email, Some(url)) => {
+                let url = mask::unmasked_url(
+                    url.trim().to_owned(),
+                    current.smtp_url.as_deref().unwrap_or_default(),
+                );
+                if let Err(problem) = check_smtp_url(&url) {
+                    problems.push(problem);
+                }
+                Some(url)
+            }
+            (_, Some(_)) => {
+                problems.push("smtp_url: only the email channel goes out through SMTP.".to_owned());
+                None
+            }
+        };
         if let Some(cap) = input.frequency_cap {
             if !(1..=MAX_CAP_MESSAGES).contains(&cap.max_messages) {
                 problems.push(format!(
@@ -254,6 +276,7 @@ impl ChannelSettings {
                 frequency_cap: input.frequency_cap,
                 quiet_hours,
                 receipts,
+                smtp_url,
             })
         } else {
             Err(InvalidChannel(problems))
@@ -270,6 +293,7 @@ impl ChannelSettings {
             frequency_cap: self.frequency_cap,
             quiet_hours: self.quiet_hours.clone(),
             receipts: self.receipts.as_ref().map(Receipts::out),
+            smtp_url: self.smtp_url.as_deref().map(mask::masked_url),
             ready: false,
             problem: None,
             receipt_path: (channel != Channel::Email || self.receipts.is_some())
@@ -469,6 +493,19 @@ impl Receipts {
             _ => None,
         }
     }
+}
+
+/// An SMTP relay's URL must be one lettre takes, and say where to connect.
+fn check_smtp_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+        return Err(
+            "smtp_url: an SMTP relay's URL starts with smtp:// (STARTTLS) or smtps:// (TLS)."
+                .to_owned(),
+        );
+    }
+    email::Mailer::new(url)
+        .map(drop)
+        .map_err(|error| format!("smtp_url: {error}."))
 }
 
 /// The body must be one the format can send, and a JSON body must stay JSON whatever the

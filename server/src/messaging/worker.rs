@@ -16,7 +16,7 @@ use tokio::{
 };
 
 use super::{
-    channel::Channels,
+    channel::{ChannelSettings, Channels},
     compose::Compiled,
     email::{self, EmailError, Mailer, OutgoingEmail},
     pacing,
@@ -62,7 +62,11 @@ pub struct MessagingSettings {
 pub struct MessageWorker {
     store: Store,
     clock: SharedClock,
+    /// The relay `--smtp-url` names, if it names one.
     mailer: Option<Mailer>,
+    /// The relay the email channel's settings name, by its URL: built again only when the
+    /// URL changes, so its connections are reused.
+    channel_relay: std::sync::Mutex<Option<(String, Mailer)>>,
     /// Sends HTTP providers' requests, through the same address guard as webhooks.
     sender: Sender,
     tracker: Tracker,
@@ -76,13 +80,16 @@ pub struct MessageWorker {
 
 /// A message ready to send, or what became of it without sending.
 enum Prepared {
-    Send(Outgoing),
+    Send(Box<Outgoing>),
     Settled(MessageOutcome),
 }
 
 /// What goes out, by way of its channel.
 enum Outgoing {
-    Email(OutgoingEmail),
+    Email {
+        email: OutgoingEmail,
+        mailer: Mailer,
+    },
     Http {
         request: OutgoingRequest,
         answer_id_path: String,
@@ -103,6 +110,7 @@ impl MessageWorker {
             store,
             clock,
             mailer,
+            channel_relay: std::sync::Mutex::new(None),
             sender,
             tracker,
             settings,
@@ -354,15 +362,25 @@ impl MessageWorker {
             Ok(settings) => settings,
             Err(problem) => return skip(problem),
         };
-        match (&settings.provider, message.channel) {
-            (_, Channel::Email) if self.mailer.is_none() => {
-                return skip(
-                    "emails cannot be sent: the server runs without --smtp-url".to_owned(),
-                );
-            }
-            (None, channel) if channel != Channel::Email => return skip(no_provider(channel)),
-            _ => {}
-        }
+        let mailer = match message.channel {
+            Channel::Email => match self.mailer_for(settings) {
+                Ok(Some(mailer)) => Some(mailer),
+                Ok(None) => {
+                    return skip(
+                        "emails cannot be sent: the email channel names no SMTP relay and the \
+                         server runs without --smtp-url"
+                            .to_owned(),
+                    );
+                }
+                Err(problem) => {
+                    return skip(format!(
+                        "the email channel's SMTP relay cannot be used: {problem}"
+                    ));
+                }
+            },
+            channel if settings.provider.is_none() => return skip(no_provider(channel)),
+            _ => None,
+        };
         let contact = json_object(&message.contact_attributes);
         let attribute = &settings.address_attribute;
         let Some(address) = contact
@@ -436,7 +454,10 @@ impl MessageWorker {
         } else {
             self.tracker.track_html(message.id, &email.html).0
         };
-        Prepared::Send(Outgoing::Email(OutgoingEmail {
+        let Some(mailer) = mailer else {
+            return skip("an email template on a channel that is not email".to_owned());
+        };
+        let email = OutgoingEmail {
             from: email.from,
             reply_to: email.reply_to,
             to: address,
@@ -445,27 +466,43 @@ impl MessageWorker {
             text: email.text,
             message_id: email::message_id_header(message.id, message.created_at),
             unsubscribe: Some(self.tracker.link(message.id, Purpose::Unsubscribe, "")),
-        }))
+        };
+        Prepared::Send(Box::new(Outgoing::Email { email, mailer }))
+    }
+
+    /// The relay email goes out through: the email channel's own when its settings name one,
+    /// else `--smtp-url`'s; `None` without either.
+    fn mailer_for(&self, settings: &ChannelSettings) -> Result<Option<Mailer>, String> {
+        let Some(url) = &settings.smtp_url else {
+            return Ok(self.mailer.clone());
+        };
+        let mut relay = self
+            .channel_relay
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((built_for, mailer)) = relay.as_ref()
+            && built_for == url
+        {
+            return Ok(Some(mailer.clone()));
+        }
+        let mailer = Mailer::new(url)?;
+        *relay = Some((url.clone(), mailer.clone()));
+        Ok(Some(mailer))
     }
 
     async fn send(&self, message: &DueMessage, outgoing: &Outgoing) -> MessageOutcome {
         match outgoing {
-            Outgoing::Email(email) => {
-                let Some(mailer) = &self.mailer else {
-                    unreachable!("prepare checks that there is a mailer");
-                };
-                match mailer.send(email).await {
-                    Ok(()) => MessageOutcome::Sent { provider_ref: None },
-                    Err(error @ (EmailError::Invalid(_) | EmailError::Refused(_))) => {
-                        MessageOutcome::Failed {
-                            reason: error.to_string(),
-                        }
-                    }
-                    Err(error @ EmailError::Transient(_)) => {
-                        self.retry(message, error.to_string(), None)
+            Outgoing::Email { email, mailer } => match mailer.send(email).await {
+                Ok(()) => MessageOutcome::Sent { provider_ref: None },
+                Err(error @ (EmailError::Invalid(_) | EmailError::Refused(_))) => {
+                    MessageOutcome::Failed {
+                        reason: error.to_string(),
                     }
                 }
-            }
+                Err(error @ EmailError::Transient(_)) => {
+                    self.retry(message, error.to_string(), None)
+                }
+            },
             Outgoing::Http {
                 request,
                 answer_id_path,
@@ -531,10 +568,10 @@ fn provider_request(
         ..*data
     };
     match provider.request(&id, &data) {
-        Ok(request) => Prepared::Send(Outgoing::Http {
+        Ok(request) => Prepared::Send(Box::new(Outgoing::Http {
             request,
             answer_id_path: provider.answer_id_path().to_owned(),
-        }),
+        })),
         Err(error) => Prepared::Settled(MessageOutcome::Failed {
             reason: format!("the provider's request cannot be built: {error}"),
         }),

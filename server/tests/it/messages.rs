@@ -25,6 +25,7 @@ backend_tests!(
     a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message,
     templates_are_checked_when_saved_and_previewed_unsaved,
     the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given,
+    the_email_channel_sends_through_its_own_smtp_relay,
 );
 
 const MINUTE: i64 = 60_000;
@@ -544,4 +545,74 @@ async fn the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given(backend:
 
     let counts = email_counts_when(&server, journey, |counts| counts.bounced == 1).await;
     assert_eq!((counts.sent, counts.opened), (1, 0), "{counts:?}");
+}
+
+async fn the_email_channel_sends_through_its_own_smtp_relay(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let receiver = Receiver::start().await;
+    // No --smtp-url: the relay is the channel's.
+    let server = TestServer::start(backend).await;
+    let email_channel = || async {
+        server
+            .expect::<ChannelOut>(server.get("/api/v1/channels/email").await, StatusCode::OK)
+            .await
+    };
+    assert!(!email_channel().await.ready);
+
+    for (channel, body) in [
+        ("email", json!({"smtp_url": "http://mail.example"})),
+        ("email", json!({"smtp_url": "smtp://"})),
+        ("sms", json!({"smtp_url": smtp.url()})),
+    ] {
+        let response = server
+            .put_json(&format!("/api/v1/channels/{channel}"), &body)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        assert!(response.text().await.expect("a body").contains("smtp_url"));
+    }
+
+    let saved: ChannelOut = server
+        .expect(
+            server
+                .put_json(
+                    "/api/v1/channels/email",
+                    &json!({"smtp_url": "smtps://ana:s3cret@mail.example:465"}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        saved.smtp_url.as_deref(),
+        Some("smtps://ana:********@mail.example:465")
+    );
+    let shown = server
+        .get("/api/v1/channels/email")
+        .await
+        .text()
+        .await
+        .expect("a body");
+    assert!(!shown.contains("s3cret"), "{shown}");
+
+    let saved: ChannelOut = server
+        .expect(
+            server
+                .put_json("/api/v1/channels/email", &json!({"smtp_url": smtp.url()}))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(saved.ready, "{saved:?}");
+    let template = email_template(&server).await;
+    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    server
+        .signs_up("ana", json!({"email": "ana@example.com"}))
+        .await;
+    email_counts_when(&server, journey, |counts| counts.sent == 1).await;
+    let emails = smtp.messages_when(1).await;
+    assert!(readable(&emails[0]).contains("To: ana@example.com"));
 }

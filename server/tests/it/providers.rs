@@ -669,7 +669,10 @@ async fn a_push_goes_out_through_a_json_provider_with_its_data(backend: Backend)
     };
     // A placeholder outside a string could break the JSON: refused, naming the field.
     let response = server
-        .post_json("/api/v1/templates", &push("{\"who\": {{contact.first_name}}}"))
+        .post_json(
+            "/api/v1/templates",
+            &push("{\"who\": {{contact.first_name}}}"),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.text().await.expect("a body").contains("data"));

@@ -54,6 +54,8 @@ struct Draft {
     opt_out_attribute: RwSignal<String>,
     /// None for email, which goes out through the server's SMTP relay.
     provider: Option<ProviderDraft>,
+    /// Email only: the channel's own SMTP relay (empty: the server's --smtp-url).
+    smtp_url: RwSignal<String>,
     /// Email only: whether the SMTP relay's reports are read, and how.
     relay_reports: RwSignal<bool>,
     relay_receipts: ReceiptsDraft,
@@ -74,6 +76,7 @@ impl Draft {
             opt_out_attribute: RwSignal::new(channel.opt_out_attribute.clone()),
             provider: (channel.channel != Channel::Email)
                 .then(|| ProviderDraft::new(channel.provider.as_ref())),
+            smtp_url: RwSignal::new(channel.smtp_url.clone().unwrap_or_default()),
             relay_reports: RwSignal::new(channel.receipts.is_some()),
             relay_receipts: ReceiptsDraft::new(channel.receipts.as_ref()),
             cap_messages: RwSignal::new(
@@ -108,6 +111,7 @@ impl Draft {
             quiet_hours: self.quiet_hours(),
             receipts: (self.provider.is_none() && self.relay_reports.get_untracked())
                 .then(|| self.relay_receipts.input()),
+            smtp_url: named(self.smtp_url).filter(|_| self.provider.is_none()),
         }
     }
 
@@ -512,9 +516,13 @@ fn ProviderFields(channel: Channel, provider: ProviderDraft, receipt_url: String
 fn RelayReports(draft: Draft, receipt_url: String) -> impl IntoView {
     let reports = draft.relay_reports;
     view! {
-        <p class="field-hint">
-            "Email goes out through the server's SMTP relay (--smtp-url)."
-        </p>
+        <h3>"SMTP relay"</h3>
+        <div class="form-grid">
+            <TextField label="SMTP relay URL" value=draft.smtp_url wide=true
+                placeholder="smtps://user:password@smtp.example:465"
+                hint="smtp://…:587 needs STARTTLS, smtps:// is TLS throughout. Empty: the \
+                      server's --smtp-url. The password is stored sealed and shown as ********."/>
+        </div>
         <label class="field checkbox wide">
             <input type="checkbox" name="relay-reports" prop:checked=reports
                 on:change=move |event| reports.set(event_target_checked(&event))/>
