@@ -212,3 +212,51 @@ test('a provider whose body is not JSON is refused in the form', async ({ page }
   await expect(whatsapp).toContainText('whatsapp messages are skipped until a provider is set up');
   expect(problems).toEqual([]);
 });
+
+test('an admin names the email channel\'s SMTP relay and reads its bounce reports', async ({ page, baseURL }) => {
+  // The refused URL is a 422 from the API, which Chromium logs as an error.
+  const problems = problemsOf(page, ['/api/v1/channels/email']);
+  const relayUrl = `smtp://127.0.0.1:${process.env.WAYFARER_E2E_SMTP_PORT}`;
+  const relaySecret = 'relay-s3cret-signing';
+  await page.goto('/channels');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const email = channelRow(page, 'Email');
+  await email.getByRole('button', { name: 'Edit Email' }).click();
+  const form = page.getByRole('form', { name: 'Channel settings' });
+
+  await form.getByLabel('SMTP relay URL').fill('http://mail.example');
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(form.getByRole('alert')).toContainText('smtp_url');
+
+  await form.getByLabel('SMTP relay URL').fill(relayUrl);
+  await form.getByLabel("Read the relay's reports (bounces, deliveries)").check();
+  await expect(form).toContainText(`${baseURL}/api/v1/receipts/email`);
+  await form.getByLabel('Signing secret').fill(relaySecret);
+  await form.getByLabel('Message path').fill('$.mail.messageId');
+  await form.getByLabel('Status path').fill('$.eventType');
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'email channel' })).toHaveText('Saved the email channel.');
+  await expect(email.getByText('Ready', { exact: true })).toBeVisible();
+  await expect(email).toContainText(relayUrl);
+  await expect(email).toContainText(`${baseURL}/api/v1/receipts/email`);
+
+  // Reopened, the form shows what was saved, the secret as unchanged and never its text.
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await email.getByRole('button', { name: 'Edit Email' }).click();
+  await expect(form.getByLabel('SMTP relay URL')).toHaveValue(relayUrl);
+  await expect(form.getByLabel("Read the relay's reports (bounces, deliveries)")).toBeChecked();
+  await expect(form.getByLabel('Message path')).toHaveValue('$.mail.messageId');
+  await expect(form.getByLabel('Signing secret')).toHaveValue('');
+  await expect(form.getByLabel('Signing secret')).toHaveAttribute('placeholder', /unchanged/);
+  expect(await page.content()).not.toContain(relaySecret);
+
+  // Back to the server's --smtp-url, as the other tests expect.
+  await form.getByLabel('SMTP relay URL').fill('');
+  await form.getByLabel("Read the relay's reports (bounces, deliveries)").uncheck();
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(form).toHaveCount(0);
+  await expect(email.getByText('Ready', { exact: true })).toBeVisible();
+  await expect(email).not.toContainText('/api/v1/receipts/email');
+  expect(problems).toEqual([]);
+});

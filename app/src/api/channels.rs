@@ -42,9 +42,10 @@ pub struct ChannelIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts: Option<ReceiptsIn>,
     /// Email only: the SMTP relay email goes out through, instead of the server's
-    /// `--smtp-url`: `smtp://user:password@host:587` (STARTTLS required), `smtps://…:465`
-    /// (TLS), `smtp://host:25?tls=opportunistic`. Empty: `--smtp-url`. Sent back masked, the
-    /// stored password is kept.
+    /// `--smtp-url`: `smtps://user:password@host:465` (TLS),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS), `smtp://host:25` (unencrypted,
+    /// for a relay on the same machine). Empty: `--smtp-url`. Sent back masked, the stored
+    /// password is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_url: Option<String>,
 }

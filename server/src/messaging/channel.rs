@@ -499,7 +499,8 @@ impl Receipts {
 fn check_smtp_url(url: &str) -> Result<(), String> {
     if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
         return Err(
-            "smtp_url: an SMTP relay's URL starts with smtp:// (STARTTLS) or smtps:// (TLS)."
+            "smtp_url: an SMTP relay's URL starts with smtps:// (TLS) or smtp:// (add \
+             ?tls=required for STARTTLS)."
                 .to_owned(),
         );
     }

@@ -520,8 +520,9 @@ fn RelayReports(draft: Draft, receipt_url: String) -> impl IntoView {
         <div class="form-grid">
             <TextField label="SMTP relay URL" value=draft.smtp_url wide=true
                 placeholder="smtps://user:password@smtp.example:465"
-                hint="smtp://…:587 needs STARTTLS, smtps:// is TLS throughout. Empty: the \
-                      server's --smtp-url. The password is stored sealed and shown as ********."/>
+                hint="smtps:// is TLS throughout; smtp://…:587?tls=required is STARTTLS; plain \
+                      smtp:// is unencrypted. Empty: the server's --smtp-url. The password is \
+                      stored sealed and shown as ********."/>
         </div>
         <label class="field checkbox wide">
             <input type="checkbox" name="relay-reports" prop:checked=reports

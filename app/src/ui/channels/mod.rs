@@ -100,10 +100,13 @@ fn ChannelRow(
             view! { <span class="channel-problem">{problem.clone()}</span> }.into_any()
         }
     };
+    // Email's "provider" is its own SMTP relay, when it names one.
     let provider_url = channel
         .provider
         .as_ref()
-        .map_or_else(|| "—".to_owned(), |provider| provider.url.clone());
+        .map(|provider| provider.url.clone())
+        .or_else(|| channel.smtp_url.clone())
+        .unwrap_or_else(|| "—".to_owned());
     let receipt_url = channel
         .receipt_path
         .as_deref()
