@@ -70,12 +70,13 @@ impl Pruner {
 
     async fn prune(&self, keep: Millis, stop: &watch::Receiver<bool>) {
         let before = self.clock.now() - keep;
-        let mut attempts = 0;
+        let (mut attempts, mut message_attempts) = (0, 0);
         while !*stop.borrow() {
             match self.store.prune_attempts(before, BATCH).await {
                 Ok(pruned) => {
                     attempts += pruned.attempts;
-                    if pruned.attempts < BATCH as u64 {
+                    message_attempts += pruned.message_attempts;
+                    if pruned.attempts.max(pruned.message_attempts) < BATCH as u64 {
                         break;
                     }
                 }
@@ -87,10 +88,11 @@ impl Pruner {
             // Other writers first: a long backlog goes out a batch at a time.
             tokio::task::yield_now().await;
         }
-        if attempts > 0 {
+        if attempts + message_attempts > 0 {
             tracing::info!(
                 attempts,
-                "pruned webhook attempts older than the retention period"
+                message_attempts,
+                "pruned webhook and message attempts older than the retention period"
             );
         }
     }

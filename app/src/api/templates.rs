@@ -264,4 +264,28 @@ pub struct MessageOut {
     pub sent_at: Option<i64>,
     /// The activities recorded for it (delivered, opened, …), each once, in order.
     pub activities: Vec<crate::journey::Activity>,
+    /// Every attempt to send it, oldest first (kept for `--attempt-retention-days`).
+    pub attempt_log: Vec<MessageAttemptOut>,
+}
+
+/// One attempt to send a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MessageAttemptOut {
+    pub attempted_at: i64,
+    pub outcome: MessageAttemptOutcome,
+    /// The provider's id for it once sent; the error or refusal otherwise.
+    pub detail: Option<String>,
+}
+
+crate::text_enum! {
+    /// What came of one attempt to send a message.
+    pub enum MessageAttemptOutcome {
+        /// The channel's provider (or SMTP server) took it.
+        Sent = "sent",
+        /// It could not take it now: tried again later.
+        Retry = "retry",
+        /// Refused for good, or it could not be sent at all.
+        Failed = "failed",
+    }
 }

@@ -1,8 +1,9 @@
 //! `GET /api/v1/messages`: the message log, what action nodes sent (or skipped, and why),
-//! filterable by journey, node, channel, status and contact, with each message's activities.
+//! filterable by journey, node, channel, status and contact, with each message's activities
+//! and every attempt to send it.
 
 use app::{
-    api::{MessageFilter, MessageOut},
+    api::{MessageAttemptOut, MessageFilter, MessageOut},
     journey::Activity,
 };
 use axum::{Json, Router, extract::State, routing::get};
@@ -51,17 +52,23 @@ async fn list(
         .await?;
     let ids: Vec<_> = rows.iter().map(|row| row.id).collect();
     let mut activities = state.store.message_activities(&ids).await?;
+    let mut attempts = state.store.message_attempts(&ids).await?;
     Ok(Json(
         rows.into_iter()
             .map(|row| {
                 let had = activities.remove(&row.id).unwrap_or_default();
-                message_out(row, had)
+                let attempt_log = attempts.remove(&row.id).unwrap_or_default();
+                message_out(row, had, attempt_log)
             })
             .collect(),
     ))
 }
 
-fn message_out(row: MessageLogRow, had: Vec<String>) -> MessageOut {
+fn message_out(
+    row: MessageLogRow,
+    had: Vec<String>,
+    attempt_log: Vec<MessageAttemptOut>,
+) -> MessageOut {
     MessageOut {
         id: row.id,
         journey_id: row.journey_id,
@@ -82,5 +89,6 @@ fn message_out(row: MessageLogRow, had: Vec<String>) -> MessageOut {
             .iter()
             .filter_map(|name| name.parse::<Activity>().ok())
             .collect(),
+        attempt_log,
     }
 }

@@ -1,7 +1,14 @@
 //! The message worker: claims queued messages, renders each for its contact, sends it through
 //! its channel and records what became of it, retrying transient failures with backoff.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use app::{
     api::TemplateContent,
@@ -30,18 +37,24 @@ use crate::{
     store::{Claimant, DueMessage, MessageOutcome, Store, json_object},
 };
 
-/// How long a claim lasts past the last heartbeat: a dead process's messages are due again
-/// after it.
-const LEASE: Duration = Duration::from_secs(5 * 60);
+/// How long a claim lasts past the last heartbeat: a process killed mid-round leaves messages
+/// that are due again (to another process, or to its restart) this long after.
+const LEASE: Duration = Duration::from_secs(10);
 
-/// How often the worker renews the leases of the messages it holds: four rounds of 500 emails
-/// sharing 16 sends to an SMTP server that times out (30 s each) last about an hour, a dozen
-/// leases.
-const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How often the worker renews the leases of the messages it holds, four beats a lease: a
+/// round (four of 500 emails sharing 16 sends to an SMTP server that times out last about an
+/// hour) is renewed for as long as it lasts, and a beat delayed by a busy database does not
+/// let a live worker's claims lapse.
+const HEARTBEAT: Duration = Duration::from_millis(2_500);
 
 /// Rounds under way at once: while some claim or record (SQLite commits cost as much as a
 /// batch's local sends), the others keep [`MessagingSettings::concurrency`] messages in flight.
 pub const ROUNDS_UNDER_WAY: usize = 4;
+
+/// How long the first message of a round to finish waits for others to share its commit: a
+/// commit per few hundred messages at full speed (each costs SQLite's writer a turn), and what a
+/// kill catches unrecorded stays what finished within it.
+const RECORD_GATHER: Duration = Duration::from_millis(20);
 
 /// How long a message that meets transient failures is retried from when it was queued: an
 /// email hours late is worse than none.
@@ -75,7 +88,26 @@ pub struct MessageWorker {
     wake: Arc<Notify>,
     /// A permit per message being sent.
     in_flight: Arc<Semaphore>,
+    /// Rounds holding claimed messages: the heartbeat writes nothing while there are none
+    /// (on SQLite every renewal takes the single writer's turn).
+    rounds_holding: Arc<AtomicUsize>,
     metrics: SharedMetrics,
+}
+
+/// A round holding claims, counted from its claim until it ends, however it ends.
+struct Holding(Arc<AtomicUsize>);
+
+impl Holding {
+    fn start(rounds: &Arc<AtomicUsize>) -> Self {
+        rounds.fetch_add(1, Ordering::AcqRel);
+        Self(rounds.clone())
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// A message ready to send, or what became of it without sending.
@@ -116,6 +148,7 @@ impl MessageWorker {
             settings,
             claimant: Claimant::random(),
             wake: Arc::new(Notify::new()),
+            rounds_holding: Arc::new(AtomicUsize::new(0)),
             in_flight,
             metrics: SharedMetrics::default(),
         }
@@ -183,6 +216,9 @@ impl MessageWorker {
                 _ = beat.tick() => {}
                 _ = stop.wait_for(|stop| *stop) => return,
             }
+            if self.rounds_holding.load(Ordering::Acquire) == 0 {
+                continue;
+            }
             let lease_until = self.clock.now().saturating_add(LEASE.as_millis() as Millis);
             if let Err(error) = self
                 .store
@@ -215,6 +251,7 @@ impl MessageWorker {
         if due.is_empty() {
             return Ok(0);
         }
+        let _holding = Holding::start(&self.rounds_holding);
         let channels = Channels::of(
             self.store.channel_rows().await?,
             &self.settings.email_attribute,
@@ -226,17 +263,18 @@ impl MessageWorker {
             .iter()
             .map(|message| (message.id, message.channel))
             .collect();
-        let mut outcomes = Vec::with_capacity(due.len());
+        let mut settled = Vec::new();
         let mut sending = JoinSet::new();
         for message in due {
             match self.prepare(&message, &channels, &templates, &providers, &mut recent) {
-                Prepared::Settled(outcome) => outcomes.push((message.id, outcome)),
+                Prepared::Settled(outcome) => settled.push((message.id, outcome)),
                 Prepared::Send(outgoing) => {
-                    let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
-                        unreachable!("the semaphore is never closed");
-                    };
                     let worker = self.clone();
                     sending.spawn(async move {
+                        // Each waits for its turn among the messages in flight of every round.
+                        let Ok(permit) = worker.in_flight.clone().acquire_owned().await else {
+                            unreachable!("the semaphore is never closed");
+                        };
                         let outcome = worker.send(&message, &outgoing).await;
                         drop(permit);
                         (message.id, outcome)
@@ -244,12 +282,42 @@ impl MessageWorker {
                 }
             }
         }
-        while let Some(done) = sending.join_next().await {
-            match done {
-                Ok(done) => outcomes.push(done),
-                // Its claim lapses and another round sends it.
-                Err(error) => tracing::error!(%error, "a message send task ended abnormally"),
+        self.record(settled, &channels_of).await?;
+        // Recorded as they finish, in groups of whatever finished together: a process killed
+        // in the middle of a round then sends again only what it had not recorded in the last
+        // moment, not everything the round had sent (an email has no idempotency key).
+        while let Some(first) = sending.join_next().await {
+            let mut finished = vec![first];
+            let gather_until = tokio::time::Instant::now() + RECORD_GATHER;
+            while let Ok(Some(more)) =
+                tokio::time::timeout_at(gather_until, sending.join_next()).await
+            {
+                finished.push(more);
             }
+            let outcomes = finished
+                .into_iter()
+                .filter_map(|done| match done {
+                    Ok(done) => Some(done),
+                    // Its claim lapses and another round sends it.
+                    Err(error) => {
+                        tracing::error!(%error, "a message send task ended abnormally");
+                        None
+                    }
+                })
+                .collect();
+            self.record(outcomes, &channels_of).await?;
+        }
+        Ok(handled)
+    }
+
+    /// Commits what became of these messages, and counts them.
+    async fn record(
+        &self,
+        outcomes: Vec<(MessageId, MessageOutcome)>,
+        channels_of: &HashMap<MessageId, Channel>,
+    ) -> sqlx::Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
         }
         self.store
             .record_messages(self.claimant, &outcomes, self.clock.now())
@@ -259,7 +327,7 @@ impl MessageWorker {
                 self.metrics.message(*channel, outcome);
             }
         }
-        Ok(handled)
+        Ok(())
     }
 
     /// The batch's templates, each read and parsed once.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use app::{
-    api::MessageStatus,
+    api::{MessageAttemptOut, MessageAttemptOutcome, MessageStatus},
     ids::{ContactId, JourneyId, MessageId, TemplateId},
     journey::{Channel, NodeId},
 };
@@ -125,6 +125,15 @@ pub struct MessageLogRow {
     pub provider_ref: Option<String>,
     pub created_at: Millis,
     pub sent_at: Option<Millis>,
+}
+
+/// One attempt to send a message, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+struct MessageAttemptRow {
+    message_id: MessageId,
+    attempted_at: Millis,
+    outcome: MessageAttemptOutcome,
+    detail: Option<String>,
 }
 
 /// A message as stored.
@@ -280,7 +289,51 @@ impl Store {
             ]
         });
         let settled: Vec<[Param<'_>; 7]> = settled.collect();
+        let attempts: Vec<[Param<'_>; 3]> = outcomes
+            .iter()
+            .filter_map(|(id, outcome)| {
+                let (outcome, detail) = match outcome {
+                    MessageOutcome::Sent { provider_ref } => {
+                        (MessageAttemptOutcome::Sent, provider_ref.as_deref())
+                    }
+                    MessageOutcome::Retry { error, .. } => {
+                        (MessageAttemptOutcome::Retry, Some(error.as_str()))
+                    }
+                    MessageOutcome::Failed { reason } => {
+                        (MessageAttemptOutcome::Failed, Some(reason.as_str()))
+                    }
+                    MessageOutcome::Skipped { .. } | MessageOutcome::Deferred { .. } => {
+                        return None;
+                    }
+                };
+                Some([
+                    (*id).into(),
+                    Param::Text(outcome.as_str()),
+                    Param::OptText(detail),
+                ])
+            })
+            .collect();
         let mut transaction = self.begin_write().await?;
+        // Logged before the outcomes free the claims: only for messages this worker still
+        // holds, as the outcomes themselves.
+        for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 3);
+            let attempted_at = params.one();
+            let holder = params.one();
+            let sql = format!(
+                "WITH attempted (message_id, outcome, detail) AS (VALUES {values})
+                 INSERT INTO message_attempts (message_id, attempted_at, outcome, detail)
+                 SELECT attempted.message_id, {attempted_at}, attempted.outcome, attempted.detail
+                 FROM attempted JOIN messages ON messages.id = attempted.message_id
+                 WHERE messages.claimed_by = {holder} AND messages.status = 'queued'"
+            );
+            bind_rows(sqlx::query(&sql), chunk)
+                .bind(now)
+                .bind(claimant.0)
+                .execute(&mut *transaction)
+                .await?;
+        }
         // One statement per few hundred messages, not one each: each statement costs a
         // hand-off to SQLite's thread, which made recording cost as much as sending.
         for chunk in settled.chunks(ROWS_PER_STATEMENT) {
@@ -434,6 +487,37 @@ impl super::Store {
                 if !names.contains(&name) {
                     names.push(name);
                 }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every attempt to send each of these messages, oldest first.
+    pub async fn message_attempts(
+        &self,
+        ids: &[MessageId],
+    ) -> sqlx::Result<HashMap<MessageId, Vec<MessageAttemptOut>>> {
+        let mut found: HashMap<MessageId, Vec<MessageAttemptOut>> =
+            HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT message_id, attempted_at, outcome, detail FROM message_attempts
+                 WHERE message_id IN ({}) ORDER BY id",
+                Params::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, MessageAttemptRow>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found
+                    .entry(row.message_id)
+                    .or_default()
+                    .push(MessageAttemptOut {
+                        attempted_at: row.attempted_at,
+                        outcome: row.outcome,
+                        detail: row.detail,
+                    });
             }
         }
         Ok(found)

@@ -9,6 +9,7 @@ use crate::clock::Millis;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub attempts: u64,
+    pub message_attempts: u64,
     pub webhook_hours: u64,
 }
 
@@ -33,9 +34,27 @@ impl Store {
             .take_while(|(_, attempted_at)| *attempted_at < before)
             .last()
             .map(|(id, _)| *id);
+        let oldest_messages: Vec<(i64, Millis)> =
+            sqlx::query_as("SELECT id, attempted_at FROM message_attempts ORDER BY id LIMIT $1")
+                .bind(batch)
+                .fetch_all(&self.pool)
+                .await?;
+        let last_old_message = oldest_messages
+            .iter()
+            .take_while(|(_, attempted_at)| *attempted_at < before)
+            .last()
+            .map(|(id, _)| *id);
         let mut transaction = self.begin_write().await?;
         let attempts = match last_old {
             Some(last) => sqlx::query("DELETE FROM delivery_attempts WHERE id <= $1")
+                .bind(last)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected(),
+            None => 0,
+        };
+        let message_attempts = match last_old_message {
+            Some(last) => sqlx::query("DELETE FROM message_attempts WHERE id <= $1")
                 .bind(last)
                 .execute(&mut *transaction)
                 .await?
@@ -50,6 +69,7 @@ impl Store {
         transaction.commit().await?;
         Ok(Pruned {
             attempts,
+            message_attempts,
             webhook_hours,
         })
     }

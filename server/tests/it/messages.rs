@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use app::{
-    api::{ChannelOut, MessageCountsOut, Reentry, TemplateOut},
+    api::{ChannelOut, MessageAttemptOutcome, MessageCountsOut, MessageOut, Reentry, TemplateOut},
     ids::{JourneyId, TemplateId},
 };
 use reqwest::StatusCode;
@@ -26,6 +26,8 @@ backend_tests!(
     templates_are_checked_when_saved_and_previewed_unsaved,
     the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given,
     the_email_channel_sends_through_its_own_smtp_relay,
+    message_attempts_older_than_the_retention_period_are_pruned,
+    a_node_naming_its_template_sends_to_the_channels_own_attributes_and_skips_who_opted_out,
 );
 
 const MINUTE: i64 = 60_000;
@@ -329,6 +331,36 @@ async fn a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message(bac
             .await
             .expect("the failed message");
     assert!(reason.contains("no such user"), "{reason}");
+
+    // The message log keeps every attempt, as the delivery log does.
+    let log: Vec<MessageOut> = server
+        .expect(
+            server
+                .get(&format!("/api/v1/messages?journey={journey}&node=email"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    let attempts_of = |contact: &str| {
+        log.iter()
+            .find(|message| message.contact == contact)
+            .unwrap_or_else(|| panic!("{contact}'s message"))
+            .attempt_log
+            .iter()
+            .map(|attempt| (attempt.outcome, attempt.detail.clone().unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    let ana = attempts_of("ana");
+    assert_eq!(
+        ana.iter().map(|(outcome, _)| *outcome).collect::<Vec<_>>(),
+        [MessageAttemptOutcome::Retry, MessageAttemptOutcome::Sent],
+        "{ana:?}"
+    );
+    assert!(ana[0].1.contains("try again later"), "{ana:?}");
+    let bob = attempts_of("bob");
+    assert_eq!(bob.len(), 1, "{bob:?}");
+    assert_eq!(bob[0].0, MessageAttemptOutcome::Failed);
+    assert!(bob[0].1.contains("no such user"), "{bob:?}");
 }
 
 async fn templates_are_checked_when_saved_and_previewed_unsaved(backend: Backend) {
@@ -615,4 +647,154 @@ async fn the_email_channel_sends_through_its_own_smtp_relay(backend: Backend) {
     email_counts_when(&server, journey, |counts| counts.sent == 1).await;
     let emails = smtp.messages_when(1).await;
     assert!(readable(&emails[0]).contains("To: ana@example.com"));
+}
+
+/// Whose messages' attempts the log holds, oldest first, once it holds `count`.
+async fn message_attempts_when(server: &TestServer, count: usize) -> Vec<String> {
+    let mut last = Vec::new();
+    for _ in 0..500 {
+        last = sqlx::query_as::<_, (String,)>(
+            "SELECT c.external_id FROM message_attempts a
+             JOIN messages m ON m.id = a.message_id
+             JOIN contacts c ON c.id = m.contact_id ORDER BY a.id",
+        )
+        .fetch_all(&mut server.database_connection().await)
+        .await
+        .expect("the attempt log")
+        .into_iter()
+        .map(|(contact,)| contact)
+        .collect();
+        if last.len() == count {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the message attempt log never held {count}: {last:?}");
+}
+
+async fn message_attempts_older_than_the_retention_period_are_pruned(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let receiver = Receiver::start().await;
+    let smtp_url = smtp.url();
+    let server = TestServer::start_with(backend, |config| {
+        config.smtp_url = Some(smtp_url);
+        config.attempt_retention_days = 1;
+    })
+    .await;
+    let template = email_template(&server).await;
+    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    server
+        .signs_up("ana", json!({"email": "ana@example.com"}))
+        .await;
+    assert_eq!(message_attempts_when(&server, 1).await, ["ana"]);
+
+    // A day less an hour later, bob's email; two hours on, ana's attempt is over a day old.
+    server.clock().advance(23 * 60 * MINUTE);
+    server
+        .signs_up("bob", json!({"email": "bob@example.com"}))
+        .await;
+    assert_eq!(message_attempts_when(&server, 2).await, ["ana", "bob"]);
+    server.clock().advance(2 * 60 * MINUTE);
+    assert_eq!(message_attempts_when(&server, 1).await, ["bob"]);
+    // The messages and their counts stay.
+    let counts = email_counts(&server, journey).await;
+    assert_eq!(counts.sent, 2, "{counts:?}");
+}
+
+async fn a_node_naming_its_template_sends_to_the_channels_own_attributes_and_skips_who_opted_out(
+    backend: Backend,
+) {
+    let smtp = SmtpReceiver::start().await;
+    let smtp_url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
+    server
+        .expect::<ChannelOut>(
+            server
+                .put_json(
+                    "/api/v1/channels/email",
+                    &json!({"address_attribute": "work_email", "opt_out_attribute": "no_marketing"}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    email_template(&server).await;
+    // A document saved before templates were assets names its message by the template's name.
+    let node = |id: &str, kind: &str, settings: Value| json!({"id": id, "position": {"x": 0, "y": 0}, "kind": kind, "settings": settings});
+    let journey = server
+        .publish_journey(
+            Reentry::Always,
+            json!({
+                "nodes": [
+                    node("start", "trigger", json!({"event": "signup"})),
+                    node("email", "action", json!({"channel": "email", "message": "Cart reminder"})),
+                    node("done", "exit", json!(null)),
+                ],
+                "edges": [
+                    {"from": "start", "branch": "next", "to": "email"},
+                    {"from": "email", "branch": "next", "to": "done"},
+                ],
+            }),
+        )
+        .await;
+
+    server
+        .signs_up(
+            "ana",
+            json!({"work_email": "ana@work.example", "email": "ana@home.example"}),
+        )
+        .await;
+    email_counts_when(&server, journey, |counts| counts.sent == 1).await;
+    let to_ana = readable(&smtp.messages_when(1).await[0]);
+    assert!(to_ana.contains("To: ana@work.example"), "{to_ana}");
+
+    // Unsubscribing sets the attribute the channel names; her next email is skipped.
+    let unsubscribe = url_after(&to_ana, &format!("{}/t/u/", server.url("")));
+    let done = http_client()
+        .post(&unsubscribe)
+        .send()
+        .await
+        .expect("unsubscribe");
+    assert_eq!(done.status(), StatusCode::OK);
+    let ana: Value = server
+        .get("/api/v1/contacts/ana")
+        .await
+        .json()
+        .await
+        .expect("Ana");
+    assert_eq!(ana["attributes"]["no_marketing"], true, "{ana}");
+    server
+        .signs_up("ana", json!({"work_email": "ana@work.example"}))
+        .await;
+    server
+        .signs_up("cy", json!({"email": "cy@home.example"}))
+        .await;
+    email_counts_when(&server, journey, |counts| counts.skipped == 2).await;
+    let log: Vec<MessageOut> = server
+        .expect(
+            server
+                .get(&format!(
+                    "/api/v1/messages?journey={journey}&status=skipped"
+                ))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    let reason_of = |contact: &str| {
+        log.iter()
+            .find(|message| message.contact == contact)
+            .and_then(|message| message.reason.clone())
+            .unwrap_or_else(|| panic!("{contact}'s skipped message"))
+    };
+    assert!(
+        reason_of("ana").contains("\"no_marketing\""),
+        "{}",
+        reason_of("ana")
+    );
+    assert!(
+        reason_of("cy").contains("\"work_email\""),
+        "{}",
+        reason_of("cy")
+    );
+    assert_eq!(smtp.messages().len(), 1);
 }

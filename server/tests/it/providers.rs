@@ -28,6 +28,7 @@ backend_tests!(
     channel_settings_are_checked_and_never_show_their_secrets,
     quiet_hours_hold_messages_and_the_frequency_cap_skips_the_extra_ones,
     a_push_goes_out_through_a_json_provider_with_its_data,
+    a_provider_down_for_longer_than_the_retry_window_fails_the_message,
 );
 
 const MINUTE: i64 = 60_000;
@@ -720,5 +721,68 @@ async fn a_push_goes_out_through_a_json_provider_with_its_data(backend: Backend)
             "notification": {"title": "Your order", "body": "Hi Zoé \"Z\" {}"},
             "data": {"who": "Zoé \"Z\" {}", "screen": "orders"},
         })
+    );
+}
+
+async fn a_provider_down_for_longer_than_the_retry_window_fails_the_message(backend: Backend) {
+    let provider = Receiver::start().await;
+    provider.always(Answer::Status(503));
+    let server = TestServer::start(backend).await;
+    set_up_sms(&server, &provider.url("/send"), "").await;
+    let journey = publish(&server).await;
+    server.signs_up("ana", json!({"phone": "+33611"})).await;
+    requests_when(&provider, 1).await;
+
+    // Each retry comes due as the clock moves on; none lands after the 4-hour window.
+    let mut counts = sms_counts_when(&server, journey, |counts| counts.queued == 1).await;
+    for _ in 0..40 {
+        server.clock().advance(10 * MINUTE);
+        let tried = provider.received().len();
+        for _ in 0..50 {
+            counts = sms_counts_when(&server, journey, |_| true).await;
+            if counts.failed == 1 || provider.received().len() > tried {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if counts.failed == 1 {
+            break;
+        }
+    }
+    assert_eq!(
+        (counts.failed, counts.queued, counts.sent),
+        (1, 0, 0),
+        "{counts:?}"
+    );
+    let log: Vec<MessageOut> = server
+        .expect(
+            server
+                .get(&format!("/api/v1/messages?journey={journey}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    let message = &log[0];
+    assert_eq!(message.status, MessageStatus::Failed);
+    let reason = message.reason.clone().unwrap_or_default();
+    assert!(reason.starts_with("not sent within 4 hours"), "{reason}");
+    assert!(reason.contains("HTTP 503"), "{reason}");
+    // 5 s, 1 min, 5 min, 30 min, 1 h, 2 h: seven attempts, each logged, the last one failed.
+    let sent = provider.received().len();
+    assert_eq!(message.attempt_log.len(), sent, "{:?}", message.attempt_log);
+    assert!((5..=8).contains(&sent), "{sent} attempts");
+    let last = message.attempt_log.last().expect("an attempt");
+    assert_eq!(last.outcome, app::api::MessageAttemptOutcome::Failed);
+    assert!(
+        message.attempt_log[..sent - 1]
+            .iter()
+            .all(|attempt| attempt.outcome == app::api::MessageAttemptOutcome::Retry)
+    );
+    // It fails within the window: no attempt after four hours from the first.
+    let first = message.attempt_log[0].attempted_at;
+    assert!(
+        last.attempted_at - first <= 4 * 60 * MINUTE,
+        "{:?}",
+        message.attempt_log
     );
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::{EditorState, Selection, log::reload_while};
 use crate::{
-    api::{MessageFilter, MessageOut, MessageStatus, client},
+    api::{MessageAttemptOut, MessageFilter, MessageOut, MessageStatus, client},
     journey::{NodeId, NodeKindTag},
     ui::pages::{LoadedList, utc_seconds},
 };
@@ -83,6 +83,7 @@ fn MessageItem(message: MessageOut) -> impl IntoView {
         reason,
         created_at,
         activities,
+        attempt_log,
         ..
     } = message;
     view! {
@@ -104,8 +105,35 @@ fn MessageItem(message: MessageOut) -> impl IntoView {
                         .collect_view()}
                 </ul>
             })}
+            {(!attempt_log.is_empty()).then(|| view! {
+                <details class="attempt-log">
+                    <summary>"Attempts"</summary>
+                    <ol>
+                        {attempt_log
+                            .iter()
+                            .map(|attempt| view! {
+                                <li class=format!("attempt {}", attempt.outcome)>{attempt_line(attempt)}</li>
+                            })
+                            .collect_view()}
+                    </ol>
+                </details>
+            })}
         </li>
     }
+}
+
+/// "2026-11-23 16:35:07 · retry · HTTP 503: busy".
+fn attempt_line(attempt: &MessageAttemptOut) -> String {
+    let mut line = format!(
+        "{} · {}",
+        utc_seconds(attempt.attempted_at),
+        attempt.outcome
+    );
+    if let Some(detail) = &attempt.detail {
+        line.push_str(" · ");
+        line.push_str(detail);
+    }
+    line
 }
 
 /// Attempts, the provider's id, when a queued message is tried next, and when a message was
@@ -154,7 +182,21 @@ mod tests {
             created_at: 1_795_451_707_000,
             sent_at: None,
             activities: vec![Activity::Delivered],
+            attempt_log: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_attempt_reads_as_its_time_outcome_and_answer() {
+        let attempt = MessageAttemptOut {
+            attempted_at: 1_795_451_707_000,
+            outcome: crate::api::MessageAttemptOutcome::Retry,
+            detail: Some("HTTP 503: busy".to_owned()),
+        };
+        assert_eq!(
+            attempt_line(&attempt),
+            "2026-11-23 16:35:07 · retry · HTTP 503: busy"
+        );
     }
 
     #[test]
