@@ -232,7 +232,7 @@ test('an admin names the email channel\'s SMTP relay and reads its bounce report
   await form.getByLabel("Read the relay's reports (bounces, deliveries)").check();
   await expect(form).toContainText(`${baseURL}/api/v1/receipts/email`);
   await form.getByLabel('Signing secret').fill(relaySecret);
-  await form.getByLabel('Message path').fill('$.mail.messageId');
+  await form.getByLabel('Message path').fill('$.mail.commonHeaders.messageId');
   await form.getByLabel('Status path').fill('$.eventType');
   await form.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByRole('status').filter({ hasText: 'email channel' })).toHaveText('Saved the email channel.');
@@ -246,7 +246,7 @@ test('an admin names the email channel\'s SMTP relay and reads its bounce report
   await email.getByRole('button', { name: 'Edit Email' }).click();
   await expect(form.getByLabel('SMTP relay URL')).toHaveValue(relayUrl);
   await expect(form.getByLabel("Read the relay's reports (bounces, deliveries)")).toBeChecked();
-  await expect(form.getByLabel('Message path')).toHaveValue('$.mail.messageId');
+  await expect(form.getByLabel('Message path')).toHaveValue('$.mail.commonHeaders.messageId');
   await expect(form.getByLabel('Signing secret')).toHaveValue('');
   await expect(form.getByLabel('Signing secret')).toHaveAttribute('placeholder', /unchanged/);
   expect(await page.content()).not.toContain(relaySecret);

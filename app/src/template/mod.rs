@@ -157,6 +157,29 @@ impl Template {
             .any(|placeholder| placeholder.scope == scope)
     }
 
+    /// For each placeholder in order, whether the template's own text puts it inside a JSON
+    /// string (between unescaped double quotes): how a JSON body escapes what fills it.
+    pub fn in_json_strings(&self) -> Vec<bool> {
+        let (mut inside, mut escaped) = (false, false);
+        let mut found = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => {
+                    for character in text.chars() {
+                        match character {
+                            _ if escaped => escaped = false,
+                            '\\' if inside => escaped = true,
+                            '"' => inside = !inside,
+                            _ => {}
+                        }
+                    }
+                }
+                Part::Placeholder(_) => found.push(inside),
+            }
+        }
+        found
+    }
+
     /// The placeholders in the order they appear.
     pub fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
         self.parts.iter().filter_map(|part| match part {
@@ -172,30 +195,35 @@ impl Template {
         data: &TemplateData<'_>,
         encode: impl Fn(&str) -> String,
     ) -> Rendered {
-        self.render_each(data, |_, value| encode(value))
+        self.render_each(data, |_, _, value| encode(value))
     }
 
-    /// [`Template::render_with`] where the encoding may depend on the placeholder, e.g. a
-    /// value that is JSON already, inserted as it is.
+    /// [`Template::render_with`] where the encoding may depend on the placeholder and its
+    /// place among them (0 for the first), e.g. a value that is JSON already, inserted as it is
+    /// where [`Template::in_json_strings`] says it stands outside a string.
     pub fn render_each(
         &self,
         data: &TemplateData<'_>,
-        encode: impl Fn(&Placeholder, &str) -> String,
+        encode: impl Fn(usize, &Placeholder, &str) -> String,
     ) -> Rendered {
         let mut text = String::new();
         let mut missing = Vec::new();
+        let mut index = 0;
         for part in &self.parts {
             match part {
                 Part::Text(literal) => text.push_str(literal),
-                Part::Placeholder(placeholder) => match lookup(placeholder, data) {
-                    Some(value) => text.push_str(&encode(placeholder, &value)),
-                    None => {
-                        missing.push(placeholder.to_string());
-                        if let Some(default) = &placeholder.default {
-                            text.push_str(&encode(placeholder, default));
+                Part::Placeholder(placeholder) => {
+                    match lookup(placeholder, data) {
+                        Some(value) => text.push_str(&encode(index, placeholder, &value)),
+                        None => {
+                            missing.push(placeholder.to_string());
+                            if let Some(default) = &placeholder.default {
+                                text.push_str(&encode(index, placeholder, default));
+                            }
                         }
                     }
-                },
+                    index += 1;
+                }
             }
         }
         Rendered { text, missing }

@@ -235,7 +235,14 @@ impl ChannelSettings {
                     url.trim().to_owned(),
                     current.smtp_url.as_deref().unwrap_or_default(),
                 );
-                if let Err(problem) = check_smtp_url(&url) {
+                if url.contains(mask::MASK) {
+                    // The masked password came back with another address: it was not kept.
+                    problems.push(
+                        "smtp_url: the relay's address changed, so its stored password is not \
+                         sent there: type the password again."
+                            .to_owned(),
+                    );
+                } else if let Err(problem) = check_smtp_url(&url) {
                     problems.push(problem);
                 }
                 Some(url)

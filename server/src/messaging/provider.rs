@@ -26,6 +26,8 @@ pub struct RequestTemplate<'a> {
     url: Template,
     headers: Vec<(String, Template)>,
     body: Template,
+    /// For each of the body's placeholders, whether it sits inside a JSON string.
+    body_in_strings: Vec<bool>,
 }
 
 impl<'a> RequestTemplate<'a> {
@@ -46,11 +48,13 @@ impl<'a> RequestTemplate<'a> {
                 ))
             })
             .collect::<Result<_, RenderError>>()?;
+        let body = Template::parse(&provider.body)?;
         Ok(Self {
             provider,
             url,
             headers,
-            body: Template::parse(&provider.body)?,
+            body_in_strings: body.in_json_strings(),
+            body,
         })
     }
 
@@ -79,8 +83,9 @@ impl<'a> RequestTemplate<'a> {
         let body = match provider.body_format {
             ProviderBodyFormat::Json => {
                 headers.push(("content-type".to_owned(), "application/json".to_owned()));
-                self.body.render_each(data, |placeholder, value| {
-                    if is_push_data(placeholder) {
+                self.body.render_each(data, |index, placeholder, value| {
+                    let in_string = self.body_in_strings.get(index).copied().unwrap_or(true);
+                    if is_push_data(placeholder) && !in_string {
                         // A JSON object already (checked when its template was saved).
                         value.to_owned()
                     } else {
@@ -111,7 +116,8 @@ impl<'a> RequestTemplate<'a> {
     }
 }
 
-/// `{{message.data}}`: a push's data, a JSON object that a JSON request carries as it is.
+/// `{{message.data}}`: a push's data, a JSON object that a JSON request carries as it is where
+/// the placeholder stands as a value (inside a string, as a string).
 pub fn is_push_data(placeholder: &Placeholder) -> bool {
     placeholder.scope == Scope::Message && placeholder.path == ["data"]
 }
@@ -274,6 +280,19 @@ mod tests {
             .expect("renders");
         let body: Value = serde_json::from_slice(&request.body).expect("JSON");
         assert_eq!(body, json!({"to": "tok", "data": {"order": "o-\"1\""}}));
+        // Inside a string (data as text, as some APIs take it), it is escaped as any value.
+        let provider = self::provider(
+            ProviderBodyFormat::Json,
+            r#"{"note": "a \"quoted\" {{message.to}}", "payload": "{{message.data}}"}"#,
+        );
+        let request = RequestTemplate::new(&provider)
+            .and_then(|template| template.request("7", &data))
+            .expect("renders");
+        let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+        assert_eq!(
+            body,
+            json!({"note": "a \"quoted\" tok", "payload": "{\"order\": \"o-\\\"1\\\"\"}"})
+        );
     }
 
     #[test]

@@ -77,8 +77,8 @@ pub struct MessageWorker {
     clock: SharedClock,
     /// The relay `--smtp-url` names, if it names one.
     mailer: Option<Mailer>,
-    /// The relay the email channel's settings name, by its URL: built again only when the
-    /// URL changes, so its connections are reused.
+    /// The relay the email channel's settings name, with its URL: built again only when the
+    /// URL changes.
     channel_relay: std::sync::Mutex<Option<(String, Mailer)>>,
     /// Sends HTTP providers' requests, through the same address guard as webhooks.
     sender: Sender,
@@ -282,10 +282,14 @@ impl MessageWorker {
                 }
             }
         }
-        self.record(settled, &channels_of).await?;
         // Recorded as they finish, in groups of whatever finished together: a process killed
         // in the middle of a round then sends again only what it had not recorded in the last
-        // moment, not everything the round had sent (an email has no idempotency key).
+        // moment, not everything the round had sent (an email has no idempotency key). A
+        // group the database does not take is tried again once the sends are over, which go
+        // on meanwhile: stopping them would send again what they had sent.
+        let mut unrecorded = Vec::new();
+        self.record_or_keep(settled, &channels_of, &mut unrecorded)
+            .await;
         while let Some(first) = sending.join_next().await {
             let mut finished = vec![first];
             let gather_until = tokio::time::Instant::now() + RECORD_GATHER;
@@ -305,24 +309,39 @@ impl MessageWorker {
                     }
                 })
                 .collect();
-            self.record(outcomes, &channels_of).await?;
+            self.record_or_keep(outcomes, &channels_of, &mut unrecorded)
+                .await;
         }
+        self.record(&unrecorded, &channels_of).await?;
         Ok(handled)
+    }
+
+    /// [`Self::record`], keeping in `unrecorded` what the database did not take.
+    async fn record_or_keep(
+        &self,
+        outcomes: Vec<(MessageId, MessageOutcome)>,
+        channels_of: &HashMap<MessageId, Channel>,
+        unrecorded: &mut Vec<(MessageId, MessageOutcome)>,
+    ) {
+        if let Err(error) = self.record(&outcomes, channels_of).await {
+            tracing::warn!(%error, messages = outcomes.len(), "cannot record what became of messages; trying again at the end of the round");
+            unrecorded.extend(outcomes);
+        }
     }
 
     /// Commits what became of these messages, and counts them.
     async fn record(
         &self,
-        outcomes: Vec<(MessageId, MessageOutcome)>,
+        outcomes: &[(MessageId, MessageOutcome)],
         channels_of: &HashMap<MessageId, Channel>,
     ) -> sqlx::Result<()> {
         if outcomes.is_empty() {
             return Ok(());
         }
         self.store
-            .record_messages(self.claimant, &outcomes, self.clock.now())
+            .record_messages(self.claimant, outcomes, self.clock.now())
             .await?;
-        for (message, outcome) in &outcomes {
+        for (message, outcome) in outcomes {
             if let Some(channel) = channels_of.get(message) {
                 self.metrics.message(*channel, outcome);
             }
@@ -631,6 +650,10 @@ fn provider_request(
     for (field, text) in content.fields() {
         fields.insert(field.to_owned(), Value::String(text.to_owned()));
     }
+    // Only pushes have data; a JSON body naming it stays JSON for the other channels too.
+    fields
+        .entry("data")
+        .or_insert_with(|| Value::String("{}".to_owned()));
     let data = TemplateData {
         message: Some(&fields),
         ..*data

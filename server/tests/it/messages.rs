@@ -497,8 +497,7 @@ async fn the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given(backend:
     let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
     let template = email_template(&server).await;
     let journey = publish(&server, template.id, &receiver.url("/missed")).await;
-    let bounce =
-        |message_id: &str| json!({"eventType": "Bounce", "mail": {"messageId": message_id}});
+    let bounce = |message_id: &str| json!({"eventType": "Bounce", "mail": {"messageId": "0100018c-ses-own-id", "commonHeaders": {"messageId": message_id}}});
 
     // Until the relay's reports are set up, email takes none.
     let response = relay_report(&server, RELAY_SECRET, &bounce("<wf-1-1@wayfarer>")).await;
@@ -521,7 +520,7 @@ async fn the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given(backend:
                     "/api/v1/channels/email",
                     &json!({"receipts": {
                         "auth": {"type": "hmac", "header": "X-Relay-Signature", "secret": RELAY_SECRET},
-                        "message_path": "$.mail.messageId",
+                        "message_path": "$.mail.commonHeaders.messageId",
                         "status_path": "$.eventType",
                         "statuses": [
                             {"status": "Bounce", "activity": "bounced"},
@@ -629,6 +628,28 @@ async fn the_email_channel_sends_through_its_own_smtp_relay(backend: Backend) {
         .await
         .expect("a body");
     assert!(!shown.contains("s3cret"), "{shown}");
+    // The masked URL sent back keeps the password; with another host it must be typed again.
+    let kept = server
+        .put_json(
+            "/api/v1/channels/email",
+            &json!({"smtp_url": "smtps://ana:********@mail.example:465"}),
+        )
+        .await;
+    assert_eq!(kept.status(), StatusCode::OK);
+    let moved = server
+        .put_json(
+            "/api/v1/channels/email",
+            &json!({"smtp_url": "smtps://ana:********@elsewhere.example:465"}),
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        moved
+            .text()
+            .await
+            .expect("a body")
+            .contains("type the password again")
+    );
 
     let saved: ChannelOut = server
         .expect(

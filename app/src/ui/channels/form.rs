@@ -536,7 +536,7 @@ fn RelayReports(draft: Draft, receipt_url: String) -> impl IntoView {
                 " Its reports name a message by the Message-ID Wayfarer gave it (<wf-…@wayfarer>)."
             </p>
             <ReceiptsFields receipts=draft.relay_receipts secret_kept=Signal::derive(|| true)
-                message_placeholder="$.mail.messageId" status_placeholder="$.eventType"/>
+                message_placeholder="$.mail.commonHeaders.messageId" status_placeholder="$.eventType"/>
         </Show>
     }
 }

@@ -463,15 +463,19 @@ fn MessageBadges(counts: MessageCountsOut, channel: Channel) -> impl IntoView {
     }
 }
 
-/// How many messages had each activity of the channel, then failed, as (class, text), leaving
-/// out those none had.
+/// How many messages had each activity of the channel, then any other activity a provider
+/// reported, then failed and skipped, as (class, text), leaving out those none had.
 fn message_badges(counts: &MessageCountsOut, channel: Channel) -> Vec<(&'static str, String)> {
-    channel
-        .activities()
-        .iter()
+    let own = channel.activities();
+    own.iter()
+        .chain(
+            Activity::ALL
+                .iter()
+                .filter(|activity| !own.contains(activity)),
+        )
         .filter(|activity| **activity != Activity::Failed)
         .map(|activity| (activity.as_str(), activity_count(counts, *activity)))
-        .chain([("failed", counts.failed)])
+        .chain([("failed", counts.failed), ("skipped", counts.skipped)])
         .filter(|(_, count)| *count > 0)
         .map(|(class, count)| (class, format!("{class} {count}")))
         .collect()
@@ -524,14 +528,18 @@ mod tests {
                 ("opened", "opened 4".to_owned()),
                 ("bounced", "bounced 1".to_owned()),
                 ("failed", "failed 2".to_owned()),
+                ("skipped", "skipped 3".to_owned()),
             ]
         );
-        // An SMS is never opened: its count is not shown even if a report said so.
+        // An SMS's own activities first; what a provider reported beyond them still shows.
         assert_eq!(
             message_badges(&counts, Channel::Sms),
             [
                 ("delivered", "delivered 8".to_owned()),
+                ("opened", "opened 4".to_owned()),
+                ("bounced", "bounced 1".to_owned()),
                 ("failed", "failed 2".to_owned()),
+                ("skipped", "skipped 3".to_owned()),
             ]
         );
         assert_eq!(
