@@ -1,6 +1,6 @@
 //! Webhook delivery throughput against a local receiver that answers 200 at once, beside bare
 //! reqwest POSTs to the same receiver in the same run (both with 16 requests in flight, the
-//! per-webhook default).
+//! per-webhook default), and the same deliveries to a webhook that batches them 100 a request.
 //!
 //!     cargo bench -p server --bench delivery [-- REQUESTS]
 //!
@@ -57,7 +57,15 @@ async fn main() -> support::BenchResult {
     let hook = store
         .create_webhook(&webhook::new_row(settings, now)?)
         .await?;
-    publish_journey(&store, hook.id, now).await?;
+    publish_journey(&store, hook.id, "signup", now).await?;
+    let batching = Settings::from_input(serde_json::from_value(serde_json::json!({
+        "name": "bench, batched", "url": url, "contact_fields": ["email"],
+        "batch": {"max_size": 100, "max_wait_seconds": 0}
+    }))?)?;
+    let batched_hook = store
+        .create_webhook(&webhook::new_row(batching, now)?)
+        .await?;
+    publish_journey(&store, batched_hook.id, "bulk_signup", now).await?;
 
     let sender = Sender::new(
         TargetGuard {
@@ -82,21 +90,30 @@ async fn main() -> support::BenchResult {
     // measured in turns and compared by their medians.
     let mut bare_rates = Vec::new();
     let mut durable_rates = Vec::new();
-    for round in 1..=ROUNDS {
-        queue_deliveries(&store, requests, now).await?;
-
-        let bare = bare_posts(&url, requests).await?;
-
+    let mut batched_rates = Vec::new();
+    // Two batches under way at a time, as the server's worker runs them.
+    let drain = || async {
         let started = Instant::now();
-        // Two batches under way at a time, as the server's worker runs them.
-        let drain = || async {
-            while worker.tick().await? > 0 {}
-            Ok::<(), sqlx::Error>(())
-        };
-        let (first, second) = tokio::join!(drain(), drain());
-        first?;
-        second?;
-        let durable = started.elapsed().as_secs_f64();
+        let both = tokio::join!(
+            async {
+                while worker.tick().await? > 0 {}
+                Ok::<(), sqlx::Error>(())
+            },
+            async {
+                while worker.tick().await? > 0 {}
+                Ok::<(), sqlx::Error>(())
+            },
+        );
+        both.0?;
+        both.1?;
+        Ok::<f64, sqlx::Error>(started.elapsed().as_secs_f64())
+    };
+    for round in 1..=ROUNDS {
+        queue_deliveries(&store, requests, "signup", now).await?;
+        let bare = bare_posts(&url, requests).await?;
+        let durable = drain().await?;
+        queue_deliveries(&store, requests, "bulk_signup", now).await?;
+        let batched = drain().await?;
 
         let accepted = store
             .deliveries(&server::store::DeliveryQuery {
@@ -106,21 +123,39 @@ async fn main() -> support::BenchResult {
             })
             .await?
             .len();
-        assert_eq!(accepted, round * requests, "every delivery was accepted");
-        let (bare_rate, durable_rate) = (requests as f64 / bare, requests as f64 / durable);
+        assert_eq!(
+            accepted,
+            2 * round * requests,
+            "every delivery was accepted"
+        );
+        let (bare_rate, durable_rate, batched_rate) = (
+            requests as f64 / bare,
+            requests as f64 / durable,
+            requests as f64 / batched,
+        );
         println!(
             "round {round}: bare reqwest POSTs {bare_rate:.0}/s, durable deliveries \
-             {durable_rate:.0}/s ({:.0} %)",
-            100.0 * durable_rate / bare_rate
+             {durable_rate:.0}/s ({:.0} %), batched by 100 {batched_rate:.0}/s ({:.1}× unbatched)",
+            100.0 * durable_rate / bare_rate,
+            batched_rate / durable_rate
         );
         bare_rates.push(bare_rate);
         durable_rates.push(durable_rate);
+        batched_rates.push(batched_rate);
     }
-    let (bare, durable) = (support::median(bare_rates), support::median(durable_rates));
+    let (bare, durable, batched) = (
+        support::median(bare_rates),
+        support::median(durable_rates),
+        support::median(batched_rates),
+    );
     println!("bare reqwest POSTs: {requests} per round, median {bare:.0}/s");
     println!(
         "durable deliveries: {requests} per round, median {durable:.0}/s ({:.0} % of bare POSTs)",
         100.0 * durable / bare
+    );
+    println!(
+        "batched deliveries (100 a request): median {batched:.0}/s ({:.1}× unbatched)",
+        batched / durable
     );
     Ok(())
 }
@@ -134,10 +169,14 @@ async fn bare_posts(url: &str, requests: usize) -> support::BenchResult<f64> {
     .await
 }
 
-/// Publishes trigger → webhook → exit; every `signup` enters it, also again.
-async fn publish_journey(store: &Store, webhook: WebhookId, now: i64) -> support::BenchResult {
-    let journey =
-        serde_json::to_string(&chain("signup", vec![("hook", webhook_with(webhook, &[]))]))?;
+/// Publishes trigger → webhook → exit; every `event` enters it, also again.
+async fn publish_journey(
+    store: &Store,
+    webhook: WebhookId,
+    event: &str,
+    now: i64,
+) -> support::BenchResult {
+    let journey = serde_json::to_string(&chain(event, vec![("hook", webhook_with(webhook, &[]))]))?;
     let created = store
         .create_journey("bench", Reentry::Always, &journey, now)
         .await?;
@@ -145,13 +184,18 @@ async fn publish_journey(store: &Store, webhook: WebhookId, now: i64) -> support
     Ok(())
 }
 
-/// Queues one delivery per contact through the engine.
-async fn queue_deliveries(store: &Store, contacts: usize, now: i64) -> support::BenchResult {
+/// Queues one delivery per contact through the engine, by way of the journey `event` starts.
+async fn queue_deliveries(
+    store: &Store,
+    contacts: usize,
+    event: &str,
+    now: i64,
+) -> support::BenchResult {
     support::contacts_with_an_event(
         store,
         contacts,
         |n| format!(r#"{{"email": "c{n}@example.com"}}"#),
-        "signup",
+        event,
         now,
     )
     .await?;

@@ -49,6 +49,60 @@ pub struct WebhookIn {
     /// `immediate` (default), or failures gathered in an `hourly` or `daily` digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_digest: Option<AlertDigest>,
+    /// Send deliveries together, several in one request (absent: one request each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batching>,
+}
+
+/// How a webhook sends its deliveries together: whatever is due within `max_wait_seconds` of
+/// the first, up to `max_size`, in one request whose body is `{"<key>": [envelope, …]}` (JSON)
+/// or `data=<that JSON>` (form). Each envelope is the delivery's own, with its own `id`; the
+/// request is signed once, over the batch; its answer applies to each delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Batching {
+    /// At most this many deliveries per request: 1 to 1,000 (default 100).
+    #[serde(default = "default_batch_size")]
+    pub max_size: u32,
+    /// How long the first delivery due waits for others to join it: 0 to 300 seconds (default
+    /// 5). Deliveries due at once go together even with 0.
+    #[serde(default = "default_batch_wait")]
+    pub max_wait_seconds: u32,
+    /// The key holding the list (default `events`), e.g. the receiver's account name.
+    #[serde(default = "default_batch_key")]
+    pub key: String,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Self {
+            max_size: default_batch_size(),
+            max_wait_seconds: default_batch_wait(),
+            key: default_batch_key(),
+        }
+    }
+}
+
+fn default_batch_size() -> u32 {
+    100
+}
+
+fn default_batch_wait() -> u32 {
+    5
+}
+
+fn default_batch_key() -> String {
+    "events".to_owned()
+}
+
+/// `null` as `Some(None)` (turn it off), absent as `None` (keep it): what a PATCH of an optional
+/// setting needs.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// `PATCH /api/v1/webhooks/{id}`: only the fields present change. In `auth`, a secret left
@@ -84,6 +138,14 @@ pub struct WebhookPatch {
     pub alert_every_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_digest: Option<AlertDigest>,
+    /// Batching settings; `null` turns batching off.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Batching>, nullable))]
+    pub batch: Option<Option<Batching>>,
     /// Disable the webhook (its requests are held, not sent and not failed) or enable it
     /// (what it held is sent, oldest first, each with a fresh retry window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +171,7 @@ impl From<WebhookIn> for WebhookPatch {
             alert_emails: Some(input.alert_emails),
             alert_every_minutes: input.alert_every_minutes,
             alert_digest: input.alert_digest,
+            batch: Some(input.batch),
             enabled: None,
         }
     }
@@ -246,6 +309,8 @@ pub struct WebhookOut {
     /// At most one alert email every this many minutes.
     pub alert_every_minutes: u32,
     pub alert_digest: AlertDigest,
+    /// How deliveries are sent together; `None`: one request each.
+    pub batch: Option<Batching>,
     pub enabled: bool,
     /// Why the webhook was disabled, e.g. the receiver answered `410 Gone`.
     pub disabled_reason: Option<String>,

@@ -56,14 +56,31 @@ impl Target {
         })
     }
 
-    /// The request about `subject`, not signed yet.
+    /// The request about `subject`, not signed yet (for a webhook that batches, a batch of
+    /// it alone).
     pub fn request(&self, subject: &Subject) -> Result<OutgoingRequest, RenderError> {
-        if !self.fixed_authority {
-            return Err(RenderError::Url(
-                "placeholders in the scheme or host could send contact data elsewhere".to_owned(),
-            ));
-        }
+        self.check_authority()?;
         render::render(&self.settings, &subject.payload())
+    }
+
+    /// What `subject` brings to what the delivery worker sends: its request, or for a webhook
+    /// that batches, its part of a batch ([`render::render_part`]).
+    pub fn part(&self, subject: &Subject) -> Result<OutgoingRequest, RenderError> {
+        self.check_authority()?;
+        match self.settings.batch {
+            None => render::render(&self.settings, &subject.payload()),
+            Some(_) => render::render_part(&self.settings, &subject.payload()),
+        }
+    }
+
+    fn check_authority(&self) -> Result<(), RenderError> {
+        if self.fixed_authority {
+            Ok(())
+        } else {
+            Err(RenderError::Url(
+                "placeholders in the scheme or host could send contact data elsewhere".to_owned(),
+            ))
+        }
     }
 
     /// Signs the request as of `now`; call it right before sending.

@@ -13,7 +13,7 @@
 //! timestamp is the sending time.
 
 use app::{
-    api::{BodyFormat, HttpMethod},
+    api::{Batching, BodyFormat, HttpMethod},
     ids::JourneyId,
     journey::KeyValue,
     template::{Template, TemplateData},
@@ -21,6 +21,7 @@ use app::{
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::webhook::{Auth, Settings};
 
@@ -78,8 +79,107 @@ pub enum RenderError {
     DotSegment,
 }
 
-/// Renders the request, not signed yet.
+/// Renders the request, not signed yet: for a webhook that batches, a batch of this one
+/// delivery (what Preview and Test show).
 pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequest, RenderError> {
+    match &settings.batch {
+        None => render_as(settings, settings.body_format, payload),
+        Some(batching) => Ok(batch(
+            settings,
+            batching,
+            &render_as(settings, BodyFormat::Json, payload)?,
+            &[],
+        )),
+    }
+}
+
+/// What a delivery adds to a batch: its request with its envelope as a JSON body. Batched
+/// together are the parts whose method, URL and headers (placeholders filled) are the same.
+pub fn render_part(
+    settings: &Settings,
+    payload: &Payload<'_>,
+) -> Result<OutgoingRequest, RenderError> {
+    render_as(settings, BodyFormat::Json, payload)
+}
+
+/// One request for `first` and `others` (each from [`render_part`], all to the same URL with
+/// the same headers): `{"<key>": [envelope, …]}` as JSON, or `data=<that JSON>` as a form. Its
+/// `webhook-id` is `batch_` and a digest of the parts' ids: the same batch sent again has the
+/// same id, another batch another one.
+pub fn batch(
+    settings: &Settings,
+    batching: &Batching,
+    first: &OutgoingRequest,
+    others: &[&OutgoingRequest],
+) -> OutgoingRequest {
+    let parts = || std::iter::once(first).chain(others.iter().copied());
+    let mut json = String::with_capacity(
+        parts().map(|part| part.body.len() + 1).sum::<usize>() + batching.key.len() + 8,
+    );
+    json.push('{');
+    json.push_str(&Value::String(batching.key.clone()).to_string());
+    json.push_str(":[");
+    let mut digest = Sha256::new();
+    let mut missing: Vec<String> = Vec::new();
+    for (index, part) in parts().enumerate() {
+        if index > 0 {
+            json.push(',');
+        }
+        json.push_str(&String::from_utf8_lossy(&part.body));
+        digest.update(part.message_id.as_bytes());
+        digest.update(b",");
+        for placeholder in &part.missing {
+            if !missing.contains(placeholder) {
+                missing.push(placeholder.clone());
+            }
+        }
+    }
+    json.push_str("]}");
+    let mut headers: Vec<(String, String)> = first
+        .headers
+        .iter()
+        .filter(|(name, _)| name != "content-type")
+        .cloned()
+        .collect();
+    let body = match settings.body_format {
+        BodyFormat::Form => {
+            headers.push((
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ));
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("data", &json)
+                .finish()
+                .into_bytes()
+        }
+        BodyFormat::Json | BodyFormat::Query => {
+            headers.push((
+                "content-type".to_owned(),
+                "application/json;charset=UTF-8".to_owned(),
+            ));
+            json.into_bytes()
+        }
+    };
+    let id: String = digest.finalize()[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    OutgoingRequest {
+        message_id: format!("batch_{id}"),
+        method: first.method,
+        url: first.url.clone(),
+        headers,
+        body,
+        missing,
+    }
+}
+
+/// Renders the request with its body in `format`.
+fn render_as(
+    settings: &Settings,
+    format: BodyFormat,
+    payload: &Payload<'_>,
+) -> Result<OutgoingRequest, RenderError> {
     let data = TemplateData {
         contact_external_id: payload.contact_external_id,
         contact: payload.contact,
@@ -107,7 +207,7 @@ pub fn render(settings: &Settings, payload: &Payload<'_>) -> Result<OutgoingRequ
     }
     headers.extend(auth_header(&settings.auth));
 
-    let body = match settings.body_format {
+    let body = match format {
         BodyFormat::Json => {
             headers.push((
                 "content-type".to_owned(),

@@ -28,7 +28,7 @@ use super::{
     congestion::{Congestion, Load},
     prepare::{Subject, Target},
     rate::{SendTimes, Spacing},
-    render::OutgoingRequest,
+    render::{self, OutgoingRequest},
     schedule::{self, Verdict},
     send::{Attempt, Sender},
 };
@@ -142,6 +142,98 @@ pub struct DeliveryWorker {
     /// What the database did not take when it was told (it did not answer): written by the
     /// heartbeat once it does.
     owed: tokio::sync::Mutex<Owed>,
+    /// Deliveries of webhooks that batch, waiting for others to go with them. Still claimed
+    /// (the heartbeat renews them); given back when the worker stops.
+    gathering: Mutex<Gathering>,
+    /// Tells the loops that a batch began gathering, so that one sends it when it is due.
+    batch_opened: Notify,
+}
+
+/// Deliveries waiting to go out together, per webhook and request: parts whose placeholders
+/// filled the URL or headers differently go in different requests.
+#[derive(Default)]
+struct Gathering {
+    open: HashMap<BatchKey, OpenBatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct BatchKey {
+    webhook: WebhookId,
+    method: app::api::HttpMethod,
+    url: String,
+    headers: Vec<(String, String)>,
+}
+
+struct OpenBatch {
+    parts: Vec<Prepared>,
+    /// When it goes, full or not: its first part's arrival and the webhook's wait.
+    due_at: tokio::time::Instant,
+}
+
+/// Parts that go in one request, the oldest first.
+struct Batch {
+    parts: Vec<Prepared>,
+    /// The webhook's batching settings, as the first part found them.
+    batching: app::api::Batching,
+}
+
+impl Gathering {
+    /// Adds the parts to their batches; returns the batches they filled, and those due by
+    /// `now` (a wait of 0 sends what came together at once).
+    fn add(&mut self, parts: Vec<Prepared>, now: tokio::time::Instant) -> Vec<Batch> {
+        let mut ready = Vec::new();
+        for part in parts {
+            let Some(batching) = part.target.settings.batch.clone() else {
+                continue;
+            };
+            let key = BatchKey {
+                webhook: part.target.id,
+                method: part.request.method,
+                url: part.request.url.to_string(),
+                headers: part.request.headers.clone(),
+            };
+            let open = self.open.entry(key.clone()).or_insert_with(|| OpenBatch {
+                parts: Vec::new(),
+                due_at: now + Duration::from_secs(u64::from(batching.max_wait_seconds)),
+            });
+            open.parts.push(part);
+            if open.parts.len() >= batching.max_size as usize
+                && let Some(full) = self.open.remove(&key)
+            {
+                ready.push(Batch {
+                    parts: full.parts,
+                    batching,
+                });
+            }
+        }
+        ready.extend(self.take_due(now));
+        ready
+    }
+
+    /// The batches whose wait is over by `now`.
+    fn take_due(&mut self, now: tokio::time::Instant) -> Vec<Batch> {
+        let due: Vec<BatchKey> = self
+            .open
+            .iter()
+            .filter(|(_, open)| open.due_at <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        due.into_iter()
+            .filter_map(|key| self.open.remove(&key))
+            .filter_map(|open| {
+                let batching = open.parts.first()?.target.settings.batch.clone()?;
+                Some(Batch {
+                    parts: open.parts,
+                    batching,
+                })
+            })
+            .collect()
+    }
+
+    /// When the next batch is due, if one is gathering.
+    fn next_due(&self) -> Option<tokio::time::Instant> {
+        self.open.values().map(|open| open.due_at).min()
+    }
 }
 
 /// Writes a worker owes the database.
@@ -199,12 +291,13 @@ struct Unsendable {
     reason: String,
 }
 
-/// What became of a prepared delivery.
+/// What became of a request: one delivery's, or a batch's.
 enum Dispatched {
-    Sent(Box<Sent>),
+    /// Sent: each delivery it carried, with the answer.
+    Sent(Vec<Sent>),
     /// Not sent: its webhook was paused by the time its turn came.
     Deferred {
-        delivery: DeliveryId,
+        deliveries: Vec<DeliveryId>,
         until: Millis,
     },
 }
@@ -260,6 +353,8 @@ impl DeliveryWorker {
             },
             handed_over: tokio::sync::Mutex::new(handed_over),
             owed: tokio::sync::Mutex::new(Owed::default()),
+            gathering: Mutex::new(Gathering::default()),
+            batch_opened: Notify::new(),
         }
     }
 
@@ -374,11 +469,18 @@ impl DeliveryWorker {
 
     /// Sends what the engine hands over as it comes, and claims due deliveries (retries,
     /// resends, those queued while the hand-over was full) when woken, when the poll interval
-    /// passes, and while claims come back full.
+    /// passes, and while claims come back full; sends gathered batches when they are due.
     async fn run_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut claim_due = true;
         let mut handed_over = None;
+        let mut batch_due = false;
         while !*stop.borrow() {
+            if std::mem::take(&mut batch_due) {
+                if let Err(error) = self.send_due_batches().await {
+                    tracing::error!(%error, "batch failed; its deliveries are due again");
+                }
+                continue;
+            }
             if let Some(due) = handed_over.take() {
                 if let Err(error) = self.send(due, self.clock.now()).await {
                     tracing::error!(%error, "delivery batch failed; its deliveries are due again");
@@ -401,7 +503,30 @@ impl DeliveryWorker {
                 _ = stop.changed() => {}
                 due = self.next_handed_over() => handed_over = due,
                 () = self.handoff.wake.notified() => claim_due = true,
+                () = self.next_batch_due() => batch_due = true,
                 () = tokio::time::sleep(self.settings.poll_interval) => claim_due = true,
+            }
+        }
+    }
+
+    /// Returns once a gathering batch is due (never while none gathers).
+    async fn next_batch_due(&self) {
+        loop {
+            // Registered before reading the batches: one opened meanwhile wakes it.
+            let opened = self.batch_opened.notified();
+            tokio::pin!(opened);
+            opened.as_mut().enable();
+            let next = self
+                .gathering
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .next_due();
+            match next {
+                Some(at) => tokio::select! {
+                    () = tokio::time::sleep_until(at) => return,
+                    () = &mut opened => {}
+                },
+                None => opened.await,
             }
         }
     }
@@ -463,37 +588,108 @@ impl DeliveryWorker {
     /// the answers; returns how many it handled. Should that fail, what is still pending is
     /// given back, due at once (this worker never claims what it holds).
     async fn send(&self, due: Vec<DueDelivery>, now: Millis) -> sqlx::Result<usize> {
-        let claimed: Vec<DeliveryId> = due.iter().map(|delivery| delivery.id).collect();
-        if claimed.is_empty() {
+        let count = due.len();
+        if count == 0 {
             return Ok(0);
         }
-        let sent = self.send_claimed(due, &claimed, now).await;
+        // The deliveries this call answers for: those it claimed, less those it leaves to a
+        // gathering batch, plus those of the batches it sends.
+        let mut answering: Vec<DeliveryId> = due.iter().map(|delivery| delivery.id).collect();
+        let sent = self.send_claimed(due, &mut answering, now).await;
         if sent.is_err() {
-            let mut owed = self.owed.lock().await;
-            // Those answered but not recorded stay claimed until they are.
-            let answered: HashSet<DeliveryId> = owed
-                .unrecorded
-                .iter()
-                .map(|record| record.delivery_id)
-                .collect();
-            let unanswered: Vec<DeliveryId> = claimed
-                .into_iter()
-                .filter(|id| !answered.contains(id))
-                .collect();
-            if let Err(error) = self
-                .store
-                .release_claims(Some(self.claimant), Some(&unanswered), self.clock.now())
-                .await
-            {
-                tracing::error!(
-                    %error,
-                    "cannot give back the deliveries of a failed batch; they are given back \
-                     once the database answers"
-                );
-                owed.unreleased.extend(unanswered);
-            }
+            self.give_back(answering).await;
+        }
+        sent.map(|()| count)
+    }
+
+    /// Sends the gathered batches whose wait is over. Their webhook is read again first: one
+    /// disabled, paused or deleted while they waited has its deliveries given back, to be
+    /// sorted as any claim's are.
+    async fn send_due_batches(&self) -> sqlx::Result<()> {
+        let due = self
+            .gathering
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take_due(tokio::time::Instant::now());
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut answering: Vec<DeliveryId> = due
+            .iter()
+            .flat_map(|batch| batch.parts.iter().map(|part| part.delivery.id))
+            .collect();
+        let sent = self.send_batches(due, &mut answering).await;
+        if sent.is_err() {
+            self.give_back(answering).await;
         }
         sent
+    }
+
+    async fn send_batches(
+        &self,
+        due: Vec<Batch>,
+        answering: &mut Vec<DeliveryId>,
+    ) -> sqlx::Result<()> {
+        let now = self.clock.now();
+        let mut ready = Vec::with_capacity(due.len());
+        let mut given_back = Vec::new();
+        for mut batch in due {
+            let Some(first) = batch.parts.first() else {
+                continue;
+            };
+            let current = match self.store.webhook(first.target.id).await? {
+                Some(row) if row.is_enabled() && self.pause_of(&row, now).is_none() => {
+                    Target::of(&row, now).ok()
+                }
+                _ => None,
+            };
+            match current {
+                // Signed with the secrets of now (a rotation may have come meanwhile).
+                Some(target) => {
+                    let target = Arc::new(target);
+                    for part in &mut batch.parts {
+                        part.target = target.clone();
+                    }
+                    ready.push(batch);
+                }
+                None => given_back.extend(batch.parts.iter().map(|part| part.delivery.id)),
+            }
+        }
+        if !given_back.is_empty() {
+            self.store
+                .release_claims(Some(self.claimant), Some(&given_back), now)
+                .await?;
+            answering.retain(|id| !given_back.contains(id));
+        }
+        self.deliver(Vec::new(), ready, Vec::new(), answering, HashSet::new())
+            .await
+    }
+
+    /// Gives back (due at once) the deliveries of a failed batch, but those answered and not
+    /// recorded yet: they stay claimed until they are.
+    async fn give_back(&self, answering: Vec<DeliveryId>) {
+        let mut owed = self.owed.lock().await;
+        let answered: HashSet<DeliveryId> = owed
+            .unrecorded
+            .iter()
+            .map(|record| record.delivery_id)
+            .collect();
+        let unanswered: Vec<DeliveryId> = answering
+            .into_iter()
+            .filter(|id| !answered.contains(id))
+            .collect();
+        if let Err(error) = self
+            .store
+            .release_claims(Some(self.claimant), Some(&unanswered), self.clock.now())
+            .await
+        {
+            tracing::error!(
+                %error,
+                "cannot give back the deliveries of a failed batch; they are given back \
+                 once the database answers"
+            );
+            owed.unreleased.extend(unanswered);
+        }
     }
 
     /// Records the attempts the database did not take when they were made, then gives back
@@ -577,9 +773,9 @@ impl DeliveryWorker {
     async fn send_claimed(
         &self,
         due: Vec<DueDelivery>,
-        claimed: &[DeliveryId],
+        answering: &mut Vec<DeliveryId>,
         now: Millis,
-    ) -> sqlx::Result<usize> {
+    ) -> sqlx::Result<()> {
         let sorted = self.sort(due, now).await?;
         for (reason, ids) in &sorted.cancelled {
             self.store
@@ -602,25 +798,62 @@ impl DeliveryWorker {
                 .release_claims(Some(self.claimant), Some(ids), *until)
                 .await?;
         }
-        let in_flight = self.dispatch(sorted.prepared).await?;
-        let (aftermath, mut settled) = self.record(in_flight, sorted.unsendable).await?;
-        settled.extend(sorted.cancelled.into_values().flatten());
+        let mut settled: HashSet<DeliveryId> = sorted.cancelled.into_values().flatten().collect();
         settled.extend(sorted.held);
         settled.extend(sorted.deferred.into_values().flatten());
-        if settled.len() < claimed.len() {
-            // A send task panicked: give its delivery back rather than hold it until the
-            // process ends (this worker never claims what it holds).
-            let unsettled: Vec<DeliveryId> = claimed
-                .iter()
-                .copied()
-                .filter(|id| !settled.contains(id))
-                .collect();
+        // Deliveries of webhooks that batch join their batch; this call sends the batches
+        // they fill (or that are due), and answers for those instead.
+        let (parts, single): (Vec<Prepared>, Vec<Prepared>) = sorted
+            .prepared
+            .into_iter()
+            .partition(|prepared| prepared.target.settings.batch.is_some());
+        let ready = if parts.is_empty() {
+            Vec::new()
+        } else {
+            let parked: HashSet<DeliveryId> = parts.iter().map(|part| part.delivery.id).collect();
+            let ready = self
+                .gathering
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .add(parts, tokio::time::Instant::now());
+            self.batch_opened.notify_waiters();
+            answering.retain(|id| !parked.contains(id));
+            answering.extend(
+                ready
+                    .iter()
+                    .flat_map(|batch| batch.parts.iter().map(|part| part.delivery.id)),
+            );
+            ready
+        };
+        self.deliver(single, ready, sorted.unsendable, answering, settled)
+            .await
+    }
+
+    /// Sends the requests, records the attempts and acts on the answers. A delivery this call
+    /// answers for that none of that settled (a send task panicked) is given back rather than
+    /// held until the process ends (this worker never claims what it holds).
+    async fn deliver(
+        &self,
+        single: Vec<Prepared>,
+        batches: Vec<Batch>,
+        unsendable: Vec<Unsendable>,
+        answering: &[DeliveryId],
+        mut settled: HashSet<DeliveryId>,
+    ) -> sqlx::Result<()> {
+        let in_flight = self.dispatch(single, batches).await?;
+        let (aftermath, recorded) = self.record(in_flight, unsendable).await?;
+        settled.extend(recorded);
+        let unsettled: Vec<DeliveryId> = answering
+            .iter()
+            .copied()
+            .filter(|id| !settled.contains(id))
+            .collect();
+        if !unsettled.is_empty() {
             self.store
                 .release_claims(Some(self.claimant), Some(&unsettled), self.clock.now())
                 .await?;
         }
-        self.follow_up(aftermath).await?;
-        Ok(claimed.len())
+        self.follow_up(aftermath).await
     }
 
     /// When the webhook's pause ends, if one runs at `now`: set by any process (its row), or
@@ -682,7 +915,7 @@ impl DeliveryWorker {
                     continue;
                 }
                 Destination::Ready(target) => target
-                    .request(&Subject::of_delivery(&delivery))
+                    .part(&Subject::of_delivery(&delivery))
                     .map(|request| (target.clone(), request))
                     .map_err(|error| error.to_string()),
                 Destination::Broken(reason) => Err(reason.clone()),
@@ -704,18 +937,38 @@ impl DeliveryWorker {
         Ok(sorted)
     }
 
-    /// Starts sending every prepared request, each once its webhook has a free slot in its
-    /// window (and, with a rate limit, its turn), unless the webhook is paused by then.
-    async fn dispatch(&self, prepared: Vec<Prepared>) -> sqlx::Result<JoinSet<Dispatched>> {
-        let mut send_times = self.reserve_send_times(&prepared).await?;
+    /// Starts sending every request (a delivery's, or a batch's), each once its webhook has a
+    /// free slot in its window (and, with a rate limit, its turn), unless the webhook is paused
+    /// by then.
+    async fn dispatch(
+        &self,
+        single: Vec<Prepared>,
+        batches: Vec<Batch>,
+    ) -> sqlx::Result<JoinSet<Dispatched>> {
+        let requests: Vec<(Vec<Prepared>, Option<app::api::Batching>)> = single
+            .into_iter()
+            .map(|prepared| (vec![prepared], None))
+            .chain(
+                batches
+                    .into_iter()
+                    .map(|batch| (batch.parts, Some(batch.batching))),
+            )
+            .collect();
+        let mut send_times = self.reserve_send_times(&requests).await?;
         let mut in_flight = JoinSet::new();
-        for Prepared {
-            delivery,
-            target,
-            mut request,
-            window_started_at,
-        } in prepared
-        {
+        for (parts, batching) in requests {
+            let Some(first) = parts.first() else {
+                continue;
+            };
+            let target = first.target.clone();
+            let mut request = match &batching {
+                None => first.request.clone(),
+                Some(batching) => {
+                    let others: Vec<&OutgoingRequest> =
+                        parts[1..].iter().map(|part| &part.request).collect();
+                    render::batch(&target.settings, batching, &first.request, &others)
+                }
+            };
             let congestion = self.congestion_of(target.id);
             let rate = self.rate_of(target.id, target.settings.max_requests_per_second);
             let reserved = send_times
@@ -736,7 +989,7 @@ impl DeliveryWorker {
                 }
                 if let Some(until) = congestion.paused_at(clock.now()) {
                     return Dispatched::Deferred {
-                        delivery: delivery.id,
+                        deliveries: parts.iter().map(|part| part.delivery.id).collect(),
                         until,
                     };
                 }
@@ -746,27 +999,34 @@ impl DeliveryWorker {
                 };
                 let load = Load::of(&attempt);
                 slot.answered(load);
-                Dispatched::Sent(Box::new(Sent {
-                    delivery,
-                    target,
-                    window_started_at,
-                    attempt,
-                    missing_placeholders: request.missing,
-                    load,
-                }))
+                // The batch's answer is each of its deliveries'.
+                Dispatched::Sent(
+                    parts
+                        .into_iter()
+                        .map(|part| Sent {
+                            delivery: part.delivery,
+                            target: part.target,
+                            window_started_at: part.window_started_at,
+                            attempt: attempt.clone(),
+                            missing_placeholders: part.request.missing,
+                            load,
+                        })
+                        .collect(),
+                )
             });
         }
         Ok(in_flight)
     }
 
-    /// Reserves, for each rate-limited webhook of the batch, the send time its requests need
-    /// (one write per webhook), so that every process together keeps the webhook's rate.
+    /// Reserves, for each rate-limited webhook, the send time its requests need (one write
+    /// per webhook; a batch is one request), so that every process together keeps the
+    /// webhook's rate.
     async fn reserve_send_times(
         &self,
-        prepared: &[Prepared],
+        requests: &[(Vec<Prepared>, Option<app::api::Batching>)],
     ) -> sqlx::Result<HashMap<WebhookId, SendTimes>> {
         let mut counts: HashMap<WebhookId, (u32, usize)> = HashMap::new();
-        for request in prepared {
+        for request in requests.iter().filter_map(|(parts, _)| parts.first()) {
             let rate = request.target.settings.max_requests_per_second;
             if rate > 0 {
                 counts.entry(request.target.id).or_insert((rate, 0)).1 += 1;
@@ -821,24 +1081,31 @@ impl DeliveryWorker {
             let mut paused: HashMap<WebhookId, Millis> = HashMap::new();
             for joined in finished {
                 match joined {
-                    Ok(Dispatched::Deferred { delivery, until }) => {
-                        recorded.insert(delivery);
-                        deferred.entry(until).or_default().push(delivery);
+                    Ok(Dispatched::Deferred { deliveries, until }) => {
+                        recorded.extend(deliveries.iter().copied());
+                        deferred.entry(until).or_default().extend(deliveries);
                     }
                     Ok(Dispatched::Sent(sent)) => {
-                        recorded.insert(sent.delivery.id);
-                        let record = sent_record(&sent, now);
-                        if let Some(until) = sent.load.pause_until(now, record.next_attempt_at) {
-                            // The batch's requests still waiting for their turn see it at once.
-                            self.congestion_of(sent.target.id).pause_until(until);
-                            let latest = paused.entry(sent.target.id).or_insert(until);
-                            *latest = (*latest).max(until);
+                        // One draw for a batch: its deliveries, retried, come due together.
+                        let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
+                        for sent in sent {
+                            recorded.insert(sent.delivery.id);
+                            let record = sent_record(&sent, now, jitter);
+                            if let Some(until) = sent.load.pause_until(now, record.next_attempt_at)
+                            {
+                                // The requests still waiting for their turn see it at once.
+                                self.congestion_of(sent.target.id).pause_until(until);
+                                let latest = paused.entry(sent.target.id).or_insert(until);
+                                *latest = (*latest).max(until);
+                            }
+                            let first = sent.delivery.attempts == 0;
+                            self.metrics.webhook_attempt(
+                                &record,
+                                first.then_some(sent.delivery.created_at),
+                            );
+                            aftermath.note(&sent, &record);
+                            records.push(record);
                         }
-                        let first = sent.delivery.attempts == 0;
-                        self.metrics
-                            .webhook_attempt(&record, first.then_some(sent.delivery.created_at));
-                        aftermath.note(&sent, &record);
-                        records.push(record);
                     }
                     // A panicking send leaves its delivery claimed; `tick` gives it back.
                     Err(error) => tracing::error!(%error, "a delivery task failed"),
@@ -1036,11 +1303,11 @@ fn unsendable_record(failure: &Unsendable, now: Millis) -> AttemptRecord {
     }
 }
 
-/// What an attempt means for its delivery, per the retry schedule.
-fn sent_record(sent: &Sent, now: Millis) -> AttemptRecord {
+/// What an attempt means for its delivery, per the retry schedule; `jitter` (0 to 1) spreads
+/// the retries.
+fn sent_record(sent: &Sent, now: Millis, jitter: f64) -> AttemptRecord {
     let attempt = &sent.attempt;
     let attempts = u32::try_from(sent.delivery.attempts + 1).unwrap_or(u32::MAX);
-    let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
     let (outcome, status, next_attempt_at) =
         match schedule::verdict(attempt.status, attempt.retry_after) {
             Verdict::Accepted => (AttemptOutcome::Accepted, DeliveryStatus::Accepted, None),

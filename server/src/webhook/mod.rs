@@ -7,8 +7,8 @@ pub mod usage;
 
 use app::{
     api::{
-        AlertDigest, AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookIn, WebhookOut,
-        WebhookPatch,
+        AlertDigest, AuthIn, AuthKind, AuthOut, Batching, BodyFormat, HttpMethod, WebhookIn,
+        WebhookOut, WebhookPatch,
     },
     ids::WebhookId,
     journey::KeyValue,
@@ -30,6 +30,10 @@ const DEFAULT_ALERT_EVERY_MINUTES: u32 = 60;
 /// A week.
 const MAX_ALERT_EVERY_MINUTES: u32 = 10_080;
 const MAX_REQUESTS_PER_SECOND: u32 = 10_000;
+/// A thousand envelopes of a few kilobytes: a body of a few megabytes at most.
+const MAX_BATCH_SIZE: u32 = 1_000;
+/// Five minutes: longer, a batch would be news of the past.
+const MAX_BATCH_WAIT_SECONDS: u32 = 300;
 /// Headers Wayfarer sets itself on every request, and the hop-by-hop ones HTTP gives to the
 /// connection rather than the receiver: a custom header or an API key header may be none of
 /// them.
@@ -95,6 +99,8 @@ pub struct Settings {
     /// At most one alert email every this many minutes; failures in between go in the next.
     pub alert_every_minutes: u32,
     pub alert_digest: AlertDigest,
+    /// Deliveries sent together; `None`: one request each.
+    pub batch: Option<Batching>,
 }
 
 impl Settings {
@@ -126,6 +132,7 @@ impl Settings {
                 .alert_every_minutes
                 .unwrap_or(DEFAULT_ALERT_EVERY_MINUTES),
             alert_digest: input.alert_digest.unwrap_or_default(),
+            batch: input.batch.map(trimmed_batch),
         };
         settings.checked(problems)
     }
@@ -177,6 +184,9 @@ impl Settings {
                 .alert_every_minutes
                 .unwrap_or(self.alert_every_minutes),
             alert_digest: patch.alert_digest.unwrap_or(self.alert_digest),
+            batch: patch
+                .batch
+                .map_or(self.batch, |batch| batch.map(trimmed_batch)),
         };
         settings.checked(problems)
     }
@@ -228,6 +238,9 @@ impl Settings {
                 "alert_every_minutes is between 1 and {MAX_ALERT_EVERY_MINUTES} (a week)."
             ));
         }
+        if let Some(batch) = &self.batch {
+            check_batch(batch, self.body_format, &mut problems);
+        }
         if problems.is_empty() {
             Ok(self)
         } else {
@@ -261,6 +274,7 @@ impl Settings {
             alert_emails: json_text(&self.alert_emails),
             alert_every_minutes: i64::from(self.alert_every_minutes),
             alert_digest: self.alert_digest,
+            batch: self.batch.as_ref().map(json_text),
             ..base
         }
     }
@@ -301,7 +315,45 @@ impl Settings {
             alert_every_minutes: u32::try_from(row.alert_every_minutes)
                 .map_err(|error| corrupt(format!("alert every minutes: {error}")))?,
             alert_digest: row.alert_digest,
+            batch: row
+                .batch
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|error| corrupt(format!("batch: {error}")))?,
         })
+    }
+}
+
+/// The batch key without the spaces around it.
+fn trimmed_batch(batch: Batching) -> Batching {
+    Batching {
+        key: batch.key.trim().to_owned(),
+        ..batch
+    }
+}
+
+/// Batches go in a body, within bounds a receiver can take.
+fn check_batch(batch: &Batching, body_format: BodyFormat, problems: &mut Vec<String>) {
+    if body_format == BodyFormat::Query {
+        problems.push(
+            "batch: the query format sends one delivery in the URL; batches need the json or \
+             form format."
+                .to_owned(),
+        );
+    }
+    if !(1..=MAX_BATCH_SIZE).contains(&batch.max_size) {
+        problems.push(format!("batch.max_size is between 1 and {MAX_BATCH_SIZE}."));
+    }
+    if batch.max_wait_seconds > MAX_BATCH_WAIT_SECONDS {
+        problems.push(format!(
+            "batch.max_wait_seconds is at most {MAX_BATCH_WAIT_SECONDS}."
+        ));
+    }
+    if batch.key.is_empty() || batch.key.chars().count() > MAX_NAME_CHARS {
+        problems.push(format!(
+            "batch.key names the list in the body: 1 to {MAX_NAME_CHARS} characters."
+        ));
     }
 }
 
@@ -336,6 +388,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         alert_every_minutes: i64::from(DEFAULT_ALERT_EVERY_MINUTES),
         alert_digest: AlertDigest::Immediate,
         paused_until: None,
+        batch: None,
     };
     Ok(settings.into_row(base))
 }
@@ -360,6 +413,7 @@ pub fn webhook_out(row: &WebhookRow, now: Millis) -> Result<WebhookOut, CorruptW
         alert_emails: settings.alert_emails,
         alert_every_minutes: settings.alert_every_minutes,
         alert_digest: settings.alert_digest,
+        batch: settings.batch,
         enabled: row.is_enabled(),
         disabled_reason: row.disabled_reason.clone(),
         failing_since: row.failing_since,

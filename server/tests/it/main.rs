@@ -6,6 +6,7 @@ mod support;
 
 mod abuse;
 mod access;
+mod batching;
 mod browser;
 mod claims;
 mod contacts;

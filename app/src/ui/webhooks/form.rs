@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use super::{Editing, RequestPreview, TestVerdict};
 use crate::{
     api::{
-        AlertDigest, AuthIn, AuthKind, AuthOut, BodyFormat, HttpMethod, WebhookDraftIn, WebhookIn,
-        WebhookOut, WebhookTestIn, WebhookTestOut,
+        AlertDigest, AuthIn, AuthKind, AuthOut, Batching, BodyFormat, HttpMethod, WebhookDraftIn,
+        WebhookIn, WebhookOut, WebhookTestIn, WebhookTestOut,
         client::{self, ClientError},
     },
     ids::WebhookId,
@@ -50,6 +50,11 @@ struct Draft {
     alert_emails: RwSignal<String>,
     alert_every_minutes: RwSignal<u32>,
     alert_digest: RwSignal<AlertDigest>,
+    /// Whether deliveries go together, and how.
+    batching: RwSignal<bool>,
+    batch_size: RwSignal<u32>,
+    batch_wait: RwSignal<u32>,
+    batch_key: RwSignal<String>,
     auth_kind: RwSignal<AuthKind>,
     /// Basic: the user name; API key: the header.
     auth_name: RwSignal<String>,
@@ -73,6 +78,9 @@ impl Draft {
             Some(AuthOut::ApiKey { header, .. }) => header.clone(),
             _ => String::new(),
         };
+        let batching = initial
+            .and_then(|webhook| webhook.batch.clone())
+            .unwrap_or_default();
         Self {
             saved_id: RwSignal::new(initial.map(|webhook| webhook.id)),
             name: RwSignal::new(initial.map(|w| w.name.clone()).unwrap_or_default()),
@@ -98,6 +106,10 @@ impl Draft {
             ),
             alert_every_minutes: RwSignal::new(initial.map_or(60, |w| w.alert_every_minutes)),
             alert_digest: RwSignal::new(initial.map(|w| w.alert_digest).unwrap_or_default()),
+            batching: RwSignal::new(initial.is_some_and(|w| w.batch.is_some())),
+            batch_size: RwSignal::new(batching.max_size),
+            batch_wait: RwSignal::new(batching.max_wait_seconds),
+            batch_key: RwSignal::new(batching.key),
             auth_kind: RwSignal::new(initial.map_or(AuthKind::None, |w| w.auth.kind())),
             auth_name: RwSignal::new(auth_name),
             secret: RwSignal::new(String::new()),
@@ -137,6 +149,11 @@ impl Draft {
             alert_emails: listed(&self.alert_emails.get_untracked()),
             alert_every_minutes: Some(self.alert_every_minutes.get_untracked()),
             alert_digest: Some(self.alert_digest.get_untracked()),
+            batch: self.batching.get_untracked().then(|| Batching {
+                max_size: self.batch_size.get_untracked(),
+                max_wait_seconds: self.batch_wait.get_untracked(),
+                key: self.batch_key.get_untracked(),
+            }),
         }
     }
 
@@ -242,6 +259,10 @@ fn RequestFields(draft: Draft) -> impl IntoView {
         alert_emails,
         alert_every_minutes,
         alert_digest,
+        batching,
+        batch_size,
+        batch_wait,
+        batch_key,
         ..
     } = draft;
     view! {
@@ -312,6 +333,31 @@ fn RequestFields(draft: Draft) -> impl IntoView {
             max=10_000
             hint="From all server processes together; 0: no limit."
         />
+        <label class="field checkbox wide">
+            <input type="checkbox" name="batching" prop:checked=batching
+                on:change=move |event| batching.set(event_target_checked(&event))/>
+            <span>"Send in batches"</span>
+            <span class="field-hint">
+                "Several deliveries in one request: {\"<key>\": [envelope, …]}, signed once; \
+                 each envelope keeps its own id."
+            </span>
+        </label>
+        <Show when=move || batching.get()>
+            <NumberField label="Batch size (deliveries)" value=batch_size min=1 max=1_000/>
+            <NumberField
+                label="Gather for (seconds)"
+                value=batch_wait
+                min=0
+                max=300
+                hint="How long the first delivery waits for others; 0: what is due together."
+            />
+            <label class="field">
+                <span class="field-label">"Batch key"</span>
+                <input type="text" placeholder="events" prop:value=batch_key
+                    on:input=move |event| batch_key.set(event_target_value(&event))/>
+                <span class="field-hint">"The key holding the list, e.g. your account name."</span>
+            </label>
+        </Show>
         <label class="field wide">
             <span class="field-label">"Email when requests fail for good"</span>
             <input type="text" placeholder="ops@example.com, crm-owner@example.com"

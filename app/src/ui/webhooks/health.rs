@@ -190,6 +190,7 @@ mod tests {
             alert_emails: Vec::new(),
             alert_every_minutes: 60,
             alert_digest: crate::api::AlertDigest::Immediate,
+            batch: None,
             enabled: true,
             disabled_reason: None,
             failing_since: None,
