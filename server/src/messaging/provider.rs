@@ -214,19 +214,27 @@ mod tests {
         value.as_object().cloned().unwrap_or_default()
     }
 
-    fn render(provider: &Provider) -> OutgoingRequest {
-        let contact = object(json!({"first_name": "Zoé \"Z\""}));
-        let message = object(json!({"id": "7", "to": "+33 6 12", "text": "Hi & \"bye\"\n"}));
-        let data = TemplateData {
+    /// What a provider's request is filled with: a contact and a message, no event.
+    fn data<'a>(
+        contact: &'a Map<String, Value>,
+        message: &'a Map<String, Value>,
+    ) -> TemplateData<'a> {
+        TemplateData {
             contact_external_id: "c-1",
-            contact: &contact,
+            contact,
             event_name: None,
             event_occurred_at: None,
             event: None,
             journey_id: None,
             journey_name: None,
-            message: Some(&message),
-        };
+            message: Some(message),
+        }
+    }
+
+    fn render(provider: &Provider) -> OutgoingRequest {
+        let contact = object(json!({"first_name": "Zoé \"Z\""}));
+        let message = object(json!({"id": "7", "to": "+33 6 12", "text": "Hi & \"bye\"\n"}));
+        let data = data(&contact, &message);
         RequestTemplate::new(provider)
             .and_then(|template| template.request("7", &data))
             .expect("renders")
@@ -261,16 +269,7 @@ mod tests {
     fn a_pushs_data_goes_into_a_json_body_as_the_object_it_is() {
         let contact = object(json!({}));
         let message = object(json!({"to": "tok", "data": "{\"order\": \"o-\\\"1\\\"\"}"}));
-        let data = TemplateData {
-            contact_external_id: "c-1",
-            contact: &contact,
-            event_name: None,
-            event_occurred_at: None,
-            event: None,
-            journey_id: None,
-            journey_name: None,
-            message: Some(&message),
-        };
+        let data = data(&contact, &message);
         let provider = provider(
             ProviderBodyFormat::Json,
             r#"{"to": "{{message.to}}", "data": {{message.data}}}"#,

@@ -26,7 +26,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Answer, Backend, Receiver, TestDatabase, WayfarerProcess, free_port, verify_signature,
+    Answer, Backend, Received, Receiver, TestDatabase, WayfarerProcess, free_port, verify_signature,
 };
 
 /// How long before a kill an answered request may still be unrecorded: its attempt waits up to
@@ -226,16 +226,7 @@ async fn run(backend: Backend, scenario: Scenario) {
     // The longest the receiver heard nothing from the first kill until all had arrived: a
     // restart costs its own start-up, and on PostgreSQL the dead process's claims lapse within
     // the lease; claims stranded for minutes would show here.
-    let mut arrivals: Vec<Instant> = received.iter().map(|request| request.at).collect();
-    arrivals.sort_unstable();
-    let longest_silence = arrivals
-        .iter()
-        .filter(|at| **at >= first_kill_at)
-        .fold(
-            (first_kill_at, Duration::ZERO),
-            |(previous, longest), at| (*at, longest.max(at.duration_since(previous))),
-        )
-        .1;
+    let longest_silence = longest_silence(&received, first_kill_at);
     let duplicates = received.len() - per_id.len();
     let stats = server.stats(journey.id).await;
     let (reached, accepted) = stats
@@ -450,16 +441,7 @@ async fn killed_while_texting_every_contact_gets_its_text(backend: Backend) {
             .entry(request.header("idempotency-key"))
             .or_default() += 1;
     }
-    let mut arrivals: Vec<Instant> = received.iter().map(|request| request.at).collect();
-    arrivals.sort_unstable();
-    let longest_silence = arrivals
-        .iter()
-        .filter(|at| **at >= first_kill_at)
-        .fold(
-            (first_kill_at, Duration::ZERO),
-            |(previous, longest), at| (*at, longest.max(at.duration_since(previous))),
-        )
-        .1;
+    let longest_silence = longest_silence(&received, first_kill_at);
     let stats = server.stats(app::ids::JourneyId(journey_id)).await;
     let sent = stats
         .nodes
@@ -498,4 +480,17 @@ async fn killed_while_texting_every_contact_gets_its_text(backend: Backend) {
         "after a kill, texts go out again within seconds, not when a long lease lapses: \
          {longest_silence:?}"
     );
+}
+
+/// The longest the receiver heard nothing, from `since` to its last request.
+fn longest_silence(received: &[Received], since: Instant) -> Duration {
+    let mut arrivals: Vec<Instant> = received.iter().map(|request| request.at).collect();
+    arrivals.sort_unstable();
+    arrivals
+        .iter()
+        .filter(|at| **at >= since)
+        .fold((since, Duration::ZERO), |(previous, longest), at| {
+            (*at, longest.max(at.duration_since(previous)))
+        })
+        .1
 }

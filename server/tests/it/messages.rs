@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use app::{
-    api::{ChannelOut, MessageAttemptOutcome, MessageCountsOut, MessageOut, Reentry, TemplateOut},
+    api::{ChannelOut, MessageAttemptOutcome, MessageCountsOut, Reentry, TemplateOut},
     ids::{JourneyId, TemplateId},
 };
 use reqwest::StatusCode;
@@ -333,13 +333,8 @@ async fn a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message(bac
     assert!(reason.contains("no such user"), "{reason}");
 
     // The message log keeps every attempt, as the delivery log does.
-    let log: Vec<MessageOut> = server
-        .expect(
-            server
-                .get(&format!("/api/v1/messages?journey={journey}&node=email"))
-                .await,
-            StatusCode::OK,
-        )
+    let log = server
+        .message_log(&format!("journey={journey}&node=email"))
         .await;
     let attempts_of = |contact: &str| {
         log.iter()
@@ -791,15 +786,8 @@ async fn a_node_naming_its_template_sends_to_the_channels_own_attributes_and_ski
         .signs_up("cy", json!({"email": "cy@home.example"}))
         .await;
     email_counts_when(&server, journey, |counts| counts.skipped == 2).await;
-    let log: Vec<MessageOut> = server
-        .expect(
-            server
-                .get(&format!(
-                    "/api/v1/messages?journey={journey}&status=skipped"
-                ))
-                .await,
-            StatusCode::OK,
-        )
+    let log = server
+        .message_log(&format!("journey={journey}&status=skipped"))
         .await;
     let reason_of = |contact: &str| {
         log.iter()

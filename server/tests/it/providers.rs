@@ -312,13 +312,8 @@ async fn an_sms_goes_out_through_its_provider_and_its_receipts_resume_the_wait(b
     assert_eq!(events, 1);
 
     // The message log shows each message's fate and activities.
-    let log: Vec<MessageOut> = server
-        .expect(
-            server
-                .get(&format!("/api/v1/messages?journey={journey}&node=text"))
-                .await,
-            StatusCode::OK,
-        )
+    let log = server
+        .message_log(&format!("journey={journey}&node=text"))
         .await;
     assert_eq!(log.len(), 3);
     let ana = log
@@ -754,14 +749,7 @@ async fn a_provider_down_for_longer_than_the_retry_window_fails_the_message(back
         (1, 0, 0),
         "{counts:?}"
     );
-    let log: Vec<MessageOut> = server
-        .expect(
-            server
-                .get(&format!("/api/v1/messages?journey={journey}"))
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+    let log = server.message_log(&format!("journey={journey}")).await;
     let message = &log[0];
     assert_eq!(message.status, MessageStatus::Failed);
     let reason = message.reason.clone().unwrap_or_default();

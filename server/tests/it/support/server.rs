@@ -202,6 +202,15 @@ impl TestServer {
     }
 
     /// The webhook as the API shows it now.
+    /// The message log, `GET /api/v1/messages?{query}`.
+    pub async fn message_log(&self, query: &str) -> Vec<app::api::MessageOut> {
+        self.expect(
+            self.get(&format!("/api/v1/messages?{query}")).await,
+            reqwest::StatusCode::OK,
+        )
+        .await
+    }
+
     pub async fn webhook(&self, id: app::ids::WebhookId) -> WebhookOut {
         self.expect(
             self.get(&format!("/api/v1/webhooks/{id}")).await,
