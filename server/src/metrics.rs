@@ -185,7 +185,8 @@ impl Metrics {
     }
 
     /// A recorded attempt; `queued_at` is when its delivery was queued, for a first attempt.
-    pub fn webhook_attempt(&self, record: &AttemptRecord, queued_at: Option<Millis>) {
+    /// A request sent (or one that could not be): a batch counts once, as one request.
+    pub fn webhook_request(&self, record: &AttemptRecord) {
         let webhook = record.webhook_id.0;
         self.webhook_requests
             .get_or_create(&AttemptLabels {
@@ -199,10 +200,12 @@ impl Metrics {
                 .get_or_create(&WebhookLabels { webhook })
                 .observe(seconds(record.latency_ms));
         }
-        if let Some(queued_at) = queued_at {
-            self.delivery_first_answer_seconds
-                .observe(seconds(record.attempted_at.saturating_sub(queued_at)));
-        }
+    }
+
+    /// A delivery's first answer, `queued_at` being when the step that queued it committed.
+    pub fn delivery_first_answer(&self, record: &AttemptRecord, queued_at: Millis) {
+        self.delivery_first_answer_seconds
+            .observe(seconds(record.attempted_at.saturating_sub(queued_at)));
     }
 
     pub fn message(&self, channel: Channel, outcome: &MessageOutcome) {
@@ -355,8 +358,10 @@ mod tests {
         let metrics = Metrics::default();
         metrics.events_stored(3);
         metrics.engine_round(5, Duration::from_millis(4));
-        metrics.webhook_attempt(&attempt(7, AttemptOutcome::Accepted, 20), Some(9_000));
-        metrics.webhook_attempt(&attempt(7, AttemptOutcome::Retry, 30), None);
+        let accepted = attempt(7, AttemptOutcome::Accepted, 20);
+        metrics.webhook_request(&accepted);
+        metrics.delivery_first_answer(&accepted, 9_000);
+        metrics.webhook_request(&attempt(7, AttemptOutcome::Retry, 30));
         metrics.message(Channel::Email, &MessageOutcome::Sent { provider_ref: None });
         metrics.alert_email(false);
         let text = metrics.render(None);

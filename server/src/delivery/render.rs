@@ -104,8 +104,8 @@ pub fn render_part(
 
 /// One request for `first` and `others` (each from [`render_part`], all to the same URL with
 /// the same headers): `{"<key>": [envelope, …]}` as JSON, or `data=<that JSON>` as a form. Its
-/// `webhook-id` is `batch_` and a digest of the parts' ids: the same batch sent again has the
-/// same id, another batch another one.
+/// `webhook-id` is `batch_` and a digest of the parts' ids: the same deliveries sent again (in
+/// any order) have the same id, other deliveries another one.
 pub fn batch(
     settings: &Settings,
     batching: &Batching,
@@ -119,15 +119,12 @@ pub fn batch(
     json.push('{');
     json.push_str(&Value::String(batching.key.clone()).to_string());
     json.push_str(":[");
-    let mut digest = Sha256::new();
     let mut missing: Vec<String> = Vec::new();
     for (index, part) in parts().enumerate() {
         if index > 0 {
             json.push(',');
         }
         json.push_str(&String::from_utf8_lossy(&part.body));
-        digest.update(part.message_id.as_bytes());
-        digest.update(b",");
         for placeholder in &part.missing {
             if !missing.contains(placeholder) {
                 missing.push(placeholder.clone());
@@ -160,6 +157,14 @@ pub fn batch(
             json.into_bytes()
         }
     };
+    // The same deliveries in any order are the same batch.
+    let mut ids: Vec<&str> = parts().map(|part| part.message_id.as_str()).collect();
+    ids.sort_unstable();
+    let mut digest = Sha256::new();
+    for id in ids {
+        digest.update(id.as_bytes());
+        digest.update(b",");
+    }
     let id: String = digest.finalize()[..16]
         .iter()
         .map(|byte| format!("{byte:02x}"))

@@ -59,6 +59,11 @@ const HEARTBEAT: Duration = Duration::from_millis(1_500);
 /// Batches under way at a time: one is sent while the other is claimed or recorded.
 const LOOPS: usize = 4;
 
+/// Deliveries that may wait in gathering batches at once: beyond, the oldest batches go before
+/// their wait is over (a placeholder in a batching webhook's URL makes each delivery a batch of
+/// its own, and a backlog would otherwise be claimed into memory).
+const MAX_PARKED: usize = 10_000;
+
 /// Batches the engine may hand over before the worker takes them; beyond that the engine
 /// queues deliveries unclaimed, for the worker to claim when it has caught up.
 const HANDOFF_DEPTH: usize = 4;
@@ -154,6 +159,8 @@ pub struct DeliveryWorker {
 #[derive(Default)]
 struct Gathering {
     open: HashMap<BatchKey, OpenBatch>,
+    /// How many deliveries wait, across the open batches.
+    parked: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -162,6 +169,17 @@ struct BatchKey {
     method: app::api::HttpMethod,
     url: String,
     headers: Vec<(String, String)>,
+}
+
+impl BatchKey {
+    fn of(part: &Prepared) -> Self {
+        Self {
+            webhook: part.target.id,
+            method: part.request.method,
+            url: part.request.url.to_string(),
+            headers: part.request.headers.clone(),
+        }
+    }
 }
 
 struct OpenBatch {
@@ -173,61 +191,72 @@ struct OpenBatch {
 /// Parts that go in one request, the oldest first.
 struct Batch {
     parts: Vec<Prepared>,
-    /// The webhook's batching settings, as the first part found them.
+    /// The webhook's batching settings as read just before sending.
     batching: app::api::Batching,
 }
 
+/// What gathered deliveries become once their webhook is read again just before sending.
+#[derive(Default)]
+struct Readied {
+    single: Vec<Prepared>,
+    batches: Vec<Batch>,
+    unsendable: Vec<Unsendable>,
+}
+
 impl Gathering {
-    /// Adds the parts to their batches; returns the batches they filled, and those due by
-    /// `now` (a wait of 0 sends what came together at once).
-    fn add(&mut self, parts: Vec<Prepared>, now: tokio::time::Instant) -> Vec<Batch> {
+    /// Parks the parts in their batches; returns the groups ready to go: those filled, those
+    /// whose wait is over by `now` (a wait of 0 sends what came together at once), and the
+    /// oldest while more than [`MAX_PARKED`] deliveries wait.
+    fn add(&mut self, parts: Vec<Prepared>, now: tokio::time::Instant) -> Vec<Vec<Prepared>> {
         let mut ready = Vec::new();
         for part in parts {
-            let Some(batching) = part.target.settings.batch.clone() else {
+            let Some(batching) = &part.target.settings.batch else {
+                ready.push(vec![part]);
                 continue;
             };
-            let key = BatchKey {
-                webhook: part.target.id,
-                method: part.request.method,
-                url: part.request.url.to_string(),
-                headers: part.request.headers.clone(),
-            };
+            let max_size = batching.max_size as usize;
+            let wait = Duration::from_secs(u64::from(batching.max_wait_seconds));
+            let key = BatchKey::of(&part);
             let open = self.open.entry(key.clone()).or_insert_with(|| OpenBatch {
                 parts: Vec::new(),
-                due_at: now + Duration::from_secs(u64::from(batching.max_wait_seconds)),
+                due_at: now + wait,
             });
             open.parts.push(part);
-            if open.parts.len() >= batching.max_size as usize
-                && let Some(full) = self.open.remove(&key)
-            {
-                ready.push(Batch {
-                    parts: full.parts,
-                    batching,
-                });
+            self.parked += 1;
+            if open.parts.len() >= max_size {
+                ready.extend(self.take(&key));
             }
         }
         ready.extend(self.take_due(now));
+        while self.parked > MAX_PARKED {
+            let oldest = self
+                .open
+                .iter()
+                .min_by_key(|(_, open)| open.due_at)
+                .map(|(key, _)| key.clone());
+            match oldest {
+                Some(key) => ready.extend(self.take(&key)),
+                None => break,
+            }
+        }
         ready
     }
 
     /// The batches whose wait is over by `now`.
-    fn take_due(&mut self, now: tokio::time::Instant) -> Vec<Batch> {
+    fn take_due(&mut self, now: tokio::time::Instant) -> Vec<Vec<Prepared>> {
         let due: Vec<BatchKey> = self
             .open
             .iter()
             .filter(|(_, open)| open.due_at <= now)
             .map(|(key, _)| key.clone())
             .collect();
-        due.into_iter()
-            .filter_map(|key| self.open.remove(&key))
-            .filter_map(|open| {
-                let batching = open.parts.first()?.target.settings.batch.clone()?;
-                Some(Batch {
-                    parts: open.parts,
-                    batching,
-                })
-            })
-            .collect()
+        due.iter().filter_map(|key| self.take(key)).collect()
+    }
+
+    fn take(&mut self, key: &BatchKey) -> Option<Vec<Prepared>> {
+        let open = self.open.remove(key)?;
+        self.parked -= open.parts.len();
+        Some(open.parts)
     }
 
     /// When the next batch is due, if one is gathering.
@@ -475,7 +504,9 @@ impl DeliveryWorker {
         let mut handed_over = None;
         let mut batch_due = false;
         while !*stop.borrow() {
-            if std::mem::take(&mut batch_due) {
+            // Also between claims: a backlog keeps the loops claiming, and a quiet webhook's
+            // batch must not wait for it to drain.
+            if std::mem::take(&mut batch_due) || self.a_batch_is_due() {
                 if let Err(error) = self.send_due_batches().await {
                     tracing::error!(%error, "batch failed; its deliveries are due again");
                 }
@@ -507,6 +538,14 @@ impl DeliveryWorker {
                 () = tokio::time::sleep(self.settings.poll_interval) => claim_due = true,
             }
         }
+    }
+
+    fn a_batch_is_due(&self) -> bool {
+        self.gathering
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next_due()
+            .is_some_and(|at| at <= tokio::time::Instant::now())
     }
 
     /// Returns once a gathering batch is due (never while none gathers).
@@ -602,9 +641,7 @@ impl DeliveryWorker {
         sent.map(|()| count)
     }
 
-    /// Sends the gathered batches whose wait is over. Their webhook is read again first: one
-    /// disabled, paused or deleted while they waited has its deliveries given back, to be
-    /// sorted as any claim's are.
+    /// Sends the gathered batches whose wait is over.
     async fn send_due_batches(&self) -> sqlx::Result<()> {
         let due = self
             .gathering
@@ -616,53 +653,92 @@ impl DeliveryWorker {
         }
         let mut answering: Vec<DeliveryId> = due
             .iter()
-            .flat_map(|batch| batch.parts.iter().map(|part| part.delivery.id))
+            .flat_map(|parts| parts.iter().map(|part| part.delivery.id))
             .collect();
-        let sent = self.send_batches(due, &mut answering).await;
+        let sent = async {
+            let readied = self.readied(due, &mut answering).await?;
+            self.deliver(
+                readied.single,
+                readied.batches,
+                readied.unsendable,
+                &answering,
+                HashSet::new(),
+            )
+            .await
+        }
+        .await;
         if sent.is_err() {
             self.give_back(answering).await;
         }
         sent
     }
 
-    async fn send_batches(
+    /// Gathered deliveries as they go now. What waited may be stale: only those still pending
+    /// and claimed by this worker go (a deleted journey or webhook cancelled the others); their
+    /// webhook is read again (disabled, paused or deleted meanwhile: given back, to be sorted
+    /// as any claim is) and each is rendered again with its settings and secrets of now, then
+    /// batched as they say (or sent alone, batching turned off). Removes from `answering` what
+    /// it drops or gives back.
+    async fn readied(
         &self,
-        due: Vec<Batch>,
+        groups: Vec<Vec<Prepared>>,
         answering: &mut Vec<DeliveryId>,
-    ) -> sqlx::Result<()> {
+    ) -> sqlx::Result<Readied> {
+        let mut readied = Readied::default();
+        if groups.is_empty() {
+            return Ok(readied);
+        }
+        let ids: Vec<DeliveryId> = groups
+            .iter()
+            .flat_map(|parts| parts.iter().map(|part| part.delivery.id))
+            .collect();
+        let held = self.store.still_claimed(self.claimant, &ids).await?;
         let now = self.clock.now();
-        let mut ready = Vec::with_capacity(due.len());
-        let mut given_back = Vec::new();
-        for mut batch in due {
-            let Some(first) = batch.parts.first() else {
+        let mut destinations: HashMap<WebhookId, Destination> = HashMap::new();
+        let mut given_back: BTreeMap<Millis, Vec<DeliveryId>> = BTreeMap::new();
+        for parts in groups {
+            let parts: Vec<Prepared> = parts
+                .into_iter()
+                .filter(|part| held.contains(&part.delivery.id))
+                .collect();
+            let Some(webhook) = parts.first().map(|part| part.target.id) else {
                 continue;
             };
-            let current = match self.store.webhook(first.target.id).await? {
-                Some(row) if row.is_enabled() && self.pause_of(&row, now).is_none() => {
-                    Target::of(&row, now).ok()
+            if let Entry::Vacant(entry) = destinations.entry(webhook) {
+                entry.insert(self.destination(webhook, now).await?);
+            }
+            match &destinations[&webhook] {
+                Destination::Ready(target) => regroup(target, parts, &mut readied),
+                Destination::Paused(until) => given_back
+                    .entry(*until)
+                    .or_default()
+                    .extend(parts.iter().map(|part| part.delivery.id)),
+                Destination::Disabled | Destination::Gone => given_back
+                    .entry(now)
+                    .or_default()
+                    .extend(parts.iter().map(|part| part.delivery.id)),
+                Destination::Broken(reason) => {
+                    readied
+                        .unsendable
+                        .extend(parts.into_iter().map(|part| Unsendable {
+                            delivery: part.delivery,
+                            window_started_at: part.window_started_at,
+                            reason: reason.clone(),
+                        }));
                 }
-                _ => None,
-            };
-            match current {
-                // Signed with the secrets of now (a rotation may have come meanwhile).
-                Some(target) => {
-                    let target = Arc::new(target);
-                    for part in &mut batch.parts {
-                        part.target = target.clone();
-                    }
-                    ready.push(batch);
-                }
-                None => given_back.extend(batch.parts.iter().map(|part| part.delivery.id)),
             }
         }
-        if !given_back.is_empty() {
+        for (until, ids) in &given_back {
             self.store
-                .release_claims(Some(self.claimant), Some(&given_back), now)
+                .release_claims(Some(self.claimant), Some(ids), *until)
                 .await?;
-            answering.retain(|id| !given_back.contains(id));
         }
-        self.deliver(Vec::new(), ready, Vec::new(), answering, HashSet::new())
-            .await
+        if !given_back.is_empty() {
+            self.handoff.wake();
+        }
+        let returned: HashSet<DeliveryId> = given_back.into_values().flatten().collect();
+        answering.retain(|id| held.contains(id) && !returned.contains(id));
+        Ok(readied)
     }
 
     /// Gives back (due at once) the deliveries of a failed batch, but those answered and not
@@ -807,9 +883,8 @@ impl DeliveryWorker {
             .prepared
             .into_iter()
             .partition(|prepared| prepared.target.settings.batch.is_some());
-        let ready = if parts.is_empty() {
-            Vec::new()
-        } else {
+        let mut readied = Readied::default();
+        if !parts.is_empty() {
             let parked: HashSet<DeliveryId> = parts.iter().map(|part| part.delivery.id).collect();
             let ready = self
                 .gathering
@@ -821,11 +896,15 @@ impl DeliveryWorker {
             answering.extend(
                 ready
                     .iter()
-                    .flat_map(|batch| batch.parts.iter().map(|part| part.delivery.id)),
+                    .flat_map(|parts| parts.iter().map(|part| part.delivery.id)),
             );
-            ready
-        };
-        self.deliver(single, ready, sorted.unsendable, answering, settled)
+            readied = self.readied(ready, answering).await?;
+        }
+        let mut unsendable = sorted.unsendable;
+        unsendable.extend(readied.unsendable);
+        let mut single = single;
+        single.extend(readied.single);
+        self.deliver(single, readied.batches, unsendable, answering, settled)
             .await
     }
 
@@ -866,6 +945,21 @@ impl DeliveryWorker {
         congestion.paused_at(now)
     }
 
+    /// Where a webhook's deliveries go now, as its row says.
+    async fn destination(&self, webhook: WebhookId, now: Millis) -> sqlx::Result<Destination> {
+        Ok(match self.store.webhook(webhook).await? {
+            None => Destination::Gone,
+            Some(row) if !row.is_enabled() => Destination::Disabled,
+            Some(row) => match self.pause_of(&row, now) {
+                Some(until) => Destination::Paused(until),
+                None => match Target::of(&row, now) {
+                    Ok(target) => Destination::Ready(Arc::new(target)),
+                    Err(error) => Destination::Broken(error.to_string()),
+                },
+            },
+        })
+    }
+
     /// Builds each delivery's request; each webhook of the batch is read and parsed once.
     /// Deliveries whose journey or webhook is gone are cancelled instead, those of a
     /// disabled webhook held, and those of a paused one deferred to the end of the pause.
@@ -873,17 +967,7 @@ impl DeliveryWorker {
         let mut destinations: HashMap<WebhookId, Destination> = HashMap::new();
         for delivery in &due {
             if let Entry::Vacant(entry) = destinations.entry(delivery.webhook_id) {
-                entry.insert(match self.store.webhook(delivery.webhook_id).await? {
-                    None => Destination::Gone,
-                    Some(row) if !row.is_enabled() => Destination::Disabled,
-                    Some(row) => match self.pause_of(&row, now) {
-                        Some(until) => Destination::Paused(until),
-                        None => match Target::of(&row, now) {
-                            Ok(target) => Destination::Ready(Arc::new(target)),
-                            Err(error) => Destination::Broken(error.to_string()),
-                        },
-                    },
-                });
+                entry.insert(self.destination(delivery.webhook_id, now).await?);
             }
         }
         let mut sorted = Sorted::default();
@@ -1062,7 +1146,7 @@ impl DeliveryWorker {
             .into_iter()
             .map(|failure| {
                 let record = unsendable_record(&failure, now);
-                self.metrics.webhook_attempt(&record, None);
+                self.metrics.webhook_request(&record);
                 aftermath.failed_for_good(failure.delivery.webhook_id, &record);
                 record
             })
@@ -1088,7 +1172,7 @@ impl DeliveryWorker {
                     Ok(Dispatched::Sent(sent)) => {
                         // One draw for a batch: its deliveries, retried, come due together.
                         let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
-                        for sent in sent {
+                        for (index, sent) in sent.into_iter().enumerate() {
                             recorded.insert(sent.delivery.id);
                             let record = sent_record(&sent, now, jitter);
                             if let Some(until) = sent.load.pause_until(now, record.next_attempt_at)
@@ -1098,11 +1182,13 @@ impl DeliveryWorker {
                                 let latest = paused.entry(sent.target.id).or_insert(until);
                                 *latest = (*latest).max(until);
                             }
-                            let first = sent.delivery.attempts == 0;
-                            self.metrics.webhook_attempt(
-                                &record,
-                                first.then_some(sent.delivery.created_at),
-                            );
+                            if index == 0 {
+                                self.metrics.webhook_request(&record);
+                            }
+                            if sent.delivery.attempts == 0 {
+                                self.metrics
+                                    .delivery_first_answer(&record, sent.delivery.created_at);
+                            }
                             aftermath.note(&sent, &record);
                             records.push(record);
                         }
@@ -1274,6 +1360,49 @@ async fn join_loops(loops: &mut JoinSet<()>) {
     while let Some(ended) = loops.join_next().await {
         if let Err(error) = ended {
             tracing::error!(%error, "a delivery loop ended abnormally");
+        }
+    }
+}
+
+/// Gathered parts rendered again for `target` and grouped as its settings say now: in batches
+/// of the same request (up to its size), or alone when it no longer batches.
+fn regroup(target: &Arc<Target>, parts: Vec<Prepared>, readied: &mut Readied) {
+    let mut groups: Vec<(BatchKey, Vec<Prepared>)> = Vec::new();
+    for mut part in parts {
+        match target.part(&Subject::of_delivery(&part.delivery)) {
+            Ok(request) => {
+                part.request = request;
+                part.target = target.clone();
+            }
+            Err(error) => {
+                readied.unsendable.push(Unsendable {
+                    delivery: part.delivery,
+                    window_started_at: part.window_started_at,
+                    reason: error.to_string(),
+                });
+                continue;
+            }
+        }
+        if target.settings.batch.is_none() {
+            readied.single.push(part);
+            continue;
+        }
+        let key = BatchKey::of(&part);
+        match groups.iter_mut().find(|(existing, _)| *existing == key) {
+            Some((_, group)) => group.push(part),
+            None => groups.push((key, vec![part])),
+        }
+    }
+    let Some(batching) = &target.settings.batch else {
+        return;
+    };
+    for (_, mut group) in groups {
+        while !group.is_empty() {
+            let rest = group.split_off(group.len().min(batching.max_size as usize));
+            readied.batches.push(Batch {
+                parts: std::mem::replace(&mut group, rest),
+                batching: batching.clone(),
+            });
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Webhook deliveries and their attempts: queued by the engine's steps, claimed and recorded
 //! by the delivery worker, listed and resent through the API.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use app::{
     api::{AttemptOutcome, DeliveryStatus},
@@ -266,6 +266,31 @@ impl Store {
     /// unclaimed: what a worker that stops gives back, and what a restarted SQLite server,
     /// the only process on its file, takes over from the one that died. `ids` limits it to
     /// those deliveries. Returns how many.
+    /// Which of `ids` are still pending and claimed by `claimant`: a delivery cancelled (its
+    /// journey or webhook deleted) or taken over since it was claimed is not.
+    pub async fn still_claimed(
+        &self,
+        claimant: Claimant,
+        ids: &[DeliveryId],
+    ) -> sqlx::Result<HashSet<DeliveryId>> {
+        let mut held = HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let mut params = Params::new(self.backend);
+            let holder = params.one();
+            let sql = format!(
+                "SELECT id FROM deliveries
+                 WHERE status = 'pending' AND claimed_by = {holder} AND id IN ({})",
+                params.list(chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, DeliveryId>(&sql).bind(claimant.0);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            held.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(held)
+    }
+
     pub async fn release_claims(
         &self,
         claimant: Option<Claimant>,

@@ -22,6 +22,7 @@ backend_tests!(
     deliveries_go_together_signed_once_and_each_keeps_its_record,
     a_refused_batch_is_retried_together_and_a_form_batch_is_one_field,
     batch_settings_are_checked_and_can_be_turned_off,
+    a_gathering_batch_follows_what_happened_while_it_waited,
 );
 
 /// A webhook with these settings, and a published journey signup → it → exit.
@@ -320,4 +321,55 @@ async fn batch_settings_are_checked_and_can_be_turned_off(backend: Backend) {
     );
     assert!(received[0].header("webhook-id").starts_with("msg_"));
     assert!(hook_counts(&server, journey).await.failed == 0);
+}
+
+/// While a batch waits, its journey is deleted (its deliveries cancelled), or its webhook
+/// disabled (held) and re-enabled, or its settings change: what goes out follows.
+async fn a_gathering_batch_follows_what_happened_while_it_waited(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let settings = json!({"name": "CRM", "url": receiver.url("/hook"),
+                          "batch": {"max_size": 10, "max_wait_seconds": 2}});
+
+    // Deleted journey: nothing goes.
+    let (_, journey) = publish(&server, settings.clone()).await;
+    sign_up(&server, &["a1", "a2"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deleted = server.delete(&format!("/api/v1/journeys/{journey}")).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let received = requests_when(&receiver, 1, Duration::from_secs(3)).await;
+    assert!(
+        received.is_empty(),
+        "a cancelled delivery was sent: {:?}",
+        received.len()
+    );
+
+    // Disabled while waiting: held, not sent; enabled: sent, under the key set meanwhile.
+    let (webhook, journey) = publish(&server, settings).await;
+    sign_up(&server, &["b1", "b2"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let path = format!("/api/v1/webhooks/{}", webhook.id);
+    let disabled = server.patch_json(&path, &json!({"enabled": false})).await;
+    assert_eq!(disabled.status(), StatusCode::OK);
+    let received = requests_when(&receiver, 1, Duration::from_secs(3)).await;
+    assert!(received.is_empty(), "a disabled webhook's batch was sent");
+    let mut held = 0;
+    for _ in 0..500 {
+        held = hook_counts(&server, journey).await.held;
+        if held == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(held, 2);
+    let enabled = server
+        .patch_json(
+            &path,
+            &json!({"enabled": true, "batch": {"max_size": 10, "max_wait_seconds": 0, "key": "renamed"}}),
+        )
+        .await;
+    assert_eq!(enabled.status(), StatusCode::OK);
+    let received = requests_when(&receiver, 1, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1, "the held pair goes as one batch");
+    assert_eq!(envelopes(&received[0].body, "renamed").len(), 2);
 }
