@@ -11,11 +11,14 @@ pub struct Pruned {
     pub attempts: u64,
     pub message_attempts: u64,
     pub webhook_hours: u64,
+    /// Alert emails refused for good, kept for whoever looks until the retention ends.
+    pub failed_alert_emails: u64,
 }
 
 impl Store {
     /// Deletes the oldest attempts up to `batch` of them, as long as they were made before
-    /// `before`, and the webhooks' hourly counts of hours before it. Returns how many went;
+    /// `before`, and the webhooks' hourly counts of hours before it and the alert emails
+    /// refused for good that were queued before it. Returns how many went;
     /// fewer attempts than `batch` means none older are left (or the next is newer).
     ///
     /// Attempts are numbered in the order they are logged, so the oldest are the lowest ids:
@@ -66,10 +69,17 @@ impl Store {
             .execute(&mut *transaction)
             .await?
             .rows_affected();
+        let failed_alert_emails =
+            sqlx::query("DELETE FROM alert_emails WHERE status = 'failed' AND queued_at < $1")
+                .bind(before)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected();
         transaction.commit().await?;
         Ok(Pruned {
             attempts,
             message_attempts,
+            failed_alert_emails,
             webhook_hours,
         })
     }

@@ -46,6 +46,19 @@ async fn attempts_older_than_the_retention_period_are_pruned(backend: Backend) {
     )
     .await;
     let first = attempts_when(&server, 1).await;
+    // Two alert emails the SMTP server refused for good: one now, one a day later.
+    let started = server.clock().now_millis();
+    for queued_at in [started, started + 24 * HOUR] {
+        sqlx::query(
+            "INSERT INTO alert_emails (recipients, subject, body, status, next_attempt_at,
+                                       queued_at)
+             VALUES ('[\"ops@example.com\"]', 'CRM failing', '…', 'failed', $1, $1)",
+        )
+        .bind(queued_at)
+        .execute(&mut server.database_connection().await)
+        .await
+        .expect("a failed alert email");
+    }
 
     // A day less an hour later, another contact's request; then two hours pass.
     server.clock().advance(23 * HOUR);
@@ -67,5 +80,11 @@ async fn attempts_older_than_the_retention_period_are_pruned(backend: Backend) {
         .expect("the hourly counts");
     assert_eq!(hours.len(), 1, "{hours:?}");
     assert_eq!(hours[0].1, 1);
+    // The refused alert email older than a day went too.
+    let kept: Vec<(i64,)> = sqlx::query_as("SELECT queued_at FROM alert_emails")
+        .fetch_all(&mut server.database_connection().await)
+        .await
+        .expect("the alert emails");
+    assert_eq!(kept, vec![(started + 24 * HOUR,)]);
     assert_eq!(receiver.received().len(), 2);
 }
