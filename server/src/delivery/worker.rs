@@ -298,6 +298,8 @@ struct Sorted {
     /// Deliveries whose webhook is paused (its receiver said it is overloaded), by when the
     /// pause ends: given back, due then.
     deferred: BTreeMap<Millis, Vec<DeliveryId>>,
+    /// The webhooks the sort read and found ready, as it read them.
+    ready: HashMap<WebhookId, Arc<Target>>,
 }
 
 /// Where a batch's deliveries to one webhook go.
@@ -656,7 +658,7 @@ impl DeliveryWorker {
             .flat_map(|parts| parts.iter().map(|part| part.delivery.id))
             .collect();
         let sent = async {
-            let readied = self.readied(due, &mut answering).await?;
+            let readied = self.readied(due, &mut answering, &HashMap::new()).await?;
             self.deliver(
                 readied.single,
                 readied.batches,
@@ -678,23 +680,46 @@ impl DeliveryWorker {
     /// webhook is read again (disabled, paused or deleted meanwhile: given back, to be sorted
     /// as any claim is) and each is rendered again with its settings and secrets of now, then
     /// batched as they say (or sent alone, batching turned off). Removes from `answering` what
-    /// it drops or gives back.
+    /// it drops or gives back. Parts prepared against `just_read` (the webhooks this call's
+    /// sort read a moment ago, as it read them) are fresh: neither checked nor rendered again.
     async fn readied(
         &self,
         groups: Vec<Vec<Prepared>>,
         answering: &mut Vec<DeliveryId>,
+        just_read: &HashMap<WebhookId, Arc<Target>>,
     ) -> sqlx::Result<Readied> {
         let mut readied = Readied::default();
         if groups.is_empty() {
             return Ok(readied);
         }
-        let ids: Vec<DeliveryId> = groups
+        let fresh = |part: &Prepared| {
+            just_read
+                .get(&part.target.id)
+                .is_some_and(|target| Arc::ptr_eq(target, &part.target))
+        };
+        let waited: Vec<DeliveryId> = groups
             .iter()
-            .flat_map(|parts| parts.iter().map(|part| part.delivery.id))
+            .flatten()
+            .filter(|part| !fresh(part))
+            .map(|part| part.delivery.id)
             .collect();
-        let held = self.store.still_claimed(self.claimant, &ids).await?;
+        let mut held = if waited.is_empty() {
+            HashSet::new()
+        } else {
+            self.store.still_claimed(self.claimant, &waited).await?
+        };
+        held.extend(
+            groups
+                .iter()
+                .flatten()
+                .filter(|part| fresh(part))
+                .map(|part| part.delivery.id),
+        );
         let now = self.clock.now();
-        let mut destinations: HashMap<WebhookId, Destination> = HashMap::new();
+        let mut destinations: HashMap<WebhookId, Destination> = just_read
+            .iter()
+            .map(|(webhook, target)| (*webhook, Destination::Ready(target.clone())))
+            .collect();
         let mut given_back: BTreeMap<Millis, Vec<DeliveryId>> = BTreeMap::new();
         for parts in groups {
             let parts: Vec<Prepared> = parts
@@ -898,7 +923,7 @@ impl DeliveryWorker {
                     .iter()
                     .flat_map(|parts| parts.iter().map(|part| part.delivery.id)),
             );
-            readied = self.readied(ready, answering).await?;
+            readied = self.readied(ready, answering, &sorted.ready).await?;
         }
         let mut unsendable = sorted.unsendable;
         unsendable.extend(readied.unsendable);
@@ -1018,6 +1043,13 @@ impl DeliveryWorker {
                 }),
             }
         }
+        sorted.ready = destinations
+            .into_iter()
+            .filter_map(|(webhook, destination)| match destination {
+                Destination::Ready(target) => Some((webhook, target)),
+                _ => None,
+            })
+            .collect();
         Ok(sorted)
     }
 
@@ -1369,18 +1401,21 @@ async fn join_loops(loops: &mut JoinSet<()>) {
 fn regroup(target: &Arc<Target>, parts: Vec<Prepared>, readied: &mut Readied) {
     let mut groups: Vec<(BatchKey, Vec<Prepared>)> = Vec::new();
     for mut part in parts {
-        match target.part(&Subject::of_delivery(&part.delivery)) {
-            Ok(request) => {
-                part.request = request;
-                part.target = target.clone();
-            }
-            Err(error) => {
-                readied.unsendable.push(Unsendable {
-                    delivery: part.delivery,
-                    window_started_at: part.window_started_at,
-                    reason: error.to_string(),
-                });
-                continue;
+        // A part rendered for this very target needs no second render.
+        if !Arc::ptr_eq(&part.target, target) {
+            match target.part(&Subject::of_delivery(&part.delivery)) {
+                Ok(request) => {
+                    part.request = request;
+                    part.target = target.clone();
+                }
+                Err(error) => {
+                    readied.unsendable.push(Unsendable {
+                        delivery: part.delivery,
+                        window_started_at: part.window_started_at,
+                        reason: error.to_string(),
+                    });
+                    continue;
+                }
             }
         }
         if target.settings.batch.is_none() {
