@@ -85,6 +85,35 @@ async fn publish(server: &TestServer, template: TemplateId, hook_url: &str) -> J
     server.publish_journey(Reentry::Once, draft).await
 }
 
+/// What the email tests run against: a server whose SMTP relay is a local sink, the email
+/// journey of [`publish`] published, and the receiver its timeout branch calls.
+struct EmailJourney {
+    smtp: SmtpReceiver,
+    receiver: Receiver,
+    server: TestServer,
+    journey: JourneyId,
+}
+
+/// [`EmailJourney`], the server's other settings as `adjust` sets them.
+async fn email_journey(backend: Backend, adjust: impl FnOnce(&mut server::Config)) -> EmailJourney {
+    let smtp = SmtpReceiver::start().await;
+    let receiver = Receiver::start().await;
+    let smtp_url = smtp.url();
+    let server = TestServer::start_with(backend, |config| {
+        config.smtp_url = Some(smtp_url);
+        adjust(config);
+    })
+    .await;
+    let template = email_template(&server).await;
+    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    EmailJourney {
+        smtp,
+        receiver,
+        server,
+        journey,
+    }
+}
+
 async fn email_counts(server: &TestServer, journey: JourneyId) -> MessageCountsOut {
     server
         .journey_stats(journey)
@@ -149,12 +178,12 @@ fn url_after(text: &str, prefix: &str) -> String {
 }
 
 async fn an_opened_email_resumes_its_wait_and_every_activity_is_counted_once(backend: Backend) {
-    let smtp = SmtpReceiver::start().await;
-    let receiver = Receiver::start().await;
-    let smtp_url = smtp.url();
-    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
-    let template = email_template(&server).await;
-    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    let EmailJourney {
+        smtp,
+        receiver,
+        server,
+        journey,
+    } = email_journey(backend, |_| {}).await;
 
     server
         .signs_up(
@@ -279,12 +308,12 @@ async fn an_opened_email_resumes_its_wait_and_every_activity_is_counted_once(bac
 }
 
 async fn a_transient_smtp_failure_is_retried_and_a_refusal_fails_the_message(backend: Backend) {
-    let smtp = SmtpReceiver::start().await;
-    let receiver = Receiver::start().await;
-    let smtp_url = smtp.url();
-    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
-    let template = email_template(&server).await;
-    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    let EmailJourney {
+        smtp,
+        receiver: _receiver,
+        server,
+        journey,
+    } = email_journey(backend, |_| {}).await;
 
     smtp.reply_next(&["451 4.3.0 try again later"]);
     server
@@ -486,12 +515,12 @@ async fn relay_report(server: &TestServer, secret: &str, body: &Value) -> reqwes
 }
 
 async fn the_smtp_relay_reports_a_bounce_by_the_message_id_it_was_given(backend: Backend) {
-    let smtp = SmtpReceiver::start().await;
-    let receiver = Receiver::start().await;
-    let smtp_url = smtp.url();
-    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(smtp_url)).await;
-    let template = email_template(&server).await;
-    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    let EmailJourney {
+        smtp,
+        receiver: _receiver,
+        server,
+        journey,
+    } = email_journey(backend, |_| {}).await;
     let bounce = |message_id: &str| json!({"eventType": "Bounce", "mail": {"messageId": "0100018c-ses-own-id", "commonHeaders": {"messageId": message_id}}});
 
     // Until the relay's reports are set up, email takes none.
@@ -689,16 +718,13 @@ async fn message_attempts_when(server: &TestServer, count: usize) -> Vec<String>
 }
 
 async fn message_attempts_older_than_the_retention_period_are_pruned(backend: Backend) {
-    let smtp = SmtpReceiver::start().await;
-    let receiver = Receiver::start().await;
-    let smtp_url = smtp.url();
-    let server = TestServer::start_with(backend, |config| {
-        config.smtp_url = Some(smtp_url);
-        config.attempt_retention_days = 1;
-    })
-    .await;
-    let template = email_template(&server).await;
-    let journey = publish(&server, template.id, &receiver.url("/missed")).await;
+    // The sink and the receiver live as long as the test: the journey sends to them.
+    let EmailJourney {
+        smtp: _smtp,
+        receiver: _receiver,
+        server,
+        journey,
+    } = email_journey(backend, |config| config.attempt_retention_days = 1).await;
     server
         .signs_up("ana", json!({"email": "ana@example.com"}))
         .await;
