@@ -59,6 +59,14 @@ struct OutcomeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: &'static str,
+}
+
+/// The queues whose claims are timed, as the `queue` label names them.
+pub const CLAIMED_QUEUES: [&str; 2] = ["deliveries", "messages"];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -86,6 +94,7 @@ pub struct Metrics {
     webhook_requests: Family<AttemptLabels, Counter>,
     webhook_request_seconds: HistogramFamily<WebhookLabels>,
     delivery_first_answer_seconds: Histogram,
+    claim_seconds: HistogramFamily<QueueLabels>,
     messages: Family<MessageLabels, Counter>,
     alert_emails: Family<OutcomeLabels, Counter>,
 }
@@ -133,6 +142,13 @@ impl Default for Metrics {
             "From the journey step that queued a webhook request to its first attempt's answer",
             delivery_first_answer_seconds.clone(),
         );
+        let claim_seconds = HistogramFamily::new_with_constructor(seconds_histogram);
+        registry.register(
+            "claim_seconds",
+            "How long claiming a round of due work took (the database's answer to the claim), by \
+             queue: a slow or contended database shows here first",
+            claim_seconds.clone(),
+        );
         let messages = Family::default();
         registry.register(
             "messages",
@@ -159,6 +175,9 @@ impl Default for Metrics {
         for outcome in ["sent", "refused"] {
             alert_emails.get_or_create_owned(&OutcomeLabels { outcome });
         }
+        for queue in CLAIMED_QUEUES {
+            claim_seconds.get_or_create_owned(&QueueLabels { queue });
+        }
         Self {
             registry,
             events_stored,
@@ -167,6 +186,7 @@ impl Default for Metrics {
             webhook_requests,
             webhook_request_seconds,
             delivery_first_answer_seconds,
+            claim_seconds,
             messages,
             alert_emails,
         }
@@ -206,6 +226,13 @@ impl Metrics {
     pub fn delivery_first_answer(&self, record: &AttemptRecord, queued_at: Millis) {
         self.delivery_first_answer_seconds
             .observe(seconds(record.attempted_at.saturating_sub(queued_at)));
+    }
+
+    /// A claim of due work from `queue` (one of [`CLAIMED_QUEUES`]) that took `took`.
+    pub fn claim(&self, queue: &'static str, took: Duration) {
+        self.claim_seconds
+            .get_or_create(&QueueLabels { queue })
+            .observe(took.as_secs_f64());
     }
 
     pub fn message(&self, channel: Channel, outcome: &MessageOutcome) {

@@ -1,8 +1,10 @@
 //! Failures grouped by cause, so an operator sees "412 requests: HTTP 400 "invalid phone"" and
 //! "3 requests: timeout" instead of a log to read row by row, and resends one cause at a time.
 //! The cause is read from what the last attempt left: its status code, the error the sender
-//! wrote (reqwest's chain of causes, or the address guard's refusal) and the answer's first
-//! line.
+//! wrote (reqwest's chain of causes, or the address guard's refusal) and the answer: a JSON
+//! answer's error message, or else its first line. Words holding digits (request ids, phone
+//! numbers, timestamps) read `#`, so that a receiver naming each request in its answer still
+//! makes one group per cause.
 
 use std::collections::HashMap;
 
@@ -20,7 +22,7 @@ const MAX_DETAIL_CHARS: usize = 80;
 /// Why a request was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Cause {
-    /// The receiver answered, with this status and the first line of its answer.
+    /// The receiver answered, with this status and what its answer says went wrong.
     Http {
         status: i64,
         first_line: String,
@@ -40,10 +42,7 @@ impl Cause {
     /// The cause of an attempt that left `status_code`, `error` and `answer`.
     pub fn of(status_code: Option<i64>, error: Option<&str>, answer: Option<&str>) -> Self {
         if let Some(status) = status_code {
-            let first_line = answer
-                .and_then(|answer| answer.lines().map(str::trim).find(|line| !line.is_empty()))
-                .map(shortened)
-                .unwrap_or_default();
+            let first_line = answer.map(what_the_answer_says).unwrap_or_default();
             return Self::Http { status, first_line };
         }
         let error = error.unwrap_or_default();
@@ -62,7 +61,7 @@ impl Cause {
         } else if has("connection reset") || has("broken pipe") || has("broke off") {
             Self::ConnectionReset
         } else {
-            Self::Other(shortened(error))
+            Self::Other(shortened(&without_particulars(error)))
         }
     }
 
@@ -94,6 +93,64 @@ impl Cause {
             Self::Other(words) => words.clone(),
         }
     }
+}
+
+/// A JSON answer's error message (`error`, `message`, `error.message`, `errors[0]`, …), or
+/// else the answer's first line, without its particulars and shortened.
+fn what_the_answer_says(answer: &str) -> String {
+    let said = serde_json::from_str::<serde_json::Value>(answer)
+        .ok()
+        .as_ref()
+        .and_then(error_message)
+        .or_else(|| {
+            answer
+                .lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    shortened(&without_particulars(&said))
+}
+
+/// The fields error answers name their message with, in the order they are looked for.
+const MESSAGE_FIELDS: [&str; 7] = [
+    "error",
+    "message",
+    "error_description",
+    "error_message",
+    "detail",
+    "title",
+    "errors",
+];
+
+fn error_message(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+        Value::Object(fields) => MESSAGE_FIELDS
+            .iter()
+            .filter_map(|field| fields.get(*field))
+            .find_map(error_message),
+        Value::Array(items) => items.first().and_then(error_message),
+        _ => None,
+    }
+}
+
+/// `text` with each word that holds a digit (an id, a number, a time) as `#`.
+fn without_particulars(text: &str) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for word in text.split_whitespace() {
+        let word = if word.chars().any(|c| c.is_ascii_digit()) {
+            "#"
+        } else {
+            word
+        };
+        if !(word == "#" && words.last() == Some(&"#")) {
+            words.push(word);
+        }
+    }
+    words.join(" ")
 }
 
 fn shortened(text: &str) -> String {
@@ -243,6 +300,47 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn answers_naming_each_request_make_one_group() {
+        let said = |answer: &str| match Cause::of(Some(400), None, Some(answer)) {
+            Cause::Http { first_line, .. } => first_line,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            said(r#"{"error":"invalid phone","request_id":"r_8f3a"}"#),
+            "invalid phone"
+        );
+        assert_eq!(
+            said(r#"{"error":{"code":21211,"message":"Invalid 'To' number +15551234567"}}"#),
+            "Invalid 'To' number #"
+        );
+        assert_eq!(
+            said(r#"{"errors":[{"message":"unknown list"}],"id":7}"#),
+            "unknown list"
+        );
+        assert_eq!(said(r#"{"detail":"quota exceeded"}"#), "quota exceeded");
+        assert_eq!(
+            said(
+                "rejected at 2026-12-04T07:00:00Z request 9f1c2e71-08aa-4c1e-9a55-0b1c3a7f2d10 id 42"
+            ),
+            "rejected at # request # id #"
+        );
+        // An answer without a message field, and one cut short, are read as text.
+        assert_eq!(said(r#"{"ok":false}"#), r#"{"ok":false}"#);
+        assert_eq!(
+            said(r#"{"error":"invalid phone","req"#),
+            r#"{"error":"invalid phone","req"#
+        );
+        assert_eq!(
+            Cause::of(
+                None,
+                Some("error sending request for url (http://h:8080/a): boom"),
+                None
+            ),
+            Cause::Other("error sending request for url # boom".to_owned())
+        );
     }
 
     #[test]

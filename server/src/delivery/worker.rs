@@ -613,6 +613,7 @@ impl DeliveryWorker {
     /// Sends one batch of due deliveries; returns how many it handled.
     pub async fn tick(&self) -> sqlx::Result<usize> {
         let now = self.clock.now();
+        let claiming = std::time::Instant::now();
         let due = self
             .store
             .claim_due_deliveries(
@@ -622,6 +623,7 @@ impl DeliveryWorker {
                 self.settings.batch_size,
             )
             .await?;
+        self.metrics.claim("deliveries", claiming.elapsed());
         self.send(due, now).await
     }
 

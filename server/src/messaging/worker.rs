@@ -243,10 +243,12 @@ impl MessageWorker {
     async fn round(self: Arc<Self>) -> sqlx::Result<usize> {
         let now = self.clock.now();
         let lease_until = now.saturating_add(LEASE.as_millis() as Millis);
+        let claiming = std::time::Instant::now();
         let due = self
             .store
             .claim_due_messages(self.claimant, now, lease_until, self.settings.batch_size)
             .await?;
+        self.metrics.claim("messages", claiming.elapsed());
         let handled = due.len();
         if due.is_empty() {
             return Ok(0);

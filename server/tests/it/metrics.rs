@@ -73,6 +73,16 @@ async fn prometheus_reads_what_was_done_and_what_waits(backend: Backend) {
         metric(&text, "wayfarer_delivery_first_answer_seconds_count"),
         Some(1.0)
     );
+    // The delivery loops claim as they start and whenever they are woken.
+    assert!(
+        metric(&text, "wayfarer_claim_seconds_count{queue=\"deliveries\"}")
+            .is_some_and(|claims| claims >= 1.0),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "wayfarer_claim_seconds_count{queue=\"messages\"}").is_some(),
+        "{text}"
+    );
     assert_eq!(metric(&text, "wayfarer_backlog_read"), Some(1.0));
     assert_eq!(metric(&text, "wayfarer_deliveries_due"), Some(0.0));
 

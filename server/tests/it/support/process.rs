@@ -28,7 +28,32 @@ impl WayfarerProcess {
     /// Starts the binary on `port` and `database` with these extra arguments; returns once it
     /// answers its health check.
     pub async fn start(database: &TestDatabase, port: u16, arguments: &[&str]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        let child = Self::spawn(database, port, arguments);
+        Self::once_healthy(child, database, port).await
+    }
+
+    /// Starts `count` processes at once (each on a port of its own); returns once every one
+    /// answers its health check.
+    pub async fn start_many(
+        database: &TestDatabase,
+        count: usize,
+        arguments: &[&str],
+    ) -> Vec<Self> {
+        let spawned: Vec<(Child, u16)> = (0..count)
+            .map(|_| {
+                let port = free_port();
+                (Self::spawn(database, port, arguments), port)
+            })
+            .collect();
+        let mut running = Vec::with_capacity(count);
+        for (child, port) in spawned {
+            running.push(Self::once_healthy(child, database, port).await);
+        }
+        running
+    }
+
+    fn spawn(database: &TestDatabase, port: u16, arguments: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_wayfarer"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--database-url", database.url()])
             .arg("--secret-key-file")
@@ -39,7 +64,10 @@ impl WayfarerProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start wayfarer");
+            .expect("start wayfarer")
+    }
+
+    async fn once_healthy(child: Child, database: &TestDatabase, port: u16) -> Self {
         wait_until_healthy(port).await;
         let key = super::create_api_key(database.url(), &[app::api::Scope::Admin]).await;
         Self {

@@ -99,6 +99,11 @@ impl Receiver {
         self.lock().received.clone()
     }
 
+    /// How many requests arrived, without copying them: for polling while thousands arrive.
+    pub fn count(&self) -> usize {
+        self.lock().received.len()
+    }
+
     /// The `webhook-id`s of the webhook requests that arrived, by their contact's external id:
     /// a contact with two ids was sent two different requests, one with two arrivals of one id
     /// got the same request twice (an at-least-once retry).
