@@ -65,6 +65,10 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   const pause = form.getByLabel('At most one alert every (minutes)');
   await expect(pause).toHaveValue('60');
   await pause.fill('1440');
+  // Alerts off for now, the addresses kept for later.
+  const alertsOn = form.getByLabel('Send alert emails');
+  await expect(alertsOn).toBeChecked();
+  await alertsOn.uncheck();
 
   await form.getByRole('button', { name: 'Preview request' }).click();
   const preview = form.getByRole('region', { name: 'Request preview' });
@@ -95,6 +99,7 @@ test('a marketer sets up a webhook with every setting, previews and tests it', a
   await expect(form.getByLabel('Token', { exact: true })).toHaveValue('');
   await expect(form.getByLabel('Email when requests fail for good')).toHaveValue('ops@example.com, crm@example.com');
   await expect(form.getByLabel('At most one alert every (minutes)')).toHaveValue('1440');
+  await expect(form.getByLabel('Send alert emails')).not.toBeChecked();
   await expect(form.getByLabel('Token', { exact: true })).toHaveAttribute('placeholder', /stored/);
   await expect(form.getByLabel('header 1 value')).toHaveValue('********');
   await expect(form.getByLabel('header 1 secret')).toBeChecked();

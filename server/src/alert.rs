@@ -245,9 +245,9 @@ impl Alerter {
         }
     }
 
-    /// Emails the webhook's alert addresses about these failures, unless it has none, no
-    /// SMTP server is configured, or its alerts pause (then the failures are added up for the
-    /// next email).
+    /// Emails the webhook's alert addresses about these failures, unless it has none, its
+    /// alerts are off, no SMTP server is configured, or its alerts pause (then the failures are
+    /// added up for the next email).
     pub async fn alert(&self, alert: Alert) {
         if self.mailer.is_none() {
             return;
@@ -261,7 +261,7 @@ impl Alerter {
             }
         };
         let recipients: Vec<String> = serde_json::from_str(&row.alert_emails).unwrap_or_default();
-        if recipients.is_empty() {
+        if recipients.is_empty() || row.alerts_enabled == 0 {
             return;
         }
         let now = self.clock.now();

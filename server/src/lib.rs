@@ -110,6 +110,13 @@ impl Server {
                  people use"
             );
         }
+        if !config.role.serves_api() && config.smtp_url.is_some() && config.public_url.is_none() {
+            tracing::warn!(
+                "a worker sending alert emails without --public-url: their links would point at \
+                 this worker, which serves no pages; pass --public-url with the address people \
+                 use"
+            );
+        }
         let metrics = metrics::SharedMetrics::default();
         let (intake, intake_queue) = EventIntake::new();
         let engine = Engine::new(

@@ -42,6 +42,9 @@ pub struct WebhookIn {
     /// Who is emailed when requests fail for good.
     #[serde(default)]
     pub alert_emails: Vec<String>,
+    /// Whether alert emails go out (default true); off keeps `alert_emails` for later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts_enabled: Option<bool>,
     /// At most one alert email every this many minutes (1–10,080, default 60); failures in
     /// between are added up in the next one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +138,8 @@ pub struct WebhookPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_emails: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_every_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_digest: Option<AlertDigest>,
@@ -170,6 +175,7 @@ impl From<WebhookIn> for WebhookPatch {
             max_requests_per_second: input.max_requests_per_second,
             alert_emails: Some(input.alert_emails),
             alert_every_minutes: input.alert_every_minutes,
+            alerts_enabled: input.alerts_enabled,
             alert_digest: input.alert_digest,
             batch: Some(input.batch),
             enabled: None,
@@ -306,6 +312,8 @@ pub struct WebhookOut {
     /// At most this many requests a second, from every server process together; 0: no limit.
     pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
+    /// Whether alert emails go out to `alert_emails`.
+    pub alerts_enabled: bool,
     /// At most one alert email every this many minutes.
     pub alert_every_minutes: u32,
     pub alert_digest: AlertDigest,

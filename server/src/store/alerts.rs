@@ -182,7 +182,7 @@ impl Store {
     ) -> sqlx::Result<Vec<WebhookId>> {
         sqlx::query_scalar(
             "SELECT id FROM webhooks
-             WHERE unreported_failures > 0
+             WHERE unreported_failures > 0 AND alerts_enabled = 1
                AND ((alert_digest = 'immediate'
                      AND (alerted_at IS NULL OR alerted_at <= $1 - alert_every_minutes * 60000))
                     OR (alert_digest = 'hourly' AND unreported_since < $2)
@@ -227,7 +227,8 @@ impl Store {
     }
 
     /// Webhooks disabled at or before `before` whose stakeholders were not told (the process
-    /// that disabled them stopped first), with the reason; only those with alert addresses.
+    /// that disabled them stopped first), with the reason; only those with alerts on and
+    /// addresses to send them to.
     pub async fn webhooks_disabled_untold(
         &self,
         before: Millis,
@@ -235,7 +236,7 @@ impl Store {
         sqlx::query_as(
             "SELECT id, disabled_reason FROM webhooks
              WHERE disable_untold = 1 AND enabled = 0 AND disabled_at <= $1
-               AND alert_emails <> '[]'
+               AND alert_emails <> '[]' AND alerts_enabled = 1
              ORDER BY id",
         )
         .bind(before)

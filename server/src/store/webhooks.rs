@@ -54,6 +54,8 @@ pub struct WebhookRow {
     pub paused_until: Option<Millis>,
     /// How deliveries go together, as JSON; `None`: one request each.
     pub batch: Option<String>,
+    /// 1: alert emails go out; 0: off (the addresses are kept).
+    pub alerts_enabled: i64,
 }
 
 impl WebhookRow {
@@ -83,7 +85,7 @@ macro_rules! columns {
          previous_secret_expires_at, retry_window_hours, alert_emails, alerted_at, enabled,
          disabled_reason, created_at, updated_at, disable_after_failing_hours, failing_since,
          max_requests_per_second, disabled_at, alert_every_minutes, paused_until, alert_digest,
-         batch"
+         batch, alerts_enabled"
     };
 }
 
@@ -94,9 +96,9 @@ const INSERT: &str = concat!(
          headers, auth_type, auth_name, auth_secret, signing_secret, previous_signing_secret,
          previous_secret_expires_at, retry_window_hours, alert_emails, enabled,
          disabled_reason, updated_at, disable_after_failing_hours, max_requests_per_second,
-         alert_every_minutes, alert_digest, batch, created_at, disabled_at)
+         alert_every_minutes, alert_digest, batch, alerts_enabled, created_at, disabled_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-             $19, $20, $21, $22, $23, $24, CASE WHEN $16 = 0 THEN $18 END)
+             $19, $20, $21, $22, $23, $24, $25, CASE WHEN $16 = 0 THEN $18 END)
      RETURNING ",
     columns!()
 );
@@ -110,10 +112,10 @@ const UPDATE: &str = concat!(
          disabled_at = CASE WHEN $16 = 1 THEN NULL WHEN enabled = 1 THEN $18 ELSE disabled_at END,
          enabled = $16, disabled_reason = $17, updated_at = $18, disable_after_failing_hours = $19,
          max_requests_per_second = $20, alert_every_minutes = $21, alert_digest = $22,
-         batch = $23,
+         batch = $23, alerts_enabled = $24,
          disable_untold = CASE WHEN $16 = 1 THEN 0 ELSE disable_untold END,
          rate_next_at = CASE WHEN max_requests_per_second = $20 THEN rate_next_at END
-     WHERE id = $24
+     WHERE id = $25
      RETURNING ",
     columns!()
 );
@@ -392,7 +394,7 @@ impl Store {
     }
 }
 
-/// Binds `$1`…`$23` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
+/// Binds `$1`…`$24` of [`INSERT`] and [`UPDATE`]: the settings both write, in their order.
 fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
     query
         .bind(&row.name)
@@ -418,4 +420,5 @@ fn bind_settings<'q>(query: RowQuery<'q>, row: &'q WebhookRow) -> RowQuery<'q> {
         .bind(row.alert_every_minutes)
         .bind(row.alert_digest)
         .bind(&row.batch)
+        .bind(row.alerts_enabled)
 }

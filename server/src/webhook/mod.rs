@@ -96,6 +96,8 @@ pub struct Settings {
     /// At most this many requests a second, from all processes together; 0: no limit.
     pub max_requests_per_second: u32,
     pub alert_emails: Vec<String>,
+    /// Off keeps the addresses and sends nothing.
+    pub alerts_enabled: bool,
     /// At most one alert email every this many minutes; failures in between go in the next.
     pub alert_every_minutes: u32,
     pub alert_digest: AlertDigest,
@@ -128,6 +130,7 @@ impl Settings {
                 .unwrap_or(DEFAULT_DISABLE_AFTER_FAILING_HOURS),
             max_requests_per_second: input.max_requests_per_second.unwrap_or(0),
             alert_emails: trimmed(input.alert_emails),
+            alerts_enabled: input.alerts_enabled.unwrap_or(true),
             alert_every_minutes: input
                 .alert_every_minutes
                 .unwrap_or(DEFAULT_ALERT_EVERY_MINUTES),
@@ -180,6 +183,7 @@ impl Settings {
                 .max_requests_per_second
                 .unwrap_or(self.max_requests_per_second),
             alert_emails: patch.alert_emails.map_or(self.alert_emails, trimmed),
+            alerts_enabled: patch.alerts_enabled.unwrap_or(self.alerts_enabled),
             alert_every_minutes: patch
                 .alert_every_minutes
                 .unwrap_or(self.alert_every_minutes),
@@ -272,6 +276,7 @@ impl Settings {
             disable_after_failing_hours: i64::from(self.disable_after_failing_hours),
             max_requests_per_second: i64::from(self.max_requests_per_second),
             alert_emails: json_text(&self.alert_emails),
+            alerts_enabled: i64::from(self.alerts_enabled),
             alert_every_minutes: i64::from(self.alert_every_minutes),
             alert_digest: self.alert_digest,
             batch: self.batch.as_ref().map(json_text),
@@ -312,6 +317,7 @@ impl Settings {
                 .map_err(|error| corrupt(format!("max requests per second: {error}")))?,
             alert_emails: serde_json::from_str(&row.alert_emails)
                 .map_err(|error| corrupt(format!("alert emails: {error}")))?,
+            alerts_enabled: row.alerts_enabled != 0,
             alert_every_minutes: u32::try_from(row.alert_every_minutes)
                 .map_err(|error| corrupt(format!("alert every minutes: {error}")))?,
             alert_digest: row.alert_digest,
@@ -386,6 +392,7 @@ pub fn new_row(settings: Settings, now: Millis) -> Result<WebhookRow, getrandom:
         max_requests_per_second: 0,
         disabled_at: None,
         alert_every_minutes: i64::from(DEFAULT_ALERT_EVERY_MINUTES),
+        alerts_enabled: 1,
         alert_digest: AlertDigest::Immediate,
         paused_until: None,
         batch: None,
@@ -411,6 +418,7 @@ pub fn webhook_out(row: &WebhookRow, now: Millis) -> Result<WebhookOut, CorruptW
         disable_after_failing_hours: settings.disable_after_failing_hours,
         max_requests_per_second: settings.max_requests_per_second,
         alert_emails: settings.alert_emails,
+        alerts_enabled: settings.alerts_enabled,
         alert_every_minutes: settings.alert_every_minutes,
         alert_digest: settings.alert_digest,
         batch: settings.batch,

@@ -41,6 +41,7 @@ backend_tests!(
     persistent_failure_emails_the_stakeholders_once_an_hour,
     an_alert_the_smtp_server_cannot_take_now_is_sent_later_once,
     a_disabling_left_untold_is_told_by_the_sweep,
+    alerts_turned_off_send_nothing_and_keep_their_addresses,
     an_hourly_digest_gathers_the_failures_of_its_hour,
     a_delivery_goes_out_as_soon_as_it_is_queued,
 );
@@ -1089,6 +1090,53 @@ async fn a_disabling_left_untold_is_told_by_the_sweep(backend: Backend) {
     server.clock().advance(5 * 60 * SECOND);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.messages().len(), 1, "told once");
+}
+
+/// Alerts off: a disabling is not emailed, the addresses stay; turned on again, the sweep
+/// tells the disabling that is still in force.
+async fn alerts_turned_off_send_nothing_and_keep_their_addresses(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
+    let webhook = server
+        .create_webhook(&json!({"name": "CRM", "url": "https://crm.example/hook",
+                               "alert_emails": ["ops@example.com"], "alerts_enabled": false}))
+        .await;
+    assert!(!webhook.alerts_enabled);
+    let disabled = server
+        .store()
+        .await
+        .disable_webhook(
+            webhook.id,
+            "the receiver answered 410 Gone",
+            server.clock().now_millis(),
+        )
+        .await
+        .expect("disabled");
+    assert!(disabled);
+    server.clock().advance(2 * 60 * SECOND);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 0, "alerts are off");
+    let kept = server.webhook(webhook.id).await;
+    assert_eq!(
+        (kept.alerts_enabled, kept.alert_emails),
+        (false, vec!["ops@example.com".to_owned()])
+    );
+
+    let on = server
+        .patch_json(
+            &format!("/api/v1/webhooks/{}", webhook.id),
+            &json!({"alerts_enabled": true}),
+        )
+        .await;
+    assert_eq!(on.status(), StatusCode::OK);
+    server.clock().advance(2 * 60 * SECOND);
+    let messages = smtp.messages_when(1).await;
+    assert!(
+        messages[0].contains("was disabled"),
+        "the disabling in force is told: {}",
+        messages[0]
+    );
 }
 
 /// An hourly digest: failures for good are not emailed as they come; once the hour they came

@@ -22,6 +22,7 @@ use crate::{
 
 backend_tests!(
     a_disabled_webhook_holds_its_requests_until_it_is_enabled,
+    held_requests_go_out_oldest_first_at_the_webhooks_pace,
     a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest,
 );
 
@@ -305,4 +306,70 @@ async fn a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest
         (1, 0, 0, 0)
     );
     assert_eq!(server.webhook(hook.id).await.failing_since, None);
+}
+
+/// Enabled again, a webhook sends what it held oldest first, at its rate limit, each request
+/// with a window of its own.
+async fn held_requests_go_out_oldest_first_at_the_webhooks_pace(backend: Backend) {
+    const HELD: usize = 5;
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let hook = server
+        .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook"),
+                               "max_requests_per_second": 10}))
+        .await;
+    switch(&server, hook.id, false).await;
+    let journey = server
+        .publish_journey(
+            Reentry::Once,
+            chain("signup", vec![("hook", webhook_with(hook.id, &[]))]),
+        )
+        .await;
+    let order: Vec<String> = (0..HELD).map(|n| format!("c{n}")).collect();
+    for (held, contact) in order.iter().enumerate() {
+        server.signs_up(contact, json!({})).await;
+        for _ in 0..500 {
+            if hook_counts(&server, journey).await.held == held as i64 + 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    assert_eq!(hook_counts(&server, journey).await.held, HELD as i64);
+    assert_eq!(receiver.count(), 0, "nothing sent while disabled");
+
+    switch(&server, hook.id, true).await;
+    for _ in 0..1_000 {
+        if receiver.count() >= HELD {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut received = receiver.received();
+    assert_eq!(received.len(), HELD);
+    received.sort_by_key(|request| request.at);
+    let sent_order: Vec<String> = received
+        .iter()
+        .map(|request| {
+            let body: serde_json::Value =
+                serde_json::from_slice(&request.body).expect("a JSON body");
+            body["data"]["contact"]["external_id"]
+                .as_str()
+                .expect("the contact")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(sent_order, order, "oldest first");
+    // Ten a second: four gaps of 100 ms (less the timer's slack).
+    let took = received[HELD - 1].at.duration_since(received[0].at);
+    assert!(took >= Duration::from_millis(350), "sent in {took:?}");
+    let mut counts = hook_counts(&server, journey).await;
+    for _ in 0..500 {
+        if counts.accepted == HELD as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        counts = hook_counts(&server, journey).await;
+    }
+    assert_eq!((counts.accepted, counts.held), (HELD as i64, 0));
 }

@@ -1,13 +1,14 @@
 //! Scaling out on PostgreSQL, measured: one web process and 1, 2, … worker processes (the real
 //! binaries, `--role web` / `--role worker`) on one database, in the same run. Contacts' events
-//! go in through the web process in batches of 1,000; each step sends a webhook to a local
-//! receiver; the figure is executions per second, from the first event posted to the last
-//! webhook received, beside the bare rate the receiver takes plain POSTs at in the same run.
+//! go in through the web process in batches of 1,000 before any worker starts; each step sends
+//! a webhook to a local receiver; the figure is executions per second from the first webhook
+//! received to the last (the workers' own work), beside the bare rate the receiver takes plain
+//! POSTs at in the same run.
 //!
 //! CI runs it small, to check that every webhook arrives once with each number of workers. The
 //! full size, printing its figures:
 //!
-//!     WAYFARER_SCALE_EVENTS=20000 WAYFARER_SCALE_WORKERS=1,2,4 \
+//!     WAYFARER_SCALE_EVENTS=40000 WAYFARER_SCALE_WORKERS=1,2,4 \
 //!         .ci/postgres cargo nextest run --release -p server workers_bench --no-capture
 
 use std::time::{Duration, Instant};

@@ -9,10 +9,16 @@ use leptos::prelude::*;
 
 use super::EditorState;
 use crate::{
-    api::{DeliveryFilter, DeliveryOut, DeliveryStatus, NodeTimelineOut, TimelineSliceOut, client},
+    api::{
+        DeliveryFilter, DeliveryOut, DeliveryStatus, NodeTimelineOut, Scope, TimelineSliceOut,
+        client,
+    },
     ids::DeliveryId,
     journey::NodeId,
-    ui::pages::{ErrorNotice, LoadedList, utc_minutes, utc_seconds},
+    ui::{
+        access::use_access,
+        pages::{ErrorNotice, LoadedList, utc_minutes, utc_seconds},
+    },
 };
 
 /// The requests of the webhook node whose counts were clicked, of the version whose counts the
@@ -155,6 +161,8 @@ fn FailureGroups(
     reload: RwSignal<u32>,
 ) -> impl IntoView {
     let journey = state.journey_id;
+    // Resending needs `deliveries:write`; a viewer sees the groups without the buttons.
+    let access = use_access();
     let listed_node = node.clone();
     let followed_node = node.clone();
     let groups = LocalResource::new(move || {
@@ -247,6 +255,7 @@ fn FailureGroups(
                                                 type="button"
                                                 class="secondary"
                                                 aria-label=format!("Resend these: {label}")
+                                                hidden=move || !access.can(Scope::DeliveriesWrite)
                                                 disabled=move || resend.pending().get()
                                                 on:click=move |_| {
                                                     resend.dispatch(Some(cause.clone()));
@@ -262,6 +271,7 @@ fn FailureGroups(
                         {(status == DeliveryStatus::Failed).then(|| view! {
                             <button
                                 type="button"
+                                hidden=move || !access.can(Scope::DeliveriesWrite)
                                 disabled=move || resend.pending().get()
                                 on:click=move |_| {
                                     resend.dispatch(None);
@@ -288,6 +298,7 @@ fn DeliveryItem(
     resend: Action<DeliveryId, Result<(), client::ClientError>>,
 ) -> impl IntoView {
     let id = delivery.id;
+    let access = use_access();
     let open = RwSignal::new(false);
     let attempts = LocalResource::new(move || {
         let open = open.get();
@@ -322,7 +333,13 @@ fn DeliveryItem(
                         {move || if open.get() { "Hide attempts" } else { "Attempts" }}
                     </button>
                     {failed.then(|| view! {
-                        <button type="button" on:click=move |_| { resend.dispatch(id); }>"Resend"</button>
+                        <button
+                            type="button"
+                            hidden=move || !access.can(Scope::DeliveriesWrite)
+                            on:click=move |_| { resend.dispatch(id); }
+                        >
+                            "Resend"
+                        </button>
                     })}
                 </span>
             </div>

@@ -48,6 +48,7 @@ struct Draft {
     max_per_second: RwSignal<u32>,
     /// Comma-separated addresses.
     alert_emails: RwSignal<String>,
+    alerts_enabled: RwSignal<bool>,
     alert_every_minutes: RwSignal<u32>,
     alert_digest: RwSignal<AlertDigest>,
     /// Whether deliveries go together, and how.
@@ -104,6 +105,7 @@ impl Draft {
                     .map(|w| w.alert_emails.join(", "))
                     .unwrap_or_default(),
             ),
+            alerts_enabled: RwSignal::new(initial.is_none_or(|w| w.alerts_enabled)),
             alert_every_minutes: RwSignal::new(initial.map_or(60, |w| w.alert_every_minutes)),
             alert_digest: RwSignal::new(initial.map(|w| w.alert_digest).unwrap_or_default()),
             batching: RwSignal::new(initial.is_some_and(|w| w.batch.is_some())),
@@ -147,6 +149,7 @@ impl Draft {
             disable_after_failing_hours: Some(self.disable_after_hours.get_untracked()),
             max_requests_per_second: Some(self.max_per_second.get_untracked()),
             alert_emails: listed(&self.alert_emails.get_untracked()),
+            alerts_enabled: Some(self.alerts_enabled.get_untracked()),
             alert_every_minutes: Some(self.alert_every_minutes.get_untracked()),
             alert_digest: Some(self.alert_digest.get_untracked()),
             batch: self.batching.get_untracked().then(|| Batching {
@@ -257,6 +260,7 @@ fn RequestFields(draft: Draft) -> impl IntoView {
         disable_after_hours,
         max_per_second,
         alert_emails,
+        alerts_enabled,
         alert_every_minutes,
         alert_digest,
         batching,
@@ -364,6 +368,12 @@ fn RequestFields(draft: Draft) -> impl IntoView {
                 prop:value=alert_emails
                 on:input=move |event| alert_emails.set(event_target_value(&event))/>
             <span class="field-hint">"Comma-separated."</span>
+        </label>
+        <label class="field checkbox wide">
+            <input type="checkbox" name="alerts-enabled" prop:checked=alerts_enabled
+                on:change=move |event| alerts_enabled.set(event_target_checked(&event))/>
+            <span>"Send alert emails"</span>
+            <span class="field-hint">"Off: nothing is emailed; the addresses are kept."</span>
         </label>
         <label class="field">
             <span class="field-label">"Alert emails"</span>

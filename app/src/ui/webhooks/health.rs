@@ -188,6 +188,7 @@ mod tests {
             disable_after_failing_hours: 24,
             max_requests_per_second: 0,
             alert_emails: Vec::new(),
+            alerts_enabled: true,
             alert_every_minutes: 60,
             alert_digest: crate::api::AlertDigest::Immediate,
             batch: None,
