@@ -151,6 +151,10 @@ impl Alerter {
             let now = self.clock.now();
             if now >= next_at {
                 next_at = now + SWEEP_EVERY;
+                // Web processes without an SMTP server read here that emails go out.
+                if let Err(error) = self.store.note_smtp_sender(self.claimant, now).await {
+                    tracing::warn!(%error, "cannot note that this process sends emails");
+                }
                 let day_start = now - now.rem_euclid(24 * HOUR_MS);
                 match self
                     .store
@@ -188,6 +192,9 @@ impl Alerter {
                 () = self.queued.notified() => {}
                 _ = stop.changed() => {}
             }
+        }
+        if let Err(error) = self.store.forget_smtp_sender(self.claimant).await {
+            tracing::warn!(%error, "cannot note that this process stops sending emails");
         }
     }
 

@@ -226,6 +226,7 @@ impl Server {
             messaging: messaging::MessagingSetup {
                 email_attribute: config.email_attribute.clone(),
                 smtp: config.smtp_url.is_some(),
+                sends: config.role.works(),
             },
             metrics: metrics.clone(),
             leptos: leptos_options(config, local_addr),

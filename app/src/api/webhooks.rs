@@ -356,7 +356,8 @@ pub struct WebhooksHealthOut {
     pub since: i64,
     /// Every webhook, by id.
     pub webhooks: Vec<WebhookHealthOut>,
-    /// Whether alert emails go out: `false` when the server has no `--smtp-url`.
+    /// Whether alert emails go out: `false` when the processes that send them (this one, or
+    /// with `--role web` the workers, who check in every minute) have no `--smtp-url`.
     pub alert_emails_sent: bool,
 }
 

@@ -40,11 +40,12 @@ pub fn router() -> Router<AppState> {
     ))]
 async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ChannelOut>>> {
     let rows = state.store.channel_rows().await?;
+    let smtp = smtp_available(&state).await?;
     let shown = Channel::ALL
         .iter()
         .map(|&channel| {
             let row = rows.iter().find(|row| row.channel == channel);
-            out(&state, channel, row)
+            out(&state, smtp, channel, row)
         })
         .collect();
     Ok(Json(shown))
@@ -61,7 +62,8 @@ async fn show(
     ApiPath(channel): ApiPath<Channel>,
 ) -> ApiResult<Json<ChannelOut>> {
     let row = state.store.channel_row(channel).await?;
-    Ok(Json(out(&state, channel, row.as_ref())))
+    let smtp = smtp_available(&state).await?;
+    Ok(Json(out(&state, smtp, channel, row.as_ref())))
 }
 
 /// Replaces the channel's settings; secrets left out keep the stored ones while the
@@ -100,7 +102,8 @@ async fn save(
         format!("channel {channel}"),
     )
     .await;
-    Ok(Json(out(&state, channel, Some(&row))))
+    let smtp = smtp_available(&state).await?;
+    Ok(Json(out(&state, smtp, channel, Some(&row))))
 }
 
 /// Forgets the channel's settings: back to the default attributes, and no provider (its
@@ -137,8 +140,17 @@ async fn provider_presets() -> Json<Vec<ProviderPreset>> {
     Json(presets::presets())
 }
 
-/// The channel as answers show it, with whether its messages go out now.
-fn out(state: &AppState, channel: Channel, row: Option<&ChannelRow>) -> ChannelOut {
+/// Whether the processes that send have an SMTP server of the server's (`--smtp-url`).
+async fn smtp_available(state: &AppState) -> ApiResult<bool> {
+    Ok(state
+        .messaging
+        .smtp_available(&state.store, state.clock.now())
+        .await?)
+}
+
+/// The channel as answers show it, with whether its messages go out now (`smtp`: the
+/// sending processes have the server's SMTP server).
+fn out(state: &AppState, smtp: bool, channel: Channel, row: Option<&ChannelRow>) -> ChannelOut {
     let defaults = || ChannelSettings::default_for(channel, &state.messaging.email_attribute);
     let (settings, unreadable) = match row.map(ChannelSettings::parse) {
         Some(Ok(settings)) => (settings, None),
@@ -148,7 +160,7 @@ fn out(state: &AppState, channel: Channel, row: Option<&ChannelRow>) -> ChannelO
     let mut shown = settings.out(channel);
     shown.updated_at = row.map(|row| row.updated_at);
     shown.problem = unreadable.or_else(|| match channel {
-        Channel::Email if !state.messaging.smtp && settings.smtp_url.is_none() => Some(
+        Channel::Email if !smtp && settings.smtp_url.is_none() => Some(
             "emails are not sent: set the channel's SMTP relay, or start the server with \
              --smtp-url"
                 .to_owned(),

@@ -267,11 +267,8 @@ async fn health(State(state): State<AppState>) -> ApiResult<Json<WebhooksHealthO
         .store
         .webhook_health(webhook::health::since(now))
         .await?;
-    Ok(Json(webhook::health::health(
-        &rows,
-        now,
-        state.messaging.smtp,
-    )))
+    let smtp = state.messaging.smtp_available(&state.store, now).await?;
+    Ok(Json(webhook::health::health(&rows, now, smtp)))
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",

@@ -196,6 +196,44 @@ impl Store {
         .await
     }
 
+    /// Notes that `claimant`, a process with an SMTP server, runs at `now`; forgets the
+    /// processes not seen for a day.
+    pub async fn note_smtp_sender(&self, claimant: Claimant, now: Millis) -> sqlx::Result<()> {
+        let mut transaction = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO smtp_senders (claimant, seen_at) VALUES ($1, $2)
+             ON CONFLICT (claimant) DO UPDATE SET seen_at = excluded.seen_at",
+        )
+        .bind(claimant.0)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("DELETE FROM smtp_senders WHERE seen_at < $1")
+            .bind(now - 24 * 3_600_000)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await
+    }
+
+    /// A process with an SMTP server that stops says so at once.
+    pub async fn forget_smtp_sender(&self, claimant: Claimant) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM smtp_senders WHERE claimant = $1")
+            .bind(claimant.0)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+    }
+
+    /// Whether a process with an SMTP server was seen at or after `since`.
+    pub async fn smtp_sender_seen_since(&self, since: Millis) -> sqlx::Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM smtp_senders WHERE seen_at >= $1 LIMIT 1")
+                .bind(since)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// Per webhook, its alert emails queued since `since` that were tried and not taken, and
     /// those given up (older ones are history: the line shows the last day, like the requests).
     pub async fn alert_trouble_by_webhook(

@@ -13,7 +13,8 @@ use server::config::ProcessRole;
 use app::journey::fixtures::{chain, webhook_with};
 
 use crate::support::{
-    Backend, Receiver, TestDatabase, TestServer, create_api_key, http_client_with_key, metric,
+    Backend, Receiver, SmtpReceiver, TestDatabase, TestServer, create_api_key,
+    http_client_with_key, metric,
 };
 
 #[tokio::test]
@@ -117,4 +118,50 @@ async fn a_web_process_takes_events_and_a_worker_process_sends_their_webhooks() 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(receiver.received().len(), 2);
+}
+
+/// A web process has no SMTP server of its own; the workers that send do. While one with
+/// `--smtp-url` runs, the web process says alerts and emails go out; once it stops, that they
+/// do not.
+#[tokio::test]
+async fn a_web_process_says_emails_go_out_while_a_worker_with_an_smtp_server_runs() {
+    async fn emails_go_out(web: &TestServer) -> (bool, Option<String>) {
+        let health: app::api::WebhooksHealthOut = web
+            .expect(web.get("/api/v1/webhooks/health").await, StatusCode::OK)
+            .await;
+        let email: app::api::ChannelOut = web
+            .expect(web.get("/api/v1/channels/email").await, StatusCode::OK)
+            .await;
+        (health.alert_emails_sent, email.problem)
+    }
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let web = TestServer::start_configured(database.alias(), |config| {
+        config.role = ProcessRole::Web;
+    })
+    .await;
+    let (alerts, problem) = emails_go_out(&web).await;
+    assert!(!alerts, "no worker sends");
+    assert!(problem.is_some_and(|problem| problem.contains("--smtp-url")));
+
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let worker = TestServer::start_configured(database.alias(), |config| {
+        config.role = ProcessRole::Worker;
+        config.smtp_url = Some(url);
+    })
+    .await;
+    let mut seen = emails_go_out(&web).await;
+    for _ in 0..500 {
+        if seen.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        seen = emails_go_out(&web).await;
+    }
+    assert_eq!(seen, (true, None), "the worker's SMTP server counts");
+
+    worker.stop().await.expect("the worker stops");
+    let (alerts, problem) = emails_go_out(&web).await;
+    assert!(!alerts, "its worker stopped");
+    assert!(problem.is_some());
 }

@@ -49,8 +49,8 @@ pub fn WebhooksPage() -> impl IntoView {
             let unsent = health.get().and_then(Result::ok).is_some_and(|health| !health.alert_emails_sent);
             unsent.then(|| view! {
                 <p class="notice alerts-off" role="note">
-                    "Alert emails are not sent: this server was started without --smtp-url. \
-                     Failures still show here and in each journey's delivery log."
+                    "Alert emails are not sent: no server process that sends them has \
+                     --smtp-url. Failures still show here and in each journey's delivery log."
                 </p>
             })
         }}
