@@ -421,19 +421,26 @@ test('a webhook node’s failures are grouped by cause and one cause is resent',
   await expect(causes.locator('.cause')).toContainText('1 HTTP 410 "gone away"');
   await expect(causes.locator('.cause')).toContainText(`e.g. ${contact}: gone away`);
   await page.screenshot({ path: 'artifacts/failures-by-cause.png' });
+  // An alert email's link to the node opens the same log.
+  await page.goto(`/journeys/${id}?log=hook`);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(log.locator('select[name="delivery-status"]')).toHaveValue('failed');
+  await expect(causes.locator('.cause')).toContainText('1 HTTP 410 "gone away"');
 
   // The 410 disabled the webhook: the node panel says so and enables it again; then the group
   // is resent and accepted.
   await node(page, 'hook').locator('.node-box').click();
   const state = page.locator('.webhook-state');
-  await expect(state).toHaveText('Disabled: the receiver answered 410 Gone. Its requests are held.');
+  await expect(state).toHaveText(
+    /^Disabled since \d{4}-\d\d-\d\d \d\d:\d\d UTC: the receiver answered 410 Gone\. Its requests are held\.$/,
+  );
   await page.getByRole('button', { name: 'Enable webhook' }).click();
   await expect(state).toHaveText('Sending');
   await expect(page.getByRole('button', { name: 'Disable webhook' })).toBeVisible();
   await causes.getByRole('button', { name: 'Resend these: HTTP 410 "gone away"' }).click();
   // The resend's own progress follows its request until it lands.
   await expect(causes.getByRole('status')).toHaveText(
-    '1 request(s) queued again: 1 accepted · 0 pending · 0 failed',
+    '1 request(s) queued again: 1 of 1 done · 1 accepted · 0 pending · 0 failed',
     { timeout: 20_000 },
   );
   await expect(badge).toContainText('✓ 1', { timeout: 20_000 });

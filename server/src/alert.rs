@@ -20,7 +20,6 @@ use lettre::{
 use app::{
     api::{AlertDigest, FailureGroupOut},
     ids::WebhookId,
-    journey::NodeId,
 };
 
 use tokio::sync::{Notify, watch};
@@ -489,17 +488,19 @@ impl Email<'_> {
         }
         if !self.users.is_empty() {
             text.push_str(
-                "\nJourneys that send to it (click the node's counts for its delivery log):\n",
+                "\nJourneys that send to it (each link opens the node's delivery log):\n",
             );
             for user in self.users {
-                let nodes: Vec<&str> = user.nodes.iter().map(NodeId::as_str).collect();
-                text.push_str(&format!(
-                    "- {}, node {}: {}/journeys/{}\n",
-                    user.quoted(),
-                    nodes.join(", "),
-                    self.base_url,
-                    user.journey_id
-                ));
+                for node in &user.nodes {
+                    let in_link: String =
+                        url::form_urlencoded::byte_serialize(node.as_str().as_bytes()).collect();
+                    text.push_str(&format!(
+                        "- {}, node {node}: {}/journeys/{}?log={in_link}\n",
+                        user.quoted(),
+                        self.base_url,
+                        user.journey_id
+                    ));
+                }
             }
         }
         if self.held > 0 {
@@ -613,6 +614,7 @@ fn message(from: &Mailbox, email: &QueuedAlertEmail) -> Result<Message, lettre::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::journey::NodeId;
 
     #[test]
     fn the_email_names_the_webhook_and_the_last_error() {
@@ -739,12 +741,14 @@ mod tests {
             &AlertTurn::default(),
         );
         let text = readable(&message);
-        assert!(
-            text.contains(
-                "- \"Welcome\" (3), node hook, hook-2: https://journeys.example.com/journeys/3"
-            ),
-            "{text}"
-        );
+        for node in ["hook", "hook-2"] {
+            assert!(
+                text.contains(&format!(
+                    "- \"Welcome\" (3), node {node}: https://journeys.example.com/journeys/3?log={node}"
+                )),
+                "{text}"
+            );
+        }
         assert!(
             text.contains("7 request(s) are held now, waiting for the webhook to be enabled: https://journeys.example.com/webhooks"),
             "{text}"
@@ -820,6 +824,7 @@ mod tests {
             .expect("text")
             .replace("=\r\n", "")
             .replace("=\n", "")
+            .replace("=3D", "=")
     }
 
     #[test]

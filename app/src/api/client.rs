@@ -365,6 +365,10 @@ pub async fn list_webhooks() -> Result<Vec<WebhookOut>, ClientError> {
     send::<(), _>("GET", "/api/v1/webhooks", None).await
 }
 
+pub async fn webhook(id: WebhookId) -> Result<WebhookOut, ClientError> {
+    send::<(), _>("GET", &format!("/api/v1/webhooks/{id}"), None).await
+}
+
 pub async fn webhooks_health() -> Result<WebhooksHealthOut, ClientError> {
     send::<(), _>("GET", "/api/v1/webhooks/health", None).await
 }

@@ -1252,9 +1252,12 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     );
     assert!(email.contains("ops@example.com") && email.contains("crm-owner@example.com"));
     // It names the journey and node sending there, with a link to open them.
-    let readable = email.replace("=\r\n", "").replace("=\n", "");
+    let readable = email
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
     let link = format!(
-        "\"Welcome\" ({journey}), node hook: {}/journeys/{journey}",
+        "\"Welcome\" ({journey}), node hook: {}/journeys/{journey}?log=hook",
         server.url("")
     );
     assert!(readable.contains(&link), "{link} in {readable}");

@@ -10,8 +10,8 @@ use leptos::prelude::*;
 use super::EditorState;
 use crate::{
     api::{
-        DeliveryFilter, DeliveryOut, DeliveryStatus, NodeTimelineOut, Scope, TimelineSliceOut,
-        client,
+        DeliveryFilter, DeliveryOut, DeliveryStatus, NodeTimelineOut, ResendProgressOut, Scope,
+        TimelineSliceOut, client,
     },
     ids::DeliveryId,
     journey::NodeId,
@@ -203,13 +203,11 @@ fn FailureGroups(
             }
         }
     });
-    let progress_text = move || {
-        progress.get().flatten().map(|now| {
-            format!(
-                ": {} accepted · {} pending · {} failed",
-                now.accepted, now.pending, now.failed
-            )
-        })
+    let progress_text = move |resent: u64| {
+        progress
+            .get()
+            .flatten()
+            .map(|now| progress_line(resent, &now))
     };
     view! {
         <section class="failure-groups" aria-label="Failures by cause">
@@ -218,7 +216,7 @@ fn FailureGroups(
                 Ok(resent) => view! {
                     <p class="notice resend-progress" role="status">
                         {format!("{} request(s) queued again", resent.resent)}
-                        {progress_text}
+                        {move || progress_text(resent.resent)}
                     </p>
                 }.into_any(),
                 Err(error) => view! { <ErrorNotice error/> }.into_any(),
@@ -507,9 +505,34 @@ fn span_text(millis: i64) -> String {
         )
 }
 
+/// How far a resend of `resent` requests has come: answered for good so far, then each state.
+fn progress_line(resent: u64, now: &ResendProgressOut) -> String {
+    format!(
+        ": {} of {resent} done · {} accepted · {} pending · {} failed",
+        now.accepted + now.failed,
+        now.accepted,
+        now.pending,
+        now.failed
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resend_counts_what_is_done_of_what_was_queued() {
+        let now = ResendProgressOut {
+            resent_at: 0,
+            accepted: 2,
+            pending: 3,
+            failed: 1,
+        };
+        assert_eq!(
+            progress_line(6, &now),
+            ": 3 of 6 done · 2 accepted · 3 pending · 1 failed"
+        );
+    }
 
     #[test]
     fn slice_widths_read_in_their_largest_whole_unit() {

@@ -21,7 +21,10 @@ use std::{collections::HashMap, time::Duration};
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_params_map};
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
 
 use super::{access::use_access, pages::ErrorNotice};
 use crate::{
@@ -31,7 +34,7 @@ use crate::{
     },
     editor::{Editor, canvas::Viewport},
     ids::JourneyId,
-    journey::{Branch, NodeId, Position, ValidationError},
+    journey::{Branch, NodeId, NodeKind, Position, ValidationError},
 };
 
 /// What is selected on the canvas.
@@ -217,6 +220,7 @@ fn JourneyEditor(
     let live_version = RwSignal::new(journey.live_version);
     poll_stats(state, live_version);
     keyboard_shortcuts(state);
+    open_log_from_address(state);
     view! {
         <div class="editor">
             <header::EditorHeader state journey live_version/>
@@ -278,6 +282,30 @@ fn poll_stats(state: EditorState, live_version: RwSignal<Option<i64>>) {
     if let Ok(handle) = set_interval_with_handle(refresh, Duration::from_secs(2)) {
         on_cleanup(move || handle.clear());
     }
+}
+
+/// `?log=<node>` (the link of an alert email) opens that webhook node's delivery log, on its
+/// failed requests, with the node selected. Anything else in it is left alone.
+fn open_log_from_address(state: EditorState) {
+    let query = use_query_map();
+    let Some(node) = query
+        .with_untracked(|query| query.get("log"))
+        .map(NodeId::new)
+    else {
+        return;
+    };
+    let is_webhook = state.editor.with_untracked(|editor| {
+        editor
+            .journey()
+            .node(&node)
+            .is_some_and(|found| matches!(found.kind, NodeKind::Webhook(_)))
+    });
+    if !is_webhook {
+        return;
+    }
+    state.log_status.set(Some(DeliveryStatus::Failed));
+    state.selection.set(Selection::Node(node.clone()));
+    state.log_node.set(Some(node));
 }
 
 /// Delete/Backspace removes the selection; Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes.

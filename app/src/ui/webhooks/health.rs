@@ -15,7 +15,7 @@ const DOWN: f64 = 8.0;
 
 /// The webhook's state: enabled (failing, paused by its receiver), or disabled since when and
 /// why.
-pub(super) fn state_text(webhook: &WebhookOut) -> String {
+pub(crate) fn state_text(webhook: &WebhookOut) -> String {
     if webhook.enabled {
         let mut text = match webhook.failing_since {
             Some(since) => format!(
@@ -142,7 +142,7 @@ fn alert_trouble_text(line: &WebhookHealthOut) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::{alert_trouble_text, state_text};
     use crate::{
         api::{AuthOut, BodyFormat, HttpMethod, WebhookHealthOut, WebhookOut},
@@ -173,7 +173,7 @@ mod tests {
         );
     }
 
-    fn webhook() -> WebhookOut {
+    pub(crate) fn webhook() -> WebhookOut {
         WebhookOut {
             id: WebhookId(1),
             name: "CRM".to_owned(),

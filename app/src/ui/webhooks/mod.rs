@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 mod form;
-mod health;
+pub(crate) mod health;
 
 use form::WebhookForm;
 use health::{HealthLine, state_text};

@@ -1,13 +1,15 @@
 //! A webhook node's settings: which webhook it sends to, and custom data of its own.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, task::spawn_local};
 
 use super::{NodeForm, fields::Field};
 use crate::{
-    api::{Scope, WebhookPatch, client},
+    api::{Scope, WebhookOut, WebhookPatch, client},
     ids::WebhookId,
     journey::{KeyValue, NodeKind},
-    ui::{access::use_access, fields::KeyValueRows, pages::ErrorNotice},
+    ui::{
+        access::use_access, fields::KeyValueRows, pages::ErrorNotice, webhooks::health::state_text,
+    },
 };
 
 #[component]
@@ -62,6 +64,29 @@ pub(super) fn WebhookSettings(form: NodeForm) -> impl IntoView {
     }
 }
 
+/// How often the node panel reads its webhook's state again.
+const STATE_READ_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The webhook's state as the node panel says it: "Sending" while all is well, else what the
+/// webhooks page says (since when it fails, is paused or is disabled, and why), and that a
+/// disabled webhook holds its requests.
+fn panel_state(webhook: &WebhookOut) -> String {
+    if webhook.enabled && webhook.failing_since.is_none() && webhook.paused_until.is_none() {
+        return "Sending".to_owned();
+    }
+    let text = state_text(webhook);
+    let mut said: String = text
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .chain(text.chars().skip(1))
+        .collect();
+    if !webhook.enabled && !said.contains("held") {
+        said.push_str(". Its requests are held.");
+    }
+    said
+}
+
 /// Whether the picked webhook sends, with the button that disables it (its requests are then
 /// held) or enables it (what it held is sent): a broken receiver is contained from the node.
 #[component]
@@ -85,17 +110,30 @@ fn WebhookState(form: NodeForm, id: WebhookId) -> impl IntoView {
             Ok::<(), client::ClientError>(())
         }
     });
+    // Read again every few seconds: a 410 or the failing period disables it while the panel
+    // is open, and the panel says so without a reload.
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            spawn_local(async move {
+                if let Ok(fresh) = client::webhook(id).await {
+                    webhooks.update(|list| {
+                        if let Some(slot) = list.iter_mut().find(|webhook| webhook.id == id)
+                            && *slot != fresh
+                        {
+                            *slot = fresh;
+                        }
+                    });
+                }
+            });
+        },
+        STATE_READ_EVERY,
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     move || {
         current().map(|webhook| {
             let enable = !webhook.enabled;
-            let state = if webhook.enabled {
-                "Sending".to_owned()
-            } else {
-                format!(
-                    "Disabled: {}. Its requests are held.",
-                    webhook.disabled_reason.as_deref().unwrap_or("by an operator")
-                )
-            };
+            let state = panel_state(&webhook);
             view! {
                 <p class="webhook-state" class:disabled=enable role="status">{state}</p>
                 <button
@@ -112,5 +150,46 @@ fn WebhookState(form: NodeForm, id: WebhookId) -> impl IntoView {
                 {move || switch.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panel_state;
+    use crate::{api::WebhookOut, ui::webhooks::health::tests::webhook};
+
+    #[test]
+    fn the_panel_says_since_when_and_that_requests_are_held_once() {
+        assert_eq!(panel_state(&webhook()), "Sending");
+        let gone = WebhookOut {
+            enabled: false,
+            disabled_reason: Some("the receiver answered 410 Gone".to_owned()),
+            disabled_at: Some(1_795_451_700_000),
+            ..webhook()
+        };
+        assert_eq!(
+            panel_state(&gone),
+            "Disabled since 2026-11-23 16:35 UTC: the receiver answered 410 Gone. Its requests \
+             are held."
+        );
+        let failing = WebhookOut {
+            enabled: false,
+            disabled_reason: Some(
+                "every request failed for 24 h; its requests are held until it is enabled again"
+                    .to_owned(),
+            ),
+            disabled_at: Some(1_795_451_700_000),
+            ..webhook()
+        };
+        assert_eq!(
+            panel_state(&failing),
+            "Disabled since 2026-11-23 16:35 UTC: every request failed for 24 h; its requests \
+             are held until it is enabled again"
+        );
+        let paused = WebhookOut {
+            paused_until: Some(1_795_451_707_000),
+            ..webhook()
+        };
+        assert!(panel_state(&paused).starts_with("Enabled; paused until"));
     }
 }
