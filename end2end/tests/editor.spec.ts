@@ -426,6 +426,9 @@ test('a webhook node’s failures are grouped by cause and one cause is resent',
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   await expect(log.locator('select[name="delivery-status"]')).toHaveValue('failed');
   await expect(causes.locator('.cause')).toContainText('1 HTTP 410 "gone away"');
+  // Beside the answer, the request the receiver refused.
+  await causes.getByRole('button', { name: 'Request', exact: true }).click();
+  await expect(causes.getByRole('region', { name: 'Request preview' })).toContainText(`"external_id":"${contact}"`);
 
   // The 410 disabled the webhook: the node panel says so and enables it again; then the group
   // is resent and accepted.

@@ -172,6 +172,11 @@ pub async fn delivery(id: DeliveryId) -> Result<DeliveryDetailOut, ClientError> 
     send::<(), _>("GET", &format!("/api/v1/deliveries/{id}"), None).await
 }
 
+/// The delivery's request as it would go out now, authentication masked.
+pub async fn delivery_request(id: DeliveryId) -> Result<RequestPreviewOut, ClientError> {
+    send::<(), _>("GET", &format!("/api/v1/deliveries/{id}/request"), None).await
+}
+
 /// Sends the delivery again: a new attempt cycle with the same `webhook-id`.
 pub async fn resend_delivery(id: DeliveryId) -> Result<(), ClientError> {
     send::<(), serde::de::IgnoredAny>("POST", &format!("/api/v1/deliveries/{id}/resend"), None)

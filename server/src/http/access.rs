@@ -100,6 +100,8 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         )
         | ("GET", "/messages" | "/webhooks/health") => Needs(DeliveriesRead),
         ("GET", "/metrics") => Needs(MetricsRead),
+        // The request carries the contact's attributes, like the answers only writers see.
+        ("GET", "/deliveries/{id}/request") => Needs(DeliveriesWrite),
         (
             "POST",
             "/deliveries/{id}/resend"

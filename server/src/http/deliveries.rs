@@ -25,7 +25,10 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    delivery::{timeline, triage},
+    delivery::{
+        prepare::{Subject, Target},
+        render, timeline, triage,
+    },
     store::{DeliveryQuery, DeliveryRow, ResendScope},
 };
 
@@ -36,6 +39,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/deliveries", get(list))
         .route("/deliveries/{id}", get(show))
+        .route("/deliveries/{id}/request", get(request_of))
         .route("/deliveries/{id}/resend", post(resend))
         .route(
             "/journeys/{id}/nodes/{node}/resend-failed",
@@ -291,6 +295,41 @@ async fn show(
             })
             .collect(),
     }))
+}
+
+/// The delivery's request as it would be sent now: today's webhook settings with the
+/// delivery's contact, event and custom data, authentication and secret headers masked, not
+/// signed. What a triage shows beside an answer, to see what the receiver refused.
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}/request", tag = "deliveries",
+    params(("id" = i64, Path, description = "The delivery's id", example = 1)),
+    responses(
+        (status = 200, description = "The request, authentication masked", body = app::api::RequestPreviewOut),
+        (status = 404, description = "No such delivery, or its webhook was deleted (`not_found`)", body = app::api::ErrorOut),
+        (status = 422, description = "The webhook's settings cannot make this delivery's request (`unprocessable`)", body = app::api::ErrorOut),
+        BadPath, Fault,
+    ))]
+async fn request_of(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<DeliveryId>,
+) -> ApiResult<Json<app::api::RequestPreviewOut>> {
+    let delivery = state
+        .store
+        .delivery_subject(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no delivery {id}")))?;
+    let row = state
+        .store
+        .webhook(delivery.webhook_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the delivery's webhook was deleted"))?;
+    let target = Target::of(&row, state.clock.now()).map_err(ApiError::internal)?;
+    let request = target
+        .request(&Subject::of_delivery(&delivery))
+        .map_err(|error| ApiError::unprocessable(format!("the request cannot be made: {error}")))?;
+    Ok(Json(super::webhooks::preview_out(render::masked(
+        request,
+        &target.settings,
+    ))))
 }
 
 /// Starts a new attempt cycle with the same `webhook-id`; a pending delivery is left alone.

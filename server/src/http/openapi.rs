@@ -85,6 +85,7 @@ use super::{
         receipts::receive,
         deliveries::list,
         deliveries::show,
+        deliveries::request_of,
         deliveries::resend,
         deliveries::resend_failed_of_node,
         deliveries::failures_of_node,

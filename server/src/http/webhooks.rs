@@ -203,7 +203,7 @@ async fn sample_request(
     Ok(request)
 }
 
-fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {
+pub(super) fn preview_out(request: OutgoingRequest) -> RequestPreviewOut {
     RequestPreviewOut {
         method: request.method,
         url: request.url.into(),

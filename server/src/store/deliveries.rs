@@ -913,6 +913,18 @@ impl Batch {
     }
 }
 
+impl Store {
+    /// What the delivery's request is made of, as a claim would return it; `None` when there is
+    /// no such delivery.
+    pub async fn delivery_subject(&self, id: DeliveryId) -> sqlx::Result<Option<DueDelivery>> {
+        let mut connection = self.pool.acquire().await?;
+        Ok(due_deliveries(&mut connection, self.backend, &[id])
+            .await?
+            .into_iter()
+            .next())
+    }
+}
+
 async fn due_deliveries(
     connection: &mut AnyConnection,
     backend: Backend,

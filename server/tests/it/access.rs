@@ -92,7 +92,8 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
         )
         | ("get", "/messages" | "/webhooks/health") => scope(DeliveriesRead),
         ("get", "/metrics") => scope(MetricsRead),
-        (
+        ("get", "/deliveries/{id}/request")
+        | (
             "post",
             "/deliveries/{id}/resend"
             | "/journeys/{id}/nodes/{node}/resend-failed"

@@ -77,6 +77,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/receipts/{channel}"),
     ("get", "/api/v1/deliveries"),
     ("get", "/api/v1/deliveries/{id}"),
+    ("get", "/api/v1/deliveries/{id}/request"),
     ("post", "/api/v1/deliveries/{id}/resend"),
 ];
 

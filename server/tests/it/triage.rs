@@ -136,6 +136,30 @@ async fn failures_are_grouped_by_cause_and_resent_one_cause_at_a_time(backend: B
         "{phones:?}"
     );
     assert!(phones.first_at <= phones.last_at);
+    // The example's request, as it would go out now: what the receiver refused.
+    let request: app::api::RequestPreviewOut = server
+        .expect(
+            server
+                .get(&format!(
+                    "/api/v1/deliveries/{}/request",
+                    phones.example.delivery_id
+                ))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(request.url, receiver.url("/send"));
+    assert!(
+        request.body.contains("\"external_id\":\"bo\""),
+        "{request:?}"
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/deliveries/999999/request")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Fixed for phones: only that group goes out again.
     receiver.always(Answer::Status(200));

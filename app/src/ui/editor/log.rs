@@ -18,6 +18,7 @@ use crate::{
     ui::{
         access::use_access,
         pages::{ErrorNotice, LoadedList, utc_minutes, utc_seconds},
+        webhooks::RequestPreview,
     },
 };
 
@@ -248,6 +249,7 @@ fn FailureGroups(
                                         <div class="cause-example">
                                             {format!("e.g. {}: {example}", group.example.contact)}
                                         </div>
+                                        <ExampleRequest delivery=group.example.delivery_id/>
                                         {(status == DeliveryStatus::Failed).then(|| view! {
                                             <button
                                                 type="button"
@@ -287,6 +289,39 @@ fn FailureGroups(
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// A failure group's example request, read when asked for (it carries the contact's data, so
+/// only for those who may resend).
+#[component]
+fn ExampleRequest(delivery: DeliveryId) -> impl IntoView {
+    let access = use_access();
+    let shown = RwSignal::new(false);
+    let request = LocalResource::new(move || {
+        let shown = shown.get();
+        async move {
+            if shown {
+                client::delivery_request(delivery).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    });
+    view! {
+        <button
+            type="button"
+            class="secondary"
+            hidden=move || !access.can(Scope::DeliveriesWrite)
+            on:click=move |_| shown.update(|shown| *shown = !*shown)
+        >
+            {move || if shown.get() { "Hide request" } else { "Request" }}
+        </button>
+        {move || request.get().and_then(|loaded| match loaded {
+            Ok(None) => None,
+            Ok(Some(request)) => Some(view! { <RequestPreview request/> }.into_any()),
+            Err(error) => Some(view! { <ErrorNotice error/> }.into_any()),
+        })}
     }
 }
 

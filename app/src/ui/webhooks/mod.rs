@@ -311,7 +311,7 @@ fn TestVerdict(result: Result<WebhookTestOut, client::ClientError>) -> impl Into
 
 /// The request exactly as it would be sent, secrets masked.
 #[component]
-fn RequestPreview(request: RequestPreviewOut) -> impl IntoView {
+pub(crate) fn RequestPreview(request: RequestPreviewOut) -> impl IntoView {
     let headers = request
         .headers
         .iter()
