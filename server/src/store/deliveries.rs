@@ -369,6 +369,17 @@ impl Store {
     /// webhook calls it; so does every delivery worker's heartbeat, which catches a delivery
     /// held by a worker that had not yet seen the webhook enabled. Returns how many.
     pub async fn release_held(&self, webhook: Option<WebhookId>, now: Millis) -> sqlx::Result<u64> {
+        self.release_held_in_chunks(webhook, now, RELEASE_CHUNK)
+            .await
+    }
+
+    /// [`Store::release_held`], `chunk` deliveries a transaction.
+    pub async fn release_held_in_chunks(
+        &self,
+        webhook: Option<WebhookId>,
+        now: Millis,
+        chunk: u64,
+    ) -> sqlx::Result<u64> {
         const RELEASABLE: &str = "status = 'held'
              AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 1)";
         if webhook.is_none() {
@@ -387,19 +398,28 @@ impl Store {
         } else {
             ""
         };
+        // A chunk a transaction, oldest first: a webhook that held a million requests does
+        // not keep SQLite's one writer for the whole of them.
         let sql = format!(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
                  window_started_at = NULL, updated_at = $1
-             WHERE {RELEASABLE} {only}"
+             WHERE id IN (SELECT id FROM deliveries WHERE {RELEASABLE} {only}
+                          ORDER BY id LIMIT {chunk})"
         );
-        let mut query = sqlx::query(&sql).bind(now);
-        if let Some(webhook) = webhook {
-            query = query.bind(webhook);
+        let mut released = 0;
+        loop {
+            let mut query = sqlx::query(&sql).bind(now);
+            if let Some(webhook) = webhook {
+                query = query.bind(webhook);
+            }
+            let mut transaction = self.begin_write().await?;
+            let this_chunk = query.execute(&mut *transaction).await?.rows_affected();
+            transaction.commit().await?;
+            released += this_chunk;
+            if this_chunk < chunk {
+                return Ok(released);
+            }
         }
-        let mut transaction = self.begin_write().await?;
-        let released = query.execute(&mut *transaction).await?.rows_affected();
-        transaction.commit().await?;
-        Ok(released)
     }
 
     /// Logs the attempts and moves their deliveries on, all in one transaction with a few
@@ -912,6 +932,9 @@ impl Batch {
         due_deliveries(&mut self.transaction, self.backend, ids).await
     }
 }
+
+/// How many held deliveries one transaction releases.
+const RELEASE_CHUNK: u64 = 5_000;
 
 impl Store {
     /// What the delivery's request is made of, as a claim would return it; `None` when there is

@@ -43,6 +43,8 @@ backend_tests!(
     a_disabling_left_untold_is_told_by_the_sweep,
     alerts_turned_off_send_nothing_and_keep_their_addresses,
     an_hourly_digest_gathers_the_failures_of_its_hour,
+    a_daily_digest_gathers_the_failures_of_its_day,
+    a_request_that_cannot_be_made_fails_at_once_and_is_alerted,
     a_delivery_goes_out_as_soon_as_it_is_queued,
 );
 
@@ -1142,6 +1144,19 @@ async fn alerts_turned_off_send_nothing_and_keep_their_addresses(backend: Backen
 /// An hourly digest: failures for good are not emailed as they come; once the hour they came
 /// in is over, one email counts them all.
 async fn an_hourly_digest_gathers_the_failures_of_its_hour(backend: Backend) {
+    digest_gathers_the_failures_of_its_period(backend, app::api::AlertDigest::Hourly).await;
+}
+
+/// A daily digest: the hour's end sends nothing; the day's (UTC) sends one email.
+async fn a_daily_digest_gathers_the_failures_of_its_day(backend: Backend) {
+    digest_gathers_the_failures_of_its_period(backend, app::api::AlertDigest::Daily).await;
+}
+
+async fn digest_gathers_the_failures_of_its_period(
+    backend: Backend,
+    digest: app::api::AlertDigest,
+) {
+    const DAY: i64 = 24 * HOUR;
     let smtp = SmtpReceiver::start().await;
     let url = smtp.url();
     let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
@@ -1150,10 +1165,10 @@ async fn an_hourly_digest_gathers_the_failures_of_its_hour(backend: Backend) {
     let (webhook, _) = deliver_once_to(
         &server,
         json!({"name": "CRM", "url": receiver.url("/hook"), "retry_window_hours": 1,
-               "alert_emails": ["ops@example.com"], "alert_digest": "hourly"}),
+               "alert_emails": ["ops@example.com"], "alert_digest": digest}),
     )
     .await;
-    assert_eq!(webhook.alert_digest, app::api::AlertDigest::Hourly);
+    assert_eq!(webhook.alert_digest, digest);
     server.signs_up("bob", json!({})).await;
     // Both fail for good within the first hour of the test's clock (about 40 minutes in).
     let started = server.clock().now_millis();
@@ -1168,18 +1183,111 @@ async fn an_hourly_digest_gathers_the_failures_of_its_hour(backend: Backend) {
         "nothing before the hour is over"
     );
 
-    server.clock().set(started + HOUR + 60 * SECOND);
+    let (period_over, phrase) = match digest {
+        app::api::AlertDigest::Daily => {
+            // The hour's end is not the day's.
+            server.clock().set(started + HOUR + 60 * SECOND);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(smtp.messages().is_empty(), "nothing before the day is over");
+            ((started / DAY + 1) * DAY, "gathered in a daily digest")
+        }
+        _ => (started + HOUR, "gathered in an hourly digest"),
+    };
+    server.clock().set(period_over + 60 * SECOND);
     let messages = smtp.messages_when(1).await;
     let readable = messages[0].replace("=\r\n", "").replace("=\n", "");
     for said in [
         "Subject: Webhook \"CRM\": 2 request(s) failed for good",
-        "gathered in an hourly digest",
+        phrase,
     ] {
         assert!(readable.contains(said), "{said} in {readable}");
     }
     server.clock().advance(2 * HOUR);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.messages().len(), 1, "one digest");
+}
+
+/// A request that cannot be made (a placeholder turned a path segment into "..") is not sent,
+/// not retried: it fails for good at once, and the alert says why.
+async fn a_request_that_cannot_be_made_fails_at_once_and_is_alerted(backend: Backend) {
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
+    let receiver = Receiver::start().await;
+    deliver_once_to(
+        &server,
+        json!({"name": "CRM", "url": receiver.url("/c/{{contact.plan}}/hook"),
+               "alert_emails": ["ops@example.com"]}),
+    )
+    .await;
+    // Ana's plan is "pro": sent. Bob's is "..": the request would go to another path.
+    server.signs_up("bob", json!({"plan": ".."})).await;
+    let failed = deliveries_when(&server, "/api/v1/deliveries?status=failed", 1).await;
+    assert_eq!(failed[0].attempts, 1);
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|error| error.contains("\"..\"")),
+        "{failed:?}"
+    );
+    let messages = smtp.messages_when(1).await;
+    let readable = messages[0].replace("=\r\n", "").replace("=\n", "");
+    for said in [
+        "Subject: Webhook \"CRM\": 1 request(s) failed for good",
+        "would send the request to another path",
+    ] {
+        assert!(readable.contains(said), "{said} in {readable}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let paths: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|request| request.uri.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/c/pro/hook"], "only Ana's request went out");
+}
+
+/// Two processes on one PostgreSQL database, both with an SMTP server, both sweeping: a
+/// disabling left untold is emailed once, by whichever takes the alert's turn.
+#[tokio::test]
+async fn two_processes_send_an_alert_once() {
+    let smtp = SmtpReceiver::start().await;
+    let database = crate::support::TestDatabase::create(Backend::Postgres).await;
+    let mut processes = Vec::new();
+    for _ in 0..2 {
+        let url = smtp.url();
+        processes.push(
+            TestServer::start_configured(database.alias(), |config| {
+                config.smtp_url = Some(url);
+            })
+            .await,
+        );
+    }
+    let webhook = processes[0]
+        .create_webhook(&json!({"name": "CRM", "url": "https://crm.example/hook",
+                               "alert_emails": ["ops@example.com"]}))
+        .await;
+    let disabled = processes[0]
+        .store()
+        .await
+        .disable_webhook(
+            webhook.id,
+            "the receiver answered 410 Gone",
+            processes[0].clock().now_millis(),
+        )
+        .await
+        .expect("disabled");
+    assert!(disabled);
+    for process in &processes {
+        process.clock().advance(2 * 60 * SECOND);
+    }
+    smtp.messages_when(1).await;
+    for process in &processes {
+        process.clock().advance(2 * 60 * SECOND);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1, "told once by the two processes");
 }
 
 /// Moves the clock to each retry of the one pending delivery until it fails for good.

@@ -17,12 +17,13 @@ use serde_json::json;
 
 use crate::{
     deliveries::{DeliveryState, after_attempts, deliver_once_to, delivery},
-    support::{Answer, Backend, Receiver, SmtpReceiver, TestServer},
+    support::{Answer, Backend, Receiver, SmtpReceiver, TestDatabase, TestServer},
 };
 
 backend_tests!(
     a_disabled_webhook_holds_its_requests_until_it_is_enabled,
     held_requests_go_out_oldest_first_at_the_webhooks_pace,
+    held_requests_are_released_a_chunk_at_a_time,
     a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest,
 );
 
@@ -308,35 +309,46 @@ async fn a_webhook_failing_for_its_set_period_disables_itself_and_holds_the_rest
     assert_eq!(server.webhook(hook.id).await.failing_since, None);
 }
 
-/// Enabled again, a webhook sends what it held oldest first, at its rate limit, each request
-/// with a window of its own.
-async fn held_requests_go_out_oldest_first_at_the_webhooks_pace(backend: Backend) {
-    const HELD: usize = 5;
-    let server = TestServer::start(backend).await;
-    let receiver = Receiver::start().await;
+/// A webhook (rate limited to 10 a second) to `receiver`, disabled, that holds `count`
+/// contacts' requests, queued in the order of the contacts returned.
+async fn holding(
+    server: &TestServer,
+    receiver: &Receiver,
+    count: usize,
+) -> (WebhookOut, JourneyId, Vec<String>) {
     let hook = server
         .create_webhook(&json!({"name": "CRM", "url": receiver.url("/hook"),
                                "max_requests_per_second": 10}))
         .await;
-    switch(&server, hook.id, false).await;
+    switch(server, hook.id, false).await;
     let journey = server
         .publish_journey(
             Reentry::Once,
             chain("signup", vec![("hook", webhook_with(hook.id, &[]))]),
         )
         .await;
-    let order: Vec<String> = (0..HELD).map(|n| format!("c{n}")).collect();
+    let order: Vec<String> = (0..count).map(|n| format!("c{n}")).collect();
     for (held, contact) in order.iter().enumerate() {
         server.signs_up(contact, json!({})).await;
         for _ in 0..500 {
-            if hook_counts(&server, journey).await.held == held as i64 + 1 {
+            if hook_counts(server, journey).await.held == held as i64 + 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    assert_eq!(hook_counts(&server, journey).await.held, HELD as i64);
+    assert_eq!(hook_counts(server, journey).await.held, count as i64);
     assert_eq!(receiver.count(), 0, "nothing sent while disabled");
+    (hook, journey, order)
+}
+
+/// Enabled again, a webhook sends what it held oldest first, at its rate limit, each request
+/// with a window of its own.
+async fn held_requests_go_out_oldest_first_at_the_webhooks_pace(backend: Backend) {
+    const HELD: usize = 5;
+    let server = TestServer::start(backend).await;
+    let receiver = Receiver::start().await;
+    let (hook, journey, order) = holding(&server, &receiver, HELD).await;
 
     switch(&server, hook.id, true).await;
     for _ in 0..1_000 {
@@ -372,4 +384,33 @@ async fn held_requests_go_out_oldest_first_at_the_webhooks_pace(backend: Backend
         counts = hook_counts(&server, journey).await;
     }
     assert_eq!((counts.accepted, counts.held), (HELD as i64, 0));
+}
+
+/// Releasing goes a chunk a transaction, oldest first, until none is left: what a webhook
+/// that held far more than a chunk needs.
+async fn held_requests_are_released_a_chunk_at_a_time(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let server = TestServer::start_configured(database.alias(), |_| {}).await;
+    let receiver = Receiver::start().await;
+    let (hook, _, _) = holding(&server, &receiver, 5).await;
+    let now = server.clock().now_millis();
+    // Stopped: no worker's heartbeat releases them before the release under test.
+    let store = server.store().await;
+    let mut connection = server.database_connection().await;
+    server.stop().await.expect("the server stops");
+    sqlx::query("UPDATE webhooks SET enabled = 1, disabled_at = NULL WHERE id = $1")
+        .bind(hook.id.0)
+        .execute(&mut connection)
+        .await
+        .expect("enabled");
+    let released = store
+        .release_held_in_chunks(Some(hook.id), now, 2)
+        .await
+        .expect("released");
+    assert_eq!(released, 5, "chunks of 2, 2 and 1");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'held'")
+        .fetch_one(&mut connection)
+        .await
+        .expect("the deliveries");
+    assert_eq!(left, 0);
 }
