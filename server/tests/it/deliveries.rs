@@ -304,7 +304,7 @@ async fn gone_fails_the_delivery_and_disables_the_webhook(backend: Backend) {
         Some("the receiver answered 410 Gone")
     );
     let messages = smtp.messages_when(1).await;
-    let email = messages[0].replace("=\r\n", "").replace("=\n", "");
+    let email = readable(&messages[0]);
     for said in [
         "Subject: Webhook \"CRM\" was disabled",
         "was disabled: the receiver answered 410 Gone.",
@@ -1059,6 +1059,30 @@ async fn an_alert_the_smtp_server_cannot_take_now_is_sent_later_once(backend: Ba
     assert_eq!(health.webhooks[0].alert_emails_waiting, 0);
 }
 
+/// An email as a reader sees it: quoted-printable's soft line breaks joined, `=3D` read `=`.
+fn readable(email: &str) -> String {
+    email
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// Disables the webhook as the delivery worker does on a 410, without queuing the alert: as a
+/// process that stopped right after.
+async fn disabled_by_a_gone(server: &TestServer, webhook: WebhookId) {
+    let disabled = server
+        .store()
+        .await
+        .disable_webhook(
+            webhook,
+            "the receiver answered 410 Gone",
+            server.clock().now_millis(),
+        )
+        .await
+        .expect("disabled");
+    assert!(disabled);
+}
+
 /// A process disabled the webhook (its receiver answered 410) and stopped before it queued the
 /// email: the disabling is in the database, so the sweep of any process tells it, once.
 async fn a_disabling_left_untold_is_told_by_the_sweep(backend: Backend) {
@@ -1069,25 +1093,15 @@ async fn a_disabling_left_untold_is_told_by_the_sweep(backend: Backend) {
         .create_webhook(&json!({"name": "CRM", "url": "https://crm.example/hook",
                                "alert_emails": ["ops@example.com"]}))
         .await;
-    let disabled = server
-        .store()
-        .await
-        .disable_webhook(
-            webhook.id,
-            "the receiver answered 410 Gone",
-            server.clock().now_millis(),
-        )
-        .await
-        .expect("disabled");
-    assert!(disabled);
+    disabled_by_a_gone(&server, webhook.id).await;
     server.clock().advance(2 * 60 * SECOND);
     let messages = smtp.messages_when(1).await;
-    let readable = messages[0].replace("=\r\n", "").replace("=\n", "");
+    let read = readable(&messages[0]);
     for said in [
         "Subject: Webhook \"CRM\" was disabled",
         "was disabled: the receiver answered 410 Gone.",
     ] {
-        assert!(readable.contains(said), "{said} in {readable}");
+        assert!(read.contains(said), "{said} in {read}");
     }
     server.clock().advance(5 * 60 * SECOND);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1105,17 +1119,7 @@ async fn alerts_turned_off_send_nothing_and_keep_their_addresses(backend: Backen
                                "alert_emails": ["ops@example.com"], "alerts_enabled": false}))
         .await;
     assert!(!webhook.alerts_enabled);
-    let disabled = server
-        .store()
-        .await
-        .disable_webhook(
-            webhook.id,
-            "the receiver answered 410 Gone",
-            server.clock().now_millis(),
-        )
-        .await
-        .expect("disabled");
-    assert!(disabled);
+    disabled_by_a_gone(&server, webhook.id).await;
     server.clock().advance(2 * 60 * SECOND);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(smtp.messages().len(), 0, "alerts are off");
@@ -1195,12 +1199,12 @@ async fn digest_gathers_the_failures_of_its_period(
     };
     server.clock().set(period_over + 60 * SECOND);
     let messages = smtp.messages_when(1).await;
-    let readable = messages[0].replace("=\r\n", "").replace("=\n", "");
+    let read = readable(&messages[0]);
     for said in [
         "Subject: Webhook \"CRM\": 2 request(s) failed for good",
         phrase,
     ] {
-        assert!(readable.contains(said), "{said} in {readable}");
+        assert!(read.contains(said), "{said} in {read}");
     }
     server.clock().advance(2 * HOUR);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1232,12 +1236,12 @@ async fn a_request_that_cannot_be_made_fails_at_once_and_is_alerted(backend: Bac
         "{failed:?}"
     );
     let messages = smtp.messages_when(1).await;
-    let readable = messages[0].replace("=\r\n", "").replace("=\n", "");
+    let read = readable(&messages[0]);
     for said in [
         "Subject: Webhook \"CRM\": 1 request(s) failed for good",
         "would send the request to another path",
     ] {
-        assert!(readable.contains(said), "{said} in {readable}");
+        assert!(read.contains(said), "{said} in {read}");
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let paths: Vec<String> = receiver
@@ -1268,17 +1272,7 @@ async fn two_processes_send_an_alert_once() {
         .create_webhook(&json!({"name": "CRM", "url": "https://crm.example/hook",
                                "alert_emails": ["ops@example.com"]}))
         .await;
-    let disabled = processes[0]
-        .store()
-        .await
-        .disable_webhook(
-            webhook.id,
-            "the receiver answered 410 Gone",
-            processes[0].clock().now_millis(),
-        )
-        .await
-        .expect("disabled");
-    assert!(disabled);
+    disabled_by_a_gone(&processes[0], webhook.id).await;
     for process in &processes {
         process.clock().advance(2 * 60 * SECOND);
     }
@@ -1360,15 +1354,12 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     );
     assert!(email.contains("ops@example.com") && email.contains("crm-owner@example.com"));
     // It names the journey and node sending there, with a link to open them.
-    let readable = email
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=");
+    let read = readable(email);
     let link = format!(
         "\"Welcome\" ({journey}), node hook: {}/journeys/{journey}?log=hook",
         server.url("")
     );
-    assert!(readable.contains(&link), "{link} in {readable}");
+    assert!(read.contains(&link), "{link} in {read}");
     assert!(
         email.contains("answered 503") || email.contains("503"),
         "{email}"
@@ -1388,12 +1379,12 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     server.clock().set(first_alert_at + HOUR + 60 * SECOND);
     let messages = smtp.messages_when(2).await;
     assert_eq!(messages.len(), 2, "{messages:?}");
-    let readable = messages[1].replace("=\r\n", "").replace("=\n", "");
+    let read = readable(&messages[1]);
     for said in [
         "Subject: Webhook \"CRM\": 1 request(s) failed for good",
         "Last error: answered 503",
     ] {
-        assert!(readable.contains(said), "{said} in {readable}");
+        assert!(read.contains(said), "{said} in {read}");
     }
     // Nothing is owed any more: hours later, no third email.
     server.clock().advance(3 * 60 * 60 * 1_000);
@@ -1408,7 +1399,7 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
     let failed = deliveries_when(&server, "/api/v1/deliveries?status=failed", 3).await;
     assert_eq!(failed.len(), 3, "carol's request failed too");
     let messages = smtp.messages_when(3).await;
-    let readable = messages[2].replace("=\r\n", "").replace("=\n", "");
+    let read = readable(&messages[2]);
     for said in [
         "Subject: Webhook \"CRM\" was disabled",
         "Before that, 1 request(s) failed for good since the last alert",
@@ -1416,7 +1407,7 @@ async fn persistent_failure_emails_the_stakeholders_once_an_hour(backend: Backen
         "- 2: HTTP 503, from ",
         "- 1: HTTP 410, from ",
     ] {
-        assert!(readable.contains(said), "{said} in {readable}");
+        assert!(read.contains(said), "{said} in {read}");
     }
 
     // The pause is the webhook's own, from a minute to a week.
