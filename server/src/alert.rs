@@ -38,6 +38,10 @@ use crate::{
 /// How often, by the server's clock, the sweep looks for failures held back past their pause.
 const SWEEP_EVERY: Millis = 60 * 1_000;
 
+/// How often a process with an SMTP server says so in the database (well within the
+/// freshness web processes ask for: `messaging::SMTP_SENDER_FRESH_MS`).
+const CHECK_IN_EVERY: Duration = Duration::from_secs(60);
+
 /// How long an email the SMTP server cannot take is retried, and the waits between tries
 /// (doubling from the first, up to the longest).
 const GIVE_UP_AFTER: Millis = 24 * 60 * 60 * 1_000;
@@ -145,15 +149,14 @@ impl Alerter {
         let Some(mailer) = &self.mailer else {
             return;
         };
+        // Beside the sweep, not in it: sending can take minutes while the SMTP server is slow,
+        // and web processes must still read that emails go out.
+        let checking_in = tokio::spawn(self.clone().check_in(stop.clone()));
         let mut next_at = self.clock.now();
         while !*stop.borrow() {
             let now = self.clock.now();
             if now >= next_at {
                 next_at = now + SWEEP_EVERY;
-                // Web processes without an SMTP server read here that emails go out.
-                if let Err(error) = self.store.note_smtp_sender(self.claimant, now).await {
-                    tracing::warn!(%error, "cannot note that this process sends emails");
-                }
                 let day_start = now - now.rem_euclid(24 * HOUR_MS);
                 match self
                     .store
@@ -192,8 +195,29 @@ impl Alerter {
                 _ = stop.changed() => {}
             }
         }
+        let _ = checking_in.await;
         if let Err(error) = self.store.forget_smtp_sender(self.claimant).await {
             tracing::warn!(%error, "cannot note that this process stops sending emails");
+        }
+    }
+
+    /// Notes every [`CHECK_IN_EVERY`] (real time) that this process, which has an SMTP
+    /// server, runs: web processes without one read there that emails go out.
+    async fn check_in(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut every = tokio::time::interval(CHECK_IN_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+            if let Err(error) = self
+                .store
+                .note_smtp_sender(self.claimant, self.clock.now())
+                .await
+            {
+                tracing::warn!(%error, "cannot note that this process sends emails");
+            }
         }
     }
 

@@ -113,15 +113,18 @@ fn what_the_answer_says(answer: &str) -> String {
     shortened(&without_particulars(&said))
 }
 
-/// The fields error answers name their message with, in the order they are looked for.
+/// The fields error answers name their message with, in the order they are looked for: the
+/// specific ones first, as a bare `error` is often only the status's reason phrase beside the
+/// real message (Spring's `{"error": "Bad Request", "message": …}`), and an RFC 7807 `title`
+/// only the problem's kind beside its `detail`.
 const MESSAGE_FIELDS: [&str; 7] = [
-    "error",
     "message",
     "error_description",
     "error_message",
     "detail",
-    "title",
     "errors",
+    "error",
+    "title",
 ];
 
 fn error_message(value: &serde_json::Value) -> Option<String> {
@@ -320,7 +323,14 @@ mod tests {
             said(r#"{"errors":[{"message":"unknown list"}],"id":7}"#),
             "unknown list"
         );
-        assert_eq!(said(r#"{"detail":"quota exceeded"}"#), "quota exceeded");
+        assert_eq!(
+            said(r#"{"title":"Bad Request","detail":"quota exceeded"}"#),
+            "quota exceeded"
+        );
+        assert_eq!(
+            said(r#"{"status":400,"error":"Bad Request","message":"phone 555 is invalid"}"#),
+            "phone # is invalid"
+        );
         assert_eq!(
             said(
                 "rejected at 2026-12-04T07:00:00Z request 9f1c2e71-08aa-4c1e-9a55-0b1c3a7f2d10 id 42"

@@ -318,6 +318,11 @@ async fn update(
         .save_webhook(&row)
         .await?
         .ok_or_else(|| no_webhook(id))?;
+    if row.alerts_enabled == 0 {
+        // Off means nothing is emailed: not what was queued before, nor later what was
+        // held back meanwhile.
+        state.store.drop_pending_alerts(id).await?;
+    }
     if enabled == Some(true) {
         // What the webhook held goes out now; every worker's heartbeat would release it too.
         let released = state

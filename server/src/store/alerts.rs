@@ -196,6 +196,24 @@ impl Store {
         .await
     }
 
+    /// Alerts turned off: the webhook's emails not sent yet are dropped, and the failures held
+    /// back for its next email forgotten, so that turning alerts on again does not send them.
+    pub async fn drop_pending_alerts(&self, webhook: WebhookId) -> sqlx::Result<()> {
+        let mut transaction = self.begin_write().await?;
+        sqlx::query("DELETE FROM alert_emails WHERE webhook_id = $1 AND status = 'queued'")
+            .bind(webhook)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(
+            "UPDATE webhooks SET unreported_failures = 0, unreported_since = NULL
+             WHERE id = $1 AND unreported_failures > 0",
+        )
+        .bind(webhook)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await
+    }
+
     /// Notes that `claimant`, a process with an SMTP server, runs at `now`; forgets the
     /// processes not seen for a day.
     pub async fn note_smtp_sender(&self, claimant: Claimant, now: Millis) -> sqlx::Result<()> {

@@ -399,11 +399,16 @@ impl Store {
             ""
         };
         // A chunk a transaction, oldest first: a webhook that held a million requests does
-        // not keep SQLite's one writer for the whole of them.
+        // not keep SQLite's one writer for the whole of them. The outer condition again: a
+        // release running at the same time (the API's beside a heartbeat's) may have released
+        // a chosen row, which may even have been sent since; PostgreSQL re-checks only the
+        // outer WHERE of a row another transaction changed.
+        let chunk = chunk.max(1);
         let sql = format!(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
                  window_started_at = NULL, updated_at = $1
-             WHERE id IN (SELECT id FROM deliveries WHERE {RELEASABLE} {only}
+             WHERE {RELEASABLE} {only}
+               AND id IN (SELECT id FROM deliveries WHERE {RELEASABLE} {only}
                           ORDER BY id LIMIT {chunk})"
         );
         let mut released = 0;

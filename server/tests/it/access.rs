@@ -39,6 +39,8 @@ enum Needs {
     /// An operator's session, not a key.
     Session,
     Scope(Scope),
+    /// This scope and these others too: a key of one scope is refused unless it is an admin's.
+    ScopeAnd(Scope, &'static [Scope]),
 }
 
 /// Every endpoint of the OpenAPI document must be listed here: a new endpoint without an
@@ -92,8 +94,11 @@ fn expectation(method: &str, path: &str) -> Option<Needs> {
         )
         | ("get", "/messages" | "/webhooks/health") => scope(DeliveriesRead),
         ("get", "/metrics") => scope(MetricsRead),
-        ("get", "/deliveries/{id}/request")
-        | (
+        // The request shows the contact's data and the webhook's settings.
+        ("get", "/deliveries/{id}/request") => {
+            Needs::ScopeAnd(DeliveriesWrite, &[ContactsRead, WebhooksRead])
+        }
+        (
             "post",
             "/deliveries/{id}/resend"
             | "/journeys/{id}/nodes/{node}/resend-failed"
@@ -208,6 +213,9 @@ async fn every_endpoint_answers_each_caller_as_its_rule_says(backend: Backend) {
                     match needs {
                         Needs::Anyone | Needs::SignedIn | Needs::Session => true,
                         Needs::Scope(scope) => rank(*role) >= rank(least_role(scope)),
+                        Needs::ScopeAnd(scope, others) => std::iter::once(&scope)
+                            .chain(others)
+                            .all(|scope| rank(*role) >= rank(least_role(*scope))),
                     },
                     format!("{role} session"),
                 ),
@@ -217,6 +225,7 @@ async fn every_endpoint_answers_each_caller_as_its_rule_says(backend: Backend) {
                         Needs::Anyone | Needs::SignedIn => true,
                         Needs::Session => false,
                         Needs::Scope(scope) => *held == scope || *held == Scope::Admin,
+                        Needs::ScopeAnd(..) => *held == Scope::Admin,
                     },
                     format!("key with {held}"),
                 ),

@@ -1108,40 +1108,91 @@ async fn a_disabling_left_untold_is_told_by_the_sweep(backend: Backend) {
     assert_eq!(smtp.messages().len(), 1, "told once");
 }
 
-/// Alerts off: a disabling is not emailed, the addresses stay; turned on again, the sweep
-/// tells the disabling that is still in force.
+/// Alerts off: a disabling is not emailed (another webhook's, alerts on, is, so the sweep
+/// did run), the addresses stay, and an email queued before turning them off is dropped;
+/// turned on again, the sweep tells the disabling that is still in force.
 async fn alerts_turned_off_send_nothing_and_keep_their_addresses(backend: Backend) {
     let smtp = SmtpReceiver::start().await;
     let url = smtp.url();
     let server = TestServer::start_with(backend, |config| config.smtp_url = Some(url)).await;
-    let webhook = server
+    let quiet = server
         .create_webhook(&json!({"name": "CRM", "url": "https://crm.example/hook",
                                "alert_emails": ["ops@example.com"], "alerts_enabled": false}))
         .await;
-    assert!(!webhook.alerts_enabled);
-    disabled_by_a_gone(&server, webhook.id).await;
+    assert!(!quiet.alerts_enabled);
+    let told = server
+        .create_webhook(&json!({"name": "ERP", "url": "https://erp.example/hook",
+                               "alert_emails": ["ops@example.com"]}))
+        .await;
+    disabled_by_a_gone(&server, quiet.id).await;
+    disabled_by_a_gone(&server, told.id).await;
     server.clock().advance(2 * 60 * SECOND);
+    let messages = smtp.messages_when(1).await;
+    assert!(messages[0].contains("Subject: Webhook \"ERP\" was disabled"));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(smtp.messages().len(), 0, "alerts are off");
-    let kept = server.webhook(webhook.id).await;
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "nothing about CRM: its alerts are off"
+    );
+    let kept = server.webhook(quiet.id).await;
     assert_eq!(
         (kept.alerts_enabled, kept.alert_emails),
         (false, vec!["ops@example.com".to_owned()])
     );
 
-    let on = server
+    // ERP's next email is queued, the SMTP server puts it off; then ERP's alerts go off.
+    smtp.reply_next(&["451 4.3.0 try later"]);
+    let switch = |id: app::ids::WebhookId, on: bool| {
+        let server = &server;
+        async move {
+            let answer = server
+                .patch_json(
+                    &format!("/api/v1/webhooks/{id}"),
+                    &json!({ "alerts_enabled": on }),
+                )
+                .await;
+            assert_eq!(answer.status(), StatusCode::OK);
+        }
+    };
+    switch(told.id, true).await;
+    let enabled = server
         .patch_json(
-            &format!("/api/v1/webhooks/{}", webhook.id),
-            &json!({"alerts_enabled": true}),
+            &format!("/api/v1/webhooks/{}", told.id),
+            &json!({"enabled": true}),
         )
         .await;
-    assert_eq!(on.status(), StatusCode::OK);
+    assert_eq!(enabled.status(), StatusCode::OK);
+    disabled_by_a_gone(&server, told.id).await;
     server.clock().advance(2 * 60 * SECOND);
-    let messages = smtp.messages_when(1).await;
+    let queued = || async {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM alert_emails WHERE status = 'queued'")
+                .fetch_one(&mut server.database_connection().await)
+                .await
+                .expect("the queue");
+        count
+    };
+    for _ in 0..500 {
+        if queued().await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(queued().await, 1, "put off by the SMTP server");
+    switch(told.id, false).await;
+    assert_eq!(queued().await, 0, "dropped with the alerts");
+    server.clock().advance(10 * 60 * SECOND);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "nothing more about ERP");
+
+    switch(quiet.id, true).await;
+    server.clock().advance(2 * 60 * SECOND);
+    let messages = smtp.messages_when(2).await;
     assert!(
-        messages[0].contains("was disabled"),
+        messages[1].contains("Subject: Webhook \"CRM\" was disabled"),
         "the disabling in force is told: {}",
-        messages[0]
+        messages[1]
     );
 }
 

@@ -10,8 +10,8 @@ use leptos::prelude::*;
 use super::EditorState;
 use crate::{
     api::{
-        DeliveryFilter, DeliveryOut, DeliveryStatus, NodeTimelineOut, ResendProgressOut, Scope,
-        TimelineSliceOut, client,
+        DeliveryFilter, DeliveryOut, DeliveryStatus, NodeTimelineOut, RequestPreviewOut,
+        ResendProgressOut, Scope, TimelineSliceOut, client,
     },
     ids::DeliveryId,
     journey::NodeId,
@@ -204,6 +204,18 @@ fn FailureGroups(
             }
         }
     });
+    // Which example's request is shown, and it: kept above the groups, which are drawn again
+    // at every reload, so an opened request stays open.
+    let shown_request = RwSignal::new(None::<DeliveryId>);
+    let example_request = LocalResource::new(move || {
+        let shown = shown_request.get();
+        async move {
+            match shown {
+                Some(delivery) => client::delivery_request(delivery).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
     let progress_text = move |resent: u64| {
         progress
             .get()
@@ -249,7 +261,11 @@ fn FailureGroups(
                                         <div class="cause-example">
                                             {format!("e.g. {}: {example}", group.example.contact)}
                                         </div>
-                                        <ExampleRequest delivery=group.example.delivery_id/>
+                                        <ExampleRequest
+                                            delivery=group.example.delivery_id
+                                            shown=shown_request
+                                            request=example_request
+                                        />
                                         {(status == DeliveryStatus::Failed).then(|| view! {
                                             <button
                                                 type="button"
@@ -292,36 +308,42 @@ fn FailureGroups(
     }
 }
 
-/// A failure group's example request, read when asked for (it carries the contact's data, so
-/// only for those who may resend).
+/// A failure group's example request, read when asked for: `shown` names the example whose
+/// request `request` holds. It carries the contact's data and the webhook's settings, so it
+/// is offered to those who may resend, read contacts and read webhooks.
 #[component]
-fn ExampleRequest(delivery: DeliveryId) -> impl IntoView {
+fn ExampleRequest(
+    delivery: DeliveryId,
+    shown: RwSignal<Option<DeliveryId>>,
+    request: LocalResource<Result<Option<RequestPreviewOut>, client::ClientError>>,
+) -> impl IntoView {
     let access = use_access();
-    let shown = RwSignal::new(false);
-    let request = LocalResource::new(move || {
-        let shown = shown.get();
-        async move {
-            if shown {
-                client::delivery_request(delivery).await.map(Some)
-            } else {
-                Ok(None)
-            }
-        }
-    });
+    let is_shown = move || shown.get() == Some(delivery);
     view! {
         <button
             type="button"
             class="secondary"
-            hidden=move || !access.can(Scope::DeliveriesWrite)
-            on:click=move |_| shown.update(|shown| *shown = !*shown)
+            hidden=move || {
+                ![Scope::DeliveriesWrite, Scope::ContactsRead, Scope::WebhooksRead]
+                    .into_iter()
+                    .all(|scope| access.can(scope))
+            }
+            on:click=move |_| {
+                shown.update(|shown| *shown = (*shown != Some(delivery)).then_some(delivery));
+            }
         >
-            {move || if shown.get() { "Hide request" } else { "Request" }}
+            {move || if is_shown() { "Hide request" } else { "Request" }}
         </button>
-        {move || request.get().and_then(|loaded| match loaded {
-            Ok(None) => None,
-            Ok(Some(request)) => Some(view! { <RequestPreview request/> }.into_any()),
-            Err(error) => Some(view! { <ErrorNotice error/> }.into_any()),
-        })}
+        {move || {
+            if !is_shown() {
+                return None;
+            }
+            request.get().and_then(|loaded| match loaded {
+                Ok(None) => None,
+                Ok(Some(request)) => Some(view! { <RequestPreview request/> }.into_any()),
+                Err(error) => Some(view! { <ErrorNotice error/> }.into_any()),
+            })
+        }}
     }
 }
 

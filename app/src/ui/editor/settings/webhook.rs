@@ -112,18 +112,31 @@ fn WebhookState(form: NodeForm, id: WebhookId) -> impl IntoView {
     });
     // Read again every few seconds: a 410 or the failing period disables it while the panel
     // is open, and the panel says so without a reload.
+    // One read at a time; the list is written only when the webhook changed, as a write
+    // redraws whatever reads the list (the webhook picker, the canvas's problems).
+    let reading = StoredValue::new(false);
     if let Ok(handle) = set_interval_with_handle(
         move || {
+            if reading.get_value() {
+                return;
+            }
+            reading.set_value(true);
             spawn_local(async move {
                 if let Ok(fresh) = client::webhook(id).await {
-                    webhooks.update(|list| {
-                        if let Some(slot) = list.iter_mut().find(|webhook| webhook.id == id)
-                            && *slot != fresh
-                        {
-                            *slot = fresh;
-                        }
+                    // `try_`: the editor may have been left while the read was under way.
+                    let changed = webhooks.try_with_untracked(|list| {
+                        list.iter()
+                            .any(|webhook| webhook.id == id && *webhook != fresh)
                     });
+                    if changed == Some(true) {
+                        webhooks.try_update(|list| {
+                            if let Some(slot) = list.iter_mut().find(|webhook| webhook.id == id) {
+                                *slot = fresh;
+                            }
+                        });
+                    }
                 }
+                reading.set_value(false);
             });
         },
         STATE_READ_EVERY,
