@@ -25,14 +25,14 @@ pub enum Access {
     SignedIn,
     /// An operator's session (not a key): changing one's password.
     Session,
-    /// A principal with this scope.
-    Scope(Scope),
+    /// A principal with all of these scopes.
+    Scopes(&'static [Scope]),
 }
 
 /// The rule of the endpoint `method` `path` (the route as declared, e.g.
 /// `/api/v1/journeys/{id}`); `None` for an endpoint nobody wrote a rule for.
 pub fn rule(method: &Method, path: &str) -> Option<Access> {
-    use Access::{Public, Scope as Needs, Session, SignedIn};
+    use Access::{Public, Scopes as Needs, Session, SignedIn};
     use Scope::*;
     let method = if method == Method::HEAD {
         "GET"
@@ -47,21 +47,21 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         ("POST", "/session/password") => Session,
 
         ("GET", "/contacts" | "/contacts/{external_id}" | "/contacts/{external_id}/activity") => {
-            Needs(ContactsRead)
+            Needs(&[ContactsRead])
         }
-        ("PUT", "/contacts/{external_id}") | ("POST", "/contacts/batch") => Needs(ContactsWrite),
-        ("POST", "/events" | "/events/batch") => Needs(EventsWrite),
+        ("PUT", "/contacts/{external_id}") | ("POST", "/contacts/batch") => Needs(&[ContactsWrite]),
+        ("POST", "/events" | "/events/batch") => Needs(&[EventsWrite]),
 
-        ("GET", "/journeys" | "/journeys/{id}" | "/journeys/{id}/stats") => Needs(JourneysRead),
+        ("GET", "/journeys" | "/journeys/{id}" | "/journeys/{id}/stats") => Needs(&[JourneysRead]),
         ("POST", "/journeys")
         | ("PATCH" | "DELETE", "/journeys/{id}")
         | ("POST", "/journeys/{id}/publish" | "/journeys/{id}/pause" | "/journeys/{id}/resume") => {
-            Needs(JourneysWrite)
+            Needs(&[JourneysWrite])
         }
 
         // A preview renders with sample data and masks secrets: a reader may see it.
         ("GET", "/webhooks" | "/webhooks/{id}") | ("POST", "/webhooks/{id}/preview") => {
-            Needs(WebhooksRead)
+            Needs(&[WebhooksRead])
         }
         // The signing secret lets its holder forge requests receivers trust. Settings not
         // saved yet are a writer's: an edit's preview or test uses the stored secrets.
@@ -74,18 +74,18 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
             | "/webhooks/preview"
             | "/webhooks/test",
         )
-        | ("PATCH" | "DELETE", "/webhooks/{id}") => Needs(WebhooksWrite),
+        | ("PATCH" | "DELETE", "/webhooks/{id}") => Needs(&[WebhooksWrite]),
 
         // A preview fills placeholders with a contact's attributes: a reader of templates and
         // contacts may see it.
         ("GET", "/templates" | "/templates/{id}") | ("POST", "/templates/preview") => {
-            Needs(TemplatesRead)
+            Needs(&[TemplatesRead])
         }
-        ("POST", "/templates") | ("PUT" | "DELETE", "/templates/{id}") => Needs(TemplatesWrite),
+        ("POST", "/templates") | ("PUT" | "DELETE", "/templates/{id}") => Needs(&[TemplatesWrite]),
 
         // Channel settings hold the providers' credentials.
         ("GET", "/channels" | "/channels/presets" | "/channels/{channel}")
-        | ("PUT" | "DELETE", "/channels/{channel}") => Needs(Admin),
+        | ("PUT" | "DELETE", "/channels/{channel}") => Needs(&[Admin]),
         // Providers' reports prove themselves with the secret shared with the provider.
         ("POST", "/receipts/{channel}") => Public,
 
@@ -98,22 +98,25 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
             | "/journeys/{id}/nodes/{node}/timeline"
             | "/journeys/{id}/nodes/{node}/resends",
         )
-        | ("GET", "/messages" | "/webhooks/health") => Needs(DeliveriesRead),
-        ("GET", "/metrics") => Needs(MetricsRead),
-        // The request carries the contact's attributes, like the answers only writers see.
-        ("GET", "/deliveries/{id}/request") => Needs(DeliveriesWrite),
+        | ("GET", "/messages" | "/webhooks/health") => Needs(&[DeliveriesRead]),
+        ("GET", "/metrics") => Needs(&[MetricsRead]),
+        // The request carries the contact's attributes, like the answers only writers see, and
+        // the webhook's URL and headers.
+        ("GET", "/deliveries/{id}/request") => {
+            Needs(&[DeliveriesWrite, ContactsRead, WebhooksRead])
+        }
         (
             "POST",
             "/deliveries/{id}/resend"
             | "/journeys/{id}/nodes/{node}/resend-failed"
             | "/journeys/{id}/nodes/{node}/failures/resend",
-        ) => Needs(DeliveriesWrite),
+        ) => Needs(&[DeliveriesWrite]),
 
         ("GET" | "POST", "/operators" | "/api-keys")
         | ("PATCH", "/operators/{id}")
         | ("POST", "/operators/{id}/reset-password")
         | ("DELETE", "/api-keys/{id}")
-        | ("GET", "/audit") => Needs(Admin),
+        | ("GET", "/audit") => Needs(&[Admin]),
         _ => return None,
     })
 }
@@ -190,16 +193,18 @@ fn permit(principal: &Principal, access: Access, request: &Request) -> Result<()
                 "only a signed-in operator can do this, not an API key",
             )),
         },
-        Access::Scope(scope) if principal.has(scope) => Ok(()),
-        Access::Scope(scope) => Err(ApiError::forbidden(match principal {
-            Principal::Operator { operator, .. } => format!(
-                "your role ({}) does not allow this (it needs {scope}); ask an admin",
-                operator.role
-            ),
-            _ => {
-                format!("this API key lacks the scope {scope}; an admin can create one that has it")
-            }
-        })),
+        Access::Scopes(scopes) => match scopes.iter().find(|scope| !principal.has(**scope)) {
+            None => Ok(()),
+            Some(scope) => Err(ApiError::forbidden(match principal {
+                Principal::Operator { operator, .. } => format!(
+                    "your role ({}) does not allow this (it needs {scope}); ask an admin",
+                    operator.role
+                ),
+                _ => format!(
+                    "this API key lacks the scope {scope}; an admin can create one that has it"
+                ),
+            })),
+        },
     }
 }
 
@@ -323,11 +328,11 @@ mod tests {
         assert_eq!(rule(&Method::GET, "/api/v1/health"), Some(Access::Public));
         assert_eq!(
             rule(&Method::HEAD, "/api/v1/journeys/{id}"),
-            Some(Access::Scope(Scope::JourneysRead))
+            Some(Access::Scopes(&[Scope::JourneysRead]))
         );
         assert_eq!(
             rule(&Method::GET, "/api/v1/webhooks/{id}/signing-secret"),
-            Some(Access::Scope(Scope::WebhooksWrite))
+            Some(Access::Scopes(&[Scope::WebhooksWrite]))
         );
         assert_eq!(rule(&Method::PUT, "/api/v1/journeys/{id}"), None);
         assert_eq!(rule(&Method::GET, "/journeys"), None);

@@ -163,7 +163,10 @@ impl Modify for Guarded {
                     continue;
                 }
                 let scope = match rule {
-                    Some(access::Access::Scope(scope)) => vec![scope.as_str().to_owned()],
+                    Some(access::Access::Scopes(scopes)) => scopes
+                        .iter()
+                        .map(|scope| scope.as_str().to_owned())
+                        .collect(),
                     _ => Vec::new(),
                 };
                 operation.security = Some(vec![

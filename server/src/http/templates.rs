@@ -185,7 +185,8 @@ async fn preview(
             // them one placeholder at a time.
             if !caller.principal.has(Scope::ContactsRead) {
                 return Err(ApiError::forbidden(
-                    "previewing with a contact shows their attributes, which needs contacts:read;                      preview with sample values instead (no contact)",
+                    "previewing with a contact shows their attributes, which needs contacts:read; \
+                     preview with sample values instead (no contact)",
                 ));
             }
             let contact = state.store.contact(external_id).await?.ok_or_else(|| {
